@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: MIT
+# mapprof: one top-level Makefile. Sources are found by directory, so adding a file to
+# preload/, analyzer/, tests/unit/ or tests/programs/ needs no edit here. Outputs only under
+# $(BUILD) (build/ by default). Quiet by default; V=1 for commands, WERROR=1 to fail on warnings,
+# SANITIZER=address,undefined to instrument the analyzer and the unit tests.
+
+BUILD ?= build
+CC ?= cc
+CXX ?= c++
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
+STD := -std=gnu11
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT ?= -O2
+DEBUG := -g
+DEPFLAGS = -MMD -MP
+SANFLAGS :=
+ifneq ($(SANITIZER),)
+SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+INCLUDES := -Iinclude -Ipreload -Ianalyzer -I$(BUILD)/gen -I/usr/include/x86_64-linux-gnu
+
+# The shim runs inside the profiled program: PIC, hidden by default, initial-exec TLS so the
+# malloc path never calls __tls_get_addr (which may itself allocate).
+PRELOAD_CFLAGS := $(STD) $(WARN) $(OPT) $(DEBUG) $(INCLUDES) -fPIC -fvisibility=hidden \
+	-ftls-model=initial-exec -fno-omit-frame-pointer -D_GNU_SOURCE $(CFLAGS)
+PRELOAD_LIBS := -lunwind -ldl -lpthread -lm
+ANALYZER_CFLAGS := $(STD) $(WARN) $(OPT) $(DEBUG) $(INCLUDES) -D_GNU_SOURCE $(SANFLAGS) $(CFLAGS)
+ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm
+TEST_LIBS := -lcmocka
+# Test programs: built like a user's program with debug info; never with sanitizers (they run
+# under the shim).
+PROG_CFLAGS := -O1 -g -fno-omit-frame-pointer -Iinclude -Wall -Wno-unused-result -D_GNU_SOURCE
+PROG_CXXFLAGS := -std=gnu++17 -O1 -g -fno-omit-frame-pointer -Iinclude -Wall
+
+PRELOAD_SRC := $(wildcard preload/*.c)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
+PROTO_SRC := $(BUILD)/gen/profile.pb-c.c
+PROTO_OBJ := $(BUILD)/obj/gen/profile.pb-c.o
+ANALYZER_SRC := $(wildcard analyzer/*.c)
+ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/obj/%.o)
+ANALYZER_LIB_OBJ := $(filter-out $(BUILD)/obj/analyzer/main.o,$(ANALYZER_OBJ)) $(PROTO_OBJ)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+PROG_C := $(wildcard tests/programs/*.c)
+PROG_CC := $(wildcard tests/programs/*.cc)
+PROG_BIN := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
+	$(PROG_CC:tests/programs/%.cc=$(BUILD)/tests/programs/%)
+
+LIB := $(BUILD)/libmapprof.so
+REPORT := $(BUILD)/mapprof-report
+
+.PHONY: all deps check check-sanitize unit programs bench bench-quick fuzz demo format \
+	format-check install clean
+all: $(LIB) $(REPORT)
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+$(BUILD)/obj/preload/%.o: preload/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(PRELOAD_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The export list is the interposed names and the public API only (tests/unit checks nm -D).
+$(LIB): $(PRELOAD_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -o $@ $^ $(PRELOAD_LIBS) -Wl,-z,now -Wl,--no-undefined $(LDFLAGS)
+
+$(BUILD)/libmp_preload.a: $(PRELOAD_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(PROTO_SRC): analyzer/profile.proto
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  PROTOC  $<")
+	$(Q)protoc-c --proto_path=analyzer --c_out=$(BUILD)/gen analyzer/profile.proto
+
+$(PROTO_OBJ): $(PROTO_SRC)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ANALYZER_CFLAGS) -w -c $< -o $@
+
+$(BUILD)/obj/analyzer/%.o: analyzer/%.c $(PROTO_SRC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ANALYZER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libmp_analyzer.a: $(ANALYZER_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(REPORT): $(BUILD)/obj/analyzer/main.o $(BUILD)/libmp_analyzer.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(ANALYZER_LIBS) $(LDFLAGS)
+
+# Unit tests link the module objects directly (static archives pull in only what they use).
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libmp_analyzer.a $(BUILD)/libmp_preload.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ANALYZER_CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libmp_analyzer.a \
+		$(BUILD)/libmp_preload.a $(TEST_LIBS) $(ANALYZER_LIBS) -lunwind -ldl -lpthread
+
+$(BUILD)/tests/programs/%: tests/programs/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -lm
+
+$(BUILD)/tests/programs/%: tests/programs/%.cc
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(PROG_CXXFLAGS) -o $@ $< -lpthread
+
+unit: $(UNIT_BIN)
+programs: $(PROG_BIN)
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit programs
+	$(Q)BUILD=$(BUILD) scripts/run-tests.sh
+
+check-sanitize: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/san SANITIZER=address,undefined \
+		all unit programs
+	$(Q)BUILD=build/san SANITIZED=1 scripts/run-tests.sh
+
+fuzz: deps all
+	$(Q)BUILD=$(BUILD) scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: all
+	$(Q)scripts/install-deps.sh --bench
+	$(Q)BUILD=$(BUILD) scripts/bench.sh full
+
+bench-quick: all
+	$(Q)BUILD=$(BUILD) scripts/bench.sh quick
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all programs
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
+FORMAT_FILES = $(wildcard preload/*.[ch] analyzer/*.[ch] include/*.h include/mapprof/*.h \
+	tests/unit/*.[ch] tests/programs/*.c tests/programs/*.cc tests/bench/*.c tests/bench/*.cc \
+	tests/fuzz/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libmapprof.so
+	install -D -m 0755 $(REPORT) $(DESTDIR)$(PREFIX)/bin/mapprof-report
+	install -D -m 0644 include/mapprof.h $(DESTDIR)$(PREFIX)/include/mapprof.h
+	install -D -m 0644 include/mapprof/uthash.h $(DESTDIR)$(PREFIX)/include/mapprof/uthash.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(PRELOAD_OBJ:.o=.d) $(ANALYZER_OBJ:.o=.d) $(UNIT_BIN:%=%.d)

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT
+/* Dump parser: turns the bytes of one dump into an mp_dump_t, refusing anything the format does
+ * not allow with the file name and the byte offset. Every length and count is checked against
+ * the bytes that remain before anything is allocated from it, so a hostile field can never ask
+ * for more memory than the file's own size (this is the fuzzed module: tests/fuzz). Merging dumps
+ * and everything after lives elsewhere (inputs.c). */
+#include "dump_read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Fixed record sizes (bytes) of the array sections, from DUMP_FORMAT.md. */
+#define OBJECT_MIN_SIZE (4 * 8 + 4 + 4) /* four u64, two empty strings */
+#define STACK_MIN_SIZE (4 + 8)          /* nframes and one pc */
+#define SAMPLE_SIZE (4 + 4 + 8 * 3)
+#define TOTALS_SIZE (8 * 8)
+#define STAT_MIN_SIZE (4 + 8)
+#define GROW_SIZE (4 + 2 + 2 + 8 * 6)
+#define SITE_SIZE (4 + 2 + 2 + 8 * 14 + 8 * MP_HIST_SIZE_BUCKETS + 8 * MP_HIST_LIFE_BUCKETS)
+
+/* A read position inside [0, end) of buf; offsets in messages are absolute file offsets. */
+typedef struct {
+	const uint8_t *buf;
+	size_t pos, end;
+	const char *name;
+	char *err;
+	size_t errlen;
+} cur_t;
+
+__attribute__((format(printf, 3, 4))) static int fail(cur_t *c, size_t off, const char *fmt, ...)
+{
+	if (c->err && c->errlen) {
+		int n = snprintf(c->err, c->errlen, "%s: offset %zu: ", c->name, off);
+		if (n >= 0 && (size_t)n < c->errlen) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+			va_end(ap);
+		}
+	}
+	return MP_EINPUT;
+}
+
+static size_t left(const cur_t *c)
+{
+	return c->end - c->pos;
+}
+
+/* Checks that n bytes of `what` remain; the message names the offset where they would start. */
+static int need(cur_t *c, size_t n, const char *what)
+{
+	if (left(c) < n)
+		return fail(c, c->pos, "truncated %s: needs %zu bytes, %zu left", what, n, left(c));
+	return MP_OK;
+}
+
+/* Unchecked little-endian loads: callers have called need() for the whole record. */
+static uint16_t ld16(cur_t *c)
+{
+	const uint8_t *p = c->buf + c->pos;
+	c->pos += 2;
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t ld32(cur_t *c)
+{
+	const uint8_t *p = c->buf + c->pos;
+	c->pos += 4;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t ld64(cur_t *c)
+{
+	uint64_t lo = ld32(c);
+	return lo | (uint64_t)ld32(c) << 32;
+}
+
+static int rd32(cur_t *c, uint32_t *v, const char *what)
+{
+	int rc = need(c, 4, what);
+	if (rc == MP_OK)
+		*v = ld32(c);
+	return rc;
+}
+
+/* str: u32 length (at most MP_MAX_STRING) and that many bytes, returned as a NUL-terminated
+ * copy in *out and its length in *outlen (which may be NULL). */
+static int rdstr(cur_t *c, char **out, uint32_t *outlen, const char *what)
+{
+	size_t at = c->pos;
+	uint32_t n;
+	int rc = rd32(c, &n, what);
+	if (rc != MP_OK)
+		return rc;
+	if (n > MP_MAX_STRING)
+		return fail(c, at, "%s: string length %u exceeds the limit of %u", what, n,
+			    MP_MAX_STRING);
+	if (left(c) < n)
+		return fail(c, at, "%s: string length %u exceeds the %zu bytes left", what, n,
+			    left(c));
+	*out = mp_xstrndup((const char *)c->buf + c->pos, n);
+	if (outlen)
+		*outlen = n;
+	c->pos += n;
+	return MP_OK;
+}
+
+/* Reads an array count and checks that count records of at least min bytes can fit. */
+static int rdcount(cur_t *c, uint32_t *count, size_t min, const char *what)
+{
+	size_t at = c->pos;
+	int rc = rd32(c, count, what);
+	if (rc != MP_OK)
+		return rc;
+	if ((uint64_t)*count * min > left(c))
+		return fail(c, at, "%s: count %u needs at least %llu bytes, %zu left", what, *count,
+			    (unsigned long long)*count * min, left(c));
+	return MP_OK;
+}
+
+static int parse_header(cur_t *c, mp_dump_t *d)
+{
+	int rc = need(c, 4 * 4 + 8 * 5, "HEADER section");
+	if (rc != MP_OK)
+		return rc;
+	d->pid = ld32(c);
+	d->ppid = ld32(c);
+	d->seq = ld64(c);
+	d->rate = ld64(c);
+	d->seed = ld64(c);
+	size_t at = c->pos;
+	d->depth = ld32(c);
+	if (d->depth > MP_MAX_DEPTH)
+		return fail(c, at, "HEADER: depth %u exceeds %u", d->depth, MP_MAX_DEPTH);
+	d->flags = ld32(c);
+	d->start_ns = (int64_t)ld64(c);
+	d->dump_ns = (int64_t)ld64(c);
+	if ((rc = rdstr(c, &d->exe, NULL, "HEADER exe")) != MP_OK)
+		return rc;
+	return rdstr(c, &d->cmdline, &d->cmdline_len, "HEADER cmdline");
+}
+
+static int parse_objects(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nobjects, OBJECT_MIN_SIZE, "OBJECTS");
+	if (rc != MP_OK)
+		return rc;
+	d->objects = mp_xcalloc(d->nobjects, sizeof(*d->objects));
+	for (uint32_t i = 0; i < d->nobjects; i++) {
+		mp_dump_object_t *o = &d->objects[i];
+		size_t at = c->pos;
+		if ((rc = need(c, 32, "OBJECTS entry")) != MP_OK)
+			return rc;
+		o->bias = ld64(c);
+		o->start = ld64(c);
+		o->limit = ld64(c);
+		o->offset = ld64(c);
+		if (o->limit < o->start)
+			return fail(c, at, "OBJECTS entry %u: limit 0x%llx below start 0x%llx", i,
+				    (unsigned long long)o->limit, (unsigned long long)o->start);
+		if ((rc = rdstr(c, &o->path, NULL, "OBJECTS path")) != MP_OK)
+			return rc;
+		if ((rc = rdstr(c, (char **)&o->build_id, &o->build_id_len,
+				"OBJECTS build_id")) != MP_OK)
+			return rc;
+	}
+	return MP_OK;
+}
+
+/* Two passes: the first checks every nframes against the bytes left and sums them, so the one
+ * allocation for all pcs is bounded by the section's length. */
+static int parse_stacks(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nstacks, STACK_MIN_SIZE, "STACKS");
+	if (rc != MP_OK)
+		return rc;
+	size_t first = c->pos;
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < d->nstacks; i++) {
+		size_t at = c->pos;
+		uint32_t n;
+		if ((rc = rd32(c, &n, "STACKS nframes")) != MP_OK)
+			return rc;
+		if (n == 0 || n > MP_MAX_DEPTH)
+			return fail(c, at, "STACKS: stack %u has %u frames (allowed 1..%u)", i, n,
+				    MP_MAX_DEPTH);
+		if ((rc = need(c, (size_t)n * 8, "STACKS frames")) != MP_OK)
+			return rc;
+		c->pos += (size_t)n * 8;
+		total += n;
+	}
+	d->frame_off = mp_xmalloc(((size_t)d->nstacks + 1) * sizeof(*d->frame_off));
+	d->pcs = mp_xmalloc(total * sizeof(*d->pcs));
+	c->pos = first;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < d->nstacks; i++) {
+		uint32_t n = ld32(c);
+		d->frame_off[i] = k;
+		for (uint32_t j = 0; j < n; j++)
+			d->pcs[k++] = ld64(c);
+	}
+	d->frame_off[d->nstacks] = k;
+	return MP_OK;
+}
+
+static int parse_samples(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nsamples, SAMPLE_SIZE, "SAMPLES");
+	if (rc != MP_OK)
+		return rc;
+	d->samples = mp_xcalloc(d->nsamples, sizeof(*d->samples));
+	for (uint32_t i = 0; i < d->nsamples; i++) {
+		mp_dump_sample_t *s = &d->samples[i];
+		s->stack = ld32(c);
+		s->kind = ld32(c);
+		s->size = ld64(c);
+		s->alloc_count = ld64(c);
+		s->inuse_count = ld64(c);
+	}
+	return MP_OK;
+}
+
+static int parse_totals(cur_t *c, mp_dump_t *d)
+{
+	int rc = need(c, TOTALS_SIZE, "TOTALS section");
+	if (rc != MP_OK)
+		return rc;
+	mp_dump_totals_t *t = &d->totals;
+	t->alloc_calls = ld64(c);
+	t->free_calls = ld64(c);
+	t->alloc_bytes = ld64(c);
+	t->sampled = ld64(c);
+	t->dropped = ld64(c);
+	t->inuse_bytes_est = ld64(c);
+	t->peak_inuse_bytes_est = ld64(c);
+	t->threads = ld64(c);
+	return MP_OK;
+}
+
+static int parse_allocator(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nstats, STAT_MIN_SIZE, "ALLOCATOR");
+	if (rc != MP_OK)
+		return rc;
+	d->stats = mp_xcalloc(d->nstats, sizeof(*d->stats));
+	for (uint32_t i = 0; i < d->nstats; i++) {
+		if ((rc = rdstr(c, &d->stats[i].key, NULL, "ALLOCATOR key")) != MP_OK)
+			return rc;
+		if ((rc = need(c, 8, "ALLOCATOR value")) != MP_OK)
+			return rc;
+		d->stats[i].value = ld64(c);
+	}
+	return MP_OK;
+}
+
+static int parse_grows(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->ngrows, GROW_SIZE, "MAP_GROWS");
+	if (rc != MP_OK)
+		return rc;
+	d->grows = mp_xcalloc(d->ngrows, sizeof(*d->grows));
+	for (uint32_t i = 0; i < d->ngrows; i++) {
+		mp_dump_grow_t *g = &d->grows[i];
+		g->stack = ld32(c);
+		g->kind = ld16(c);
+		g->flags = ld16(c);
+		g->from_buckets = ld64(c);
+		g->to_buckets = ld64(c);
+		g->count = ld64(c);
+		g->rehashed = ld64(c);
+		g->bytes = ld64(c);
+		g->ns = ld64(c);
+	}
+	return MP_OK;
+}
+
+static int parse_sites(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nsites, SITE_SIZE, "MAP_SITES");
+	if (rc != MP_OK)
+		return rc;
+	d->sites = mp_xcalloc(d->nsites, sizeof(*d->sites));
+	for (uint32_t i = 0; i < d->nsites; i++) {
+		mp_dump_site_t *s = &d->sites[i];
+		s->stack = ld32(c);
+		s->kind = ld16(c);
+		s->flags = ld16(c);
+		uint64_t *f[] = {&s->instances,   &s->live,        &s->max_live,   &s->grows,
+				 &s->max_grows,   &s->reserved,    &s->tiny,       &s->shared,
+				 &s->max_threads, &s->noexpand,    &s->grow_bytes, &s->grow_ns,
+				 &s->max_grow_ns, &s->max_size};
+		for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+			*f[k] = ld64(c);
+		for (int b = 0; b < MP_HIST_SIZE_BUCKETS; b++)
+			s->size_hist[b] = ld64(c);
+		for (int b = 0; b < MP_HIST_LIFE_BUCKETS; b++)
+			s->life_hist[b] = ld64(c);
+	}
+	return MP_OK;
+}
+
+static const struct {
+	uint32_t type;
+	const char *name;
+	int (*parse)(cur_t *, mp_dump_t *);
+	bool required;
+} sections[] = {
+	{MP_SEC_HEADER, "HEADER", parse_header, true},
+	{MP_SEC_OBJECTS, "OBJECTS", parse_objects, true},
+	{MP_SEC_STACKS, "STACKS", parse_stacks, true},
+	{MP_SEC_SAMPLES, "SAMPLES", parse_samples, true},
+	{MP_SEC_TOTALS, "TOTALS", parse_totals, true},
+	{MP_SEC_ALLOCATOR, "ALLOCATOR", parse_allocator, false},
+	{MP_SEC_MAP_GROWS, "MAP_GROWS", parse_grows, false},
+	{MP_SEC_MAP_SITES, "MAP_SITES", parse_sites, false},
+};
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+/* Stack indices can only be checked once every section is read (sections come in any order);
+ * the payload offsets kept here let the message name the offending record. */
+static int check_refs(cur_t *c, const mp_dump_t *d, const size_t *payload_at)
+{
+	for (uint32_t i = 0; i < d->nsamples; i++) {
+		const mp_dump_sample_t *s = &d->samples[i];
+		size_t at = payload_at[3] + 4 + (size_t)i * SAMPLE_SIZE;
+		if (s->stack >= d->nstacks)
+			return fail(c, at, "SAMPLES entry %u: stack %u out of range (%u stacks)", i,
+				    s->stack, d->nstacks);
+		if (s->inuse_count > s->alloc_count)
+			return fail(c, at + 24,
+				    "SAMPLES entry %u: inuse_count %llu exceeds alloc_count %llu", i,
+				    (unsigned long long)s->inuse_count,
+				    (unsigned long long)s->alloc_count);
+	}
+	for (uint32_t i = 0; i < d->ngrows; i++)
+		if (d->grows[i].stack >= d->nstacks)
+			return fail(c, payload_at[6] + 4 + (size_t)i * GROW_SIZE,
+				    "MAP_GROWS entry %u: stack %u out of range (%u stacks)", i,
+				    d->grows[i].stack, d->nstacks);
+	for (uint32_t i = 0; i < d->nsites; i++)
+		if (d->sites[i].stack >= d->nstacks)
+			return fail(c, payload_at[7] + 4 + (size_t)i * SITE_SIZE,
+				    "MAP_SITES entry %u: stack %u out of range (%u stacks)", i,
+				    d->sites[i].stack, d->nstacks);
+	return MP_OK;
+}
+
+int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d, char *err,
+		  size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	d->name = mp_xstrdup(name);
+	cur_t c = {.buf = buf, .pos = 0, .end = len, .name = name, .err = err, .errlen = errlen};
+	int rc;
+
+	if (len < MP_DUMP_MAGIC_LEN || memcmp(buf, MP_DUMP_MAGIC, MP_DUMP_MAGIC_LEN) != 0)
+		return fail(&c, 0, "bad magic: not a mapprof dump");
+	c.pos = MP_DUMP_MAGIC_LEN;
+	if ((rc = need(&c, 8, "file header")) != MP_OK)
+		return rc;
+	d->major = ld16(&c);
+	d->minor = ld16(&c);
+	if (d->major != MP_DUMP_MAJOR)
+		return fail(&c, 8, "format version %u.%u is not supported (this reader reads %u.x)",
+			    d->major, d->minor, MP_DUMP_MAJOR);
+	uint32_t hsize = ld32(&c);
+	if (hsize < MP_DUMP_FILE_HEADER_SIZE || hsize > len)
+		return fail(&c, 12, "header size %u is impossible (minimum %u, file %zu bytes)",
+			    hsize, MP_DUMP_FILE_HEADER_SIZE, len);
+	c.pos = hsize;
+
+	size_t payload_at[NSECTIONS] = {0};
+	bool seen[NSECTIONS] = {false};
+	for (;;) {
+		size_t at = c.pos;
+		if (left(&c) == 0)
+			return fail(&c, at, "no end section: the dump is truncated");
+		if ((rc = need(&c, MP_DUMP_SECTION_HEADER_SIZE, "section header")) != MP_OK)
+			return rc;
+		uint32_t type = ld32(&c);
+		(void)ld32(&c); /* reserved: ignored so that a later minor may use it */
+		uint64_t plen = ld64(&c);
+		if (plen > left(&c))
+			return fail(&c, at + 8,
+				    "section type %u: payload length %llu exceeds the %zu bytes left",
+				    type, (unsigned long long)plen, left(&c));
+		if (type == MP_SEC_END) {
+			if (plen != 0)
+				return fail(&c, at + 8, "end section has payload length %llu",
+					    (unsigned long long)plen);
+			if (left(&c) != 0)
+				return fail(&c, c.pos, "%zu bytes after the end section", left(&c));
+			for (size_t i = 0; i < NSECTIONS; i++)
+				if (sections[i].required && !seen[i])
+					return fail(&c, at, "required section %s is missing",
+						    sections[i].name);
+			break;
+		}
+		size_t next = c.pos + (size_t)plen;
+		size_t k;
+		for (k = 0; k < NSECTIONS && sections[k].type != type; k++)
+			;
+		if (k == NSECTIONS) { /* unknown: a later minor's section, skipped by length */
+			c.pos = next;
+			continue;
+		}
+		if (seen[k])
+			return fail(&c, at, "section %s appears twice", sections[k].name);
+		seen[k] = true;
+		payload_at[k] = c.pos;
+		cur_t sub = c;
+		sub.end = next;
+		if ((rc = sections[k].parse(&sub, d)) != MP_OK)
+			return rc;
+		/* A longer payload than its fields is allowed: later minors append fields. */
+		c.pos = next;
+	}
+	d->has_allocator = seen[5];
+	d->has_grows = seen[6];
+	d->has_sites = seen[7];
+	return check_refs(&c, d, payload_at);
+}
+
+/* Reads the whole file: dumps are read once, front to back, and are at most a few hundred MB. */
+static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return MP_EIO;
+	}
+	struct stat st;
+	size_t cap = 0, len = 0;
+	uint8_t *buf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size + 1; /* +1 so the EOF read needs no growth */
+	for (;;) {
+		MP_GROW(buf, cap, len + 65536);
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return MP_EIO;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*outlen = len;
+	return MP_OK;
+}
+
+int mp_dump_read_file(const char *path, mp_dump_t *d, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	memset(d, 0, sizeof(*d));
+	int rc = slurp(path, &buf, &len, err, errlen);
+	if (rc != MP_OK)
+		return rc;
+	rc = mp_dump_parse(buf, len, path, d, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void mp_dump_free(mp_dump_t *d)
+{
+	free(d->name);
+	free(d->exe);
+	free(d->cmdline);
+	for (uint32_t i = 0; d->objects && i < d->nobjects; i++) {
+		free(d->objects[i].path);
+		free(d->objects[i].build_id);
+	}
+	free(d->objects);
+	free(d->frame_off);
+	free(d->pcs);
+	free(d->samples);
+	for (uint32_t i = 0; d->stats && i < d->nstats; i++)
+		free(d->stats[i].key);
+	free(d->stats);
+	free(d->grows);
+	free(d->sites);
+	memset(d, 0, sizeof(*d));
+}

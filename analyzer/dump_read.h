@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* The parsed form of one dump (include/mapprof/DUMP_FORMAT.md): plain structs, host byte order,
+ * every index already checked against its table. Parsing lives in dump_read.c. */
+#ifndef MP_DUMP_READ_H
+#define MP_DUMP_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mapprof/dump_format.h"
+
+typedef struct {
+	uint64_t bias, start, limit, offset;
+	char *path;         /* NUL-terminated copy */
+	uint8_t *build_id;  /* raw bytes */
+	uint32_t build_id_len;
+} mp_dump_object_t;
+
+typedef struct {
+	uint32_t stack, kind;
+	uint64_t size, alloc_count, inuse_count;
+} mp_dump_sample_t;
+
+typedef struct {
+	uint64_t alloc_calls, free_calls, alloc_bytes, sampled, dropped, inuse_bytes_est,
+		peak_inuse_bytes_est, threads;
+} mp_dump_totals_t;
+
+typedef struct {
+	char *key;
+	uint64_t value;
+} mp_dump_stat_t;
+
+typedef struct {
+	uint32_t stack;
+	uint16_t kind, flags;
+	uint64_t from_buckets, to_buckets, count, rehashed, bytes, ns;
+} mp_dump_grow_t;
+
+typedef struct {
+	uint32_t stack;
+	uint16_t kind, flags;
+	uint64_t instances, live, max_live, grows, max_grows, reserved, tiny, shared, max_threads,
+		noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
+	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
+	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
+} mp_dump_site_t;
+
+typedef struct {
+	char *name; /* the file name given, for messages */
+	uint16_t major, minor;
+
+	/* HEADER */
+	uint32_t pid, ppid, depth, flags;
+	uint64_t seq, rate, seed;
+	int64_t start_ns, dump_ns;
+	char *exe;
+	char *cmdline; /* NUL-separated arguments, cmdline_len bytes */
+	uint32_t cmdline_len;
+
+	uint32_t nobjects;
+	mp_dump_object_t *objects;
+
+	/* STACKS: stack i is pcs[frame_off[i] .. frame_off[i+1]), innermost first. */
+	uint32_t nstacks;
+	uint32_t *frame_off; /* nstacks + 1 entries */
+	uint64_t *pcs;
+
+	uint32_t nsamples;
+	mp_dump_sample_t *samples;
+
+	mp_dump_totals_t totals;
+
+	bool has_allocator, has_grows, has_sites;
+	uint32_t nstats;
+	mp_dump_stat_t *stats;
+	uint32_t ngrows;
+	mp_dump_grow_t *grows;
+	uint32_t nsites;
+	mp_dump_site_t *sites;
+} mp_dump_t;
+
+/* Parses len bytes of one dump into *d (zeroed first; free with mp_dump_free even on failure).
+ * name is used in messages. Returns MP_OK, or MP_EINPUT with "NAME: offset N: what" in err. */
+int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d, char *err,
+		  size_t errlen);
+
+/* Reads and parses a file: MP_OK, MP_EINPUT (format, message as above) or MP_EIO (open/read). */
+int mp_dump_read_file(const char *path, mp_dump_t *d, char *err, size_t errlen);
+
+void mp_dump_free(mp_dump_t *d);
+
+static inline uint32_t mp_dump_stack_len(const mp_dump_t *d, uint32_t s)
+{
+	return d->frame_off[s + 1] - d->frame_off[s];
+}
+
+static inline const uint64_t *mp_dump_stack_pcs(const mp_dump_t *d, uint32_t s)
+{
+	return d->pcs + d->frame_off[s];
+}
+
+#endif

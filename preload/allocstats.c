@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* The ALLOCATOR section: the underlying allocator's own view at dump time. jemalloc through
+ * mallctl when it is the allocator; glibc's mallinfo2 when glibc's malloc is. Looked up by
+ * dlsym so neither is a link dependency. Guard held, no lock of ours held. */
+#include <dlfcn.h>
+#include <malloc.h>
+#include <string.h>
+#include "buf.h"
+#include "mapprof/dump_format.h"
+#include "objects.h"
+
+typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+typedef struct mallinfo2 (*mallinfo2_fn)(void);
+
+static void kv(struct mp_buf *b, uint32_t *count, const char *key, uint64_t v)
+{
+	mp_buf_str(b, key, strlen(key));
+	mp_buf_u64(b, v);
+	(*count)++;
+}
+
+static bool same_object(void *a, void *bfn)
+{
+	Dl_info x, y;
+	return a && bfn && dladdr(a, &x) && dladdr(bfn, &y) && x.dli_fbase == y.dli_fbase;
+}
+
+void mp_allocstats_dump(struct mp_buf *b)
+{
+	size_t at = mp_buf_section_begin(b, MP_SEC_ALLOCATOR);
+	size_t count_at = b->len;
+	uint32_t count = 0;
+	mp_buf_u32(b, 0);
+	mallctl_fn mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+	if (mallctl && same_object((void *)mallctl, (void *)mp_real.malloc)) {
+		uint64_t epoch = 1;
+		size_t sz = sizeof(epoch);
+		mallctl("epoch", &epoch, &sz, &epoch, sz);
+		static const char *const names[] = {"allocated", "active", "resident", "mapped"};
+		for (size_t i = 0; i < 4; i++) {
+			char key[64] = "stats.";
+			strcat(key, names[i]);
+			size_t v = 0;
+			sz = sizeof(v);
+			if (mallctl(key, &v, &sz, NULL, 0) == 0) {
+				char name[80] = "jemalloc.";
+				strcat(name, key);
+				kv(b, &count, name, v);
+			}
+		}
+	} else {
+		mallinfo2_fn mi2 = (mallinfo2_fn)dlsym(RTLD_DEFAULT, "mallinfo2");
+		if (mi2 && same_object((void *)mi2, (void *)mp_real.malloc)) {
+			struct mallinfo2 m = mi2();
+			kv(b, &count, "glibc.arena", m.arena);
+			kv(b, &count, "glibc.ordblks", m.ordblks);
+			kv(b, &count, "glibc.hblkhd", m.hblkhd);
+			kv(b, &count, "glibc.uordblks", m.uordblks);
+			kv(b, &count, "glibc.fordblks", m.fordblks);
+			kv(b, &count, "glibc.keepcost", m.keepcost);
+		}
+	}
+	if (!b->failed)
+		memcpy(b->data + count_at, &count, 4);
+	mp_buf_section_end(b, at);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* The profiler's only source of memory: mmap-backed, never the program's allocator. */
+#ifndef MP_PRELOAD_ARENA_H
+#define MP_PRELOAD_ARENA_H
+#include <stddef.h>
+#include "mp.h"
+
+/* Returns zeroed memory aligned to 16 bytes (64 for sizes >= 64), or NULL when the mapping
+ * fails or the cap is reached. Takes the arena lock; must not be called from a signal handler. */
+MP_HIDDEN void *mp_arena_alloc(size_t size);
+/* Gives memory back for reuse by a later mp_arena_alloc of a similar size. */
+MP_HIDDEN void mp_arena_free(void *p, size_t size);
+/* Bytes mapped so far (for tests and the RSS budget). */
+MP_HIDDEN size_t mp_arena_mapped(void);
+/* fork support: the prepare handler locks, parent/child unlock. */
+MP_HIDDEN void mp_arena_lock(void);
+MP_HIDDEN void mp_arena_unlock(void);
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* The static area that serves allocations made before the real allocator is known (dlsym may
+ * call calloc while it resolves malloc). free() ignores these blocks; realloc copies out of
+ * them; malloc_usable_size reports their size. */
+#include <stdint.h>
+#include "mp.h"
+
+#define BOOTSTRAP_SIZE (64u << 10)
+
+struct bheader {
+	size_t size;
+	size_t pad;
+};
+
+/* Written by a compare-and-swap bump; blocks are never reused. */
+static char area[BOOTSTRAP_SIZE] __attribute__((aligned(64)));
+static size_t used;
+
+void *mp_bootstrap_alloc(size_t size, size_t align)
+{
+	if (align < 16)
+		align = 16;
+	if (align > 4096 || size > BOOTSTRAP_SIZE)
+		return NULL;
+	size_t old = __atomic_load_n(&used, __ATOMIC_RELAXED);
+	for (;;) {
+		uintptr_t base = (uintptr_t)area + old + sizeof(struct bheader);
+		uintptr_t p = (base + align - 1) & ~(uintptr_t)(align - 1);
+		size_t end = p + size - (uintptr_t)area;
+		if (end > BOOTSTRAP_SIZE)
+			return NULL;
+		if (__atomic_compare_exchange_n(&used, &old, end, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			((struct bheader *)p)[-1].size = size;
+			return (void *)p; /* static storage: already zero */
+		}
+	}
+}
+
+bool mp_bootstrap_owns(const void *p)
+{
+	return (const char *)p >= area && (const char *)p < area + BOOTSTRAP_SIZE;
+}
+
+size_t mp_bootstrap_size(const void *p)
+{
+	return ((const struct bheader *)p)[-1].size;
+}

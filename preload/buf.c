@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* Little-endian serialization into arena memory (x86_64 is little-endian; memcpy keeps the
+ * unaligned stores defined). */
+#include <string.h>
+#include "arena.h"
+#include "buf.h"
+#include "mapprof/dump_format.h"
+
+static bool reserve(struct mp_buf *b, size_t n)
+{
+	if (b->failed)
+		return false;
+	if (b->len + n <= b->cap)
+		return true;
+	size_t ncap = b->cap ? b->cap : 65536;
+	while (ncap < b->len + n)
+		ncap *= 2;
+	uint8_t *d = mp_arena_alloc(ncap);
+	if (!d) {
+		b->failed = true;
+		return false;
+	}
+	if (b->data) {
+		memcpy(d, b->data, b->len);
+		mp_arena_free(b->data, b->cap);
+	}
+	b->data = d;
+	b->cap = ncap;
+	return true;
+}
+
+void mp_buf_put(struct mp_buf *b, const void *p, size_t n)
+{
+	if (!reserve(b, n))
+		return;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void mp_buf_u16(struct mp_buf *b, uint16_t v)
+{
+	mp_buf_put(b, &v, 2);
+}
+
+void mp_buf_u32(struct mp_buf *b, uint32_t v)
+{
+	mp_buf_put(b, &v, 4);
+}
+
+void mp_buf_u64(struct mp_buf *b, uint64_t v)
+{
+	mp_buf_put(b, &v, 8);
+}
+
+void mp_buf_str(struct mp_buf *b, const char *s, size_t n)
+{
+	if (n > MP_MAX_STRING)
+		n = MP_MAX_STRING;
+	mp_buf_u32(b, (uint32_t)n);
+	mp_buf_put(b, s, n);
+}
+
+size_t mp_buf_section_begin(struct mp_buf *b, uint32_t type)
+{
+	mp_buf_u32(b, type);
+	mp_buf_u32(b, 0);
+	size_t at = b->len;
+	mp_buf_u64(b, 0);
+	return at;
+}
+
+void mp_buf_section_end(struct mp_buf *b, size_t at)
+{
+	if (b->failed)
+		return;
+	uint64_t len = b->len - at - 8;
+	memcpy(b->data + at, &len, 8);
+}
+
+void mp_buf_release(struct mp_buf *b)
+{
+	mp_arena_free(b->data, b->cap);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* The dump writer: serializes a full snapshot (include/mapprof/DUMP_FORMAT.md) into arena
+ * memory, then writes it with write(2) to a private temporary file in the target directory and
+ * links it into place, so a reader never sees a partial file and nothing is overwritten. The
+ * first error is latched: the dump is abandoned and one `mapprof:` line says why. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+#include "buf.h"
+#include "mapprof/dump_format.h"
+#include "maps.h"
+#include "objects.h"
+#include "record.h"
+#include "table.h"
+#include "thread.h"
+
+/* dump_lock serializes dumps (exit, signal thread, mapprof_dump). next_seq under it. */
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t next_seq;
+static int said_error;
+
+static size_t put_dec(char *out, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		out[k++] = tmp[--n];
+	return k;
+}
+
+/* Expands MAPPROF_OUT; false if the result would not fit. */
+static bool expand(char *out, size_t cap, uint64_t seq, unsigned suffix)
+{
+	size_t n = 0;
+	for (const char *s = mp_config.out; *s; s++) {
+		if (n + 24 >= cap)
+			return false;
+		if (s[0] == '%' && s[1] == 'p') {
+			n += put_dec(out + n, (uint64_t)getpid());
+			s++;
+		} else if (s[0] == '%' && s[1] == 'n') {
+			n += put_dec(out + n, seq);
+			s++;
+		} else if (s[0] == '%' && s[1] == '%') {
+			out[n++] = '%';
+			s++;
+		} else {
+			out[n++] = *s;
+		}
+	}
+	if (suffix) {
+		out[n++] = '.';
+		n += put_dec(out + n, suffix);
+	}
+	out[n] = 0;
+	return true;
+}
+
+static const char *errtext(int e)
+{
+	switch (e) {
+	case EACCES: return "permission denied";
+	case ENOENT: return "no such directory";
+	case ENOSPC: return "no space left on device";
+	case EDQUOT: return "disk quota exceeded";
+	case EROFS: return "read-only file system";
+	case EEXIST: return "file exists";
+	case ENAMETOOLONG: return "name too long";
+	case ENOTDIR: return "not a directory";
+	case ELOOP: return "symbolic link in the way";
+	case EIO: return "I/O error";
+	case ENOMEM: return "out of memory";
+	default: return "write failed";
+	}
+}
+
+static void report(const char *what, const char *name, int e)
+{
+	if (__atomic_exchange_n(&said_error, 1, __ATOMIC_RELAXED))
+		return;
+	char msg[480];
+	size_t n = 0;
+	const char *parts[] = {what, " ", name, ": ", errtext(e), " (no dump written)"};
+	for (size_t i = 0; i < 6; i++)
+		for (const char *s = parts[i]; *s && n < sizeof(msg) - 1; s++)
+			msg[n++] = *s;
+	msg[n] = 0;
+	mp_log(msg);
+}
+
+static bool write_all(int fd, const uint8_t *p, size_t n, int *err)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			*err = errno;
+			return false;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Writes the buffer under a temporary name and links it to the final one. */
+static int publish(const struct mp_buf *b, uint64_t seq)
+{
+	char name[600], tmp[640];
+	bool has_n = strstr(mp_config.out, "%n") != NULL;
+	for (unsigned attempt = 0; attempt < 1000; attempt++) {
+		/* An exec'd image has the same pid and restarts at seq 0: skip names taken. */
+		if (!expand(name, sizeof(name), has_n ? seq + attempt : seq, has_n ? 0 : attempt))
+			return report("cannot write dump", mp_config.out, ENAMETOOLONG), -1;
+		size_t n = strlen(name);
+		memcpy(tmp, name, n);
+		memcpy(tmp + n, ".tmp.", 5);
+		n += 5;
+		n += put_dec(tmp + n, mp_mono_ns() ^ ((uint64_t)getpid() << 20));
+		tmp[n] = 0;
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return report("cannot write dump", tmp, errno), -1;
+		int err = 0;
+		bool ok = write_all(fd, b->data, b->len, &err);
+		if (close(fd) != 0 && ok) {
+			ok = false;
+			err = errno;
+		}
+		if (!ok) {
+			unlink(tmp);
+			return report("cannot write dump", name, err), -1;
+		}
+		int lr = link(tmp, name);
+		int le = errno;
+		unlink(tmp);
+		if (lr == 0)
+			return 0;
+		if (le != EEXIST)
+			return report("cannot write dump", name, le), -1;
+	}
+	return report("cannot write dump", name, EEXIST), -1;
+}
+
+static void put_header(struct mp_buf *b, uint64_t seq)
+{
+	size_t at = mp_buf_section_begin(b, MP_SEC_HEADER);
+	uint32_t flags = (mp_config.seed_given ? MP_HDR_SEED_GIVEN : 0) |
+			 (mp_config.maps ? MP_HDR_MAPS_ENABLED : 0) |
+			 (mp_forked_child ? MP_HDR_FORKED_CHILD : 0);
+	mp_buf_u32(b, (uint32_t)getpid());
+	mp_buf_u32(b, (uint32_t)getppid());
+	mp_buf_u64(b, seq);
+	mp_buf_u64(b, mp_config.rate);
+	mp_buf_u64(b, mp_config.seed);
+	mp_buf_u32(b, mp_config.depth);
+	mp_buf_u32(b, flags);
+	mp_buf_u64(b, mp_start_ns);
+	mp_buf_u64(b, mp_now_ns());
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe));
+	mp_buf_str(b, exe, n > 0 ? (size_t)n : 0);
+	/* The command line, read in pieces straight into the buffer. */
+	size_t len_at = b->len;
+	uint32_t total = 0;
+	mp_buf_u32(b, 0);
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char chunk[4096];
+		ssize_t r;
+		while ((r = read(fd, chunk, sizeof(chunk))) > 0 && total + r <= MP_MAX_STRING) {
+			mp_buf_put(b, chunk, (size_t)r);
+			total += (uint32_t)r;
+		}
+		close(fd);
+	}
+	if (!b->failed)
+		memcpy(b->data + len_at, &total, 4);
+	mp_buf_section_end(b, at);
+}
+
+static void put_stacks_samples_locked(struct mp_buf *b)
+{
+	size_t at = mp_buf_section_begin(b, MP_SEC_STACKS);
+	uint32_t ns = mp_table_stack_count_locked();
+	mp_buf_u32(b, ns);
+	for (uint32_t i = 0; i < ns; i++) {
+		const mp_stack_t *s = mp_table_stack_locked(i);
+		mp_buf_u32(b, s->n);
+		mp_buf_put(b, s->pc, s->n * sizeof(uintptr_t));
+	}
+	mp_buf_section_end(b, at);
+	at = mp_buf_section_begin(b, MP_SEC_SAMPLES);
+	uint32_t nb = mp_table_bucket_count_locked();
+	size_t count_at = b->len;
+	uint32_t written = 0;
+	mp_buf_u32(b, 0);
+	for (uint32_t i = 0; i < nb; i++) {
+		const mp_bucket_t *k = mp_table_bucket_locked(i);
+		if (k->allocs == 0)
+			continue; /* emptied by a kind change */
+		mp_buf_u32(b, k->stack);
+		mp_buf_u32(b, k->kind);
+		mp_buf_u64(b, k->size);
+		mp_buf_u64(b, k->allocs);
+		mp_buf_u64(b, k->inuse);
+		written++;
+	}
+	if (!b->failed)
+		memcpy(b->data + count_at, &written, 4);
+	mp_buf_section_end(b, at);
+}
+
+int mp_dump_write(const char *why)
+{
+	if (mp_state != MP_READY)
+		return -1;
+	mp_tls_t *t = &mp_tls;
+	t->guard++;
+	pthread_mutex_lock(&dump_lock);
+	uint64_t seq = next_seq++;
+	struct mp_buf b = {0};
+	mp_buf_put(&b, MP_DUMP_MAGIC, MP_DUMP_MAGIC_LEN);
+	mp_buf_u16(&b, MP_DUMP_MAJOR);
+	mp_buf_u16(&b, MP_DUMP_MINOR);
+	mp_buf_u32(&b, MP_DUMP_FILE_HEADER_SIZE);
+	put_header(&b, seq);
+	mp_objects_dump(&b);
+	mp_allocstats_dump(&b);
+	struct mp_totals tot;
+	mp_thread_totals(&tot);
+	/* Maps first: every stack they name was interned before they recorded it, so the
+	 * STACKS section written after them holds it. */
+	if (mp_config.maps)
+		mp_maps_dump(&b, mp_mono_ns());
+	struct mp_sample_stats st;
+	mp_table_lock();
+	put_stacks_samples_locked(&b);
+	mp_record_stats_locked(&st);
+	mp_table_unlock();
+	size_t at = mp_buf_section_begin(&b, MP_SEC_TOTALS);
+	mp_buf_u64(&b, tot.alloc_calls);
+	mp_buf_u64(&b, tot.free_calls);
+	mp_buf_u64(&b, tot.alloc_bytes);
+	mp_buf_u64(&b, st.sampled);
+	mp_buf_u64(&b, st.dropped);
+	mp_buf_u64(&b, st.inuse_est);
+	mp_buf_u64(&b, st.peak_inuse_est);
+	mp_buf_u64(&b, tot.threads);
+	mp_buf_section_end(&b, at);
+	at = mp_buf_section_begin(&b, MP_SEC_END);
+	mp_buf_section_end(&b, at);
+	int rc = -1;
+	if (b.failed)
+		report("cannot build dump for", why, ENOMEM);
+	else
+		rc = publish(&b, seq);
+	mp_buf_release(&b);
+	pthread_mutex_unlock(&dump_lock);
+	t->guard--;
+	return rc;
+}
+
+void mp_dump_reset_child(void)
+{
+	pthread_mutex_init(&dump_lock, NULL);
+	next_seq = 0;
+}

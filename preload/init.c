@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up and life cycle: the state machine, resolving the real allocator, reading the
+ * environment (once, with secure_getenv), fork handlers, and the exit dump. The dump triggers
+ * that need a thread (signal, interval) live in trigger.c. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <time.h>
+#include <unistd.h>
+#include "arena.h"
+#include "maps.h"
+#include "record.h"
+#include "stack.h"
+#include "table.h"
+#include "thread.h"
+#include "trigger.h"
+
+/* See mp.h for who writes and reads these. */
+volatile int mp_state = MP_UNINIT;
+struct mp_real mp_real;
+struct mp_config mp_config;
+__thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
+uint64_t mp_start_ns;
+int mp_forked_child;
+
+/* glibc's own entry points: the fallback if dlsym cannot give us the next malloc. */
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+
+uint64_t mp_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mp_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One line on stderr with write(2): stdio may allocate or hold the program's locks. */
+void mp_log(const char *msg)
+{
+	char line[512];
+	size_t n = 0;
+	const char *prefix = "mapprof: ";
+	for (const char *s = prefix; *s && n < sizeof(line) - 2; s++)
+		line[n++] = *s;
+	for (const char *s = msg; *s && n < sizeof(line) - 2; s++)
+		line[n++] = *s == '\n' ? ' ' : *s;
+	line[n++] = '\n';
+	ssize_t w = write(2, line, n);
+	(void)w;
+}
+
+/* A profiler fault: say so once and stop profiling; the program goes on. */
+void mp_fault(const char *what)
+{
+	static int said;
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		mp_log(what);
+	mp_state = MP_FORWARD;
+}
+
+static void *next_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+/* The object that defines a function, to tell whether optional functions come from the same
+ * allocator as malloc (with libjemalloc preloaded after us, glibc's pvalloc must not be used). */
+static const void *owner(void *fn)
+{
+	Dl_info info;
+	if (!fn || !dladdr(fn, &info))
+		return NULL;
+	return info.dli_fbase;
+}
+
+static void resolve(void)
+{
+	mp_real.malloc = next_sym("malloc");
+	mp_real.free = next_sym("free");
+	mp_real.calloc = next_sym("calloc");
+	mp_real.realloc = next_sym("realloc");
+	mp_real.posix_memalign = next_sym("posix_memalign");
+	if (!mp_real.malloc || !mp_real.free || !mp_real.calloc || !mp_real.realloc) {
+		mp_real.malloc = __libc_malloc;
+		mp_real.free = __libc_free;
+		mp_real.calloc = __libc_calloc;
+		mp_real.realloc = __libc_realloc;
+		mp_real.posix_memalign = NULL;
+	}
+	const void *home = owner((void *)mp_real.malloc);
+	void *f;
+#define SAME_HOME(name, field)                                                                     \
+	f = next_sym(name);                                                                        \
+	mp_real.field = (f && owner(f) == home) ? f : NULL
+	SAME_HOME("aligned_alloc", aligned_alloc);
+	SAME_HOME("memalign", memalign);
+	SAME_HOME("valloc", valloc);
+	SAME_HOME("pvalloc", pvalloc);
+	SAME_HOME("malloc_usable_size", malloc_usable_size);
+#undef SAME_HOME
+	if (!mp_real.posix_memalign || owner((void *)mp_real.posix_memalign) != home)
+		mp_real.posix_memalign = NULL;
+}
+
+/* posix_memalign through memalign when the allocator has no posix_memalign of its own. */
+static int emulated_posix_memalign(void **out, size_t align, size_t size)
+{
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	void *p = mp_real.memalign ? mp_real.memalign(align, size) : __libc_memalign(align, size);
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+/* Parses a whole decimal string; false on anything else (sign, junk, overflow, empty). */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	if (!s || !*s)
+		return false;
+	uint64_t v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"PROF", SIGPROF}, {"URG", SIGURG},
+    {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+};
+
+static int parse_signal(const char *s)
+{
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (!strcmp(s, signals[i].name))
+			return signals[i].sig;
+	uint64_t n;
+	if (parse_u64(s, &n) && n >= 1 && n <= (uint64_t)SIGRTMAX && n != SIGKILL && n != SIGSTOP)
+		return (int)n;
+	return 0;
+}
+
+/* Only %p, %n and %% may appear in MAPPROF_OUT. */
+static bool valid_template(const char *s)
+{
+	for (; *s; s++) {
+		if (*s != '%')
+			continue;
+		s++;
+		if (*s != 'p' && *s != 'n' && *s != '%')
+			return false;
+	}
+	return true;
+}
+
+static bool bad(const char *var, const char *val, const char *expect)
+{
+	char msg[400];
+	size_t n = 0;
+	const char *parts[] = {var, "='", val, "' is not valid (expected ", expect,
+			       "); profiling disabled"};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		for (const char *s = parts[i]; *s && n < sizeof(msg) - 1; s++)
+			msg[n++] = *s;
+	msg[n] = 0;
+	mp_log(msg);
+	return false;
+}
+
+/* Reads every MAPPROF_* variable once. A bad value disables profiling with one line naming it
+ * (a silently ignored typo would produce a misleading profile). */
+static bool read_config(void)
+{
+	struct mp_config *c = &mp_config;
+	const char *v;
+	uint64_t n;
+	c->rate = 524288; /* Go's MemProfileRate */
+	c->depth = 64;
+	c->maps = true;
+	strcpy(c->out, "mapprof.%p.%n.mprof");
+	if ((v = secure_getenv("MAPPROF_RATE"))) {
+		if (!parse_u64(v, &c->rate))
+			return bad("MAPPROF_RATE", v, "bytes between samples: 0, 1 or more");
+	}
+	if ((v = secure_getenv("MAPPROF_SEED"))) {
+		if (!parse_u64(v, &c->seed))
+			return bad("MAPPROF_SEED", v, "a non-negative integer");
+		c->seed_given = true;
+	} else {
+		c->seed = mp_mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&n;
+		c->seed = mp_sample_rng_seed(c->seed, 0);
+	}
+	if ((v = secure_getenv("MAPPROF_DEPTH"))) {
+		if (!parse_u64(v, &n) || n < 1 || n > MP_MAX_DEPTH)
+			return bad("MAPPROF_DEPTH", v, "1 to 256");
+		c->depth = (unsigned)n;
+	}
+	if ((v = secure_getenv("MAPPROF_OUT"))) {
+		if (!*v || strlen(v) >= sizeof(c->out) - 64 || !valid_template(v))
+			return bad("MAPPROF_OUT", v, "a path template with %p, %n, %%");
+		strcpy(c->out, v);
+	}
+	/* A relative template is taken against the directory the program started in, so a
+	 * chdir() later does not scatter the dumps. */
+	if (c->out[0] != '/') {
+		char cwd[sizeof(c->out)];
+		size_t len = strlen(c->out);
+		if (getcwd(cwd, sizeof(cwd) - len - 2)) {
+			size_t cl = strlen(cwd);
+			memmove(c->out + cl + 1, c->out, len + 1);
+			memcpy(c->out, cwd, cl);
+			c->out[cl] = '/';
+		}
+	}
+	if ((v = secure_getenv("MAPPROF_SIGNAL")) && *v) {
+		c->signal = parse_signal(v);
+		if (!c->signal)
+			return bad("MAPPROF_SIGNAL", v, "a signal name such as USR2, or a number");
+	}
+	if ((v = secure_getenv("MAPPROF_INTERVAL")) && *v) {
+		if (!parse_u64(v, &n) || n > 86400 * 365)
+			return bad("MAPPROF_INTERVAL", v, "seconds between dumps, 0 for none");
+		c->interval = (unsigned)n;
+	}
+	if ((v = secure_getenv("MAPPROF_MAPS"))) {
+		if (!strcmp(v, "0"))
+			c->maps = false;
+		else if (strcmp(v, "1"))
+			return bad("MAPPROF_MAPS", v, "0 or 1");
+	}
+	if ((v = secure_getenv("MAPPROF_UNWIND")) && *v) {
+		if (!strcmp(v, "fp"))
+			c->unwind_fp = true;
+		else if (strcmp(v, "libunwind"))
+			return bad("MAPPROF_UNWIND", v, "libunwind or fp");
+	}
+	return true;
+}
+
+static void atfork_prepare(void)
+{
+	mp_tls.guard++;
+	mp_maps_lock_all();
+	mp_table_lock();
+	mp_thread_lock();
+	mp_arena_lock();
+}
+
+static void atfork_parent(void)
+{
+	mp_arena_unlock();
+	mp_thread_unlock();
+	mp_table_unlock();
+	mp_maps_unlock_all();
+	mp_tls.guard--;
+}
+
+/* The child starts a profile of its own: counts, samples and maps from the fork on. */
+static void atfork_child(void)
+{
+	mp_arena_unlock();
+	mp_thread_unlock();
+	mp_table_unlock();
+	mp_maps_unlock_all();
+	mp_thread_reset_child(&mp_tls);
+	mp_table_reset();
+	mp_record_reset();
+	mp_maps_reset();
+	mp_trigger_reset_child();
+	mp_start_ns = mp_now_ns();
+	mp_forked_child = 1;
+	mp_tls.guard--;
+}
+
+void mp_init(void)
+{
+	int expect = MP_UNINIT;
+	if (!__atomic_compare_exchange_n(&mp_state, &expect, MP_BOOTSTRAP, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		/* Another thread is initialising: its bootstrap area serves us meanwhile. */
+		return;
+	}
+	mp_tls.guard++;
+	resolve();
+	if (!mp_real.posix_memalign)
+		mp_real.posix_memalign = emulated_posix_memalign;
+	mp_start_ns = mp_now_ns();
+	int next = MP_READY;
+	if (getauxval(AT_SECURE)) {
+		next = MP_FORWARD; /* set-uid/set-gid: never profile, never read the environment */
+	} else if (!read_config()) {
+		next = MP_FORWARD;
+	} else if (!mp_filter_init() || !mp_thread_init()) {
+		mp_log("cannot set up (out of memory); profiling disabled");
+		next = MP_FORWARD;
+	} else {
+		mp_stack_init();
+		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	}
+	mp_tls.guard--;
+	__atomic_store_n(&mp_state, next, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void mp_ctor(void)
+{
+	if (mp_state == MP_UNINIT)
+		mp_init();
+	if (mp_state == MP_READY)
+		mp_trigger_start();
+}
+
+/* The final dump. A destructor runs after the program's atexit handlers and static
+ * destructors of objects loaded after us, so it sees nearly everything. */
+__attribute__((destructor)) static void mp_dtor(void)
+{
+	if (mp_state != MP_READY)
+		return;
+	mp_trigger_stop();
+	mp_dump_write("exit");
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* The exported malloc family: thin wrappers. Each checks the state first, forwards to the real
+ * allocator and accounts for the call through the two inline helpers below, which are the
+ * whole unsampled fast path: no lock, no syscall, writes only to this thread's TLS and record.
+ * Anything else (first call, bootstrap, sample points, tracked frees) is in the cold paths. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include "mp.h"
+#include "thread.h"
+
+/* Guard not held. Counts a successful allocation and takes the slow path at a sample point,
+ * on a thread's first call, or when a map hook waits for this allocation. */
+static inline void note_alloc(mp_tls_t *t, void *p, size_t size)
+{
+	mp_thread_t *r = t->rec;
+	if (mp_likely(r != NULL)) {
+		r->alloc_calls++;
+		r->alloc_bytes += size;
+	}
+	t->countdown -= (int64_t)size;
+	if (mp_unlikely(t->countdown < 0 || r == NULL || t->map_pending))
+		mp_record_alloc(t, p, size);
+}
+
+/* Guard not held. Counts a free of p (non-NULL) and looks it up when the filter says it may be
+ * tracked; must run before the real free so that p cannot be reused under our feet. */
+static inline void note_free(mp_tls_t *t, void *p)
+{
+	mp_thread_t *r = t->rec;
+	if (mp_likely(r != NULL))
+		r->free_calls++;
+	else
+		mp_thread_count_orphan(0, 1, 0);
+	if (mp_unlikely(mp_filter_maybe(p)))
+		mp_record_free(t, p);
+}
+
+/* Runs until the state is READY or FORWARD; returns true if the caller may profile. */
+static bool settle(void)
+{
+	if (mp_state == MP_UNINIT)
+		mp_init();
+	return mp_state == MP_READY;
+}
+
+static void *cold_memalign(size_t align, size_t size)
+{
+	settle();
+	if (mp_state == MP_BOOTSTRAP)
+		return mp_bootstrap_alloc(size, align);
+	return NULL; /* caller retries on the real path */
+}
+
+MP_EXPORT void *malloc(size_t size)
+{
+	if (mp_unlikely(mp_state != MP_READY)) {
+		if (!settle())
+			return mp_state == MP_BOOTSTRAP ? mp_bootstrap_alloc(size, 16)
+							: mp_real.malloc(size);
+	}
+	mp_tls_t *t = &mp_tls;
+	void *p = mp_real.malloc(size);
+	if (mp_likely(p != NULL) && mp_likely(t->guard == 0))
+		note_alloc(t, p, size);
+	return p;
+}
+
+MP_EXPORT void free(void *p)
+{
+	if (p == NULL)
+		return;
+	if (mp_unlikely(mp_bootstrap_owns(p)))
+		return;
+	if (mp_unlikely(mp_state != MP_READY)) {
+		if (!settle()) {
+			if (mp_state != MP_BOOTSTRAP)
+				mp_real.free(p);
+			return;
+		}
+	}
+	mp_tls_t *t = &mp_tls;
+	if (mp_likely(t->guard == 0))
+		note_free(t, p);
+	mp_real.free(p);
+}
+
+MP_EXPORT void *calloc(size_t n, size_t size)
+{
+	if (mp_unlikely(mp_state != MP_READY)) {
+		if (!settle()) {
+			if (mp_state != MP_BOOTSTRAP)
+				return mp_real.calloc(n, size);
+			if (size && n > SIZE_MAX / size)
+				return NULL;
+			return mp_bootstrap_alloc(n * size, 16); /* static area: zeroed */
+		}
+	}
+	mp_tls_t *t = &mp_tls;
+	void *p = mp_real.calloc(n, size);
+	if (mp_likely(p != NULL) && mp_likely(t->guard == 0))
+		note_alloc(t, p, n * size); /* no overflow: calloc succeeded */
+	return p;
+}
+
+/* realloc out of the bootstrap area: the block moves to the real heap (or a new static one). */
+static void *realloc_bootstrap(void *p, size_t size)
+{
+	void *q = malloc(size);
+	if (q) {
+		size_t old = mp_bootstrap_size(p);
+		memcpy(q, p, old < size ? old : size);
+	}
+	return q;
+}
+
+/* realloc is a free plus an allocation: a tracked block is forgotten before the real realloc
+ * (after it, its address may belong to another thread), and the new block may be sampled. */
+MP_EXPORT void *realloc(void *p, size_t size)
+{
+	if (p == NULL)
+		return malloc(size);
+	if (mp_unlikely(mp_bootstrap_owns(p)))
+		return realloc_bootstrap(p, size);
+	if (mp_unlikely(mp_state != MP_READY) && !settle())
+		return mp_real.realloc(p, size);
+	mp_tls_t *t = &mp_tls;
+	if (mp_unlikely(t->guard))
+		return mp_real.realloc(p, size);
+	if (mp_unlikely(mp_filter_maybe(p)))
+		mp_record_free(t, p);
+	void *q = mp_real.realloc(p, size);
+	if (q == NULL && size != 0)
+		return NULL; /* failed: p is intact (if it was sampled, it is forgotten) */
+	mp_thread_t *r = t->rec;
+	if (mp_likely(r != NULL))
+		r->free_calls++;
+	else
+		mp_thread_count_orphan(0, 1, 0);
+	if (q)
+		note_alloc(t, q, size);
+	return q;
+}
+
+MP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, n * size);
+}
+
+/* The aligned family. The real functions may be missing or belong to another allocator than
+ * malloc (init.c then leaves them NULL): everything funnels into posix_memalign there. */
+static void *aligned(size_t align, size_t size, void *(*real)(size_t, size_t))
+{
+	if (mp_unlikely(mp_state != MP_READY) && !settle()) {
+		if (mp_state == MP_BOOTSTRAP)
+			return cold_memalign(align, size);
+	}
+	void *p = NULL;
+	if (real) {
+		p = real(align, size);
+	} else {
+		if (align < sizeof(void *))
+			align = sizeof(void *);
+		while (align & (align - 1))
+			align += align & -align; /* round up to a power of two, as memalign does */
+		int rc = mp_real.posix_memalign(&p, align, size);
+		if (rc) {
+			errno = rc;
+			p = NULL;
+		}
+	}
+	mp_tls_t *t = &mp_tls;
+	if (p && mp_state == MP_READY && t->guard == 0)
+		note_alloc(t, p, size);
+	return p;
+}
+
+MP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (mp_unlikely(mp_state != MP_READY) && !settle() && mp_state == MP_BOOTSTRAP) {
+		*out = mp_bootstrap_alloc(size, align);
+		return *out ? 0 : ENOMEM;
+	}
+	void *p = NULL;
+	int rc = mp_real.posix_memalign(&p, align, size);
+	if (rc != 0)
+		return rc;
+	*out = p;
+	mp_tls_t *t = &mp_tls;
+	if (mp_state == MP_READY && t->guard == 0)
+		note_alloc(t, p, size);
+	return 0;
+}
+
+MP_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	return aligned(align, size, mp_real.aligned_alloc);
+}
+
+MP_EXPORT void *memalign(size_t align, size_t size)
+{
+	return aligned(align, size, mp_real.memalign);
+}
+
+MP_EXPORT void *valloc(size_t size)
+{
+	return aligned((size_t)sysconf(_SC_PAGESIZE), size, NULL);
+}
+
+MP_EXPORT void *pvalloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return aligned(page, rounded, NULL);
+}
+
+MP_EXPORT size_t malloc_usable_size(void *p)
+{
+	if (p == NULL)
+		return 0;
+	if (mp_bootstrap_owns(p))
+		return mp_bootstrap_size(p);
+	if (mp_state == MP_UNINIT)
+		settle();
+	return mp_real.malloc_usable_size ? mp_real.malloc_usable_size(p) : 0;
+}

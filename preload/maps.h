@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Map growth tracking (uthash hooks, libstdc++ rehash interposition, the public map API). */
+#ifndef MP_PRELOAD_MAPS_H
+#define MP_PRELOAD_MAPS_H
+#include "mp.h"
+
+/* Guard held, no lock held. The allocation the pending map hook waited for; returns the map
+ * kind to label its sample with (0 if it turned out not to be a bucket array). */
+MP_HIDDEN unsigned mp_maps_on_alloc(mp_tls_t *t, void *p, size_t size);
+/* Guard held, no lock held, before the real free: p hit the filter. */
+MP_HIDDEN void mp_maps_on_free(mp_tls_t *t, void *p);
+/* Serializes the MAP_GROWS and MAP_SITES sections (dump.c); see dump.h. */
+struct mp_buf;
+MP_HIDDEN void mp_maps_dump(struct mp_buf *b, uint64_t now_mono);
+/* fork: the prepare handler takes the maps locks, parent and child release them. */
+MP_HIDDEN void mp_maps_lock_all(void);
+MP_HIDDEN void mp_maps_unlock_all(void);
+/* Fork child. */
+MP_HIDDEN void mp_maps_reset(void);
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* The OBJECTS section: every loaded object with its executable segment, load bias and GNU
+ * build ID, read with dl_iterate_phdr at dump time (so dlopen'ed libraries are included).
+ * Called with the guard held and no lock of ours held: dl_iterate_phdr takes the loader lock. */
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+#include "buf.h"
+#include "mapprof/dump_format.h"
+#include "objects.h"
+
+struct ctx {
+	struct mp_buf *b;
+	uint32_t count;
+	int pass; /* 0: the main executable only; 1: everything else */
+};
+
+static void build_id(const struct dl_phdr_info *info, const uint8_t **id, size_t *len)
+{
+	*id = NULL;
+	*len = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+		const uint8_t *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+			const uint8_t *name = p + sizeof(*nh);
+			const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+			const uint8_t *next = desc + ((nh->n_descsz + 3) & ~3u);
+			if (next > end)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    !memcmp(name, "GNU", 4)) {
+				*id = desc;
+				*len = nh->n_descsz;
+				return;
+			}
+			p = next;
+		}
+	}
+}
+
+static int one(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct ctx *c = data;
+	const char *name = info->dlpi_name;
+	bool is_main = name == NULL || name[0] == 0;
+	if (c->pass == 0 ? !is_main : is_main)
+		return 0;
+	if (c->pass == 0 && c->count > 0)
+		return 0; /* only the first unnamed object is the executable */
+	const ElfW(Phdr) *text = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			text = ph;
+			break;
+		}
+	}
+	if (!text)
+		return 0;
+	char exe[4096];
+	if (is_main) {
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+		name = exe;
+	}
+	const uint8_t *id;
+	size_t idlen;
+	build_id(info, &id, &idlen);
+	mp_buf_u64(c->b, info->dlpi_addr);
+	mp_buf_u64(c->b, info->dlpi_addr + text->p_vaddr);
+	mp_buf_u64(c->b, info->dlpi_addr + text->p_vaddr + text->p_memsz);
+	mp_buf_u64(c->b, text->p_offset);
+	mp_buf_str(c->b, name, strlen(name));
+	mp_buf_str(c->b, (const char *)id, idlen);
+	c->count++;
+	return 0;
+}
+
+void mp_objects_dump(struct mp_buf *b)
+{
+	size_t at = mp_buf_section_begin(b, MP_SEC_OBJECTS);
+	size_t count_at = b->len;
+	mp_buf_u32(b, 0);
+	struct ctx c = {b, 0, 0};
+	dl_iterate_phdr(one, &c);
+	c.pass = 1;
+	dl_iterate_phdr(one, &c);
+	if (!b->failed)
+		memcpy(b->data + count_at, &c.count, 4);
+	mp_buf_section_end(b, at);
+}

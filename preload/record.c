@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* The slow paths behind interpose.c: thread attach, sample points, and frees of tracked
+ * pointers. Stacks are captured before any lock is taken; the table lock is held only for the
+ * table update. Map hooks (maps.c) get the allocation or free before the real free runs. */
+#include "maps.h"
+#include "record.h"
+#include "stack.h"
+#include "table.h"
+#include "thread.h"
+
+/* Written under the table lock, read by the dump writer under it. The in-use estimate sums
+ * weight x size over live sampled objects, so its peak is an estimate of the peak heap. */
+static uint64_t n_sampled, n_dropped;
+static double inuse_est, peak_est;
+
+static void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
+{
+	uintptr_t pcs[MP_MAX_DEPTH];
+	int n = mp_stack_capture(pcs, (int)mp_config.depth);
+	double w = mp_sample_weight(size, mp_config.rate);
+	mp_table_lock();
+	uint32_t id = mp_table_intern_locked(pcs, n);
+	if (id != MP_NO_STACK && mp_table_alloc_locked(p, id, size, kind)) {
+		n_sampled++;
+		inuse_est += w * (double)size;
+		if (inuse_est > peak_est)
+			peak_est = inuse_est;
+	} else {
+		n_dropped++;
+	}
+	mp_table_unlock();
+}
+
+/* Guard not held. Runs when the countdown went below zero, the thread has no record yet, or a
+ * map hook waits for this allocation. The caller already counted it if the thread had a record. */
+void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
+{
+	t->guard++;
+	if (mp_unlikely(t->rec == NULL)) {
+		mp_thread_attach(t);
+		if (t->rec) {
+			t->rec->alloc_calls++;
+			t->rec->alloc_bytes += size;
+		} else {
+			mp_thread_count_orphan(1, 0, size);
+		}
+		/* A fresh thread starts from a fresh interval, then this allocation uses it. */
+		t->countdown = mp_sample_next(&t->rng, mp_config.rate) - (int64_t)size;
+	}
+	unsigned kind = 0;
+	if (t->map_pending)
+		kind = mp_maps_on_alloc(t, p, size);
+	if (t->countdown < 0) {
+		if (mp_config.rate != 0)
+			sample(t, p, size, kind);
+		t->countdown = mp_sample_next(&t->rng, mp_config.rate);
+	}
+	t->guard--;
+}
+
+/* Guard not held. p hit the filter: it may be a sampled object or a tracked bucket array. */
+void mp_record_free(mp_tls_t *t, void *p)
+{
+	t->guard++;
+	uint64_t size;
+	mp_table_lock();
+	if (mp_table_free_locked(p, &size)) {
+		inuse_est -= mp_sample_weight(size, mp_config.rate) * (double)size;
+		if (inuse_est < 0)
+			inuse_est = 0;
+	}
+	mp_table_unlock();
+	if (mp_config.maps)
+		mp_maps_on_free(t, p);
+	t->guard--;
+}
+
+void mp_record_stats_locked(struct mp_sample_stats *out)
+{
+	out->sampled = n_sampled;
+	out->dropped = n_dropped;
+	out->inuse_est = inuse_est > 0 ? (uint64_t)(inuse_est + 0.5) : 0;
+	out->peak_inuse_est = (uint64_t)(peak_est + 0.5);
+}
+
+void mp_record_reset(void)
+{
+	n_sampled = n_dropped = 0;
+	inuse_est = peak_est = 0;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-thread exact counters (allocation calls, frees, bytes). Each thread writes only its own
+ * record, so counting takes no lock and shares no cache line. Records live in arena memory and
+ * are never freed: when a thread exits its record is marked free and the next new thread keeps
+ * counting in it, which folds the dead thread's totals in without any copying. */
+#include <pthread.h>
+#include "arena.h"
+#include "thread.h"
+
+/* registry_lock protects the list and the live flags. Counters are written by their owner
+ * without a lock and read by the dump writer with relaxed loads (a dump is a snapshot). */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static mp_thread_t *registry;
+static uint32_t nthreads;
+static pthread_key_t exit_key;
+static bool have_key;
+/* Counts of threads without a record (written with atomics: rare). */
+static uint64_t orphan_allocs, orphan_frees, orphan_bytes;
+
+static void on_thread_exit(void *arg)
+{
+	mp_thread_t *r = arg;
+	mp_tls_t *t = &mp_tls;
+	t->guard++;
+	pthread_mutex_lock(&registry_lock);
+	r->live = 0;
+	pthread_mutex_unlock(&registry_lock);
+	/* Later calls on this thread (other destructors) count as orphans: the record may already
+	 * belong to a new thread. */
+	t->rec = NULL;
+	t->dying = 1;
+	t->guard--;
+}
+
+bool mp_thread_init(void)
+{
+	have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
+	return have_key;
+}
+
+void mp_thread_attach(mp_tls_t *t)
+{
+	if (t->dying)
+		return;
+	mp_thread_t *r = NULL;
+	pthread_mutex_lock(&registry_lock);
+	for (mp_thread_t *it = registry; it; it = it->next) {
+		if (!it->live) {
+			r = it;
+			break;
+		}
+	}
+	if (!r) {
+		r = mp_arena_alloc(sizeof(*r));
+		if (r) {
+			r->next = registry;
+			registry = r;
+		}
+	}
+	if (r) {
+		r->live = 1;
+		r->index = nthreads++;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (!r)
+		return;
+	if (have_key)
+		pthread_setspecific(exit_key, r);
+	t->rng = mp_sample_rng_seed(mp_config.seed, r->index);
+	t->rec = r;
+}
+
+void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes)
+{
+	__atomic_fetch_add(&orphan_allocs, allocs, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&orphan_frees, frees, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&orphan_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+void mp_thread_totals(struct mp_totals *out)
+{
+	out->alloc_calls = __atomic_load_n(&orphan_allocs, __ATOMIC_RELAXED);
+	out->free_calls = __atomic_load_n(&orphan_frees, __ATOMIC_RELAXED);
+	out->alloc_bytes = __atomic_load_n(&orphan_bytes, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&registry_lock);
+	for (mp_thread_t *r = registry; r; r = r->next) {
+		out->alloc_calls += __atomic_load_n(&r->alloc_calls, __ATOMIC_RELAXED);
+		out->free_calls += __atomic_load_n(&r->free_calls, __ATOMIC_RELAXED);
+		out->alloc_bytes += __atomic_load_n(&r->alloc_bytes, __ATOMIC_RELAXED);
+	}
+	out->threads = nthreads;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void mp_thread_lock(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+void mp_thread_unlock(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void mp_thread_reset_child(mp_tls_t *t)
+{
+	pthread_mutex_init(&registry_lock, NULL);
+	for (mp_thread_t *r = registry; r; r = r->next) {
+		r->alloc_calls = r->free_calls = r->alloc_bytes = 0;
+		r->live = (r == t->rec);
+	}
+	orphan_allocs = orphan_frees = orphan_bytes = 0;
+	nthreads = t->rec ? 1 : 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* The registry of per-thread counter records. */
+#ifndef MP_PRELOAD_THREAD_H
+#define MP_PRELOAD_THREAD_H
+#include "mp.h"
+
+struct mp_totals {
+	uint64_t alloc_calls, free_calls, alloc_bytes, threads;
+};
+
+/* Creates the thread-exit key. Called once by init. */
+MP_HIDDEN bool mp_thread_init(void);
+/* Gives the calling thread its record (guard held; may take the registry lock). */
+MP_HIDDEN void mp_thread_attach(mp_tls_t *t);
+/* Counts one call made by a thread without a record (exiting, or out of memory). */
+MP_HIDDEN void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes);
+/* Sums every record, live or reused, and the orphan counts. */
+MP_HIDDEN void mp_thread_totals(struct mp_totals *out);
+/* Index of the calling thread's record (for per-thread seeds). */
+MP_HIDDEN void mp_thread_lock(void);
+MP_HIDDEN void mp_thread_unlock(void);
+/* Fork child: the calling thread is the only one; all counts restart at zero. */
+MP_HIDDEN void mp_thread_reset_child(mp_tls_t *t);
+#endif

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+/* Dumps on a signal (MAPPROF_SIGNAL) and every MAPPROF_INTERVAL seconds, from a writer thread. */
+#ifndef MP_PRELOAD_TRIGGER_H
+#define MP_PRELOAD_TRIGGER_H
+#include "mp.h"
+MP_HIDDEN void mp_trigger_start(void);
+MP_HIDDEN void mp_trigger_stop(void);
+MP_HIDDEN void mp_trigger_reset_child(void);
+MP_HIDDEN void mp_dump_reset_child(void);
+#endif

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Runs every test suite: the cmocka unit tests (build/tests/unit/test_*) and the integration
+# scripts (tests/integration/*.sh, which print TAP-style "ok"/"not ok" lines through
+# tests/integration/lib.sh). Ends with one line over all suites: "N passed, N failed".
+# TESTS=pattern runs only the suites whose name contains it.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+LOGDIR=$BUILD/test-logs
+mkdir -p "$LOGDIR"
+pass=0
+fail=0
+failed_suites=()
+
+for t in "$BUILD"/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	case "$t" in *.d) continue ;; esac
+	name=$(basename "$t")
+	[[ -n "${TESTS:-}" && "$name" != *"$TESTS"* ]] && continue
+	log=$LOGDIR/$name.log
+	CMOCKA_MESSAGE_OUTPUT=STDOUT "$t" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^\[       OK \]' "$log")
+	f=$(grep -c '^\[  FAILED  \] [a-z_0-9]' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crashed before reporting
+	pass=$((pass + p))
+	fail=$((fail + f))
+	printf '%-40s %3d passed, %d failed\n' "$name" "$p" "$f"
+	if [ "$f" -ne 0 ]; then
+		failed_suites+=("$name")
+		sed 's/^/    /' "$log" | grep -E 'FAILED|ERROR|error|Assert|failure' | head -20
+	fi
+done
+
+for s in tests/integration/*.sh; do
+	[ -f "$s" ] || continue
+	case "$s" in */lib.sh) continue ;; esac
+	name=$(basename "$s" .sh)
+	[[ -n "${TESTS:-}" && "$name" != *"$TESTS"* ]] && continue
+	log=$LOGDIR/$name.log
+	timeout 600 bash "$s" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited $rc" >>"$log"; fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	printf '%-40s %3d passed, %d failed\n' "$name" "$p" "$f"
+	if [ "$f" -ne 0 ]; then
+		failed_suites+=("$name")
+		grep -A8 '^not ok ' "$log" | sed 's/^/    /' | head -40
+	fi
+done
+
+if [ "${#failed_suites[@]}" -ne 0 ]; then
+	echo "failed suites: ${failed_suites[*]} (logs in $LOGDIR)"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
