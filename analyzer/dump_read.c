@@ -19,12 +19,12 @@
 
 /* Fixed record sizes (bytes) of the array sections, from DUMP_FORMAT.md. */
 #define OBJECT_MIN_SIZE (4 * 8 + 4 + 4) /* four u64, two empty strings */
-#define STACK_MIN_SIZE (4 + 8)          /* nframes and one pc */
-#define SAMPLE_SIZE (4 + 4 + 8 * 3)
-#define TOTALS_SIZE (8 * 8)
-#define STAT_MIN_SIZE (4 + 8)
-#define GROW_SIZE (4 + 2 + 2 + 8 * 6)
-#define SITE_SIZE (4 + 2 + 2 + 8 * 14 + 8 * MP_HIST_SIZE_BUCKETS + 8 * MP_HIST_LIFE_BUCKETS)
+#define STACK_MIN_SIZE	(4 + 8)		/* nframes and one pc */
+#define SAMPLE_SIZE	(4 + 4 + 8 * 3)
+#define TOTALS_SIZE	(8 * 8)
+#define STAT_MIN_SIZE	(4 + 8)
+#define GROW_SIZE	(4 + 2 + 2 + 8 * 6)
+#define SITE_SIZE	(4 + 2 + 2 + 8 * 14 + 8 * MP_HIST_SIZE_BUCKETS + 8 * MP_HIST_LIFE_BUCKETS)
 
 /* A read position inside [0, end) of buf; offsets in messages are absolute file offsets. */
 typedef struct {
@@ -168,8 +168,8 @@ static int parse_objects(cur_t *c, mp_dump_t *d)
 				    (unsigned long long)o->limit, (unsigned long long)o->start);
 		if ((rc = rdstr(c, &o->path, NULL, "OBJECTS path")) != MP_OK)
 			return rc;
-		if ((rc = rdstr(c, (char **)&o->build_id, &o->build_id_len,
-				"OBJECTS build_id")) != MP_OK)
+		if ((rc = rdstr(c, (char **)&o->build_id, &o->build_id_len, "OBJECTS build_id")) !=
+		    MP_OK)
 			return rc;
 	}
 	return MP_OK;
@@ -293,9 +293,9 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 		s->stack = ld32(c);
 		s->kind = ld16(c);
 		s->flags = ld16(c);
-		uint64_t *f[] = {&s->instances,   &s->live,        &s->max_live,   &s->grows,
-				 &s->max_grows,   &s->reserved,    &s->tiny,       &s->shared,
-				 &s->max_threads, &s->noexpand,    &s->grow_bytes, &s->grow_ns,
+		uint64_t *f[] = {&s->instances,	  &s->live,	&s->max_live,	&s->grows,
+				 &s->max_grows,	  &s->reserved, &s->tiny,	&s->shared,
+				 &s->max_threads, &s->noexpand, &s->grow_bytes, &s->grow_ns,
 				 &s->max_grow_ns, &s->max_size};
 		for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
 			*f[k] = ld64(c);
@@ -313,14 +313,14 @@ static const struct {
 	int (*parse)(cur_t *, mp_dump_t *);
 	bool required;
 } sections[] = {
-	{MP_SEC_HEADER, "HEADER", parse_header, true},
-	{MP_SEC_OBJECTS, "OBJECTS", parse_objects, true},
-	{MP_SEC_STACKS, "STACKS", parse_stacks, true},
-	{MP_SEC_SAMPLES, "SAMPLES", parse_samples, true},
-	{MP_SEC_TOTALS, "TOTALS", parse_totals, true},
-	{MP_SEC_ALLOCATOR, "ALLOCATOR", parse_allocator, false},
-	{MP_SEC_MAP_GROWS, "MAP_GROWS", parse_grows, false},
-	{MP_SEC_MAP_SITES, "MAP_SITES", parse_sites, false},
+    {MP_SEC_HEADER, "HEADER", parse_header, true},
+    {MP_SEC_OBJECTS, "OBJECTS", parse_objects, true},
+    {MP_SEC_STACKS, "STACKS", parse_stacks, true},
+    {MP_SEC_SAMPLES, "SAMPLES", parse_samples, true},
+    {MP_SEC_TOTALS, "TOTALS", parse_totals, true},
+    {MP_SEC_ALLOCATOR, "ALLOCATOR", parse_allocator, false},
+    {MP_SEC_MAP_GROWS, "MAP_GROWS", parse_grows, false},
+    {MP_SEC_MAP_SITES, "MAP_SITES", parse_sites, false},
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -336,8 +336,8 @@ static int check_refs(cur_t *c, const mp_dump_t *d, const size_t *payload_at)
 				    s->stack, d->nstacks);
 		if (s->inuse_count > s->alloc_count)
 			return fail(c, at + 24,
-				    "SAMPLES entry %u: inuse_count %llu exceeds alloc_count %llu", i,
-				    (unsigned long long)s->inuse_count,
+				    "SAMPLES entry %u: inuse_count %llu exceeds alloc_count %llu",
+				    i, (unsigned long long)s->inuse_count,
 				    (unsigned long long)s->alloc_count);
 	}
 	for (uint32_t i = 0; i < d->ngrows; i++)
@@ -389,9 +389,10 @@ int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d
 		(void)ld32(&c); /* reserved: ignored so that a later minor may use it */
 		uint64_t plen = ld64(&c);
 		if (plen > left(&c))
-			return fail(&c, at + 8,
-				    "section type %u: payload length %llu exceeds the %zu bytes left",
-				    type, (unsigned long long)plen, left(&c));
+			return fail(
+			    &c, at + 8,
+			    "section type %u: payload length %llu exceeds the %zu bytes left", type,
+			    (unsigned long long)plen, left(&c));
 		if (type == MP_SEC_END) {
 			if (plen != 0)
 				return fail(&c, at + 8, "end section has payload length %llu",
@@ -441,9 +442,10 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 	size_t cap = 0, len = 0;
 	uint8_t *buf = NULL;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size + 1; /* +1 so the EOF read needs no growth */
+		MP_GROW(buf, cap, (size_t)st.st_size + 1); /* +1: the EOF read needs no growth */
 	for (;;) {
-		MP_GROW(buf, cap, len + 65536);
+		if (cap - len < 4096)
+			MP_GROW(buf, cap, len + 65536);
 		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;

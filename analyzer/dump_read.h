@@ -12,8 +12,8 @@
 
 typedef struct {
 	uint64_t bias, start, limit, offset;
-	char *path;         /* NUL-terminated copy */
-	uint8_t *build_id;  /* raw bytes */
+	char *path;	   /* NUL-terminated copy */
+	uint8_t *build_id; /* raw bytes */
 	uint32_t build_id_len;
 } mp_dump_object_t;
 
@@ -24,7 +24,7 @@ typedef struct {
 
 typedef struct {
 	uint64_t alloc_calls, free_calls, alloc_bytes, sampled, dropped, inuse_bytes_est,
-		peak_inuse_bytes_est, threads;
+	    peak_inuse_bytes_est, threads;
 } mp_dump_totals_t;
 
 typedef struct {
@@ -42,7 +42,7 @@ typedef struct {
 	uint32_t stack;
 	uint16_t kind, flags;
 	uint64_t instances, live, max_live, grows, max_grows, reserved, tiny, shared, max_threads,
-		noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
+	    noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
 	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
 	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
 } mp_dump_site_t;
@@ -99,6 +99,21 @@ static inline uint32_t mp_dump_stack_len(const mp_dump_t *d, uint32_t s)
 static inline const uint64_t *mp_dump_stack_pcs(const mp_dump_t *d, uint32_t s)
 {
 	return d->pcs + d->frame_off[s];
+}
+
+/* The label text of a map kind (dump samples, grows and sites). */
+static inline const char *mp_dump_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case MP_KIND_UTHASH:
+		return "uthash";
+	case MP_KIND_UNORDERED_MAP:
+		return "unordered_map";
+	case MP_KIND_API:
+		return "api";
+	default:
+		return "other"; /* a kind from a later minor version */
+	}
 }
 
 #endif

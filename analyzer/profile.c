@@ -145,11 +145,13 @@ uint64_t mp_profile_location_find(const mp_profile_t *p, uint64_t mapping_id, ui
 uint64_t mp_profile_location_add(mp_profile_t *p, uint64_t mapping_id, uint64_t address,
 				 const mp_line_t *lines, uint32_t nlines)
 {
-	MP_GROW(p->lines, p->cap_lines, p->nlines + nlines);
-	memcpy(p->lines + p->nlines, lines, nlines * sizeof(*lines));
+	if (nlines) { /* an unsymbolized location has none, and lines may still be NULL */
+		MP_GROW(p->lines, p->cap_lines, p->nlines + nlines);
+		memcpy(p->lines + p->nlines, lines, nlines * sizeof(*lines));
+	}
 	MP_GROW(p->locations, p->cap_locations, p->nlocations + 1);
-	p->locations[p->nlocations] = (mp_location_t){mapping_id, address, (uint32_t)p->nlines,
-						       nlines};
+	p->locations[p->nlocations] =
+	    (mp_location_t){mapping_id, address, (uint32_t)p->nlines, nlines};
 	p->nlines += nlines;
 	mp_htab_insert(&p->loc_index, loc_hash(mapping_id, address), (uint32_t)p->nlocations);
 	return ++p->nlocations;

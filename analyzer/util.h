@@ -33,8 +33,6 @@ void mp_grow(void **arr, size_t *cap, size_t need, size_t elem);
 uint64_t mp_hash_bytes(const void *p, size_t n, uint64_t seed);
 uint64_t mp_hash_u64(uint64_t x);
 
-
-
 /* An open-addressing index: maps a 64-bit hash plus an equality test to a uint32 entry index in
  * the caller's own array. Probing order depends only on hashes, and nothing iterates the table,
  * so it cannot make output order depend on anything but insertion order. */

@@ -113,7 +113,12 @@ static bool write_all(int fd, const uint8_t *p, size_t n, int *err)
 static int publish(const struct mp_buf *b, uint64_t seq)
 {
 	char name[600], tmp[640];
-	bool has_n = strstr(mp_config.out, "%n") != NULL;
+	bool has_n = false; /* a real %n, not the text "%n" after a "%%" */
+	for (const char *s = mp_config.out; *s; s++)
+		if (s[0] == '%' && s[1]) {
+			has_n |= s[1] == 'n';
+			s++;
+		}
 	for (unsigned attempt = 0; attempt < 1000; attempt++) {
 		/* An exec'd image has the same pid and restarts at seq 0: skip names taken. */
 		if (!expand(name, sizeof(name), has_n ? seq + attempt : seq, has_n ? 0 : attempt))

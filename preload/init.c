@@ -229,13 +229,24 @@ static bool read_config(void)
 	/* A relative template is taken against the directory the program started in, so a
 	 * chdir() later does not scatter the dumps. */
 	if (c->out[0] != '/') {
-		char cwd[sizeof(c->out)];
-		size_t len = strlen(c->out);
-		if (getcwd(cwd, sizeof(cwd) - len - 2)) {
-			size_t cl = strlen(cwd);
-			memmove(c->out + cl + 1, c->out, len + 1);
-			memcpy(c->out, cwd, cl);
-			c->out[cl] = '/';
+		char cwd[sizeof(c->out)], full[sizeof(c->out)];
+		size_t len = strlen(c->out), k = 0;
+		bool fits = getcwd(cwd, sizeof(cwd)) != NULL;
+		/* The directory is literal text in the template: a '%' in it is doubled, or a
+		 * directory named "a%p" would be expanded into another one. */
+		for (const char *s = cwd; fits && *s; s++) {
+			if (k + 2 + 1 + len + 1 > sizeof(full)) {
+				fits = false;
+				break;
+			}
+			if (*s == '%')
+				full[k++] = '%';
+			full[k++] = *s;
+		}
+		if (fits && k + 1 + len + 1 <= sizeof(full)) {
+			full[k++] = '/';
+			memcpy(full + k, c->out, len + 1);
+			memcpy(c->out, full, k + len + 1);
 		}
 	}
 	if ((v = secure_getenv("MAPPROF_SIGNAL")) && *v) {

@@ -170,6 +170,9 @@ static uint32_t bucket_get(uint32_t stack, uint64_t size, unsigned kind)
 	b->stack = stack;
 	b->size = size;
 	b->kind = kind;
+	/* The array is reused after a fork (mp_table_reset keeps it): clear the parent's counts. */
+	b->allocs = 0;
+	b->inuse = 0;
 	bucket_slots[i] = ++nbuckets;
 	return nbuckets - 1;
 }

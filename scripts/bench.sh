@@ -6,6 +6,8 @@
 # Usage: scripts/bench.sh full|quick   (BUILD=build by default; see scripts/bench.py for the
 # BENCH_* overrides). A profiler that is missing or crashes is reported, never fatal; a target
 # MISS does not fail the command. Exit status is non-zero only if the harness itself breaks.
+# $CC, $CXX and the flag variables are word-split on purpose (they hold several words).
+# shellcheck disable=SC2086
 set -eu
 MODE=${1:-quick}
 case "$MODE" in full | quick) ;; *)

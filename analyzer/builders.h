@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Profile builders: dumps to the pprof model. heap.c makes Go's heap profile from the sampled
+ * allocations, grow.c the map grow profile from the recorded grow events. A later --maps
+ * report (issue 6) reads mp_inputs_t's MAP_SITES directly and uses stacks.h the same way. */
+#ifndef MP_BUILDERS_H
+#define MP_BUILDERS_H
+
+#include "inputs.h"
+#include "profile.h"
+#include "symbolize.h"
+
+void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym);
+void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym);
+
+/* Profile time and duration: from the earliest start to the latest dump. */
+void mp_builders_set_time(mp_profile_t *p, const mp_inputs_t *in);
+
+#endif

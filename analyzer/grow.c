@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/* The grow profile (issue 5): one sample per (stack, kind, from, to) with the values grows/count,
+ * grow_bytes/bytes, rehashed/count (elements moved) and grow_time/nanoseconds. Grows are every
+ * event, not samples, so nothing is scaled and the period is 1. Labels: `kind` (string),
+ * `from_buckets` and `to_buckets` (numeric, unit "buckets"). */
+#include "builders.h"
+
+#include "stacks.h"
+
+static int64_t sat(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
+{
+	mp_profile_add_type(p, "grows", "count");
+	mp_profile_add_type(p, "grow_bytes", "bytes");
+	mp_profile_add_type(p, "rehashed", "count");
+	mp_profile_add_type(p, "grow_time", "nanoseconds");
+	p->default_type = mp_profile_str(p, "grows");
+	p->period_type = mp_profile_str(p, "grows");
+	p->period_unit = mp_profile_str(p, "count");
+	p->period = 1;
+	mp_builders_set_time(p, in);
+
+	size_t without = 0;
+	for (size_t i = 0; i < in->n; i++)
+		without += !in->dumps[i].has_grows;
+	mp_profile_add_comment(p, "mapprof grow profile: every grow event, not sampled");
+	if (without == in->n)
+		mp_profile_add_comment(p, "no dump has map tracking on (MAPPROF_MAPS=0?)");
+
+	int32_t key_kind = (int32_t)mp_profile_str(p, "kind");
+	int32_t key_from = (int32_t)mp_profile_str(p, "from_buckets");
+	int32_t key_to = (int32_t)mp_profile_str(p, "to_buckets");
+	int32_t unit = (int32_t)mp_profile_str(p, "buckets");
+	mp_stacks_t st;
+	mp_stacks_init(&st, p, sym);
+	for (size_t i = 0; i < in->n; i++) {
+		const mp_dump_t *d = &in->dumps[i];
+		mp_stacks_begin(&st, d);
+		for (uint32_t j = 0; j < d->ngrows; j++) {
+			const mp_dump_grow_t *g = &d->grows[j];
+			int64_t v[4] = {sat(g->count), sat(g->bytes), sat(g->rehashed), sat(g->ns)};
+			mp_label_t l[3] = {
+			    {.key = key_kind,
+			     .str = (int32_t)mp_profile_str(p, mp_dump_kind_name(g->kind))},
+			    {.key = key_from, .num = sat(g->from_buckets), .num_unit = unit},
+			    {.key = key_to, .num = sat(g->to_buckets), .num_unit = unit},
+			};
+			mp_profile_add_sample(p, mp_stacks_get(&st, g->stack), v, l, 3);
+		}
+	}
+	mp_stacks_free(&st);
+	mp_profile_finish(p);
+}

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/* The heap profile, in the shape of Go's (runtime/pprof writeHeapProto): sample types
+ * alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes, default
+ * inuse_space, period type space/bytes, period = the sampling rate, and a numeric label `bytes`
+ * with the object size. Bucket arrays of hash maps also carry a string label `map_kind`. Values
+ * are unbiased estimates per (stack, size) bucket (estimate.c). */
+#include "builders.h"
+
+#include <stdio.h>
+
+#include "estimate.h"
+#include "stacks.h"
+
+void mp_builders_set_time(mp_profile_t *p, const mp_inputs_t *in)
+{
+	int64_t start = in->dumps[0].start_ns, end = in->dumps[0].dump_ns;
+	for (size_t i = 0; i < in->n; i++) {
+		if (in->dumps[i].start_ns < start)
+			start = in->dumps[i].start_ns;
+		if (in->dumps[i].dump_ns > end)
+			end = in->dumps[i].dump_ns;
+	}
+	p->time_nanos = start;
+	p->duration_nanos = end > start ? end - start : 0;
+}
+
+static void comment(mp_profile_t *p, const mp_inputs_t *in, const char *what)
+{
+	char buf[256];
+	if (in->rate == 1)
+		snprintf(buf, sizeof(buf), "mapprof %s profile: %zu process(es), exact (rate 1)",
+			 what, in->n);
+	else if (in->rate == 0)
+		snprintf(buf, sizeof(buf), "mapprof %s profile: %zu process(es), sampling off",
+			 what, in->n);
+	else
+		snprintf(buf, sizeof(buf),
+			 "mapprof %s profile: %zu process(es), sampled estimates at rate %llu",
+			 what, in->n, (unsigned long long)in->rate);
+	mp_profile_add_comment(p, buf);
+}
+
+void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
+{
+	mp_profile_add_type(p, "alloc_objects", "count");
+	mp_profile_add_type(p, "alloc_space", "bytes");
+	mp_profile_add_type(p, "inuse_objects", "count");
+	mp_profile_add_type(p, "inuse_space", "bytes");
+	p->default_type = mp_profile_str(p, "inuse_space");
+	p->period_type = mp_profile_str(p, "space");
+	p->period_unit = mp_profile_str(p, "bytes");
+	p->period = (int64_t)in->rate;
+	mp_builders_set_time(p, in);
+	comment(p, in, "heap");
+
+	int32_t key_bytes = (int32_t)mp_profile_str(p, "bytes");
+	int32_t key_kind = (int32_t)mp_profile_str(p, "map_kind");
+	mp_stacks_t st;
+	mp_stacks_init(&st, p, sym);
+	for (size_t i = 0; i < in->n; i++) {
+		const mp_dump_t *d = &in->dumps[i];
+		mp_stacks_begin(&st, d);
+		for (uint32_t j = 0; j < d->nsamples; j++) {
+			const mp_dump_sample_t *s = &d->samples[j];
+			if (s->alloc_count == 0 || d->rate == 0)
+				continue;
+			int64_t v[4] = {
+			    mp_estimate_objects(s->alloc_count, s->size, d->rate),
+			    mp_estimate_bytes(s->alloc_count, s->size, d->rate),
+			    mp_estimate_objects(s->inuse_count, s->size, d->rate),
+			    mp_estimate_bytes(s->inuse_count, s->size, d->rate),
+			};
+			mp_label_t l[2] = {
+			    {.key = key_bytes,
+			     .num = s->size > INT64_MAX ? INT64_MAX : (int64_t)s->size,
+			     .num_unit = key_bytes}};
+			uint8_t nl = 1;
+			if (s->kind != MP_KIND_NONE)
+				l[nl++] = (mp_label_t){
+				    .key = key_kind,
+				    .str = (int32_t)mp_profile_str(p, mp_dump_kind_name(s->kind))};
+			mp_profile_add_sample(p, mp_stacks_get(&st, s->stack), v, l, nl);
+		}
+	}
+	mp_stacks_free(&st);
+	mp_profile_finish(p);
+}

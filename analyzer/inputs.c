@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+/* Reading the dumps of one report and fitting them together. A process is (pid, start_ns):
+ * successive dumps of it are cumulative snapshots, so only the highest seq is kept (summing
+ * them would count every allocation once per snapshot); a pid reused by exec or by a later
+ * process has another start_ns and is another process. Different processes are summed. */
+#include "inputs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static int same_process(const mp_dump_t *a, const mp_dump_t *b)
+{
+	return a->pid == b->pid && a->start_ns == b->start_ns;
+}
+
+/* Keeps d if it is the latest snapshot of its process; takes ownership either way. */
+static void keep_latest(mp_inputs_t *in, mp_dump_t *d)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		if (!same_process(&in->dumps[i], d))
+			continue;
+		if (d->seq > in->dumps[i].seq) {
+			mp_dump_free(&in->dumps[i]);
+			in->dumps[i] = *d;
+		} else {
+			mp_dump_free(d); /* older snapshot, or the same dump given twice */
+		}
+		return;
+	}
+	MP_GROW(in->dumps, in->cap, in->n + 1);
+	in->dumps[in->n++] = *d;
+}
+
+static int dump_cmp(const void *a, const void *b)
+{
+	const mp_dump_t *x = a, *y = b;
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return 0; /* (pid, start_ns) is unique after keep_latest */
+}
+
+static int check_rates(const mp_inputs_t *in)
+{
+	const mp_dump_t *first = NULL;
+	for (size_t i = 0; i < in->n; i++) {
+		const mp_dump_t *d = &in->dumps[i];
+		if (d->rate == 0) /* sampling off: no samples, nothing to scale */
+			continue;
+		if (!first) {
+			first = d;
+			continue;
+		}
+		if (d->rate != first->rate) {
+			/* Each dump's estimates are unbiased on their own, so their sum would be
+			 * too; but a profile has one period, and a mix of exact (rate 1) and
+			 * sampled figures would be presented as one or the other. Refusing is the
+			 * honest choice. */
+			fprintf(
+			    stderr,
+			    "mapprof-report: %s: sampled at rate %llu, but %s at rate %llu; one "
+			    "profile needs one rate (report them separately)\n",
+			    d->name, (unsigned long long)d->rate, first->name,
+			    (unsigned long long)first->rate);
+			return MP_EINPUT;
+		}
+	}
+	return MP_OK;
+}
+
+static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
+{
+	t->alloc_calls += d->alloc_calls;
+	t->free_calls += d->free_calls;
+	t->alloc_bytes += d->alloc_bytes;
+	t->sampled += d->sampled;
+	t->dropped += d->dropped;
+	t->inuse_bytes_est += d->inuse_bytes_est;
+	t->peak_inuse_bytes_est += d->peak_inuse_bytes_est; /* an upper bound of the joint peak */
+	t->threads += d->threads;
+}
+
+int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep_going,
+		   bool check_rate)
+{
+	memset(in, 0, sizeof(*in));
+	for (size_t i = 0; i < npaths; i++) {
+		mp_dump_t d;
+		char err[512];
+		int rc = mp_dump_read_file(paths[i], &d, err, sizeof(err));
+		if (rc != MP_OK) {
+			mp_dump_free(&d);
+			if (!keep_going) {
+				fprintf(stderr, "mapprof-report: %s\n", err);
+				return rc;
+			}
+			fprintf(stderr, "mapprof-report: warning: skipped: %s\n", err);
+			in->skipped++;
+			continue;
+		}
+		in->read++;
+		keep_latest(in, &d);
+	}
+	if (in->n == 0) {
+		fprintf(stderr, "mapprof-report: no readable dumps\n");
+		return MP_EINPUT;
+	}
+	qsort(in->dumps, in->n, sizeof(*in->dumps), dump_cmp);
+	if (check_rate) {
+		int rc = check_rates(in);
+		if (rc != MP_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < in->n; i++) {
+		if (in->dumps[i].rate && !in->rate)
+			in->rate = in->dumps[i].rate;
+		add_totals(&in->totals, &in->dumps[i].totals);
+	}
+	return MP_OK;
+}
+
+void mp_inputs_free(mp_inputs_t *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		mp_dump_free(&in->dumps[i]);
+	free(in->dumps);
+	memset(in, 0, sizeof(*in));
+}

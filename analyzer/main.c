@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+/* mapprof-report: command line and orchestration only. Reads dumps (inputs.c), builds a heap or
+ * grow profile (heap.c, grow.c), writes it as pprof (pprof_out.c) or as text (report_*.c). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builders.h"
+#include "inputs.h"
+#include "pprof_out.h"
+#include "profile.h"
+#include "report.h"
+#include "symbolize.h"
+#include "util.h"
+
+/* What to write. A new output (issue 6's --maps) is one enum value, one flag in parse_args and
+ * one case in write_output; it gets the same inputs, symbolizer and output stream. */
+enum mode { MODE_PPROF, MODE_TOP, MODE_FOLDED, MODE_JSON };
+
+typedef struct {
+	const char *output; /* NULL: stdout */
+	const char *profile;
+	const char *sample_index;
+	enum mode mode;
+	int top_n;
+	bool keep_going;
+	char **dumps;
+	size_t ndumps;
+} opts_t;
+
+static const char usage_text[] =
+    "usage: mapprof-report [options] DUMP...\n"
+    "Folds mapprof dumps (mapprof.*.mprof) into a pprof profile or a text report.\n"
+    "\n"
+    "  -o, --output FILE       write to FILE (default: stdout; a pprof profile is not\n"
+    "                          written to a terminal)\n"
+    "  --profile heap|grow     heap: Go's heap profile of sampled allocations (default);\n"
+    "                          grow: hash-map grow events per call site\n"
+    "  --top [N]               text table of the top N lines (default 20) instead of pprof\n"
+    "  --sample-index NAME     value for --top/--folded (heap: alloc_objects, alloc_space,\n"
+    "                          inuse_objects, inuse_space; grow: grows, grow_bytes,\n"
+    "                          rehashed, grow_time); default: the profile's default\n"
+    "  --folded                collapsed stacks for flamegraph.pl / speedscope\n"
+    "  --json                  the profile as JSON\n"
+    "  --keep-going            skip unreadable dumps with a warning\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 usage, 2 bad input, 3 I/O error.\n"
+    "View the output with: go tool pprof -top FILE (or -http=: FILE)\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("mapprof-report: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'mapprof-report --help'.\n", stderr);
+	return MP_EUSAGE;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* "--name=value" or "--name value": returns the value or NULL, advancing *i past it. */
+static const char *value_of(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc)
+		return "";
+	return argv[++*i];
+}
+
+static int set_mode(opts_t *o, enum mode m, const char *flag)
+{
+	if (o->mode != MODE_PPROF && o->mode != m)
+		return usage_error("%s: choose one of --top, --folded, --json", flag);
+	o->mode = m;
+	return MP_OK;
+}
+
+static int parse_args(int argc, char **argv, opts_t *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->profile = "heap";
+	o->top_n = 20;
+	o->dumps = mp_xcalloc((size_t)argc, sizeof(char *));
+	bool opts_done = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		int rc = MP_OK;
+		if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
+			o->dumps[o->ndumps++] = argv[i];
+		} else if (strcmp(a, "--") == 0) {
+			opts_done = true;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			exit(MP_OK);
+		} else if (strcmp(a, "-o") == 0 || (v = value_of(argc, argv, &i, "--output"))) {
+			if (strcmp(a, "-o") == 0)
+				v = i + 1 < argc ? argv[++i] : "";
+			if (!*v)
+				return usage_error("%s needs a file name", a);
+			o->output = v;
+		} else if ((v = value_of(argc, argv, &i, "--profile"))) {
+			if (strcmp(v, "heap") != 0 && strcmp(v, "grow") != 0)
+				return usage_error("--profile: '%s' is not heap or grow", v);
+			o->profile = v;
+		} else if ((v = value_of(argc, argv, &i, "--sample-index"))) {
+			if (!*v)
+				return usage_error("%s needs a sample type name", a);
+			o->sample_index = v;
+		} else if (strncmp(a, "--top", 5) == 0 && (a[5] == '\0' || a[5] == '=')) {
+			/* N is optional: "--top", "--top=5", or "--top 5" */
+			const char *n = a[5] == '=' ? a + 6 : NULL;
+			if (!n && i + 1 < argc && all_digits(argv[i + 1]))
+				n = argv[++i];
+			if (n && !all_digits(n))
+				return usage_error("--top: '%s' is not a number", n);
+			if (n)
+				o->top_n = atoi(n);
+			rc = set_mode(o, MODE_TOP, a);
+		} else if (strcmp(a, "--folded") == 0) {
+			rc = set_mode(o, MODE_FOLDED, a);
+		} else if (strcmp(a, "--json") == 0) {
+			rc = set_mode(o, MODE_JSON, a);
+		} else if (strcmp(a, "--keep-going") == 0) {
+			o->keep_going = true;
+		} else {
+			return usage_error("unknown option '%s'", a);
+		}
+		if (rc != MP_OK)
+			return rc;
+	}
+	if (o->ndumps == 0)
+		return usage_error("%sno dump files given", "");
+	if (o->mode == MODE_PPROF && !o->output && isatty(STDOUT_FILENO))
+		return usage_error("%snot writing a binary profile to a terminal; use -o FILE", "");
+	if (o->mode == MODE_JSON && o->sample_index)
+		return usage_error("%s--sample-index does not apply to --json", "");
+	return MP_OK;
+}
+
+static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
+			const mp_report_info_t *info, const char *name)
+{
+	switch (o->mode) {
+	case MODE_PPROF:
+		return mp_pprof_write(p, f, name);
+	case MODE_TOP:
+		return mp_report_top(f, p, info, o->top_n);
+	case MODE_FOLDED:
+		return mp_report_folded(f, p, info);
+	case MODE_JSON:
+		return mp_report_json(f, p, info);
+	}
+	return MP_EUSAGE;
+}
+
+/* Writes to a temporary name beside the target and renames it, so a failed run never leaves a
+ * half-written profile under the real name. */
+static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *info)
+{
+	if (!o->output || strcmp(o->output, "-") == 0) {
+		int rc = write_output(stdout, o, p, info, "stdout");
+		if (fflush(stdout) != 0 && rc == MP_OK) {
+			fprintf(stderr, "mapprof-report: stdout: write failed\n");
+			rc = MP_EIO;
+		}
+		return rc;
+	}
+	size_t n = strlen(o->output) + 32;
+	char *tmp = mp_xmalloc(n);
+	snprintf(tmp, n, "%s.tmp.%ld", o->output, (long)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f) {
+		fprintf(stderr, "mapprof-report: %s: cannot create: %m\n", tmp);
+		free(tmp);
+		return MP_EIO;
+	}
+	int rc = write_output(f, o, p, info, o->output);
+	if (fclose(f) != 0 && rc == MP_OK) {
+		fprintf(stderr, "mapprof-report: %s: write failed: %m\n", o->output);
+		rc = MP_EIO;
+	}
+	if (rc == MP_OK && rename(tmp, o->output) != 0) {
+		fprintf(stderr, "mapprof-report: %s: cannot rename into place: %m\n", o->output);
+		rc = MP_EIO;
+	}
+	if (rc != MP_OK)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	opts_t o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc != MP_OK) {
+		free(o.dumps);
+		return rc;
+	}
+	bool heap = strcmp(o.profile, "heap") == 0;
+	mp_inputs_t in;
+	mp_profile_t p;
+	mp_profile_init(&p);
+	mp_symbolizer_t *sym = NULL;
+	rc = mp_inputs_load(&in, o.dumps, o.ndumps, o.keep_going, heap);
+	if (rc != MP_OK)
+		goto out;
+	sym = mp_symbolize_new();
+	if (heap)
+		mp_heap_build(&p, &in, sym);
+	else
+		mp_grow_build(&p, &in, sym);
+	mp_report_info_t info = {o.profile, &in, 0};
+	const char *index = o.sample_index ? o.sample_index : p.strings[p.default_type];
+	info.sample_index = mp_profile_type_index(&p, index);
+	if (info.sample_index < 0) {
+		fprintf(stderr, "mapprof-report: --sample-index: %s profiles have no '%s'\n",
+			o.profile, index);
+		rc = MP_EUSAGE;
+		goto out;
+	}
+	rc = emit(&o, &p, &info);
+out:
+	mp_symbolize_free(sym);
+	mp_profile_free(&p);
+	mp_inputs_free(&in);
+	free(o.dumps);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* Text outputs of a built profile: --top (report_top.c), --folded (report_folded.c) and --json
+ * (report_json.c), plus the frame naming they share (report_names.c). The --maps report of
+ * issue 6 will join them here with the same shape: (FILE *, inputs, info) -> status. */
+#ifndef MP_REPORT_H
+#define MP_REPORT_H
+
+#include <stdio.h>
+
+#include "inputs.h"
+#include "profile.h"
+
+typedef struct {
+	const char *profile; /* "heap" or "grow" */
+	const mp_inputs_t *in;
+	int sample_index; /* the value the text reports show */
+} mp_report_info_t;
+
+int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, int nrows);
+int mp_report_folded(FILE *f, const mp_profile_t *p, const mp_report_info_t *info);
+int mp_report_json(FILE *f, const mp_profile_t *p, const mp_report_info_t *info);
+
+/* Shared: "12.5MB"-style rendering of a value in unit (bytes, nanoseconds, count). */
+void mp_report_value(char *buf, size_t n, int64_t v, const char *unit);
+/* The display name of line k of location id (function name, or the address and object). */
+const char *mp_report_frame_name(const mp_profile_t *p, uint64_t loc, uint32_t k, char *buf,
+				 size_t n);
+
+#endif

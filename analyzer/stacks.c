@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/* Converting dump stacks into profile locations (see stacks.h). Every pc in a dump is a return
+ * address: the location's address is pc - 1, inside the call instruction, so that both our
+ * symbolization and pprof's own (-list, -disasm) name the line of the call, not the next one. */
+#include "stacks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	const mp_stacks_t *st;
+	const mp_mapping_t *m;
+} map_key_t;
+
+static int map_eq(const void *ctx, uint32_t i)
+{
+	const map_key_t *k = ctx;
+	const mp_mapping_t *a = &k->st->p->mappings[i], *b = k->m;
+	return a->start == b->start && a->limit == b->limit && a->offset == b->offset &&
+	       a->filename == b->filename && a->build_id == b->build_id;
+}
+
+void mp_stacks_init(mp_stacks_t *st, mp_profile_t *p, mp_symbolizer_t *sym)
+{
+	memset(st, 0, sizeof(*st));
+	st->p = p;
+	st->sym = sym;
+}
+
+void mp_stacks_free(mp_stacks_t *st)
+{
+	mp_htab_free(&st->map_index);
+	free(st->map_obj);
+	free(st->map_bias);
+	free(st->obj_mapping);
+	free(st->stack_id);
+	free(st->locs);
+	memset(st, 0, sizeof(*st));
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static uint64_t add_mapping(mp_stacks_t *st, const mp_dump_object_t *o)
+{
+	mp_profile_t *p = st->p;
+	char *bid = mp_xmalloc(2 * (size_t)o->build_id_len + 1);
+	hex(bid, o->build_id, o->build_id_len);
+	mp_mapping_t m = {
+	    .start = o->start,
+	    .limit = o->limit,
+	    .offset = o->offset,
+	    .filename = mp_profile_str(p, o->path),
+	    .build_id = mp_profile_str(p, bid),
+	};
+	free(bid);
+	uint64_t h = mp_hash_u64(m.start ^ mp_hash_u64(m.limit ^ mp_hash_u64(m.offset)) ^
+				 (uint64_t)m.filename << 20 ^ (uint64_t)m.build_id);
+	map_key_t k = {st, &m};
+	uint32_t i = mp_htab_find(&st->map_index, h, map_eq, &k);
+	if (i != MP_HTAB_NONE)
+		return (uint64_t)i + 1;
+	int obj = mp_symbolize_object(st->sym, o->path, o->build_id, o->build_id_len);
+	/* pprof re-symbolizes mappings whose has_* flags are false; set them for what we could
+	 * resolve, and leave them false where the file was missing or rebuilt. */
+	m.has_functions = mp_symbolize_has_symbols(st->sym, obj);
+	m.has_filenames = m.has_line_numbers = m.has_inline_frames =
+	    mp_symbolize_has_dwarf(st->sym, obj);
+	uint64_t id = mp_profile_mapping(p, &m);
+	MP_GROW(st->map_obj, st->cap_map_obj, id);
+	MP_GROW(st->map_bias, st->cap_map_bias, id);
+	st->map_obj[id - 1] = obj;
+	st->map_bias[id - 1] = o->bias;
+	mp_htab_insert(&st->map_index, h, (uint32_t)(id - 1));
+	return id;
+}
+
+void mp_stacks_begin(mp_stacks_t *st, const mp_dump_t *d)
+{
+	st->d = d;
+	MP_GROW(st->obj_mapping, st->cap_obj_mapping, d->nobjects);
+	for (uint32_t i = 0; i < d->nobjects; i++)
+		st->obj_mapping[i] = add_mapping(st, &d->objects[i]);
+	MP_GROW(st->stack_id, st->cap_stack_id, d->nstacks);
+	memset(st->stack_id, 0, d->nstacks * sizeof(*st->stack_id));
+}
+
+static uint64_t location(mp_stacks_t *st, uint64_t pc)
+{
+	const mp_dump_t *d = st->d;
+	uint64_t addr = pc ? pc - 1 : 0;
+	uint64_t mapping = 0;
+	for (uint32_t i = 0; i < d->nobjects; i++) {
+		if (pc > d->objects[i].start && pc <= d->objects[i].limit) {
+			/* pc is a return address: it may sit one past the segment's last byte */
+			mapping = st->obj_mapping[i];
+			break;
+		}
+	}
+	uint64_t id = mp_profile_location_find(st->p, mapping, addr);
+	if (id)
+		return id;
+	mp_sym_frame_t f[MP_SYM_MAX_INLINE];
+	mp_line_t lines[MP_SYM_MAX_INLINE];
+	int n = 0;
+	if (mapping)
+		n = mp_symbolize(st->sym, st->map_obj[mapping - 1],
+				 addr - st->map_bias[mapping - 1], f, MP_SYM_MAX_INLINE);
+	for (int i = 0; i < n; i++) {
+		lines[i].function_id = mp_profile_function(st->p, f[i].name, f[i].system_name,
+							   f[i].file, f[i].start_line);
+		lines[i].line = f[i].line;
+	}
+	return mp_profile_location_add(st->p, mapping, addr, lines, (uint32_t)n);
+}
+
+uint32_t mp_stacks_get(mp_stacks_t *st, uint32_t s)
+{
+	if (st->stack_id[s])
+		return st->stack_id[s] - 1;
+	uint32_t n = mp_dump_stack_len(st->d, s);
+	const uint64_t *pcs = mp_dump_stack_pcs(st->d, s);
+	MP_GROW(st->locs, st->cap_locs, n);
+	for (uint32_t i = 0; i < n; i++)
+		st->locs[i] = location(st, pcs[i]);
+	uint32_t id = mp_profile_stack(st->p, st->locs, n);
+	st->stack_id[s] = id + 1;
+	return id;
+}

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: MIT
+/* Symbolization with elfutils (libdwfl for ELF, symbol tables and separate debug files; libdw
+ * for DWARF scopes), never hand-written DWARF. Each distinct object gets its own Dwfl with the
+ * one module reported at bias 0, so one load serves every process that mapped it, whatever its
+ * ASLR bias. C++ names are demangled by libstdc++'s __cxa_demangle, looked up with dlopen at the
+ * first mangled name: the analyzer stays a C program with no C++ runtime linked in (elfutils
+ * 0.188 exports no demangler, and libiberty's cplus_demangle is not packaged as a shared library
+ * on Debian); without libstdc++ names stay mangled, which pprof users can still read. */
+#include "symbolize.h"
+
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+typedef struct {
+	char *path;
+	uint8_t *build_id;
+	uint32_t build_id_len;
+	Dwfl *dwfl;
+	Dwfl_Module *mod; /* NULL: unsymbolized */
+	Dwarf_Addr bias;  /* the module's own bias in its Dwfl (0 as reported) */
+	bool has_dwarf;
+} obj_t;
+
+typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
+
+struct mp_symbolizer {
+	obj_t *objs;
+	size_t nobjs, cap_objs;
+	mp_htab_t obj_index;
+
+	/* Demangled names by mangled name: the same function is met at many addresses. */
+	char **mangled, **demangled;
+	size_t ndm, cap_dm, cap_dm2;
+	mp_htab_t dm_index;
+	int demangler_state; /* 0 not tried, 1 loaded, -1 unavailable */
+	void *libstdcxx;
+	cxa_demangle_fn demangle;
+};
+
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo, /* .gnu_debuglink, /usr/lib/debug */
+    .section_address = dwfl_offline_section_address,
+};
+
+mp_symbolizer_t *mp_symbolize_new(void)
+{
+	/* libdwfl asks debuginfod servers for missing debug info when DEBUGINFOD_URLS is set
+	 * (Debian sets it system-wide): a report must not stall on the network, so it stays offline
+	 * unless MAPPROF_DEBUGINFOD=1 says otherwise. */
+	const char *allow = getenv("MAPPROF_DEBUGINFOD");
+	if (!allow || strcmp(allow, "1") != 0)
+		unsetenv("DEBUGINFOD_URLS");
+	return mp_xcalloc(1, sizeof(mp_symbolizer_t));
+}
+
+void mp_symbolize_free(mp_symbolizer_t *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nobjs; i++) {
+		if (s->objs[i].dwfl)
+			dwfl_end(s->objs[i].dwfl);
+		free(s->objs[i].path);
+		free(s->objs[i].build_id);
+	}
+	free(s->objs);
+	mp_htab_free(&s->obj_index);
+	for (size_t i = 0; i < s->ndm; i++) {
+		free(s->mangled[i]);
+		free(s->demangled[i]);
+	}
+	free(s->mangled);
+	free(s->demangled);
+	mp_htab_free(&s->dm_index);
+	if (s->libstdcxx)
+		dlclose(s->libstdcxx);
+	free(s);
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	if (n > 64)
+		n = 64;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Opens the file and checks its build ID; on any failure the object stays unsymbolized. */
+static void open_obj(obj_t *o)
+{
+	/* Names that are not files ("linux-vdso.so.1", "", "[anon]"): nothing to warn about. */
+	if (!strchr(o->path, '/'))
+		return;
+	if (access(o->path, R_OK) != 0) {
+		fprintf(
+		    stderr,
+		    "mapprof-report: warning: %s: not readable; its frames keep their addresses\n",
+		    o->path);
+		return;
+	}
+	o->dwfl = dwfl_begin(&callbacks);
+	if (!o->dwfl)
+		return;
+	dwfl_report_begin(o->dwfl);
+	const char *base = strrchr(o->path, '/');
+	Dwfl_Module *mod = dwfl_report_elf(o->dwfl, base + 1, o->path, -1, 0, false);
+	dwfl_report_end(o->dwfl, NULL, NULL);
+	if (!mod) {
+		fprintf(stderr,
+			"mapprof-report: warning: %s: %s; its frames keep their addresses\n",
+			o->path, dwfl_errmsg(-1));
+		return;
+	}
+	if (o->build_id_len) {
+		const unsigned char *bits = NULL;
+		GElf_Addr vaddr;
+		int n = dwfl_module_build_id(mod, &bits, &vaddr);
+		if (n != (int)o->build_id_len || memcmp(bits, o->build_id, (size_t)n) != 0) {
+			char want[129], have[129];
+			hex(want, o->build_id, o->build_id_len);
+			hex(have, n > 0 ? bits : (const unsigned char *)"", n > 0 ? (size_t)n : 0);
+			fprintf(
+			    stderr,
+			    "mapprof-report: warning: %s: build ID %s on disk differs from %s in "
+			    "the dump (rebuilt since?); left unsymbolized\n",
+			    o->path, n > 0 ? have : "(none)", want);
+			return;
+		}
+	}
+	if (!dwfl_module_getelf(mod, &o->bias))
+		return;
+	Dwarf_Addr dbias;
+	o->has_dwarf = dwfl_module_getdwarf(mod, &dbias) != NULL;
+	o->mod = mod;
+}
+
+typedef struct {
+	const mp_symbolizer_t *s;
+	const char *path;
+	const uint8_t *bid;
+	uint32_t bidlen;
+} obj_key_t;
+
+static int obj_eq(const void *ctx, uint32_t i)
+{
+	const obj_key_t *k = ctx;
+	const obj_t *o = &k->s->objs[i];
+	return strcmp(o->path, k->path) == 0 && o->build_id_len == k->bidlen &&
+	       memcmp(o->build_id, k->bid, k->bidlen) == 0;
+}
+
+int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *build_id,
+			uint32_t build_id_len)
+{
+	uint64_t h = mp_hash_bytes(path, strlen(path), mp_hash_bytes(build_id, build_id_len, 3));
+	obj_key_t k = {s, path, build_id, build_id_len};
+	uint32_t i = mp_htab_find(&s->obj_index, h, obj_eq, &k);
+	if (i != MP_HTAB_NONE)
+		return (int)i;
+	MP_GROW(s->objs, s->cap_objs, s->nobjs + 1);
+	obj_t *o = &s->objs[s->nobjs];
+	memset(o, 0, sizeof(*o));
+	o->path = mp_xstrdup(path);
+	o->build_id = mp_xmalloc(build_id_len);
+	memcpy(o->build_id, build_id, build_id_len);
+	o->build_id_len = build_id_len;
+	open_obj(o);
+	mp_htab_insert(&s->obj_index, h, (uint32_t)s->nobjs);
+	return (int)s->nobjs++;
+}
+
+bool mp_symbolize_has_symbols(const mp_symbolizer_t *s, int obj)
+{
+	return s->objs[obj].mod != NULL;
+}
+
+bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj)
+{
+	return s->objs[obj].mod != NULL && s->objs[obj].has_dwarf;
+}
+
+/* ---- names ---- */
+
+typedef struct {
+	const mp_symbolizer_t *s;
+	const char *name;
+} dm_key_t;
+
+static int dm_eq(const void *ctx, uint32_t i)
+{
+	const dm_key_t *k = ctx;
+	return strcmp(k->s->mangled[i], k->name) == 0;
+}
+
+static const char *demangle(mp_symbolizer_t *s, const char *name)
+{
+	if (!name || name[0] != '_' || name[1] != 'Z')
+		return name;
+	if (s->demangler_state == 0) {
+		s->demangler_state = -1;
+		s->libstdcxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+		if (s->libstdcxx) {
+			*(void **)&s->demangle = dlsym(s->libstdcxx, "__cxa_demangle");
+			if (s->demangle)
+				s->demangler_state = 1;
+		}
+	}
+	if (s->demangler_state != 1)
+		return name;
+	uint64_t h = mp_hash_bytes(name, strlen(name), 4);
+	dm_key_t k = {s, name};
+	uint32_t i = mp_htab_find(&s->dm_index, h, dm_eq, &k);
+	if (i != MP_HTAB_NONE)
+		return s->demangled[i] ? s->demangled[i] : s->mangled[i];
+	int status = -1;
+	char *d = s->demangle(name, NULL, NULL, &status);
+	if (status != 0) {
+		free(d);
+		d = NULL;
+	}
+	MP_GROW(s->mangled, s->cap_dm, s->ndm + 1);
+	MP_GROW(s->demangled, s->cap_dm2, s->ndm + 1);
+	s->mangled[s->ndm] = mp_xstrdup(name);
+	s->demangled[s->ndm] = d;
+	mp_htab_insert(&s->dm_index, h, (uint32_t)s->ndm++);
+	return d ? d : name;
+}
+
+static const char *attr_string(Dwarf_Die *die, unsigned int name)
+{
+	Dwarf_Attribute a;
+	return dwarf_formstring(dwarf_attr_integrate(die, name, &a));
+}
+
+/* A function DIE's names: the linkage name (mangled) when there is one, else DW_AT_name. */
+static void die_names(mp_symbolizer_t *s, Dwarf_Die *die, mp_sym_frame_t *f)
+{
+	const char *link = attr_string(die, DW_AT_linkage_name);
+	if (!link)
+		link = attr_string(die, DW_AT_MIPS_linkage_name);
+	const char *plain = attr_string(die, DW_AT_name);
+	f->system_name = link ? link : plain;
+	f->name = link ? demangle(s, link) : plain;
+	const char *file = dwarf_decl_file(die);
+	f->file = file ? file : "";
+	int line = 0;
+	f->start_line = dwarf_decl_line(die, &line) == 0 ? line : 0;
+}
+
+static bool is_function(Dwarf_Die *die)
+{
+	int tag = dwarf_tag(die);
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
+/* The inline chain at addr. dwarf_getscopes continues past an inlined instance into its
+ * abstract definition's scopes, so (as eu-addr2line does) the chain is recomputed from the
+ * innermost DIE with dwarf_getscopes_die, which follows the concrete nesting. Frame 0's line
+ * comes from the line table; each outer frame's line is the DW_AT_call_line of the inlined
+ * instance inside it. */
+static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_frame_t *out, int max)
+{
+	Dwarf_Addr cubias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(o->mod, addr, &cubias);
+	if (!cudie)
+		return 0;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cudie, addr - cubias, &scopes);
+	if (n <= 0) {
+		free(scopes);
+		return 0;
+	}
+	/* Only an inlined instance makes the two chains differ; most addresses have none, and the
+	 * second walk of the CU would double their cost. */
+	bool inlined = false;
+	for (int i = 0; i < n && !inlined; i++)
+		inlined = dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+	if (inlined) {
+		Dwarf_Die inner = scopes[0];
+		free(scopes);
+		scopes = NULL;
+		n = dwarf_getscopes_die(&inner, &scopes);
+		if (n <= 0) {
+			free(scopes);
+			return 0;
+		}
+	}
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0)
+		files = NULL;
+
+	int k = 0;
+	Dwarf_Die *prev = NULL; /* the inlined instance just below the current frame */
+	for (int i = 0; i < n && k < max; i++) {
+		Dwarf_Die *die = &scopes[i];
+		if (!is_function(die))
+			continue;
+		mp_sym_frame_t *f = &out[k];
+		die_names(s, die, f);
+		if (!prev) {
+			Dwfl_Line *ln = dwfl_module_getsrc(o->mod, addr);
+			int line = 0;
+			const char *file =
+			    ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
+			f->line = line;
+			if (file)
+				f->file = file;
+		} else {
+			Dwarf_Attribute a;
+			Dwarf_Word v;
+			f->line = dwarf_formudata(dwarf_attr(prev, DW_AT_call_line, &a), &v) == 0
+				      ? (int64_t)v
+				      : 0;
+			if (files &&
+			    dwarf_formudata(dwarf_attr(prev, DW_AT_call_file, &a), &v) == 0 &&
+			    v < nfiles) {
+				const char *file = dwarf_filesrc(files, v, NULL, NULL);
+				if (file)
+					f->file = file;
+			}
+		}
+		k++;
+		if (dwarf_tag(die) != DW_TAG_inlined_subroutine)
+			break;
+		prev = die;
+	}
+	free(scopes);
+	return k;
+}
+
+int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *out, int max)
+{
+	obj_t *o = &s->objs[obj];
+	if (!o->mod || max <= 0)
+		return 0;
+	Dwarf_Addr addr = vaddr + o->bias;
+	int n = o->has_dwarf ? dwarf_frames(s, o, addr, out, max) : 0;
+	/* The ELF symbol names the outermost function when DWARF has nothing (stripped objects,
+	 * code without debug info) or gave a nameless DIE. */
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *symname = NULL;
+	if (n == 0 || !out[n - 1].name)
+		symname = dwfl_module_addrinfo(o->mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (n == 0) {
+		if (!symname)
+			return 0;
+		out[0] = (mp_sym_frame_t){demangle(s, symname), symname, "", 0, 0};
+		Dwfl_Line *ln = dwfl_module_getsrc(o->mod, addr);
+		int line = 0;
+		const char *file = ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
+		if (file) {
+			out[0].file = file;
+			out[0].line = line;
+		}
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!out[i].name) {
+			out[i].name = i == n - 1 && symname ? demangle(s, symname) : "??";
+			out[i].system_name = i == n - 1 && symname ? symname : "??";
+		}
+		if (!out[i].system_name)
+			out[i].system_name = out[i].name;
+	}
+	return n;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Addresses to function, file, line and inline chain, with elfutils libdw. One loaded ELF file
+ * per distinct (path, build ID), whatever process it came from; addresses are ELF virtual
+ * addresses (runtime pc minus the recorded load bias). Callers cache results per address (the
+ * location table in profile.c), so each address is looked up once. */
+#ifndef MP_SYMBOLIZE_H
+#define MP_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct mp_symbolizer mp_symbolizer_t;
+
+typedef struct {
+	const char *name;	 /* demangled when it was a C++ name */
+	const char *system_name; /* as linked (mangled) */
+	const char *file;	 /* as the compiler recorded it; "" if unknown */
+	int64_t line, start_line;
+} mp_sym_frame_t;
+
+#define MP_SYM_MAX_INLINE 64
+
+mp_symbolizer_t *mp_symbolize_new(void);
+void mp_symbolize_free(mp_symbolizer_t *s);
+
+/* Registers an object (deduplicated by path and build ID) and returns its handle. Opens it on
+ * first registration; a missing file or a build ID that differs from the dump's is warned about
+ * once and the object stays unsymbolized. */
+int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *build_id,
+			uint32_t build_id_len);
+/* What the object can give: any symbols at all, and DWARF (files, lines, inlines). */
+bool mp_symbolize_has_symbols(const mp_symbolizer_t *s, int obj);
+bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj);
+
+/* Fills out[0..] innermost first (inlined functions, then the function that holds the code) for
+ * ELF virtual address vaddr of object obj; returns the number of frames, 0 when nothing is
+ * known. Strings stay valid until mp_symbolize_free. */
+int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *out, int max);
+
+#endif

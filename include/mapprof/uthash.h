@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* uthash with mapprof's growth hooks. Use it instead of <uthash.h>, or unchanged code with
+ * `-include mapprof/uthash.h` on the compiler command line (a later #include "uthash.h" is then
+ * a no-op through uthash's own guard). The hooks call libmapprof.so through weak references:
+ * without the shim each costs one NULL test and falls back to malloc/free, so the program runs
+ * as before. uthash configuration macros that change its structures (HASH_BLOOM) must be
+ * given on the command line (-DHASH_BLOOM=n) when this header is force-included, since it
+ * includes uthash.h before the source's own #defines. If uthash_malloc/uthash_free are already
+ * defined by the program (its own allocator), they are kept: expansions are still recorded,
+ * but table creation and destruction are not. */
+#ifndef MAPPROF_UTHASH_H
+#define MAPPROF_UTHASH_H
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Implemented by libmapprof.so (preload/maps_uthash.c); call only through the macros below. */
+void *mapprof_uthash_malloc(size_t size, size_t table_size) __attribute__((weak));
+void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
+	__attribute__((weak));
+void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_buckets,
+			       size_t items, size_t bucket_bytes, int noexpand)
+	__attribute__((weak));
+void mapprof_uthash_noexpand_fyi(const void *tbl) __attribute__((weak));
+#ifdef __cplusplus
+}
+#endif
+
+/* uthash.h already included: its default hooks are replaced (macros expand at their use). */
+#ifdef UTHASH_H
+#undef uthash_malloc
+#undef uthash_free
+#undef uthash_expand_fyi
+#undef uthash_noexpand_fyi
+#endif
+#ifndef uthash_malloc
+#define uthash_malloc(sz) mapprof_uthash_malloc_(sz)
+#endif
+#ifndef uthash_free
+#define uthash_free(ptr, sz) mapprof_uthash_free_((ptr), (sz))
+#endif
+#ifndef uthash_expand_fyi
+#define uthash_expand_fyi(tbl) mapprof_uthash_expand_fyi_(tbl)
+#endif
+#ifndef uthash_noexpand_fyi
+#define uthash_noexpand_fyi(tbl) mapprof_uthash_noexpand_fyi_(tbl)
+#endif
+
+#include <uthash.h>
+
+static inline void *mapprof_uthash_malloc_(size_t sz)
+{
+	return mapprof_uthash_malloc ? mapprof_uthash_malloc(sz, sizeof(UT_hash_table))
+				     : malloc(sz);
+}
+
+/* A block of the table's size is the table (HASH_CLEAR, HASH_DELETE of the last item): its
+ * element count at death is read here. */
+static inline void mapprof_uthash_free_(void *p, size_t sz)
+{
+	if (mapprof_uthash_free)
+		mapprof_uthash_free(p, sz, sizeof(UT_hash_table),
+				    sz == sizeof(UT_hash_table) && p
+					    ? ((const UT_hash_table *)p)->num_items
+					    : 0);
+	else
+		free(p);
+}
+
+static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
+{
+	if (mapprof_uthash_expand_fyi)
+		mapprof_uthash_expand_fyi(tbl, tbl->buckets, tbl->num_buckets, tbl->num_items,
+					  sizeof(UT_hash_bucket), (int)tbl->noexpand);
+}
+
+static inline void mapprof_uthash_noexpand_fyi_(const UT_hash_table *tbl)
+{
+	if (mapprof_uthash_noexpand_fyi)
+		mapprof_uthash_noexpand_fyi(tbl);
+}
+
+#endif

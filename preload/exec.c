@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* exec replaces the image without running destructors, so the exit dump would never happen:
+ * the exec family writes a dump first, and the new image (LD_PRELOAD is inherited) profiles
+ * itself into files of its own. Not in a vfork child (it shares the parent's memory: a dump
+ * there would describe the parent), and not in a fork child that recorded no sample (the usual
+ * fork-then-exec child would only add empty files). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include "mp.h"
+#include "record.h"
+#include "table.h"
+
+#define MAX_ARGS 4096 /* execl* with more arguments than this fail with E2BIG */
+
+/* The pid this image's state belongs to: set at load and in fork children; a different
+ * getpid() means a vfork child. */
+static pid_t image_pid;
+
+static void on_fork_child(void)
+{
+	image_pid = getpid();
+}
+
+__attribute__((constructor)) static void exec_ctor(void)
+{
+	image_pid = getpid();
+	pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+static void before_exec(void)
+{
+	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid)
+		return;
+	if (mp_forked_child) {
+		struct mp_sample_stats st;
+		mp_table_lock();
+		mp_record_stats_locked(&st);
+		mp_table_unlock();
+		if (st.sampled == 0)
+			return;
+	}
+	int saved = errno;
+	mp_dump_write("exec");
+	errno = saved;
+}
+
+#define NEXT(type, name) ((type)dlsym(RTLD_NEXT, name))
+
+MP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return NEXT(int (*)(const char *, char *const[], char *const[]), "execve")(path, argv,
+										   envp);
+}
+
+MP_EXPORT int execv(const char *path, char *const argv[])
+{
+	before_exec();
+	return NEXT(int (*)(const char *, char *const[]), "execv")(path, argv);
+}
+
+MP_EXPORT int execvp(const char *file, char *const argv[])
+{
+	before_exec();
+	return NEXT(int (*)(const char *, char *const[]), "execvp")(file, argv);
+}
+
+MP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return NEXT(int (*)(const char *, char *const[], char *const[]), "execvpe")(file, argv,
+										     envp);
+}
+
+MP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return NEXT(int (*)(int, char *const[], char *const[]), "fexecve")(fd, argv, envp);
+}
+
+/* execl, execlp, execle: collect the arguments on the stack and go through the v forms. */
+#define COLLECT(first, ap, argv, n)                                                                \
+	do {                                                                                       \
+		argv[0] = (char *)(first);                                                         \
+		n = 1;                                                                             \
+		while (argv[n - 1] != NULL) {                                                      \
+			if (n == MAX_ARGS) {                                                       \
+				va_end(ap);                                                        \
+				errno = E2BIG;                                                     \
+				return -1;                                                         \
+			}                                                                          \
+			argv[n++] = va_arg(ap, char *);                                            \
+		}                                                                                  \
+	} while (0)
+
+MP_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char *argv[MAX_ARGS];
+	size_t n;
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT(arg, ap, argv, n);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+MP_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char *argv[MAX_ARGS];
+	size_t n;
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT(arg, ap, argv, n);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+MP_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *argv[MAX_ARGS];
+	size_t n;
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT(arg, ap, argv, n);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* The public map API of include/mapprof.h (kind MP_KIND_API): any other hash map reports its
+ * creation, grows and destruction itself. `map` is the instance's identity. */
+#include "maps_int.h"
+
+static inline uintptr_t key_of(const void *map)
+{
+	return mp_maps_key(MP_KIND_API, map);
+}
+
+MP_EXPORT void mapprof_map_create(const void *map)
+{
+	mp_tls_t *t = &mp_tls;
+	if (!mp_maps_active(t))
+		return;
+	t->guard++;
+	uint32_t stack = mp_maps_stack();
+	uint64_t now = mp_mono_ns();
+	mp_maps_lock();
+	mp_maps_create_locked(key_of(map), stack, now);
+	mp_maps_unlock();
+	t->guard--;
+}
+
+static void api_grow(const void *map, size_t from, size_t to, size_t elements, size_t bytes,
+		     uint64_t ns, unsigned flags)
+{
+	mp_tls_t *t = &mp_tls;
+	if (!mp_maps_active(t))
+		return;
+	t->guard++;
+	uint32_t stack = mp_maps_stack();
+	uint64_t now = mp_mono_ns();
+	mp_maps_lock();
+	mp_map_inst_t *m = mp_maps_find_locked(key_of(map));
+	if (!m) /* no create call seen: first seen at this grow */
+		m = mp_maps_create_locked(key_of(map), stack, now);
+	if (m) {
+		mp_maps_set_size_locked(m, elements);
+		mp_maps_grow_locked(m, stack, flags, from, to, elements, bytes, ns);
+	}
+	mp_maps_unlock();
+	t->guard--;
+}
+
+MP_EXPORT void mapprof_map_grow(const void *map, size_t from_buckets, size_t to_buckets,
+				size_t elements, size_t bytes, uint64_t ns)
+{
+	api_grow(map, from_buckets, to_buckets, elements, bytes, ns, 0);
+}
+
+MP_EXPORT void mapprof_map_reserve(const void *map, size_t from_buckets, size_t to_buckets,
+				   size_t elements, size_t bytes, uint64_t ns)
+{
+	api_grow(map, from_buckets, to_buckets, elements, bytes, ns, MP_GROW_EXPLICIT);
+}
+
+MP_EXPORT void mapprof_map_destroy(const void *map, size_t elements)
+{
+	mp_tls_t *t = &mp_tls;
+	if (!mp_maps_active(t))
+		return;
+	t->guard++;
+	uint64_t now = mp_mono_ns();
+	mp_maps_lock();
+	mp_map_inst_t *m = mp_maps_find_locked(key_of(map));
+	if (m) {
+		mp_maps_set_size_locked(m, elements);
+		mp_maps_kill_locked(m, now);
+	}
+	mp_maps_unlock();
+	t->guard--;
+}

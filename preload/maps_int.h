@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* Map tracking internals shared by its front ends (maps_uthash.c, maps_stdcxx.c, maps_api.c)
+ * and its store (maps.c: instances, sites, grow aggregates; maps_dump.c: sections 7 and 8).
+ * Everything named *_locked runs under the maps lock; the lock order is maps -> table -> arena.
+ * The maps lock is never taken with the table lock held. */
+#ifndef MP_PRELOAD_MAPS_INT_H
+#define MP_PRELOAD_MAPS_INT_H
+#include "maps.h"
+#include "stack.h"
+#include "table.h"
+
+#define MP_MAP_TIDS 4 /* distinct grower thread ids kept per instance */
+
+/* Chained hash table node; embedded first in every hashed object. */
+typedef struct mp_hnode {
+	struct mp_hnode *next;
+	uint64_t hash;
+} mp_hnode_t;
+
+typedef struct mp_htab {
+	mp_hnode_t **b;
+	size_t nb, n;
+} mp_htab_t;
+
+/* Site aggregates: the fields written at once (grows, bytes) and those folded in when an
+ * instance dies (histograms, max_grows, tiny, max_threads). */
+typedef struct mp_site_agg {
+	uint64_t instances, live, max_live, grows, max_grows, reserved, tiny, shared, max_threads,
+		noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
+	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
+	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
+} mp_site_agg_t;
+
+/* One per (site stack, kind); never freed (bounded by the stack table). */
+typedef struct mp_map_site {
+	mp_hnode_t h;
+	uint32_t stack;
+	uint16_t kind, flags;
+	mp_site_agg_t agg;
+	mp_site_agg_t *dump; /* scratch for the dump writer: agg plus the live instances */
+} mp_map_site_t;
+
+/* One per (stack, kind, flags, from, to); never freed. */
+typedef struct mp_map_grow {
+	mp_hnode_t h;
+	uint32_t stack;
+	uint16_t kind, flags;
+	uint64_t from, to, count, rehashed, bytes, ns;
+} mp_map_grow_t;
+
+/* A live map. Keyed by (address, kind); freed (to the arena) when it dies. */
+typedef struct mp_map_inst {
+	mp_hnode_t h;
+	uintptr_t key;
+	uint64_t serial; /* unique per instance: validates references kept outside the lock */
+	mp_map_site_t *site;
+	uint64_t created; /* mp_mono_ns */
+	uint64_t grows;
+	uint64_t size;    /* elements: last known (uthash, API) or most seen (unordered_map) */
+	uint64_t max_size;
+	uint64_t buckets; /* bucket count after the last grow */
+	void *array;      /* unordered_map: the tracked bucket array, or NULL */
+	uint32_t tids[MP_MAP_TIDS];
+	uint8_t ntids;    /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
+	bool explicit_grow, noexpand, adoptable;
+} mp_map_inst_t;
+
+/* Per-thread state of the front ends, in initial-exec TLS like mp_tls. */
+typedef struct mp_maps_tls {
+	uint32_t tid;     /* our own thread number for "threads that grew it", from 1 */
+	uint8_t in_need;  /* inside the real _M_need_rehash: its _M_next_bkt call is not explicit */
+	uint8_t stage;    /* unordered_map grow: 0 none, 1 await new array, 2 await old free */
+	uint8_t adoptable; /* the pending grow's instance was first seen at it with from > 1 */
+	uint32_t gen;     /* mp_maps_gen when the pending grow was set */
+	uintptr_t key;    /* its instance */
+	uint64_t serial;
+	void *old_array;  /* the array it replaces (NULL: single bucket or untracked) */
+	uint64_t from, to, t0;
+	uint64_t ops; /* this thread's alloc+free calls when the new array came: the old array's
+		       * free is the very next heap call of the rehash */
+	mp_map_grow_t *grow; /* where its duration goes */
+	/* Elements cache: the last unordered_map this thread grew, and the most elements seen in
+	 * it by _M_need_rehash calls that did not grow it. */
+	const void *policy;
+	uint64_t policy_serial, policy_elems;
+	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
+	const void *ut_array;
+	uint64_t ut_t0;
+} mp_maps_tls_t;
+extern MP_HIDDEN __thread mp_maps_tls_t mp_maps_tls __attribute__((tls_model("initial-exec")));
+/* Bumped by fork-child reset: pending TLS state of an older generation is ignored. */
+extern MP_HIDDEN uint32_t mp_maps_gen;
+
+static inline uintptr_t mp_maps_key(unsigned kind, const void *addr)
+{
+	return ((uintptr_t)addr << 2) | (kind & 3);
+}
+
+/* True when a front end may record: profiling on, map tracking on, not inside the profiler. */
+static inline bool mp_maps_active(const mp_tls_t *t)
+{
+	return mp_state == MP_READY && mp_config.maps && t->guard == 0;
+}
+
+/* Guard held, no lock held: captures the caller's stack and interns it. Inlined into each
+ * hook so that libunwind walks one shim frame fewer per event. */
+static inline __attribute__((always_inline)) uint32_t mp_maps_stack(void)
+{
+	uintptr_t pcs[MP_MAX_DEPTH];
+	int n = mp_stack_capture(pcs, (int)mp_config.depth);
+	mp_table_lock();
+	uint32_t id = mp_table_intern_locked(pcs, n);
+	mp_table_unlock();
+	return id;
+}
+
+/* maps.c. */
+MP_HIDDEN uint32_t mp_maps_tid(void);
+MP_HIDDEN void mp_maps_lock(void);
+MP_HIDDEN void mp_maps_unlock(void);
+MP_HIDDEN mp_map_inst_t *mp_maps_find_locked(uintptr_t key);
+/* A new live instance at key (an older live one there dies first). NULL on no memory. */
+MP_HIDDEN mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now);
+/* Folds the instance into its site and frees it (its array entry, if any, is dropped). */
+MP_HIDDEN void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now);
+/* Records one grow of m (flags MP_GROW_*); returns its aggregate (NULL when not recorded). */
+MP_HIDDEN mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned flags,
+					     uint64_t from, uint64_t to, uint64_t elements,
+					     uint64_t bytes, uint64_t ns);
+/* Adds a measured duration to a grow recorded earlier by m's site. */
+MP_HIDDEN void mp_maps_grow_ns_locked(mp_map_site_t *s, mp_map_grow_t *g, uint64_t ns);
+MP_HIDDEN void mp_maps_set_size_locked(mp_map_inst_t *m, uint64_t elements);
+MP_HIDDEN void mp_maps_noexpand_locked(mp_map_inst_t *m);
+/* Bucket arrays (unordered_map): a tracked pointer whose free mp_maps_on_free sees. */
+MP_HIDDEN bool mp_maps_array_add_locked(mp_map_inst_t *m, void *p);
+/* Forgets p; returns its owner's serial through *serial and key through *key. */
+MP_HIDDEN bool mp_maps_array_remove_locked(void *p, uintptr_t *key, uint64_t *serial);
+/* Lock not held: false when no bucket array is tracked (a racy hint, rechecked under the lock). */
+MP_HIDDEN bool mp_maps_have_arrays(void);
+/* A moved map: `old` (whose bucket array the grow of `fresh` just freed) was moved to fresh's
+ * address. old takes over fresh's key, array and its one grow (of `bytes`); fresh is freed. */
+MP_HIDDEN void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t bytes);
+/* Iteration for the dump writer. */
+MP_HIDDEN mp_htab_t *mp_maps_sites_locked(void);
+MP_HIDDEN mp_htab_t *mp_maps_grows_locked(void);
+MP_HIDDEN mp_htab_t *mp_maps_insts_locked(void);
+MP_HIDDEN void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now);
+
+/* maps_stdcxx.c: the unordered_map halves of mp_maps_on_alloc / mp_maps_on_free. */
+MP_HIDDEN unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size);
+MP_HIDDEN void mp_maps_cxx_on_free(mp_tls_t *t, void *p);
+/* Folds this thread's elements cache into its instance (lock held). */
+MP_HIDDEN void mp_maps_cxx_flush_locked(void);
+#endif

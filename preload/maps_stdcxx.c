@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* std::unordered_{map,set,multimap,multiset} of libstdc++, with no rebuild: the two exported
+ * members of std::__detail::_Prime_rehash_policy that every _Hashtable asks before it grows
+ * are interposed here (by their mangled names, from C) and forwarded to libstdc++.
+ *
+ * An instance is the policy object's address (inside the map). A grow runs, on one thread:
+ * _M_need_rehash returns {true, n} (or reserve()/rehash() call _M_next_bkt directly), then
+ * _M_rehash allocates the new bucket array (n pointers), moves the nodes and frees the old
+ * array. The decision sets mp_tls.map_pending, so the shim core hands us the next allocation
+ * (mp_maps_cxx_on_alloc): we label it and track it, so its free reaches us through the filter
+ * (mp_maps_cxx_on_free). That free either ends a grow (the old array, freed as the very next
+ * heap call of the rehash) or, with no grow pending, means the map died (its destructor, a
+ * move-assignment over it). A map that never leaves its single built-in bucket allocates
+ * nothing and is never seen. See the map-growth issue for the model. */
+#include <dlfcn.h>
+#include "maps_int.h"
+#include "thread.h"
+
+/* std::pair<bool, std::size_t>: trivially copyable, so returned in RAX:RDX like this struct. */
+typedef struct {
+	bool first;
+	size_t second;
+} mp_need_t;
+
+/* std::__detail::_Prime_rehash_policy's data members, part of libstdc++'s ABI since the symbols
+ * above exist (GCC 4.7): the load factor, then the element count that triggers the next grow
+ * (mutable; 0 before the first grow). */
+struct policy {
+	float max_load_factor;
+	size_t next_resize;
+};
+
+#define NEED_NAME _ZNKSt8__detail20_Prime_rehash_policy14_M_need_rehashEmmm
+#define NEXT_NAME _ZNKSt8__detail20_Prime_rehash_policy11_M_next_bktEm
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+typedef mp_need_t (*need_fn)(const void *, size_t, size_t, size_t);
+typedef size_t (*next_fn)(const void *, size_t);
+
+MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size_t n_ins);
+MP_EXPORT size_t NEXT_NAME(const void *self, size_t n);
+
+/* The real members, resolved on first use (a program without libstdc++ never calls us).
+ * Written once with a release store by whichever thread gets there first (both would store
+ * the same value); read with acquire. */
+static need_fn real_need;
+static next_fn real_next;
+
+/* dlsym(RTLD_NEXT) finds libstdc++ after us in the global scope; a libstdc++ loaded
+ * RTLD_LOCAL by a plugin is only found through its own handle. Never ourselves. */
+static void *lookup(const char *name, void *self_fn)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+	if (!f || f == self_fn) {
+		void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD);
+		f = h ? dlsym(h, name) : NULL;
+		if (h)
+			dlclose(h);
+	}
+	return f == self_fn ? NULL : f;
+}
+
+static void resolve(void)
+{
+	mp_tls.guard++; /* dlsym may allocate: not the program's allocation */
+	need_fn n = (need_fn)lookup(STR(NEED_NAME), (void *)NEED_NAME);
+	next_fn x = (next_fn)lookup(STR(NEXT_NAME), (void *)NEXT_NAME);
+	mp_tls.guard--;
+	__atomic_store_n(&real_next, x, __ATOMIC_RELEASE);
+	__atomic_store_n(&real_need, n, __ATOMIC_RELEASE);
+}
+
+static inline mp_map_inst_t *valid(uintptr_t key, uint64_t serial)
+{
+	mp_map_inst_t *m = mp_maps_find_locked(key);
+	return m && m->serial == serial ? m : NULL;
+}
+
+void mp_maps_cxx_flush_locked(void)
+{
+	mp_maps_tls_t *x = &mp_maps_tls;
+	if (!x->policy)
+		return;
+	mp_map_inst_t *m = valid(mp_maps_key(MP_KIND_UNORDERED_MAP, x->policy), x->policy_serial);
+	if (m && x->policy_elems > m->size)
+		mp_maps_set_size_locked(m, x->policy_elems);
+}
+
+/* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
+ * buckets, `moved` elements rehashed, `size` elements after the insert. from_known is false
+ * for an explicit grow of a map not seen before (its bucket count is then taken as 1). */
+static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *self, uint64_t from, uint64_t to, uint64_t moved,
+		 uint64_t size, unsigned flags, bool from_known)
+{
+	mp_maps_tls_t *x = &mp_maps_tls;
+	uint32_t stack = mp_maps_stack();
+	uint64_t now = mp_mono_ns();
+	uintptr_t key = mp_maps_key(MP_KIND_UNORDERED_MAP, self);
+	mp_maps_lock();
+	x->stage = 0; /* a pending grow not finished by now stays unmeasured */
+	mp_map_inst_t *m = mp_maps_find_locked(key);
+	if (x->policy && x->policy != self)
+		mp_maps_cxx_flush_locked();
+	else if (m && x->policy == self && x->policy_serial == m->serial && x->policy_elems > m->size)
+		mp_maps_set_size_locked(m, x->policy_elems);
+	bool fresh = false;
+	if (!m || (from_known && m->buckets != from)) {
+		/* First sighting, or a map we lost track of (moved from, swapped, or its array
+		 * escaped us): a new instance, first seen here. */
+		m = mp_maps_create_locked(key, stack, now);
+		fresh = true;
+	}
+	if (!m) {
+		mp_maps_unlock();
+		return;
+	}
+	m->adoptable = fresh && from > 1;
+	if (size > m->size)
+		mp_maps_set_size_locked(m, size);
+	x->grow = mp_maps_grow_locked(m, stack, flags, from, to, moved, to * sizeof(void *), 0);
+	x->gen = mp_maps_gen;
+	x->key = key;
+	x->serial = m->serial;
+	x->old_array = m->array;
+	x->from = from;
+	x->to = to;
+	x->adoptable = m->adoptable;
+	x->policy = self;
+	x->policy_serial = m->serial;
+	x->policy_elems = m->size;
+	mp_maps_unlock();
+	/* One clock read per decision (they cost 20-90 ns): the grow's duration starts at the
+	 * decision, so it includes this bookkeeping (one mutex round trip). */
+	x->t0 = now;
+	if (to > 1) {
+		x->stage = 1;
+		t->map_kind = MP_KIND_UNORDERED_MAP;
+		t->map_pending = 1;
+	} else {
+		x->stage = x->old_array ? 2 : 0; /* back to the built-in bucket: only a free */
+		x->ops = t->rec ? t->rec->alloc_calls + t->rec->free_calls : 0;
+	}
+}
+
+/* Guard held, no lock held: the allocation after a grow decision. Returns its map kind. */
+unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
+{
+	mp_maps_tls_t *x = &mp_maps_tls;
+	if (x->stage != 1 || x->gen != mp_maps_gen || size != x->to * sizeof(void *)) {
+		x->stage = 0; /* not a bucket array: a custom allocator, or the rehash failed */
+		return 0;
+	}
+	mp_maps_lock();
+	mp_map_inst_t *m = valid(x->key, x->serial);
+	if (m)
+		mp_maps_array_add_locked(m, p);
+	mp_maps_unlock();
+	x->stage = m && (x->old_array || x->adoptable) ? 2 : 0;
+	x->ops = t->rec ? t->rec->alloc_calls + t->rec->free_calls : 0;
+	return MP_KIND_UNORDERED_MAP;
+}
+
+/* Guard held, no lock held, before the real free: p hit the filter. */
+void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
+{
+	mp_maps_tls_t *x = &mp_maps_tls;
+	uintptr_t key;
+	uint64_t serial;
+	mp_maps_lock();
+	if (!mp_maps_array_remove_locked(p, &key, &serial)) {
+		mp_maps_unlock();
+		return;
+	}
+	uint64_t now = mp_mono_ns();
+	mp_map_inst_t *owner = valid(key, serial);
+	if (x->stage == 2 && x->gen == mp_maps_gen) {
+		x->stage = 0;
+		mp_map_inst_t *g = valid(x->key, x->serial);
+		/* The free right after the new array's allocation, with no heap call between. */
+		bool next = t->rec && t->rec->alloc_calls + t->rec->free_calls == x->ops + 1;
+		if (g && owner == g && p == x->old_array) {
+			if (g->array == p)
+				g->array = NULL; /* shrunk to the built-in bucket */
+			mp_maps_grow_ns_locked(g->site, x->grow, now - x->t0);
+			mp_maps_unlock();
+			return;
+		}
+		if (g && owner && owner != g && next && x->adoptable && owner->array == p &&
+		    owner->buckets == x->from) {
+			/* owner was moved to g's address: one map, seen at its old site. */
+			owner->array = NULL;
+			if (x->policy_serial == g->serial)
+				x->policy_serial = owner->serial;
+			mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
+			mp_maps_grow_ns_locked(owner->site, x->grow, now - x->t0);
+			mp_maps_unlock();
+			return;
+		}
+	}
+	if (owner && owner->array == p) {
+		/* No grow pending: the map freed its buckets for good. */
+		if (x->policy_serial == owner->serial)
+			mp_maps_cxx_flush_locked();
+		owner->array = NULL;
+		mp_maps_kill_locked(owner, now);
+	}
+	mp_maps_unlock();
+}
+
+/* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
+ * Guard not held on entry. */
+MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size_t n_ins)
+{
+	need_fn f = __atomic_load_n(&real_need, __ATOMIC_ACQUIRE);
+	if (mp_unlikely(!f)) {
+		resolve();
+		f = real_need;
+		if (!f)
+			return (mp_need_t){false, 0};
+	}
+	mp_tls_t *t = &mp_tls;
+	if (mp_unlikely(!mp_maps_active(t)))
+		return f(self, n_bkt, n_elt, n_ins);
+	mp_maps_tls_t *x = &mp_maps_tls;
+	/* The real function's first test, done here: below the policy's _M_next_resize it
+	 * answers {false, 0} without side effects, and that is nearly every insert. */
+	if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
+		if (self == x->policy && n_elt + n_ins > x->policy_elems)
+			x->policy_elems = n_elt + n_ins;
+		return (mp_need_t){false, 0};
+	}
+	x->in_need = 1;
+	mp_need_t r = f(self, n_bkt, n_elt, n_ins);
+	x->in_need = 0;
+	if (!r.first)
+		return r;
+	t->guard++;
+	grow(t, self, n_bkt, r.second, n_elt, n_elt + n_ins, 0, true);
+	t->guard--;
+	return r;
+}
+
+/* Called by reserve(), rehash() and the sizing constructors (explicit grows), and by the real
+ * _M_need_rehash through libstdc++'s PLT (ignored: in_need). Guard not held on entry. */
+MP_EXPORT size_t NEXT_NAME(const void *self, size_t n)
+{
+	next_fn f = __atomic_load_n(&real_next, __ATOMIC_ACQUIRE);
+	if (mp_unlikely(!f)) {
+		resolve();
+		f = real_next;
+		if (!f)
+			return n;
+	}
+	size_t r = f(self, n);
+	mp_tls_t *t = &mp_tls;
+	if (mp_likely(!mp_maps_active(t)) || mp_maps_tls.in_need)
+		return r;
+	t->guard++;
+	uintptr_t key = mp_maps_key(MP_KIND_UNORDERED_MAP, self);
+	mp_maps_lock();
+	mp_map_inst_t *m = mp_maps_find_locked(key);
+	uint64_t from = m ? m->buckets : 1, elements = m ? m->size : 0;
+	mp_maps_unlock();
+	/* rehash() to the current count allocates nothing; neither does a fresh map asked for
+	 * one bucket. */
+	if (r != from)
+		grow(t, self, from, r, elements, elements, MP_GROW_EXPLICIT, m != NULL);
+	t->guard--;
+	return r;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* uthash: the shim side of include/mapprof/uthash.h, whose hook macros call these exported
+ * functions through weak references. uthash's hooks are compile-time macros, so only programs
+ * built with that header are seen. An instance is the UT_hash_table's address: created by the
+ * uthash_malloc of a table-sized block, grown at each uthash_expand_fyi, dead at the
+ * uthash_free of the table (HASH_CLEAR, or HASH_DELETE of the last item). */
+#include <stdlib.h>
+#include "maps_int.h"
+
+MP_EXPORT void *mapprof_uthash_malloc(size_t size, size_t table_size);
+MP_EXPORT void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items);
+MP_EXPORT void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets,
+					 size_t num_buckets, size_t items, size_t bucket_bytes,
+					 int noexpand);
+MP_EXPORT void mapprof_uthash_noexpand_fyi(const void *tbl);
+
+static inline uintptr_t key_of(const void *tbl)
+{
+	return mp_maps_key(MP_KIND_UTHASH, tbl);
+}
+
+/* Guard not held on entry (the program's call). The allocation itself goes through our malloc
+ * unguarded, so it is counted and may be sampled like any other; bucket arrays are labelled
+ * through map_pending. */
+void *mapprof_uthash_malloc(size_t size, size_t table_size)
+{
+	mp_tls_t *t = &mp_tls;
+	if (!mp_maps_active(t))
+		return malloc(size);
+	if (size == table_size) {
+		void *p = malloc(size);
+		if (p) {
+			t->guard++;
+			uint32_t stack = mp_maps_stack();
+			uint64_t now = mp_mono_ns();
+			mp_maps_lock();
+			mp_maps_create_locked(key_of(p), stack, now);
+			mp_maps_unlock();
+			t->guard--;
+		}
+		return p;
+	}
+	t->map_kind = MP_KIND_UTHASH;
+	t->map_pending = 1;
+	void *p = malloc(size);
+	t->map_pending = 0; /* if malloc failed, nothing consumed it */
+	mp_maps_tls.ut_array = p;
+	mp_maps_tls.ut_t0 = mp_mono_ns();
+	return p;
+}
+
+/* Guard not held on entry. `items` is the table's num_items when p is the table. */
+void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
+{
+	mp_tls_t *t = &mp_tls;
+	if (p && size == table_size && mp_maps_active(t)) {
+		t->guard++;
+		uint64_t now = mp_mono_ns();
+		mp_maps_lock();
+		mp_map_inst_t *m = mp_maps_find_locked(key_of(p));
+		if (m) {
+			mp_maps_set_size_locked(m, items);
+			mp_maps_kill_locked(m, now);
+		}
+		mp_maps_unlock();
+		t->guard--;
+	}
+	free(p);
+}
+
+/* Guard not held on entry. After an expansion: num_buckets is the new count. The duration
+ * runs from the new array's allocation (if this thread's last uthash_malloc was it) to here. */
+void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_buckets,
+			       size_t items, size_t bucket_bytes, int noexpand)
+{
+	mp_tls_t *t = &mp_tls;
+	if (!mp_maps_active(t))
+		return;
+	mp_maps_tls_t *x = &mp_maps_tls;
+	uint64_t now = mp_mono_ns();
+	uint64_t ns = buckets && x->ut_array == buckets ? now - x->ut_t0 : 0;
+	x->ut_array = NULL;
+	t->guard++;
+	uint32_t stack = mp_maps_stack();
+	mp_maps_lock();
+	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
+	if (!m) /* made before map tracking saw it: first seen here */
+		m = mp_maps_create_locked(key_of(tbl), stack, now);
+	if (m) {
+		mp_maps_set_size_locked(m, items);
+		mp_maps_grow_locked(m, stack, noexpand ? MP_GROW_NOEXPAND : 0, num_buckets / 2,
+				    num_buckets, items, num_buckets * bucket_bytes, ns);
+	}
+	mp_maps_unlock();
+	t->guard--;
+}
+
+/* Guard not held on entry. Runs just before the expand_fyi of the expansion that stopped
+ * further ones (that grow then carries MP_GROW_NOEXPAND). */
+void mapprof_uthash_noexpand_fyi(const void *tbl)
+{
+	mp_tls_t *t = &mp_tls;
+	if (!mp_maps_active(t))
+		return;
+	t->guard++;
+	mp_maps_lock();
+	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
+	if (m)
+		mp_maps_noexpand_locked(m);
+	mp_maps_unlock();
+	t->guard--;
+}

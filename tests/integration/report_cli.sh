@@ -1,0 +1,166 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# mapprof-report from the outside, on dumps made by mapprof-gendump against a real binary with
+# debug info (a private copy of mapprof-report, so rebuilding does not change its build ID):
+# exit statuses and messages, --keep-going, the go tool pprof views a user reaches for (-top,
+# -raw, -traces, -list, -sample_index, -diff_base), symbolization and build-ID checks,
+# determinism, and --folded/--json sanity.
+. "$(dirname "$0")/lib.sh"
+
+GEN=$ROOT/$BUILD/tests/tools/mapprof-gendump
+PBDUMP=$ROOT/$BUILD/tests/tools/mapprof-pbdump
+cp "$REPORT" "$T/target" # the binary the dumps' addresses point into
+"$GEN" --exe "$T/target" --samples 300 --stacks 40 --pid 11 --seed 1 --grows 20 --sites 4 -o "$T/a.mprof"
+"$GEN" --exe "$T/target" --samples 300 --stacks 40 --pid 12 --seed 2 --grows 20 -o "$T/b.mprof"
+"$GEN" --exe "$T/target" --samples 300 --stacks 40 --pid 11 --seq 1 --seed 3 -o "$T/a1.mprof"
+"$GEN" --exe "$T/target" --samples 50 --stacks 5 --pid 13 --rate 4096 -o "$T/sampled.mprof"
+
+# expect_rc NAME RC MESSAGE-PATTERN CMD...: exit status and a stderr line matching the pattern.
+expect_rc() {
+	local name=$1 want=$2 pat=$3
+	shift 3
+	local err rc
+	err=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		not_ok "$name" "exit status $rc, expected $want" "$err"
+	elif [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$err"; then
+		not_ok "$name" "stderr does not match /$pat/:" "$err"
+	else
+		ok "$name"
+	fi
+}
+
+# ---- exit statuses ----
+expect_rc "no arguments: usage, exit 1" 1 '^mapprof-report: no dump files' "$REPORT"
+expect_rc "unknown option: exit 1" 1 "unknown option '--bogus'" "$REPORT" --bogus "$T/a.mprof"
+expect_rc "bad --profile: exit 1" 1 'not heap or grow' "$REPORT" --profile cpu -o "$T/x" "$T/a.mprof"
+expect_rc "bad --sample-index: exit 1" 1 "no 'bogus'" "$REPORT" --top --sample-index bogus "$T/a.mprof"
+expect_rc "two text modes: exit 1" 1 'choose one' "$REPORT" --top --json "$T/a.mprof"
+expect_rc "--help: exit 0" 0 '' "$REPORT" --help
+expect_rc "missing file: I/O error, exit 3" 3 "^mapprof-report: $T/none.mprof: cannot open" \
+	"$REPORT" -o "$T/x.pb.gz" "$T/none.mprof"
+expect_rc "unwritable output: exit 3" 3 'cannot create' "$REPORT" -o /nonexistent/dir/x.pb.gz "$T/a.mprof"
+printf 'not a dump at all' >"$T/junk.mprof"
+expect_rc "wrong magic: exit 2, offset 0" 2 "^mapprof-report: $T/junk.mprof: offset 0: bad magic" \
+	"$REPORT" -o "$T/x.pb.gz" "$T/junk.mprof"
+head -c 1000 "$T/a.mprof" >"$T/trunc.mprof"
+expect_rc "truncated: exit 2 with offset" 2 "^mapprof-report: $T/trunc.mprof: offset [0-9]+: " \
+	"$REPORT" -o "$T/x.pb.gz" "$T/trunc.mprof"
+{ printf 'MPROFDMP\x02\x00\x00\x00\x10\x00\x00\x00'; tail -c +17 "$T/a.mprof"; } >"$T/major2.mprof"
+expect_rc "newer major: exit 2, offset 8" 2 "offset 8: format version 2.0 is not supported" \
+	"$REPORT" -o "$T/x.pb.gz" "$T/major2.mprof"
+head -c 4096 /dev/urandom >"$T/random.mprof"
+expect_rc "random bytes: exit 2" 2 'offset 0: bad magic' "$REPORT" -o "$T/x.pb.gz" "$T/random.mprof"
+expect_rc "mixed rates: exit 2" 2 'at rate 4096, but .* at rate 1|at rate 1, but .* at rate 4096' \
+	"$REPORT" -o "$T/x.pb.gz" "$T/a.mprof" "$T/sampled.mprof"
+expect_rc "--keep-going skips a bad dump: exit 0" 0 'warning: skipped: .*junk.mprof: offset 0' \
+	"$REPORT" --keep-going -o "$T/kg.pb.gz" "$T/junk.mprof" "$T/a.mprof"
+expect_rc "--keep-going with nothing readable: exit 2" 2 'no readable dumps' \
+	"$REPORT" --keep-going -o "$T/x.pb.gz" "$T/junk.mprof" "$T/trunc.mprof"
+[ ! -e "$T/x.pb.gz" ] && ok "no output file left behind on failure" ||
+	not_ok "no output file left behind on failure"
+
+# ---- pprof views ----
+"$REPORT" -o "$T/a.pb.gz" "$T/a.mprof" 2>"$T/a.err"
+"$REPORT" -o "$T/b.pb.gz" "$T/b.mprof" 2>/dev/null
+"$REPORT" -o "$T/ab.pb.gz" "$T/a.mprof" "$T/b.mprof" 2>/dev/null
+[ ! -s "$T/a.err" ] && ok "symbolizing a matching binary warns about nothing" ||
+	not_ok "symbolizing a matching binary warns about nothing" "$(cat "$T/a.err")"
+pp() { go tool pprof -symbolize=none "$@" 2>&1; }
+out=$(pp -top "$T/a.pb.gz")
+grep -q '^Type: inuse_space' <<<"$out" && grep -qE '^ +[0-9.]+[kMG]?B .*%' <<<"$out" &&
+	ok "go tool pprof -top reads it (default inuse_space)" ||
+	not_ok "go tool pprof -top reads it (default inuse_space)" "$out"
+out=$(pp -top -sample_index=alloc_space "$T/a.pb.gz")
+grep -q '^Type: alloc_space' <<<"$out" && ok "go tool pprof -sample_index=alloc_space" ||
+	not_ok "go tool pprof -sample_index=alloc_space" "$out"
+out=$(pp -raw "$T/a.pb.gz")
+grep -q 'alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes\[dflt\]' <<<"$out" &&
+	grep -q 'bytes:\[' <<<"$out" && grep -q 'map_kind:\[' <<<"$out" &&
+	ok "go tool pprof -raw: Go's sample types, bytes and map_kind labels" ||
+	not_ok "go tool pprof -raw: Go's sample types, bytes and map_kind labels" "$(head -20 <<<"$out")"
+out=$(pp -traces "$T/a.pb.gz")
+grep -q -- '-----------+----' <<<"$out" && grep -q 'mp_' <<<"$out" &&
+	ok "go tool pprof -traces shows symbolized stacks" ||
+	not_ok "go tool pprof -traces shows symbolized stacks" "$(head -20 <<<"$out")"
+fn=$(pp -top -nodecount=1 "$T/a.pb.gz" | awk '/flat%/ {getline; print $6}')
+out=$(pp -list "^${fn}\$" "$T/a.pb.gz")
+grep -q "ROUTINE ======================== $fn" <<<"$out" &&
+	ok "go tool pprof -list $fn finds its source" ||
+	not_ok "go tool pprof -list $fn finds its source" "$(head -10 <<<"$out")"
+total() { # total of a profile for a sample index, in bytes
+	go tool pprof -symbolize=none -top -unit=B -sample_index="$2" "$1" 2>/dev/null |
+		sed -n 's/.*Total samples = \([0-9]*\)B.*/\1/p'
+}
+diff_total=$(go tool pprof -symbolize=none -top -unit=B -sample_index=alloc_space \
+	-diff_base "$T/a.pb.gz" "$T/ab.pb.gz" 2>/dev/null |
+	sed -n 's/^Showing nodes accounting for \([0-9]*\)B.*/\1/p')
+expect_eq "-diff_base a (a+b) accounts for exactly b" "$(total "$T/b.pb.gz" alloc_space)" "$diff_total"
+a=$(total "$T/a.pb.gz" alloc_space)
+b=$(total "$T/b.pb.gz" alloc_space)
+expect_eq "two processes are summed" "$((a + b))" "$(total "$T/ab.pb.gz" alloc_space)"
+"$REPORT" -o "$T/a01.pb.gz" "$T/a.mprof" "$T/a1.mprof" 2>/dev/null
+"$REPORT" -o "$T/a1.pb.gz" "$T/a1.mprof" 2>/dev/null
+expect_eq "snapshots of one process: only the latest counts" \
+	"$(total "$T/a1.pb.gz" alloc_space)" "$(total "$T/a01.pb.gz" alloc_space)"
+
+# ---- symbolization ----
+out=$("$PBDUMP" "$T/a.pb.gz")
+grep -q "^mapping 1: .* file $T/target build_id [0-9a-f]\{40\} functions 1 filenames 1 lines 1 inlines 1" <<<"$out" &&
+	ok "mapping 1 is the main executable, symbolized, with its build ID" ||
+	not_ok "mapping 1 is the main executable, symbolized, with its build ID" "$(grep '^mapping' <<<"$out")"
+grep -q '^function .*file analyzer/[a-z_]*\.c start [1-9]' <<<"$out" &&
+	ok "functions carry the file the compiler recorded and a start line" ||
+	not_ok "functions carry the file the compiler recorded and a start line" "$(grep -m3 '^function' <<<"$out")"
+"$GEN" --exe "$T/target" --samples 20 --stacks 4 --build-id 00112233 -o "$T/stale.mprof"
+err=$("$REPORT" -o "$T/stale.pb.gz" "$T/stale.mprof" 2>&1 >/dev/null)
+out=$("$PBDUMP" "$T/stale.pb.gz")
+grep -q "warning: $T/target: build ID .* differs from 00112233" <<<"$err" &&
+	! grep -q '^function' <<<"$out" && grep -q '^mapping 1: .* functions 0' <<<"$out" &&
+	ok "a rebuilt binary (build ID mismatch) is named and left unsymbolized" ||
+	not_ok "a rebuilt binary (build ID mismatch) is named and left unsymbolized" "$err" "$(head -12 <<<"$out")"
+
+# ---- determinism ----
+"$REPORT" -o "$T/ba.pb.gz" "$T/b.mprof" "$T/a.mprof" 2>/dev/null
+"$REPORT" -o "$T/ab2.pb.gz" "$T/a.mprof" "$T/b.mprof" 2>/dev/null
+cmp -s "$T/ab.pb.gz" "$T/ab2.pb.gz" && ok "same dumps, same bytes" || not_ok "same dumps, same bytes"
+cmp -s "$T/ab.pb.gz" "$T/ba.pb.gz" && ok "argument order does not change the bytes" ||
+	not_ok "argument order does not change the bytes"
+
+# ---- text outputs ----
+out=$("$REPORT" --top 5 "$T/a.mprof" 2>&1)
+grep -q 'Values are exact: rate 1' <<<"$out" && [ "$(grep -cE '^ +[0-9.]+[kMGT]?B +[0-9.]+% ' <<<"$out")" -eq 5 ] &&
+	ok "--top 5: exact header and five rows" || not_ok "--top 5: exact header and five rows" "$out"
+out=$("$REPORT" --top "$T/sampled.mprof" 2>&1)
+grep -q 'Values are sampled estimates: rate 4096' <<<"$out" &&
+	ok "--top on a sampled dump says the numbers are estimates, with the rate" ||
+	not_ok "--top on a sampled dump says the numbers are estimates, with the rate" "$out"
+out=$("$REPORT" --profile grow --top "$T/a.mprof" 2>&1)
+grep -q 'grow profile .* showing grows (count)' <<<"$out" && ok "--profile grow --top" ||
+	not_ok "--profile grow --top" "$out"
+folded=$("$REPORT" --folded --sample-index alloc_space "$T/a.mprof" 2>/dev/null)
+bad=$(grep -vcE '^[^ ;][^;]*(;[^;]+)* [0-9]+$' <<<"$folded")
+fsum=$(awk '{s += $NF} END {print s}' <<<"$folded")
+[ "$bad" -eq 0 ] && [ "$fsum" = "$a" ] && ok "--folded: well formed, sums to the alloc_space total" ||
+	not_ok "--folded: well formed, sums to the alloc_space total" "bad lines $bad, sum $fsum, want $a"
+gsum=$("$REPORT" --profile grow --folded "$T/a.mprof" "$T/b.mprof" 2>/dev/null | awk '{s += $NF} END {print s}')
+"$REPORT" --json "$T/a.mprof" >"$T/a.json" 2>/dev/null
+if command -v python3 >/dev/null; then
+	out=$(python3 - "$T/a.json" "$a" <<'PY' 2>&1
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["profile"] == "heap" and d["exact"] is True and d["rate"] == 1, d.keys()
+assert [t["type"] for t in d["sample_types"]] == ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
+assert d["default_sample_type"] == "inuse_space"
+assert sum(s["values"][1] for s in d["samples"]) == int(sys.argv[2])
+s = d["samples"][0]
+assert "bytes" in s["labels"] and s["stack"] and "function" in s["stack"][0] and "address" in s["stack"][0]
+assert any("file" in f and f["line"] > 0 for x in d["samples"] for f in x["stack"])
+PY
+	) && ok "--json: valid, keys and totals agree" || not_ok "--json: valid, keys and totals agree" "$out"
+else
+	ok "--json # SKIP python3 not installed"
+fi
+[ "$gsum" -gt 0 ] 2>/dev/null && ok "--profile grow --folded over two processes" ||
+	not_ok "--profile grow --folded over two processes" "sum '$gsum'"

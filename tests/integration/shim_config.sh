@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Bad configuration never changes the program: garbage in every MAPPROF_* variable and an
+# unwritable MAPPROF_OUT each give exactly one `mapprof:` line on stderr and the same stdout,
+# stderr and exit status as without the shim; set-uid/set-gid processes are never profiled.
+. "$(dirname "$0")/lib.sh"
+LIFE=$PROGS/shim_life
+CC=${CC:-cc}
+
+base_out=$("$LIFE" out 2>"$T/base.err")
+base_rc=$?
+base_err=$(cat "$T/base.err")
+expect_eq "baseline: shim_life out" "to stdout|to stderr|7" "$base_out|$base_err|$base_rc"
+
+# same_but_one_line NAME ENV...: runs `shim_life out` under the shim with ENV; stdout and exit
+# status must match the baseline, stderr must be the baseline plus exactly one mapprof: line,
+# and no dump may appear in the scratch directory.
+same_but_one_line() {
+	local name=$1
+	shift
+	local dir=$T/d.$RANDOM$RANDOM
+	mkdir -p "$dir"
+	local out rc err
+	out=$(cd "$dir" && env LD_PRELOAD="$LIB" MAPPROF_OUT="$dir/m.%p.%n" "$@" "$LIFE" out 2>"$dir.err")
+	rc=$?
+	err=$(grep -v '^mapprof: ' "$dir.err")
+	local n
+	n=$(grep -c '^mapprof: ' "$dir.err")
+	if [ "$out|$err|$rc" == "$base_out|$base_err|$base_rc" ] && [ "$n" -eq 1 ]; then
+		ok "$name"
+	else
+		not_ok "$name" "stdout: $out" "exit: $rc" "stderr: $(cat "$dir.err")" "mapprof lines: $n"
+	fi
+}
+
+same_but_one_line "garbage: MAPPROF_RATE=abc" MAPPROF_RATE=abc
+same_but_one_line "garbage: MAPPROF_RATE=-1" MAPPROF_RATE=-1
+same_but_one_line "garbage: MAPPROF_RATE=99999999999999999999999" MAPPROF_RATE=99999999999999999999999
+same_but_one_line "garbage: MAPPROF_RATE=''" MAPPROF_RATE=
+same_but_one_line "garbage: MAPPROF_DEPTH=0" MAPPROF_DEPTH=0
+same_but_one_line "garbage: MAPPROF_DEPTH=300" MAPPROF_DEPTH=300
+same_but_one_line "garbage: MAPPROF_OUT=%x" MAPPROF_OUT=%x
+same_but_one_line "garbage: MAPPROF_OUT=''" MAPPROF_OUT=
+same_but_one_line "garbage: MAPPROF_SIGNAL=FOO" MAPPROF_SIGNAL=FOO
+same_but_one_line "garbage: MAPPROF_SIGNAL=KILL" MAPPROF_SIGNAL=9
+same_but_one_line "garbage: MAPPROF_INTERVAL=x" MAPPROF_INTERVAL=x
+same_but_one_line "garbage: MAPPROF_MAPS=2" MAPPROF_MAPS=2
+same_but_one_line "garbage: MAPPROF_SEED=-5" MAPPROF_SEED=-5
+same_but_one_line "garbage: MAPPROF_UNWIND=magic" MAPPROF_UNWIND=magic
+same_but_one_line "garbage: every variable at once" MAPPROF_RATE=abc MAPPROF_DEPTH=300 \
+	MAPPROF_OUT=%x MAPPROF_SIGNAL=FOO MAPPROF_INTERVAL=x MAPPROF_MAPS=2 MAPPROF_SEED=-5
+# Unwritable output: a missing directory, a regular file where a directory should be. The
+# program calls MAPPROF_DUMP() and exits: two failed dumps, still one line.
+touch "$T/afile"
+same_but_one_line "unwritable: MAPPROF_OUT in a missing directory" MAPPROF_OUT="$T/no/such/dir/m.%p"
+same_but_one_line "unwritable: MAPPROF_OUT under a regular file" MAPPROF_OUT="$T/afile/m.%p"
+dir=$T/unw
+mkdir -p "$dir"
+out=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/no/such/m.%p.%n" "$LIFE" dump 2>"$dir.err")
+expect_eq "unwritable: MAPPROF_DUMP() reports -1, one line for two failed dumps" "dump=-1|1" \
+	"$out|$(grep -c '^mapprof: ' "$dir.err")"
+
+# A good configuration is silent (the control for the checks above).
+dir=$T/good
+mkdir -p "$dir"
+out=$(env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_DEPTH=256 MAPPROF_SIGNAL=SIGUSR2 \
+	MAPPROF_INTERVAL=0 MAPPROF_MAPS=0 MAPPROF_SEED=5 MAPPROF_OUT="$dir/m.%p.%n" "$LIFE" out \
+	2>"$dir.err")
+rc=$?
+expect_eq "good config: output unchanged, no mapprof: line, one dump" "to stdout|to stderr|7|1" \
+	"$out|$(cat "$dir.err")|$rc|$(ls "$dir" | wc -l)"
+
+# set-gid: the kernel sets AT_SECURE; the loader ignores LD_PRELOAD there, so the program is
+# linked against the shim (DT_NEEDED) to load it anyway. The shim must stay off: no dump and
+# MAPPROF_DUMP() returns -1. The same binary without the set-gid bit is the control.
+if [ "$(id -u)" -ne 0 ]; then
+	ok "setgid: skipped (needs root to give a file another group) # SKIP"
+elif ! $CC -O1 -I"$ROOT/include" -o "$T/suid_life" "$ROOT/tests/programs/shim_life.c" \
+	-L"$ROOT/$BUILD" -lmapprof -Wl,-rpath,"$ROOT/$BUILD" -lpthread 2>"$T/cc.err"; then
+	not_ok "setgid: cannot build the linked program" "$(cat "$T/cc.err")"
+else
+	mkdir -p "$T/ctl" "$T/sec"
+	chmod 755 "$T"
+	out=$(env MAPPROF_OUT="$T/ctl/m.%p.%n" "$T/suid_life" dump 2>&1)
+	expect_eq "setgid control: linked shim profiles" "dump=0|2" "$out|$(ls "$T/ctl" | wc -l)"
+	grp=$(getent group nogroup >/dev/null && echo nogroup || echo 65534)
+	chgrp "$grp" "$T/suid_life" && chmod 2755 "$T/suid_life"
+	out=$(env MAPPROF_OUT="$T/sec/m.%p.%n" MAPPROF_RATE=abc "$T/suid_life" dump 2>&1)
+	if [ "$(stat -c %g "$T/suid_life")" == 0 ] || [ ! -g "$T/suid_life" ]; then
+		ok "setgid: skipped (cannot set the set-gid bit here) # SKIP"
+	else
+		# MAPPROF_RATE=abc would print a line if the environment were read at all.
+		expect_eq "setgid: shim off, environment unread, no dump" "dump=-1|0" \
+			"$out|$(ls "$T/sec" | wc -l)"
+	fi
+fi

@@ -1,0 +1,219 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The shim's life cycle: the weak mapprof_dump() with and without the shim, fork, exec,
+# MAPPROF_SIGNAL while threads allocate, MAPPROF_INTERVAL, dlopen/dlclose of an allocating
+# library, allocating constructors (the first allocation of the process initialises the shim),
+# the MAPPROF_OUT template and file modes. Programs: tests/programs/shim_{life,dl,ctor}.c.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+export PYTHONPATH=$ROOT/tests/tools
+JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+LIFE=$PROGS/shim_life
+CC=${CC:-cc}
+
+py() { "$PY" - "$@"; }
+
+# --- the weak API ----------------------------------------------------------------------------
+out=$("$LIFE" dump 2>&1)
+expect_eq "dump: MAPPROF_DUMP() without the shim returns -1" "dump=-1" "$out"
+mkdir -p "$T/api"
+out=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/api/m.%p.%n" "$LIFE" dump 2>&1)
+expect_eq "dump: MAPPROF_DUMP() with the shim returns 0" "dump=0" "$out"
+py "$T/api" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("dump: ")
+ds = m.load_dir(sys.argv[1])
+t.eq("API dump then exit dump: seq 0 and 1 of one pid", [0, 1], [d["header"]["seq"] for d in ds])
+t.eq("one pid", 1, len({d["header"]["pid"] for d in ds}))
+t.ok("dump_ns increases", ds[0]["header"]["dump_ns"] <= ds[1]["header"]["dump_ns"])
+EOF
+
+# --- fork ------------------------------------------------------------------------------------
+mkdir -p "$T/fork"
+out=$(mp_run "$T/fork" "$LIFE" fork 2>&1)
+expect_eq "fork: program output" "fork ok" "$out"
+py "$T/fork" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("fork: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("two dumps (parent, child)", 2, len(ds)):
+    parent = [d for d in ds if not d["header"]["fork_child"]]
+    child = [d for d in ds if d["header"]["fork_child"]]
+    if t.eq("one has the fork-child flag", (1, 1), (len(parent), len(child))):
+        p, c = parent[0], child[0]
+        t.eq("child's ppid is the parent's pid", p["header"]["pid"], c["header"]["ppid"])
+        sp = {(k[0], k[2]): v for k, v in m.site_table(p).items() if k[0].startswith("site_")}
+        sc = {(k[0], k[2]): v for k, v in m.site_table(c).items() if k[0].startswith("site_")}
+        t.eq("parent: its own site only", {("site_parent", 64): [100, 100]}, sp)
+        t.eq("child: only post-fork work", {("site_child", 96): [30, 30]}, sc)
+        t.ok("child totals cover only the child (30 calls, not the parent's 100)",
+             30 <= c["totals"]["alloc_calls"] < 100, repr(c["totals"]))
+        t.eq("child seq restarts at 0", 0, c["header"]["seq"])
+        t.ok("child start_ns is the fork time", c["header"]["start_ns"] >= p["header"]["start_ns"])
+EOF
+
+# --- exec ------------------------------------------------------------------------------------
+mkdir -p "$T/exec"
+out=$(mp_run "$T/exec" "$LIFE" exec 2>&1)
+expect_eq "exec: program output (from the new image)" "exec2 ok" "$out"
+py "$T/exec" <<'EOF'
+import os, sys
+import mprof_decode as m
+t = m.Tap("exec: ")
+ds = m.load_dir(sys.argv[1])
+pids = {d["header"]["pid"] for d in ds}
+t.eq("all dumps have one pid (exec keeps it)", 1, len(pids))
+names = [os.path.basename(d["file"]) for d in ds]
+t.eq("file names distinct (the new image skipped taken names)", len(names), len(set(names)))
+old = [d for d in ds if d["header"]["cmdline"][1:] == ["exec"]]
+new = [d for d in ds if d["header"]["cmdline"][1:] == ["exec2"]]
+t.ok("the old image's MAPPROF_DUMP() file is there", len(old) >= 1, names)
+t.eq("the new image wrote one dump of its own", 1, len(new))
+if old:
+    so = {(k[0], k[2]): v for k, v in m.site_table(old[0]).items() if k[0].startswith("site_")}
+    t.eq("old image: site_pre", {("site_pre", 128): [10, 10]}, so)
+if new:
+    sn = {(k[0], k[2]): v for k, v in m.site_table(new[0]).items() if k[0].startswith("site_")}
+    t.eq("new image: only its own work", {("site_post", 160): [7, 7]}, sn)
+    t.eq("new image: seq 0 in its header", 0, new[0]["header"]["seq"])
+    t.ok("new image's file was not the old one's name",
+         all(os.path.basename(new[0]["file"]) != os.path.basename(o["file"]) for o in old))
+EOF
+
+# --- signal ----------------------------------------------------------------------------------
+mkdir -p "$T/sig"
+out=$(timeout 60 env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR2 MAPPROF_RATE=4096 \
+	MAPPROF_OUT="$T/sig/m.%p.%n" "$LIFE" signal "$T/sig" 2>&1)
+rc=$?
+expect_eq "signal: the program's own SIGUSR1 handler ran 3 times, exit 0" "usr1=3|0" "$out|$rc"
+py "$T/sig" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("signal: ")
+ds = m.load_dir(sys.argv[1])
+t.eq("3 signal dumps + the exit dump, seq 0..3", [0, 1, 2, 3], [d["header"]["seq"] for d in ds])
+t.ok("the dumps taken while 4 threads allocate decode and count threads",
+     all(d["totals"]["threads"] >= 1 for d in ds) and ds[-1]["totals"]["threads"] >= 5,
+     [d["totals"]["threads"] for d in ds])
+t.ok("cumulative counts grow from dump to dump",
+     all(a["totals"]["alloc_calls"] <= b["totals"]["alloc_calls"] for a, b in zip(ds, ds[1:])))
+EOF
+# Without MAPPROF_SIGNAL the shim installs no handler: SIGUSR2 keeps its default (terminate).
+mkdir -p "$T/nosig"
+rc=$("$PY" -c 'import subprocess, sys
+r = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
+print(r.returncode)' "$T/sig.out" env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/nosig/n.%p.%n" "$PY" -c \
+	'import os, signal; os.kill(os.getpid(), signal.SIGUSR2); print("survived")')
+expect_eq "signal: without MAPPROF_SIGNAL, SIGUSR2 keeps its default action" "-12|" \
+	"$rc|$(cat "$T/sig.out")"
+
+# --- interval --------------------------------------------------------------------------------
+mkdir -p "$T/int"
+out=$(env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=1 MAPPROF_OUT="$T/int/m.%p.%n" "$LIFE" interval 2500 2>&1)
+expect_eq "interval: program output" "interval ok" "$out"
+py "$T/int" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("interval: ")
+ds = m.load_dir(sys.argv[1])
+seqs = [d["header"]["seq"] for d in ds]
+# 2.5 s at 1 s intervals: 2 interval dumps (3 if a dump is late) + the exit dump.
+t.ok("2-3 interval dumps and the exit dump, consecutive seqs", seqs in ([0, 1, 2], [0, 1, 2, 3]), seqs)
+ns = [d["header"]["dump_ns"] for d in ds]
+gaps = [(b - a) / 1e9 for a, b in zip(ns, ns[1:])]
+t.ok("interval dumps about 1 s apart", all(0.8 < g < 1.6 for g in gaps[:1]), gaps)
+EOF
+
+# --- dlopen / dlclose ------------------------------------------------------------------------
+PF="-O1 -g -fno-omit-frame-pointer -I$ROOT/include"
+if $CC $PF -DSHIM_AS_LIB -shared -fPIC -o "$T/libshimdl.so" "$ROOT/tests/programs/shim_dl.c" \
+	2>"$T/cc.err"; then
+	mkdir -p "$T/dl"
+	out=$(mp_run "$T/dl" "$PROGS/shim_dl" "$T/libshimdl.so" 2>&1)
+	expect_eq "dlopen: program output" "dl ok" "$out"
+	py "$T/dl" "$T/libshimdl.so" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("dlopen: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("API dump while loaded + exit dump", 2, len(ds)):
+    a, b = ds
+    t.ok("library listed in OBJECTS while loaded",
+         any(o["path"] == sys.argv[2] for o in a["objects"]))
+    sa = {(k[0], k[2]): v for k, v in m.site_table(a).items() if k[0] == "dl_site"}
+    t.eq("dl_site resolved by name through the library's object", {("dl_site", 300): [40, 40]}, sa)
+    t.ok("library gone from OBJECTS after dlclose",
+         not any(o["path"] == sys.argv[2] for o in b["objects"]))
+    live300 = sum(s["inuse_count"] for s in b["samples"] if s["size"] == 300)
+    all300 = sum(s["alloc_count"] for s in b["samples"] if s["size"] == 300)
+    t.eq("after two rounds: 80 objects of 300 B, none live", (80, 0), (all300, live300))
+EOF
+else
+	not_ok "dlopen: cannot build the test library" "$(cat "$T/cc.err")"
+fi
+
+# --- allocating constructors -----------------------------------------------------------------
+# libshimctor.so is preloaded after the shim, so its constructor runs first and its calloc is
+# the first allocation of the process: the shim initialises inside it.
+if $CC $PF -DSHIM_AS_LIB -shared -fPIC -o "$T/libshimctor.so" "$ROOT/tests/programs/shim_ctor.c" \
+	2>"$T/cc.err"; then
+	mkdir -p "$T/ctor"
+	out=$(LIB="$LIB $T/libshimctor.so" mp_run "$T/ctor" "$PROGS/shim_ctor" 2>&1)
+	expect_eq "ctor: program output" "ctor ok" "$out"
+	py "$T/ctor" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("ctor: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump", 1, len(ds)):
+    s = {(k[0], k[2]): v for k, v in m.site_table(ds[0]).items() if "ctor_site" in k[0]}
+    t.eq("allocations in both constructors recorded exactly",
+         {("lib_ctor_site", 33): [12, 12], ("lib_ctor_site", 500): [1, 0],
+          ("prog_ctor_site", 77): [5, 5]}, s)
+EOF
+else
+	not_ok "ctor: cannot build the test library" "$(cat "$T/cc.err")"
+fi
+
+# --- fork and threads over jemalloc ----------------------------------------------------------
+if [ -r "$JEMALLOC" ]; then
+	mkdir -p "$T/jefork"
+	out=$(LIB="$LIB $JEMALLOC" mp_run "$T/jefork" "$LIFE" fork 2>&1)
+	expect_eq "jemalloc: fork output" "fork ok" "$out"
+	expect_eq "jemalloc: fork: parent and child dumps" 2 "$(ls "$T/jefork" | wc -l)"
+fi
+
+# --- MAPPROF_OUT template and file modes -----------------------------------------------------
+mkdir -p "$T/tpl" "$T/tpl2"
+env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/tpl/run-%p-%n-%%.x" "$LIFE" dump >/dev/null 2>&1
+py "$T/tpl" <<'EOF'
+import os, stat, sys
+import mprof_decode as m
+t = m.Tap("template: ")
+ds = m.load_dir(sys.argv[1])
+pid = ds[0]["header"]["pid"] if ds else 0
+t.eq("%p, %n and %% expanded", ["run-%d-0-%%.x" % pid, "run-%d-1-%%.x" % pid],
+     [os.path.basename(d["file"]) for d in ds])
+modes = {oct(stat.S_IMODE(os.stat(d["file"]).st_mode)) for d in ds}
+t.eq("dump files are mode 0600", {"0o600"}, modes)
+t.eq("no temporary files left", sorted(os.path.basename(d["file"]) for d in ds), sorted(os.listdir(sys.argv[1])))
+EOF
+# Without %n, later dumps get a numeric suffix rather than overwriting.
+env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/tpl2/fixed.mprof" "$LIFE" dump >/dev/null 2>&1
+expect_eq "template: without %n no dump overwrites another" "fixed.mprof fixed.mprof.1" \
+	"$(cd "$T/tpl2" && ls | tr '\n' ' ' | sed 's/ $//')"
+# The default name in the working directory.
+mkdir -p "$T/cwd"
+(cd "$T/cwd" && env LD_PRELOAD="$LIB" "$LIFE" out >/dev/null 2>&1)
+expect_eq "template: default mapprof.%p.%n.mprof in the working directory" 1 \
+	"$(ls "$T/cwd" | grep -cE '^mapprof\.[0-9]+\.0\.mprof$')"
+# A '%' in the working directory's name is literal text, not a template escape.
+mkdir -p "$T/pct%p%n"
+(cd "$T/pct%p%n" && env LD_PRELOAD="$LIB" "$LIFE" dump >/dev/null 2>"$T/pct.err")
+(cd "$T/pct%p%n" && env LD_PRELOAD="$LIB" MAPPROF_OUT=fixed "$LIFE" dump >/dev/null 2>>"$T/pct.err")
+expect_eq "template: directory named pct%p%n holds the dumps, no error" \
+	"4|fixed fixed.1|" \
+	"$(ls "$T/pct%p%n" | wc -l)|$(cd "$T/pct%p%n" && ls fixed* | tr '\n' ' ' | sed 's/ $//')|$(cat "$T/pct.err")"

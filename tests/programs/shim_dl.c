@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* dlopen/dlclose of a library that allocates (tests/integration/shim_life.sh). The program
+ * dlopens argv[1] (this file built with -DSHIM_AS_LIB -shared), calls dl_work (40 x
+ * malloc(300) in dl_site, kept), dumps through MAPPROF_DUMP() while the library is loaded,
+ * calls dl_release (frees them), dlcloses it, and does it all a second time. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "mapprof.h"
+
+#define NOINLINE __attribute__((noinline, noclone))
+
+#ifdef SHIM_AS_LIB
+static void *objs[40];
+
+NOINLINE void dl_site(void)
+{
+	for (int i = 0; i < 40; i++)
+		objs[i] = malloc(300);
+}
+
+int dl_work(void)
+{
+	dl_site();
+	for (int i = 0; i < 40; i++)
+		if (!objs[i])
+			return -1;
+	return 0;
+}
+
+void dl_release(void)
+{
+	for (int i = 0; i < 40; i++)
+		free(objs[i]);
+}
+#else
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	for (int round = 0; round < 2; round++) {
+		void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			const char *e = dlerror();
+			write(2, e, strlen(e));
+			write(2, "\n", 1);
+			return 3;
+		}
+		int (*work)(void) = (int (*)(void))dlsym(h, "dl_work");
+		void (*release)(void) = (void (*)(void))dlsym(h, "dl_release");
+		if (!work || !release || work() != 0)
+			return 4;
+		if (round == 0)
+			MAPPROF_DUMP();
+		release();
+		dlclose(h);
+	}
+	write(1, "dl ok\n", 6);
+	return 0;
+}
+#endif

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests of analyzer/dump_read.c: a valid dump parses into the right fields, and every kind
+ * of bad input (truncation at every offset, bad magic, newer major, impossible counts and
+ * lengths, dangling references, random bytes) is refused with MP_EINPUT and a message that
+ * names the byte offset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dump_read.h"
+#include "util.h"
+#include "../tools/dump_writer.h"
+
+/* Offsets of interesting places in the dump built by build(). */
+typedef struct {
+	size_t objects_count, stacks_count, first_nframes, samples_count, first_sample, end_section;
+} marks_t;
+
+/* A small complete dump: 2 objects, 3 stacks, 4 samples, totals, allocator, grows, sites. */
+static mpw_t build(marks_t *m)
+{
+	mpw_t w = {0};
+	marks_t dummy;
+	if (!m)
+		m = &dummy;
+	mpw_file_header(&w);
+	mpw_header(&w, 4242, 3, 512, 1000, 2000, "/bin/app");
+	mpw_begin(&w, MP_SEC_OBJECTS);
+	m->objects_count = w.n;
+	mpw_u32(&w, 2);
+	mpw_object(&w, 0x1000, 0x2000, 0x3000, 0x1000, "/bin/app", "\x01\x02\x03", 3);
+	mpw_object(&w, 0, 0x9000, 0xa000, 0, "linux-vdso.so.1", "", 0);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_STACKS);
+	m->stacks_count = w.n;
+	mpw_u32(&w, 3);
+	m->first_nframes = w.n;
+	mpw_u32(&w, 2);
+	mpw_u64(&w, 0x2010);
+	mpw_u64(&w, 0x2020);
+	mpw_u32(&w, 1);
+	mpw_u64(&w, 0x2030);
+	mpw_u32(&w, 3);
+	mpw_u64(&w, 0x2040);
+	mpw_u64(&w, 0x2050);
+	mpw_u64(&w, 0x2060);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_SAMPLES);
+	m->samples_count = w.n;
+	mpw_u32(&w, 4);
+	m->first_sample = w.n;
+	mpw_sample(&w, 0, 0, 64, 10, 5);
+	mpw_sample(&w, 1, 1, 128, 3, 3);
+	mpw_sample(&w, 2, 0, 8, 7, 0);
+	mpw_sample(&w, 2, 2, 8, 1, 1);
+	mpw_end(&w);
+	mpw_totals(&w, 100, 50, 6400, 21, 300);
+	mpw_begin(&w, MP_SEC_ALLOCATOR);
+	mpw_u32(&w, 1);
+	mpw_str(&w, "glibc.arena");
+	mpw_u64(&w, 4096);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_MAP_GROWS);
+	mpw_u32(&w, 1);
+	mpw_grow(&w, 1, MP_KIND_UTHASH, 0, 32, 64, 5, 100, 512, 1234);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_MAP_SITES);
+	mpw_u32(&w, 1);
+	mpw_site(&w, 2, MP_KIND_UNORDERED_MAP, 7);
+	mpw_end(&w);
+	m->end_section = w.n;
+	mpw_finish(&w);
+	return w;
+}
+
+static void put32(mpw_t *w, size_t at, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		w->b[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Parses and expects failure whose message names exactly `offset`. */
+static void expect_error(const uint8_t *b, size_t n, size_t offset, const char *what)
+{
+	mp_dump_t d;
+	char err[512] = "";
+	int rc = mp_dump_parse(b, n, "t.mprof", &d, err, sizeof(err));
+	mp_dump_free(&d);
+	if (rc != MP_EINPUT)
+		fail_msg("accepted (%d), expected an error at offset %zu", rc, offset);
+	char want[64];
+	snprintf(want, sizeof(want), "t.mprof: offset %zu: ", offset);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("message '%s' does not start with '%s'", err, want);
+	if (what && !strstr(err, what))
+		fail_msg("message '%s' does not mention '%s'", err, what);
+}
+
+static void valid_dump(void **state)
+{
+	mpw_t w = build(NULL);
+	mp_dump_t d;
+	char err[256] = "";
+	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
+	assert_int_equal(d.pid, 4242);
+	assert_int_equal(d.seq, 3);
+	assert_int_equal(d.rate, 512);
+	assert_int_equal(d.start_ns, 1000);
+	assert_string_equal(d.exe, "/bin/app");
+	assert_int_equal(d.nobjects, 2);
+	assert_string_equal(d.objects[0].path, "/bin/app");
+	assert_int_equal(d.objects[0].build_id_len, 3);
+	assert_int_equal(d.objects[0].bias, 0x1000);
+	assert_int_equal(d.nstacks, 3);
+	assert_int_equal(mp_dump_stack_len(&d, 0), 2);
+	assert_int_equal(mp_dump_stack_len(&d, 2), 3);
+	assert_int_equal(mp_dump_stack_pcs(&d, 2)[2], 0x2060);
+	assert_int_equal(d.nsamples, 4);
+	assert_int_equal(d.samples[1].kind, 1);
+	assert_int_equal(d.samples[1].size, 128);
+	assert_int_equal(d.totals.alloc_calls, 100);
+	assert_true(d.has_allocator && d.has_grows && d.has_sites);
+	assert_string_equal(d.stats[0].key, "glibc.arena");
+	assert_int_equal(d.grows[0].to_buckets, 64);
+	assert_int_equal(d.grows[0].ns, 1234);
+	assert_int_equal(d.sites[0].instances, 7);
+	assert_int_equal(d.sites[0].max_size, 7 + 13);
+	assert_int_equal(d.sites[0].size_hist[3], 7);
+	mp_dump_free(&d);
+	free(w.b);
+}
+
+static void truncated_at_every_offset(void **state)
+{
+	mpw_t w = build(NULL);
+	for (size_t n = 0; n < w.n; n++) {
+		mp_dump_t d;
+		char err[512] = "";
+		int rc = mp_dump_parse(w.b, n, "t.mprof", &d, err, sizeof(err));
+		mp_dump_free(&d);
+		if (rc != MP_EINPUT)
+			fail_msg("truncated at %zu of %zu: accepted", n, w.n);
+		size_t off;
+		if (sscanf(err, "t.mprof: offset %zu: ", &off) != 1)
+			fail_msg("truncated at %zu: message without offset: %s", n, err);
+		if (off > n)
+			fail_msg("truncated at %zu: offset %zu is past the end: %s", n, off, err);
+	}
+	free(w.b);
+}
+
+static void bad_magic(void **state)
+{
+	mpw_t w = build(NULL);
+	w.b[3] ^= 0x20;
+	expect_error(w.b, w.n, 0, "magic");
+	expect_error((const uint8_t *)"", 0, 0, "magic");
+	free(w.b);
+}
+
+static void newer_major(void **state)
+{
+	mpw_t w = build(NULL);
+	w.b[8] = MP_DUMP_MAJOR + 1;
+	expect_error(w.b, w.n, 8, "version 2.0");
+	free(w.b);
+}
+
+static void newer_minor_accepted(void **state)
+{
+	/* a later minor: minor 7, an unknown section, and TOTALS with a field appended */
+	mpw_t w = {0};
+	mpw_file_header(&w);
+	w.b[10] = 7;
+	mpw_begin(&w, 99);
+	mpw_u64(&w, 12345);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_TOTALS);
+	for (int i = 0; i < 9; i++)
+		mpw_u64(&w, 100 + (uint64_t)i);
+	mpw_end(&w);
+	/* the rest of a valid dump, without its TOTALS (6 + 8 u64 = 80 bytes) */
+	mpw_t full = build(NULL);
+	size_t totals = 0;
+	for (size_t i = 16; i + 4 < full.n; i++)
+		if (full.b[i] == MP_SEC_TOTALS && full.b[i + 8] == 64 && full.b[i + 16] == 100) {
+			totals = i;
+			break;
+		}
+	assert_true(totals != 0);
+	mpw_bytes(&w, full.b + 16, totals - 16);
+	mpw_bytes(&w, full.b + totals + 80, full.n - totals - 80);
+	mp_dump_t d;
+	char err[256] = "";
+	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
+	assert_int_equal(d.minor, 7);
+	assert_int_equal(d.nsamples, 4);
+	assert_int_equal(d.totals.alloc_calls, 100);
+	assert_int_equal(d.totals.threads, 107);
+	mp_dump_free(&d);
+	free(w.b);
+	free(full.b);
+}
+
+static void impossible_counts(void **state)
+{
+	marks_t m;
+	mpw_t w = build(&m);
+	put32(&w, m.stacks_count, 0xffffffffu);
+	expect_error(w.b, w.n, m.stacks_count, "count 4294967295");
+	free(w.b);
+
+	w = build(&m);
+	put32(&w, m.samples_count, 0x10000000u);
+	expect_error(w.b, w.n, m.samples_count, "SAMPLES");
+	free(w.b);
+
+	w = build(&m);
+	put32(&w, m.objects_count, 1000);
+	expect_error(w.b, w.n, m.objects_count, "OBJECTS");
+	free(w.b);
+}
+
+static void impossible_frames(void **state)
+{
+	marks_t m;
+	mpw_t w = build(&m);
+	put32(&w, m.first_nframes, 0);
+	expect_error(w.b, w.n, m.first_nframes, "0 frames");
+	put32(&w, m.first_nframes, MP_MAX_DEPTH + 1);
+	expect_error(w.b, w.n, m.first_nframes, "257 frames");
+	put32(&w, m.first_nframes, 200); /* allowed, but more than the section holds */
+	expect_error(w.b, w.n, m.first_nframes + 4, "truncated STACKS frames");
+	free(w.b);
+}
+
+static void impossible_lengths(void **state)
+{
+	/* a string longer than 1 MiB, one longer than the section, a section longer than the
+	 * file */
+	mpw_t w = {0};
+	mpw_file_header(&w);
+	mpw_begin(&w, MP_SEC_HEADER);
+	mpw_bytes(&w,
+		  "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+		  "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+		  56);
+	size_t str_at = w.n;
+	mpw_u32(&w, MP_MAX_STRING + 1);
+	mpw_end(&w);
+	mpw_finish(&w);
+	expect_error(w.b, w.n, str_at, "exceeds the limit");
+	put32(&w, str_at, 1000);
+	expect_error(w.b, w.n, str_at, "exceeds the 0 bytes left");
+	free(w.b);
+
+	w = (mpw_t){0};
+	mpw_file_header(&w);
+	mpw_u32(&w, MP_SEC_HEADER);
+	mpw_u32(&w, 0);
+	mpw_u64(&w, UINT64_MAX);
+	expect_error(w.b, w.n, 16 + 8, "payload length");
+	free(w.b);
+
+	w = build(NULL); /* header size field */
+	put32(&w, 12, 8);
+	expect_error(w.b, w.n, 12, "header size");
+	put32(&w, 12, 0x7fffffff);
+	expect_error(w.b, w.n, 12, "header size");
+	free(w.b);
+}
+
+static void dangling_references(void **state)
+{
+	marks_t m;
+	mpw_t w = build(&m);
+	put32(&w, m.first_sample + 32, 3); /* sample 1's stack: only 0..2 exist */
+	expect_error(w.b, w.n, m.first_sample + 32, "stack 3 out of range");
+	free(w.b);
+
+	w = build(&m);
+	w.b[m.first_sample + 24] = 11; /* sample 0: inuse 11 > alloc 10 */
+	expect_error(w.b, w.n, m.first_sample + 24, "exceeds alloc_count");
+	free(w.b);
+}
+
+static void structure_errors(void **state)
+{
+	marks_t m;
+	mpw_t w = build(&m);
+	/* no END: cut exactly before it */
+	expect_error(w.b, m.end_section, m.end_section, "no end section");
+	/* bytes after END */
+	mpw_u32(&w, 0);
+	expect_error(w.b, w.n, w.n - 4, "after the end section");
+	free(w.b);
+
+	/* a required section missing: a dump of only HEADER and END */
+	w = (mpw_t){0};
+	mpw_file_header(&w);
+	mpw_header(&w, 1, 0, 1, 0, 0, "x");
+	size_t end = w.n;
+	mpw_finish(&w);
+	expect_error(w.b, w.n, end, "OBJECTS is missing");
+	free(w.b);
+
+	/* a section twice */
+	w = (mpw_t){0};
+	mpw_file_header(&w);
+	mpw_header(&w, 1, 0, 1, 0, 0, "x");
+	size_t second = w.n;
+	mpw_header(&w, 1, 0, 1, 0, 0, "x");
+	mpw_finish(&w);
+	expect_error(w.b, w.n, second, "twice");
+	free(w.b);
+
+	/* a short fixed section: TOTALS of 8 bytes */
+	w = (mpw_t){0};
+	mpw_file_header(&w);
+	mpw_begin(&w, MP_SEC_TOTALS);
+	size_t at = w.n;
+	mpw_u64(&w, 1);
+	mpw_end(&w);
+	mpw_finish(&w);
+	expect_error(w.b, w.n, at, "truncated TOTALS");
+	free(w.b);
+}
+
+static uint64_t rng = 12345;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Random bytes and random mutations of a valid dump: never a crash, and every refusal names an
+ * offset inside the input. Fixed seed: the same 20000 inputs every run. */
+static void random_inputs(void **state)
+{
+	mpw_t valid = build(NULL);
+	uint8_t *b = malloc(valid.n + 64);
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n;
+		if (iter % 2) {
+			n = next() % (valid.n + 64);
+			for (size_t i = 0; i < n; i++)
+				b[i] = (uint8_t)next();
+			if (n >= 8 && iter % 4 == 1)
+				memcpy(b, MP_DUMP_MAGIC, 8);
+		} else {
+			n = valid.n;
+			memcpy(b, valid.b, n);
+			int flips = 1 + (int)(next() % 4);
+			for (int k = 0; k < flips; k++)
+				b[next() % n] = (uint8_t)next();
+		}
+		mp_dump_t d;
+		char err[512] = "";
+		int rc = mp_dump_parse(b, n, "r", &d, err, sizeof(err));
+		mp_dump_free(&d);
+		if (rc == MP_OK)
+			continue;
+		assert_int_equal(rc, MP_EINPUT);
+		size_t off;
+		if (sscanf(err, "r: offset %zu: ", &off) != 1 || off > n)
+			fail_msg("input %d: bad message: %s", iter, err);
+	}
+	free(b);
+	free(valid.b);
+}
+
+static void read_file_errors(void **state)
+{
+	mp_dump_t d;
+	char err[512] = "";
+	assert_int_equal(mp_dump_read_file("/nonexistent/x.mprof", &d, err, sizeof(err)), MP_EIO);
+	assert_non_null(strstr(err, "/nonexistent/x.mprof: cannot open"));
+	mp_dump_free(&d);
+	assert_int_equal(mp_dump_read_file("/", &d, err, sizeof(err)), MP_EIO);
+	mp_dump_free(&d);
+	char path[] = "/tmp/mp-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	mpw_t w = build(NULL);
+	assert_int_equal(write(fd, w.b, w.n), (ssize_t)w.n);
+	close(fd);
+	assert_int_equal(mp_dump_read_file(path, &d, err, sizeof(err)), MP_OK);
+	assert_int_equal(d.nsamples, 4);
+	mp_dump_free(&d);
+	unlink(path);
+	free(w.b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(valid_dump),
+	    cmocka_unit_test(truncated_at_every_offset),
+	    cmocka_unit_test(bad_magic),
+	    cmocka_unit_test(newer_major),
+	    cmocka_unit_test(newer_minor_accepted),
+	    cmocka_unit_test(impossible_counts),
+	    cmocka_unit_test(impossible_frames),
+	    cmocka_unit_test(impossible_lengths),
+	    cmocka_unit_test(dangling_references),
+	    cmocka_unit_test(structure_errors),
+	    cmocka_unit_test(random_inputs),
+	    cmocka_unit_test(read_file_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* preload/table.c: stack interning, sample buckets, the live table and the fork reset, driven
+ * directly (no process under the shim). The table is global state: tests run in order and
+ * each starts from mp_table_reset(). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "table.h"
+
+static int reset(void **state)
+{
+	mp_table_reset();
+	return 0;
+}
+
+/* The bucket of (stack, size, kind), or NULL. */
+static const mp_bucket_t *find(uint32_t stack, uint64_t size, unsigned kind)
+{
+	for (uint32_t i = 0; i < mp_table_bucket_count_locked(); i++) {
+		const mp_bucket_t *b = mp_table_bucket_locked(i);
+		if (b->stack == stack && b->size == size && b->kind == kind)
+			return b;
+	}
+	return NULL;
+}
+
+static void intern_dedups(void **state)
+{
+	uintptr_t a[3] = {0x1000, 0x2000, 0x3000}, b[3] = {0x1000, 0x2000, 0x3001};
+	mp_table_lock();
+	uint32_t ia = mp_table_intern_locked(a, 3);
+	uint32_t ib = mp_table_intern_locked(b, 3);
+	uint32_t ia2 = mp_table_intern_locked(a, 3);
+	uint32_t ishort = mp_table_intern_locked(a, 2); /* a prefix is another stack */
+	assert_int_equal(ia, 0);
+	assert_int_equal(ib, 1);
+	assert_int_equal(ia2, ia);
+	assert_int_equal(ishort, 2);
+	assert_int_equal(mp_table_stack_count_locked(), 3);
+	const mp_stack_t *s = mp_table_stack_locked(ib);
+	assert_int_equal(s->n, 3);
+	assert_memory_equal(s->pc, b, sizeof(b));
+	assert_int_equal(mp_table_intern_locked(a, 0), MP_NO_STACK);
+	assert_null(mp_table_stack_locked(3));
+	mp_table_unlock();
+}
+
+/* 20000 distinct stacks force several rehashes; every one keeps its id and frames. */
+static void intern_many(void **state)
+{
+	enum { N = 20000 };
+	mp_table_lock();
+	for (uint32_t i = 0; i < N; i++) {
+		uintptr_t pc[4] = {0x400000 + i, 0x500000 + i % 7, i * 13, 42};
+		assert_int_equal(mp_table_intern_locked(pc, 1 + (int)(i % 4)), i);
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		uintptr_t pc[4] = {0x400000 + i, 0x500000 + i % 7, i * 13, 42};
+		assert_int_equal(mp_table_intern_locked(pc, 1 + (int)(i % 4)), i);
+		const mp_stack_t *s = mp_table_stack_locked(i);
+		assert_int_equal(s->n, 1 + i % 4);
+		assert_memory_equal(s->pc, pc, s->n * sizeof(uintptr_t));
+	}
+	assert_int_equal(mp_table_stack_count_locked(), N);
+	mp_table_unlock();
+}
+
+static void alloc_and_free_counts(void **state)
+{
+	uintptr_t pc[2] = {0x10, 0x20};
+	char objs[10], never;
+	mp_table_lock();
+	uint32_t st = mp_table_intern_locked(pc, 2);
+	for (int i = 0; i < 10; i++)
+		assert_true(mp_table_alloc_locked(&objs[i], st, i < 6 ? 24 : 48, 0));
+	const mp_bucket_t *b24 = find(st, 24, 0), *b48 = find(st, 48, 0);
+	assert_non_null(b24);
+	assert_non_null(b48);
+	assert_int_equal(b24->allocs, 6);
+	assert_int_equal(b24->inuse, 6);
+	assert_int_equal(b48->allocs, 4);
+	uint64_t size = 0;
+	assert_true(mp_table_free_locked(&objs[0], &size));
+	assert_int_equal(size, 24);
+	assert_true(mp_table_free_locked(&objs[7], &size));
+	assert_int_equal(size, 48);
+	/* A second free of the same pointer, and a pointer never recorded, are not found. */
+	assert_false(mp_table_free_locked(&objs[0], &size));
+	assert_false(mp_table_free_locked(&never, &size));
+	b24 = find(st, 24, 0);
+	b48 = find(st, 48, 0);
+	assert_int_equal(b24->allocs, 6);
+	assert_int_equal(b24->inuse, 5);
+	assert_int_equal(b48->allocs, 4);
+	assert_int_equal(b48->inuse, 3);
+	/* Every tracked pointer passes the free() filter. */
+	for (int i = 1; i < 10; i++)
+		if (i != 7)
+			assert_true(mp_filter_maybe(&objs[i]));
+	mp_table_unlock();
+}
+
+/* A pointer recorded twice without a free in between (a free the shim never saw) moves to the
+ * new bucket; in-use counts stay consistent. */
+static void realloc_same_address(void **state)
+{
+	uintptr_t pc[1] = {0x99};
+	char obj;
+	mp_table_lock();
+	uint32_t st = mp_table_intern_locked(pc, 1);
+	assert_true(mp_table_alloc_locked(&obj, st, 10, 0));
+	assert_true(mp_table_alloc_locked(&obj, st, 20, 0));
+	assert_int_equal(find(st, 10, 0)->inuse, 0);
+	assert_int_equal(find(st, 20, 0)->inuse, 1);
+	uint64_t size;
+	assert_true(mp_table_free_locked(&obj, &size));
+	assert_int_equal(size, 20);
+	assert_false(mp_table_free_locked(&obj, &size));
+	mp_table_unlock();
+}
+
+/* 200000 live objects, freed in another order, with tombstones and rehashes in between. */
+static void live_table_many(void **state)
+{
+	enum { N = 200000 };
+	uintptr_t pc[1] = {0x77};
+	char *objs = malloc(N);
+	assert_non_null(objs);
+	mp_table_lock();
+	uint32_t st = mp_table_intern_locked(pc, 1);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++)
+			assert_true(mp_table_alloc_locked(objs + i, st, 8, 0));
+		uint64_t size;
+		for (int i = N - 1; i >= 0; i -= 2)
+			assert_true(mp_table_free_locked(objs + i, &size));
+		for (int i = N - 2; i >= 0; i -= 2)
+			assert_true(mp_table_free_locked(objs + i, &size));
+		assert_false(mp_table_free_locked(objs, &size));
+	}
+	const mp_bucket_t *b = find(st, 8, 0);
+	assert_int_equal(b->allocs, 2 * N);
+	assert_int_equal(b->inuse, 0);
+	mp_table_unlock();
+	free(objs);
+}
+
+static void set_kind_moves_object(void **state)
+{
+	uintptr_t pc[1] = {0x55};
+	char a, b;
+	mp_table_lock();
+	uint32_t st = mp_table_intern_locked(pc, 1);
+	assert_true(mp_table_alloc_locked(&a, st, 64, 0));
+	assert_true(mp_table_alloc_locked(&b, st, 64, 0));
+	mp_table_set_kind_locked(&a, MP_KIND_UTHASH);
+	assert_int_equal(find(st, 64, 0)->allocs, 1);
+	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->allocs, 1);
+	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->inuse, 1);
+	uint64_t size;
+	assert_true(mp_table_free_locked(&a, &size));
+	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->inuse, 0);
+	mp_table_set_kind_locked(&a, MP_KIND_UTHASH); /* not live: no-op */
+	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->allocs, 1);
+	mp_table_unlock();
+}
+
+/* The fork child's reset: no stacks, no buckets, nothing live, and buckets created afterwards
+ * start from zero (the bucket array is reused: its old counts must not leak into the child). */
+static void reset_forgets_everything(void **state)
+{
+	uintptr_t pc[2] = {0xA, 0xB};
+	char objs[100];
+	mp_table_lock();
+	uint32_t st = mp_table_intern_locked(pc, 2);
+	for (int i = 0; i < 100; i++)
+		assert_true(mp_table_alloc_locked(&objs[i], st, 64, 0));
+	mp_table_unlock();
+	mp_table_reset();
+	mp_table_lock();
+	assert_int_equal(mp_table_stack_count_locked(), 0);
+	assert_int_equal(mp_table_bucket_count_locked(), 0);
+	uint64_t size;
+	assert_false(mp_table_free_locked(&objs[5], &size));
+	uintptr_t pc2[1] = {0xC};
+	uint32_t st2 = mp_table_intern_locked(pc2, 1);
+	assert_int_equal(st2, 0);
+	char x;
+	assert_true(mp_table_alloc_locked(&x, st2, 96, 0));
+	const mp_bucket_t *b = find(st2, 96, 0);
+	assert_non_null(b);
+	assert_int_equal(b->allocs, 1);
+	assert_int_equal(b->inuse, 1);
+	mp_table_unlock();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(intern_dedups, reset),
+	    cmocka_unit_test_setup(intern_many, reset),
+	    cmocka_unit_test_setup(alloc_and_free_counts, reset),
+	    cmocka_unit_test_setup(realloc_same_address, reset),
+	    cmocka_unit_test_setup(live_table_many, reset),
+	    cmocka_unit_test_setup(set_kind_moves_object, reset),
+	    cmocka_unit_test_setup(reset_forgets_everything, reset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
