@@ -185,3 +185,15 @@ $(BUILD)/tests/tools/mapprof-pbdump: tests/tools/mapprof-pbdump.c $(PROTO_OBJ)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ANALYZER_CFLAGS) -o $@ $< $(PROTO_OBJ) -lprotobuf-c -lz
 FORMAT_FILES += $(wildcard tests/tools/*.[ch])
+
+# --- maps test programs ---
+# maps_uthash is built with the growth hooks force-included (the unmodified-source way) and
+# again plain, for "the shim without the header sees no uthash events".
+$(BUILD)/tests/programs/maps_uthash: tests/programs/maps_uthash.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+$(BUILD)/tests/programs/maps_uthash_plain: tests/programs/maps_uthash.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -lm
+programs: $(BUILD)/tests/programs/maps_uthash_plain
+# --- end maps test programs ---

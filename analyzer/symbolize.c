@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dwarf_index.h"
 #include "util.h"
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
 	Dwfl_Module *mod; /* NULL: unsymbolized */
 	Dwarf_Addr bias;  /* the module's own bias in its Dwfl (0 as reported) */
 	bool has_dwarf;
+	mp_dwidx_t *idx; /* function ranges per CU, built as CUs are met */
 } obj_t;
 
 typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
@@ -67,6 +69,7 @@ void mp_symbolize_free(mp_symbolizer_t *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nobjs; i++) {
+		mp_dwidx_free(s->objs[i].idx);
 		if (s->objs[i].dwfl)
 			dwfl_end(s->objs[i].dwfl);
 		free(s->objs[i].path);
@@ -144,6 +147,8 @@ static void open_obj(obj_t *o)
 		return;
 	Dwarf_Addr dbias;
 	o->has_dwarf = dwfl_module_getdwarf(mod, &dbias) != NULL;
+	if (o->has_dwarf)
+		o->idx = mp_dwidx_new();
 	o->mod = mod;
 }
 
@@ -260,59 +265,30 @@ static void die_names(mp_symbolizer_t *s, Dwarf_Die *die, mp_sym_frame_t *f)
 	f->start_line = dwarf_decl_line(die, &line) == 0 ? line : 0;
 }
 
-static bool is_function(Dwarf_Die *die)
-{
-	int tag = dwarf_tag(die);
-	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
-	       tag == DW_TAG_entry_point;
-}
-
-/* The inline chain at addr. dwarf_getscopes continues past an inlined instance into its
- * abstract definition's scopes, so (as eu-addr2line does) the chain is recomputed from the
- * innermost DIE with dwarf_getscopes_die, which follows the concrete nesting. Frame 0's line
- * comes from the line table; each outer frame's line is the DW_AT_call_line of the inlined
- * instance inside it. */
+/* The inline chain at addr, from the CU's range index (dwarf_index.c): frame 0 is the innermost
+ * function, with its line from the line table; each outer frame's line is the DW_AT_call_line
+ * (and file) of the inlined instance inside it; the chain ends at the subprogram. */
 static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_frame_t *out, int max)
 {
 	Dwarf_Addr cubias;
 	Dwarf_Die *cudie = dwfl_module_addrdie(o->mod, addr, &cubias);
 	if (!cudie)
 		return 0;
-	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes(cudie, addr - cubias, &scopes);
-	if (n <= 0) {
-		free(scopes);
+	Dwarf_Die chain[MP_SYM_MAX_INLINE];
+	int n = mp_dwidx_chain(o->idx, cudie, addr - cubias, chain,
+			       max < MP_SYM_MAX_INLINE ? max : MP_SYM_MAX_INLINE);
+	if (n <= 0)
 		return 0;
-	}
-	/* Only an inlined instance makes the two chains differ; most addresses have none, and the
-	 * second walk of the CU would double their cost. */
-	bool inlined = false;
-	for (int i = 0; i < n && !inlined; i++)
-		inlined = dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
-	if (inlined) {
-		Dwarf_Die inner = scopes[0];
-		free(scopes);
-		scopes = NULL;
-		n = dwarf_getscopes_die(&inner, &scopes);
-		if (n <= 0) {
-			free(scopes);
-			return 0;
-		}
-	}
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
 	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0)
 		files = NULL;
 
 	int k = 0;
-	Dwarf_Die *prev = NULL; /* the inlined instance just below the current frame */
-	for (int i = 0; i < n && k < max; i++) {
-		Dwarf_Die *die = &scopes[i];
-		if (!is_function(die))
-			continue;
+	for (; k < n; k++) {
 		mp_sym_frame_t *f = &out[k];
-		die_names(s, die, f);
-		if (!prev) {
+		die_names(s, &chain[k], f);
+		if (k == 0) {
 			Dwfl_Line *ln = dwfl_module_getsrc(o->mod, addr);
 			int line = 0;
 			const char *file =
@@ -321,25 +297,25 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 			if (file)
 				f->file = file;
 		} else {
+			Dwarf_Die *inl = &chain[k - 1];
 			Dwarf_Attribute a;
 			Dwarf_Word v;
-			f->line = dwarf_formudata(dwarf_attr(prev, DW_AT_call_line, &a), &v) == 0
+			f->line = dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &a), &v) == 0
 				      ? (int64_t)v
 				      : 0;
 			if (files &&
-			    dwarf_formudata(dwarf_attr(prev, DW_AT_call_file, &a), &v) == 0 &&
+			    dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &a), &v) == 0 &&
 			    v < nfiles) {
 				const char *file = dwarf_filesrc(files, v, NULL, NULL);
 				if (file)
 					f->file = file;
 			}
 		}
-		k++;
-		if (dwarf_tag(die) != DW_TAG_inlined_subroutine)
+		if (dwarf_tag(&chain[k]) != DW_TAG_inlined_subroutine) {
+			k++;
 			break;
-		prev = die;
+		}
 	}
-	free(scopes);
 	return k;
 }
 

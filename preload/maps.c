@@ -16,9 +16,9 @@
  * tracked bucket arrays) and dumps, never on the unsampled malloc path. Lock order: maps ->
  * table -> arena (see maps_int.h). Reinitialized in the fork child by mp_maps_reset. */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
-static mp_htab_t insts;  /* mp_map_inst_t by key */
-static mp_htab_t sites;  /* mp_map_site_t by (stack, kind) */
-static mp_htab_t grows;  /* mp_map_grow_t by (stack, kind, flags, from, to) */
+static mp_htab_t insts;	 /* mp_map_inst_t by key */
+static mp_htab_t sites;	 /* mp_map_site_t by (stack, kind) */
+static mp_htab_t grows;	 /* mp_map_grow_t by (stack, kind, flags, from, to) */
 static mp_htab_t arrays; /* struct array by pointer */
 static uint64_t next_serial;
 /* Tracked arrays: read without the lock by mp_maps_on_free to skip the lock when none exist. */
@@ -78,7 +78,8 @@ static inline mp_hnode_t *htab_head(const mp_htab_t *t, uint64_t hash)
 static bool htab_insert(mp_htab_t *t, mp_hnode_t *n)
 {
 	if (t->n + 1 > t->nb && !htab_grow(t) && !t->nb)
-		return false; /* a full table that cannot grow still takes entries (longer chains) */
+		return false; /* a full table that cannot grow still takes entries (longer chains)
+			       */
 	mp_hnode_t **head = &t->b[n->hash & (t->nb - 1)];
 	n->next = *head;
 	*head = n;
@@ -317,9 +318,8 @@ static void add_tid(mp_map_inst_t *m, uint32_t tid)
 		m->site->agg.shared++;
 }
 
-mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned flags,
-				   uint64_t from, uint64_t to, uint64_t elements, uint64_t bytes,
-				   uint64_t ns)
+mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned flags, uint64_t from,
+				   uint64_t to, uint64_t elements, uint64_t bytes, uint64_t ns)
 {
 	mp_map_site_t *s = m->site;
 	m->grows++;
@@ -383,9 +383,7 @@ bool mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 	}
 	__atomic_store_n(&n_arrays, arrays.n, __ATOMIC_RELAXED);
 	mp_table_lock();
-#ifndef MP_EXP_NOFILTER
 	mp_filter_add(p);
-#endif
 	mp_table_unlock();
 	m->array = p;
 	return true;

@@ -42,8 +42,8 @@ static void put_site(struct mp_buf *b, const mp_map_site_t *s, const mp_site_agg
 	mp_buf_u32(b, s->stack);
 	mp_buf_u16(b, s->kind);
 	mp_buf_u16(b, s->flags);
-	const uint64_t v[] = {a->instances, a->live,	  a->max_live,	  a->grows,
-			      a->max_grows, a->reserved,  a->tiny,	  a->shared,
+	const uint64_t v[] = {a->instances,   a->live,	   a->max_live,	  a->grows,
+			      a->max_grows,   a->reserved, a->tiny,	  a->shared,
 			      a->max_threads, a->noexpand, a->grow_bytes, a->grow_ns,
 			      a->max_grow_ns, a->max_size};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)

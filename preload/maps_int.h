@@ -26,7 +26,7 @@ typedef struct mp_htab {
  * instance dies (histograms, max_grows, tiny, max_threads). */
 typedef struct mp_site_agg {
 	uint64_t instances, live, max_live, grows, max_grows, reserved, tiny, shared, max_threads,
-		noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
+	    noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
 	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
 	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
 } mp_site_agg_t;
@@ -56,25 +56,25 @@ typedef struct mp_map_inst {
 	mp_map_site_t *site;
 	uint64_t created; /* mp_mono_ns */
 	uint64_t grows;
-	uint64_t size;    /* elements: last known (uthash, API) or most seen (unordered_map) */
+	uint64_t size; /* elements: last known (uthash, API) or most seen (unordered_map) */
 	uint64_t max_size;
 	uint64_t buckets; /* bucket count after the last grow */
-	void *array;      /* unordered_map: the tracked bucket array, or NULL */
+	void *array;	  /* unordered_map: the tracked bucket array, or NULL */
 	uint32_t tids[MP_MAP_TIDS];
-	uint8_t ntids;    /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
+	uint8_t ntids; /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
 	bool explicit_grow, noexpand, adoptable;
 } mp_map_inst_t;
 
 /* Per-thread state of the front ends, in initial-exec TLS like mp_tls. */
 typedef struct mp_maps_tls {
-	uint32_t tid;     /* our own thread number for "threads that grew it", from 1 */
-	uint8_t in_need;  /* inside the real _M_need_rehash: its _M_next_bkt call is not explicit */
-	uint8_t stage;    /* unordered_map grow: 0 none, 1 await new array, 2 await old free */
+	uint32_t tid;	 /* our own thread number for "threads that grew it", from 1 */
+	uint8_t in_need; /* inside the real _M_need_rehash: its _M_next_bkt call is not explicit */
+	uint8_t stage;	 /* unordered_map grow: 0 none, 1 await new array, 2 await old free */
 	uint8_t adoptable; /* the pending grow's instance was first seen at it with from > 1 */
-	uint32_t gen;     /* mp_maps_gen when the pending grow was set */
-	uintptr_t key;    /* its instance */
+	uint32_t gen;	   /* mp_maps_gen when the pending grow was set */
+	uintptr_t key;	   /* its instance */
 	uint64_t serial;
-	void *old_array;  /* the array it replaces (NULL: single bucket or untracked) */
+	void *old_array; /* the array it replaces (NULL: single bucket or untracked) */
 	uint64_t from, to, t0;
 	uint64_t ops; /* this thread's alloc+free calls when the new array came: the old array's
 		       * free is the very next heap call of the rehash */

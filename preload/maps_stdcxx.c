@@ -32,8 +32,8 @@ struct policy {
 
 #define NEED_NAME _ZNKSt8__detail20_Prime_rehash_policy14_M_need_rehashEmmm
 #define NEXT_NAME _ZNKSt8__detail20_Prime_rehash_policy11_M_next_bktEm
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR_(x)	  #x
+#define STR(x)	  STR_(x)
 
 typedef mp_need_t (*need_fn)(const void *, size_t, size_t, size_t);
 typedef size_t (*next_fn)(const void *, size_t);
@@ -90,8 +90,9 @@ void mp_maps_cxx_flush_locked(void)
 /* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
  * buckets, `moved` elements rehashed, `size` elements after the insert. from_known is false
  * for an explicit grow of a map not seen before (its bucket count is then taken as 1). */
-static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *self, uint64_t from, uint64_t to, uint64_t moved,
-		 uint64_t size, unsigned flags, bool from_known)
+static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *self, uint64_t from,
+						       uint64_t to, uint64_t moved, uint64_t size,
+						       unsigned flags, bool from_known)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
 	uint32_t stack = mp_maps_stack();
@@ -102,7 +103,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	mp_map_inst_t *m = mp_maps_find_locked(key);
 	if (x->policy && x->policy != self)
 		mp_maps_cxx_flush_locked();
-	else if (m && x->policy == self && x->policy_serial == m->serial && x->policy_elems > m->size)
+	else if (m && x->policy == self && x->policy_serial == m->serial &&
+		 x->policy_elems > m->size)
 		mp_maps_set_size_locked(m, x->policy_elems);
 	bool fresh = false;
 	if (!m || (from_known && m->buckets != from)) {

@@ -9,9 +9,8 @@
 
 MP_EXPORT void *mapprof_uthash_malloc(size_t size, size_t table_size);
 MP_EXPORT void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items);
-MP_EXPORT void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets,
-					 size_t num_buckets, size_t items, size_t bucket_bytes,
-					 int noexpand);
+MP_EXPORT void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_buckets,
+					 size_t items, size_t bucket_bytes, int noexpand);
 MP_EXPORT void mapprof_uthash_noexpand_fyi(const void *tbl);
 
 static inline uintptr_t key_of(const void *tbl)
@@ -42,7 +41,11 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 	}
 	t->map_kind = MP_KIND_UTHASH;
 	t->map_pending = 1;
+	/* The compiler knows malloc does not read our globals and would sink the stores above
+	 * past the call: the barriers keep them where our malloc can see them. */
+	__asm__ volatile("" ::: "memory");
 	void *p = malloc(size);
+	__asm__ volatile("" ::: "memory");
 	t->map_pending = 0; /* if malloc failed, nothing consumed it */
 	mp_maps_tls.ut_array = p;
 	mp_maps_tls.ut_t0 = mp_mono_ns();

@@ -20,10 +20,10 @@ extern "C" {
 /* Implemented by libmapprof.so (preload/maps_uthash.c); call only through the macros below. */
 void *mapprof_uthash_malloc(size_t size, size_t table_size) __attribute__((weak));
 void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
-	__attribute__((weak));
+    __attribute__((weak));
 void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_buckets,
 			       size_t items, size_t bucket_bytes, int noexpand)
-	__attribute__((weak));
+    __attribute__((weak));
 void mapprof_uthash_noexpand_fyi(const void *tbl) __attribute__((weak));
 #ifdef __cplusplus
 }
@@ -62,10 +62,9 @@ static inline void *mapprof_uthash_malloc_(size_t sz)
 static inline void mapprof_uthash_free_(void *p, size_t sz)
 {
 	if (mapprof_uthash_free)
-		mapprof_uthash_free(p, sz, sizeof(UT_hash_table),
-				    sz == sizeof(UT_hash_table) && p
-					    ? ((const UT_hash_table *)p)->num_items
-					    : 0);
+		mapprof_uthash_free(
+		    p, sz, sizeof(UT_hash_table),
+		    sz == sizeof(UT_hash_table) && p ? ((const UT_hash_table *)p)->num_items : 0);
 	else
 		free(p);
 }

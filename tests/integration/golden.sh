@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Golden files: mapprof-report on the checked-in tests/golden/small.mprof must give exactly the
+# Golden files: mapprof-report on the checked-in tests/golden/small.dump must give exactly the
 # checked-in decoded outputs. A difference is either a bug or a deliberate change; for the
 # latter run scripts/regen-golden.sh and review the diff.
 . "$(dirname "$0")/lib.sh"
@@ -19,10 +19,10 @@ golden() { # NAME EXPECTED-FILE CMD...
 			"(scripts/regen-golden.sh if the change is deliberate)"
 	fi
 }
-"$REPORT" -o "$T/heap.pb.gz" $G/small.mprof 2>/dev/null
+"$REPORT" -o "$T/heap.pb.gz" $G/small.dump 2>/dev/null
 golden "golden heap profile" $G/small.heap.txt "$TOOLS/mapprof-pbdump" "$T/heap.pb.gz"
-"$REPORT" --profile grow -o "$T/grow.pb.gz" $G/small.mprof 2>/dev/null
+"$REPORT" --profile grow -o "$T/grow.pb.gz" $G/small.dump 2>/dev/null
 golden "golden grow profile" $G/small.grow.txt "$TOOLS/mapprof-pbdump" "$T/grow.pb.gz"
-golden "golden --top" $G/small.top.txt "$REPORT" --top 10 $G/small.mprof
+golden "golden --top" $G/small.top.txt "$REPORT" --top 10 $G/small.dump
 golden "golden --folded" $G/small.folded.txt "$REPORT" --folded --sample-index alloc_space \
-	$G/small.mprof
+	$G/small.dump

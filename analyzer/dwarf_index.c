@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/* Function and inline range index per compilation unit (see dwarf_index.h). The CU's DIE tree
+ * is walked once; every subprogram, inlined subroutine and entry point with code contributes
+ * one entry per address range, with the index of its nearest function ancestor. Ranges of a
+ * DIE tree nest (a child's code lies inside its parent's), so among the entries that contain an
+ * address the innermost one starts last; entries are sorted by start (ties: outer first) and a
+ * lookup scans back from the last start <= addr to the first entry that contains it. The chain
+ * then follows the parent indices. */
+#include "dwarf_index.h"
+
+#include <dwarf.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+typedef struct {
+	Dwarf_Addr lo, hi;
+	uint32_t node; /* index into nodes */
+	uint32_t depth;
+} range_t;
+
+typedef struct {
+	Dwarf_Die die;
+	int32_t parent; /* nearest function ancestor, -1 at the top */
+} node_t;
+
+typedef struct {
+	Dwarf_Off cu;
+	node_t *nodes;
+	size_t nnodes, cap_nodes;
+	range_t *ranges;
+	size_t nranges, cap_ranges;
+} cu_t;
+
+struct mp_dwidx {
+	cu_t *cus;
+	size_t ncus, cap_cus;
+	mp_htab_t index;
+};
+
+mp_dwidx_t *mp_dwidx_new(void)
+{
+	return mp_xcalloc(1, sizeof(mp_dwidx_t));
+}
+
+void mp_dwidx_free(mp_dwidx_t *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->ncus; i++) {
+		free(x->cus[i].nodes);
+		free(x->cus[i].ranges);
+	}
+	free(x->cus);
+	mp_htab_free(&x->index);
+	free(x);
+}
+
+static int is_function(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
+/* Depth-first over the children of die; `parent` is the nearest function node above them. */
+static void walk(cu_t *c, Dwarf_Die *die, int32_t parent, uint32_t depth)
+{
+	Dwarf_Die child;
+	if (dwarf_child(die, &child) != 0)
+		return;
+	do {
+		int32_t here = parent;
+		if (is_function(dwarf_tag(&child))) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			uint32_t node = (uint32_t)c->nnodes;
+			int any = 0;
+			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				MP_GROW(c->ranges, c->cap_ranges, c->nranges + 1);
+				c->ranges[c->nranges++] = (range_t){lo, hi, node, depth};
+				any = 1;
+			}
+			if (any) {
+				MP_GROW(c->nodes, c->cap_nodes, c->nnodes + 1);
+				c->nodes[c->nnodes++] = (node_t){child, parent};
+				here = (int32_t)node;
+			}
+		}
+		if (dwarf_haschildren(&child))
+			walk(c, &child, here, depth + 1);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const range_t *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+typedef struct {
+	const mp_dwidx_t *x;
+	Dwarf_Off cu;
+} cu_key_t;
+
+static int cu_eq(const void *ctx, uint32_t i)
+{
+	const cu_key_t *k = ctx;
+	return k->x->cus[i].cu == k->cu;
+}
+
+static cu_t *cu_get(mp_dwidx_t *x, Dwarf_Die *cudie)
+{
+	Dwarf_Off off = dwarf_dieoffset(cudie);
+	uint64_t h = mp_hash_u64(off);
+	cu_key_t k = {x, off};
+	uint32_t i = mp_htab_find(&x->index, h, cu_eq, &k);
+	if (i != MP_HTAB_NONE)
+		return &x->cus[i];
+	MP_GROW(x->cus, x->cap_cus, x->ncus + 1);
+	cu_t *c = &x->cus[x->ncus];
+	*c = (cu_t){.cu = off};
+	walk(c, cudie, -1, 0);
+	if (c->nranges)
+		qsort(c->ranges, c->nranges, sizeof(*c->ranges), range_cmp);
+	mp_htab_insert(&x->index, h, (uint32_t)x->ncus);
+	x->ncus++;
+	return c;
+}
+
+int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max)
+{
+	cu_t *c = cu_get(x, cudie);
+	/* last range with lo <= addr */
+	size_t lo = 0, hi = c->nranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->ranges[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int32_t node = -1;
+	for (size_t i = lo; i-- > 0;) {
+		if (addr < c->ranges[i].hi) {
+			node = (int32_t)c->ranges[i].node;
+			break;
+		}
+		/* an outermost function that ends before addr: nothing before it can contain addr
+		 * either (only its own ancestors could, and it has none) */
+		if (c->nodes[c->ranges[i].node].parent < 0)
+			break;
+	}
+	int n = 0;
+	for (; node >= 0 && n < max; node = c->nodes[node].parent)
+		out[n++] = c->nodes[node].die;
+	return n;
+}

@@ -1,0 +1,187 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Map growth tracking (issue 5): programs that count their own grows (tests/programs/maps_*)
+# run under the shim; the MAP_GROWS and MAP_SITES sections are decoded independently
+# (tests/tools/mprof_decode.py) and compared with the programs' own counts, per site (a site is
+# found by its function's name anywhere in the stack).
+. "$(dirname "$0")/lib.sh"
+
+DECODE=$ROOT/tests/tools/mprof_decode.py
+
+# run NAME PROG [VAR=VALUE...]: runs PROG under the shim (exact mode) with dumps in $T/NAME and
+# its output in $T/NAME.out.
+run() {
+	local name=$1 prog=$2
+	shift 2
+	mp_run "$T/$name" "$@" "$PROGS/$prog" >"$T/$name.out" 2>"$T/$name.err"
+}
+
+# check_py NAME DIR PROG_OUTPUT: python checks of the dump in DIR against the program output.
+check_py() {
+	python3 - "$@" <<'PY'
+import os, re, subprocess, sys
+sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests/tools"))
+import mprof_decode as md
+
+suite, dumpdir, outfile = sys.argv[1], sys.argv[2], sys.argv[3]
+tap = md.Tap(suite + ": ")
+dumps = md.load_dir(dumpdir)
+if not tap.ok("one dump", len(dumps) == 1, "dumps: %d" % len(dumps)):
+    sys.exit(0)
+d = dumps[0]
+def inline_names(d):
+    """Per stack, every function name of every frame including inlined callers (addr2line -i):
+    the sites are found by name though the compiler may inline them."""
+    per_obj = {}
+    for st in d["stacks"]:
+        for pc in st:
+            o = md.find_object(d, pc)
+            if o and os.path.exists(o["path"]):
+                per_obj.setdefault(o["path"], set()).add(pc - 1 - o["bias"])
+    names = {}
+    for path, addrs in per_obj.items():
+        addrs = sorted(addrs)
+        out = subprocess.run(["addr2line", "-a", "-f", "-i", "-e", path] +
+                             ["%x" % a for a in addrs], capture_output=True, text=True).stdout
+        cur = None
+        lines = out.splitlines()
+        i = 0
+        while i < len(lines):
+            if lines[i].startswith("0x"):
+                cur = (path, int(lines[i], 16))
+                names[cur] = []
+                i += 1
+            else:
+                names[cur].append(lines[i])
+                i += 2
+    res = []
+    for st in d["stacks"]:
+        row = []
+        for pc in st:
+            o = md.find_object(d, pc)
+            row += names.get((o["path"], pc - 1 - o["bias"]), []) if o else []
+        res.append(row)
+    return res
+
+names = inline_names(d)
+# The program's own counts: "<site> key value key value ..."
+own = {}
+for line in open(outfile):
+    w = line.split()
+    own[w[0]] = {w[i]: int(w[i + 1]) for i in range(1, len(w) - 1, 2)}
+
+def site_of(stack):
+    for fn in names[stack]:
+        if fn in own:
+            return fn
+    return None
+
+grows = {}   # (site, kind, explicit) -> count
+for g in d.get("map_grows", []):
+    k = (site_of(g["stack"]), g["kind"], bool(g["flags"] & 1))
+    grows[k] = grows.get(k, 0) + g["count"]
+sites = {}
+for s in d.get("map_sites", []):
+    sites.setdefault((site_of(s["stack"]), s["kind"]), []).append(s)
+
+def one_site(name, kind):
+    lst = sites.get((name, kind), [])
+    tap.ok("%s: one site of kind %d" % (name, kind), len(lst) == 1,
+           "sites: %r" % [(x["stack"], names[x["stack"]][:4]) for x in lst])
+    return lst[0] if lst else None
+
+kind = {"uthash": 1, "umap": 2, "api": 3, "plain": 2}[suite]
+if suite == "plain":
+    tap.eq("no uthash grows without the header", 0,
+           sum(v for k, v in grows.items() if k[1] == 1))
+    tap.eq("no uthash sites without the header", 0,
+           sum(len(v) for k, v in sites.items() if k[1] == 1))
+    sys.exit(0)
+
+for name, c in own.items():
+    tap.eq("%s: grows (program's own count)" % name, c["grows"],
+           grows.get((name, kind, False), 0))
+    tap.eq("%s: explicit grows" % name, c.get("explicit", 0), grows.get((name, kind, True), 0))
+    s = one_site(name, kind)
+    if not s:
+        continue
+    tap.eq("%s: instances" % name, c["instances"], s["instances"])
+    tap.eq("%s: none live at exit" % name, 0, s["live"])
+    tap.eq("%s: site grows" % name, c["grows"] + c.get("explicit", 0), s["grows"])
+    tap.eq("%s: size histogram holds every instance" % name, c["instances"],
+           sum(s["size_hist"]))
+    tap.eq("%s: lifetime histogram holds every instance" % name, c["instances"],
+           sum(s["life_hist"]))
+    if c.get("explicit"):
+        tap.ok("%s: site flagged as reserving" % name, s["flags"] & 1 and s["reserved"] == 1,
+               "flags %d reserved %d" % (s["flags"], s["reserved"]))
+    elif name != "api_reserve":
+        tap.ok("%s: site not flagged as reserving" % name, not s["flags"] & 1 and not s["reserved"])
+    if "threads1" in c:
+        tap.eq("%s: grown from two threads" % name, (1, 2), (s["shared"], s["max_threads"]))
+    elif c["grows"]:
+        tap.eq("%s: one grower thread" % name, (0, 1), (s["shared"], s["max_threads"]))
+    if "size" in c:
+        b = c["size"].bit_length()
+        tap.eq("%s: final size in histogram bucket %d" % (name, b), 1, s["size_hist"][b])
+        tap.eq("%s: max size" % name, c["size"], s["max_size"])
+    if c["grows"]:
+        tap.ok("%s: grow bytes and time recorded" % name, s["grow_bytes"] > 0 and s["grow_ns"] > 0,
+               "grow_bytes %d grow_ns %d" % (s["grow_bytes"], s["grow_ns"]))
+# Every grow of this program is attributed to one of its sites.
+tap.eq("no grow outside the known sites", 0,
+       sum(v for k, v in grows.items() if k[0] is None))
+others = sorted({k for k in grows if k[1] != kind} | {k for k in sites if k[1] != kind})
+tap.eq("no map events of another kind", [], others)
+PY
+}
+export ROOT
+
+# uthash with the header force-included.
+run uthash maps_uthash
+expect_eq "uthash: header is inert without the shim" "$("$PROGS/maps_uthash_plain")" "$(cat "$T/uthash.out")"
+expect_eq "uthash: same output without LD_PRELOAD" "$("$PROGS/maps_uthash")" "$(cat "$T/uthash.out")"
+check_py uthash "$T/uthash" "$T/uthash.out"
+
+# The shim without the header: no uthash events (and the same output).
+run plain maps_uthash_plain
+expect_eq "plain: same output" "$(cat "$T/uthash.out")" "$(cat "$T/plain.out")"
+check_py plain "$T/plain" "$T/plain.out"
+
+# unordered_map / unordered_set in an unmodified C++ program.
+run umap maps_umap
+expect_eq "umap: same output without LD_PRELOAD" "$("$PROGS/maps_umap")" "$(cat "$T/umap.out")"
+check_py umap "$T/umap" "$T/umap.out"
+
+# The public API example.
+run api maps_api
+expect_eq "api: same output without LD_PRELOAD" "$("$PROGS/maps_api")" "$(cat "$T/api.out")"
+check_py api "$T/api" "$T/api.out"
+
+# MAPPROF_MAPS=0: no map sections at all, for any of the kinds.
+for p in maps_uthash maps_umap maps_api; do
+	run "off_$p" "$p" MAPPROF_MAPS=0
+	check "maps off: $p writes no map sections" python3 -c "
+import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
+d = md.load_dir('$T/off_$p')
+assert len(d) == 1 and 'map_grows' not in d[0] and 'map_sites' not in d[0], d[0].keys()
+assert not d[0]['header']['maps_enabled']
+assert all(s['kind'] == 0 for s in d[0]['samples'])"
+done
+
+# In the heap profile, sampled bucket arrays carry their map kind.
+check "umap: bucket arrays labelled unordered_map in samples" python3 -c "
+import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
+d = md.load_dir('$T/umap')[0]
+assert any(s['kind'] == 2 for s in d['samples']), 'no kind 2 sample'"
+check "uthash: bucket arrays labelled uthash in samples" python3 -c "
+import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
+d = md.load_dir('$T/uthash')[0]
+assert any(s['kind'] == 1 for s in d['samples']), 'no kind 1 sample'"
+
+# mapprof-report --profile grow lists the sites (once the report side exists).
+if [ -x "$REPORT" ] && "$REPORT" --help 2>&1 | grep -q grow; then
+	out=$("$REPORT" --profile grow --top "$T"/umap/*.mprof 2>&1)
+	check "report: --profile grow --top lists um_loop" grep -q um_loop <<<"$out"
+fi
+exit 0
