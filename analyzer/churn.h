@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* The map churn model behind --maps: MAP_SITES of every process, folded per call site (the
+ * first frame outside the map implementation and the shim), with percentiles and verdicts.
+ * Building and judging is churn.c; the text and JSON writers are report_maps.c. */
+#ifndef MP_CHURN_H
+#define MP_CHURN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "inputs.h"
+#include "symbolize.h"
+
+/* Verdict thresholds (documented in README.md, "Verdicts"). */
+#define MP_PRESIZE_MIN_INSTANCES 3   /* a pattern needs a few instances */
+#define MP_PRESIZE_MIN_GROWS 2.0     /* mean grows per instance: "several grows each" */
+#define MP_PRESIZE_MAX_SPREAD 4      /* p90 final size at most 4x p50: "a similar size" */
+#define MP_REUSE_MIN_INSTANCES 100   /* "many" instances */
+#define MP_REUSE_MIN_TURNOVER 10     /* instances per most-live-at-once: "one after another" */
+#define MP_REUSE_MAX_LIFE_NS 10000000 /* p90 lifetime at most 10 ms: "short-lived" */
+#define MP_TINY_MIN_INSTANCES 100    /* "many" instances */
+#define MP_TINY_MAX_ELEMENTS 4       /* the shim's definition of tiny (DUMP_FORMAT.md) */
+#define MP_TINY_MIN_SHARE 0.9        /* of the instances never above 4 elements */
+#define MP_SHARED_MIN_INSTANCES 1    /* one instance grown from two threads is enough */
+#define MP_DOMINANT_BYTES_SHARE 0.20 /* grow bytes / all bytes allocated */
+#define MP_DOMINANT_TIME_SHARE 0.05  /* grow time / time measured */
+
+enum mp_verdict_id { MP_V_PRESIZE, MP_V_REUSE, MP_V_TINY, MP_V_SHARED, MP_V_DOMINANT, MP_V_COUNT };
+
+typedef struct {
+	enum mp_verdict_id id;
+	char evidence[320];
+	char suggestion[320];
+} mp_verdict_t;
+
+typedef struct {
+	uint32_t kind;
+	char *function, *file; /* owned; file "" when unknown */
+	int64_t line;
+	uint16_t flags;
+	uint64_t instances, live, max_live, grows, max_grows, reserved, tiny, shared, max_threads,
+	    noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
+	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
+	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
+	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
+	uint64_t size_p50, size_p90, life_p50, life_p90;
+	double grow_bytes_share, grow_time_share;
+	mp_verdict_t verdicts[MP_V_COUNT];
+	int nverdicts;
+} mp_churn_site_t;
+
+typedef struct {
+	mp_churn_site_t *sites; /* worst first */
+	size_t n, cap;
+	uint64_t maps, grows, grow_bytes, grow_ns, duration_ns;
+	size_t processes, with_maps; /* processes, and those that had map tracking on */
+	/* The allocator's own figures, summed over processes, in first-seen key order. */
+	char **stat_keys;
+	uint64_t *stat_values;
+	size_t nstats, cap_stats;
+} mp_churn_t;
+
+/* Builds the model: folds sites, computes percentiles and shares, judges. */
+void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym);
+void mp_churn_free(mp_churn_t *c);
+const char *mp_verdict_name(enum mp_verdict_id id);
+
+/* report_maps.c */
+int mp_report_maps(FILE *f, const mp_churn_t *c, const mp_inputs_t *in);
+int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in);
+
+#endif
