@@ -12,7 +12,7 @@
 #include "symbolize.h"
 
 /* Verdict thresholds (documented in README.md, "Verdicts"). */
-#define MP_PRESIZE_MIN_INSTANCES 3   /* a pattern needs a few instances */
+#define MP_PRESIZE_MIN_INSTANCES 10  /* a pattern needs instances: a few long-lived maps are no churn */
 #define MP_PRESIZE_MIN_GROWS 2.0     /* mean grows per instance: "several grows each" */
 #define MP_PRESIZE_MAX_SPREAD 4      /* p90 final size at most 4x p50: "a similar size" */
 #define MP_REUSE_MIN_INSTANCES 100   /* "many" instances */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "builders.h"
+#include "churn.h"
 #include "inputs.h"
 #include "pprof_out.h"
 #include "profile.h"
@@ -26,6 +27,7 @@ typedef struct {
 	enum mode mode;
 	int top_n;
 	bool keep_going;
+	bool maps; /* --maps: the churn report (text, or JSON with --json) */
 	char **dumps;
 	size_t ndumps;
 } opts_t;
@@ -43,7 +45,9 @@ static const char usage_text[] =
     "                          inuse_objects, inuse_space; grow: grows, grow_bytes,\n"
     "                          rehashed, grow_time); default: the profile's default\n"
     "  --folded                collapsed stacks for flamegraph.pl / speedscope\n"
-    "  --json                  the profile as JSON\n"
+    "  --json                  the profile as JSON (with --maps: the churn report as JSON)\n"
+    "  --maps                  map churn report: per map call site, worst first, with\n"
+    "                          verdicts (presize, reuse, tiny, shared, dominant)\n"
     "  --keep-going            skip unreadable dumps with a warning\n"
     "  -h, --help              this text\n"
     "\n"
@@ -136,6 +140,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
 			rc = set_mode(o, MODE_FOLDED, a);
 		} else if (strcmp(a, "--json") == 0) {
 			rc = set_mode(o, MODE_JSON, a);
+		} else if (strcmp(a, "--maps") == 0) {
+			o->maps = true;
 		} else if (strcmp(a, "--keep-going") == 0) {
 			o->keep_going = true;
 		} else {
@@ -146,6 +152,13 @@ static int parse_args(int argc, char **argv, opts_t *o)
 	}
 	if (o->ndumps == 0)
 		return usage_error("%sno dump files given", "");
+	if (o->maps && (o->mode == MODE_TOP || o->mode == MODE_FOLDED || o->sample_index))
+		return usage_error("%s--maps takes --json only, not --top, --folded or --sample-index",
+				   "");
+	if (o->maps && strcmp(o->profile, "heap") != 0)
+		return usage_error("%s--maps reads map sites; --profile does not apply", "");
+	if (o->maps)
+		return MP_OK;
 	if (o->mode == MODE_PPROF && !o->output && isatty(STDOUT_FILENO))
 		return usage_error("%snot writing a binary profile to a terminal; use -o FILE", "");
 	if (o->mode == MODE_JSON && o->sample_index)
@@ -156,6 +169,14 @@ static int parse_args(int argc, char **argv, opts_t *o)
 static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 			const mp_report_info_t *info, const char *name)
 {
+	if (o->maps) {
+		mp_churn_t c;
+		mp_churn_build(&c, info->in, info->sym);
+		int rc = o->mode == MODE_JSON ? mp_report_maps_json(f, &c, info->in)
+					      : mp_report_maps(f, &c, info->in);
+		mp_churn_free(&c);
+		return rc;
+	}
 	switch (o->mode) {
 	case MODE_PPROF:
 		return mp_pprof_write(p, f, name);
@@ -222,11 +243,16 @@ int main(int argc, char **argv)
 	if (rc != MP_OK)
 		goto out;
 	sym = mp_symbolize_new();
+	if (o.maps) {
+		mp_report_info_t minfo = {o.profile, &in, 0, sym};
+		rc = emit(&o, &p, &minfo);
+		goto out;
+	}
 	if (heap)
 		mp_heap_build(&p, &in, sym);
 	else
 		mp_grow_build(&p, &in, sym);
-	mp_report_info_t info = {o.profile, &in, 0};
+	mp_report_info_t info = {o.profile, &in, 0, sym};
 	const char *index = o.sample_index ? o.sample_index : p.strings[p.default_type];
 	info.sample_index = mp_profile_type_index(&p, index);
 	if (info.sample_index < 0) {

@@ -14,6 +14,7 @@ typedef struct {
 	const char *profile; /* "heap" or "grow" */
 	const mp_inputs_t *in;
 	int sample_index; /* the value the text reports show */
+	struct mp_symbolizer *sym; /* for --maps, which symbolizes site stacks itself */
 } mp_report_info_t;
 
 int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, int nrows);

@@ -256,7 +256,9 @@ void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now)
 	uint64_t nt = m->ntids;
 	if (nt > a->max_threads)
 		a->max_threads = nt;
-	a->size_hist[hist_bucket(m->size, MP_HIST_SIZE_BUCKETS)]++;
+	/* The largest count reached: what a reserve() must cover (a table emptied item by item
+	 * before it dies would otherwise look empty). */
+	a->size_hist[hist_bucket(m->max_size, MP_HIST_SIZE_BUCKETS)]++;
 	a->life_hist[hist_bucket(now > m->created ? now - m->created : 0, MP_HIST_LIFE_BUCKETS)]++;
 }
 

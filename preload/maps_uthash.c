@@ -12,6 +12,7 @@ MP_EXPORT void mapprof_uthash_free(void *p, size_t size, size_t table_size, size
 MP_EXPORT void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_buckets,
 					 size_t items, size_t bucket_bytes, int noexpand);
 MP_EXPORT void mapprof_uthash_noexpand_fyi(const void *tbl);
+MP_EXPORT void mapprof_uthash_size(const void *tbl, size_t items);
 
 static inline uintptr_t key_of(const void *tbl)
 {
@@ -110,6 +111,23 @@ void mapprof_uthash_noexpand_fyi(const void *tbl)
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
 	if (m)
 		mp_maps_noexpand_locked(m);
+	mp_maps_unlock();
+	t->guard--;
+}
+
+/* Guard not held on entry. The header calls this on each of a table's first 8 adds and then on
+ * every 16th: the largest size is known within 16 (exactly up to 8, so "tiny" is exact)
+ * without a call per insert. */
+void mapprof_uthash_size(const void *tbl, size_t items)
+{
+	mp_tls_t *t = &mp_tls;
+	if (!mp_maps_active(t))
+		return;
+	t->guard++;
+	mp_maps_lock();
+	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
+	if (m && items > m->max_size)
+		mp_maps_set_size_locked(m, items);
 	mp_maps_unlock();
 	t->guard--;
 }

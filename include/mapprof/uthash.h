@@ -25,6 +25,7 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 			       size_t items, size_t bucket_bytes, int noexpand)
     __attribute__((weak));
 void mapprof_uthash_noexpand_fyi(const void *tbl) __attribute__((weak));
+void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 #ifdef __cplusplus
 }
 #endif
@@ -75,6 +76,28 @@ static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
 		mapprof_uthash_expand_fyi(tbl, tbl->buckets, tbl->num_buckets, tbl->num_items,
 					  sizeof(UT_hash_bucket), (int)tbl->noexpand);
 }
+
+/* Every add runs HASH_BLOOM_ADD: it is redefined (after uthash.h, so it wins at expansion) to
+ * also report the table's size at each of its first 8 items and then every 16th, so that a
+ * table emptied item by item before it dies still shows how large it got (within 16). The bloom filter's own work is
+ * kept when HASH_BLOOM is on. */
+static inline void mapprof_uthash_added_(const UT_hash_table *tbl)
+{
+	unsigned n = tbl->num_items;
+	if (mapprof_uthash_size && (n <= 8 || (n & 15) == 0))
+		mapprof_uthash_size(tbl, n);
+}
+#undef HASH_BLOOM_ADD
+#ifdef HASH_BLOOM
+#define HASH_BLOOM_ADD(tbl, hashv)                                                                 \
+	do {                                                                                       \
+		HASH_BLOOM_BITSET((tbl)->bloom_bv,                                                 \
+				  ((hashv) & (uint32_t)((1UL << (tbl)->bloom_nbits) - 1U)));       \
+		mapprof_uthash_added_(tbl);                                                        \
+	} while (0)
+#else
+#define HASH_BLOOM_ADD(tbl, hashv) mapprof_uthash_added_(tbl)
+#endif
 
 static inline void mapprof_uthash_noexpand_fyi_(const UT_hash_table *tbl)
 {

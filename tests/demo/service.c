@@ -10,7 +10,7 @@
  *   many tiny maps (<= 4 entries)               a small flat array
  *   a cache that grows without bound            a bounded cache (evicts the oldest)
  *
- * Usage: service [requests]   (default 6000) */
+ * Usage: service [requests]   (default 1500) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +18,12 @@
 #include "uthash.h"
 
 #define FIELDS_PER_REQUEST 8  /* maps per request */
-#define ITEMS_PER_FIELD 160   /* entries per map: several uthash expansions from 32 buckets */
+#define ITEMS_PER_FIELD 1000  /* entries per map: several uthash expansions from 32 buckets */
 #define DEDUP_ROUNDS 6        /* dedup maps per request */
 #define DEDUP_ITEMS 96
 #define TINY_PER_REQUEST 40   /* tiny maps per request */
-#define CACHE_PAYLOAD 1024    /* bytes per cached response */
-#define CACHE_LIMIT 256       /* the fixed twin's bound */
+#define CACHE_PAYLOAD 4096    /* bytes per cached response */
+#define CACHE_LIMIT 64        /* the fixed twin's bound */
 
 struct item {
 	int key;
@@ -221,7 +221,7 @@ static void respond(int req)
 
 int main(int argc, char **argv)
 {
-	int requests = argc > 1 ? atoi(argv[1]) : 6000;
+	int requests = argc > 1 ? atoi(argv[1]) : 1500;
 	unsigned seed = 12345;
 	for (int req = 0; req < requests; req++) {
 		parse_fields(req, &seed);

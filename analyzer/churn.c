@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/* --maps, the model: folds every process's MAP_SITES per call site, derives percentiles and
+ * shares, and judges each site against the thresholds in churn.h. A call site is the first
+ * frame of the site's stack outside the map implementation (libstdc++'s hashtable headers and
+ * library, uthash's and mapprof's headers) and the shim, so that the report names the line of
+ * the user's code that made the map. Writers are in report_maps.c. */
+#include "churn.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+#include "stacks.h"
+#include "report.h"
+#include "util.h"
+
+typedef struct {
+	const mp_churn_t *c;
+	uint32_t kind;
+	const char *function, *file;
+	int64_t line;
+} site_key_t;
+
+static int site_eq(const void *ctx, uint32_t i)
+{
+	const site_key_t *k = ctx;
+	const mp_churn_site_t *s = &k->c->sites[i];
+	return s->kind == k->kind && s->line == k->line && !strcmp(s->function, k->function) &&
+	       !strcmp(s->file, k->file);
+}
+
+static bool contains(const char *s, const char *needle)
+{
+	return s && strstr(s, needle) != NULL;
+}
+
+/* Frames that belong to a map implementation or to mapprof itself, never to the user. */
+static bool impl_frame(const char *fn, const char *file, const char *object)
+{
+	const char *base = object ? strrchr(object, '/') : NULL;
+	base = base ? base + 1 : object;
+	if (base && (!strncmp(base, "libstdc++", 9) || !strncmp(base, "libmapprof", 10)))
+		return true;
+	if (contains(file, "/include/c++/") || contains(file, "uthash.h") ||
+	    contains(file, "mapprof.h"))
+		return true;
+	return contains(fn, "_Hashtable") || contains(fn, "std::__detail::") ||
+	       contains(fn, "std::unordered_") || !strncmp(fn, "mapprof_", 8) ||
+	       !strncmp(fn, "operator new", 12);
+}
+
+/* Picks the user frame of profile stack s: fills function, file, line (file "" if unknown). */
+static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
+		       int64_t *line, char *buf, size_t n)
+{
+	uint32_t len = mp_profile_stack_len(p, s);
+	const uint64_t *locs = mp_profile_stack_locs(p, s);
+	*fn = "?";
+	*file = "";
+	*line = 0;
+	bool first = true;
+	for (uint32_t j = 0; j < len; j++) {
+		const mp_location_t *l = &p->locations[locs[j] - 1];
+		const char *object =
+		    l->mapping_id ? p->strings[p->mappings[l->mapping_id - 1].filename] : NULL;
+		uint32_t nl = l->nlines ? l->nlines : 1;
+		for (uint32_t k = 0; k < nl; k++) { /* innermost inlined function first */
+			const char *name = mp_report_frame_name(p, locs[j], k, buf, n);
+			const char *f = "";
+			int64_t ln = 0;
+			if (k < l->nlines) {
+				const mp_line_t *li = &p->lines[l->line_off + k];
+				f = p->strings[p->functions[li->function_id - 1].filename];
+				ln = li->line;
+			}
+			if (first) { /* fallback: the innermost frame */
+				*fn = name;
+				*file = f;
+				*line = ln;
+				first = false;
+			}
+			if (!impl_frame(name, f, object)) {
+				*fn = name;
+				*file = f;
+				*line = ln;
+				return;
+			}
+		}
+	}
+}
+
+static mp_churn_site_t *site_for(mp_churn_t *c, mp_htab_t *index, uint32_t kind, const char *fn,
+				 const char *file, int64_t line)
+{
+	site_key_t k = {c, kind, fn, file, line};
+	uint64_t h = mp_hash_bytes(fn, strlen(fn), mp_hash_bytes(file, strlen(file), kind));
+	h = mp_hash_u64(h ^ (uint64_t)line);
+	uint32_t i = mp_htab_find(index, h, site_eq, &k);
+	if (i != MP_HTAB_NONE)
+		return &c->sites[i];
+	MP_GROW(c->sites, c->cap, c->n + 1);
+	mp_churn_site_t *s = &c->sites[c->n];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->function = mp_xstrdup(fn);
+	s->file = mp_xstrdup(file);
+	s->line = line;
+	mp_htab_insert(index, h, (uint32_t)c->n);
+	c->n++;
+	return s;
+}
+
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
+{
+	s->flags |= d->flags;
+	s->instances += d->instances;
+	s->live += d->live;
+	s->max_live = max64(s->max_live, d->max_live); /* per process: a lower bound overall */
+	s->grows += d->grows;
+	s->max_grows = max64(s->max_grows, d->max_grows);
+	s->reserved += d->reserved;
+	s->tiny += d->tiny;
+	s->shared += d->shared;
+	s->max_threads = max64(s->max_threads, d->max_threads);
+	s->noexpand += d->noexpand;
+	s->grow_bytes += d->grow_bytes;
+	s->grow_ns += d->grow_ns;
+	s->max_grow_ns = max64(s->max_grow_ns, d->max_grow_ns);
+	s->max_size = max64(s->max_size, d->max_size);
+	for (int b = 0; b < MP_HIST_SIZE_BUCKETS; b++)
+		s->size_hist[b] += d->size_hist[b];
+	for (int b = 0; b < MP_HIST_LIFE_BUCKETS; b++)
+		s->life_hist[b] += d->life_hist[b];
+}
+
+/* The upper bound of the bucket holding quantile q (bucket b >= 1 holds [2^(b-1), 2^b - 1]),
+ * clamped to the largest value seen when that is known. */
+static uint64_t quantile(const uint64_t *hist, int nb, double q, uint64_t max)
+{
+	uint64_t total = 0, acc = 0;
+	for (int b = 0; b < nb; b++)
+		total += hist[b];
+	if (total == 0)
+		return 0;
+	for (int b = 0; b < nb; b++) {
+		acc += hist[b];
+		if ((double)acc >= q * (double)total) {
+			uint64_t up = b == 0 ? 0 : b >= 63 ? UINT64_MAX : ((uint64_t)1 << b) - 1;
+			return max && up > max ? max : up;
+		}
+	}
+	return max;
+}
+
+static void add_stat(mp_churn_t *c, const char *key, uint64_t v)
+{
+	for (size_t i = 0; i < c->nstats; i++) {
+		if (!strcmp(c->stat_keys[i], key)) {
+			c->stat_values[i] += v;
+			return;
+		}
+	}
+	size_t cap = c->cap_stats;
+	MP_GROW(c->stat_keys, cap, c->nstats + 1);
+	MP_GROW(c->stat_values, c->cap_stats, c->nstats + 1);
+	c->stat_keys[c->nstats] = mp_xstrdup(key);
+	c->stat_values[c->nstats++] = v;
+}
+
+static void verdict(mp_churn_site_t *s, enum mp_verdict_id id, const char *evidence,
+		    const char *suggestion)
+{
+	mp_verdict_t *v = &s->verdicts[s->nverdicts++];
+	v->id = id;
+	snprintf(v->evidence, sizeof(v->evidence), "%s", evidence);
+	snprintf(v->suggestion, sizeof(v->suggestion), "%s", suggestion);
+}
+
+/* uthash has no per-table reserve: the initial bucket count is a compile-time constant. It
+ * expands when a chain passes HASH_BKT_CAPACITY_THRESH (10) items, so n items fit in about n/10
+ * buckets; the suggestion names the log2 that fits n. */
+static unsigned uthash_log2_for(uint64_t n)
+{
+	unsigned k = 5; /* uthash's default, 32 buckets */
+	while (((uint64_t)10 << k) < n && k < 30)
+		k++;
+	return k;
+}
+
+static void judge(mp_churn_site_t *s, const mp_churn_t *c)
+{
+	char ev[320], sg[320];
+	double per = s->instances ? (double)s->grows / (double)s->instances : 0;
+	bool reserves = (s->flags & MP_SITE_RESERVES) || s->reserved > 0;
+	if (s->instances >= MP_PRESIZE_MIN_INSTANCES && per >= MP_PRESIZE_MIN_GROWS && !reserves &&
+	    s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 ? s->size_p50 : 1)) {
+		uint64_t n = s->size_p90;
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " instances grew %.1f times each on average (max %" PRIu64
+			 ") to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
+			 " elements",
+			 s->instances, per, s->max_grows, s->size_p50, s->size_p90);
+		if (s->kind == MP_KIND_UTHASH)
+			snprintf(sg, sizeof(sg),
+				 "uthash cannot reserve per table: after #include \"uthash.h\", "
+				 "redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %u and "
+				 "HASH_INITIAL_NUM_BUCKETS as %" PRIu64
+				 "U (room for ~%" PRIu64
+				 " items; applies to every table made in that file), or keep one "
+				 "table alive and reuse it",
+				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n),
+				 (uint64_t)10 << uthash_log2_for(n));
+		else
+			snprintf(sg, sizeof(sg),
+				 "call reserve(%" PRIu64 ") right after creating the map: it "
+				 "then never grows for 90%% of the instances",
+				 n);
+		verdict(s, MP_V_PRESIZE, ev, sg);
+	}
+	uint64_t turnover = s->max_live ? s->instances / s->max_live : 0;
+	if (s->instances >= MP_REUSE_MIN_INSTANCES && turnover >= MP_REUSE_MIN_TURNOVER &&
+	    s->life_p90 <= MP_REUSE_MAX_LIFE_NS) {
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " instances made one after another (at most %" PRIu64
+			 " alive at once), p90 lifetime <= %.3f ms",
+			 s->instances, s->max_live, (double)s->life_p90 / 1e6);
+		snprintf(sg, sizeof(sg),
+			 "%s one map and reuse it (clear() keeps the buckets), or pool the maps",
+			 s->kind == MP_KIND_UTHASH ? "keep" : "hoist");
+		verdict(s, MP_V_REUSE, ev, sg);
+	}
+	if (s->instances >= MP_TINY_MIN_INSTANCES &&
+	    (double)s->tiny >= MP_TINY_MIN_SHARE * (double)s->instances) {
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " of %" PRIu64 " instances never held more than %d elements",
+			 s->tiny, s->instances, MP_TINY_MAX_ELEMENTS);
+		snprintf(sg, sizeof(sg),
+			 "use a small flat array (linear search over <= %d entries) instead of a "
+			 "hash map",
+			 MP_TINY_MAX_ELEMENTS);
+		verdict(s, MP_V_TINY, ev, sg);
+	}
+	if (s->shared >= MP_SHARED_MIN_INSTANCES) {
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " instance(s) grown from %s%" PRIu64 " threads",
+			 s->shared, s->max_threads > 4 ? "more than " : "",
+			 s->max_threads > 4 ? (uint64_t)4 : s->max_threads);
+		snprintf(sg, sizeof(sg),
+			 "check that every write to this map holds one lock, or use a concurrent "
+			 "map (or one map per thread, merged)");
+		verdict(s, MP_V_SHARED, ev, sg);
+	}
+	bool bytes = s->grow_bytes_share >= MP_DOMINANT_BYTES_SHARE;
+	bool time = s->grow_time_share >= MP_DOMINANT_TIME_SHARE;
+	if (bytes || time) {
+		snprintf(ev, sizeof(ev),
+			 "growth here allocated %.1f%% of all bytes allocated and took %.1f%% of "
+			 "the time measured",
+			 100 * s->grow_bytes_share, 100 * s->grow_time_share);
+		snprintf(sg, sizeof(sg), "start here: this site's growth is the largest cost%s",
+			 s->nverdicts ? " (see the other verdicts for how)" : "");
+		verdict(s, MP_V_DOMINANT, ev, sg);
+	}
+	(void)c;
+}
+
+/* Worst first: bytes allocated by growth, then grows, then instances; ties by place. */
+static int worse(const void *a, const void *b)
+{
+	const mp_churn_site_t *x = a, *y = b;
+	if (x->grow_bytes != y->grow_bytes)
+		return x->grow_bytes > y->grow_bytes ? -1 : 1;
+	if (x->grows != y->grows)
+		return x->grows > y->grows ? -1 : 1;
+	if (x->instances != y->instances)
+		return x->instances > y->instances ? -1 : 1;
+	int r = strcmp(x->file, y->file);
+	if (r)
+		return r;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	r = strcmp(x->function, y->function);
+	return r ? r : (int)x->kind - (int)y->kind;
+}
+
+void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
+{
+	memset(c, 0, sizeof(*c));
+	mp_profile_t scratch; /* the stacks machinery builds locations into a profile */
+	mp_profile_init(&scratch);
+	mp_stacks_t st;
+	mp_stacks_init(&st, &scratch, sym);
+	mp_htab_t index = {0};
+	char buf[128];
+	c->processes = in->n;
+	for (size_t i = 0; i < in->n; i++) {
+		const mp_dump_t *d = &in->dumps[i];
+		if (d->dump_ns > d->start_ns)
+			c->duration_ns += (uint64_t)(d->dump_ns - d->start_ns);
+		for (uint32_t k = 0; k < d->nstats; k++)
+			add_stat(c, d->stats[k].key, d->stats[k].value);
+		if (!d->has_sites && !(d->flags & MP_HDR_MAPS_ENABLED))
+			continue;
+		c->with_maps++;
+		mp_stacks_begin(&st, d);
+		for (uint32_t j = 0; j < d->nsites; j++) {
+			const mp_dump_site_t *ds = &d->sites[j];
+			const char *fn, *file;
+			int64_t line;
+			pick_frame(&scratch, mp_stacks_get(&st, ds->stack), &fn, &file, &line, buf,
+				   sizeof(buf));
+			fold(site_for(c, &index, ds->kind, fn, file, line), ds);
+		}
+	}
+	uint64_t all_bytes = in->totals.alloc_bytes;
+	for (size_t i = 0; i < c->n; i++) {
+		mp_churn_site_t *s = &c->sites[i];
+		s->size_p50 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.5, s->max_size);
+		s->size_p90 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.9, s->max_size);
+		s->life_p50 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.5, 0);
+		s->life_p90 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.9, 0);
+		s->grow_bytes_share = all_bytes ? (double)s->grow_bytes / (double)all_bytes : 0;
+		s->grow_time_share =
+		    c->duration_ns ? (double)s->grow_ns / (double)c->duration_ns : 0;
+		c->maps += s->instances;
+		c->grows += s->grows;
+		c->grow_bytes += s->grow_bytes;
+		c->grow_ns += s->grow_ns;
+		judge(s, c);
+	}
+	qsort(c->sites, c->n, sizeof(*c->sites), worse);
+	mp_htab_free(&index);
+	mp_stacks_free(&st);
+	mp_profile_free(&scratch);
+}
+
+void mp_churn_free(mp_churn_t *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->sites[i].function);
+		free(c->sites[i].file);
+	}
+	free(c->sites);
+	for (size_t i = 0; i < c->nstats; i++)
+		free(c->stat_keys[i]);
+	free(c->stat_keys);
+	free(c->stat_values);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *mp_verdict_name(enum mp_verdict_id id)
+{
+	static const char *const names[MP_V_COUNT] = {"presize", "reuse", "tiny", "shared",
+						      "dominant"};
+	return id < MP_V_COUNT ? names[id] : "?";
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* --maps: the churn report as text (one block per call site, worst first, with verdicts) and,
+ * with --json, the same data under stable keys: {"summary": {...}, "sites": [...]}. The model
+ * and the verdict rules are in churn.c. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "churn.h"
+#include "report.h"
+#include "util.h"
+
+#define MAX_TEXT_SITES 50 /* the text report stops here; --json has every site */
+
+static const char *val(char *buf, size_t n, uint64_t v, const char *unit)
+{
+	mp_report_value(buf, n, v > INT64_MAX ? INT64_MAX : (int64_t)v, unit);
+	return buf;
+}
+
+static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
+{
+	const mp_dump_totals_t *t = &in->totals;
+	char a[32], b[32], d[32];
+	fprintf(f, "mapprof map churn report: %zu process%s, map tracking on in %zu\n",
+		c->processes, c->processes == 1 ? "" : "es", c->with_maps);
+	if (in->rate == 1)
+		fputs("All figures are exact (MAPPROF_RATE=1).\n", f);
+	else
+		fprintf(f,
+			"Counts and grows are exact; in-use figures are unbiased estimates from "
+			"samples every %" PRIu64 " bytes on average.\n",
+			in->rate);
+	fputs("\nSummary\n", f);
+	fprintf(f, "  allocation calls  %-14" PRIu64 "  frees          %" PRIu64 "\n",
+		t->alloc_calls, t->free_calls);
+	fprintf(f, "  bytes allocated   %-14s  peak in-use    %s    final in-use  %s\n",
+		val(a, sizeof(a), t->alloc_bytes, "bytes"),
+		val(b, sizeof(b), t->peak_inuse_bytes_est, "bytes"),
+		val(d, sizeof(d), t->inuse_bytes_est, "bytes"));
+	fprintf(f, "  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
+		   "  grow bytes    %s (%.1f%% of allocated)\n",
+		c->maps, c->grows, val(a, sizeof(a), c->grow_bytes, "bytes"),
+		t->alloc_bytes ? 100.0 * (double)c->grow_bytes / (double)t->alloc_bytes : 0.0);
+	if (c->nstats) {
+		fputs("  allocator        ", f);
+		for (size_t i = 0; i < c->nstats; i++)
+			fprintf(f, "%s %s=%s", i ? "," : "", c->stat_keys[i],
+				val(a, sizeof(a), c->stat_values[i], "bytes"));
+		fputc('\n', f);
+	}
+}
+
+static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
+{
+	char a[32], b[32], d[32];
+	fprintf(f, "\n#%zu %s  %s:%" PRId64 "  %s\n", rank, mp_dump_kind_name(s->kind),
+		*s->file ? s->file : "?", s->line, s->function);
+	fprintf(f,
+		"   instances %" PRIu64 " (live %" PRIu64 ", at most %" PRIu64
+		" at once)   grows %" PRIu64 " (%.1f per instance, max %" PRIu64 ")%s\n",
+		s->instances, s->live, s->max_live, s->grows,
+		s->instances ? (double)s->grows / (double)s->instances : 0.0, s->max_grows,
+		s->reserved ? "   reserves" : "");
+	fprintf(f,
+		"   final size p50 <=%" PRIu64 " p90 <=%" PRIu64 " max %" PRIu64
+		"   lifetime p50 <=%s p90 <=%s\n",
+		s->size_p50, s->size_p90, s->max_size, val(a, sizeof(a), s->life_p50, "nanoseconds"),
+		val(b, sizeof(b), s->life_p90, "nanoseconds"));
+	fprintf(f,
+		"   grow bytes %s (%.1f%% of allocated)   grow time %s (longest %s)   threads "
+		"%" PRIu64 "\n",
+		val(a, sizeof(a), s->grow_bytes, "bytes"), 100 * s->grow_bytes_share,
+		val(b, sizeof(b), s->grow_ns, "nanoseconds"),
+		val(d, sizeof(d), s->max_grow_ns, "nanoseconds"), s->max_threads ? s->max_threads : 1);
+	for (int v = 0; v < s->nverdicts; v++)
+		fprintf(f, "   [%s] %s\n      -> %s\n", mp_verdict_name(s->verdicts[v].id),
+			s->verdicts[v].evidence, s->verdicts[v].suggestion);
+}
+
+int mp_report_maps(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
+{
+	summary_text(f, c, in);
+	if (c->with_maps == 0)
+		fputs("\nNo dump had map tracking on (MAPPROF_MAPS=0?): no map sites.\n", f);
+	else if (c->n == 0)
+		fputs("\nNo map was seen (uthash needs mapprof/uthash.h; unordered_map needs "
+		      "libstdc++).\n",
+		      f);
+	size_t shown = c->n < MAX_TEXT_SITES ? c->n : MAX_TEXT_SITES;
+	for (size_t i = 0; i < shown; i++)
+		site_text(f, i + 1, &c->sites[i]);
+	if (shown < c->n)
+		fprintf(f, "\n... %zu more sites (see --maps --json)\n", c->n - shown);
+	return ferror(f) ? MP_EIO : MP_OK;
+}
+
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void site_json(FILE *f, const mp_churn_site_t *s)
+{
+	fputs("{\"kind\":", f);
+	jstr(f, mp_dump_kind_name(s->kind));
+	fputs(",\"function\":", f);
+	jstr(f, s->function);
+	fputs(",\"file\":", f);
+	jstr(f, s->file);
+	fprintf(f,
+		",\"line\":%" PRId64 ",\"instances\":%" PRIu64 ",\"live\":%" PRIu64
+		",\"max_live\":%" PRIu64 ",\"grows\":%" PRIu64 ",\"grows_per_instance\":%.3f"
+		",\"max_grows\":%" PRIu64 ",\"reserved\":%" PRIu64,
+		s->line, s->instances, s->live, s->max_live, s->grows,
+		s->instances ? (double)s->grows / (double)s->instances : 0.0, s->max_grows,
+		s->reserved);
+	fprintf(f,
+		",\"final_size\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"max\":%" PRIu64
+		"},\"lifetime_ns\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 "}",
+		s->size_p50, s->size_p90, s->max_size, s->life_p50, s->life_p90);
+	fprintf(f,
+		",\"tiny\":%" PRIu64 ",\"shared\":%" PRIu64 ",\"grow_bytes\":%" PRIu64
+		",\"grow_bytes_share\":%.6f,\"grow_ns\":%" PRIu64 ",\"max_grow_ns\":%" PRIu64
+		",\"threads\":%" PRIu64 ",\"verdicts\":[",
+		s->tiny, s->shared, s->grow_bytes, s->grow_bytes_share, s->grow_ns,
+		s->max_grow_ns, s->max_threads ? s->max_threads : 1);
+	for (int v = 0; v < s->nverdicts; v++) {
+		fputs(v ? ",{\"id\":" : "{\"id\":", f);
+		jstr(f, mp_verdict_name(s->verdicts[v].id));
+		fputs(",\"evidence\":", f);
+		jstr(f, s->verdicts[v].evidence);
+		fputs(",\"suggestion\":", f);
+		jstr(f, s->verdicts[v].suggestion);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+
+int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
+{
+	const mp_dump_totals_t *t = &in->totals;
+	fprintf(f,
+		"{\"summary\":{\"processes\":%zu,\"map_tracking\":%zu,\"rate\":%" PRIu64
+		",\"exact\":%s,\"alloc_calls\":%" PRIu64 ",\"free_calls\":%" PRIu64
+		",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%" PRIu64
+		",\"inuse_bytes_est\":%" PRIu64 ",\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
+		",\"grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64
+		",\"allocator\":{",
+		c->processes, c->with_maps, in->rate, in->rate == 1 ? "true" : "false",
+		t->alloc_calls, t->free_calls, t->alloc_bytes, t->peak_inuse_bytes_est,
+		t->inuse_bytes_est, c->maps, c->grows, c->grow_bytes, c->grow_ns, c->duration_ns);
+	for (size_t i = 0; i < c->nstats; i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, c->stat_keys[i]);
+		fprintf(f, ":%" PRIu64, c->stat_values[i]);
+	}
+	fputs("}},\n\"sites\":[", f);
+	for (size_t i = 0; i < c->n; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		site_json(f, &c->sites[i]);
+	}
+	fputs("\n]}\n", f);
+	return ferror(f) ? MP_EIO : MP_OK;
+}
