@@ -70,6 +70,10 @@ $(BUILD)/obj/preload/%.o: preload/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(PRELOAD_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# cxx.c forwards C++ operator new, which may throw through it: it needs unwind tables and
+# cleanups that run during unwinding.
+$(BUILD)/obj/preload/cxx.o: PRELOAD_CFLAGS += -fexceptions
+
 # The export list is the interposed names and the public API only (tests/unit checks nm -D).
 $(LIB): $(PRELOAD_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -197,3 +201,26 @@ $(BUILD)/tests/programs/maps_uthash_plain: tests/programs/maps_uthash.c
 	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_plain
 # --- end maps test programs ---
+
+# --- churn test programs ---
+# The verdict programs of tests/integration/churn.sh: each is built as is (its verdict fires)
+# and again with -DFIXED as <name>_fixed (its fixed twin, where the verdict must not fire).
+# churn_ut_* are uthash programs, built with the growth hooks force-included.
+CHURN_SRC := $(wildcard tests/programs/churn_*.c tests/programs/churn_*.cc)
+CHURN_FIXED := $(patsubst tests/programs/%,$(BUILD)/tests/programs/%_fixed,$(basename $(CHURN_SRC)))
+$(BUILD)/tests/programs/churn_ut_%: tests/programs/churn_ut_%.c tests/programs/churn_common.h \
+		include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+$(BUILD)/tests/programs/churn_ut_%_fixed: tests/programs/churn_ut_%.c \
+		tests/programs/churn_common.h include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -DFIXED -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+$(BUILD)/tests/programs/churn_%: tests/programs/churn_%.cc tests/programs/churn_common.h
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(PROG_CXXFLAGS) -o $@ $< -lpthread
+$(BUILD)/tests/programs/churn_%_fixed: tests/programs/churn_%.cc tests/programs/churn_common.h
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(PROG_CXXFLAGS) -DFIXED -o $@ $< -lpthread
+programs: $(CHURN_FIXED)
+# --- end churn test programs ---

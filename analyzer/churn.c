@@ -183,12 +183,13 @@ static void verdict(mp_churn_site_t *s, enum mp_verdict_id id, const char *evide
 }
 
 /* uthash has no per-table reserve: the initial bucket count is a compile-time constant. It
- * expands when a chain passes HASH_BKT_CAPACITY_THRESH (10) items, so n items fit in about n/10
- * buckets; the suggestion names the log2 that fits n. */
+ * expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items, which happens long
+ * before the mean chain does (see MP_UTHASH_ITEMS_PER_BUCKET); the suggestion names the log2
+ * that gives n items at most that many per bucket on average. */
 static unsigned uthash_log2_for(uint64_t n)
 {
 	unsigned k = 5; /* uthash's default, 32 buckets */
-	while (((uint64_t)10 << k) < n && k < 30)
+	while (((uint64_t)MP_UTHASH_ITEMS_PER_BUCKET << k) < n && k < 30)
 		k++;
 	return k;
 }
@@ -210,12 +211,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			snprintf(sg, sizeof(sg),
 				 "uthash cannot reserve per table: after #include \"uthash.h\", "
 				 "redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %u and "
-				 "HASH_INITIAL_NUM_BUCKETS as %" PRIu64
-				 "U (room for ~%" PRIu64
+				 "HASH_INITIAL_NUM_BUCKETS as %" PRIu64 "U (for ~%" PRIu64
 				 " items; applies to every table made in that file), or keep one "
 				 "table alive and reuse it",
 				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n),
-				 (uint64_t)10 << uthash_log2_for(n));
+				 (uint64_t)MP_UTHASH_ITEMS_PER_BUCKET << uthash_log2_for(n));
 		else
 			snprintf(sg, sizeof(sg),
 				 "call reserve(%" PRIu64 ") right after creating the map: it "
@@ -230,9 +230,18 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 "%" PRIu64 " instances made one after another (at most %" PRIu64
 			 " alive at once), p90 lifetime <= %.3f ms",
 			 s->instances, s->max_live, (double)s->life_p90 / 1e6);
-		snprintf(sg, sizeof(sg),
-			 "%s one map and reuse it (clear() keeps the buckets), or pool the maps",
-			 s->kind == MP_KIND_UTHASH ? "keep" : "hoist");
+		/* uthash frees a table with its last item (HASH_CLEAR, or HASH_DEL of each):
+		 * emptying one does not keep its buckets the way clear() does. */
+		if (s->kind == MP_KIND_UTHASH)
+			snprintf(
+			    sg, sizeof(sg),
+			    "keep one table alive and reuse it (uthash frees it with its last "
+			    "item: keep a sentinel item in it, or keep the items and overwrite "
+			    "them), or pool the tables");
+		else
+			snprintf(sg, sizeof(sg),
+				 "hoist one map and reuse it (clear() keeps the buckets), or pool "
+				 "the maps");
 		verdict(s, MP_V_REUSE, ev, sg);
 	}
 	if (s->instances >= MP_TINY_MIN_INSTANCES &&
@@ -247,8 +256,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 		verdict(s, MP_V_TINY, ev, sg);
 	}
 	if (s->shared >= MP_SHARED_MIN_INSTANCES) {
-		snprintf(ev, sizeof(ev),
-			 "%" PRIu64 " instance(s) grown from %s%" PRIu64 " threads",
+		snprintf(ev, sizeof(ev), "%" PRIu64 " instance(s) grown from %s%" PRIu64 " threads",
 			 s->shared, s->max_threads > 4 ? "more than " : "",
 			 s->max_threads > 4 ? (uint64_t)4 : s->max_threads);
 		snprintf(sg, sizeof(sg),
@@ -256,9 +264,14 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 "map (or one map per thread, merged)");
 		verdict(s, MP_V_SHARED, ev, sg);
 	}
+	/* Growth means grows beyond the reserves: a site whose every grow is an instance's one
+	 * reserve()/rehash() has sized its maps already, and its bucket arrays are the maps
+	 * themselves, not growth (a reserved std::unordered_set<int> of 2^20 elements has its
+	 * one array at a third of all bytes). */
+	bool grew = s->grows > s->reserved;
 	bool bytes = s->grow_bytes_share >= MP_DOMINANT_BYTES_SHARE;
 	bool time = s->grow_time_share >= MP_DOMINANT_TIME_SHARE;
-	if (bytes || time) {
+	if (grew && (bytes || time)) {
 		snprintf(ev, sizeof(ev),
 			 "growth here allocated %.1f%% of all bytes allocated and took %.1f%% of "
 			 "the time measured",

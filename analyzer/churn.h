@@ -12,18 +12,22 @@
 #include "symbolize.h"
 
 /* Verdict thresholds (documented in README.md, "Verdicts"). */
-#define MP_PRESIZE_MIN_INSTANCES 10  /* a pattern needs instances: a few long-lived maps are no churn */
-#define MP_PRESIZE_MIN_GROWS 2.0     /* mean grows per instance: "several grows each" */
-#define MP_PRESIZE_MAX_SPREAD 4      /* p90 final size at most 4x p50: "a similar size" */
-#define MP_REUSE_MIN_INSTANCES 100   /* "many" instances */
-#define MP_REUSE_MIN_TURNOVER 10     /* instances per most-live-at-once: "one after another" */
-#define MP_REUSE_MAX_LIFE_NS 10000000 /* p90 lifetime at most 10 ms: "short-lived" */
-#define MP_TINY_MIN_INSTANCES 100    /* "many" instances */
-#define MP_TINY_MAX_ELEMENTS 4       /* the shim's definition of tiny (DUMP_FORMAT.md) */
-#define MP_TINY_MIN_SHARE 0.9        /* of the instances never above 4 elements */
-#define MP_SHARED_MIN_INSTANCES 1    /* one instance grown from two threads is enough */
-#define MP_DOMINANT_BYTES_SHARE 0.20 /* grow bytes / all bytes allocated */
-#define MP_DOMINANT_TIME_SHARE 0.05  /* grow time / time measured */
+#define MP_PRESIZE_MIN_INSTANCES 10	  /* a pattern needs instances: not a few long-lived maps */
+#define MP_PRESIZE_MIN_GROWS	 2.0	  /* mean grows per instance: "several grows each" */
+#define MP_PRESIZE_MAX_SPREAD	 4	  /* p90 final size at most 4x p50: "a similar size" */
+#define MP_REUSE_MIN_INSTANCES	 100	  /* "many" instances */
+#define MP_REUSE_MIN_TURNOVER	 10	  /* instances per most-live-at-once: "one after another" */
+#define MP_REUSE_MAX_LIFE_NS	 10000000 /* p90 lifetime at most 10 ms: "short-lived" */
+#define MP_TINY_MIN_INSTANCES	 100	  /* "many" instances */
+#define MP_TINY_MAX_ELEMENTS	 4	  /* the shim's definition of tiny (DUMP_FORMAT.md) */
+#define MP_TINY_MIN_SHARE	 0.9	  /* of the instances never above 4 elements */
+#define MP_SHARED_MIN_INSTANCES	 1	  /* one instance grown from two threads is enough */
+#define MP_DOMINANT_BYTES_SHARE	 0.20	  /* grow bytes / all bytes allocated */
+#define MP_DOMINANT_TIME_SHARE	 0.05	  /* grow time / time measured */
+/* presize for uthash: items per initial bucket in the suggested HASH_INITIAL_NUM_BUCKETS.
+ * uthash expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items, not when
+ * the mean does: 1000 items still expand 128 and 256 buckets (means 7.8 and 3.9), not 512. */
+#define MP_UTHASH_ITEMS_PER_BUCKET 2
 
 enum mp_verdict_id { MP_V_PRESIZE, MP_V_REUSE, MP_V_TINY, MP_V_SHARED, MP_V_DOMINANT, MP_V_COUNT };
 

@@ -20,6 +20,8 @@ typedef struct {
 	z_stream z;
 	FILE *f;
 	int err;
+	uint8_t *scratch; /* one hand-encoded message (see write_samples) */
+	size_t cap_scratch;
 	size_t nin;
 	uint8_t in[1 << 16]; /* staging: protobuf-c appends a few bytes at a time, and each
 			      * deflate() call has a fixed cost far above that */
@@ -96,53 +98,136 @@ static void field_bytes(gzout_t *g, unsigned field, const char *s)
 	append(&g->base, n, (const uint8_t *)s);
 }
 
+/* ---- the hot repeated messages, encoded by hand ----
+ * A sample or location is a handful of varints; protobuf-c's reflective packer (a size pass,
+ * then a pack pass that sizes each nested label and line again) cost more than deflate did.
+ * These write the exact bytes protobuf-c would (proto3: scalar fields equal to zero are left
+ * out, repeated scalars are packed, fields in number order), which tests/unit/test_profile.c
+ * checks against protobuf-c's own encoding of the whole profile. */
+
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *put_varint(uint8_t *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		*b++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*b++ = (uint8_t)v;
+	return b;
+}
+
+/* A varint field (wire type 0) when v is not zero; tag < 128 for every field used here. */
+static uint8_t *put_field(uint8_t *b, unsigned field, uint64_t v)
+{
+	if (!v)
+		return b;
+	*b++ = (uint8_t)(field << 3);
+	return put_varint(b, v);
+}
+
+static size_t field_len(uint64_t v)
+{
+	return v ? 1 + varint_len(v) : 0;
+}
+
+/* Room for n more bytes of message in g->scratch. */
+static uint8_t *scratch(gzout_t *g, size_t n)
+{
+	MP_GROW(g->scratch, g->cap_scratch, n);
+	return g->scratch;
+}
+
+static size_t label_len(const mp_label_t *l)
+{
+	return field_len((uint64_t)l->key) + field_len((uint64_t)l->str) +
+	       field_len((uint64_t)l->num) + field_len((uint64_t)l->num_unit);
+}
+
 static void write_samples(gzout_t *g, const mp_profile_t *p)
 {
-	Perftools__Profiles__Label labels[MP_MAX_LABELS];
-	Perftools__Profiles__Label *lp[MP_MAX_LABELS];
-	int64_t values[MP_MAX_VALUES];
 	for (size_t i = 0; i < p->nsamples && !g->err; i++) {
 		const mp_sample_t *s = &p->samples[i];
-		Perftools__Profiles__Sample m = PERFTOOLS__PROFILES__SAMPLE__INIT;
-		m.n_location_id = mp_profile_stack_len(p, s->stack);
-		m.location_id = (uint64_t *)mp_profile_stack_locs(p, s->stack);
-		memcpy(values, s->value, sizeof(values));
-		m.n_value = p->ntypes;
-		m.value = values;
+		uint32_t nloc = mp_profile_stack_len(p, s->stack);
+		const uint64_t *locs = mp_profile_stack_locs(p, s->stack);
+		size_t loc_len = 0, val_len = 0, lab_len[MP_MAX_LABELS];
+		for (uint32_t k = 0; k < nloc; k++)
+			loc_len += varint_len(locs[k]);
+		for (size_t v = 0; v < p->ntypes; v++)
+			val_len += varint_len((uint64_t)s->value[v]);
+		size_t len = 0;
+		if (nloc)
+			len += 1 + varint_len(loc_len) + loc_len;
+		if (p->ntypes)
+			len += 1 + varint_len(val_len) + val_len;
 		for (int l = 0; l < s->nlabels; l++) {
-			perftools__profiles__label__init(&labels[l]);
-			labels[l].key = s->label[l].key;
-			labels[l].str = s->label[l].str;
-			labels[l].num = s->label[l].num;
-			labels[l].num_unit = s->label[l].num_unit;
-			lp[l] = &labels[l];
+			lab_len[l] = label_len(&s->label[l]);
+			len += 1 + varint_len(lab_len[l]) + lab_len[l];
 		}
-		m.n_label = s->nlabels;
-		m.label = lp;
-		field_msg(g, 2, &m.base);
+		uint8_t *start = scratch(g, 1 + 10 + len), *b = start;
+		*b++ = 2 << 3 | 2; /* Profile.sample */
+		b = put_varint(b, len);
+		if (nloc) {
+			*b++ = 1 << 3 | 2;
+			b = put_varint(b, loc_len);
+			for (uint32_t k = 0; k < nloc; k++)
+				b = put_varint(b, locs[k]);
+		}
+		if (p->ntypes) {
+			*b++ = 2 << 3 | 2;
+			b = put_varint(b, val_len);
+			for (size_t v = 0; v < p->ntypes; v++)
+				b = put_varint(b, (uint64_t)s->value[v]);
+		}
+		for (int l = 0; l < s->nlabels; l++) {
+			const mp_label_t *x = &s->label[l];
+			*b++ = 3 << 3 | 2;
+			b = put_varint(b, lab_len[l]);
+			b = put_field(b, 1, (uint64_t)x->key);
+			b = put_field(b, 2, (uint64_t)x->str);
+			b = put_field(b, 3, (uint64_t)x->num);
+			b = put_field(b, 4, (uint64_t)x->num_unit);
+		}
+		append(&g->base, (size_t)(b - start), start);
 	}
 }
 
+#define MAX_LINES 64 /* per location, as pprof's own tools expect far fewer */
+
 static void write_locations(gzout_t *g, const mp_profile_t *p)
 {
-	Perftools__Profiles__Line lines[64];
-	Perftools__Profiles__Line *lp[64];
+	size_t line_len[MAX_LINES];
 	for (size_t i = 0; i < p->nlocations && !g->err; i++) {
 		const mp_location_t *l = &p->locations[i];
-		Perftools__Profiles__Location m = PERFTOOLS__PROFILES__LOCATION__INIT;
-		m.id = i + 1;
-		m.mapping_id = l->mapping_id;
-		m.address = l->address;
-		size_t n = l->nlines < 64 ? l->nlines : 64;
+		const mp_line_t *lines = p->lines + l->line_off;
+		size_t n = l->nlines < MAX_LINES ? l->nlines : MAX_LINES;
+		size_t len = field_len(i + 1) + field_len(l->mapping_id) + field_len(l->address);
 		for (size_t k = 0; k < n; k++) {
-			perftools__profiles__line__init(&lines[k]);
-			lines[k].function_id = p->lines[l->line_off + k].function_id;
-			lines[k].line = p->lines[l->line_off + k].line;
-			lp[k] = &lines[k];
+			line_len[k] =
+			    field_len(lines[k].function_id) + field_len((uint64_t)lines[k].line);
+			len += 1 + varint_len(line_len[k]) + line_len[k];
 		}
-		m.n_line = n;
-		m.line = lp;
-		field_msg(g, 4, &m.base);
+		uint8_t *start = scratch(g, 1 + 10 + len), *b = start;
+		*b++ = 4 << 3 | 2; /* Profile.location */
+		b = put_varint(b, len);
+		b = put_field(b, 1, i + 1);
+		b = put_field(b, 2, l->mapping_id);
+		b = put_field(b, 3, l->address);
+		for (size_t k = 0; k < n; k++) {
+			*b++ = 4 << 3 | 2;
+			b = put_varint(b, line_len[k]);
+			b = put_field(b, 1, lines[k].function_id);
+			b = put_field(b, 2, (uint64_t)lines[k].line);
+		}
+		append(&g->base, (size_t)(b - start), start);
 	}
 }
 
@@ -218,6 +303,7 @@ int mp_pprof_write(const mp_profile_t *p, FILE *f, const char *name)
 	if (!g->err)
 		gz_feed(g, g->in, g->nin, Z_FINISH);
 	deflateEnd(&g->z);
+	free(g->scratch);
 	int err = g->err;
 	free(g);
 	if (err || ferror(f)) {

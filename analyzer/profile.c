@@ -31,7 +31,6 @@ void mp_profile_free(mp_profile_t *p)
 	free(p->stack_off);
 	mp_htab_free(&p->stack_index);
 	free(p->samples);
-	mp_htab_free(&p->sample_index);
 	free(p->comments);
 	memset(p, 0, sizeof(*p));
 }
@@ -169,7 +168,8 @@ static int stack_eq(const void *ctx, uint32_t i)
 {
 	const stack_key_t *k = ctx;
 	return mp_profile_stack_len(k->p, i) == k->n &&
-	       memcmp(mp_profile_stack_locs(k->p, i), k->locs, k->n * sizeof(*k->locs)) == 0;
+	       (k->n == 0 || /* an empty stack's locs may be NULL */
+		memcmp(mp_profile_stack_locs(k->p, i), k->locs, k->n * sizeof(*k->locs)) == 0);
 }
 
 uint32_t mp_profile_stack(mp_profile_t *p, const uint64_t *locs, uint32_t n)
@@ -179,8 +179,10 @@ uint32_t mp_profile_stack(mp_profile_t *p, const uint64_t *locs, uint32_t n)
 	uint32_t i = mp_htab_find(&p->stack_index, h, stack_eq, &k);
 	if (i != MP_HTAB_NONE)
 		return i;
-	MP_GROW(p->stack_locs, p->cap_stack_locs, p->nstack_locs + n);
-	memcpy(p->stack_locs + p->nstack_locs, locs, n * sizeof(*locs));
+	if (n) {
+		MP_GROW(p->stack_locs, p->cap_stack_locs, p->nstack_locs + n);
+		memcpy(p->stack_locs + p->nstack_locs, locs, n * sizeof(*locs));
+	}
 	p->nstack_locs += n;
 	MP_GROW(p->stack_off, p->cap_stack_off, p->nstacks + 2);
 	p->stack_off[p->nstacks + 1] = (uint32_t)p->nstack_locs;
@@ -188,12 +190,10 @@ uint32_t mp_profile_stack(mp_profile_t *p, const uint64_t *locs, uint32_t n)
 	return (uint32_t)p->nstacks++;
 }
 
-/* ---- samples ---- */
-
-typedef struct {
-	const mp_profile_t *p;
-	const mp_sample_t *s;
-} sample_key_t;
+/* ---- samples ----
+ * Samples are appended as they come and merged in mp_profile_finish, after sorting: the sort
+ * is needed for output order anyway, and a hash index over a million samples (probe, compare,
+ * insert, rehash) cost more than the sort itself. */
 
 static int labels_cmp(const mp_sample_t *a, const mp_sample_t *b)
 {
@@ -213,24 +213,6 @@ static int labels_cmp(const mp_sample_t *a, const mp_sample_t *b)
 	return 0;
 }
 
-static int sample_eq(const void *ctx, uint32_t i)
-{
-	const sample_key_t *k = ctx;
-	const mp_sample_t *s = &k->p->samples[i];
-	return s->stack == k->s->stack && labels_cmp(s, k->s) == 0;
-}
-
-static uint64_t sample_hash(const mp_sample_t *s)
-{
-	uint64_t h = mp_hash_u64(s->stack);
-	for (int i = 0; i < s->nlabels; i++) {
-		const mp_label_t *l = &s->label[i];
-		h = mp_hash_u64(h ^ ((uint64_t)l->key << 32 | (uint32_t)l->str));
-		h = mp_hash_u64(h ^ (uint64_t)l->num ^ ((uint64_t)l->num_unit << 48));
-	}
-	return h;
-}
-
 static int64_t add_sat(int64_t a, int64_t b)
 {
 	int64_t r;
@@ -242,46 +224,87 @@ static int64_t add_sat(int64_t a, int64_t b)
 void mp_profile_add_sample(mp_profile_t *p, uint32_t stack, const int64_t *values,
 			   const mp_label_t *labels, uint8_t nlabels)
 {
-	mp_sample_t s;
-	memset(&s, 0, sizeof(s)); /* padding too: samples are hashed and compared whole */
-	s.stack = stack;
-	s.nlabels = nlabels;
-	memcpy(s.label, labels, nlabels * sizeof(*labels));
-	uint64_t h = sample_hash(&s);
-	sample_key_t k = {p, &s};
-	uint32_t i = mp_htab_find(&p->sample_index, h, sample_eq, &k);
-	if (i == MP_HTAB_NONE) {
-		MP_GROW(p->samples, p->cap_samples, p->nsamples + 1);
-		i = (uint32_t)p->nsamples++;
-		p->samples[i] = s;
-		mp_htab_insert(&p->sample_index, h, i);
-	}
-	for (size_t v = 0; v < p->ntypes; v++)
-		p->samples[i].value[v] = add_sat(p->samples[i].value[v], values[v]);
+	MP_GROW(p->samples, p->cap_samples, p->nsamples + 1);
+	mp_sample_t *s = &p->samples[p->nsamples++];
+	memset(s, 0, sizeof(*s));
+	s->stack = stack;
+	s->nlabels = nlabels;
+	if (nlabels) /* labels may be NULL then */
+		memcpy(s->label, labels, nlabels * sizeof(*labels));
+	memcpy(s->value, values, p->ntypes * sizeof(*values));
 }
 
-static int sample_cmp(const void *a, const void *b)
+/* Orders positions within one stack's run by labels, then position: a total order, so the
+ * result never depends on the sort algorithm, and equal labels stay in insertion order. */
+static int run_cmp(const void *a, const void *b, void *ctx)
 {
-	const mp_sample_t *x = a, *y = b;
-	if (x->stack != y->stack)
-		return x->stack < y->stack ? -1 : 1;
-	return labels_cmp(x, y);
+	const mp_sample_t *run = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int c = labels_cmp(&run[x], &run[y]);
+	return c ? c : (x > y) - (x < y);
+}
+
+static void sort_run(const mp_sample_t *run, uint32_t *idx, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		idx[i] = (uint32_t)i;
+	if (n > 16) {
+		qsort_r(idx, n, sizeof(*idx), run_cmp, (void *)run);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) { /* short runs, the common case: insertion sort */
+		uint32_t v = idx[i];
+		size_t j = i;
+		for (; j > 0 && run_cmp(&idx[j - 1], &v, (void *)run) > 0; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = v;
+	}
 }
 
 void mp_profile_finish(mp_profile_t *p)
 {
+	/* A stable counting sort by stack, then each stack's run by labels. */
+	size_t *start = mp_xcalloc(p->nstacks + 1, sizeof(*start));
+	for (size_t i = 0; i < p->nsamples; i++)
+		start[p->samples[i].stack + 1]++;
+	size_t longest = 0;
+	for (size_t k = 0; k < p->nstacks; k++) {
+		if (start[k + 1] > longest)
+			longest = start[k + 1];
+		start[k + 1] += start[k];
+	}
+	mp_sample_t *by_stack = mp_xmalloc((p->nsamples ? p->nsamples : 1) * sizeof(*by_stack));
+	size_t *next = mp_xmalloc((p->nstacks + 1) * sizeof(*next));
+	memcpy(next, start, (p->nstacks + 1) * sizeof(*next));
+	for (size_t i = 0; i < p->nsamples; i++)
+		by_stack[next[p->samples[i].stack]++] = p->samples[i];
+	free(next);
+
+	/* Merge equal labels in insertion order (the sums are the same as adding as they came),
+	 * then drop samples whose values are all zero. */
+	uint32_t *idx = mp_xmalloc((longest ? longest : 1) * sizeof(*idx));
 	size_t n = 0;
-	for (size_t i = 0; i < p->nsamples; i++) {
-		int any = 0;
-		for (size_t v = 0; v < p->ntypes; v++)
-			any |= p->samples[i].value[v] != 0;
-		if (any)
-			p->samples[n++] = p->samples[i];
+	for (size_t k = 0; k < p->nstacks; k++) {
+		const mp_sample_t *run = by_stack + start[k];
+		size_t len = start[k + 1] - start[k];
+		sort_run(run, idx, len);
+		for (size_t i = 0; i < len;) {
+			mp_sample_t *out = &p->samples[n];
+			*out = run[idx[i]];
+			for (i++; i < len && labels_cmp(&run[idx[i]], out) == 0; i++)
+				for (size_t v = 0; v < p->ntypes; v++)
+					out->value[v] =
+					    add_sat(out->value[v], run[idx[i]].value[v]);
+			int any = 0;
+			for (size_t v = 0; v < p->ntypes; v++)
+				any |= out->value[v] != 0;
+			n += any;
+		}
 	}
 	p->nsamples = n;
-	mp_htab_free(&p->sample_index); /* positions move: no more merging after this */
-	/* Keys are unique (merged above), so qsort's instability cannot show. */
-	qsort(p->samples, p->nsamples, sizeof(*p->samples), sample_cmp);
+	free(idx);
+	free(by_stack);
+	free(start);
 }
 
 int mp_profile_type_index(const mp_profile_t *p, const char *name)

@@ -73,9 +73,8 @@ typedef struct {
 	size_t nstacks, cap_stack_off;
 	mp_htab_t stack_index;
 
-	mp_sample_t *samples;
+	mp_sample_t *samples; /* as added until mp_profile_finish; then merged and sorted */
 	size_t nsamples, cap_samples;
-	mp_htab_t sample_index;
 
 	/* Header fields. */
 	size_t ntypes;
@@ -120,12 +119,14 @@ static inline const uint64_t *mp_profile_stack_locs(const mp_profile_t *p, uint3
 	return p->stack_locs + p->stack_off[s];
 }
 
-/* Adds values (ntypes of them) to the sample with this stack and these labels, creating it. */
+/* Adds values (ntypes of them) for this stack and these labels. Samples with the same stack and
+ * labels are summed (saturating, in the order added) by mp_profile_finish. */
 void mp_profile_add_sample(mp_profile_t *p, uint32_t stack, const int64_t *values,
 			   const mp_label_t *labels, uint8_t nlabels);
 
-/* Sorts samples by stack index, then labels: the order every writer emits. Drops samples whose
- * values are all zero (a dump's fully freed bucket still counts in alloc_* so it stays). */
+/* Merges samples of equal stack and labels and sorts them by stack index, then labels: the
+ * order every writer emits. Drops samples whose values are all zero (a dump's fully freed bucket
+ * still counts in alloc_* so it stays). Call once, after the last mp_profile_add_sample. */
 void mp_profile_finish(mp_profile_t *p);
 
 /* The index of the sample type called name (or a decimal index), or -1. */

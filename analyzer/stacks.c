@@ -35,6 +35,8 @@ void mp_stacks_free(mp_stacks_t *st)
 	free(st->obj_mapping);
 	free(st->stack_id);
 	free(st->locs);
+	free(st->fns);
+	mp_htab_free(&st->fn_index);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -92,6 +94,43 @@ void mp_stacks_begin(mp_stacks_t *st, const mp_dump_t *d)
 	memset(st->stack_id, 0, d->nstacks * sizeof(*st->stack_id));
 }
 
+struct mp_stacks_fn {
+	const char *name, *system_name, *file;
+	int64_t start_line;
+	uint64_t id;
+};
+
+typedef struct {
+	const mp_stacks_t *st;
+	const mp_sym_frame_t *f;
+} fn_key_t;
+
+static int fn_eq(const void *ctx, uint32_t i)
+{
+	const fn_key_t *k = ctx;
+	const struct mp_stacks_fn *e = &k->st->fns[i];
+	return e->name == k->f->name && e->system_name == k->f->system_name &&
+	       e->file == k->f->file && e->start_line == k->f->start_line;
+}
+
+static uint64_t function(mp_stacks_t *st, const mp_sym_frame_t *f)
+{
+	uint64_t h =
+	    mp_hash_u64((uintptr_t)f->name ^
+			mp_hash_u64((uintptr_t)f->system_name ^
+				    mp_hash_u64((uintptr_t)f->file ^ (uint64_t)f->start_line)));
+	fn_key_t k = {st, f};
+	uint32_t i = mp_htab_find(&st->fn_index, h, fn_eq, &k);
+	if (i != MP_HTAB_NONE)
+		return st->fns[i].id;
+	uint64_t id = mp_profile_function(st->p, f->name, f->system_name, f->file, f->start_line);
+	MP_GROW(st->fns, st->cap_fns, st->nfns + 1);
+	st->fns[st->nfns] =
+	    (struct mp_stacks_fn){f->name, f->system_name, f->file, f->start_line, id};
+	mp_htab_insert(&st->fn_index, h, (uint32_t)st->nfns++);
+	return id;
+}
+
 static uint64_t location(mp_stacks_t *st, uint64_t pc)
 {
 	const mp_dump_t *d = st->d;
@@ -114,8 +153,7 @@ static uint64_t location(mp_stacks_t *st, uint64_t pc)
 		n = mp_symbolize(st->sym, st->map_obj[mapping - 1],
 				 addr - st->map_bias[mapping - 1], f, MP_SYM_MAX_INLINE);
 	for (int i = 0; i < n; i++) {
-		lines[i].function_id = mp_profile_function(st->p, f[i].name, f[i].system_name,
-							   f[i].file, f[i].start_line);
+		lines[i].function_id = function(st, &f[i]);
 		lines[i].line = f[i].line;
 	}
 	return mp_profile_location_add(st->p, mapping, addr, lines, (uint32_t)n);

@@ -25,6 +25,12 @@ typedef struct {
 	size_t cap_stack_id;
 	uint64_t *locs; /* scratch */
 	size_t cap_locs;
+
+	/* Function ids by the symbolizer's string pointers, which stay valid and unchanged while
+	 * it lives: equal pointers mean equal strings, so this skips hashing the text again. */
+	struct mp_stacks_fn *fns;
+	size_t nfns, cap_fns;
+	mp_htab_t fn_index;
 } mp_stacks_t;
 
 void mp_stacks_init(mp_stacks_t *st, mp_profile_t *p, mp_symbolizer_t *sym);

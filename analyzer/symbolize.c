@@ -29,6 +29,12 @@ typedef struct {
 	Dwarf_Addr bias;  /* the module's own bias in its Dwfl (0 as reported) */
 	bool has_dwarf;
 	mp_dwidx_t *idx; /* function ranges per CU, built as CUs are met */
+	/* What dwarf_frames reads from each function DIE, by DIE offset: attribute lookups
+	 * (dwarf_attr_integrate follows abstract origins) were most of symbolization's cost, and
+	 * the same functions and inlined instances recur at many addresses. */
+	struct die_info *dies;
+	size_t ndies, cap_dies;
+	mp_htab_t die_index;
 } obj_t;
 
 typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
@@ -70,6 +76,8 @@ void mp_symbolize_free(mp_symbolizer_t *s)
 		return;
 	for (size_t i = 0; i < s->nobjs; i++) {
 		mp_dwidx_free(s->objs[i].idx);
+		free(s->objs[i].dies);
+		mp_htab_free(&s->objs[i].die_index);
 		if (s->objs[i].dwfl)
 			dwfl_end(s->objs[i].dwfl);
 		free(s->objs[i].path);
@@ -265,6 +273,53 @@ static void die_names(mp_symbolizer_t *s, Dwarf_Die *die, mp_sym_frame_t *f)
 	f->start_line = dwarf_decl_line(die, &line) == 0 ? line : 0;
 }
 
+typedef struct die_info {
+	Dwarf_Off off;
+	mp_sym_frame_t names; /* name, system_name, decl file and start line; line unused */
+	bool inlined;	      /* DW_TAG_inlined_subroutine: the call site below is set */
+	int64_t call_line;
+	const char *call_file; /* NULL when absent */
+} die_info_t;
+
+typedef struct {
+	const obj_t *o;
+	Dwarf_Off off;
+} die_key_t;
+
+static int die_eq(const void *ctx, uint32_t i)
+{
+	const die_key_t *k = ctx;
+	return k->o->dies[i].off == k->off;
+}
+
+/* The cached facts of a function DIE of the CU whose file table is files (may be NULL). The
+ * result is a copy: the cache array moves as it grows. */
+static die_info_t die_info(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, Dwarf_Files *files,
+			   size_t nfiles)
+{
+	die_key_t k = {o, dwarf_dieoffset(die)};
+	uint64_t h = mp_hash_u64(k.off);
+	uint32_t i = mp_htab_find(&o->die_index, h, die_eq, &k);
+	if (i != MP_HTAB_NONE)
+		return o->dies[i];
+	die_info_t d = {.off = k.off};
+	die_names(s, die, &d.names);
+	d.inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
+	if (d.inlined) {
+		Dwarf_Attribute a;
+		Dwarf_Word v;
+		d.call_line =
+		    dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &v) == 0 ? (int64_t)v : 0;
+		if (files && dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &v) == 0 &&
+		    v < nfiles)
+			d.call_file = dwarf_filesrc(files, v, NULL, NULL);
+	}
+	MP_GROW(o->dies, o->cap_dies, o->ndies + 1);
+	o->dies[o->ndies] = d;
+	mp_htab_insert(&o->die_index, h, (uint32_t)o->ndies++);
+	return d;
+}
+
 /* The inline chain at addr, from the CU's range index (dwarf_index.c): frame 0 is the innermost
  * function, with its line from the line table; each outer frame's line is the DW_AT_call_line
  * (and file) of the inlined instance inside it; the chain ends at the subprogram. */
@@ -285,9 +340,11 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 		files = NULL;
 
 	int k = 0;
+	die_info_t inner = {0}; /* chain[k - 1] */
 	for (; k < n; k++) {
 		mp_sym_frame_t *f = &out[k];
-		die_names(s, &chain[k], f);
+		die_info_t d = die_info(s, o, &chain[k], files, nfiles);
+		*f = d.names;
 		if (k == 0) {
 			Dwfl_Line *ln = dwfl_module_getsrc(o->mod, addr);
 			int line = 0;
@@ -297,24 +354,15 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 			if (file)
 				f->file = file;
 		} else {
-			Dwarf_Die *inl = &chain[k - 1];
-			Dwarf_Attribute a;
-			Dwarf_Word v;
-			f->line = dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &a), &v) == 0
-				      ? (int64_t)v
-				      : 0;
-			if (files &&
-			    dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &a), &v) == 0 &&
-			    v < nfiles) {
-				const char *file = dwarf_filesrc(files, v, NULL, NULL);
-				if (file)
-					f->file = file;
-			}
+			f->line = inner.call_line;
+			if (inner.call_file)
+				f->file = inner.call_file;
 		}
-		if (dwarf_tag(&chain[k]) != DW_TAG_inlined_subroutine) {
+		if (!d.inlined) {
 			k++;
 			break;
 		}
+		inner = d;
 	}
 	return k;
 }

@@ -243,7 +243,7 @@ int mp_dump_write(const char *why)
 	/* Maps first: every stack they name was interned before they recorded it, so the
 	 * STACKS section written after them holds it. */
 	if (mp_config.maps)
-		mp_maps_dump(&b, mp_mono_ns());
+		mp_maps_dump(&b);
 	struct mp_sample_stats st;
 	mp_table_lock();
 	put_stacks_samples_locked(&b);

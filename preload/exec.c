@@ -13,8 +13,6 @@
 #include "record.h"
 #include "table.h"
 
-#define MAX_ARGS 4096 /* execl* with more arguments than this fail with E2BIG */
-
 /* The pid this image's state belongs to: set at load and in fork children; a different
  * getpid() means a vfork child. */
 static pid_t image_pid;
@@ -81,27 +79,32 @@ MP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	return NEXT(int (*)(int, char *const[], char *const[]), "fexecve")(fd, argv, envp);
 }
 
-/* execl, execlp, execle: collect the arguments on the stack and go through the v forms. */
+/* execl, execlp, execle: count the arguments, collect them into an array of exactly that size
+ * on the stack (as glibc does) and go through the v forms. */
+#define COUNT_ARGS(first, ap, n)                                                                   \
+	do {                                                                                       \
+		va_list cp;                                                                        \
+		va_copy(cp, ap);                                                                   \
+		n = 1;                                                                             \
+		for (const char *a = (first); a != NULL; a = va_arg(cp, const char *))             \
+			n++;                                                                       \
+		va_end(cp);                                                                        \
+	} while (0)
+
 #define COLLECT(first, ap, argv, n)                                                                \
 	do {                                                                                       \
 		argv[0] = (char *)(first);                                                         \
-		n = 1;                                                                             \
-		while (argv[n - 1] != NULL) {                                                      \
-			if (n == MAX_ARGS) {                                                       \
-				va_end(ap);                                                        \
-				errno = E2BIG;                                                     \
-				return -1;                                                         \
-			}                                                                          \
-			argv[n++] = va_arg(ap, char *);                                            \
-		}                                                                                  \
+		for (size_t i = 1; i < n; i++)                                                     \
+			argv[i] = (first) ? va_arg(ap, char *) : NULL;                             \
 	} while (0)
 
 MP_EXPORT int execl(const char *path, const char *arg, ...)
 {
-	char *argv[MAX_ARGS];
 	size_t n;
 	va_list ap;
 	va_start(ap, arg);
+	COUNT_ARGS(arg, ap, n);
+	char *argv[n];
 	COLLECT(arg, ap, argv, n);
 	va_end(ap);
 	return execv(path, argv);
@@ -109,10 +112,11 @@ MP_EXPORT int execl(const char *path, const char *arg, ...)
 
 MP_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	char *argv[MAX_ARGS];
 	size_t n;
 	va_list ap;
 	va_start(ap, arg);
+	COUNT_ARGS(arg, ap, n);
+	char *argv[n];
 	COLLECT(arg, ap, argv, n);
 	va_end(ap);
 	return execvp(file, argv);
@@ -120,10 +124,11 @@ MP_EXPORT int execlp(const char *file, const char *arg, ...)
 
 MP_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	char *argv[MAX_ARGS];
 	size_t n;
 	va_list ap;
 	va_start(ap, arg);
+	COUNT_ARGS(arg, ap, n);
+	char *argv[n];
 	COLLECT(arg, ap, argv, n);
 	char *const *envp = va_arg(ap, char *const *);
 	va_end(ap);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* A counting filter over the pointers the shim tracks (sampled objects, map bucket arrays).
  * free() reads one byte of it: zero means "certainly not tracked", so the unsampled fast path
- * needs no lock and writes nothing shared. Counters are only changed on slow paths, under the
- * table lock; a counter that reaches 255 sticks there (a false positive costs one lookup under
- * the lock, never a wrong answer). */
+ * needs no lock and writes nothing shared. Each byte holds two 4-bit counters: the low nibble
+ * counts sampled objects (the table's), the high one map bucket arrays (maps.c's), so a free
+ * that hits the filter takes only the lock of the structure that may hold it. Counters change
+ * only on slow paths, with atomic read-modify-writes (the two owners update one byte under
+ * different locks, or none); a counter that reaches 15 sticks there (a false positive costs
+ * one lookup, never a wrong answer). */
 #include <string.h>
 #include <sys/mman.h>
 #include "mp.h"
@@ -31,20 +34,41 @@ bool mp_filter_init(void)
 	return true;
 }
 
-/* Table lock held. */
-void mp_filter_add(const void *p)
+/* Adds d (+1 or -1) to the nibble at shift sh unless it is stuck at 15 (or would go below 0).
+ * A CAS loop: the other nibble of the byte may change concurrently. */
+static void bump(const void *p, unsigned sh, int d)
 {
 	uint8_t *s = slot(p);
-	if (*s != 255)
-		__atomic_store_n(s, (uint8_t)(*s + 1), __ATOMIC_RELEASE);
+	uint8_t old = __atomic_load_n(s, __ATOMIC_RELAXED), nv;
+	do {
+		unsigned c = (old >> sh) & 15;
+		if (c == 15 || (d < 0 && c == 0))
+			return;
+		nv = (uint8_t)((old & ~(15u << sh)) | ((c + (unsigned)d) << sh));
+	} while (
+	    !__atomic_compare_exchange_n(s, &old, nv, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
-/* Table lock held. */
+/* Table lock held (sampled objects). */
+void mp_filter_add(const void *p)
+{
+	bump(p, MP_FILTER_SAMPLE_SHIFT, 1);
+}
+
 void mp_filter_remove(const void *p)
 {
-	uint8_t *s = slot(p);
-	if (*s != 255 && *s != 0)
-		__atomic_store_n(s, (uint8_t)(*s - 1), __ATOMIC_RELEASE);
+	bump(p, MP_FILTER_SAMPLE_SHIFT, -1);
+}
+
+/* Any lock or none (map bucket arrays, maps.c). */
+void mp_filter_add_map(const void *p)
+{
+	bump(p, MP_FILTER_MAP_SHIFT, 1);
+}
+
+void mp_filter_remove_map(const void *p)
+{
+	bump(p, MP_FILTER_MAP_SHIFT, -1);
 }
 
 /* Fork child, single-threaded: forget everything the parent tracked. */

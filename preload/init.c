@@ -332,6 +332,7 @@ void mp_init(void)
 		next = MP_FORWARD;
 	} else {
 		mp_stack_init();
+		mp_maps_init();
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	}
 	mp_tls.guard--;

@@ -8,34 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "mp.h"
+#include "hot.h"
 #include "thread.h"
-
-/* Guard not held. Counts a successful allocation and takes the slow path at a sample point,
- * on a thread's first call, or when a map hook waits for this allocation. */
-static inline void note_alloc(mp_tls_t *t, void *p, size_t size)
-{
-	mp_thread_t *r = t->rec;
-	if (mp_likely(r != NULL)) {
-		r->alloc_calls++;
-		r->alloc_bytes += size;
-	}
-	t->countdown -= (int64_t)size;
-	if (mp_unlikely(t->countdown < 0 || r == NULL || t->map_pending))
-		mp_record_alloc(t, p, size);
-}
-
-/* Guard not held. Counts a free of p (non-NULL) and looks it up when the filter says it may be
- * tracked; must run before the real free so that p cannot be reused under our feet. */
-static inline void note_free(mp_tls_t *t, void *p)
-{
-	mp_thread_t *r = t->rec;
-	if (mp_likely(r != NULL))
-		r->free_calls++;
-	else
-		mp_thread_count_orphan(0, 1, 0);
-	if (mp_unlikely(mp_filter_maybe(p)))
-		mp_record_free(t, p);
-}
 
 /* Runs until the state is READY or FORWARD; returns true if the caller may profile. */
 static bool settle(void)
@@ -63,7 +37,7 @@ MP_EXPORT void *malloc(size_t size)
 	mp_tls_t *t = &mp_tls;
 	void *p = mp_real.malloc(size);
 	if (mp_likely(p != NULL) && mp_likely(t->guard == 0))
-		note_alloc(t, p, size);
+		mp_note_alloc(t, p, size);
 	return p;
 }
 
@@ -82,7 +56,7 @@ MP_EXPORT void free(void *p)
 	}
 	mp_tls_t *t = &mp_tls;
 	if (mp_likely(t->guard == 0))
-		note_free(t, p);
+		mp_note_free(t, p);
 	mp_real.free(p);
 }
 
@@ -100,7 +74,7 @@ MP_EXPORT void *calloc(size_t n, size_t size)
 	mp_tls_t *t = &mp_tls;
 	void *p = mp_real.calloc(n, size);
 	if (mp_likely(p != NULL) && mp_likely(t->guard == 0))
-		note_alloc(t, p, n * size); /* no overflow: calloc succeeded */
+		mp_note_alloc(t, p, n * size); /* no overflow: calloc succeeded */
 	return p;
 }
 
@@ -137,9 +111,9 @@ MP_EXPORT void *realloc(void *p, size_t size)
 	if (mp_likely(r != NULL))
 		r->free_calls++;
 	else
-		mp_thread_count_orphan(0, 1, 0);
+		mp_thread_count_free_cold(t);
 	if (q)
-		note_alloc(t, q, size);
+		mp_note_alloc(t, q, size);
 	return q;
 }
 
@@ -176,7 +150,7 @@ static void *aligned(size_t align, size_t size, void *(*real)(size_t, size_t))
 	}
 	mp_tls_t *t = &mp_tls;
 	if (p && mp_state == MP_READY && t->guard == 0)
-		note_alloc(t, p, size);
+		mp_note_alloc(t, p, size);
 	return p;
 }
 
@@ -193,7 +167,7 @@ MP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	*out = p;
 	mp_tls_t *t = &mp_tls;
 	if (mp_state == MP_READY && t->guard == 0)
-		note_alloc(t, p, size);
+		mp_note_alloc(t, p, size);
 	return 0;
 }
 

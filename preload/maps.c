@@ -4,8 +4,10 @@
  * The front ends (maps_uthash.c, maps_stdcxx.c, maps_api.c) turn hook calls into the
  * operations below; maps_dump.c serializes the result. Dead instances fold into their site and
  * are freed, so memory is bounded by live maps plus the (capped) number of stacks. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 #include "arena.h"
 #include "maps_int.h"
 #include "stack.h"
@@ -19,22 +21,19 @@ static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static mp_htab_t insts;	 /* mp_map_inst_t by key */
 static mp_htab_t sites;	 /* mp_map_site_t by (stack, kind) */
 static mp_htab_t grows;	 /* mp_map_grow_t by (stack, kind, flags, from, to) */
-static mp_htab_t arrays; /* struct array by pointer */
+static mp_htab_t arrays; /* mp_map_inst_t (through its ah node) by bucket array */
 static uint64_t next_serial;
-/* Tracked arrays: read without the lock by mp_maps_on_free to skip the lock when none exist. */
-static size_t n_arrays;
+static mp_map_inst_t *free_insts; /* dead instances for reuse: no arena lock per map */
+/* Ticks -> ns: the first (tsc, ns) pair, the last refresh and the rate between them. */
+static uint64_t cal_tsc0, cal_ns0, cal_tsc_last;
+static double ns_per_tick;
 
 /* Written by mp_maps_reset (fork child), read by the front ends. */
 uint32_t mp_maps_gen;
 __thread mp_maps_tls_t mp_maps_tls __attribute__((tls_model("initial-exec")));
 static uint32_t next_tid; /* atomic */
-
-struct array {
-	mp_hnode_t h;
-	const void *p;
-	uintptr_t key; /* owner instance: key and serial (validated by lookup, never a pointer) */
-	uint64_t serial;
-};
+/* Written once by mp_maps_init (before profiling starts), read-only afterwards. */
+bool mp_maps_use_tsc;
 
 static inline uint64_t mix(uint64_t x)
 {
@@ -137,11 +136,44 @@ void mp_maps_reset(void)
 	htab_clear(&sites);
 	htab_clear(&grows);
 	htab_clear(&arrays);
-	n_arrays = 0;
 	mp_maps_gen++;
 	mp_maps_tls.stage = 0;
+	mp_maps_tls.new_array = NULL;
 	mp_maps_tls.policy = NULL;
 	mp_maps_tls.ut_array = NULL;
+}
+
+/* Init, single-threaded: the TSC is used only where the kernel keeps time with it. */
+void mp_maps_init(void)
+{
+	char buf[16] = {0};
+	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+		      O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		mp_maps_use_tsc = n >= 3 && !memcmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
+	}
+	cal_tsc0 = cal_tsc_last = __builtin_ia32_rdtsc();
+	cal_ns0 = mp_mono_ns();
+}
+
+/* The rate is re-measured against CLOCK_MONOTONIC whenever the time since the last
+ * measurement exceeds 1/64 of the time since init, so its relative error (two clock reads'
+ * jitter over the span) keeps shrinking, at a logarithmic number of clock reads. */
+uint64_t mp_maps_ns_locked(uint64_t ticks)
+{
+	if (!mp_maps_use_tsc)
+		return ticks;
+	uint64_t t = __builtin_ia32_rdtsc();
+	if (ns_per_tick == 0 || t - cal_tsc_last > (t - cal_tsc0) / 64) {
+		uint64_t ns = mp_mono_ns();
+		t = __builtin_ia32_rdtsc();
+		if (t > cal_tsc0 && ns > cal_ns0)
+			ns_per_tick = (double)(ns - cal_ns0) / (double)(t - cal_tsc0);
+		cal_tsc_last = t;
+	}
+	return (uint64_t)((double)ticks * ns_per_tick);
 }
 
 uint32_t mp_maps_tid(void)
@@ -220,9 +252,12 @@ mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now
 	mp_map_site_t *s = site_get(stack, key & 3);
 	if (!s)
 		return NULL;
-	mp_map_inst_t *m = mp_arena_alloc(sizeof(*m));
-	if (!m)
+	mp_map_inst_t *m = free_insts;
+	if (m)
+		free_insts = (mp_map_inst_t *)m->h.next;
+	else if (!(m = mp_arena_alloc(sizeof(*m))))
 		return NULL;
+	memset(m, 0, sizeof(*m));
 	m->h.hash = mix(key);
 	m->key = key;
 	m->serial = ++next_serial;
@@ -230,7 +265,8 @@ mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now
 	m->created = now;
 	m->buckets = 1;
 	if (!htab_insert(&insts, &m->h)) {
-		mp_arena_free(m, sizeof(*m));
+		m->h.next = (mp_hnode_t *)free_insts;
+		free_insts = m;
 		return NULL;
 	}
 	s->agg.instances++;
@@ -259,42 +295,39 @@ void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now)
 	/* The largest count reached: what a reserve() must cover (a table emptied item by item
 	 * before it dies would otherwise look empty). */
 	a->size_hist[hist_bucket(m->max_size, MP_HIST_SIZE_BUCKETS)]++;
-	a->life_hist[hist_bucket(now > m->created ? now - m->created : 0, MP_HIST_LIFE_BUCKETS)]++;
+	uint64_t life = mp_maps_ns_locked(now > m->created ? now - m->created : 0);
+	a->life_hist[hist_bucket(life, MP_HIST_LIFE_BUCKETS)]++;
 }
 
-static struct array *array_find(const void *p)
+#define INST_OF_AH(n) ((mp_map_inst_t *)((char *)(n)-offsetof(mp_map_inst_t, ah)))
+
+static mp_map_inst_t *array_find(const void *p)
 {
 	uint64_t h = mix((uintptr_t)p);
-	for (mp_hnode_t *n = htab_head(&arrays, h); n; n = n->next) {
-		struct array *a = (struct array *)n;
-		if (a->p == p)
-			return a;
-	}
+	for (mp_hnode_t *n = htab_head(&arrays, h); n; n = n->next)
+		if (INST_OF_AH(n)->array == p)
+			return INST_OF_AH(n);
 	return NULL;
 }
 
-static void array_drop(struct array *a)
+/* m's array leaves the table and the filter. */
+static void array_drop(mp_map_inst_t *m)
 {
-	htab_remove(&arrays, &a->h);
-	__atomic_store_n(&n_arrays, arrays.n, __ATOMIC_RELAXED);
-	mp_table_lock(); /* the filter's counters are written under the table lock */
-	mp_filter_remove(a->p);
-	mp_table_unlock();
-	mp_arena_free(a, sizeof(*a));
+	htab_remove(&arrays, &m->ah);
+	mp_filter_remove_map(m->array);
+	m->array = NULL;
 }
 
 void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 {
-	if (m->array) {
-		struct array *a = array_find(m->array);
-		if (a && a->serial == m->serial)
-			array_drop(a);
-	}
+	if (m->array)
+		array_drop(m);
 	mp_map_site_t *s = m->site;
 	mp_maps_fold(&s->agg, m, now);
 	s->agg.live--;
 	htab_remove(&insts, &m->h);
-	mp_arena_free(m, sizeof(*m));
+	m->h.next = (mp_hnode_t *)free_insts;
+	free_insts = m;
 }
 
 void mp_maps_set_size_locked(mp_map_inst_t *m, uint64_t elements)
@@ -363,49 +396,27 @@ void mp_maps_noexpand_locked(mp_map_inst_t *m)
 	}
 }
 
-bool mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
+void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 {
-	struct array *a = array_find(p);
-	if (a) { /* a stale entry (its free was missed): take it over */
-		a->key = m->key;
-		a->serial = m->serial;
-		m->array = p;
-		return true;
-	}
-	a = mp_arena_alloc(sizeof(*a));
-	if (!a)
-		return false;
-	a->h.hash = mix((uintptr_t)p);
-	a->p = p;
-	a->key = m->key;
-	a->serial = m->serial;
-	if (!htab_insert(&arrays, &a->h)) {
-		mp_arena_free(a, sizeof(*a));
-		return false;
-	}
-	__atomic_store_n(&n_arrays, arrays.n, __ATOMIC_RELAXED);
-	mp_table_lock();
-	mp_filter_add(p);
-	mp_table_unlock();
+	mp_map_inst_t *o = array_find(p);
+	if (o) /* a stale entry (its free was missed): it is p's second filter count */
+		array_drop(o);
+	if (m->array)
+		array_drop(m);
 	m->array = p;
-	return true;
+	m->ah.hash = mix((uintptr_t)p);
+	if (!htab_insert(&arrays, &m->ah)) {
+		mp_filter_remove_map(p);
+		m->array = NULL;
+	}
 }
 
-bool mp_maps_array_remove_locked(void *p, uintptr_t *key, uint64_t *serial)
+mp_map_inst_t *mp_maps_array_remove_locked(void *p)
 {
-	struct array *a = array_find(p);
-	if (!a)
-		return false;
-	*key = a->key;
-	*serial = a->serial;
-	array_drop(a);
-	return true;
-}
-
-/* Lock not held: a cheap "nothing tracked" test before taking it. */
-bool mp_maps_have_arrays(void)
-{
-	return __atomic_load_n(&n_arrays, __ATOMIC_RELAXED) != 0;
+	mp_map_inst_t *m = array_find(p);
+	if (m)
+		array_drop(m);
+	return m;
 }
 
 void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t bytes)
@@ -435,17 +446,18 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 	htab_remove(&insts, &old->h);
 	old->key = fresh->key;
 	old->h.hash = fresh->h.hash;
-	old->array = NULL;
-	if (fresh->array) {
-		struct array *a = array_find(fresh->array);
-		if (a && a->serial == fresh->serial) {
-			a->key = old->key;
-			a->serial = old->serial;
-			old->array = fresh->array;
-		}
+	if (old->array)
+		array_drop(old);
+	if (fresh->array) { /* fresh's array node becomes old's: same pointer, same filter count */
+		htab_remove(&arrays, &fresh->ah);
+		old->array = fresh->array;
+		old->ah.hash = fresh->ah.hash;
+		htab_insert(&arrays, &old->ah); /* cannot fail: the table just lost an entry */
+		fresh->array = NULL;
 	}
 	htab_insert(&insts, &old->h); /* cannot fail: the table just lost two entries */
-	mp_arena_free(fresh, sizeof(*fresh));
+	fresh->h.next = (mp_hnode_t *)free_insts;
+	free_insts = fresh;
 }
 
 mp_htab_t *mp_maps_sites_locked(void)
@@ -476,9 +488,8 @@ unsigned mp_maps_on_alloc(mp_tls_t *t, void *p, size_t size)
 	return kind;
 }
 
-/* Guard held, no lock held, before the real free. */
+/* Guard held, no lock held, before the real free: p hit the filter's map counter. */
 void mp_maps_on_free(mp_tls_t *t, void *p)
 {
-	if (mp_maps_have_arrays())
-		mp_maps_cxx_on_free(t, p);
+	mp_maps_cxx_on_free(t, p);
 }

@@ -11,7 +11,9 @@ MP_HIDDEN unsigned mp_maps_on_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_maps_on_free(mp_tls_t *t, void *p);
 /* Serializes the MAP_GROWS and MAP_SITES sections (dump.c); see dump.h. */
 struct mp_buf;
-MP_HIDDEN void mp_maps_dump(struct mp_buf *b, uint64_t now_mono);
+MP_HIDDEN void mp_maps_dump(struct mp_buf *b);
+/* Init, before profiling starts: chooses the event clock (maps_int.h, mp_maps_now). */
+MP_HIDDEN void mp_maps_init(void);
 /* fork: the prepare handler takes the maps locks, parent and child release them. */
 MP_HIDDEN void mp_maps_lock_all(void);
 MP_HIDDEN void mp_maps_unlock_all(void);

@@ -15,7 +15,7 @@ MP_EXPORT void mapprof_map_create(const void *map)
 		return;
 	t->guard++;
 	uint32_t stack = mp_maps_stack();
-	uint64_t now = mp_mono_ns();
+	uint64_t now = mp_maps_now();
 	mp_maps_lock();
 	mp_maps_create_locked(key_of(map), stack, now);
 	mp_maps_unlock();
@@ -30,7 +30,7 @@ static void api_grow(const void *map, size_t from, size_t to, size_t elements, s
 		return;
 	t->guard++;
 	uint32_t stack = mp_maps_stack();
-	uint64_t now = mp_mono_ns();
+	uint64_t now = mp_maps_now();
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(map));
 	if (!m) /* no create call seen: first seen at this grow */
@@ -61,7 +61,7 @@ MP_EXPORT void mapprof_map_destroy(const void *map, size_t elements)
 	if (!mp_maps_active(t))
 		return;
 	t->guard++;
-	uint64_t now = mp_mono_ns();
+	uint64_t now = mp_maps_now();
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(map));
 	if (m) {

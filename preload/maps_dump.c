@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Serializes map tracking into the MAP_GROWS (7) and MAP_SITES (8) dump sections
  * (include/mapprof/DUMP_FORMAT.md). Live instances are folded into a scratch copy of their
- * site's aggregates, with "now" as their death, so the file holds dead and live together. */
+ * site's aggregates, with "now" (mp_maps_now) as their death, so the file holds dead and live
+ * together. */
 #include <string.h>
 #include "arena.h"
 #include "buf.h"
@@ -100,10 +101,10 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 
 /* Called by the dump writer (dump lock held) before it takes the table lock: every stack id
  * written here was interned when the event was recorded. */
-void mp_maps_dump(struct mp_buf *b, uint64_t now_mono)
+void mp_maps_dump(struct mp_buf *b)
 {
 	mp_maps_lock();
 	put_grows_locked(b);
-	put_sites_locked(b, now_mono);
+	put_sites_locked(b, mp_maps_now());
 	mp_maps_unlock();
 }

@@ -9,7 +9,8 @@
 #include "stack.h"
 #include "table.h"
 
-#define MP_MAP_TIDS 4 /* distinct grower thread ids kept per instance */
+#define MP_MAP_TIDS	    4  /* distinct grower thread ids kept per instance */
+#define MP_MAPS_STACK_CACHE 64 /* deepest stack kept by the per-thread stack cache */
 
 /* Chained hash table node; embedded first in every hashed object. */
 typedef struct mp_hnode {
@@ -48,18 +49,19 @@ typedef struct mp_map_grow {
 	uint64_t from, to, count, rehashed, bytes, ns;
 } mp_map_grow_t;
 
-/* A live map. Keyed by (address, kind); freed (to the arena) when it dies. */
+/* A live map. Keyed by (address, kind); recycled through maps.c's free list when it dies. */
 typedef struct mp_map_inst {
 	mp_hnode_t h;
+	mp_hnode_t ah; /* in the bucket-array table (keyed by `array`) while array != NULL */
 	uintptr_t key;
 	uint64_t serial; /* unique per instance: validates references kept outside the lock */
 	mp_map_site_t *site;
-	uint64_t created; /* mp_mono_ns */
+	uint64_t created; /* mp_maps_now */
 	uint64_t grows;
 	uint64_t size; /* elements: last known (uthash, API) or most seen (unordered_map) */
 	uint64_t max_size;
 	uint64_t buckets; /* bucket count after the last grow */
-	void *array;	  /* unordered_map: the tracked bucket array, or NULL */
+	void *array; /* unordered_map: the tracked bucket array (in the array table), or NULL */
 	uint32_t tids[MP_MAP_TIDS];
 	uint8_t ntids; /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
 	bool explicit_grow, noexpand, adoptable;
@@ -75,7 +77,11 @@ typedef struct mp_maps_tls {
 	uintptr_t key;	   /* its instance */
 	uint64_t serial;
 	void *old_array; /* the array it replaces (NULL: single bucket or untracked) */
-	uint64_t from, to, t0;
+	/* Its new array when that replaces a tracked old_array: counted in the filter at its
+	 * allocation, entered in the array table only when the old one is freed (one maps lock
+	 * fewer per grow). Any other map event of this thread enters it first. */
+	void *new_array;
+	uint64_t from, to, t0; /* t0: mp_maps_now at the decision */
 	uint64_t ops; /* this thread's alloc+free calls when the new array came: the old array's
 		       * free is the very next heap call of the rehash */
 	mp_map_grow_t *grow; /* where its duration goes */
@@ -86,6 +92,12 @@ typedef struct mp_maps_tls {
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
 	const void *ut_array;
 	uint64_t ut_t0;
+	/* The last stack this thread interned for a map event, valid while st_gen is
+	 * mp_maps_gen + 1: an identical capture reuses its id without the table lock. Exact:
+	 * the whole captured stack is compared, never a key standing for it. */
+	uint32_t st_gen, st_id;
+	int st_n;
+	uintptr_t st_pc[MP_MAPS_STACK_CACHE];
 } mp_maps_tls_t;
 extern MP_HIDDEN __thread mp_maps_tls_t mp_maps_tls __attribute__((tls_model("initial-exec")));
 /* Bumped by fork-child reset: pending TLS state of an older generation is ignored. */
@@ -102,20 +114,48 @@ static inline bool mp_maps_active(const mp_tls_t *t)
 	return mp_state == MP_READY && mp_config.maps && t->guard == 0;
 }
 
-/* Guard held, no lock held: captures the caller's stack and interns it. Inlined into each
- * hook so that libunwind walks one shim frame fewer per event. */
+/* Guard held, no lock held: captures the caller's stack and interns it (the table lock only
+ * when it differs from this thread's previous map-event stack). Inlined into each hook so
+ * that libunwind walks one shim frame fewer per event. */
 static inline __attribute__((always_inline)) uint32_t mp_maps_stack(void)
 {
 	uintptr_t pcs[MP_MAX_DEPTH];
 	int n = mp_stack_capture(pcs, (int)mp_config.depth);
+	mp_maps_tls_t *x = &mp_maps_tls;
+	if (n > 0 && n == x->st_n && x->st_gen == mp_maps_gen + 1) {
+		int i = 0;
+		while (i < n && pcs[i] == x->st_pc[i])
+			i++;
+		if (i == n)
+			return x->st_id;
+	}
 	mp_table_lock();
 	uint32_t id = mp_table_intern_locked(pcs, n);
 	mp_table_unlock();
+	if (id != MP_NO_STACK && n <= MP_MAPS_STACK_CACHE) {
+		for (int i = 0; i < n; i++)
+			x->st_pc[i] = pcs[i];
+		x->st_n = n;
+		x->st_id = id;
+		x->st_gen = mp_maps_gen + 1;
+	}
 	return id;
+}
+
+/* Event times. TSC ticks where the kernel's own clocksource is the TSC (so it is invariant
+ * and synchronized across CPUs): rdtsc costs half a vDSO clock_gettime on the benchmark VM
+ * (about 22 vs 44 ns) and a grow reads two. Otherwise CLOCK_MONOTONIC ns. mp_maps_ns_locked
+ * converts a difference to ns. Written once by mp_maps_init, read-only afterwards. */
+extern MP_HIDDEN bool mp_maps_use_tsc;
+static inline uint64_t mp_maps_now(void)
+{
+	return mp_maps_use_tsc ? __builtin_ia32_rdtsc() : mp_mono_ns();
 }
 
 /* maps.c. */
 MP_HIDDEN uint32_t mp_maps_tid(void);
+/* Maps lock held: a difference of two mp_maps_now values, in ns. */
+MP_HIDDEN uint64_t mp_maps_ns_locked(uint64_t ticks);
 MP_HIDDEN void mp_maps_lock(void);
 MP_HIDDEN void mp_maps_unlock(void);
 MP_HIDDEN mp_map_inst_t *mp_maps_find_locked(uintptr_t key);
@@ -131,12 +171,11 @@ MP_HIDDEN mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, u
 MP_HIDDEN void mp_maps_grow_ns_locked(mp_map_site_t *s, mp_map_grow_t *g, uint64_t ns);
 MP_HIDDEN void mp_maps_set_size_locked(mp_map_inst_t *m, uint64_t elements);
 MP_HIDDEN void mp_maps_noexpand_locked(mp_map_inst_t *m);
-/* Bucket arrays (unordered_map): a tracked pointer whose free mp_maps_on_free sees. */
-MP_HIDDEN bool mp_maps_array_add_locked(mp_map_inst_t *m, void *p);
-/* Forgets p; returns its owner's serial through *serial and key through *key. */
-MP_HIDDEN bool mp_maps_array_remove_locked(void *p, uintptr_t *key, uint64_t *serial);
-/* Lock not held: false when no bucket array is tracked (a racy hint, rechecked under the lock). */
-MP_HIDDEN bool mp_maps_have_arrays(void);
+/* Bucket arrays (unordered_map): p becomes m's tracked array (replacing any it had), so its
+ * free reaches mp_maps_on_free. The caller counted p in the filter (mp_filter_add_map). */
+MP_HIDDEN void mp_maps_array_add_locked(mp_map_inst_t *m, void *p);
+/* Forgets p (and its filter count); returns the instance whose array it was, or NULL. */
+MP_HIDDEN mp_map_inst_t *mp_maps_array_remove_locked(void *p);
 /* A moved map: `old` (whose bucket array the grow of `fresh` just freed) was moved to fresh's
  * address. old takes over fresh's key, array and its one grow (of `bytes`); fresh is freed. */
 MP_HIDDEN void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t bytes);

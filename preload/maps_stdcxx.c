@@ -87,6 +87,22 @@ void mp_maps_cxx_flush_locked(void)
 		mp_maps_set_size_locked(m, x->policy_elems);
 }
 
+/* Maps lock held. A new array whose entry in the array table waited for the free of the
+ * array it replaces (mp_maps_tls_t.new_array) is entered now: that free came, or this
+ * thread's next map event came first (the old array was then freed unseen). */
+static void enter_new_array_locked(mp_maps_tls_t *x)
+{
+	void *p = x->new_array;
+	if (!p)
+		return;
+	x->new_array = NULL;
+	mp_map_inst_t *m = x->gen == mp_maps_gen ? valid(x->key, x->serial) : NULL;
+	if (m)
+		mp_maps_array_add_locked(m, p); /* drops m's old array if still there */
+	else
+		mp_filter_remove_map(p);
+}
+
 /* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
  * buckets, `moved` elements rehashed, `size` elements after the insert. from_known is false
  * for an explicit grow of a map not seen before (its bucket count is then taken as 1). */
@@ -96,9 +112,12 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
 	uint32_t stack = mp_maps_stack();
-	uint64_t now = mp_mono_ns();
+	/* One clock read per decision: the grow's duration starts here, so it includes this
+	 * bookkeeping (one mutex round trip). */
+	uint64_t now = mp_maps_now();
 	uintptr_t key = mp_maps_key(MP_KIND_UNORDERED_MAP, self);
 	mp_maps_lock();
+	enter_new_array_locked(x);
 	x->stage = 0; /* a pending grow not finished by now stays unmeasured */
 	mp_map_inst_t *m = mp_maps_find_locked(key);
 	if (x->policy && x->policy != self)
@@ -132,8 +151,6 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->policy_serial = m->serial;
 	x->policy_elems = m->size;
 	mp_maps_unlock();
-	/* One clock read per decision (they cost 20-90 ns): the grow's duration starts at the
-	 * decision, so it includes this bookkeeping (one mutex round trip). */
 	x->t0 = now;
 	if (to > 1) {
 		x->stage = 1;
@@ -145,7 +162,9 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	}
 }
 
-/* Guard held, no lock held: the allocation after a grow decision. Returns its map kind. */
+/* Guard held, no lock held: the allocation after a grow decision. Returns its map kind. When
+ * the grow replaces a tracked array, whose free is the rehash's very next heap call, p waits
+ * in TLS for that free (no lock here); otherwise it is entered in the array table now. */
 unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
@@ -153,60 +172,64 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 		x->stage = 0; /* not a bucket array: a custom allocator, or the rehash failed */
 		return 0;
 	}
+	mp_filter_add_map(p); /* before the program holds p: any thread's free of it sees it */
+	x->ops = t->rec ? t->rec->alloc_calls + t->rec->free_calls : 0;
+	if (x->old_array) {
+		x->new_array = p;
+		x->stage = 2;
+		return MP_KIND_UNORDERED_MAP;
+	}
 	mp_maps_lock();
 	mp_map_inst_t *m = valid(x->key, x->serial);
 	if (m)
 		mp_maps_array_add_locked(m, p);
+	else
+		mp_filter_remove_map(p);
 	mp_maps_unlock();
-	x->stage = m && (x->old_array || x->adoptable) ? 2 : 0;
-	x->ops = t->rec ? t->rec->alloc_calls + t->rec->free_calls : 0;
+	x->stage = m && x->adoptable ? 2 : 0;
 	return MP_KIND_UNORDERED_MAP;
 }
 
-/* Guard held, no lock held, before the real free: p hit the filter. */
+/* Guard held, no lock held, before the real free: p hit the filter's map counter. */
 void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
-	uintptr_t key;
-	uint64_t serial;
+	uint64_t now = mp_maps_now();
 	mp_maps_lock();
-	if (!mp_maps_array_remove_locked(p, &key, &serial)) {
+	bool pending = x->stage == 2 && x->gen == mp_maps_gen;
+	mp_map_inst_t *g = pending ? valid(x->key, x->serial) : NULL;
+	if (pending)
+		x->stage = 0;
+	mp_map_inst_t *owner = mp_maps_array_remove_locked(p);
+	if (g && owner == g && p == x->old_array) {
+		/* The grow's end: its old array goes, its new one (if any) takes the place. */
+		enter_new_array_locked(x);
+		mp_maps_grow_ns_locked(g->site, x->grow,
+				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0));
 		mp_maps_unlock();
 		return;
 	}
-	uint64_t now = mp_mono_ns();
-	mp_map_inst_t *owner = valid(key, serial);
-	if (x->stage == 2 && x->gen == mp_maps_gen) {
-		x->stage = 0;
-		mp_map_inst_t *g = valid(x->key, x->serial);
-		/* The free right after the new array's allocation, with no heap call between. */
-		bool next = t->rec && t->rec->alloc_calls + t->rec->free_calls == x->ops + 1;
-		if (g && owner == g && p == x->old_array) {
-			if (g->array == p)
-				g->array = NULL; /* shrunk to the built-in bucket */
-			mp_maps_grow_ns_locked(g->site, x->grow, now - x->t0);
-			mp_maps_unlock();
-			return;
-		}
-		if (g && owner && owner != g && next && x->adoptable && owner->array == p &&
-		    owner->buckets == x->from) {
-			/* owner was moved to g's address: one map, seen at its old site. */
-			owner->array = NULL;
-			if (x->policy_serial == g->serial)
-				x->policy_serial = owner->serial;
-			mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
-			mp_maps_grow_ns_locked(owner->site, x->grow, now - x->t0);
-			mp_maps_unlock();
-			return;
-		}
+	enter_new_array_locked(x);
+	if (!owner) {
+		mp_maps_unlock();
+		return;
 	}
-	if (owner && owner->array == p) {
-		/* No grow pending: the map freed its buckets for good. */
-		if (x->policy_serial == owner->serial)
-			mp_maps_cxx_flush_locked();
-		owner->array = NULL;
-		mp_maps_kill_locked(owner, now);
+	/* The free right after the new array's allocation, with no heap call between. */
+	bool next = t->rec && t->rec->alloc_calls + t->rec->free_calls == x->ops + 1;
+	if (g && owner != g && next && x->adoptable && owner->buckets == x->from) {
+		/* owner was moved to g's address: one map, seen at its old site. */
+		if (x->policy_serial == g->serial)
+			x->policy_serial = owner->serial;
+		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
+		mp_maps_grow_ns_locked(owner->site, x->grow,
+				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0));
+		mp_maps_unlock();
+		return;
 	}
+	/* No grow pending: the map freed its buckets for good. */
+	if (x->policy_serial == owner->serial)
+		mp_maps_cxx_flush_locked();
+	mp_maps_kill_locked(owner, now);
 	mp_maps_unlock();
 }
 

@@ -32,7 +32,7 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 		if (p) {
 			t->guard++;
 			uint32_t stack = mp_maps_stack();
-			uint64_t now = mp_mono_ns();
+			uint64_t now = mp_maps_now();
 			mp_maps_lock();
 			mp_maps_create_locked(key_of(p), stack, now);
 			mp_maps_unlock();
@@ -49,7 +49,7 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 	__asm__ volatile("" ::: "memory");
 	t->map_pending = 0; /* if malloc failed, nothing consumed it */
 	mp_maps_tls.ut_array = p;
-	mp_maps_tls.ut_t0 = mp_mono_ns();
+	mp_maps_tls.ut_t0 = mp_maps_now();
 	return p;
 }
 
@@ -59,7 +59,7 @@ void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
 	mp_tls_t *t = &mp_tls;
 	if (p && size == table_size && mp_maps_active(t)) {
 		t->guard++;
-		uint64_t now = mp_mono_ns();
+		uint64_t now = mp_maps_now();
 		mp_maps_lock();
 		mp_map_inst_t *m = mp_maps_find_locked(key_of(p));
 		if (m) {
@@ -81,8 +81,8 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 	if (!mp_maps_active(t))
 		return;
 	mp_maps_tls_t *x = &mp_maps_tls;
-	uint64_t now = mp_mono_ns();
-	uint64_t ns = buckets && x->ut_array == buckets ? now - x->ut_t0 : 0;
+	uint64_t now = mp_maps_now();
+	uint64_t dt = buckets && x->ut_array == buckets && now > x->ut_t0 ? now - x->ut_t0 : 0;
 	x->ut_array = NULL;
 	t->guard++;
 	uint32_t stack = mp_maps_stack();
@@ -93,7 +93,8 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 	if (m) {
 		mp_maps_set_size_locked(m, items);
 		mp_maps_grow_locked(m, stack, noexpand ? MP_GROW_NOEXPAND : 0, num_buckets / 2,
-				    num_buckets, items, num_buckets * bucket_bytes, ns);
+				    num_buckets, items, num_buckets * bucket_bytes,
+				    dt ? mp_maps_ns_locked(dt) : 0);
 	}
 	mp_maps_unlock();
 	t->guard--;

@@ -109,9 +109,19 @@ MP_HIDDEN void mp_record_thread_init(mp_tls_t *t);
 MP_HIDDEN bool mp_filter_init(void);
 MP_HIDDEN void mp_filter_add(const void *p);
 MP_HIDDEN void mp_filter_remove(const void *p);
+MP_HIDDEN void mp_filter_add_map(const void *p);
+MP_HIDDEN void mp_filter_remove_map(const void *p);
 MP_HIDDEN void mp_filter_reset(void);
 extern MP_HIDDEN uint8_t *mp_filter_bits;
 #define MP_FILTER_BITS 20
+#define MP_FILTER_SAMPLE_SHIFT 0 /* low nibble: sampled objects (table.c) */
+#define MP_FILTER_MAP_SHIFT 4	 /* high nibble: map bucket arrays (maps.c) */
+/* The byte for p: zero means p is certainly not tracked. */
+static inline uint8_t mp_filter_get(const void *p)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
+	return __atomic_load_n(&mp_filter_bits[h >> (64 - MP_FILTER_BITS)], __ATOMIC_RELAXED);
+}
 static inline bool mp_filter_maybe(const void *p)
 {
 	uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;

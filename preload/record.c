@@ -58,19 +58,24 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	t->guard--;
 }
 
-/* Guard not held. p hit the filter: it may be a sampled object or a tracked bucket array. */
+/* Guard not held. p hit the filter: it may be a sampled object (the byte's sample counter is
+ * set) or a tracked bucket array (its map counter is set); only those structures are looked
+ * at, so a bucket array's free never takes the table lock. */
 void mp_record_free(mp_tls_t *t, void *p)
 {
 	t->guard++;
+	uint8_t f = mp_filter_get(p);
 	uint64_t size;
-	mp_table_lock();
-	if (mp_table_free_locked(p, &size)) {
-		inuse_est -= mp_sample_weight(size, mp_config.rate) * (double)size;
-		if (inuse_est < 0)
-			inuse_est = 0;
+	if (f & (15u << MP_FILTER_SAMPLE_SHIFT)) {
+		mp_table_lock();
+		if (mp_table_free_locked(p, &size)) {
+			inuse_est -= mp_sample_weight(size, mp_config.rate) * (double)size;
+			if (inuse_est < 0)
+				inuse_est = 0;
+		}
+		mp_table_unlock();
 	}
-	mp_table_unlock();
-	if (mp_config.maps)
+	if (mp_config.maps && (f & (15u << MP_FILTER_MAP_SHIFT)))
 		mp_maps_on_free(t, p);
 	t->guard--;
 }

@@ -13,6 +13,12 @@
 #define MP_MAX_DEPTH_ALL 256
 #define SKIP_SLACK 16 /* shim frames above the first user frame, at most */
 
+/* fork_lock keeps fork out of stack capture: libunwind may be inside dl_iterate_phdr, whose
+ * loader lock glibc does not reset in a fork child, so a child forked mid-capture would hang
+ * in its first capture or dump. Captures read-lock it; the fork prepare handler write-locks
+ * it (writers preferred, so a stream of samples cannot starve a fork). */
+static pthread_rwlock_t fork_lock;
+
 /* Our own executable segment; written once by mp_stack_init, read-only afterwards. */
 static uintptr_t self_lo, self_hi;
 
@@ -36,6 +42,11 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 
 void mp_stack_init(void)
 {
+	pthread_rwlockattr_t a;
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fork_lock, &a);
+	pthread_rwlockattr_destroy(&a);
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&mp_stack_init);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
@@ -72,10 +83,13 @@ int mp_stack_capture(uintptr_t *out, int max)
 	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
 		want = sizeof(buf) / sizeof(buf[0]);
 	int n;
-	if (mp_config.unwind_fp)
-		n = fp_walk(buf, want);
-	else
+	if (mp_config.unwind_fp) {
+		n = fp_walk(buf, want); /* no loader calls: no fork hazard */
+	} else {
+		pthread_rwlock_rdlock(&fork_lock);
 		n = unw_backtrace((void **)buf, want);
+		pthread_rwlock_unlock(&fork_lock);
+	}
 	if (n <= 0)
 		return 0;
 	int skip = 0;
@@ -85,4 +99,25 @@ int mp_stack_capture(uintptr_t *out, int max)
 	for (int i = skip; i < n && k < max; i++)
 		out[k++] = buf[i];
 	return k;
+}
+
+void mp_stack_fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&fork_lock);
+}
+
+void mp_stack_fork_parent(void)
+{
+	pthread_rwlock_unlock(&fork_lock);
+}
+
+/* The child is single-threaded: a fresh lock (unlocking the parent's write lock from the
+ * child is not allowed for rwlocks). */
+void mp_stack_fork_child(void)
+{
+	pthread_rwlockattr_t a;
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fork_lock, &a);
+	pthread_rwlockattr_destroy(&a);
 }

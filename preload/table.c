@@ -206,19 +206,26 @@ bool mp_table_alloc_locked(const void *p, uint32_t stack, uint64_t size, unsigne
 	uint32_t b = bucket_get(stack, size, kind);
 	if (b == UINT32_MAX)
 		return false;
+	/* Probe to the first empty slot: p may sit behind a tombstone (a stale record of a free we
+	 * never saw), and a new record goes in the first tombstone passed, if any. */
 	uint64_t i = mix((uintptr_t)p) & (live_cap - 1);
-	while (live[i].ptr > DELETED) {
+	uint64_t slot = UINT64_MAX;
+	while (live[i].ptr) {
 		if (live[i].ptr == (uintptr_t)p) {
-			/* Already tracked (a free we never saw, e.g. from before a fork): the old
-			 * record is stale; replace it. */
+			/* Already tracked: the old record is stale (its free was never seen, e.g.
+			 * it happened under the guard); replace it. */
 			buckets[live[i].bucket].inuse--;
 			live[i].bucket = b;
 			buckets[b].allocs++;
 			buckets[b].inuse++;
 			return true;
 		}
+		if (live[i].ptr == DELETED && slot == UINT64_MAX)
+			slot = i;
 		i = (i + 1) & (live_cap - 1);
 	}
+	if (slot != UINT64_MAX)
+		i = slot;
 	if (live[i].ptr == 0)
 		live_used++;
 	live[i].ptr = (uintptr_t)p;

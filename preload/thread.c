@@ -77,6 +77,22 @@ void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes)
 	__atomic_fetch_add(&orphan_bytes, bytes, __ATOMIC_RELAXED);
 }
 
+void mp_thread_count_free_cold(mp_tls_t *t)
+{
+	if (!t->dying && !t->guard) {
+		t->guard++;
+		mp_thread_attach(t);
+		t->guard--;
+		if (t->rec) {
+			/* The thread's first sample interval, as mp_record_alloc would draw it. */
+			t->countdown = mp_sample_next(&t->rng, mp_config.rate);
+			t->rec->free_calls++;
+			return;
+		}
+	}
+	__atomic_fetch_add(&orphan_frees, 1, __ATOMIC_RELAXED);
+}
+
 void mp_thread_totals(struct mp_totals *out)
 {
 	out->alloc_calls = __atomic_load_n(&orphan_allocs, __ATOMIC_RELAXED);

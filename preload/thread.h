@@ -14,6 +14,9 @@ MP_HIDDEN bool mp_thread_init(void);
 MP_HIDDEN void mp_thread_attach(mp_tls_t *t);
 /* Counts one call made by a thread without a record (exiting, or out of memory). */
 MP_HIDDEN void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes);
+/* Guard not held. Counts a free made by a thread without a record: a thread that only frees
+ * gets its own record here, so it does not write shared counters on every free. */
+MP_HIDDEN void mp_thread_count_free_cold(mp_tls_t *t);
 /* Sums every record, live or reused, and the orphan counts. */
 MP_HIDDEN void mp_thread_totals(struct mp_totals *out);
 /* Index of the calling thread's record (for per-thread seeds). */

@@ -32,10 +32,18 @@ static void on_signal(int sig)
 static void *writer_main(void *arg)
 {
 	mp_tls.guard++; /* everything this thread does is the profiler's */
-	int timeout = mp_config.interval ? (int)mp_config.interval * 1000 : -1;
+	/* poll takes int milliseconds: longer intervals are waited out in steps of ~24 days. */
+	uint64_t left_ms = (uint64_t)mp_config.interval * 1000;
+	const int step = 2000000000;
 	for (;;) {
 		struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
+		int timeout = !mp_config.interval ? -1 : left_ms > (uint64_t)step ? step : (int)left_ms;
 		int r = poll(&pfd, 1, timeout);
+		if (r == 0 && mp_config.interval && left_ms > (uint64_t)step) {
+			left_ms -= (uint64_t)step;
+			continue; /* not yet: a step of a long interval */
+		}
+		left_ms = (uint64_t)mp_config.interval * 1000;
 		if (stopping)
 			break;
 		if (r < 0 && errno != EINTR)

@@ -154,11 +154,18 @@ assert d["profile"] == "heap" and d["exact"] is True and d["rate"] == 1, d.keys(
 assert [t["type"] for t in d["sample_types"]] == ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
 assert d["default_sample_type"] == "inuse_space"
 assert sum(s["values"][1] for s in d["samples"]) == int(sys.argv[2])
+locs, stacks = d["locations"], d["stacks"]
+assert [l["id"] for l in locs] == list(range(1, len(locs) + 1))
+assert [s["id"] for s in stacks] == list(range(1, len(stacks) + 1))
+assert all(1 <= i <= len(locs) for s in stacks for i in s["locations"]) and all(s["locations"] for s in stacks)
+assert all(1 <= s["stack"] <= len(stacks) for s in d["samples"])
 s = d["samples"][0]
-assert "bytes" in s["labels"] and s["stack"] and "function" in s["stack"][0] and "address" in s["stack"][0]
-assert any("file" in f and f["line"] > 0 for x in d["samples"] for f in x["stack"])
+assert "bytes" in s["labels"] and isinstance(s["stack"], int)
+assert all(l["address"].startswith("0x") and "object" in l and "lines" in l for l in locs)
+assert any(ln["function"] and ln["file"] and ln["line"] > 0 for l in locs for ln in l["lines"])
 PY
-	) && ok "--json: valid, keys and totals agree" || not_ok "--json: valid, keys and totals agree" "$out"
+	) && ok "--json: valid, normalized (locations, stacks, samples), ids resolve, totals agree" ||
+		not_ok "--json: valid, normalized (locations, stacks, samples), ids resolve, totals agree" "$out"
 else
 	ok "--json # SKIP python3 not installed"
 fi

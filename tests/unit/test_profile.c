@@ -91,20 +91,27 @@ static int run(char **paths, size_t n, int grow, char **out, size_t *outlen)
 	return rc;
 }
 
-static Perftools__Profiles__Profile *decode(const char *gz, size_t n)
+/* gunzips into a malloc'd buffer; *n becomes its length. */
+static uint8_t *gunzip(const char *gz, size_t *n)
 {
 	size_t cap = 1 << 20;
 	uint8_t *raw = malloc(cap);
 	z_stream z = {0};
 	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
 	z.next_in = (Bytef *)gz;
-	z.avail_in = (uInt)n;
+	z.avail_in = (uInt)*n;
 	z.next_out = raw;
 	z.avail_out = (uInt)cap;
 	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
-	Perftools__Profiles__Profile *p =
-	    perftools__profiles__profile__unpack(NULL, z.total_out, raw);
+	*n = z.total_out;
 	inflateEnd(&z);
+	return raw;
+}
+
+static Perftools__Profiles__Profile *decode(const char *gz, size_t n)
+{
+	uint8_t *raw = gunzip(gz, &n);
+	Perftools__Profiles__Profile *p = perftools__profiles__profile__unpack(NULL, n, raw);
 	free(raw);
 	assert_non_null(p);
 	return p;
@@ -303,12 +310,94 @@ static void grow_profile(void **state)
 	}
 }
 
+/* A profile made through the model's API, with the values an encoder gets wrong: zero (left
+ * out), negative and extreme (ten-byte varints), an unsymbolized location, an empty stack. */
+static void edge_profile(mp_profile_t *p)
+{
+	mp_profile_init(p);
+	mp_profile_add_type(p, "alloc_objects", "count");
+	mp_profile_add_type(p, "alloc_space", "bytes");
+	p->default_type = mp_profile_str(p, "alloc_space");
+	p->period_type = mp_profile_str(p, "space");
+	p->period_unit = mp_profile_str(p, "bytes");
+	p->period = 512;
+	p->time_nanos = -5;
+	mp_profile_add_comment(p, "edge");
+	mp_mapping_t m = {.start = 0x1000, .limit = 0x2000, .filename = mp_profile_str(p, "/a")};
+	uint64_t map = mp_profile_mapping(p, &m);
+	uint64_t f1 = mp_profile_function(p, "f", "_Z1fv", "f.c", 3);
+	uint64_t f2 = mp_profile_function(p, "g", "g", "", 0);
+	mp_line_t lines[3] = {{f1, 10}, {f2, 0}, {f1, -1}};
+	uint64_t l1 = mp_profile_location_add(p, map, 0x1234, lines, 3);
+	uint64_t l2 = mp_profile_location_add(p, 0, 0, NULL, 0);
+	uint64_t l3 = mp_profile_location_add(p, map, UINT64_MAX, lines, 1);
+	uint64_t s1[] = {l1, l2, l3}, s2[] = {l3};
+	uint32_t a = mp_profile_stack(p, s1, 3), b = mp_profile_stack(p, s2, 1),
+		 e = mp_profile_stack(p, NULL, 0);
+	int32_t key = (int32_t)mp_profile_str(p, "bytes"), kind = (int32_t)mp_profile_str(p, "k");
+	mp_label_t num = {.key = key, .num = -7, .num_unit = key}, str = {.key = kind, .str = key};
+	mp_label_t big = {.key = key, .num = INT64_MIN};
+	int64_t v1[] = {1, 0}, v2[] = {INT64_MAX, -3}, v3[] = {0, 0};
+	mp_profile_add_sample(p, b, v1, &num, 1);
+	mp_profile_add_sample(p, a, v2, &big, 1);
+	mp_profile_add_sample(p, e, v1, NULL, 0);
+	mp_label_t two[2] = {num, str};
+	mp_profile_add_sample(p, a, v1, two, 2);
+	mp_profile_add_sample(p, b, v1, &num, 1); /* merges with the first */
+	mp_profile_add_sample(p, a, v3, &num, 1); /* all zero: dropped */
+	mp_profile_finish(p);
+}
+
+/* The streamed encoding must be the bytes protobuf-c writes for the same whole message. */
+static void encoding_matches_protobuf_c(void **state)
+{
+	mp_profile_t p;
+	edge_profile(&p);
+	char *out;
+	size_t n;
+	FILE *f = open_memstream(&out, &n);
+	assert_int_equal(mp_pprof_write(&p, f, "mem"), MP_OK);
+	fclose(f);
+	size_t rawlen = n;
+	uint8_t *raw = gunzip(out, &rawlen);
+	Perftools__Profiles__Profile *d = perftools__profiles__profile__unpack(NULL, rawlen, raw);
+	assert_non_null(d);
+	size_t want = perftools__profiles__profile__get_packed_size(d);
+	uint8_t *again = malloc(want);
+	assert_int_equal(perftools__profiles__profile__pack(d, again), want);
+	assert_int_equal(rawlen, want);
+	assert_memory_equal(raw, again, want);
+
+	/* merged, zero dropped, sorted by stack then labels */
+	assert_int_equal(d->n_sample, 4);
+	assert_int_equal(d->sample[0]->n_location_id, 3);
+	assert_int_equal(d->sample[0]->n_label, 1);
+	assert_int_equal(d->sample[0]->value[0], INT64_MAX);
+	assert_int_equal(d->sample[1]->n_label, 2);
+	assert_int_equal(d->sample[2]->n_location_id, 1);
+	assert_int_equal(d->sample[2]->value[0], 2);
+	assert_int_equal(d->sample[2]->label[0]->num, -7);
+	assert_int_equal(d->sample[3]->n_location_id, 0);
+	assert_int_equal(d->n_location, 3);
+	assert_int_equal(d->location[0]->n_line, 3);
+	assert_int_equal(d->location[1]->n_line, 0);
+	perftools__profiles__profile__free_unpacked(d, NULL);
+	free(again);
+	free(raw);
+	free(out);
+	mp_profile_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(heap_shape_exact),	       cmocka_unit_test(heap_estimates),
-	    cmocka_unit_test(snapshots_and_processes), cmocka_unit_test(mixed_rates_refused),
-	    cmocka_unit_test(deterministic),	       cmocka_unit_test(grow_profile),
+	    cmocka_unit_test(heap_shape_exact),
+	    cmocka_unit_test(heap_estimates),
+	    cmocka_unit_test(snapshots_and_processes),
+	    cmocka_unit_test(mixed_rates_refused),
+	    cmocka_unit_test(deterministic),
+	    cmocka_unit_test(grow_profile),
+	    cmocka_unit_test(encoding_matches_protobuf_c),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* C++ operator new and delete. libstdc++'s operators call malloc and free, which the shim
+ * already sees, so over glibc these wrappers only forward. jemalloc and tcmalloc export their
+ * own operators, which never reach malloc: over them the wrappers count and sample like the
+ * malloc family does. The mode is decided once, on first use, by where the next operator new
+ * lives. Built with -fexceptions: a throwing operator new unwinds through these frames, and the
+ * guard is released by a cleanup on the way. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include "hot.h"
+
+enum { UNRESOLVED, FORWARD, COUNT };
+/* Written once by resolve() (racing threads write the same values); read-only afterwards. */
+static int mode;
+static void *(*real_new)(size_t);
+static void *(*real_new_nt)(size_t, const void *);
+static void *(*real_new_al)(size_t, size_t);
+static void *(*real_new_al_nt)(size_t, size_t, const void *);
+static void (*real_del)(void *);
+static void (*real_del_al)(void *, size_t);
+
+static const void *owner(void *fn)
+{
+	Dl_info info;
+	return fn && dladdr(fn, &info) ? info.dli_fbase : NULL;
+}
+
+static void resolve(void)
+{
+	real_new = dlsym(RTLD_NEXT, "_Znwm");
+	real_new_nt = dlsym(RTLD_NEXT, "_ZnwmRKSt9nothrow_t");
+	real_new_al = dlsym(RTLD_NEXT, "_ZnwmSt11align_val_t");
+	real_new_al_nt = dlsym(RTLD_NEXT, "_ZnwmSt11align_val_tRKSt9nothrow_t");
+	real_del = dlsym(RTLD_NEXT, "_ZdlPv");
+	real_del_al = dlsym(RTLD_NEXT, "_ZdlPvSt11align_val_t");
+	/* Operators in the allocator's own object bypass malloc: count them here. */
+	bool own = real_new && owner((void *)real_new) == owner((void *)mp_real.malloc);
+	__atomic_store_n(&mode, own ? COUNT : FORWARD, __ATOMIC_RELEASE);
+}
+
+static inline bool counting(void)
+{
+	if (mp_unlikely(mode == UNRESOLVED))
+		resolve();
+	return mode == COUNT && mp_state == MP_READY && mp_tls.guard == 0;
+}
+
+static void release_guard(int *unused)
+{
+	(void)unused;
+	mp_tls.guard--;
+}
+
+/* The allocator's operator, with our guard held so that nothing it does is counted twice. */
+#define GUARDED(call)                                                                              \
+	({                                                                                         \
+		mp_tls.guard++;                                                                    \
+		int held_ __attribute__((cleanup(release_guard))) = 0;                             \
+		(void)held_;                                                                       \
+		call;                                                                              \
+	})
+
+static void *op_new(size_t n)
+{
+	if (!counting())
+		return real_new ? real_new(n) : malloc(n);
+	void *p = GUARDED(real_new(n));
+	mp_note_alloc(&mp_tls, p, n);
+	return p;
+}
+
+static void *op_new_nothrow(size_t n, const void *nt)
+{
+	if (!counting())
+		return real_new_nt ? real_new_nt(n, nt) : malloc(n);
+	void *p = GUARDED(real_new_nt(n, nt));
+	if (p)
+		mp_note_alloc(&mp_tls, p, n);
+	return p;
+}
+
+static void *op_new_aligned(size_t n, size_t al)
+{
+	if (!counting())
+		return real_new_al ? real_new_al(n, al) : aligned_alloc(al, n);
+	void *p = GUARDED(real_new_al(n, al));
+	mp_note_alloc(&mp_tls, p, n);
+	return p;
+}
+
+static void *op_new_aligned_nothrow(size_t n, size_t al, const void *nt)
+{
+	if (!counting())
+		return real_new_al_nt ? real_new_al_nt(n, al, nt) : aligned_alloc(al, n);
+	void *p = GUARDED(real_new_al_nt(n, al, nt));
+	if (p)
+		mp_note_alloc(&mp_tls, p, n);
+	return p;
+}
+
+/* Every delete form ends in the plain or aligned unsized one: sizes and nothrow tags only
+ * matter to allocators that use them as hints, and both of ours accept the unsized forms. */
+static void op_delete(void *p)
+{
+	if (!p || !counting()) {
+		if (real_del)
+			real_del(p);
+		else
+			free(p);
+		return;
+	}
+	mp_note_free(&mp_tls, p);
+	GUARDED(real_del(p)); /* it may end in our free(): counted once, here */
+}
+
+static void op_delete_aligned(void *p, size_t al)
+{
+	if (!p || !counting()) {
+		if (real_del_al)
+			real_del_al(p, al);
+		else
+			free(p);
+		return;
+	}
+	mp_note_free(&mp_tls, p);
+	GUARDED(real_del_al(p, al));
+}
+
+MP_EXPORT void *_Znwm(size_t n)
+{
+	return op_new(n);
+}
+MP_EXPORT void *_Znam(size_t n)
+{
+	return op_new(n);
+}
+MP_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt)
+{
+	return op_new_nothrow(n, nt);
+}
+MP_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *nt)
+{
+	return op_new_nothrow(n, nt);
+}
+MP_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al)
+{
+	return op_new_aligned(n, al);
+}
+MP_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t al)
+{
+	return op_new_aligned(n, al);
+}
+MP_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt)
+{
+	return op_new_aligned_nothrow(n, al, nt);
+}
+MP_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt)
+{
+	return op_new_aligned_nothrow(n, al, nt);
+}
+MP_EXPORT void _ZdlPv(void *p)
+{
+	op_delete(p);
+}
+MP_EXPORT void _ZdaPv(void *p)
+{
+	op_delete(p);
+}
+MP_EXPORT void _ZdlPvm(void *p, size_t n)
+{
+	(void)n;
+	op_delete(p);
+}
+MP_EXPORT void _ZdaPvm(void *p, size_t n)
+{
+	(void)n;
+	op_delete(p);
+}
+MP_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
+{
+	(void)nt;
+	op_delete(p);
+}
+MP_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
+{
+	(void)nt;
+	op_delete(p);
+}
+MP_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al)
+{
+	op_delete_aligned(p, al);
+}
+MP_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al)
+{
+	op_delete_aligned(p, al);
+}
+MP_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al)
+{
+	(void)n;
+	op_delete_aligned(p, al);
+}
+MP_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al)
+{
+	(void)n;
+	op_delete_aligned(p, al);
+}
+MP_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt)
+{
+	(void)nt;
+	op_delete_aligned(p, al);
+}
+MP_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt)
+{
+	(void)nt;
+	op_delete_aligned(p, al);
+}
