@@ -41,7 +41,8 @@ static const char usage_text[] =
     "  --profile heap|grow     heap: Go's heap profile of sampled allocations (default);\n"
     "                          grow: hash-map grow events per call site\n"
     "  --top [N]               text table of the top N lines (default 20) instead of pprof\n"
-    "  --sample-index NAME     value for --top/--folded (heap: alloc_objects, alloc_space,\n"
+    "  --sample-index NAME     value for --top/--folded, and the default sample type of\n"
+    "                          a pprof profile (heap: alloc_objects, alloc_space,\n"
     "                          inuse_objects, inuse_space; grow: grows, grow_bytes,\n"
     "                          rehashed, grow_time); default: the profile's default\n"
     "  --folded                collapsed stacks for flamegraph.pl / speedscope\n"
@@ -263,6 +264,9 @@ int main(int argc, char **argv)
 		rc = MP_EUSAGE;
 		goto out;
 	}
+	/* A pprof profile opens on its default sample type: --sample-index chooses it. */
+	if (o.sample_index && o.mode == MODE_PPROF)
+		p.default_type = p.type[info.sample_index];
 	rc = emit(&o, &p, &info);
 out:
 	mp_symbolize_free(sym);

@@ -69,13 +69,14 @@ echo "demo: profiling under the shim in exact mode (MAPPROF_RATE=1) for the tabl
 shim wasteful "$DEMO/service" "$DEMO/exact/wasteful" 1
 shim fixed "$DEMO/service_fixed" "$DEMO/exact/fixed" 1
 
-# Profiles. pprof's heap profile carries all four values; alloc.pb.gz is the same profile, to
-# be read with -sample_index=alloc_space (mapprof-report keeps inuse_space as the default).
+# Profiles. pprof's heap profile carries all four values; alloc.pb.gz is the same profile with
+# alloc_space as its default sample type (--sample-index; a mapprof-report that does not set the
+# default from it writes inuse_space there, and -sample_index=alloc_space selects it).
 for run in wasteful fixed; do
 	sfx=${run/wasteful/}
 	sfx=${sfx:+_$sfx}
 	"$REPORT" -o "$DEMO/heap$sfx.pb.gz" "$DEMO/$run"/*.mprof
-	cp "$DEMO/heap$sfx.pb.gz" "$DEMO/alloc$sfx.pb.gz"
+	"$REPORT" --sample-index alloc_space -o "$DEMO/alloc$sfx.pb.gz" "$DEMO/$run"/*.mprof
 	"$REPORT" --profile grow -o "$DEMO/grow$sfx.pb.gz" "$DEMO/$run"/*.mprof
 	"$REPORT" --maps "$DEMO/$run"/*.mprof >"$DEMO/maps$sfx.txt"
 	"$REPORT" --maps --json "$DEMO/$run"/*.mprof >"$DEMO/maps$sfx.json"

@@ -104,8 +104,12 @@ for name in ("maps.json", "maps_fixed.json", "exact/wasteful.json", "exact/fixed
 # The profiles decode, with the sample types pprof selects.
 PBDUMP = os.path.join(os.environ["ROOT"], os.environ.get("BUILD", "build"),
                       "tests/tools/mapprof-pbdump")
+# alloc.pb.gz opens on alloc_space where mapprof-report sets the default from --sample-index.
+help = subprocess.run([REPORT, "--help"], capture_output=True, text=True)
+alloc_default = ("alloc_space" if "default sample type" in help.stdout + help.stderr
+                 else "inuse_space")
 for prof, types, default in (("heap", "alloc_space/bytes", "inuse_space"),
-                             ("alloc", "alloc_space/bytes", "inuse_space"),
+                             ("alloc", "alloc_space/bytes", alloc_default),
                              ("grow", "grow_bytes/bytes", "grows")):
     for sfx in ("", "_fixed"):
         p = os.path.join(D, prof + sfx + ".pb.gz")
