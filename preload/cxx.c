@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* C++ operator new and delete. libstdc++'s operators call malloc and free, which the shim
- * already sees, so over glibc these wrappers only forward. jemalloc and tcmalloc export their
- * own operators, which never reach malloc: over them the wrappers count and sample like the
- * malloc family does. The mode is decided once, on first use, by where the next operator new
- * lives. Built with -fexceptions: a throwing operator new unwinds through these frames, and the
- * guard is released by a cleanup on the way. */
+/* C++ operator new and delete, counted and sampled here like the malloc family, with the guard
+ * held around the real operator so that the malloc/free inside libstdc++'s operators is not
+ * counted again. jemalloc and tcmalloc export operators that never reach malloc at all, and
+ * counting here also gives the same stacks whatever the allocator: the leaf is the caller of
+ * new, not libstdc++'s operator. Built with -fexceptions: a throwing operator new unwinds
+ * through these frames, and the guard is released by a cleanup on the way. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include "hot.h"
@@ -19,12 +19,6 @@ static void *(*real_new_al_nt)(size_t, size_t, const void *);
 static void (*real_del)(void *);
 static void (*real_del_al)(void *, size_t);
 
-static const void *owner(void *fn)
-{
-	Dl_info info;
-	return fn && dladdr(fn, &info) ? info.dli_fbase : NULL;
-}
-
 static void resolve(void)
 {
 	real_new = dlsym(RTLD_NEXT, "_Znwm");
@@ -33,9 +27,8 @@ static void resolve(void)
 	real_new_al_nt = dlsym(RTLD_NEXT, "_ZnwmSt11align_val_tRKSt9nothrow_t");
 	real_del = dlsym(RTLD_NEXT, "_ZdlPv");
 	real_del_al = dlsym(RTLD_NEXT, "_ZdlPvSt11align_val_t");
-	/* Operators in the allocator's own object bypass malloc: count them here. */
-	bool own = real_new && owner((void *)real_new) == owner((void *)mp_real.malloc);
-	__atomic_store_n(&mode, own ? COUNT : FORWARD, __ATOMIC_RELEASE);
+	/* Without a next operator (no libstdc++: nobody calls these) the fallbacks use malloc. */
+	__atomic_store_n(&mode, real_new && real_del ? COUNT : FORWARD, __ATOMIC_RELEASE);
 }
 
 static inline bool counting(void)

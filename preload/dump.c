@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "buf.h"
 #include "mapprof/dump_format.h"
@@ -144,6 +146,15 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 		}
 		int lr = link(tmp, name);
 		int le = errno;
+		if (lr != 0 && (le == EPERM || le == ENOTSUP || le == EOPNOTSUPP || le == ENOSYS)) {
+			/* No hard links here (vfat, some FUSE and network file systems): a rename
+			 * that refuses to replace still never overwrites. */
+			lr = (int)syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, name,
+					  RENAME_NOREPLACE);
+			le = errno;
+			if (lr == 0)
+				return 0;
+		}
 		unlink(tmp);
 		if (lr == 0)
 			return 0;
@@ -270,6 +281,16 @@ int mp_dump_write(const char *why)
 	pthread_mutex_unlock(&dump_lock);
 	t->guard--;
 	return rc;
+}
+
+void mp_dump_fork_prepare(void)
+{
+	pthread_mutex_lock(&dump_lock);
+}
+
+void mp_dump_fork_parent(void)
+{
+	pthread_mutex_unlock(&dump_lock);
 }
 
 void mp_dump_reset_child(void)

@@ -95,7 +95,7 @@ MP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	do {                                                                                       \
 		argv[0] = (char *)(first);                                                         \
 		for (size_t i = 1; i < n; i++)                                                     \
-			argv[i] = (first) ? va_arg(ap, char *) : NULL;                             \
+			argv[i] = va_arg(ap, char *);                                              \
 	} while (0)
 
 MP_EXPORT int execl(const char *path, const char *arg, ...)

@@ -32,7 +32,6 @@ extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
 
 uint64_t mp_now_ns(void)
 {
@@ -121,7 +120,9 @@ static int emulated_posix_memalign(void **out, size_t align, size_t size)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
 		return EINVAL;
-	void *p = mp_real.memalign ? mp_real.memalign(align, size) : __libc_memalign(align, size);
+	/* Without a memalign of the allocator's own, fail rather than hand out a block from
+	 * another allocator that its free() would then be given. */
+	void *p = mp_real.memalign ? mp_real.memalign(align, size) : NULL;
 	if (!p)
 		return ENOMEM;
 	*out = p;
@@ -274,9 +275,14 @@ static bool read_config(void)
 	return true;
 }
 
+/* Lock order for fork: stack capture (no thread may be inside libunwind or the loader), the
+ * dump writer (no dump in flight: it calls dl_iterate_phdr), then maps -> table -> threads ->
+ * arena, the order every other path takes them in. */
 static void atfork_prepare(void)
 {
 	mp_tls.guard++;
+	mp_stack_fork_prepare();
+	mp_dump_fork_prepare();
 	mp_maps_lock_all();
 	mp_table_lock();
 	mp_thread_lock();
@@ -289,6 +295,8 @@ static void atfork_parent(void)
 	mp_thread_unlock();
 	mp_table_unlock();
 	mp_maps_unlock_all();
+	mp_dump_fork_parent();
+	mp_stack_fork_parent();
 	mp_tls.guard--;
 }
 
@@ -299,11 +307,12 @@ static void atfork_child(void)
 	mp_thread_unlock();
 	mp_table_unlock();
 	mp_maps_unlock_all();
+	mp_stack_fork_child();
 	mp_thread_reset_child(&mp_tls);
 	mp_table_reset();
 	mp_record_reset();
 	mp_maps_reset();
-	mp_trigger_reset_child();
+	mp_trigger_reset_child(); /* also resets the dump writer's lock and sequence */
 	mp_start_ns = mp_now_ns();
 	mp_forked_child = 1;
 	mp_tls.guard--;

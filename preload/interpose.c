@@ -102,11 +102,16 @@ MP_EXPORT void *realloc(void *p, size_t size)
 	mp_tls_t *t = &mp_tls;
 	if (mp_unlikely(t->guard))
 		return mp_real.realloc(p, size);
+	uint32_t taken = UINT32_MAX;
 	if (mp_unlikely(mp_filter_maybe(p)))
-		mp_record_free(t, p);
+		taken = mp_record_realloc_take(t, p);
 	void *q = mp_real.realloc(p, size);
-	if (q == NULL && size != 0)
-		return NULL; /* failed: p is intact (if it was sampled, it is forgotten) */
+	if (q == NULL && size != 0) {
+		/* Failed: p is intact and still ours to describe. */
+		if (taken != UINT32_MAX)
+			mp_record_realloc_undo(t, p, taken);
+		return NULL;
+	}
 	mp_thread_t *r = t->rec;
 	if (mp_likely(r != NULL))
 		r->free_calls++;

@@ -161,14 +161,13 @@ void mp_maps_init(void)
 /* The rate is re-measured against CLOCK_MONOTONIC whenever the time since the last
  * measurement exceeds 1/64 of the time since init, so its relative error (two clock reads'
  * jitter over the span) keeps shrinking, at a logarithmic number of clock reads. */
-uint64_t mp_maps_ns_locked(uint64_t ticks)
+uint64_t mp_maps_ns_locked(uint64_t ticks, uint64_t now)
 {
 	if (!mp_maps_use_tsc)
 		return ticks;
-	uint64_t t = __builtin_ia32_rdtsc();
-	if (ns_per_tick == 0 || t - cal_tsc_last > (t - cal_tsc0) / 64) {
+	if (ns_per_tick == 0 || now - cal_tsc_last > (now - cal_tsc0) / 64) {
 		uint64_t ns = mp_mono_ns();
-		t = __builtin_ia32_rdtsc();
+		uint64_t t = __builtin_ia32_rdtsc();
 		if (t > cal_tsc0 && ns > cal_ns0)
 			ns_per_tick = (double)(ns - cal_ns0) / (double)(t - cal_tsc0);
 		cal_tsc_last = t;
@@ -295,7 +294,7 @@ void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now)
 	/* The largest count reached: what a reserve() must cover (a table emptied item by item
 	 * before it dies would otherwise look empty). */
 	a->size_hist[hist_bucket(m->max_size, MP_HIST_SIZE_BUCKETS)]++;
-	uint64_t life = mp_maps_ns_locked(now > m->created ? now - m->created : 0);
+	uint64_t life = mp_maps_ns_locked(now > m->created ? now - m->created : 0, now);
 	a->life_hist[hist_bucket(life, MP_HIST_LIFE_BUCKETS)]++;
 }
 

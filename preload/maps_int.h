@@ -154,8 +154,8 @@ static inline uint64_t mp_maps_now(void)
 
 /* maps.c. */
 MP_HIDDEN uint32_t mp_maps_tid(void);
-/* Maps lock held: a difference of two mp_maps_now values, in ns. */
-MP_HIDDEN uint64_t mp_maps_ns_locked(uint64_t ticks);
+/* Maps lock held: a difference of two mp_maps_now values, in ns; now is a recent one. */
+MP_HIDDEN uint64_t mp_maps_ns_locked(uint64_t ticks, uint64_t now);
 MP_HIDDEN void mp_maps_lock(void);
 MP_HIDDEN void mp_maps_unlock(void);
 MP_HIDDEN mp_map_inst_t *mp_maps_find_locked(uintptr_t key);

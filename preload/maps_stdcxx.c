@@ -205,7 +205,7 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 		/* The grow's end: its old array goes, its new one (if any) takes the place. */
 		enter_new_array_locked(x);
 		mp_maps_grow_ns_locked(g->site, x->grow,
-				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0));
+				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
 		mp_maps_unlock();
 		return;
 	}
@@ -222,7 +222,7 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 			x->policy_serial = owner->serial;
 		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
 		mp_maps_grow_ns_locked(owner->site, x->grow,
-				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0));
+				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
 		mp_maps_unlock();
 		return;
 	}
@@ -235,7 +235,12 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 
 /* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
  * Guard not held on entry. */
-MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size_t n_ins)
+/* Everything but the common "no rehash" answer: resolution, forwarding when inactive, and
+ * the real decision. Out of line so that the fast path below needs no stack frame (the
+ * capture buffer lives here); reached by a tail call, so it adds no frame to the stack that
+ * libunwind walks. */
+static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_bkt, size_t n_elt,
+						     size_t n_ins)
 {
 	need_fn f = __atomic_load_n(&real_need, __ATOMIC_ACQUIRE);
 	if (mp_unlikely(!f)) {
@@ -245,16 +250,9 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 			return (mp_need_t){false, 0};
 	}
 	mp_tls_t *t = &mp_tls;
-	if (mp_unlikely(!mp_maps_active(t)))
+	if (!mp_maps_active(t))
 		return f(self, n_bkt, n_elt, n_ins);
 	mp_maps_tls_t *x = &mp_maps_tls;
-	/* The real function's first test, done here: below the policy's _M_next_resize it
-	 * answers {false, 0} without side effects, and that is nearly every insert. */
-	if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
-		if (self == x->policy && n_elt + n_ins > x->policy_elems)
-			x->policy_elems = n_elt + n_ins;
-		return (mp_need_t){false, 0};
-	}
 	x->in_need = 1;
 	mp_need_t r = f(self, n_bkt, n_elt, n_ins);
 	x->in_need = 0;
@@ -264,6 +262,24 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 	grow(t, self, n_bkt, r.second, n_elt, n_elt + n_ins, 0, true);
 	t->guard--;
 	return r;
+}
+
+MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size_t n_ins)
+{
+	need_fn f = __atomic_load_n(&real_need, __ATOMIC_ACQUIRE);
+	if (mp_likely(f != NULL)) {
+		if (mp_unlikely(!mp_maps_active(&mp_tls)))
+			return f(self, n_bkt, n_elt, n_ins);
+		/* The real function's first test, done here: below the policy's _M_next_resize
+		 * it answers {false, 0} without side effects, and that is nearly every insert. */
+		if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
+			mp_maps_tls_t *x = &mp_maps_tls;
+			if (self == x->policy && n_elt + n_ins > x->policy_elems)
+				x->policy_elems = n_elt + n_ins;
+			return (mp_need_t){false, 0};
+		}
+	}
+	return need_slow(self, n_bkt, n_elt, n_ins);
 }
 
 /* Called by reserve(), rehash() and the sizing constructors (explicit grows), and by the real

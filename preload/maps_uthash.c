@@ -94,7 +94,7 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 		mp_maps_set_size_locked(m, items);
 		mp_maps_grow_locked(m, stack, noexpand ? MP_GROW_NOEXPAND : 0, num_buckets / 2,
 				    num_buckets, items, num_buckets * bucket_bytes,
-				    dt ? mp_maps_ns_locked(dt) : 0);
+				    dt ? mp_maps_ns_locked(dt, now) : 0);
 	}
 	mp_maps_unlock();
 	t->guard--;

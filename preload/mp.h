@@ -103,6 +103,8 @@ MP_HIDDEN double mp_sample_weight(uint64_t size, uint64_t rate);
 /* record.c: the sampled slow paths, called from interpose.c. Guard not held on entry. */
 MP_HIDDEN void mp_record_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_record_free(mp_tls_t *t, void *p);
+MP_HIDDEN uint32_t mp_record_realloc_take(mp_tls_t *t, void *p);
+MP_HIDDEN void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket);
 MP_HIDDEN void mp_record_thread_init(mp_tls_t *t);
 
 /* filter.c: read-only-on-the-fast-path filter of pointers the shim tracks. */
@@ -113,9 +115,9 @@ MP_HIDDEN void mp_filter_add_map(const void *p);
 MP_HIDDEN void mp_filter_remove_map(const void *p);
 MP_HIDDEN void mp_filter_reset(void);
 extern MP_HIDDEN uint8_t *mp_filter_bits;
-#define MP_FILTER_BITS 20
+#define MP_FILTER_BITS	       20
 #define MP_FILTER_SAMPLE_SHIFT 0 /* low nibble: sampled objects (table.c) */
-#define MP_FILTER_MAP_SHIFT 4	 /* high nibble: map bucket arrays (maps.c) */
+#define MP_FILTER_MAP_SHIFT    4 /* high nibble: map bucket arrays (maps.c) */
 /* The byte for p: zero means p is certainly not tracked. */
 static inline uint8_t mp_filter_get(const void *p)
 {

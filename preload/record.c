@@ -93,3 +93,40 @@ void mp_record_reset(void)
 	n_sampled = n_dropped = 0;
 	inuse_est = peak_est = 0;
 }
+
+/* Guard not held. realloc's half of mp_record_free: p is forgotten before the real realloc
+ * (after it, p may belong to another thread); returns its bucket so that a failed realloc can
+ * put it back, or UINT32_MAX. */
+uint32_t mp_record_realloc_take(mp_tls_t *t, void *p)
+{
+	t->guard++;
+	uint8_t f = mp_filter_get(p);
+	uint64_t size;
+	uint32_t bucket = UINT32_MAX;
+	if (f & (15u << MP_FILTER_SAMPLE_SHIFT)) {
+		mp_table_lock();
+		if (mp_table_take_locked(p, &size, &bucket)) {
+			inuse_est -= mp_sample_weight(size, mp_config.rate) * (double)size;
+			if (inuse_est < 0)
+				inuse_est = 0;
+		}
+		mp_table_unlock();
+	}
+	if (mp_config.maps && (f & (15u << MP_FILTER_MAP_SHIFT)))
+		mp_maps_on_free(t, p);
+	t->guard--;
+	return bucket;
+}
+
+/* Guard not held. The realloc failed: p is still live, in the bucket it was taken from. */
+void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket)
+{
+	t->guard++;
+	mp_table_lock();
+	mp_table_relive_locked(p, bucket);
+	const mp_bucket_t *b = mp_table_bucket_locked(bucket);
+	if (b)
+		inuse_est += mp_sample_weight(b->size, mp_config.rate) * (double)b->size;
+	mp_table_unlock();
+	t->guard--;
+}

@@ -250,7 +250,7 @@ static struct live *live_find(const void *p)
 	return NULL;
 }
 
-bool mp_table_free_locked(const void *p, uint64_t *size)
+bool mp_table_take_locked(const void *p, uint64_t *size, uint32_t *bucket)
 {
 	struct live *l = live_find(p);
 	if (!l)
@@ -258,10 +258,33 @@ bool mp_table_free_locked(const void *p, uint64_t *size)
 	mp_bucket_t *b = &buckets[l->bucket];
 	b->inuse--;
 	*size = b->size;
+	*bucket = l->bucket;
 	l->ptr = DELETED;
 	live_count--;
 	mp_filter_remove(p);
 	return true;
+}
+
+bool mp_table_free_locked(const void *p, uint64_t *size)
+{
+	uint32_t bucket;
+	return mp_table_take_locked(p, size, &bucket);
+}
+
+void mp_table_relive_locked(const void *p, uint32_t bucket)
+{
+	if (bucket >= nbuckets || ((live_used + 1) * 2 > live_cap && !rehash_live()))
+		return;
+	uint64_t i = mix((uintptr_t)p) & (live_cap - 1);
+	while (live[i].ptr > DELETED)
+		i = (i + 1) & (live_cap - 1);
+	if (live[i].ptr == 0)
+		live_used++;
+	live[i].ptr = (uintptr_t)p;
+	live[i].bucket = bucket;
+	live_count++;
+	buckets[bucket].inuse++;
+	mp_filter_add(p);
 }
 
 void mp_table_set_kind_locked(const void *p, unsigned kind)

@@ -36,6 +36,10 @@ MP_HIDDEN uint32_t mp_table_intern_locked(const uintptr_t *pc, int n);
 MP_HIDDEN bool mp_table_alloc_locked(const void *p, uint32_t stack, uint64_t size, unsigned kind);
 /* Lock held. If p is a live sampled object, forgets it and returns true with its size. */
 MP_HIDDEN bool mp_table_free_locked(const void *p, uint64_t *size);
+/* Lock held. Like mp_table_free_locked, and gives the bucket p was in (for mp_table_relive). */
+MP_HIDDEN bool mp_table_take_locked(const void *p, uint64_t *size, uint32_t *bucket);
+/* Lock held. Puts back a live object taken by mp_table_take_locked (a realloc that failed). */
+MP_HIDDEN void mp_table_relive_locked(const void *p, uint32_t bucket);
 /* Lock held. Marks the live sampled object p as a bucket array of `kind` (maps.c): the object
  * moves to the (stack, size, kind) bucket. No-op when p is not sampled. */
 MP_HIDDEN void mp_table_set_kind_locked(const void *p, unsigned kind);

@@ -7,4 +7,7 @@ MP_HIDDEN void mp_trigger_start(void);
 MP_HIDDEN void mp_trigger_stop(void);
 MP_HIDDEN void mp_trigger_reset_child(void);
 MP_HIDDEN void mp_dump_reset_child(void);
+/* fork: no dump may be in flight (it calls the loader); see init.c. */
+MP_HIDDEN void mp_dump_fork_prepare(void);
+MP_HIDDEN void mp_dump_fork_parent(void);
 #endif

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Regressions from the shim review: fork while other threads capture stacks and dumps are in
+# flight (the child must not hang in the loader's lock), C++ operator new/delete over jemalloc
+# (jemalloc's operators never reach malloc), a failed realloc of a sampled block, and threads
+# that only free.
+. "$(dirname "$0")/lib.sh"
+DEC="python3 $ROOT/tests/tools/mprof_decode.py"
+JE=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+
+# --- fork stress: every child reaped within the time limit, each wrote a valid dump
+for rate in 1 4096; do
+	d=$T/fork$rate
+	mkdir -p "$d"
+	out=$(MAPPROF_RATE=$rate MAPPROF_SIGNAL=USR2 timeout 60 env LD_PRELOAD="$LIB" \
+		MAPPROF_OUT="$d/m.%p.%n.mprof" $PROGS/shim_forkstress 40 2>&1 || echo "exit $?")
+	expect_eq "fork stress rate $rate: no hang, all 40 children reaped" "forks 40" "$out"
+	n=$(ls "$d" | wc -l)
+	if [ "$n" -ge 41 ]; then ok "fork stress rate $rate: $n dumps (children + parent)"; else
+		not_ok "fork stress rate $rate: dumps" "got $n files"; fi
+	check "fork stress rate $rate: every dump decodes" $DEC "$d"/*.mprof
+done
+
+# --- C++ operators: the same counts over glibc and over jemalloc
+totals() { # DIR -> "site=allocations/freed" for the program's own sites
+	$DEC --sites "$1"/*.mprof | python3 -c '
+import sys
+rows=[l.rstrip("\n").split("\t") for l in sys.stdin if l.strip()]
+want=("cxx_one","cxx_array","cxx_aligned","cxx_nothrow")
+def tot(w, k): return sum(int(r[3]) - (int(r[4]) if k else 0) for r in rows if w in r[0])
+print(" ".join("%s=%d/%d" % (w, tot(w, 0), tot(w, 1)) for w in want))'
+}
+mp_run "$T/g" $PROGS/shim_cxxnew >"$T/g.out" 2>&1
+mkdir -p "$T/j"
+LD_PRELOAD="$LIB $JE" MAPPROF_RATE=1 MAPPROF_OUT="$T/j/m.%p.mprof" $PROGS/shim_cxxnew >"$T/j.out" 2>&1 ||
+	true
+expect_eq "operator new: output over jemalloc as over glibc" "$(cat "$T/g.out")" "$(cat "$T/j.out")"
+check "operator new: bad_alloc propagates through the shim" grep -q "caught 3" "$T/j.out"
+want="cxx_one=1000/1000 cxx_array=200/200 cxx_aligned=100/100 cxx_nothrow=50/50"
+expect_eq "operator new: exact per-site counts over glibc" "$want" "$(totals "$T/g")"
+expect_eq "operator new: exact per-site counts over jemalloc" "$want" "$(totals "$T/j")"
+grows=$($DEC "$T/j"/*.mprof | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(sum(g["count"] for g in d.get("map_grows",[])))')
+if [ "${grows:-0}" -gt 0 ]; then ok "operator new: unordered_map grows seen over jemalloc ($grows)"; else
+	not_ok "operator new: unordered_map grows over jemalloc" "none"; fi
+
+# --- failed realloc keeps the sampled block in use
+mp_run "$T/r" $PROGS/shim_regress realloc >"$T/r.out" 2>&1
+check "realloc: the huge realloc failed" grep -q "realloc failed" "$T/r.out"
+inuse=$($DEC --sites "$T/r"/*.mprof | awk -F'\t' '$1 == "realloc_site" && $3 == 4096 { n += $5 } END { print n + 0 }')
+expect_eq "realloc: the block is still in use after the failed realloc" "1" "$inuse"
+
+# --- a thread that only frees
+mp_run "$T/f" $PROGS/shim_regress >/dev/null 2>&1
+read -r frees threads < <($DEC "$T/f"/*.mprof | python3 -c '
+import json,sys
+d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; t=d["totals"]
+print(t["free_calls"], t["threads"])')
+if [ "${frees:-0}" -ge 1000 ]; then ok "free-only thread: its 1000 frees are counted ($frees)"; else
+	not_ok "free-only thread: frees" "free_calls=$frees"; fi
+if [ "${threads:-0}" -ge 2 ]; then ok "free-only thread: counted as a thread ($threads)"; else
+	not_ok "free-only thread: threads" "threads=$threads"; fi
