@@ -104,7 +104,7 @@ MP_EXPORT void *realloc(void *p, size_t size)
 		return mp_real.realloc(p, size);
 	uint32_t taken = UINT32_MAX;
 	if (mp_unlikely(mp_filter_maybe(p)))
-		taken = mp_record_realloc_take(t, p);
+		taken = mp_record_take(t, p);
 	void *q = mp_real.realloc(p, size);
 	if (q == NULL && size != 0) {
 		/* Failed: p is intact and still ours to describe. */

@@ -103,7 +103,7 @@ MP_HIDDEN double mp_sample_weight(uint64_t size, uint64_t rate);
 /* record.c: the sampled slow paths, called from interpose.c. Guard not held on entry. */
 MP_HIDDEN void mp_record_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_record_free(mp_tls_t *t, void *p);
-MP_HIDDEN uint32_t mp_record_realloc_take(mp_tls_t *t, void *p);
+MP_HIDDEN uint32_t mp_record_take(mp_tls_t *t, void *p);
 MP_HIDDEN void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket);
 MP_HIDDEN void mp_record_thread_init(mp_tls_t *t);
 

@@ -63,21 +63,7 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
  * at, so a bucket array's free never takes the table lock. */
 void mp_record_free(mp_tls_t *t, void *p)
 {
-	t->guard++;
-	uint8_t f = mp_filter_get(p);
-	uint64_t size;
-	if (f & (15u << MP_FILTER_SAMPLE_SHIFT)) {
-		mp_table_lock();
-		if (mp_table_free_locked(p, &size)) {
-			inuse_est -= mp_sample_weight(size, mp_config.rate) * (double)size;
-			if (inuse_est < 0)
-				inuse_est = 0;
-		}
-		mp_table_unlock();
-	}
-	if (mp_config.maps && (f & (15u << MP_FILTER_MAP_SHIFT)))
-		mp_maps_on_free(t, p);
-	t->guard--;
+	(void)mp_record_take(t, p);
 }
 
 void mp_record_stats_locked(struct mp_sample_stats *out)
@@ -94,10 +80,10 @@ void mp_record_reset(void)
 	inuse_est = peak_est = 0;
 }
 
-/* Guard not held. realloc's half of mp_record_free: p is forgotten before the real realloc
- * (after it, p may belong to another thread); returns its bucket so that a failed realloc can
- * put it back, or UINT32_MAX. */
-uint32_t mp_record_realloc_take(mp_tls_t *t, void *p)
+/* Guard not held. Forgets p (before the real free or realloc: after it, p may belong to
+ * another thread) and returns the bucket it was in, so that a failed realloc can put it back;
+ * UINT32_MAX if p was not a sampled object. */
+uint32_t mp_record_take(mp_tls_t *t, void *p)
 {
 	t->guard++;
 	uint8_t f = mp_filter_get(p);
