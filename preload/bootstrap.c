@@ -5,15 +5,16 @@
 #include <stdint.h>
 #include "mp.h"
 
-#define BOOTSTRAP_SIZE (64u << 10)
-
 struct bheader {
 	size_t size;
 	size_t pad;
 };
 
-/* Written by a compare-and-swap bump; blocks are never reused. */
-static char area[BOOTSTRAP_SIZE] __attribute__((aligned(64)));
+/* Written by a compare-and-swap bump; blocks are never reused. Read by mp_bootstrap_owns
+ * (mp.h) on every free, so it is a hidden global rather than a static. */
+char mp_bootstrap_area[MP_BOOTSTRAP_SIZE] __attribute__((aligned(64)));
+#define area mp_bootstrap_area
+#define BOOTSTRAP_SIZE MP_BOOTSTRAP_SIZE
 static size_t used;
 
 void *mp_bootstrap_alloc(size_t size, size_t align)
@@ -35,11 +36,6 @@ void *mp_bootstrap_alloc(size_t size, size_t align)
 			return (void *)p; /* static storage: already zero */
 		}
 	}
-}
-
-bool mp_bootstrap_owns(const void *p)
-{
-	return (const char *)p >= area && (const char *)p < area + BOOTSTRAP_SIZE;
 }
 
 size_t mp_bootstrap_size(const void *p)

@@ -288,6 +288,8 @@ void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now)
 		a->max_grows = m->grows;
 	if (m->max_size <= 4)
 		a->tiny++;
+	if (m->max_size > a->max_size) /* raised without the lock by mapprof_uthash_size */
+		a->max_size = m->max_size;
 	uint64_t nt = m->ntids;
 	if (nt > a->max_threads)
 		a->max_threads = nt;

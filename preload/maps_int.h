@@ -92,6 +92,13 @@ typedef struct mp_maps_tls {
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
 	const void *ut_array;
 	uint64_t ut_t0;
+	/* uthash: the table this thread is filling and its instance. mapprof_uthash_size raises
+	 * the instance's max_size without the lock while the serial still matches (instances
+	 * live in arena memory that is never unmapped, so a stale pointer is safe to test). */
+	const void *ut_tbl;
+	struct mp_map_inst *ut_inst;
+	uint64_t ut_serial;
+	uint32_t ut_serial_gen; /* mp_maps_gen when cached: a fork child starts afresh */
 	/* The last stack this thread interned for a map event, valid while st_gen is
 	 * mp_maps_gen + 1: an identical capture reuses its id without the table lock. Exact:
 	 * the whole captured stack is compared, never a key standing for it. */

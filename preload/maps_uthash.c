@@ -19,6 +19,15 @@ static inline uintptr_t key_of(const void *tbl)
 	return mp_maps_key(MP_KIND_UTHASH, tbl);
 }
 
+/* Maps lock held: from now on this thread's size reports for m's table need no lock. */
+static void ut_cache_locked(mp_maps_tls_t *x, const void *tbl, mp_map_inst_t *m)
+{
+	x->ut_tbl = tbl;
+	x->ut_inst = m;
+	x->ut_serial = m->serial;
+	x->ut_serial_gen = mp_maps_gen;
+}
+
 /* Guard not held on entry (the program's call). The allocation itself goes through our malloc
  * unguarded, so it is counted and may be sampled like any other; bucket arrays are labelled
  * through map_pending. */
@@ -34,7 +43,9 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 			uint32_t stack = mp_maps_stack();
 			uint64_t now = mp_maps_now();
 			mp_maps_lock();
-			mp_maps_create_locked(key_of(p), stack, now);
+			mp_map_inst_t *m = mp_maps_create_locked(key_of(p), stack, now);
+			if (m)
+				ut_cache_locked(&mp_maps_tls, p, m);
 			mp_maps_unlock();
 			t->guard--;
 		}
@@ -118,17 +129,32 @@ void mapprof_uthash_noexpand_fyi(const void *tbl)
 
 /* Guard not held on entry. The header calls this on each of a table's first 8 adds and then on
  * every 16th: the largest size is known within 16 (exactly up to 8, so "tiny" is exact)
- * without a call per insert. */
+ * without a call per insert. While a thread keeps filling the same table, no lock: the count
+ * goes straight into the instance it cached (its site's max is updated when the instance is
+ * folded: at death, or for the dump). */
 void mapprof_uthash_size(const void *tbl, size_t items)
 {
 	mp_tls_t *t = &mp_tls;
 	if (!mp_maps_active(t))
 		return;
+	mp_maps_tls_t *x = &mp_maps_tls;
+	if (mp_likely(x->ut_tbl == tbl && x->ut_serial_gen == mp_maps_gen)) {
+		mp_map_inst_t *c = x->ut_inst;
+		if (__atomic_load_n(&c->serial, __ATOMIC_RELAXED) == x->ut_serial) {
+			/* Racy with the dump's read under the lock: it sees this size or the last. */
+			if (items > __atomic_load_n(&c->max_size, __ATOMIC_RELAXED))
+				__atomic_store_n(&c->max_size, items, __ATOMIC_RELAXED);
+			return;
+		}
+	}
 	t->guard++;
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
-	if (m && items > m->max_size)
-		mp_maps_set_size_locked(m, items);
+	if (m) {
+		if (items > m->max_size)
+			mp_maps_set_size_locked(m, items);
+		ut_cache_locked(x, tbl, m);
+	}
 	mp_maps_unlock();
 	t->guard--;
 }
