@@ -256,10 +256,10 @@ int mp_dump_write(const char *why)
 	if (mp_config.maps)
 		mp_maps_dump(&b);
 	struct mp_sample_stats st;
-	mp_table_lock();
+	mp_table_lock_all();
 	put_stacks_samples_locked(&b);
 	mp_record_stats_locked(&st);
-	mp_table_unlock();
+	mp_table_unlock_all();
 	size_t at = mp_buf_section_begin(&b, MP_SEC_TOTALS);
 	mp_buf_u64(&b, tot.alloc_calls);
 	mp_buf_u64(&b, tot.free_calls);

@@ -34,9 +34,9 @@ static void before_exec(void)
 		return;
 	if (mp_forked_child) {
 		struct mp_sample_stats st;
-		mp_table_lock();
+		mp_table_lock_all();
 		mp_record_stats_locked(&st);
-		mp_table_unlock();
+		mp_table_unlock_all();
 		if (st.sampled == 0)
 			return;
 	}

@@ -4,8 +4,8 @@
  * needs no lock and writes nothing shared. Each byte holds two 4-bit counters: the low nibble
  * counts sampled objects (the table's), the high one map bucket arrays (maps.c's), so a free
  * that hits the filter takes only the lock of the structure that may hold it. Counters change
- * only on slow paths, with atomic read-modify-writes (the two owners update one byte under
- * different locks, or none); a counter that reaches 15 sticks there (a false positive costs
+ * only on slow paths, with atomic read-modify-writes (owners update one byte under different
+ * locks, or none); a counter that reaches 15 sticks there (a false positive costs
  * one lookup, never a wrong answer). */
 #include <string.h>
 #include <sys/mman.h>
@@ -49,7 +49,8 @@ static void bump(const void *p, unsigned sh, int d)
 	    !__atomic_compare_exchange_n(s, &old, nv, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
-/* Table lock held (sampled objects). */
+/* The lock of p's live-table shard held (sampled objects, table.c); two shards may share a
+ * byte, hence the CAS in bump. */
 void mp_filter_add(const void *p)
 {
 	bump(p, MP_FILTER_SAMPLE_SHIFT, 1);

@@ -275,16 +275,17 @@ static bool read_config(void)
 	return true;
 }
 
-/* Lock order for fork: stack capture (no thread may be inside libunwind or the loader), the
- * dump writer (no dump in flight: it calls dl_iterate_phdr), then maps -> table -> threads ->
- * arena, the order every other path takes them in. */
+/* Lock order for fork: stack capture (no thread may be inside libunwind or the loader: a flag
+ * per thread, see stack.c), the dump writer (no dump in flight: it calls dl_iterate_phdr), then
+ * maps -> table (every live-table shard, then the index) -> threads -> arena, the order every
+ * other path takes them in. */
 static void atfork_prepare(void)
 {
 	mp_tls.guard++;
 	mp_stack_fork_prepare();
 	mp_dump_fork_prepare();
 	mp_maps_lock_all();
-	mp_table_lock();
+	mp_table_lock_all();
 	mp_thread_lock();
 	mp_arena_lock();
 }
@@ -293,7 +294,7 @@ static void atfork_parent(void)
 {
 	mp_arena_unlock();
 	mp_thread_unlock();
-	mp_table_unlock();
+	mp_table_unlock_all();
 	mp_maps_unlock_all();
 	mp_dump_fork_parent();
 	mp_stack_fork_parent();
@@ -305,7 +306,7 @@ static void atfork_child(void)
 {
 	mp_arena_unlock();
 	mp_thread_unlock();
-	mp_table_unlock();
+	mp_table_unlock_all();
 	mp_maps_unlock_all();
 	mp_stack_fork_child();
 	mp_thread_reset_child(&mp_tls);

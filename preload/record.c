@@ -1,34 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /* The slow paths behind interpose.c: thread attach, sample points, and frees of tracked
- * pointers. Stacks are captured before any lock is taken; the table lock is held only for the
- * table update. Map hooks (maps.c) get the allocation or free before the real free runs. */
+ * pointers. Stacks are captured before any lock is taken; a repeated stack and bucket are found
+ * in the thread's cache without a lock, and only p's shard of the live table is locked for the
+ * update (table.h). Map hooks (maps.c) get the allocation or free before the real free runs. */
 #include "maps.h"
 #include "record.h"
 #include "stack.h"
 #include "table.h"
 #include "thread.h"
 
-/* Written under the table lock, read by the dump writer under it. The in-use estimate sums
- * weight x size over live sampled objects, so its peak is an estimate of the peak heap. */
-static uint64_t n_sampled, n_dropped;
-static double inuse_est, peak_est;
+/* Sampling points that could not be recorded (no memory). Atomic: rare, any thread. Read by
+ * the dump writer; the other totals (sampled objects, in-use estimate) live in table.c. */
+static uint64_t n_dropped;
 
+/* Guard held, no lock held. */
 static void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
 {
 	uintptr_t pcs[MP_MAX_DEPTH];
 	int n = mp_stack_capture(pcs, (int)mp_config.depth);
-	double w = mp_sample_weight(size, mp_config.rate);
-	mp_table_lock();
-	uint32_t id = mp_table_intern_locked(pcs, n);
-	if (id != MP_NO_STACK && mp_table_alloc_locked(p, id, size, kind)) {
-		n_sampled++;
-		inuse_est += w * (double)size;
-		if (inuse_est > peak_est)
-			peak_est = inuse_est;
-	} else {
-		n_dropped++;
-	}
-	mp_table_unlock();
+	uint32_t id = mp_table_intern(t, pcs, n);
+	uint32_t b = id != MP_NO_STACK ? mp_table_bucket(t, id, size, kind) : MP_NO_BUCKET;
+	if (b == MP_NO_BUCKET || !mp_table_insert(p, b))
+		__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
 }
 
 /* Guard not held. Runs when the countdown went below zero, the thread has no record yet, or a
@@ -60,7 +53,7 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 
 /* Guard not held. p hit the filter: it may be a sampled object (the byte's sample counter is
  * set) or a tracked bucket array (its map counter is set); only those structures are looked
- * at, so a bucket array's free never takes the table lock. */
+ * at, so a bucket array's free never takes a table lock. */
 void mp_record_free(mp_tls_t *t, void *p)
 {
 	(void)mp_record_take(t, p);
@@ -68,16 +61,17 @@ void mp_record_free(mp_tls_t *t, void *p)
 
 void mp_record_stats_locked(struct mp_sample_stats *out)
 {
-	out->sampled = n_sampled;
-	out->dropped = n_dropped;
-	out->inuse_est = inuse_est > 0 ? (uint64_t)(inuse_est + 0.5) : 0;
-	out->peak_inuse_est = (uint64_t)(peak_est + 0.5);
+	struct mp_table_stats ts;
+	mp_table_stats_locked(&ts);
+	out->sampled = ts.inserted;
+	out->dropped = __atomic_load_n(&n_dropped, __ATOMIC_RELAXED);
+	out->inuse_est = ts.inuse_est;
+	out->peak_inuse_est = ts.peak_est;
 }
 
 void mp_record_reset(void)
 {
-	n_sampled = n_dropped = 0;
-	inuse_est = peak_est = 0;
+	n_dropped = 0; /* the rest is reset with the table */
 }
 
 /* Guard not held. Forgets p (before the real free or realloc: after it, p may belong to
@@ -90,13 +84,8 @@ uint32_t mp_record_take(mp_tls_t *t, void *p)
 	uint64_t size;
 	uint32_t bucket = UINT32_MAX;
 	if (f & (15u << MP_FILTER_SAMPLE_SHIFT)) {
-		mp_table_lock();
-		if (mp_table_take_locked(p, &size, &bucket)) {
-			inuse_est -= mp_sample_weight(size, mp_config.rate) * (double)size;
-			if (inuse_est < 0)
-				inuse_est = 0;
-		}
-		mp_table_unlock();
+		if (!mp_table_take(p, &size, &bucket))
+			bucket = UINT32_MAX;
 	}
 	if (mp_config.maps && (f & (15u << MP_FILTER_MAP_SHIFT)))
 		mp_maps_on_free(t, p);
@@ -108,11 +97,6 @@ uint32_t mp_record_take(mp_tls_t *t, void *p)
 void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket)
 {
 	t->guard++;
-	mp_table_lock();
-	mp_table_relive_locked(p, bucket);
-	const mp_bucket_t *b = mp_table_bucket_locked(bucket);
-	if (b)
-		inuse_est += mp_sample_weight(b->size, mp_config.rate) * (double)b->size;
-	mp_table_unlock();
+	mp_table_relive(p, bucket);
 	t->guard--;
 }

@@ -7,7 +7,7 @@
 struct mp_sample_stats {
 	uint64_t sampled, dropped, inuse_est, peak_inuse_est;
 };
-/* Table lock held. */
+/* Every table lock held (mp_table_lock_all). */
 MP_HIDDEN void mp_record_stats_locked(struct mp_sample_stats *out);
 /* Fork child. */
 MP_HIDDEN void mp_record_reset(void);

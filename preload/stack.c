@@ -5,19 +5,67 @@
  * rather than by a fixed count, so inlining changes in the shim cannot shift the stacks. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <linux/futex.h>
 #include <link.h>
-#include <pthread.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "stack.h"
+#include "thread.h"
 
 #define MP_MAX_DEPTH_ALL 256
-#define SKIP_SLACK 16 /* shim frames above the first user frame, at most */
+#define SKIP_SLACK	 16 /* shim frames above the first user frame, at most */
 
-/* fork_lock keeps fork out of stack capture: libunwind may be inside dl_iterate_phdr, whose
- * loader lock glibc does not reset in a fork child, so a child forked mid-capture would hang
- * in its first capture or dump. Captures read-lock it; the fork prepare handler write-locks
- * it (writers preferred, so a stream of samples cannot starve a fork). */
-static pthread_rwlock_t fork_lock;
+/* Keeping fork out of stack capture: libunwind may be inside dl_iterate_phdr, whose loader
+ * lock glibc does not reset in a fork child, so a child forked mid-capture would hang in its
+ * first capture or dump. A read-write lock did this before, but its read side writes one shared
+ * cache line on every capture. Now each capture raises a flag in the thread's own record
+ * (mp_thread_t.capturing, or the shared anon_capturing count for a thread without a record),
+ * and the fork prepare handler raises `forking` (a count: two threads may fork at once) then
+ * waits until no flag is up. Dekker's
+ * pattern: both sides store their own flag, then read the other's, all seq_cst, so at least one
+ * sees the other; a capture that sees `forking` lowers its flag and sleeps on it (a futex, woken
+ * by the parent handler; the child has no other thread) before trying again.
+ * forking: written by the fork handlers, read by captures. anon_capturing: atomic, any thread. */
+static uint32_t forking;
+static uint32_t anon_capturing;
+
+static void wait_fork(void)
+{
+	uint32_t v;
+	while ((v = __atomic_load_n(&forking, __ATOMIC_ACQUIRE)) != 0)
+		syscall(SYS_futex, &forking, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+/* Lowers the flag raised by capture_begin: a plain release store for the thread's own flag. */
+static inline void capture_end(uint32_t *flag)
+{
+	if (mp_likely(flag != &anon_capturing))
+		__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_sub(flag, 1, __ATOMIC_RELEASE);
+}
+
+/* Guard held. Returns the flag raised, to pass to capture_end. */
+static inline uint32_t *capture_begin(void)
+{
+	mp_thread_t *r = mp_tls.rec;
+	for (;;) {
+		uint32_t *flag;
+		if (mp_likely(r != NULL)) {
+			flag = &r->capturing;
+			__atomic_exchange_n(flag, 1, __ATOMIC_SEQ_CST);
+		} else {
+			flag = &anon_capturing;
+			__atomic_fetch_add(flag, 1, __ATOMIC_SEQ_CST);
+		}
+		if (mp_likely(!__atomic_load_n(&forking, __ATOMIC_SEQ_CST)))
+			return flag;
+		capture_end(flag);
+		wait_fork();
+	}
+}
 
 /* Our own executable segment; written once by mp_stack_init, read-only afterwards. */
 static uintptr_t self_lo, self_hi;
@@ -42,11 +90,6 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 
 void mp_stack_init(void)
 {
-	pthread_rwlockattr_t a;
-	pthread_rwlockattr_init(&a);
-	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&fork_lock, &a);
-	pthread_rwlockattr_destroy(&a);
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&mp_stack_init);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
@@ -86,9 +129,9 @@ int mp_stack_capture(uintptr_t *out, int max)
 	if (mp_config.unwind_fp) {
 		n = fp_walk(buf, want); /* no loader calls: no fork hazard */
 	} else {
-		pthread_rwlock_rdlock(&fork_lock);
+		uint32_t *flag = capture_begin();
 		n = unw_backtrace((void **)buf, want);
-		pthread_rwlock_unlock(&fork_lock);
+		capture_end(flag);
 	}
 	if (n <= 0)
 		return 0;
@@ -101,23 +144,25 @@ int mp_stack_capture(uintptr_t *out, int max)
 	return k;
 }
 
+/* Guard held; before any other fork lock (a capture holds none of ours, and the registry lock
+ * taken by the wait is never held across a capture). */
 void mp_stack_fork_prepare(void)
 {
-	pthread_rwlock_wrlock(&fork_lock);
+	__atomic_fetch_add(&forking, 1, __ATOMIC_SEQ_CST);
+	mp_thread_wait_captures();
+	while (__atomic_load_n(&anon_capturing, __ATOMIC_SEQ_CST))
+		sched_yield();
 }
 
 void mp_stack_fork_parent(void)
 {
-	pthread_rwlock_unlock(&fork_lock);
+	if (__atomic_sub_fetch(&forking, 1, __ATOMIC_RELEASE) == 0)
+		syscall(SYS_futex, &forking, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
-/* The child is single-threaded: a fresh lock (unlocking the parent's write lock from the
- * child is not allowed for rwlocks). */
+/* The child is single-threaded: no capture is in flight (prepare waited for them all). */
 void mp_stack_fork_child(void)
 {
-	pthread_rwlockattr_t a;
-	pthread_rwlockattr_init(&a);
-	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&fork_lock, &a);
-	pthread_rwlockattr_destroy(&a);
+	__atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
+	anon_capturing = 0;
 }

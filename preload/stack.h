@@ -11,7 +11,8 @@ MP_HIDDEN void mp_stack_init(void);
 /* Fills out[0..] with up to max return addresses, innermost first, starting at the first
  * frame outside the shim. Guard held; takes no lock of ours; returns the count (0 on failure). */
 MP_HIDDEN int mp_stack_capture(uintptr_t *out, int max);
-/* fork: prepare waits for captures in flight and blocks new ones; parent/child release. */
+/* fork: prepare waits for captures in flight and holds new ones back (a flag per thread, no
+ * lock on the capture path); parent/child release. */
 MP_HIDDEN void mp_stack_fork_prepare(void);
 MP_HIDDEN void mp_stack_fork_parent(void);
 MP_HIDDEN void mp_stack_fork_child(void);

@@ -1,46 +1,115 @@
 /* SPDX-License-Identifier: MIT */
-/* Stack interning, sample buckets and the live table: open-addressing hash tables in arena
- * memory that double when 1/2 full. Everything here runs with table_lock held (see table.h). */
+/* Stack interning, sample buckets and the sharded live table: open-addressing hash tables in
+ * arena memory that double when 1/2 full, plus the per-thread cache that lets a repeated stack
+ * skip the index lock. Locking is described in table.h. */
 #include <pthread.h>
 #include <string.h>
 #include "arena.h"
 #include "table.h"
+#include "thread.h"
 
-/* table_lock protects every static below. A mutex rather than a spinlock: exact mode takes it
- * on every allocation from every thread, and sleeping beats spinning on 2 cores. */
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+/* index_lock protects the stack and bucket tables below (not the bucket counters: atomics,
+ * under shard locks). A mutex rather than a spinlock: sleeping beats spinning on 2 cores. */
+static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Stacks: ids are indexes into stacks[]; stack_slots holds id+1 (0 = empty). */
+/* Stacks: ids are indexes into stacks[]; stack_slots holds id+1 (0 = empty). The mp_stack_t
+ * blocks never move or go away (a fork child's reset leaves them allocated), so a thread may
+ * compare against one it found earlier without the lock. */
 static mp_stack_t **stacks;
 static uint32_t nstacks, stacks_cap;
 static uint32_t *stack_slots;
 static uint32_t stack_slots_cap;
 
-/* Buckets: indexes into buckets[]; bucket_slots holds index+1. */
-static mp_bucket_t *buckets;
-static uint32_t nbuckets, buckets_cap;
+/* Buckets: index i lives in chunk c = floor(log2(i / CHUNK0 + 1)), which holds CHUNK0 << c
+ * buckets. Chunks are allocated once and kept (also across a fork child's reset), so a bucket
+ * pointer stays valid without the lock. bucket_slots holds index+1. nbuckets is written under
+ * index_lock with release stores and may be read without it (acquire). */
+#define CHUNK0_SHIFT 10
+#define NCHUNKS	     22
+static mp_bucket_t *bucket_chunks[NCHUNKS];
+static uint32_t nbuckets;
 static uint32_t *bucket_slots;
 static uint32_t bucket_slots_cap;
 
-/* Live objects: key 0 = empty, 1 = deleted. */
+/* Live objects, sharded by the region of the pointer; in a shard, the probe uses mix(p).
+ * Each shard's fields are protected by its lock (see shard_of). Key 0 = empty, 1 = deleted. */
 struct live {
 	uintptr_t ptr;
 	uint32_t bucket;
 	uint32_t pad;
 };
-static struct live *live;
-static uint64_t live_cap, live_used, live_count; /* used counts deleted slots too */
+/* Bucket counter changes made in a shard wait in its small direct-mapped cache and reach the
+ * shared bucket (atomics) when evicted or when every lock is taken (mp_table_lock_all): threads
+ * sampling the same stacks do not move the bucket's cache line between cores on every call. */
+#define SHARD_DELTAS 256
+struct delta {
+	uint32_t bucket1; /* bucket index + 1, 0 = empty */
+	int32_t allocs, inuse;
+};
+struct shard {
+	pthread_mutex_t lock;
+	struct live *live;
+	uint64_t cap, used, count; /* used counts deleted slots too */
+	uint64_t inserted;	   /* sampled objects recorded here (for the totals) */
+	struct delta delta[SHARD_DELTAS];
+} __attribute__((aligned(64)));
+static struct shard shards[MP_TABLE_SHARDS] = {
+    [0 ... MP_TABLE_SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+#define SHARD_BITS 5 /* log2(MP_TABLE_SHARDS) */
+_Static_assert(MP_TABLE_SHARDS == 1 << SHARD_BITS, "shard count is 2^SHARD_BITS");
+
+/* The in-use estimate: sum of est over live objects, in 1/4096 bytes (fixed point, so that
+ * atomic adds stay exact: a free subtracts exactly what its allocation added; in exact mode every
+ * weight is 1 and the figure is exact), and its largest value. Changed with atomics under the
+ * lock of the shard whose object changed; read under every lock. Own cache line.
+ *
+ * A thread with a record nets its own frees against its next allocations before publishing
+ * (mp_thread_t.est_pending, at most EST_PENDING_MAX below zero, written under a shard lock):
+ * the usual free-then-malloc pair writes the shared line once, or not at all. Only frees wait,
+ * so the published sum never falls short of the true one and a new peak is never missed; the
+ * dump adds the pending amounts back, so the in-use figure stays exact. With one thread the
+ * peak is exact; with several, a peak may include up to EST_PENDING_MAX of each other thread's
+ * frees that had not been published yet. */
+#define EST_SHIFT	12
+#define EST_PENDING_MAX ((int64_t)1024 << EST_SHIFT) /* 1 KiB */
+static struct {
+	uint64_t inuse, peak;
+} est __attribute__((aligned(64)));
+
+/* Bumped by the fork child's reset: per-thread caches filled before it are stale. Written only
+ * single-threaded (child, tests); read without a lock. */
+static uint32_t table_gen;
 
 #define DELETED ((uintptr_t)1)
 
 void mp_table_lock(void)
 {
-	pthread_mutex_lock(&table_lock);
+	pthread_mutex_lock(&index_lock);
 }
 
 void mp_table_unlock(void)
 {
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&index_lock);
+}
+
+static void shard_flush(struct shard *s);
+
+/* Also moves the shards' waiting counter deltas into the buckets, so that the views below
+ * read final figures. */
+void mp_table_lock_all(void)
+{
+	for (int i = 0; i < MP_TABLE_SHARDS; i++) {
+		pthread_mutex_lock(&shards[i].lock);
+		shard_flush(&shards[i]);
+	}
+	pthread_mutex_lock(&index_lock);
+}
+
+void mp_table_unlock_all(void)
+{
+	pthread_mutex_unlock(&index_lock);
+	for (int i = MP_TABLE_SHARDS - 1; i >= 0; i--)
+		pthread_mutex_unlock(&shards[i].lock);
 }
 
 static inline uint64_t mix(uint64_t x)
@@ -127,6 +196,14 @@ uint32_t mp_table_intern_locked(const uintptr_t *pc, int n)
 	return nstacks - 1;
 }
 
+/* The bucket with index i < nbuckets (any thread that learnt i legitimately). */
+static inline mp_bucket_t *bucket_at(uint32_t i)
+{
+	uint64_t j = (uint64_t)i + (1u << CHUNK0_SHIFT);
+	unsigned top = 63 - (unsigned)__builtin_clzll(j);
+	return &bucket_chunks[top - CHUNK0_SHIFT][j - (1ull << top)];
+}
+
 static uint64_t bucket_hash(uint32_t stack, uint64_t size, unsigned kind)
 {
 	return mix(((uint64_t)stack << 8 | kind) ^ mix(size));
@@ -139,8 +216,8 @@ static bool rehash_buckets(void)
 	if (!n)
 		return false;
 	for (uint32_t b = 0; b < nbuckets; b++) {
-		uint64_t i =
-		    bucket_hash(buckets[b].stack, buckets[b].size, buckets[b].kind) & (ncap - 1);
+		const mp_bucket_t *k = bucket_at(b);
+		uint64_t i = bucket_hash(k->stack, k->size, k->kind) & (ncap - 1);
 		while (n[i])
 			i = (i + 1) & (ncap - 1);
 		n[i] = b + 1;
@@ -151,159 +228,391 @@ static bool rehash_buckets(void)
 	return true;
 }
 
-/* Returns the bucket index for (stack, size, kind), creating it; UINT32_MAX on no memory. */
-static uint32_t bucket_get(uint32_t stack, uint64_t size, unsigned kind)
+/* One object's share of the in-use estimate: weight x size in 1/4096 bytes, rounded. */
+static uint64_t est_of(uint64_t size)
+{
+	double e = mp_sample_weight(size, mp_config.rate) * (double)size * (1 << EST_SHIFT) + 0.5;
+	return e >= 1.8e19 ? UINT64_MAX >> 8 : (uint64_t)e;
+}
+
+/* Index lock held. Returns the bucket index for (stack, size, kind), creating it;
+ * MP_NO_BUCKET on no memory. */
+static uint32_t bucket_get_locked(uint32_t stack, uint64_t size, unsigned kind)
 {
 	if ((nbuckets + 1) * 2 > bucket_slots_cap && !rehash_buckets())
-		return UINT32_MAX;
+		return MP_NO_BUCKET;
 	uint64_t i = bucket_hash(stack, size, kind) & (bucket_slots_cap - 1);
 	while (bucket_slots[i]) {
-		mp_bucket_t *b = &buckets[bucket_slots[i] - 1];
+		const mp_bucket_t *b = bucket_at(bucket_slots[i] - 1);
 		if (b->stack == stack && b->size == size && b->kind == kind)
 			return bucket_slots[i] - 1;
 		i = (i + 1) & (bucket_slots_cap - 1);
 	}
-	if (nbuckets == UINT32_MAX - 1 ||
-	    !grow_array((void **)&buckets, &buckets_cap, sizeof(*buckets), nbuckets + 1))
-		return UINT32_MAX;
-	mp_bucket_t *b = &buckets[nbuckets];
+	uint32_t id = nbuckets;
+	uint64_t j = (uint64_t)id + (1u << CHUNK0_SHIFT);
+	unsigned c = 63 - (unsigned)__builtin_clzll(j) - CHUNK0_SHIFT;
+	if (c >= NCHUNKS)
+		return MP_NO_BUCKET;
+	if (!bucket_chunks[c]) {
+		bucket_chunks[c] =
+		    mp_arena_alloc(((size_t)1 << (CHUNK0_SHIFT + c)) * sizeof(mp_bucket_t));
+		if (!bucket_chunks[c])
+			return MP_NO_BUCKET;
+	}
+	mp_bucket_t *b = bucket_at(id);
 	b->stack = stack;
 	b->size = size;
 	b->kind = kind;
-	/* The array is reused after a fork (mp_table_reset keeps it): clear the parent's counts. */
+	b->est = est_of(size);
+	/* Chunks are reused after a fork (mp_table_reset keeps them): clear the parent's counts. */
 	b->allocs = 0;
 	b->inuse = 0;
-	bucket_slots[i] = ++nbuckets;
-	return nbuckets - 1;
+	bucket_slots[i] = id + 1;
+	__atomic_store_n(&nbuckets, id + 1, __ATOMIC_RELEASE);
+	return id;
 }
 
-static bool rehash_live(void)
+/* --- the per-thread cache: the last stacks and buckets this thread used --- */
+
+#define TC_STACKS  16  /* 2-way: a stack goes in slot h or h^1 */
+#define TC_BUCKETS 256 /* direct-mapped */
+struct tcache {
+	uint32_t gen; /* table_gen when the entries below were made */
+	struct {
+		const mp_stack_t *s; /* interned stack (immutable), NULL = empty */
+		uint32_t id;
+	} st[TC_STACKS];
+	struct {
+		uint64_t size;
+		uint32_t stack, kind;
+		uint32_t bucket1; /* bucket index + 1, 0 = empty */
+	} bk[TC_BUCKETS];
+};
+
+/* Guard held. The calling thread's cache, or NULL (no record, or no memory). */
+static struct tcache *tcache_of(mp_tls_t *t)
+{
+	mp_thread_t *r = t->rec;
+	if (mp_unlikely(r == NULL))
+		return NULL;
+	struct tcache *c = r->tcache;
+	if (mp_unlikely(c == NULL)) {
+		c = mp_arena_alloc(sizeof(*c)); /* zeroed */
+		if (!c)
+			return NULL;
+		c->gen = table_gen;
+		r->tcache = c;
+	}
+	if (mp_unlikely(c->gen != table_gen)) {
+		memset(c, 0, sizeof(*c));
+		c->gen = table_gen;
+	}
+	return c;
+}
+
+static inline unsigned tc_stack_slot(const uintptr_t *pc, int n)
+{
+	uint64_t k = pc[0] ^ (n > 1 ? pc[1] * 0x9E3779B97F4A7C15ull : 0) ^ (uint64_t)n;
+	return (unsigned)((k * 0xff51afd7ed558ccdull) >> 60) & (TC_STACKS - 1);
+}
+
+static inline bool same_stack(const mp_stack_t *s, const uintptr_t *pc, int n)
+{
+	if (s == NULL || s->n != (uint32_t)n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (s->pc[i] != pc[i])
+			return false;
+	return true;
+}
+
+uint32_t mp_table_intern(mp_tls_t *t, const uintptr_t *pc, int n)
+{
+	if (n <= 0)
+		return MP_NO_STACK;
+	struct tcache *c = tcache_of(t);
+	unsigned h = 0;
+	if (c) {
+		/* A hit compares every frame with the interned stack: never a hash-only match. */
+		h = tc_stack_slot(pc, n);
+		if (same_stack(c->st[h].s, pc, n))
+			return c->st[h].id;
+		if (same_stack(c->st[h ^ 1].s, pc, n))
+			return c->st[h ^ 1].id;
+	}
+	pthread_mutex_lock(&index_lock);
+	uint32_t id = mp_table_intern_locked(pc, n);
+	const mp_stack_t *s = id != MP_NO_STACK ? stacks[id] : NULL;
+	pthread_mutex_unlock(&index_lock);
+	if (c && s) {
+		c->st[h ^ 1] = c->st[h];
+		c->st[h].s = s;
+		c->st[h].id = id;
+	}
+	return id;
+}
+
+uint32_t mp_table_bucket(mp_tls_t *t, uint32_t stack, uint64_t size, unsigned kind)
+{
+	struct tcache *c = tcache_of(t);
+	unsigned h = 0;
+	if (c) {
+		/* Fibonacci hashing: consecutive sizes of one stack land in distinct slots. */
+		uint64_t k = size + (uint64_t)stack * 0x51ed27ull + (uint64_t)kind * 0x3c6ef3ull;
+		h = (unsigned)((k * 0x9E3779B97F4A7C15ull) >> 56) & (TC_BUCKETS - 1);
+		if (c->bk[h].bucket1 && c->bk[h].size == size && c->bk[h].stack == stack &&
+		    c->bk[h].kind == kind)
+			return c->bk[h].bucket1 - 1;
+	}
+	pthread_mutex_lock(&index_lock);
+	uint32_t b = bucket_get_locked(stack, size, kind);
+	pthread_mutex_unlock(&index_lock);
+	if (c && b != MP_NO_BUCKET) {
+		c->bk[h].size = size;
+		c->bk[h].stack = stack;
+		c->bk[h].kind = kind;
+		c->bk[h].bucket1 = b + 1;
+	}
+	return b;
+}
+
+/* --- the live table --- */
+
+/* Shard lock held (the estimate's cache line is shared by all shards: atomics). */
+static inline void est_publish(uint64_t e)
+{
+	uint64_t v = __atomic_add_fetch(&est.inuse, e, __ATOMIC_RELAXED);
+	uint64_t p = __atomic_load_n(&est.peak, __ATOMIC_RELAXED);
+	while (v > p && !__atomic_compare_exchange_n(&est.peak, &p, v, true, __ATOMIC_RELAXED,
+						     __ATOMIC_RELAXED))
+		;
+}
+
+/* Shard lock held. An allocation's share: netted against this thread's pending frees. */
+static inline void est_add(uint64_t e)
+{
+	mp_thread_t *r = mp_tls.rec;
+	if (mp_unlikely(r == NULL)) {
+		est_publish(e);
+		return;
+	}
+	int64_t d = r->est_pending + (int64_t)e;
+	if (d <= 0) {
+		r->est_pending = d; /* still below what was published: no new peak possible */
+		return;
+	}
+	r->est_pending = 0;
+	est_publish((uint64_t)d);
+}
+
+/* Shard lock held. A free's share: waits in this thread's record, up to EST_PENDING_MAX. */
+static inline void est_sub(uint64_t e)
+{
+	mp_thread_t *r = mp_tls.rec;
+	if (mp_likely(r != NULL) && r->est_pending - (int64_t)e >= -EST_PENDING_MAX) {
+		r->est_pending -= (int64_t)e;
+		return;
+	}
+	__atomic_sub_fetch(&est.inuse, e, __ATOMIC_RELAXED);
+}
+
+/* Shard lock held. Adds to bucket i's counters through the shard's delta cache. */
+static inline void bucket_bump(struct shard *s, uint32_t i, int allocs, int inuse)
+{
+	struct delta *d = &s->delta[(i * 0x9E3779B9u) >> (32 - 8)];
+	_Static_assert(SHARD_DELTAS == 256, "index bits");
+	if (mp_unlikely(d->bucket1 != i + 1)) {
+		if (d->bucket1) {
+			mp_bucket_t *b = bucket_at(d->bucket1 - 1);
+			__atomic_add_fetch(&b->allocs, (uint64_t)(int64_t)d->allocs,
+					   __ATOMIC_RELAXED);
+			__atomic_add_fetch(&b->inuse, (uint64_t)(int64_t)d->inuse,
+					   __ATOMIC_RELAXED);
+		}
+		d->bucket1 = i + 1;
+		d->allocs = d->inuse = 0;
+	}
+	d->allocs += allocs;
+	d->inuse += inuse;
+	if (mp_unlikely(d->allocs > (1 << 30) || d->inuse > (1 << 30) || d->inuse < -(1 << 30))) {
+		mp_bucket_t *b = bucket_at(i);
+		__atomic_add_fetch(&b->allocs, (uint64_t)(int64_t)d->allocs, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->inuse, (uint64_t)(int64_t)d->inuse, __ATOMIC_RELAXED);
+		d->allocs = d->inuse = 0;
+	}
+}
+
+/* Shard lock held. Moves every waiting delta into its bucket. */
+static void shard_flush(struct shard *s)
+{
+	for (int j = 0; j < SHARD_DELTAS; j++) {
+		struct delta *d = &s->delta[j];
+		if (!d->bucket1)
+			continue;
+		mp_bucket_t *b = bucket_at(d->bucket1 - 1);
+		__atomic_add_fetch(&b->allocs, (uint64_t)(int64_t)d->allocs, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->inuse, (uint64_t)(int64_t)d->inuse, __ATOMIC_RELAXED);
+		d->bucket1 = 0;
+		d->allocs = d->inuse = 0;
+	}
+}
+
+/* Shard lock held. */
+static bool rehash_live(struct shard *s)
 {
 	/* Grow when live objects fill a quarter; otherwise rebuild in place to drop tombstones. */
-	uint64_t ncap = live_cap ? (live_count * 4 > live_cap ? live_cap * 2 : live_cap) : 4096;
+	uint64_t ncap = s->cap ? (s->count * 4 > s->cap ? s->cap * 2 : s->cap) : 256;
 	struct live *n = mp_arena_alloc(ncap * sizeof(*n));
 	if (!n)
 		return false;
-	for (uint64_t j = 0; j < live_cap; j++) {
-		if (live[j].ptr <= DELETED)
+	for (uint64_t j = 0; j < s->cap; j++) {
+		if (s->live[j].ptr <= DELETED)
 			continue;
-		uint64_t i = mix(live[j].ptr) & (ncap - 1);
+		uint64_t i = mix(s->live[j].ptr) & (ncap - 1);
 		while (n[i].ptr)
 			i = (i + 1) & (ncap - 1);
-		n[i] = live[j];
+		n[i] = s->live[j];
 	}
-	mp_arena_free(live, live_cap * sizeof(*n));
-	live = n;
-	live_cap = ncap;
-	live_used = live_count;
+	mp_arena_free(s->live, s->cap * sizeof(*n));
+	s->live = n;
+	s->cap = ncap;
+	s->used = s->count;
 	return true;
 }
 
-bool mp_table_alloc_locked(const void *p, uint32_t stack, uint64_t size, unsigned kind)
+/* The shard of p: by the 64 KiB region p lies in, not by p itself. Allocators give each
+ * thread its own arena (glibc: per-thread heaps; jemalloc, tcmalloc: thread caches with their
+ * own runs), so objects made and freed by one thread cluster in a few regions and threads tend
+ * to stay on different shards: fewer lock waits and fewer cache lines moving between cores. */
+static inline struct shard *shard_of(const void *p)
 {
-	if ((live_used + 1) * 2 > live_cap && !rehash_live())
-		return false;
-	uint32_t b = bucket_get(stack, size, kind);
-	if (b == UINT32_MAX)
-		return false;
-	/* Probe to the first empty slot: p may sit behind a tombstone (a stale record of a free we
-	 * never saw), and a new record goes in the first tombstone passed, if any. */
-	uint64_t i = mix((uintptr_t)p) & (live_cap - 1);
-	uint64_t slot = UINT64_MAX;
-	while (live[i].ptr) {
-		if (live[i].ptr == (uintptr_t)p) {
-			/* Already tracked: the old record is stale (its free was never seen, e.g.
-			 * it happened under the guard); replace it. */
-			buckets[live[i].bucket].inuse--;
-			live[i].bucket = b;
-			buckets[b].allocs++;
-			buckets[b].inuse++;
-			return true;
-		}
-		if (live[i].ptr == DELETED && slot == UINT64_MAX)
-			slot = i;
-		i = (i + 1) & (live_cap - 1);
-	}
-	if (slot != UINT64_MAX)
-		i = slot;
-	if (live[i].ptr == 0)
-		live_used++;
-	live[i].ptr = (uintptr_t)p;
-	live[i].bucket = b;
-	live_count++;
-	buckets[b].allocs++;
-	buckets[b].inuse++;
-	mp_filter_add(p);
-	return true;
+	return &shards[mix((uintptr_t)p >> 16) >> (64 - SHARD_BITS)];
 }
 
-static struct live *live_find(const void *p)
+/* Shard lock held. */
+static struct live *live_find(struct shard *s, uint64_t h, const void *p)
 {
-	if (!live_cap)
+	if (!s->cap)
 		return NULL;
-	uint64_t i = mix((uintptr_t)p) & (live_cap - 1);
-	while (live[i].ptr) {
-		if (live[i].ptr == (uintptr_t)p)
-			return &live[i];
-		i = (i + 1) & (live_cap - 1);
+	uint64_t i = h & (s->cap - 1);
+	while (s->live[i].ptr) {
+		if (s->live[i].ptr == (uintptr_t)p)
+			return &s->live[i];
+		i = (i + 1) & (s->cap - 1);
 	}
 	return NULL;
 }
 
-bool mp_table_take_locked(const void *p, uint64_t *size, uint32_t *bucket)
+bool mp_table_insert(const void *p, uint32_t bucket)
 {
-	struct live *l = live_find(p);
-	if (!l)
-		return false;
-	mp_bucket_t *b = &buckets[l->bucket];
-	b->inuse--;
-	*size = b->size;
-	*bucket = l->bucket;
-	l->ptr = DELETED;
-	live_count--;
-	mp_filter_remove(p);
-	return true;
-}
-
-bool mp_table_free_locked(const void *p, uint64_t *size)
-{
-	uint32_t bucket;
-	return mp_table_take_locked(p, size, &bucket);
-}
-
-void mp_table_relive_locked(const void *p, uint32_t bucket)
-{
-	if (bucket >= nbuckets || ((live_used + 1) * 2 > live_cap && !rehash_live()))
-		return;
-	uint64_t i = mix((uintptr_t)p) & (live_cap - 1);
-	while (live[i].ptr > DELETED)
-		i = (i + 1) & (live_cap - 1);
-	if (live[i].ptr == 0)
-		live_used++;
-	live[i].ptr = (uintptr_t)p;
-	live[i].bucket = bucket;
-	live_count++;
-	buckets[bucket].inuse++;
+	uint64_t h = mix((uintptr_t)p);
+	struct shard *s = shard_of(p);
+	mp_bucket_t *b = bucket_at(bucket);
+	bool ok = true;
+	pthread_mutex_lock(&s->lock);
+	if ((s->used + 1) * 2 > s->cap && !rehash_live(s)) {
+		ok = false;
+		goto out;
+	}
+	/* Probe to the first empty slot: p may sit behind a tombstone (a stale record of a free we
+	 * never saw), and a new record goes in the first tombstone passed, if any. */
+	uint64_t i = h & (s->cap - 1);
+	uint64_t slot = UINT64_MAX;
+	while (s->live[i].ptr) {
+		if (s->live[i].ptr == (uintptr_t)p) {
+			/* Already tracked: the old record is stale (its free was never seen, e.g.
+			 * it happened under the guard); replace it. */
+			bucket_bump(s, s->live[i].bucket, 0, -1);
+			est_sub(bucket_at(s->live[i].bucket)->est);
+			s->live[i].bucket = bucket;
+			goto count;
+		}
+		if (s->live[i].ptr == DELETED && slot == UINT64_MAX)
+			slot = i;
+		i = (i + 1) & (s->cap - 1);
+	}
+	if (slot != UINT64_MAX)
+		i = slot;
+	if (s->live[i].ptr == 0)
+		s->used++;
+	s->live[i].ptr = (uintptr_t)p;
+	s->live[i].bucket = bucket;
+	s->count++;
 	mp_filter_add(p);
+count:
+	bucket_bump(s, bucket, 1, 1);
+	est_add(b->est);
+	s->inserted++;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ok;
 }
 
-void mp_table_set_kind_locked(const void *p, unsigned kind)
+bool mp_table_take(const void *p, uint64_t *size, uint32_t *bucket)
 {
-	struct live *l = live_find(p);
-	if (!l)
+	uint64_t h = mix((uintptr_t)p);
+	struct shard *s = shard_of(p);
+	bool found = false;
+	pthread_mutex_lock(&s->lock);
+	struct live *l = live_find(s, h, p);
+	if (l) {
+		mp_bucket_t *b = bucket_at(l->bucket);
+		bucket_bump(s, l->bucket, 0, -1);
+		est_sub(b->est);
+		*size = b->size;
+		*bucket = l->bucket;
+		l->ptr = DELETED;
+		s->count--;
+		mp_filter_remove(p);
+		found = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+void mp_table_relive(const void *p, uint32_t bucket)
+{
+	if (bucket >= __atomic_load_n(&nbuckets, __ATOMIC_ACQUIRE))
 		return;
-	mp_bucket_t *old = &buckets[l->bucket];
-	if (old->kind == kind)
-		return;
-	uint32_t nb = bucket_get(old->stack, old->size, kind);
-	if (nb == UINT32_MAX)
-		return;
-	old = &buckets[l->bucket]; /* bucket_get may have moved the array */
-	old->allocs--;
-	old->inuse--;
-	buckets[nb].allocs++;
-	buckets[nb].inuse++;
-	l->bucket = nb;
+	uint64_t h = mix((uintptr_t)p);
+	struct shard *s = shard_of(p);
+	mp_bucket_t *b = bucket_at(bucket);
+	pthread_mutex_lock(&s->lock);
+	if ((s->used + 1) * 2 <= s->cap || rehash_live(s)) {
+		uint64_t i = h & (s->cap - 1);
+		while (s->live[i].ptr > DELETED)
+			i = (i + 1) & (s->cap - 1);
+		if (s->live[i].ptr == 0)
+			s->used++;
+		s->live[i].ptr = (uintptr_t)p;
+		s->live[i].bucket = bucket;
+		s->count++;
+		bucket_bump(s, bucket, 0, 1);
+		est_add(b->est);
+		mp_filter_add(p);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void mp_table_set_kind(const void *p, unsigned kind)
+{
+	uint64_t h = mix((uintptr_t)p);
+	struct shard *s = shard_of(p);
+	pthread_mutex_lock(&s->lock);
+	struct live *l = live_find(s, h, p);
+	mp_bucket_t *old = l ? bucket_at(l->bucket) : NULL;
+	if (old && old->kind != kind) {
+		pthread_mutex_lock(&index_lock); /* shard -> index: the documented order */
+		uint32_t nb = bucket_get_locked(old->stack, old->size, kind);
+		pthread_mutex_unlock(&index_lock);
+		if (nb != MP_NO_BUCKET) {
+			/* Same size, so the same share of the in-use estimate. */
+			bucket_bump(s, l->bucket, -1, -1);
+			bucket_bump(s, nb, 1, 1);
+			l->bucket = nb;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 uint32_t mp_table_stack_count_locked(void)
@@ -323,22 +632,40 @@ uint32_t mp_table_bucket_count_locked(void)
 
 const mp_bucket_t *mp_table_bucket_locked(uint32_t i)
 {
-	return i < nbuckets ? &buckets[i] : NULL;
+	return i < nbuckets ? bucket_at(i) : NULL;
+}
+
+void mp_table_stats_locked(struct mp_table_stats *out)
+{
+	out->inserted = 0;
+	for (int i = 0; i < MP_TABLE_SHARDS; i++)
+		out->inserted += shards[i].inserted;
+	uint64_t half = 1u << (EST_SHIFT - 1);
+	uint64_t inuse = __atomic_load_n(&est.inuse, __ATOMIC_RELAXED) + mp_thread_est_pending();
+	out->inuse_est = (inuse + half) >> EST_SHIFT;
+	out->peak_est = (__atomic_load_n(&est.peak, __ATOMIC_RELAXED) + half) >> EST_SHIFT;
 }
 
 void mp_table_reset(void)
 {
 	/* The child is single-threaded here; the old arrays stay allocated (small, and the arena
 	 * would only hand them back to us). */
-	pthread_mutex_init(&table_lock, NULL);
+	pthread_mutex_init(&index_lock, NULL);
+	table_gen++;
 	nstacks = 0;
 	if (stack_slots)
 		memset(stack_slots, 0, (size_t)stack_slots_cap * sizeof(*stack_slots));
 	nbuckets = 0;
 	if (bucket_slots)
 		memset(bucket_slots, 0, (size_t)bucket_slots_cap * sizeof(*bucket_slots));
-	if (live)
-		memset(live, 0, live_cap * sizeof(*live));
-	live_used = live_count = 0;
+	for (int i = 0; i < MP_TABLE_SHARDS; i++) {
+		struct shard *s = &shards[i];
+		pthread_mutex_init(&s->lock, NULL);
+		if (s->live)
+			memset(s->live, 0, s->cap * sizeof(*s->live));
+		s->used = s->count = s->inserted = 0;
+		memset(s->delta, 0, sizeof(s->delta));
+	}
+	est.inuse = est.peak = 0;
 	mp_filter_reset();
 }

@@ -38,15 +38,15 @@ typedef struct mp_bucket {
 	uint32_t kind;
 	uint64_t size;
 	uint64_t allocs; /* sampled allocations, cumulative */
-	uint64_t inuse;  /* of those, live */
-	uint64_t est;    /* one object's share of the in-use estimate, 1/256 bytes (weight x size) */
+	uint64_t inuse;	 /* of those, live */
+	uint64_t est; /* one object's share of the in-use estimate, 1/256 bytes (weight x size) */
 } mp_bucket_t;
 
 /* Totals kept next to the live table. */
 struct mp_table_stats {
-	uint64_t inserted;   /* sampled objects recorded */
-	uint64_t inuse_est;  /* sum of est over live objects, bytes (rounded) */
-	uint64_t peak_est;   /* its largest value so far, bytes (rounded) */
+	uint64_t inserted;  /* sampled objects recorded */
+	uint64_t inuse_est; /* sum of est over live objects, bytes (rounded) */
+	uint64_t peak_est;  /* its largest value so far, bytes (rounded) */
 };
 
 /* The index lock (stacks and buckets). */

@@ -4,6 +4,7 @@
  * are never freed: when a thread exits its record is marked free and the next new thread keeps
  * counting in it, which folds the dead thread's totals in without any copying. */
 #include <pthread.h>
+#include <sched.h>
 #include "arena.h"
 #include "thread.h"
 
@@ -108,6 +109,29 @@ void mp_thread_totals(struct mp_totals *out)
 	pthread_mutex_unlock(&registry_lock);
 }
 
+/* Fork prepare (stack.c), after raising its `forking` flag: waits until no thread is inside a
+ * stack capture. A thread registering meanwhile sees the flag before it captures. */
+void mp_thread_wait_captures(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (mp_thread_t *r = registry; r; r = r->next)
+		while (__atomic_load_n(&r->capturing, __ATOMIC_SEQ_CST))
+			sched_yield();
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* Every table lock held (table.c): the sum of the records' pending in-use changes, which only
+ * their owners write, under a table lock. Takes the registry lock (order: table -> threads). */
+int64_t mp_thread_est_pending(void)
+{
+	int64_t sum = 0;
+	pthread_mutex_lock(&registry_lock);
+	for (mp_thread_t *r = registry; r; r = r->next)
+		sum += r->est_pending;
+	pthread_mutex_unlock(&registry_lock);
+	return sum;
+}
+
 void mp_thread_lock(void)
 {
 	pthread_mutex_lock(&registry_lock);
@@ -123,6 +147,7 @@ void mp_thread_reset_child(mp_tls_t *t)
 	pthread_mutex_init(&registry_lock, NULL);
 	for (mp_thread_t *r = registry; r; r = r->next) {
 		r->alloc_calls = r->free_calls = r->alloc_bytes = 0;
+		r->est_pending = 0;
 		r->live = (r == t->rec);
 	}
 	orphan_allocs = orphan_frees = orphan_bytes = 0;

@@ -19,7 +19,11 @@ MP_HIDDEN void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t 
 MP_HIDDEN void mp_thread_count_free_cold(mp_tls_t *t);
 /* Sums every record, live or reused, and the orphan counts. */
 MP_HIDDEN void mp_thread_totals(struct mp_totals *out);
-/* Index of the calling thread's record (for per-thread seeds). */
+/* Fork prepare: waits until no record's capturing flag is up (stack.c). */
+MP_HIDDEN void mp_thread_wait_captures(void);
+/* Every table lock held: the records' pending in-use estimate changes (table.c). */
+MP_HIDDEN int64_t mp_thread_est_pending(void);
+/* Registry lock, for the fork handlers. */
 MP_HIDDEN void mp_thread_lock(void);
 MP_HIDDEN void mp_thread_unlock(void);
 /* Fork child: the calling thread is the only one; all counts restart at zero. */

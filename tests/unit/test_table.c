@@ -17,15 +17,40 @@ static int reset(void **state)
 	return 0;
 }
 
-/* The bucket of (stack, size, kind), or NULL. */
+/* The bucket of (stack, size, kind), or NULL. Takes every lock: the shards' waiting counter
+ * changes reach the buckets. */
 static const mp_bucket_t *find(uint32_t stack, uint64_t size, unsigned kind)
 {
+	const mp_bucket_t *found = NULL;
+	mp_table_lock_all();
 	for (uint32_t i = 0; i < mp_table_bucket_count_locked(); i++) {
 		const mp_bucket_t *b = mp_table_bucket_locked(i);
 		if (b->stack == stack && b->size == size && b->kind == kind)
-			return b;
+			found = b;
 	}
-	return NULL;
+	mp_table_unlock_all();
+	return found;
+}
+
+static uint32_t intern(const uintptr_t *pc, int n)
+{
+	mp_table_lock();
+	uint32_t id = mp_table_intern_locked(pc, n);
+	mp_table_unlock();
+	return id;
+}
+
+/* What a sample point does after its capture (no thread record here: no per-thread cache). */
+static bool alloc(const void *p, uint32_t stack, uint64_t size, unsigned kind)
+{
+	uint32_t b = mp_table_bucket(&mp_tls, stack, size, kind);
+	return b != MP_NO_BUCKET && mp_table_insert(p, b);
+}
+
+static bool take(const void *p, uint64_t *size)
+{
+	uint32_t bucket;
+	return mp_table_take(p, size, &bucket);
 }
 
 static void intern_dedups(void **state)
@@ -73,10 +98,9 @@ static void alloc_and_free_counts(void **state)
 {
 	uintptr_t pc[2] = {0x10, 0x20};
 	char objs[10], never;
-	mp_table_lock();
-	uint32_t st = mp_table_intern_locked(pc, 2);
+	uint32_t st = intern(pc, 2);
 	for (int i = 0; i < 10; i++)
-		assert_true(mp_table_alloc_locked(&objs[i], st, i < 6 ? 24 : 48, 0));
+		assert_true(alloc(&objs[i], st, i < 6 ? 24 : 48, 0));
 	const mp_bucket_t *b24 = find(st, 24, 0), *b48 = find(st, 48, 0);
 	assert_non_null(b24);
 	assert_non_null(b48);
@@ -84,13 +108,13 @@ static void alloc_and_free_counts(void **state)
 	assert_int_equal(b24->inuse, 6);
 	assert_int_equal(b48->allocs, 4);
 	uint64_t size = 0;
-	assert_true(mp_table_free_locked(&objs[0], &size));
+	assert_true(take(&objs[0], &size));
 	assert_int_equal(size, 24);
-	assert_true(mp_table_free_locked(&objs[7], &size));
+	assert_true(take(&objs[7], &size));
 	assert_int_equal(size, 48);
 	/* A second free of the same pointer, and a pointer never recorded, are not found. */
-	assert_false(mp_table_free_locked(&objs[0], &size));
-	assert_false(mp_table_free_locked(&never, &size));
+	assert_false(take(&objs[0], &size));
+	assert_false(take(&never, &size));
 	b24 = find(st, 24, 0);
 	b48 = find(st, 48, 0);
 	assert_int_equal(b24->allocs, 6);
@@ -101,7 +125,6 @@ static void alloc_and_free_counts(void **state)
 	for (int i = 1; i < 10; i++)
 		if (i != 7)
 			assert_true(mp_filter_maybe(&objs[i]));
-	mp_table_unlock();
 }
 
 /* A pointer recorded twice without a free in between (a free the shim never saw) moves to the
@@ -110,17 +133,15 @@ static void realloc_same_address(void **state)
 {
 	uintptr_t pc[1] = {0x99};
 	char obj;
-	mp_table_lock();
-	uint32_t st = mp_table_intern_locked(pc, 1);
-	assert_true(mp_table_alloc_locked(&obj, st, 10, 0));
-	assert_true(mp_table_alloc_locked(&obj, st, 20, 0));
+	uint32_t st = intern(pc, 1);
+	assert_true(alloc(&obj, st, 10, 0));
+	assert_true(alloc(&obj, st, 20, 0));
 	assert_int_equal(find(st, 10, 0)->inuse, 0);
 	assert_int_equal(find(st, 20, 0)->inuse, 1);
 	uint64_t size;
-	assert_true(mp_table_free_locked(&obj, &size));
+	assert_true(take(&obj, &size));
 	assert_int_equal(size, 20);
-	assert_false(mp_table_free_locked(&obj, &size));
-	mp_table_unlock();
+	assert_false(take(&obj, &size));
 }
 
 /* 200000 live objects, freed in another order, with tombstones and rehashes in between. */
@@ -130,22 +151,20 @@ static void live_table_many(void **state)
 	uintptr_t pc[1] = {0x77};
 	char *objs = malloc(N);
 	assert_non_null(objs);
-	mp_table_lock();
-	uint32_t st = mp_table_intern_locked(pc, 1);
+	uint32_t st = intern(pc, 1);
 	for (int round = 0; round < 2; round++) {
 		for (int i = 0; i < N; i++)
-			assert_true(mp_table_alloc_locked(objs + i, st, 8, 0));
+			assert_true(alloc(objs + i, st, 8, 0));
 		uint64_t size;
 		for (int i = N - 1; i >= 0; i -= 2)
-			assert_true(mp_table_free_locked(objs + i, &size));
+			assert_true(take(objs + i, &size));
 		for (int i = N - 2; i >= 0; i -= 2)
-			assert_true(mp_table_free_locked(objs + i, &size));
-		assert_false(mp_table_free_locked(objs, &size));
+			assert_true(take(objs + i, &size));
+		assert_false(take(objs, &size));
 	}
 	const mp_bucket_t *b = find(st, 8, 0);
 	assert_int_equal(b->allocs, 2 * N);
 	assert_int_equal(b->inuse, 0);
-	mp_table_unlock();
 	free(objs);
 }
 
@@ -153,20 +172,18 @@ static void set_kind_moves_object(void **state)
 {
 	uintptr_t pc[1] = {0x55};
 	char a, b;
-	mp_table_lock();
-	uint32_t st = mp_table_intern_locked(pc, 1);
-	assert_true(mp_table_alloc_locked(&a, st, 64, 0));
-	assert_true(mp_table_alloc_locked(&b, st, 64, 0));
-	mp_table_set_kind_locked(&a, MP_KIND_UTHASH);
+	uint32_t st = intern(pc, 1);
+	assert_true(alloc(&a, st, 64, 0));
+	assert_true(alloc(&b, st, 64, 0));
+	mp_table_set_kind(&a, MP_KIND_UTHASH);
 	assert_int_equal(find(st, 64, 0)->allocs, 1);
 	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->allocs, 1);
 	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->inuse, 1);
 	uint64_t size;
-	assert_true(mp_table_free_locked(&a, &size));
+	assert_true(take(&a, &size));
 	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->inuse, 0);
-	mp_table_set_kind_locked(&a, MP_KIND_UTHASH); /* not live: no-op */
+	mp_table_set_kind(&a, MP_KIND_UTHASH); /* not live: no-op */
 	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->allocs, 1);
-	mp_table_unlock();
 }
 
 /* The fork child's reset: no stacks, no buckets, nothing live, and buckets created afterwards
@@ -175,27 +192,49 @@ static void reset_forgets_everything(void **state)
 {
 	uintptr_t pc[2] = {0xA, 0xB};
 	char objs[100];
-	mp_table_lock();
-	uint32_t st = mp_table_intern_locked(pc, 2);
+	uint32_t st = intern(pc, 2);
 	for (int i = 0; i < 100; i++)
-		assert_true(mp_table_alloc_locked(&objs[i], st, 64, 0));
-	mp_table_unlock();
+		assert_true(alloc(&objs[i], st, 64, 0));
 	mp_table_reset();
-	mp_table_lock();
 	assert_int_equal(mp_table_stack_count_locked(), 0);
 	assert_int_equal(mp_table_bucket_count_locked(), 0);
 	uint64_t size;
-	assert_false(mp_table_free_locked(&objs[5], &size));
+	assert_false(take(&objs[5], &size));
 	uintptr_t pc2[1] = {0xC};
-	uint32_t st2 = mp_table_intern_locked(pc2, 1);
+	uint32_t st2 = intern(pc2, 1);
 	assert_int_equal(st2, 0);
 	char x;
-	assert_true(mp_table_alloc_locked(&x, st2, 96, 0));
+	assert_true(alloc(&x, st2, 96, 0));
 	const mp_bucket_t *b = find(st2, 96, 0);
 	assert_non_null(b);
 	assert_int_equal(b->allocs, 1);
 	assert_int_equal(b->inuse, 1);
-	mp_table_unlock();
+}
+
+/* The per-thread cache: stacks that share the frames its slot is chosen by (first two, depth)
+ * but differ deeper are different stacks; a repeat finds its id again. */
+static void thread_cache_compares_every_frame(void **state)
+{
+	static mp_thread_t rec;
+	mp_thread_t *saved = mp_tls.rec;
+	mp_tls.rec = &rec;
+	uintptr_t a[4] = {0x1000, 0x2000, 0x3000, 0x4000}, b[4] = {0x1000, 0x2000, 0x3000, 0x4001};
+	uint32_t ia = mp_table_intern(&mp_tls, a, 4);
+	uint32_t ib = mp_table_intern(&mp_tls, b, 4);
+	assert_int_not_equal(ia, ib);
+	assert_int_equal(mp_table_intern(&mp_tls, a, 4), ia);
+	assert_int_equal(mp_table_intern(&mp_tls, b, 4), ib);
+	assert_int_equal(mp_table_intern(&mp_tls, a, 3), intern(a, 3)); /* a prefix: another */
+	assert_int_not_equal(mp_table_intern(&mp_tls, a, 3), ia);
+	uint32_t b1 = mp_table_bucket(&mp_tls, ia, 32, 0), b2 = mp_table_bucket(&mp_tls, ib, 32, 0);
+	assert_int_not_equal(b1, b2);
+	assert_int_equal(mp_table_bucket(&mp_tls, ia, 32, 0), b1);
+	assert_int_not_equal(mp_table_bucket(&mp_tls, ia, 32, 1), b1);
+	/* After a fork child's reset the cache must not hand out the parent's ids. */
+	mp_table_reset();
+	assert_int_equal(mp_table_intern(&mp_tls, b, 4), 0);
+	assert_int_equal(mp_table_bucket(&mp_tls, 0, 32, 0), 0);
+	mp_tls.rec = saved;
 }
 
 int main(void)
@@ -208,6 +247,7 @@ int main(void)
 	    cmocka_unit_test_setup(live_table_many, reset),
 	    cmocka_unit_test_setup(set_kind_moves_object, reset),
 	    cmocka_unit_test_setup(reset_forgets_everything, reset),
+	    cmocka_unit_test_setup(thread_cache_compares_every_frame, reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
