@@ -152,11 +152,17 @@ static uint64_t location(mp_stacks_t *st, uint64_t pc)
 	if (mapping)
 		n = mp_symbolize(st->sym, st->map_obj[mapping - 1],
 				 addr - st->map_bias[mapping - 1], f, MP_SYM_MAX_INLINE);
-	for (int i = 0; i < n; i++) {
-		lines[i].function_id = function(st, &f[i]);
-		lines[i].line = f[i].line;
+	/* include/mapprof/uthash.h's hooks are inline functions in the user's code: drop them
+	 * from the innermost end of the inline chain, so that the leaf is the user's line that
+	 * used the uthash macro, as it is for everything else. */
+	int skip = 0;
+	while (skip + 1 < n && !strncmp(f[skip].name, "mapprof_uthash_", 15))
+		skip++;
+	for (int i = skip; i < n; i++) {
+		lines[i - skip].function_id = function(st, &f[i]);
+		lines[i - skip].line = f[i].line;
 	}
-	return mp_profile_location_add(st->p, mapping, addr, lines, (uint32_t)n);
+	return mp_profile_location_add(st->p, mapping, addr, lines, (uint32_t)(n - skip));
 }
 
 uint32_t mp_stacks_get(mp_stacks_t *st, uint32_t s)
