@@ -7,9 +7,15 @@
  * through these frames, and the guard is released by a cleanup on the way. */
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 #include "hot.h"
 
 enum { UNRESOLVED, FORWARD, COUNT };
+/* libstdc++'s plain operators are malloc/free plus, on failure, the new-handler loop and the
+ * throw. When they are the next ones, the plain forms call the allocator directly (one call
+ * instead of three) and leave only a failed allocation to the real operator. Written once by
+ * resolve(). */
+static bool direct;
 /* Written once by resolve() (racing threads write the same values); read-only afterwards. */
 static int mode;
 static void *(*real_new)(size_t);
@@ -27,6 +33,9 @@ static void resolve(void)
 	real_new_al_nt = dlsym(RTLD_NEXT, "_ZnwmSt11align_val_tRKSt9nothrow_t");
 	real_del = dlsym(RTLD_NEXT, "_ZdlPv");
 	real_del_al = dlsym(RTLD_NEXT, "_ZdlPvSt11align_val_t");
+	Dl_info info;
+	direct = real_new && real_del && dladdr((void *)real_new, &info) && info.dli_fname &&
+		 strstr(info.dli_fname, "libstdc++") != NULL;
 	/* Without a next operator (no libstdc++: nobody calls these) the fallbacks use malloc. */
 	__atomic_store_n(&mode, real_new && real_del ? COUNT : FORWARD, __ATOMIC_RELEASE);
 }
@@ -57,7 +66,14 @@ static void *op_new(size_t n)
 {
 	if (!counting())
 		return real_new ? real_new(n) : malloc(n);
-	void *p = GUARDED(real_new(n));
+	if (mp_likely(direct)) {
+		void *q = mp_real.malloc(n ? n : 1);
+		if (mp_likely(q != NULL)) {
+			mp_note_alloc(&mp_tls, q, n);
+			return q;
+		}
+	}
+	void *p = GUARDED(real_new(n)); /* new-handler loop, or bad_alloc */
 	mp_note_alloc(&mp_tls, p, n);
 	return p;
 }
@@ -66,6 +82,13 @@ static void *op_new_nothrow(size_t n, const void *nt)
 {
 	if (!counting())
 		return real_new_nt ? real_new_nt(n, nt) : malloc(n);
+	if (mp_likely(direct)) {
+		void *q = mp_real.malloc(n ? n : 1);
+		if (mp_likely(q != NULL)) {
+			mp_note_alloc(&mp_tls, q, n);
+			return q;
+		}
+	}
 	void *p = GUARDED(real_new_nt(n, nt));
 	if (p)
 		mp_note_alloc(&mp_tls, p, n);
@@ -103,6 +126,10 @@ static void op_delete(void *p)
 		return;
 	}
 	mp_note_free(&mp_tls, p);
+	if (mp_likely(direct)) {
+		mp_real.free(p); /* libstdc++'s delete is free() */
+		return;
+	}
 	GUARDED(real_del(p)); /* it may end in our free(): counted once, here */
 }
 
