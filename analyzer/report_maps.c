@@ -37,8 +37,9 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		val(a, sizeof(a), t->alloc_bytes, "bytes"),
 		val(b, sizeof(b), t->peak_inuse_bytes_est, "bytes"),
 		val(d, sizeof(d), t->inuse_bytes_est, "bytes"));
-	fprintf(f, "  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
-		   "  grow bytes    %s (%.1f%% of allocated)\n",
+	fprintf(f,
+		"  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
+		"  grow bytes    %s (%.1f%% of allocated)\n",
 		c->maps, c->grows, val(a, sizeof(a), c->grow_bytes, "bytes"),
 		t->alloc_bytes ? 100.0 * (double)c->grow_bytes / (double)t->alloc_bytes : 0.0);
 	if (c->nstats) {
@@ -64,14 +65,16 @@ static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 	fprintf(f,
 		"   final size p50 <=%" PRIu64 " p90 <=%" PRIu64 " max %" PRIu64
 		"   lifetime p50 <=%s p90 <=%s\n",
-		s->size_p50, s->size_p90, s->max_size, val(a, sizeof(a), s->life_p50, "nanoseconds"),
+		s->size_p50, s->size_p90, s->max_size,
+		val(a, sizeof(a), s->life_p50, "nanoseconds"),
 		val(b, sizeof(b), s->life_p90, "nanoseconds"));
 	fprintf(f,
 		"   grow bytes %s (%.1f%% of allocated)   grow time %s (longest %s)   threads "
 		"%" PRIu64 "\n",
 		val(a, sizeof(a), s->grow_bytes, "bytes"), 100 * s->grow_bytes_share,
 		val(b, sizeof(b), s->grow_ns, "nanoseconds"),
-		val(d, sizeof(d), s->max_grow_ns, "nanoseconds"), s->max_threads ? s->max_threads : 1);
+		val(d, sizeof(d), s->max_grow_ns, "nanoseconds"),
+		s->max_threads ? s->max_threads : 1);
 	for (int v = 0; v < s->nverdicts; v++)
 		fprintf(f, "   [%s] %s\n      -> %s\n", mp_verdict_name(s->verdicts[v].id),
 			s->verdicts[v].evidence, s->verdicts[v].suggestion);
@@ -131,8 +134,8 @@ static void site_json(FILE *f, const mp_churn_site_t *s)
 		",\"tiny\":%" PRIu64 ",\"shared\":%" PRIu64 ",\"grow_bytes\":%" PRIu64
 		",\"grow_bytes_share\":%.6f,\"grow_ns\":%" PRIu64 ",\"max_grow_ns\":%" PRIu64
 		",\"threads\":%" PRIu64 ",\"verdicts\":[",
-		s->tiny, s->shared, s->grow_bytes, s->grow_bytes_share, s->grow_ns,
-		s->max_grow_ns, s->max_threads ? s->max_threads : 1);
+		s->tiny, s->shared, s->grow_bytes, s->grow_bytes_share, s->grow_ns, s->max_grow_ns,
+		s->max_threads ? s->max_threads : 1);
 	for (int v = 0; v < s->nverdicts; v++) {
 		fputs(v ? ",{\"id\":" : "{\"id\":", f);
 		jstr(f, mp_verdict_name(s->verdicts[v].id));

@@ -70,7 +70,7 @@ MP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	before_exec();
 	return NEXT(int (*)(const char *, char *const[], char *const[]), "execvpe")(file, argv,
-										     envp);
+										    envp);
 }
 
 MP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])

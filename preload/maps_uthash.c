@@ -141,7 +141,8 @@ void mapprof_uthash_size(const void *tbl, size_t items)
 	if (mp_likely(x->ut_tbl == tbl && x->ut_serial_gen == mp_maps_gen)) {
 		mp_map_inst_t *c = x->ut_inst;
 		if (__atomic_load_n(&c->serial, __ATOMIC_RELAXED) == x->ut_serial) {
-			/* Racy with the dump's read under the lock: it sees this size or the last. */
+			/* Racy with the dump's read under the lock: it sees this size or the last.
+			 */
 			if (items > __atomic_load_n(&c->max_size, __ATOMIC_RELAXED))
 				__atomic_store_n(&c->max_size, items, __ATOMIC_RELAXED);
 			return;
