@@ -37,12 +37,7 @@ bool mp_maps_use_tsc;
 
 static inline uint64_t mix(uint64_t x)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
+	return mp_mix64(x);
 }
 
 /* --- a chained hash table of intrusive nodes, in arena memory --- */

@@ -83,6 +83,17 @@ typedef struct mp_tls {
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
 
+/* MurmurHash3's 64-bit finalizer: the hash of the shim's tables (stacks, live objects, maps). */
+static inline uint64_t mp_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
 /* init.c */
 MP_HIDDEN void mp_init(void);
 MP_HIDDEN void mp_fault(const char *what);

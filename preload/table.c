@@ -114,12 +114,7 @@ void mp_table_unlock_all(void)
 
 static inline uint64_t mix(uint64_t x)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
+	return mp_mix64(x);
 }
 
 static uint64_t hash_pcs(const uintptr_t *pc, int n)
