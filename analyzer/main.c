@@ -156,8 +156,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
 	if (o->ndumps == 0)
 		return usage_error("%sno dump files given", "");
 	if (o->maps && (o->mode == MODE_TOP || o->mode == MODE_FOLDED || o->sample_index))
-		return usage_error("%s--maps takes --json only, not --top, --folded or --sample-index",
-				   "");
+		return usage_error(
+		    "%s--maps takes --json only, not --top, --folded or --sample-index", "");
 	if (o->maps && strcmp(o->profile, "heap") != 0)
 		return usage_error("%s--maps reads map sites; --profile does not apply", "");
 	if (o->maps)

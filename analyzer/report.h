@@ -13,7 +13,7 @@
 typedef struct {
 	const char *profile; /* "heap" or "grow" */
 	const mp_inputs_t *in;
-	int sample_index; /* the value the text reports show */
+	int sample_index;	   /* the value the text reports show */
 	struct mp_symbolizer *sym; /* for --maps, which symbolizes site stacks itself */
 } mp_report_info_t;
 

@@ -24,8 +24,8 @@ int mapprof_dump(void) __attribute__((weak));
 void mapprof_map_create(const void *map) __attribute__((weak));
 void mapprof_map_grow(const void *map, size_t from_buckets, size_t to_buckets, size_t elements,
 		      size_t bytes, uint64_t ns) __attribute__((weak));
-void mapprof_map_reserve(const void *map, size_t from_buckets, size_t to_buckets,
-			 size_t elements, size_t bytes, uint64_t ns) __attribute__((weak));
+void mapprof_map_reserve(const void *map, size_t from_buckets, size_t to_buckets, size_t elements,
+			 size_t bytes, uint64_t ns) __attribute__((weak));
 void mapprof_map_destroy(const void *map, size_t elements) __attribute__((weak));
 
 #define MAPPROF_DUMP() (mapprof_dump ? mapprof_dump() : -1)

@@ -7,8 +7,8 @@
 #include <sys/mman.h>
 #include "arena.h"
 
-#define CHUNK (1u << 20)
-#define NCLASS 48
+#define CHUNK	   (1u << 20)
+#define NCLASS	   48
 #define DIRECT_MIN (256u << 10) /* blocks this large get their own mapping */
 
 struct free_block {

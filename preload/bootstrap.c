@@ -13,7 +13,7 @@ struct bheader {
 /* Written by a compare-and-swap bump; blocks are never reused. Read by mp_bootstrap_owns
  * (mp.h) on every free, so it is a hidden global rather than a static. */
 char mp_bootstrap_area[MP_BOOTSTRAP_SIZE] __attribute__((aligned(64)));
-#define area mp_bootstrap_area
+#define area	       mp_bootstrap_area
 #define BOOTSTRAP_SIZE MP_BOOTSTRAP_SIZE
 static size_t used;
 

@@ -66,18 +66,30 @@ static bool expand(char *out, size_t cap, uint64_t seq, unsigned suffix)
 static const char *errtext(int e)
 {
 	switch (e) {
-	case EACCES: return "permission denied";
-	case ENOENT: return "no such directory";
-	case ENOSPC: return "no space left on device";
-	case EDQUOT: return "disk quota exceeded";
-	case EROFS: return "read-only file system";
-	case EEXIST: return "file exists";
-	case ENAMETOOLONG: return "name too long";
-	case ENOTDIR: return "not a directory";
-	case ELOOP: return "symbolic link in the way";
-	case EIO: return "I/O error";
-	case ENOMEM: return "out of memory";
-	default: return "write failed";
+	case EACCES:
+		return "permission denied";
+	case ENOENT:
+		return "no such directory";
+	case ENOSPC:
+		return "no space left on device";
+	case EDQUOT:
+		return "disk quota exceeded";
+	case EROFS:
+		return "read-only file system";
+	case EEXIST:
+		return "file exists";
+	case ENAMETOOLONG:
+		return "name too long";
+	case ENOTDIR:
+		return "not a directory";
+	case ELOOP:
+		return "symbolic link in the way";
+	case EIO:
+		return "I/O error";
+	case ENOMEM:
+		return "out of memory";
+	default:
+		return "write failed";
 	}
 }
 

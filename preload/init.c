@@ -150,8 +150,8 @@ static const struct {
 	const char *name;
 	int sig;
 } signals[] = {
-    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"PROF", SIGPROF}, {"URG", SIGURG},
-    {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+    {"USR1", SIGUSR1},	 {"USR2", SIGUSR2}, {"HUP", SIGHUP},   {"PROF", SIGPROF}, {"URG", SIGURG},
+    {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
 };
 
 static int parse_signal(const char *s)
@@ -184,8 +184,8 @@ static bool bad(const char *var, const char *val, const char *expect)
 {
 	char msg[400];
 	size_t n = 0;
-	const char *parts[] = {var, "='", val, "' is not valid (expected ", expect,
-			       "); profiling disabled"};
+	const char *parts[] = {
+	    var, "='", val, "' is not valid (expected ", expect, "); profiling disabled"};
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		for (const char *s = parts[i]; *s && n < sizeof(msg) - 1; s++)
 			msg[n++] = *s;

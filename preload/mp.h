@@ -9,18 +9,18 @@
 #include <stdbool.h>
 #include "mapprof/dump_format.h"
 
-#define MP_HIDDEN __attribute__((visibility("hidden")))
-#define MP_EXPORT __attribute__((visibility("default")))
-#define mp_likely(x) __builtin_expect(!!(x), 1)
+#define MP_HIDDEN      __attribute__((visibility("hidden")))
+#define MP_EXPORT      __attribute__((visibility("default")))
+#define mp_likely(x)   __builtin_expect(!!(x), 1)
 #define mp_unlikely(x) __builtin_expect(!!(x), 0)
 
 /* One state for the whole shim, checked first by every entry point. Written by init (once),
  * by the fault path (to DISABLED) and by the fork child handler; read everywhere, relaxed. */
 enum mp_state {
-	MP_UNINIT = 0,   /* nothing resolved yet: the first call runs mp_init() */
-	MP_BOOTSTRAP,    /* dlsym is running: allocations come from the static area */
-	MP_READY,        /* profiling */
-	MP_FORWARD,      /* real functions resolved, profiling off (set-uid, bad config, fault) */
+	MP_UNINIT = 0, /* nothing resolved yet: the first call runs mp_init() */
+	MP_BOOTSTRAP,  /* dlsym is running: allocations come from the static area */
+	MP_READY,      /* profiling */
+	MP_FORWARD,    /* real functions resolved, profiling off (set-uid, bad config, fault) */
 };
 extern MP_HIDDEN volatile int mp_state;
 
@@ -43,15 +43,15 @@ extern MP_HIDDEN struct mp_real mp_real;
 
 /* Configuration, read once from the environment by init; read-only afterwards. */
 struct mp_config {
-	uint64_t rate;  /* mean bytes between samples; 1 = all; 0 = none */
-	uint64_t seed;  /* base seed (given or drawn) */
+	uint64_t rate; /* mean bytes between samples; 1 = all; 0 = none */
+	uint64_t seed; /* base seed (given or drawn) */
 	bool seed_given;
-	unsigned depth; /* max frames per stack, 1..MP_MAX_DEPTH */
-	int signal;     /* dump on this signal, 0 = none */
+	unsigned depth;	   /* max frames per stack, 1..MP_MAX_DEPTH */
+	int signal;	   /* dump on this signal, 0 = none */
 	unsigned interval; /* dump every N seconds, 0 = never */
-	bool maps;      /* map tracking on */
-	bool unwind_fp; /* MAPPROF_UNWIND=fp: frame-pointer walk instead of libunwind */
-	char out[512];  /* MAPPROF_OUT template */
+	bool maps;	   /* map tracking on */
+	bool unwind_fp;	   /* MAPPROF_UNWIND=fp: frame-pointer walk instead of libunwind */
+	char out[512];	   /* MAPPROF_OUT template */
 };
 extern MP_HIDDEN struct mp_config mp_config;
 
@@ -62,24 +62,24 @@ typedef struct mp_thread {
 	uint64_t free_calls;
 	uint64_t alloc_bytes;
 	struct mp_thread *next; /* registry list: written under the registry lock */
-	int live;               /* 1 while a thread owns it */
-	uint32_t index;         /* registration order, for MAPPROF_SEED */
-	void *tcache;           /* table.c's stack/bucket cache: owner only, NULL until used */
-	uint32_t capturing;     /* stack.c: 1 while the owner is in the unwinder (fork waits) */
-	int64_t est_pending;    /* table.c: frees not yet in the in-use estimate (<= 0), written
+	int live;		/* 1 while a thread owns it */
+	uint32_t index;		/* registration order, for MAPPROF_SEED */
+	void *tcache;		/* table.c's stack/bucket cache: owner only, NULL until used */
+	uint32_t capturing;	/* stack.c: 1 while the owner is in the unwinder (fork waits) */
+	int64_t est_pending;	/* table.c: frees not yet in the in-use estimate (<= 0), written
 				 * by the owner under a shard lock, read under every shard lock */
 } __attribute__((aligned(64))) mp_thread_t;
 
 /* Per-thread state in initial-exec TLS: reading it never calls __tls_get_addr (which could
  * allocate) and costs one %fs-relative load. */
 typedef struct mp_tls {
-	int64_t countdown;  /* bytes until the next sample point; < 0 means "take the slow path" */
-	mp_thread_t *rec;   /* NULL until the thread's first slow path registers it */
-	uint64_t rng;       /* xorshift state for the sampler */
-	uint32_t guard;     /* > 0 while the profiler works on this thread: calls pass through */
-	uint8_t dying;      /* set by the thread-exit destructor: count into the global record */
+	int64_t countdown;   /* bytes until the next sample point; < 0 means "take the slow path" */
+	mp_thread_t *rec;    /* NULL until the thread's first slow path registers it */
+	uint64_t rng;	     /* xorshift state for the sampler */
+	uint32_t guard;	     /* > 0 while the profiler works on this thread: calls pass through */
+	uint8_t dying;	     /* set by the thread-exit destructor: count into the global record */
 	uint8_t map_pending; /* maps.c wants to see the next allocation (a new bucket array) */
-	uint8_t map_kind;   /* kind of that allocation */
+	uint8_t map_kind;    /* kind of that allocation */
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
 
@@ -99,9 +99,9 @@ MP_HIDDEN void mp_init(void);
 MP_HIDDEN void mp_fault(const char *what);
 MP_HIDDEN void mp_log(const char *msg);
 MP_HIDDEN void mp_thread_attach(mp_tls_t *t);
-MP_HIDDEN uint64_t mp_now_ns(void);      /* CLOCK_REALTIME */
-MP_HIDDEN uint64_t mp_mono_ns(void);     /* CLOCK_MONOTONIC */
-extern MP_HIDDEN uint64_t mp_start_ns;  /* CLOCK_REALTIME at start (or fork) */
+MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */
+MP_HIDDEN uint64_t mp_mono_ns(void);   /* CLOCK_MONOTONIC */
+extern MP_HIDDEN uint64_t mp_start_ns; /* CLOCK_REALTIME at start (or fork) */
 extern MP_HIDDEN int mp_forked_child;
 
 /* bootstrap.c: the static area that serves allocations while dlsym runs. */

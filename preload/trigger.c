@@ -37,7 +37,9 @@ static void *writer_main(void *arg)
 	const int step = 2000000000;
 	for (;;) {
 		struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
-		int timeout = !mp_config.interval ? -1 : left_ms > (uint64_t)step ? step : (int)left_ms;
+		int timeout = !mp_config.interval	 ? -1
+			      : left_ms > (uint64_t)step ? step
+							 : (int)left_ms;
 		int r = poll(&pfd, 1, timeout);
 		if (r == 0 && mp_config.interval && left_ms > (uint64_t)step) {
 			left_ms -= (uint64_t)step;

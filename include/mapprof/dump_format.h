@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 /* File header: 8 magic bytes, u16 major, u16 minor, u32 header size (16). */
-#define MP_DUMP_MAGIC "MPROFDMP"
-#define MP_DUMP_MAGIC_LEN 8
-#define MP_DUMP_MAJOR 1 /* readers refuse a newer major */
-#define MP_DUMP_MINOR 0 /* readers accept any minor: new fields go in new sections */
+#define MP_DUMP_MAGIC		 "MPROFDMP"
+#define MP_DUMP_MAGIC_LEN	 8
+#define MP_DUMP_MAJOR		 1 /* readers refuse a newer major */
+#define MP_DUMP_MINOR		 0 /* readers accept any minor: new fields go in new sections */
 #define MP_DUMP_FILE_HEADER_SIZE 16
 
 /* Every section: u32 type, u32 reserved (0), u64 payload length, then the payload. A reader skips
@@ -31,7 +31,7 @@ enum mp_section_type {
 };
 
 /* MP_SEC_HEADER flags. */
-#define MP_HDR_SEED_GIVEN (1u << 0)   /* MAPPROF_SEED was set */
+#define MP_HDR_SEED_GIVEN   (1u << 0) /* MAPPROF_SEED was set */
 #define MP_HDR_MAPS_ENABLED (1u << 1) /* map tracking was on (MAPPROF_MAPS != 0) */
 #define MP_HDR_FORKED_CHILD (1u << 2) /* this process started as a fork child of ppid */
 
@@ -39,13 +39,15 @@ enum mp_section_type {
 enum mp_map_kind {
 	MP_KIND_NONE = 0,
 	MP_KIND_UTHASH = 1,
-	MP_KIND_UNORDERED_MAP = 2, /* any libstdc++ _Hashtable: unordered_{map,set,multimap,multiset} */
-	MP_KIND_API = 3,           /* reported through mapprof_map_* in include/mapprof.h */
+	MP_KIND_UNORDERED_MAP =
+	    2,		 /* any libstdc++ _Hashtable: unordered_{map,set,multimap,multiset} */
+	MP_KIND_API = 3, /* reported through mapprof_map_* in include/mapprof.h */
 	MP_KIND_COUNT = 4,
 };
 
 /* MP_SEC_MAP_GROWS flags. */
-#define MP_GROW_EXPLICIT (1u << 0) /* asked for by reserve()/rehash()/an API call, not by insert */
+/* MP_GROW_EXPLICIT: asked for by reserve()/rehash()/an API call, not by an insert. */
+#define MP_GROW_EXPLICIT (1u << 0)
 #define MP_GROW_NOEXPAND (1u << 1) /* uthash: expansion stopped (noexpand_fyi) */
 
 /* MP_SEC_MAP_SITES flags. */
@@ -57,7 +59,7 @@ enum mp_map_kind {
 #define MP_HIST_LIFE_BUCKETS 48
 
 /* Reader limits: anything beyond these is an "impossible" value, refused with an offset. */
-#define MP_MAX_DEPTH 256
+#define MP_MAX_DEPTH  256
 #define MP_MAX_STRING (1u << 20)
 
 #endif

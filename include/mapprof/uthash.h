@@ -79,8 +79,8 @@ static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
 
 /* Every add runs HASH_BLOOM_ADD: it is redefined (after uthash.h, so it wins at expansion) to
  * also report the table's size at each of its first 8 items and then every 16th, so that a
- * table emptied item by item before it dies still shows how large it got (within 16). The bloom filter's own work is
- * kept when HASH_BLOOM is on. */
+ * table emptied item by item before it dies still shows how large it got (within 16). The bloom
+ * filter's own work is kept when HASH_BLOOM is on. */
 static inline void mapprof_uthash_added_(const UT_hash_table *tbl)
 {
 	unsigned n = tbl->num_items;

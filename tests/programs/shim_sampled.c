@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline, noclone))
-#define SMALL_N 2000000
-#define NEAR_N 20000
-#define FAR_N 2000
+#define SMALL_N	 2000000
+#define NEAR_N	 20000
+#define FAR_N	 2000
 
 static void *volatile sink;
 static void **kept;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define NT 16
-#define K 2000
-#define KEEP 10
+#define NT	 16
+#define K	 2000
+#define KEEP	 10
 #define NOINLINE __attribute__((noinline, noclone))
 
 static void *objs[NT][K];
