@@ -14,8 +14,6 @@
 #include "stack.h"
 #include "thread.h"
 
-#define MP_MAX_DEPTH_ALL 256
-#define SKIP_SLACK	 16 /* shim frames above the first user frame, at most */
 
 /* Keeping fork out of stack capture: libunwind may be inside dl_iterate_phdr, whose loader
  * lock glibc does not reset in a fork child, so a child forked mid-capture would hang in its
@@ -119,20 +117,23 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *buf, int max)
 	return n;
 }
 
-int mp_stack_capture(uintptr_t *out, int max)
+uint32_t *mp_stack_capture_begin(void)
 {
-	uintptr_t buf[MP_MAX_DEPTH_ALL + SKIP_SLACK];
-	int want = max + SKIP_SLACK;
-	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
-		want = sizeof(buf) / sizeof(buf[0]);
-	int n;
-	if (mp_config.unwind_fp) {
-		n = fp_walk(buf, want); /* no loader calls: no fork hazard */
-	} else {
-		uint32_t *flag = capture_begin();
-		n = unw_backtrace((void **)buf, want);
-		capture_end(flag);
-	}
+	return capture_begin();
+}
+
+void mp_stack_capture_end(uint32_t *flag)
+{
+	capture_end(flag);
+}
+
+int mp_stack_fp_walk(uintptr_t *buf, int max)
+{
+	return fp_walk(buf, max);
+}
+
+int mp_stack_trim(const uintptr_t *buf, int n, uintptr_t *out, int max)
+{
 	if (n <= 0)
 		return 0;
 	int skip = 0;
