@@ -153,7 +153,7 @@ demo: deps
 
 FORMAT_FILES = $(wildcard preload/*.[ch] analyzer/*.[ch] include/*.h include/mapprof/*.h \
 	tests/unit/*.[ch] tests/programs/*.c tests/programs/*.cc tests/bench/*.c tests/bench/*.cc \
-	tests/fuzz/*.c)
+	tests/fuzz/*.c tests/demo/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

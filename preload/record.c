@@ -16,7 +16,7 @@ static uint64_t n_dropped;
 /* Guard held, no lock held. */
 /* Inlined into mp_record_alloc: one shim frame fewer for libunwind to walk. */
 static inline __attribute__((always_inline)) void sample(mp_tls_t *t, void *p, size_t size,
-							unsigned kind)
+							 unsigned kind)
 {
 	uintptr_t pcs[MP_MAX_DEPTH];
 	int n = mp_stack_capture(pcs, (int)mp_config.depth);

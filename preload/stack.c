@@ -14,7 +14,6 @@
 #include "stack.h"
 #include "thread.h"
 
-
 /* Keeping fork out of stack capture: libunwind may be inside dl_iterate_phdr, whose loader
  * lock glibc does not reset in a fork child, so a child forked mid-capture would hang in its
  * first capture or dump. A read-write lock did this before, but its read side writes one shared

@@ -17,13 +17,13 @@
 #include <string.h>
 #include "uthash.h"
 
-#define FIELDS_PER_REQUEST 8  /* maps per request */
-#define ITEMS_PER_FIELD 1000  /* entries per map: several uthash expansions from 32 buckets */
-#define DEDUP_ROUNDS 6        /* dedup maps per request */
-#define DEDUP_ITEMS 96
-#define TINY_PER_REQUEST 40   /* tiny maps per request */
-#define CACHE_PAYLOAD 4096    /* bytes per cached response */
-#define CACHE_LIMIT 64        /* the fixed twin's bound */
+#define FIELDS_PER_REQUEST 8	/* maps per request */
+#define ITEMS_PER_FIELD	   1000 /* entries per map: several uthash expansions from 32 buckets */
+#define DEDUP_ROUNDS	   6	/* dedup maps per request */
+#define DEDUP_ITEMS	   96
+#define TINY_PER_REQUEST   40	/* tiny maps per request */
+#define CACHE_PAYLOAD	   4096 /* bytes per cached response */
+#define CACHE_LIMIT	   64	/* the fixed twin's bound */
 
 struct item {
 	int key;
@@ -63,7 +63,8 @@ static void parse_fields(int req, unsigned *seed)
 		int probe = (req + f) % ITEMS_PER_FIELD * 7 + f;
 		HASH_FIND_INT(fields[f], &probe, it);
 		checksum += it ? (uint64_t)it->value : 0;
-		HASH_ITER(hh, fields[f], it, tmp) {
+		HASH_ITER(hh, fields[f], it, tmp)
+		{
 			HASH_DEL(fields[f], it);
 			free(it);
 		}
@@ -116,7 +117,8 @@ static void dedup(unsigned *seed)
 		}
 		checksum += (uint64_t)unique;
 		struct item *it, *tmp;
-		HASH_ITER(hh, seen, it, tmp) {
+		HASH_ITER(hh, seen, it, tmp)
+		{
 			HASH_DEL(seen, it);
 			free(it);
 		}
@@ -160,7 +162,8 @@ static void headers(unsigned *seed)
 		int k = n - 1;
 		HASH_FIND_INT(h, &k, it);
 		checksum += it ? (uint64_t)it->value : 0;
-		HASH_ITER(hh, h, it, tmp) {
+		HASH_ITER(hh, h, it, tmp)
+		{
 			HASH_DEL(h, it);
 			free(it);
 		}
