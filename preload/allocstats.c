@@ -28,9 +28,8 @@ static bool same_object(void *a, void *bfn)
 void mp_allocstats_dump(struct mp_buf *b)
 {
 	size_t at = mp_buf_section_begin(b, MP_SEC_ALLOCATOR);
-	size_t count_at = b->len;
 	uint32_t count = 0;
-	mp_buf_u32(b, 0);
+	size_t count_at = mp_buf_u32_later(b);
 	mallctl_fn mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
 	if (mallctl && same_object((void *)mallctl, (void *)mp_real.malloc)) {
 		uint64_t epoch = 1;
@@ -60,7 +59,6 @@ void mp_allocstats_dump(struct mp_buf *b)
 			kv(b, &count, "glibc.keepcost", m.keepcost);
 		}
 	}
-	if (!b->failed)
-		memcpy(b->data + count_at, &count, 4);
+	mp_buf_u32_at(b, count_at, count);
 	mp_buf_section_end(b, at);
 }

@@ -77,6 +77,19 @@ void mp_buf_section_end(struct mp_buf *b, size_t at)
 	memcpy(b->data + at, &len, 8);
 }
 
+size_t mp_buf_u32_later(struct mp_buf *b)
+{
+	size_t at = b->len;
+	mp_buf_u32(b, 0);
+	return at;
+}
+
+void mp_buf_u32_at(struct mp_buf *b, size_t at, uint32_t v)
+{
+	if (!b->failed)
+		memcpy(b->data + at, &v, 4);
+}
+
 void mp_buf_release(struct mp_buf *b)
 {
 	mp_arena_free(b->data, b->cap);

@@ -20,5 +20,8 @@ MP_HIDDEN void mp_buf_str(struct mp_buf *b, const char *s, size_t n);
 /* Opens a section (type, reserved, length placeholder); returns the offset to close it at. */
 MP_HIDDEN size_t mp_buf_section_begin(struct mp_buf *b, uint32_t type);
 MP_HIDDEN void mp_buf_section_end(struct mp_buf *b, size_t at);
+/* A u32 whose value is known only later (a count, a length): reserve it, then fill it in. */
+MP_HIDDEN size_t mp_buf_u32_later(struct mp_buf *b);
+MP_HIDDEN void mp_buf_u32_at(struct mp_buf *b, size_t at, uint32_t v);
 MP_HIDDEN void mp_buf_release(struct mp_buf *b);
 #endif

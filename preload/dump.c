@@ -195,9 +195,8 @@ static void put_header(struct mp_buf *b, uint64_t seq)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe));
 	mp_buf_str(b, exe, n > 0 ? (size_t)n : 0);
 	/* The command line, read in pieces straight into the buffer. */
-	size_t len_at = b->len;
 	uint32_t total = 0;
-	mp_buf_u32(b, 0);
+	size_t len_at = mp_buf_u32_later(b);
 	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		char chunk[4096];
@@ -208,8 +207,7 @@ static void put_header(struct mp_buf *b, uint64_t seq)
 		}
 		close(fd);
 	}
-	if (!b->failed)
-		memcpy(b->data + len_at, &total, 4);
+	mp_buf_u32_at(b, len_at, total);
 	mp_buf_section_end(b, at);
 }
 
@@ -226,9 +224,8 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 	mp_buf_section_end(b, at);
 	at = mp_buf_section_begin(b, MP_SEC_SAMPLES);
 	uint32_t nb = mp_table_bucket_count_locked();
-	size_t count_at = b->len;
 	uint32_t written = 0;
-	mp_buf_u32(b, 0);
+	size_t count_at = mp_buf_u32_later(b);
 	for (uint32_t i = 0; i < nb; i++) {
 		const mp_bucket_t *k = mp_table_bucket_locked(i);
 		if (k->allocs == 0)
@@ -240,8 +237,7 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 		mp_buf_u64(b, k->inuse);
 		written++;
 	}
-	if (!b->failed)
-		memcpy(b->data + count_at, &written, 4);
+	mp_buf_u32_at(b, count_at, written);
 	mp_buf_section_end(b, at);
 }
 

@@ -13,9 +13,8 @@ static void put_grows_locked(struct mp_buf *b)
 {
 	mp_htab_t *t = mp_maps_grows_locked();
 	size_t at = mp_buf_section_begin(b, MP_SEC_MAP_GROWS);
-	size_t count_at = b->len;
 	uint32_t count = 0;
-	mp_buf_u32(b, 0);
+	size_t count_at = mp_buf_u32_later(b);
 	for (size_t i = 0; i < t->nb; i++) {
 		for (mp_hnode_t *n = t->b[i]; n; n = n->next) {
 			const mp_map_grow_t *g = (const mp_map_grow_t *)n;
@@ -33,8 +32,7 @@ static void put_grows_locked(struct mp_buf *b)
 			count++;
 		}
 	}
-	if (!b->failed)
-		memcpy(b->data + count_at, &count, sizeof(count));
+	mp_buf_u32_at(b, count_at, count);
 	mp_buf_section_end(b, at);
 }
 
@@ -79,9 +77,8 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 		}
 	}
 	size_t at = mp_buf_section_begin(b, MP_SEC_MAP_SITES);
-	size_t count_at = b->len;
 	uint32_t count = 0;
-	mp_buf_u32(b, 0);
+	size_t count_at = mp_buf_u32_later(b);
 	for (size_t i = 0; i < st->nb; i++) {
 		for (mp_hnode_t *n = st->b[i]; n; n = n->next) {
 			mp_map_site_t *s = (mp_map_site_t *)n;
@@ -92,8 +89,7 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 			s->dump = NULL;
 		}
 	}
-	if (!b->failed)
-		memcpy(b->data + count_at, &count, sizeof(count));
+	mp_buf_u32_at(b, count_at, count);
 	mp_buf_section_end(b, at);
 	if (scratch)
 		mp_arena_free(scratch, nsites * sizeof(*scratch));

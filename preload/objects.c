@@ -85,13 +85,11 @@ static int one(struct dl_phdr_info *info, size_t size, void *data)
 void mp_objects_dump(struct mp_buf *b)
 {
 	size_t at = mp_buf_section_begin(b, MP_SEC_OBJECTS);
-	size_t count_at = b->len;
-	mp_buf_u32(b, 0);
+	size_t count_at = mp_buf_u32_later(b);
 	struct ctx c = {b, 0, 0};
 	dl_iterate_phdr(one, &c);
 	c.pass = 1;
 	dl_iterate_phdr(one, &c);
-	if (!b->failed)
-		memcpy(b->data + count_at, &c.count, 4);
+	mp_buf_u32_at(b, count_at, c.count);
 	mp_buf_section_end(b, at);
 }
