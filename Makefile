@@ -73,6 +73,10 @@ $(BUILD)/obj/preload/%.o: preload/%.c
 # cxx.c forwards C++ operator new, which may throw through it: it needs unwind tables and
 # cleanups that run during unwinding.
 $(BUILD)/obj/preload/cxx.o: PRELOAD_CFLAGS += -fexceptions
+# fast.c's entry points reach the shim only by tail calls: without a frame of their own they
+# save a push, a move and a pop per call, and the slow path's frame record still points at the
+# program (fast.c says why). -fexceptions: operator new's slow path may throw through them.
+$(BUILD)/obj/preload/fast.o: PRELOAD_CFLAGS += -fomit-frame-pointer -fexceptions
 
 # The export list is the interposed names and the public API only (tests/unit checks nm -D).
 $(LIB): $(PRELOAD_OBJ)

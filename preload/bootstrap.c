@@ -11,7 +11,8 @@ struct bheader {
 };
 
 /* Written by a compare-and-swap bump; blocks are never reused. Read by mp_bootstrap_owns
- * (mp.h) on every free, so it is a hidden global rather than a static. */
+ * (mp.h), so it is a hidden global rather than a static. free's fast path does not test it:
+ * the blocks are pinned in the free filter instead (filter.c). */
 char mp_bootstrap_area[MP_BOOTSTRAP_SIZE] __attribute__((aligned(64)));
 #define area	       mp_bootstrap_area
 #define BOOTSTRAP_SIZE MP_BOOTSTRAP_SIZE
@@ -30,9 +31,12 @@ void *mp_bootstrap_alloc(size_t size, size_t align)
 		size_t end = p + size - (uintptr_t)area;
 		if (end > BOOTSTRAP_SIZE)
 			return NULL;
-		if (__atomic_compare_exchange_n(&used, &old, end, false, __ATOMIC_RELAXED,
+		if (__atomic_compare_exchange_n(&used, &old, end, false, __ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED)) {
 			((struct bheader *)p)[-1].size = size;
+			/* A block handed out after the filter exists (a racing thread) is pinned
+			 * here; the ones before are pinned by mp_filter_init. */
+			mp_filter_pin_bootstrap((void *)p);
 			return (void *)p; /* static storage: already zero */
 		}
 	}
@@ -41,4 +45,9 @@ void *mp_bootstrap_alloc(size_t size, size_t align)
 size_t mp_bootstrap_size(const void *p)
 {
 	return ((const struct bheader *)p)[-1].size;
+}
+
+size_t mp_bootstrap_used(void)
+{
+	return __atomic_load_n(&used, __ATOMIC_SEQ_CST);
 }

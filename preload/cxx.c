@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hot.h"
+#include "slow.h"
 
 enum { UNRESOLVED, FORWARD, COUNT };
 /* libstdc++'s plain operators are malloc/free plus, on failure, the new-handler loop and the
@@ -16,6 +17,7 @@ enum { UNRESOLVED, FORWARD, COUNT };
  * instead of three) and leave only a failed allocation to the real operator. Written once by
  * resolve(). */
 static bool direct;
+bool mp_cxx_direct; /* direct and COUNT: fast.c's operators may run */
 /* Written once by resolve() (racing threads write the same values); read-only afterwards. */
 static int mode;
 static void *(*real_new)(size_t);
@@ -38,6 +40,7 @@ static void resolve(void)
 		 strstr(info.dli_fname, "libstdc++") != NULL;
 	/* Without a next operator (no libstdc++: nobody calls these) the fallbacks use malloc. */
 	__atomic_store_n(&mode, real_new && real_del ? COUNT : FORWARD, __ATOMIC_RELEASE);
+	__atomic_store_n(&mp_cxx_direct, direct && mode == COUNT, __ATOMIC_RELEASE);
 }
 
 static inline bool counting(void)
@@ -62,7 +65,8 @@ static void release_guard(int *unused)
 		call;                                                                              \
 	})
 
-static void *op_new(size_t n)
+/* operator new's slow path (fast.c). */
+void *mp_cxx_new_slow(size_t n)
 {
 	if (!counting())
 		return real_new ? real_new(n) : malloc(n);
@@ -116,7 +120,8 @@ static void *op_new_aligned_nothrow(size_t n, size_t al, const void *nt)
 
 /* Every delete form ends in the plain or aligned unsized one: sizes and nothrow tags only
  * matter to allocators that use them as hints, and both of ours accept the unsized forms. */
-static void op_delete(void *p)
+/* operator delete's slow path (fast.c), which also serves the nothrow forms. */
+void mp_cxx_delete_slow(void *p)
 {
 	if (!p || !counting()) {
 		if (real_del)
@@ -146,14 +151,6 @@ static void op_delete_aligned(void *p, size_t al)
 	GUARDED(real_del_al(p, al));
 }
 
-MP_EXPORT void *_Znwm(size_t n)
-{
-	return op_new(n);
-}
-MP_EXPORT void *_Znam(size_t n)
-{
-	return op_new(n);
-}
 MP_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt)
 {
 	return op_new_nothrow(n, nt);
@@ -178,33 +175,15 @@ MP_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const vo
 {
 	return op_new_aligned_nothrow(n, al, nt);
 }
-MP_EXPORT void _ZdlPv(void *p)
-{
-	op_delete(p);
-}
-MP_EXPORT void _ZdaPv(void *p)
-{
-	op_delete(p);
-}
-MP_EXPORT void _ZdlPvm(void *p, size_t n)
-{
-	(void)n;
-	op_delete(p);
-}
-MP_EXPORT void _ZdaPvm(void *p, size_t n)
-{
-	(void)n;
-	op_delete(p);
-}
 MP_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
 {
 	(void)nt;
-	op_delete(p);
+	mp_cxx_delete_slow(p);
 }
 MP_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
 {
 	(void)nt;
-	op_delete(p);
+	mp_cxx_delete_slow(p);
 }
 MP_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al)
 {

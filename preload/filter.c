@@ -13,14 +13,16 @@
 
 #define SLOTS (1u << MP_FILTER_BITS)
 
-/* Before init, free() of anything reads this all-zero page-sized stand-in. */
+/* Before init, free() of anything reads this all-zero stand-in (free takes its slow path
+ * then anyway: the state is not READY). */
 static uint8_t zero_slots[SLOTS];
 uint8_t *mp_filter_bits = zero_slots;
 
+static void pin_all(void);
+
 static inline uint8_t *slot(const void *p)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
-	return &mp_filter_bits[h >> (64 - MP_FILTER_BITS)];
+	return &mp_filter_bits[mp_filter_slot(p)];
 }
 
 bool mp_filter_init(void)
@@ -30,7 +32,8 @@ bool mp_filter_init(void)
 	void *m = mmap(NULL, SLOTS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return false;
-	mp_filter_bits = m;
+	__atomic_store_n(&mp_filter_bits, (uint8_t *)m, __ATOMIC_SEQ_CST);
+	pin_all();
 	return true;
 }
 
@@ -72,9 +75,39 @@ void mp_filter_remove_map(const void *p)
 	bump(p, MP_FILTER_MAP_SHIFT, -1);
 }
 
+/* Sets the sample counter of p's byte to 15, where it sticks: free's fast path then sends p
+ * to the slow path, which knows NULL and the bootstrap area. */
+static void pin(const void *p)
+{
+	uint8_t *s = slot(p);
+	uint8_t old = __atomic_load_n(s, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(s, &old,
+					    (uint8_t)(old | (15u << MP_FILTER_SAMPLE_SHIFT)), true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
+void mp_filter_pin_bootstrap(const void *p)
+{
+	if (__atomic_load_n(&mp_filter_bits, __ATOMIC_SEQ_CST) != zero_slots)
+		pin(p);
+}
+
+/* NULL and every 16-byte step of the bootstrap area handed out so far (blocks are 16-byte
+ * aligned at least). Nearly always just NULL: glibc's dlsym does not allocate. */
+static void pin_all(void)
+{
+	pin(NULL);
+	size_t used = mp_bootstrap_used();
+	for (size_t off = 0; off < used; off += 16)
+		pin(mp_bootstrap_area + off);
+}
+
 /* Fork child, single-threaded: forget everything the parent tracked. */
 void mp_filter_reset(void)
 {
-	if (mp_filter_bits != zero_slots)
+	if (mp_filter_bits != zero_slots) {
 		madvise(mp_filter_bits, SLOTS, MADV_DONTNEED);
+		pin_all();
+	}
 }

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* The exported malloc family: thin wrappers. Each checks the state first, forwards to the real
- * allocator and accounts for the call through the two inline helpers below, which are the
- * whole unsampled fast path: no lock, no syscall, writes only to this thread's TLS and record.
- * Anything else (first call, bootstrap, sample points, tracked frees) is in the cold paths. */
+/* The malloc family but malloc and free (fast.c), and those two's slow paths. Each checks the
+ * state first, forwards to the real allocator and accounts for the call through hot.h's
+ * helpers; anything else (first call, bootstrap, sample points, tracked frees) is in the
+ * record.c slow paths. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include "mp.h"
 #include "hot.h"
+#include "slow.h"
 #include "thread.h"
 
 /* Runs until the state is READY or FORWARD; returns true if the caller may profile. */
@@ -27,25 +29,24 @@ static void *cold_memalign(size_t align, size_t size)
 	return NULL; /* caller retries on the real path */
 }
 
-MP_EXPORT void *malloc(size_t size)
+/* malloc's slow path (fast.c): first calls, bootstrap, guard, sample points. */
+void *mp_malloc_slow(size_t size)
 {
 	if (mp_unlikely(mp_state != MP_READY)) {
 		if (!settle())
 			return mp_state == MP_BOOTSTRAP ? mp_bootstrap_alloc(size, 16)
 							: mp_real.malloc(size);
 	}
-	mp_tls_t *t = &mp_tls;
 	void *p = mp_real.malloc(size);
-	if (mp_likely(p != NULL) && mp_likely(t->guard == 0))
-		mp_note_alloc(t, p, size);
+	if (mp_likely(p != NULL))
+		mp_record_alloc(&mp_tls, p, size);
 	return p;
 }
 
-MP_EXPORT void free(void *p)
+/* free's slow path (fast.c): NULL, bootstrap blocks, guard, first calls, tracked pointers. */
+void mp_free_slow(void *p)
 {
-	if (p == NULL)
-		return;
-	if (mp_unlikely(mp_bootstrap_owns(p)))
+	if (p == NULL || mp_unlikely(mp_bootstrap_owns(p)))
 		return;
 	if (mp_unlikely(mp_state != MP_READY)) {
 		if (!settle()) {
@@ -71,10 +72,9 @@ MP_EXPORT void *calloc(size_t n, size_t size)
 			return mp_bootstrap_alloc(n * size, 16); /* static area: zeroed */
 		}
 	}
-	mp_tls_t *t = &mp_tls;
 	void *p = mp_real.calloc(n, size);
-	if (mp_likely(p != NULL) && mp_likely(t->guard == 0))
-		mp_note_alloc(t, p, n * size); /* no overflow: calloc succeeded */
+	if (mp_likely(p != NULL))
+		mp_note_alloc(&mp_tls, p, n * size); /* no overflow: calloc succeeded */
 	return p;
 }
 
@@ -112,9 +112,8 @@ MP_EXPORT void *realloc(void *p, size_t size)
 			mp_record_realloc_undo(t, p, taken);
 		return NULL;
 	}
-	mp_thread_t *r = t->rec;
-	if (mp_likely(r != NULL))
-		r->free_calls++;
+	if (mp_likely(t->rec != NULL) && !t->dying)
+		t->n.free_calls++;
 	else
 		mp_thread_count_free_cold(t);
 	if (q)

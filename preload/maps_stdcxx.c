@@ -158,7 +158,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		t->map_pending = 1;
 	} else {
 		x->stage = x->old_array ? 2 : 0; /* back to the built-in bucket: only a free */
-		x->ops = t->rec ? t->rec->alloc_calls + t->rec->free_calls : 0;
+		x->ops = t->n.alloc_calls + t->n.free_calls;
 	}
 }
 
@@ -173,7 +173,7 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 		return 0;
 	}
 	mp_filter_add_map(p); /* before the program holds p: any thread's free of it sees it */
-	x->ops = t->rec ? t->rec->alloc_calls + t->rec->free_calls : 0;
+	x->ops = t->n.alloc_calls + t->n.free_calls;
 	if (x->old_array) {
 		x->new_array = p;
 		x->stage = 2;
@@ -215,7 +215,7 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 		return;
 	}
 	/* The free right after the new array's allocation, with no heap call between. */
-	bool next = t->rec && t->rec->alloc_calls + t->rec->free_calls == x->ops + 1;
+	bool next = t->rec && t->n.alloc_calls + t->n.free_calls == x->ops + 1;
 	if (g && owner != g && next && x->adoptable && owner->buckets == x->from) {
 		/* owner was moved to g's address: one map, seen at its old site. */
 		if (x->policy_serial == g->serial)

@@ -55,31 +55,55 @@ struct mp_config {
 };
 extern MP_HIDDEN struct mp_config mp_config;
 
-/* Exact per-thread counters. Each thread owns one record (arena memory, never freed, reused
- * after the thread exits), so the malloc path writes only its own cache line; dumps sum them. */
-typedef struct mp_thread {
+/* Exact counts of calls and bytes. */
+struct mp_counts {
 	uint64_t alloc_calls;
 	uint64_t free_calls;
 	uint64_t alloc_bytes;
-	struct mp_thread *next; /* registry list: written under the registry lock */
-	int live;		/* 1 while a thread owns it */
-	uint32_t index;		/* registration order, for MAPPROF_SEED */
-	void *tcache;		/* table.c's stack/bucket cache: owner only, NULL until used */
-	uint32_t capturing;	/* stack.c: 1 while the owner is in the unwinder (fork waits) */
-	int64_t est_pending;	/* table.c: frees not yet in the in-use estimate (<= 0), written
-				 * by the owner under a shard lock, read under every shard lock */
+};
+
+/* Each thread owns one record (arena memory, never freed, reused after the thread exits). Its
+ * live counts are in its TLS (mp_tls.n: no pointer to chase on the fast path), which the
+ * record points at while the thread lives; at thread exit they fold into `folded`. Dumps sum
+ * both under the registry lock (thread.c). */
+typedef struct mp_thread {
+	struct mp_counts folded;  /* of the threads that owned it and exited: registry lock */
+	struct mp_counts *live_n; /* the owner's mp_tls.n, NULL when none: registry lock */
+	struct mp_thread *next;	  /* registry list: written under the registry lock */
+	int live;		  /* 1 while a thread owns it */
+	uint32_t index;		  /* registration order, for MAPPROF_SEED */
+	void *tcache;		  /* table.c's stack/bucket cache: owner only, NULL until used */
+	uint32_t capturing;	  /* stack.c: 1 while the owner is in the unwinder (fork waits) */
+	int64_t est_pending;	  /* table.c: frees not yet in the in-use estimate (<= 0), written
+				   * by the owner under a shard lock, read under every shard lock */
 } __attribute__((aligned(64))) mp_thread_t;
 
 /* Per-thread state in initial-exec TLS: reading it never calls __tls_get_addr (which could
- * allocate) and costs one %fs-relative load. */
+ * allocate) and costs one %fs-relative load. The fast path (hot.h) reads avail and hold and
+ * writes avail and the counts, all in this thread's TLS. A thread starts with avail 0 and
+ * unattached 1, so its first calls take the slow path, which also runs init: the fast path does not
+ * look at mp_state (a shim that turns to FORWARD later only keeps counting there, which is
+ * harmless). */
 typedef struct mp_tls {
-	int64_t countdown;   /* bytes until the next sample point; < 0 means "take the slow path" */
-	mp_thread_t *rec;    /* NULL until the thread's first slow path registers it */
-	uint64_t rng;	     /* xorshift state for the sampler */
-	uint32_t guard;	     /* > 0 while the profiler works on this thread: calls pass through */
-	uint8_t dying;	     /* set by the thread-exit destructor: count into the global record */
-	uint8_t map_pending; /* maps.c wants to see the next allocation (a new bucket array) */
-	uint8_t map_kind;    /* kind of that allocation */
+	/* Bytes the fast path may still allocate before the next sample point. 0 until the
+	 * thread has a record and in exact mode, so that every call takes the slow path. */
+	uint64_t avail;
+	mp_thread_t *rec; /* NULL until the thread's first slow path registers it */
+	/* Anything that needs the slow path, in one word the fast path tests at once. */
+	union {
+		uint64_t hold;
+		struct {
+			uint32_t guard;	     /* > 0 while the profiler works: calls pass through */
+			uint8_t dying;	     /* thread-exit destructor ran: count as an orphan */
+			uint8_t map_pending; /* maps.c wants the next allocation (bucket array) */
+			uint8_t unattached;  /* 1 until the thread has a record (TLS image: 1) */
+		};
+	};
+	/* The thread's exact counts since it got its record (written by the owner only, read
+	 * by dumps through the record under the registry lock). */
+	struct mp_counts n;
+	uint64_t rng;	  /* xorshift state for the sampler */
+	uint8_t map_kind; /* kind of the allocation map_pending waits for */
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
 
@@ -108,12 +132,13 @@ extern MP_HIDDEN int mp_forked_child;
 MP_HIDDEN void *mp_bootstrap_alloc(size_t size, size_t align);
 #define MP_BOOTSTRAP_SIZE (64u << 10)
 extern MP_HIDDEN char mp_bootstrap_area[MP_BOOTSTRAP_SIZE];
-/* On every free: one subtraction and one compare. */
+/* On free's slow path, realloc and malloc_usable_size: one subtraction and one compare. */
 static inline bool mp_bootstrap_owns(const void *p)
 {
 	return (uintptr_t)p - (uintptr_t)mp_bootstrap_area < MP_BOOTSTRAP_SIZE;
 }
 MP_HIDDEN size_t mp_bootstrap_size(const void *p);
+MP_HIDDEN size_t mp_bootstrap_used(void); /* bytes of the area handed out so far */
 
 /* sample.c: the sampler (pure arithmetic). */
 MP_HIDDEN uint64_t mp_sample_rng_seed(uint64_t base, uint64_t index);
@@ -135,20 +160,28 @@ MP_HIDDEN void mp_filter_remove(const void *p);
 MP_HIDDEN void mp_filter_add_map(const void *p);
 MP_HIDDEN void mp_filter_remove_map(const void *p);
 MP_HIDDEN void mp_filter_reset(void);
+MP_HIDDEN void mp_filter_pin_bootstrap(const void *p);
 extern MP_HIDDEN uint8_t *mp_filter_bits;
 #define MP_FILTER_BITS	       20
 #define MP_FILTER_SAMPLE_SHIFT 0 /* low nibble: sampled objects (table.c) */
 #define MP_FILTER_MAP_SHIFT    4 /* high nibble: map bucket arrays (maps.c) */
+/* The byte of p: direct-mapped by address bits 4..23 (blocks are 16-byte aligned). No hash:
+ * neighbouring blocks get neighbouring bytes, and only blocks 16 MiB apart share one, which
+ * is no worse than a hash for the few tracked pointers, and three instructions cheaper. */
+static inline size_t mp_filter_slot(const void *p)
+{
+	return ((uintptr_t)p >> 4) & ((1u << MP_FILTER_BITS) - 1);
+}
 /* The byte for p: zero means p is certainly not tracked. */
 static inline uint8_t mp_filter_get(const void *p)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
-	return __atomic_load_n(&mp_filter_bits[h >> (64 - MP_FILTER_BITS)], __ATOMIC_RELAXED);
+	return __atomic_load_n(&mp_filter_bits[mp_filter_slot(p)], __ATOMIC_RELAXED);
 }
+/* Nonzero also for NULL and for blocks of the bootstrap area, which are pinned in the filter so
+ * that free's fast path needs no test of its own for them (filter.c). */
 static inline bool mp_filter_maybe(const void *p)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
-	return mp_filter_bits[h >> (64 - MP_FILTER_BITS)] != 0;
+	return mp_filter_bits[mp_filter_slot(p)] != 0;
 }
 
 /* Time a dump: what triggered it. */

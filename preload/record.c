@@ -26,31 +26,59 @@ static inline __attribute__((always_inline)) void sample(mp_tls_t *t, void *p, s
 		__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
 }
 
-/* Guard not held. Runs when the countdown went below zero, the thread has no record yet, or a
- * map hook waits for this allocation. The caller already counted it if the thread had a record. */
+/* Moves the thread's sampler past an allocation of `size` bytes; true at a sample point. The
+ * point falls inside the allocation that covers it (size > avail); exact mode samples all. */
+static bool sample_step(mp_tls_t *t, size_t size)
+{
+	if (mp_config.rate != 1 && size <= t->avail) {
+		t->avail -= size;
+		return false;
+	}
+	int64_t next = mp_sample_next(&t->rng, mp_config.rate);
+	t->avail = next < 0 ? 0 : (uint64_t)next;
+	return mp_config.rate != 0;
+}
+
+/* Any state of the guard. The allocation p of `size` bytes succeeded and mp_fast_alloc did not
+ * count it: the guard is held (the profiler's own: ignored), the thread is exiting or has no
+ * record yet, a map hook waits for it, or it is a sample point. */
 void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 {
+	if (t->guard)
+		return;
 	t->guard++;
-	if (mp_unlikely(t->rec == NULL)) {
+	if (mp_unlikely(t->rec == NULL) && !t->dying) {
 		mp_thread_attach(t);
-		if (t->rec) {
-			t->rec->alloc_calls++;
-			t->rec->alloc_bytes += size;
-		} else {
-			mp_thread_count_orphan(1, 0, size);
-		}
 		/* A fresh thread starts from a fresh interval, then this allocation uses it. */
-		t->countdown = mp_sample_next(&t->rng, mp_config.rate) - (int64_t)size;
+		if (t->rec) {
+			int64_t first = mp_sample_next(&t->rng, mp_config.rate);
+			t->avail = first < 0 ? 0 : (uint64_t)first;
+		}
+	}
+	mp_thread_t *r = t->rec;
+	if (r) {
+		t->n.alloc_calls++;
+		t->n.alloc_bytes += size;
+	} else {
+		mp_thread_count_orphan(1, 0, size);
 	}
 	unsigned kind = 0;
 	if (t->map_pending)
 		kind = mp_maps_on_alloc(t, p, size);
-	if (t->countdown < 0) {
-		if (mp_config.rate != 0)
-			sample(t, p, size, kind);
-		t->countdown = mp_sample_next(&t->rng, mp_config.rate);
-	}
+	if (r && sample_step(t, size))
+		sample(t, p, size, kind);
+	if (!r)
+		t->avail = 0; /* no record: the fast path must not run */
 	t->guard--;
+}
+
+__attribute__((cold, noinline)) void *mp_fast_alloc_undo(size_t size)
+{
+	mp_tls_t *t = &mp_tls;
+	t->avail += size;
+	t->n.alloc_calls--;
+	t->n.alloc_bytes -= size;
+	return NULL;
 }
 
 /* Guard not held. p hit the filter: it may be a sampled object (the byte's sample counter is

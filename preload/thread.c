@@ -24,11 +24,17 @@ static void on_thread_exit(void *arg)
 	mp_tls_t *t = &mp_tls;
 	t->guard++;
 	pthread_mutex_lock(&registry_lock);
+	r->folded.alloc_calls += t->n.alloc_calls;
+	r->folded.free_calls += t->n.free_calls;
+	r->folded.alloc_bytes += t->n.alloc_bytes;
+	r->live_n = NULL;
 	r->live = 0;
 	pthread_mutex_unlock(&registry_lock);
+	t->n = (struct mp_counts){0, 0, 0};
 	/* Later calls on this thread (other destructors) count as orphans: the record may already
 	 * belong to a new thread. */
 	t->rec = NULL;
+	t->avail = 0;
 	t->dying = 1;
 	t->guard--;
 }
@@ -59,16 +65,26 @@ void mp_thread_attach(mp_tls_t *t)
 		}
 	}
 	if (r) {
+		t->n = (struct mp_counts){0, 0, 0};
+		r->live_n = &t->n;
 		r->live = 1;
 		r->index = nthreads++;
 	}
 	pthread_mutex_unlock(&registry_lock);
 	if (!r)
 		return;
-	if (have_key)
-		pthread_setspecific(exit_key, r);
+	/* Without the exit destructor the record would point at freed TLS: no record then (the
+	 * thread counts as an orphan). Outside the lock: it may allocate. */
+	if (!have_key || pthread_setspecific(exit_key, r) != 0) {
+		pthread_mutex_lock(&registry_lock);
+		r->live_n = NULL;
+		r->live = 0;
+		pthread_mutex_unlock(&registry_lock);
+		return;
+	}
 	t->rng = mp_sample_rng_seed(mp_config.seed, r->index);
 	t->rec = r;
+	t->unattached = 0;
 }
 
 void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes)
@@ -86,8 +102,9 @@ void mp_thread_count_free_cold(mp_tls_t *t)
 		t->guard--;
 		if (t->rec) {
 			/* The thread's first sample interval, as mp_record_alloc would draw it. */
-			t->countdown = mp_sample_next(&t->rng, mp_config.rate);
-			t->rec->free_calls++;
+			int64_t first = mp_sample_next(&t->rng, mp_config.rate);
+			t->avail = first < 0 ? 0 : (uint64_t)first;
+			t->n.free_calls++;
 			return;
 		}
 	}
@@ -101,9 +118,17 @@ void mp_thread_totals(struct mp_totals *out)
 	out->alloc_bytes = __atomic_load_n(&orphan_bytes, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&registry_lock);
 	for (mp_thread_t *r = registry; r; r = r->next) {
-		out->alloc_calls += __atomic_load_n(&r->alloc_calls, __ATOMIC_RELAXED);
-		out->free_calls += __atomic_load_n(&r->free_calls, __ATOMIC_RELAXED);
-		out->alloc_bytes += __atomic_load_n(&r->alloc_bytes, __ATOMIC_RELAXED);
+		out->alloc_calls += r->folded.alloc_calls;
+		out->free_calls += r->folded.free_calls;
+		out->alloc_bytes += r->folded.alloc_bytes;
+		const struct mp_counts *n = r->live_n;
+		if (n) {
+			/* Another thread's TLS, written by its owner without a lock: a dump is a
+			 * snapshot, and aligned 64-bit loads do not tear. */
+			out->alloc_calls += __atomic_load_n(&n->alloc_calls, __ATOMIC_RELAXED);
+			out->free_calls += __atomic_load_n(&n->free_calls, __ATOMIC_RELAXED);
+			out->alloc_bytes += __atomic_load_n(&n->alloc_bytes, __ATOMIC_RELAXED);
+		}
 	}
 	out->threads = nthreads;
 	pthread_mutex_unlock(&registry_lock);
@@ -146,10 +171,12 @@ void mp_thread_reset_child(mp_tls_t *t)
 {
 	pthread_mutex_init(&registry_lock, NULL);
 	for (mp_thread_t *r = registry; r; r = r->next) {
-		r->alloc_calls = r->free_calls = r->alloc_bytes = 0;
+		r->folded = (struct mp_counts){0, 0, 0};
 		r->est_pending = 0;
 		r->live = (r == t->rec);
+		r->live_n = r->live ? &t->n : NULL; /* the other threads' TLS is gone */
 	}
+	t->n = (struct mp_counts){0, 0, 0};
 	orphan_allocs = orphan_frees = orphan_bytes = 0;
 	nthreads = t->rec ? 1 : 0;
 }

@@ -49,6 +49,22 @@ check "realloc: the huge realloc failed" grep -q "realloc failed" "$T/r.out"
 inuse=$($DEC --sites "$T/r"/*.mprof | awk -F'\t' '$1 == "realloc_site" && $3 == 4096 { n += $5 } END { print n + 0 }')
 expect_eq "realloc: the block is still in use after the failed realloc" "1" "$inuse"
 
+# --- failed mallocs are not counted (default rate: most of them take the fast path)
+tot3() { $DEC "$1"/*.mprof | python3 -c '
+import json,sys
+d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; t=d["totals"]
+print(t["alloc_calls"], t["free_calls"], t["alloc_bytes"])'; }
+MAPPROF_RATE=524288 mp_run "$T/o1" $PROGS/shim_regress oom >"$T/o1.out" 2>&1
+n=$(awk '$1 == "blocks" { print $2 }' "$T/o1.out")
+if [ "${n:-0}" -gt 100 ] && ! grep -q "never failed" "$T/o1.out"; then
+	ok "oom: mallocs failed under the limit after $n blocks"
+	MAPPROF_RATE=524288 mp_run "$T/o2" $PROGS/shim_regress oom "$n" >"$T/o2.out" 2>&1
+	expect_eq "oom: 21 failed mallocs leave the totals as $n successful ones do" \
+		"$(tot3 "$T/o2")" "$(tot3 "$T/o1")"
+else
+	not_ok "oom: mallocs failed under the limit" "$(cat "$T/o1.out")"
+fi
+
 # --- a thread that only frees
 mp_run "$T/f" $PROGS/shim_regress >/dev/null 2>&1
 read -r frees threads < <($DEC "$T/f"/*.mprof | python3 -c '

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Review regressions. "realloc": a sampled block whose realloc fails stays in use. "freeonly":
- * a thread that only frees is counted as a thread and its frees are exact. */
+ * a thread that only frees is counted as a thread and its frees are exact. "oom": mallocs of
+ * 64 KiB under an address-space limit until they fail, then 20 more failures; "oom N": the same
+ * N successful mallocs without a limit. Both dumps must hold the same totals: a failed malloc
+ * is not an allocation (the fast path counts before the call and must take it back). */
+#include <sys/resource.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,8 +26,44 @@ static void *freer(void *arg)
 	return NULL;
 }
 
+static void *oom_blocks[1 << 16];
+
+static int oom(long want)
+{
+	struct rlimit old;
+	getrlimit(RLIMIT_AS, &old);
+	unsigned long pages = 0; /* read in both modes: the same allocations */
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%lu", &pages) != 1)
+		return 2;
+	fclose(f);
+	if (want < 0) {
+		struct rlimit lim = old;
+		lim.rlim_cur = pages * 4096 + (48ul << 20);
+		if (setrlimit(RLIMIT_AS, &lim) != 0)
+			return 2;
+	}
+	long n = 0, failed = 0;
+	while (n < (long)(sizeof(oom_blocks) / sizeof(oom_blocks[0])) && (want < 0 || n < want)) {
+		void *p = malloc(65536);
+		if (p == NULL) {
+			if (++failed == 21)
+				break;
+			continue;
+		}
+		oom_blocks[n++] = p;
+	}
+	setrlimit(RLIMIT_AS, &old);
+	for (long i = 0; i < n; i++)
+		free(oom_blocks[i]);
+	printf("blocks %ld%s\n", n, want < 0 && failed < 21 ? " (never failed)" : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "oom"))
+		return oom(argc > 2 ? atol(argv[2]) : -1);
 	if (argc > 1 && !strcmp(argv[1], "realloc")) {
 		void *p = realloc_site();
 		void *q = realloc(p, SIZE_MAX - 4096); /* fails: p stays valid */

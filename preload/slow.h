@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* The slow paths behind fast.c's entry points: everything the fast path does not handle
+ * (first calls, bootstrap, the guard, sample points, tracked frees, NULL). */
+#ifndef MP_PRELOAD_SLOW_H
+#define MP_PRELOAD_SLOW_H
+#include "mp.h"
+
+/* interpose.c */
+MP_HIDDEN void *mp_malloc_slow(size_t size);
+MP_HIDDEN void mp_free_slow(void *p);
+/* cxx.c: libstdc++'s operators are next, so operator new/delete may call malloc/free directly.
+ * Written once when the operators are resolved. */
+extern MP_HIDDEN bool mp_cxx_direct;
+MP_HIDDEN void *mp_cxx_new_slow(size_t n);
+MP_HIDDEN void mp_cxx_delete_slow(void *p);
+#endif
