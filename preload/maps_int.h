@@ -9,8 +9,7 @@
 #include "stack.h"
 #include "table.h"
 
-#define MP_MAP_TIDS	    4  /* distinct grower thread ids kept per instance */
-#define MP_MAPS_STACK_CACHE 64 /* deepest stack kept by the per-thread stack cache */
+#define MP_MAP_TIDS 4 /* distinct grower thread ids kept per instance */
 
 /* Chained hash table node; embedded first in every hashed object. */
 typedef struct mp_hnode {
@@ -99,12 +98,6 @@ typedef struct mp_maps_tls {
 	struct mp_map_inst *ut_inst;
 	uint64_t ut_serial;
 	uint32_t ut_serial_gen; /* mp_maps_gen when cached: a fork child starts afresh */
-	/* The last stack this thread interned for a map event, valid while st_gen is
-	 * mp_maps_gen + 1: an identical capture reuses its id without the table lock. Exact:
-	 * the whole captured stack is compared, never a key standing for it. */
-	uint32_t st_gen, st_id;
-	int st_n;
-	uintptr_t st_pc[MP_MAPS_STACK_CACHE];
 } mp_maps_tls_t;
 extern MP_HIDDEN __thread mp_maps_tls_t mp_maps_tls __attribute__((tls_model("initial-exec")));
 /* Bumped by fork-child reset: pending TLS state of an older generation is ignored. */
@@ -121,32 +114,11 @@ static inline bool mp_maps_active(const mp_tls_t *t)
 	return mp_state == MP_READY && mp_config.maps && t->guard == 0;
 }
 
-/* Guard held, no lock held: captures the caller's stack and interns it (the table lock only
- * when it differs from this thread's previous map-event stack). Inlined into each hook so
- * that libunwind walks one shim frame fewer per event. */
-static inline __attribute__((always_inline)) uint32_t mp_maps_stack(void)
+/* Guard held, no lock held: the caller's stack, interned (stackcache.c: a loop's repeated
+ * grows cost a check of its frames' return-address slots, not an unwind). */
+static inline uint32_t mp_maps_stack(void)
 {
-	uintptr_t pcs[MP_MAX_DEPTH];
-	int n = mp_stack_capture(pcs, (int)mp_config.depth);
-	mp_maps_tls_t *x = &mp_maps_tls;
-	if (n > 0 && n == x->st_n && x->st_gen == mp_maps_gen + 1) {
-		int i = 0;
-		while (i < n && pcs[i] == x->st_pc[i])
-			i++;
-		if (i == n)
-			return x->st_id;
-	}
-	mp_table_lock();
-	uint32_t id = mp_table_intern_locked(pcs, n);
-	mp_table_unlock();
-	if (id != MP_NO_STACK && n <= MP_MAPS_STACK_CACHE) {
-		for (int i = 0; i < n; i++)
-			x->st_pc[i] = pcs[i];
-		x->st_n = n;
-		x->st_id = id;
-		x->st_gen = mp_maps_gen + 1;
-	}
-	return id;
+	return mp_stack_id(&mp_tls);
 }
 
 /* Event times. TSC ticks where the kernel's own clocksource is the TSC (so it is invariant

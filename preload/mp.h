@@ -73,9 +73,10 @@ typedef struct mp_thread {
 	int live;		  /* 1 while a thread owns it */
 	uint32_t index;		  /* registration order, for MAPPROF_SEED */
 	void *tcache;		  /* table.c's stack/bucket cache: owner only, NULL until used */
-	uint32_t capturing;	  /* stack.c: 1 while the owner is in the unwinder (fork waits) */
-	int64_t est_pending;	  /* table.c: frees not yet in the in-use estimate (<= 0), written
-				   * by the owner under a shard lock, read under every shard lock */
+	struct mp_stack_cache *scache; /* stackcache.c: owner only, NULL until used */
+	uint32_t capturing;  /* stack.c: 1 while the owner is in the unwinder (fork waits) */
+	int64_t est_pending; /* table.c: frees not yet in the in-use estimate (<= 0), written
+			      * by the owner under a shard lock, read under every shard lock */
 } __attribute__((aligned(64))) mp_thread_t;
 
 /* Per-thread state in initial-exec TLS: reading it never calls __tls_get_addr (which could

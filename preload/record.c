@@ -14,13 +14,9 @@
 static uint64_t n_dropped;
 
 /* Guard held, no lock held. */
-/* Inlined into mp_record_alloc: one shim frame fewer for libunwind to walk. */
-static inline __attribute__((always_inline)) void sample(mp_tls_t *t, void *p, size_t size,
-							 unsigned kind)
+static inline void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
 {
-	uintptr_t pcs[MP_MAX_DEPTH];
-	int n = mp_stack_capture(pcs, (int)mp_config.depth);
-	uint32_t id = mp_table_intern(t, pcs, n);
+	uint32_t id = mp_stack_id(t);
 	uint32_t b = id != MP_NO_STACK ? mp_table_bucket(t, id, size, kind) : MP_NO_BUCKET;
 	if (b == MP_NO_BUCKET || !mp_table_insert(p, b))
 		__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);

@@ -65,7 +65,9 @@ static inline uint32_t *capture_begin(void)
 }
 
 /* Our own executable segment; written once by mp_stack_init, read-only afterwards. */
-static uintptr_t self_lo, self_hi;
+uintptr_t mp_self_lo, mp_self_hi;
+#define self_lo mp_self_lo
+#define self_hi mp_self_hi
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -91,10 +93,7 @@ void mp_stack_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
-static inline bool in_self(uintptr_t pc)
-{
-	return pc >= self_lo && pc < self_hi;
-}
+#define in_self mp_stack_in_self
 
 /* The frame-pointer walk: each frame is [saved rbp][return address]. Stops at the first
  * implausible frame pointer (not increasing, misaligned, or more than 8 MiB up the stack). */
@@ -163,6 +162,7 @@ void mp_stack_fork_parent(void)
 /* The child is single-threaded: no capture is in flight (prepare waited for them all). */
 void mp_stack_fork_child(void)
 {
+	mp_stack_cache_fork_child();
 	__atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
 	anon_capturing = 0;
 }

@@ -19,6 +19,21 @@ MP_HIDDEN int mp_stack_trim(const uintptr_t *buf, int n, uintptr_t *out, int max
 
 #define MP_STACK_SLACK 16 /* shim frames above the first user frame, at most */
 
+/* The shim's own code (frames there are dropped); written once by mp_stack_init. */
+extern MP_HIDDEN uintptr_t mp_self_lo, mp_self_hi;
+static inline bool mp_stack_in_self(uintptr_t pc)
+{
+	return pc >= mp_self_lo && pc < mp_self_hi;
+}
+
+/* stackcache.c: guard held, no lock of ours held. The interned id of the calling program's
+ * stack (MP_NO_STACK on failure): from the thread's cache of validated stacks when the frames
+ * are provably the same as at an earlier capture, else captured and interned. */
+MP_HIDDEN uint32_t mp_stack_id(mp_tls_t *t);
+struct mp_stack_cache;
+MP_HIDDEN void mp_stack_cache_forget(struct mp_stack_cache *c);
+MP_HIDDEN void mp_stack_cache_fork_child(void);
+
 /* Fills out[0..] with up to max return addresses, innermost first, starting at the first
  * frame outside the shim. Guard held; takes no lock of ours; returns the count (0 on failure).
  * Always inlined: libunwind then starts in the caller's frame, and every shim frame it does

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include "arena.h"
+#include "stack.h"
 #include "thread.h"
 
 /* registry_lock protects the list and the live flags. Counters are written by their owner
@@ -82,6 +83,8 @@ void mp_thread_attach(mp_tls_t *t)
 		pthread_mutex_unlock(&registry_lock);
 		return;
 	}
+	if (r->scache)
+		mp_stack_cache_forget(r->scache); /* a reused record: its stack was elsewhere */
 	t->rng = mp_sample_rng_seed(mp_config.seed, r->index);
 	t->rec = r;
 	t->unattached = 0;

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* The stack of the current call as an interned id, without unwinding when the program's frames
+ * are provably those of an earlier capture.
+ *
+ * A call that allocates or grows a map in a loop comes back with the same frames at the same
+ * stack addresses again and again; libunwind then redoes the same DWARF walk (about 800
+ * instructions for 8 frames). The program's part of a stack is fixed by where each return
+ * address is stored and what it is. So each thread remembers, for a few recent stacks, the
+ * stack slot of every frame's return address (libunwind's save locations) and its value. A call
+ * whose first program return address sits in the same slot with the same value, and whose other
+ * slots hold the same values too, has the same frames: a frame's return-address slot follows
+ * from the previous frame's slot and the function it returns into, by that function's CFI,
+ * which is the same. (A frame whose size varies at the same point, alloca, could move a slot;
+ * the old slot would then have to hold the old return address by chance, in a live frame.)
+ *
+ * Safety: slots are read only on this thread's own stack (bounds from pthread_getattr_np),
+ * above the current frame and below its top, where memory is always mapped; calls on another
+ * stack (sigaltstack, coroutines) are never cached. An entry is cached only the second time its
+ * key comes with the same frames, so that one-off stacks cost nothing extra. */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <pthread.h>
+#include "arena.h"
+#include "stack.h"
+#include "table.h"
+
+#define SC_WAYS	   4  /* stacks sharing a first slot (or its set) */
+#define SC_SETS	   4  /* by the first slot's address */
+#define SC_DEPTH   32 /* deeper stacks are not cached */
+#define SC_RETRIES 4  /* locations found again this often (a moving frame): give up */
+
+enum { EMPTY, SEEN, VALID };
+
+struct sc_entry {
+	uint32_t gen; /* sc_gen when made */
+	uint32_t id;
+	uint16_t n;
+	uint8_t state;
+	uint8_t located; /* times locate() ran for it */
+	uint32_t used;	 /* clock of its last use: the least recent of a set goes first */
+	uintptr_t pc[SC_DEPTH];
+	const uintptr_t *loc[SC_DEPTH]; /* *loc[i] == pc[i] at the capture */
+};
+
+struct mp_stack_cache {
+	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known (lo = 1: unknown, unusable) */
+	uint32_t clock;
+	struct sc_entry e[SC_SETS][SC_WAYS];
+};
+
+/* Bumped by the fork child (the stack table restarts there): older entries are stale. */
+static uint32_t sc_gen = 1;
+
+void mp_stack_cache_fork_child(void)
+{
+	sc_gen++;
+}
+
+/* The record's cache now serves a new thread: its stack is elsewhere. */
+void mp_stack_cache_forget(struct mp_stack_cache *c)
+{
+	c->lo = c->hi = 0;
+	for (int i = 0; i < SC_SETS; i++)
+		for (int k = 0; k < SC_WAYS; k++)
+			c->e[i][k].state = EMPTY;
+}
+
+/* Guard held. The calling thread's cache with its stack bounds, or NULL. */
+static struct mp_stack_cache *cache_of(mp_tls_t *t)
+{
+	mp_thread_t *r = t->rec;
+	if (mp_unlikely(r == NULL))
+		return NULL;
+	struct mp_stack_cache *c = r->scache;
+	if (mp_unlikely(c == NULL)) {
+		c = mp_arena_alloc(sizeof(*c)); /* zeroed */
+		if (!c)
+			return NULL;
+		r->scache = c;
+	}
+	if (mp_unlikely(c->hi == 0)) {
+		/* Once per thread: for the main thread glibc reads /proc/self/maps (guard held,
+		 * so its allocations pass through). */
+		pthread_attr_t a;
+		void *addr = NULL;
+		size_t size = 0;
+		c->lo = 1;
+		c->hi = 1;
+		if (pthread_getattr_np(pthread_self(), &a) == 0) {
+			if (pthread_attr_getstack(&a, &addr, &size) == 0 && size) {
+				c->lo = (uintptr_t)addr;
+				c->hi = (uintptr_t)addr + size;
+			}
+			pthread_attr_destroy(&a);
+		}
+	}
+	return c->lo < c->hi ? c : NULL;
+}
+
+/* The slot of the first return address into the program: the shim's frames all keep frame
+ * pointers (fast.c's, which do not, are gone by tail calls), so follow them from here until
+ * a return address leaves the shim. NULL if the chain looks wrong. */
+static __attribute__((always_inline)) inline const uintptr_t *first_slot(void)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+	for (int k = 0; k < MP_STACK_SLACK; k++) {
+		if (!mp_stack_in_self(fp[1]))
+			return &fp[1];
+		const uintptr_t *next = (const uintptr_t *)fp[0];
+		if (next <= fp || (uintptr_t)next - (uintptr_t)fp > (1u << 20))
+			return NULL;
+		fp = next;
+	}
+	return NULL;
+}
+
+static inline bool slots_hold(const struct sc_entry *e)
+{
+	for (int i = 1; i < e->n; i++)
+		if (*e->loc[i] != e->pc[i])
+			return false;
+	return true;
+}
+
+/* Guard held. Finds the save location of every frame of e (captured just now, from this
+ * function's caller, with the same frames) with libunwind's cursor API (about seven times
+ * the cost of unw_backtrace, hence only for stacks seen twice); true if they are all plain
+ * stack slots, rising, between loc0 and the top of this thread's stack. */
+static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t *loc0,
+					     uintptr_t hi)
+{
+	unw_context_t uc;
+	unw_cursor_t cur;
+	bool ok = false;
+	uint32_t *flag = mp_stack_capture_begin();
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
+		goto out;
+	int i = 0, guard = 0;
+	for (;;) {
+		unw_word_t ip;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0)
+			goto out;
+		if (i > 0 || (ip != 0 && !mp_stack_in_self(ip))) {
+			unw_save_loc_t sl;
+			if (ip != e->pc[i] || unw_get_save_loc(&cur, UNW_REG_IP, &sl) != 0 ||
+			    sl.type != UNW_SLT_MEMORY)
+				goto out;
+			const uintptr_t *loc = (const uintptr_t *)sl.u.addr;
+			if (i == 0 ? loc != loc0
+				   : (loc <= e->loc[i - 1] || (uintptr_t)loc + sizeof(*loc) > hi))
+				goto out;
+			e->loc[i] = loc;
+			if (++i == e->n)
+				break;
+		} else if (++guard > MP_STACK_SLACK) {
+			goto out;
+		}
+		if (unw_step(&cur) <= 0)
+			goto out;
+	}
+	ok = true;
+out:
+	mp_stack_capture_end(flag);
+	return ok;
+}
+
+static inline bool same_key(const struct sc_entry *e, const uintptr_t *loc0)
+{
+	return e->state != EMPTY && e->loc[0] == loc0 && e->pc[0] == *loc0 && e->gen == sc_gen;
+}
+
+/* The entry to replace in a set: an empty one, else the least recently used, seen-once entries
+ * before validated ones (a validated stack is worth a locate()). */
+static struct sc_entry *victim(struct sc_entry *set)
+{
+	struct sc_entry *best = &set[0];
+	for (int k = 0; k < SC_WAYS; k++) {
+		struct sc_entry *e = &set[k];
+		if (e->state == EMPTY || e->gen != sc_gen)
+			return e;
+		if ((e->state == SEEN) != (best->state == SEEN) ? e->state == SEEN
+								: e->used < best->used)
+			best = e;
+	}
+	return best;
+}
+
+uint32_t mp_stack_id(mp_tls_t *t)
+{
+	const uintptr_t *loc0 = mp_config.unwind_fp ? NULL : first_slot();
+	struct mp_stack_cache *c = loc0 ? cache_of(t) : NULL;
+	if (c && ((uintptr_t)loc0 < c->lo || (uintptr_t)loc0 >= c->hi))
+		c = NULL; /* not on this thread's own stack */
+	struct sc_entry *set = c ? c->e[((uintptr_t)loc0 >> 3) & (SC_SETS - 1)] : NULL;
+	if (set) {
+		for (int k = 0; k < SC_WAYS; k++) {
+			struct sc_entry *e = &set[k];
+			if (e->state == VALID && same_key(e, loc0) && slots_hold(e)) {
+				e->used = ++c->clock;
+				return e->id;
+			}
+		}
+	}
+	uintptr_t pcs[MP_MAX_DEPTH];
+	int n = mp_stack_capture(pcs, (int)mp_config.depth);
+	uint32_t id = mp_table_intern(t, pcs, n);
+	if (!set || id == MP_NO_STACK || n <= 0 || n > SC_DEPTH || pcs[0] != *loc0)
+		return id;
+	for (int k = 0; k < SC_WAYS; k++) {
+		struct sc_entry *e = &set[k];
+		if (!same_key(e, loc0) || e->id != id)
+			continue;
+		/* Seen before with the same frames (same id: the same interned stack), or valid
+		 * but a slot moved: find the slots (again). */
+		if (e->located < SC_RETRIES) {
+			e->located++;
+			e->state = locate(e, loc0, c->hi) ? VALID : SEEN;
+		}
+		e->used = ++c->clock;
+		return id;
+	}
+	struct sc_entry *e = victim(set);
+	e->gen = sc_gen;
+	e->id = id;
+	e->n = (uint16_t)n;
+	e->located = 0;
+	e->used = ++c->clock;
+	for (int i = 0; i < n; i++)
+		e->pc[i] = pcs[i];
+	e->loc[0] = loc0;
+	e->state = SEEN;
+	return id;
+}

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The stack cache (preload/stackcache.c) never merges stacks that differ: a leaf that allocates
+# (and a function that fills an unordered_map) reached through two callers of the same frame
+# size, so that only a frame further up differs, in runs of different lengths; the same leaf at
+# four recursion depths. The program counts its own calls and grows; the profile must show the
+# same numbers per caller, in exact mode, at the default rate, with two threads at once, and
+# over jemalloc. The program is built without frame pointers (only the CFI tells the frames).
+. "$(dirname "$0")/lib.sh"
+JE=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+P=$PROGS/shim_stackcache
+
+# per_caller DIR: "via_x=N via_y=N rec0..rec3=N map_x=N map_y=N" from the profiles
+per_caller() {
+	{
+		"$REPORT" --folded --sample-index alloc_objects "$1"/*.mprof
+		echo "--grow"
+		"$REPORT" --profile grow --folded "$1"/*.mprof
+	} 2>/dev/null | awk '
+		/^--grow$/ { g = 1; next }
+		{ n = $NF }
+		!g && /;via_x\(/ { vx += n }
+		!g && /;via_y\(/ { vy += n }
+		!g && /;leaf\(/ { d = gsub(/;rec\(/, ";"); if (d > 0) r[d - 1] += n }
+		g && /;map_x\(/ { mx += n }
+		g && /;map_y\(/ { my += n }
+		END { printf "via_x=%d via_y=%d rec0=%d rec1=%d rec2=%d rec3=%d map_x=%d map_y=%d\n",
+			vx, vy, r[0], r[1], r[2], r[3], mx, my }'
+}
+# own OUTFILE [COPIES]: the program's own counts, times COPIES (threads)
+own() {
+	awk -v k="${2:-1}" '{ c[$1] = $2 * k } END { printf "via_x=%d via_y=%d rec0=%d rec1=%d rec2=%d rec3=%d map_x=%d map_y=%d\n",
+		c["via_x"], c["via_y"], c["rec0"], c["rec1"], c["rec2"], c["rec3"], c["map_x"], c["map_y"] }' "$1"
+}
+
+mp_run "$T/e" $P 400 >"$T/e.out" 2>&1
+expect_eq "exact mode: allocations and grows per caller" "$(own "$T/e.out")" "$(per_caller "$T/e")"
+
+MAPPROF_RATE=524288 mp_run "$T/d" $P 400 >"$T/d.out" 2>&1
+want=$(own "$T/d.out" | sed -E 's/(via_[xy]|rec[0-3])=[0-9]+/\1=0/g')
+got=$(per_caller "$T/d" | sed -E 's/(via_[xy]|rec[0-3])=[0-9]+/\1=0/g')
+expect_eq "default rate: grows per caller" "$want" "$got"
+
+mp_run "$T/t" $P 400 2 >"$T/t.out" 2>&1
+expect_eq "two threads at once: allocations and grows per caller" "$(own "$T/t.out" 2)" \
+	"$(per_caller "$T/t")"
+
+mkdir -p "$T/j"
+LD_PRELOAD="$LIB $JE" MAPPROF_RATE=1 MAPPROF_OUT="$T/j/m.%p.mprof" $P 400 >"$T/j.out" 2>&1
+expect_eq "over jemalloc: allocations and grows per caller" "$(own "$T/j.out")" "$(per_caller "$T/j")"
