@@ -266,18 +266,14 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 
 MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size_t n_ins)
 {
-	need_fn f = __atomic_load_n(&real_need, __ATOMIC_ACQUIRE);
-	if (mp_likely(f != NULL)) {
-		if (mp_unlikely(!mp_maps_active(&mp_tls)))
-			return f(self, n_bkt, n_elt, n_ins);
-		/* The real function's first test, done here: below the policy's _M_next_resize
-		 * it answers {false, 0} without side effects, and that is nearly every insert. */
-		if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
-			mp_maps_tls_t *x = &mp_maps_tls;
-			if (self == x->policy && n_elt + n_ins > x->policy_elems)
-				x->policy_elems = n_elt + n_ins;
-			return (mp_need_t){false, 0};
-		}
+	/* The real function's first test, done here: below the policy's _M_next_resize it
+	 * answers {false, 0} without side effects, and that is nearly every insert. It is the
+	 * right answer in any state of the shim, so no other test comes first. */
+	if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
+		mp_maps_tls_t *x = &mp_maps_tls; /* x->policy stays NULL while tracking is off */
+		if (self == x->policy && n_elt + n_ins > x->policy_elems)
+			x->policy_elems = n_elt + n_ins;
+		return (mp_need_t){false, 0};
 	}
 	return need_slow(self, n_bkt, n_elt, n_ins);
 }
