@@ -33,6 +33,9 @@ MP_HIDDEN uint32_t mp_stack_id(mp_tls_t *t);
 struct mp_stack_cache;
 MP_HIDDEN void mp_stack_cache_forget(struct mp_stack_cache *c);
 MP_HIDDEN void mp_stack_cache_fork_child(void);
+/* stackbounds.c: the calling thread's own stack mapping (no lock, no allocation); false when
+ * the current stack is not it (a coroutine, a sigaltstack) or it cannot be read. */
+MP_HIDDEN bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 
 /* Fills out[0..] with up to max return addresses, innermost first, starting at the first
  * frame outside the shim. Guard held; takes no lock of ours; returns the count (0 on failure).

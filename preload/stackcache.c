@@ -9,11 +9,11 @@
  * stack slot of every frame's return address (libunwind's save locations) and its value. A call
  * whose first program return address sits in the same slot with the same value, and whose other
  * slots hold the same values too, has the same frames: a frame's return-address slot follows
- * from the previous frame's slot and the function it returns into, by that function's CFI,
- * which is the same. (A frame whose size varies at the same point, alloca, could move a slot;
- * the old slot would then have to hold the old return address by chance, in a live frame.)
+ * from the previous one and the function it returns into, by that function's CFI. That holds
+ * for frames of fixed size; a frame that can vary (alloca: its CFA is rbp + 16) is also pinned
+ * by its saved rbp, and stacks with signal or realigned frames are not cached (locate()).
  *
- * Safety: slots are read only on this thread's own stack (bounds from pthread_getattr_np),
+ * Safety: slots are read only on this thread's own stack (bounds from stackbounds.c),
  * above the current frame and below its top, where memory is always mapped; calls on another
  * stack (sigaltstack, coroutines) are never cached. An entry is cached only the second time its
  * key comes with the same frames, so that one-off stacks cost nothing extra. */
@@ -31,6 +31,10 @@
 
 enum { EMPTY, SEEN, VALID };
 
+#define SC_NONE UINT32_MAX
+
+/* Stack addresses are kept as byte offsets from loc0 - 8 (the lowest slot looked at: where
+ * the shim's outermost frame saved the program's rbp), so an entry stays small. */
 struct sc_entry {
 	uint32_t gen; /* sc_gen when made */
 	uint32_t id;
@@ -38,9 +42,17 @@ struct sc_entry {
 	uint8_t state;
 	uint8_t located; /* times locate() ran for it */
 	uint32_t used;	 /* clock of its last use: the least recent of a set goes first */
+	const uintptr_t *loc0;
 	uintptr_t pc[SC_DEPTH];
-	const uintptr_t *loc[SC_DEPTH]; /* *loc[i] == pc[i] at the capture */
+	uint32_t loc[SC_DEPTH];	  /* frame i's return address pc[i] is stored here */
+	uint32_t fploc[SC_DEPTH]; /* frame i's rbp (fpval[i]) is saved here, or SC_NONE */
+	uintptr_t fpval[SC_DEPTH];
 };
+
+static inline uintptr_t word_at(const uintptr_t *loc0, uint32_t off)
+{
+	return *(const uintptr_t *)((uintptr_t)loc0 - 8 + off);
+}
 
 struct mp_stack_cache {
 	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known (lo = 1: unknown, unusable) */
@@ -79,20 +91,10 @@ static struct mp_stack_cache *cache_of(mp_tls_t *t)
 		r->scache = c;
 	}
 	if (mp_unlikely(c->hi == 0)) {
-		/* Once per thread: for the main thread glibc reads /proc/self/maps (guard held,
-		 * so its allocations pass through). */
-		pthread_attr_t a;
-		void *addr = NULL;
-		size_t size = 0;
-		c->lo = 1;
-		c->hi = 1;
-		if (pthread_getattr_np(pthread_self(), &a) == 0) {
-			if (pthread_attr_getstack(&a, &addr, &size) == 0 && size) {
-				c->lo = (uintptr_t)addr;
-				c->hi = (uintptr_t)addr + size;
-			}
-			pthread_attr_destroy(&a);
-		}
+		/* Once per thread (not pthread_getattr_np: it allocates under the thread's own
+		 * lock, and this may run inside an allocation made under that lock). */
+		if (!mp_stack_bounds(&c->lo, &c->hi))
+			c->lo = c->hi = 1; /* unknown: never cache on this thread */
 	}
 	return c->lo < c->hi ? c : NULL;
 }
@@ -116,16 +118,33 @@ static __attribute__((always_inline)) inline const uintptr_t *first_slot(void)
 
 static inline bool slots_hold(const struct sc_entry *e)
 {
-	for (int i = 1; i < e->n; i++)
-		if (*e->loc[i] != e->pc[i])
+	for (int i = 0; i < e->n; i++) {
+		if ((i > 0 && word_at(e->loc0, e->loc[i]) != e->pc[i]) ||
+		    (e->fploc[i] != SC_NONE && word_at(e->loc0, e->fploc[i]) != e->fpval[i]))
 			return false;
+	}
 	return true;
 }
 
-/* Guard held. Finds the save location of every frame of e (captured just now, from this
- * function's caller, with the same frames) with libunwind's cursor API (about seven times
- * the cost of unw_backtrace, hence only for stacks seen twice); true if they are all plain
- * stack slots, rising, between loc0 and the top of this thread's stack. */
+/* A stack address as an offset for an entry keyed by loc0, if it lies between loc0 - 8 and
+ * the top of the thread's stack. */
+static bool offset_of(const uintptr_t *loc0, unw_word_t addr, uintptr_t hi, uint32_t *off)
+{
+	uintptr_t base = (uintptr_t)loc0 - 8;
+	if (addr < base || addr + sizeof(uintptr_t) > hi || addr - base >= SC_NONE)
+		return false;
+	*off = (uint32_t)(addr - base);
+	return true;
+}
+
+/* Guard held. Finds, for every frame of e (captured just now, from this function's caller,
+ * with the same frames), where its return address lies, with libunwind's cursor API (about
+ * seven times the cost of unw_backtrace, hence only for stacks seen twice), and decides what
+ * else pins the next frame's slot. A frame whose size is fixed at that point needs nothing
+ * more. A frame whose size may vary (alloca, VLA) has its CFA at rbp + 16: its rbp value,
+ * saved in a frame below, is kept and checked too. Refused (false): signal frames, slots that
+ * are not plain stack slots rising towards the top of this thread's stack, and frames whose
+ * rbp points into their own frame but not as a frame pointer (stack realignment). */
 static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t *loc0,
 					     uintptr_t hi)
 {
@@ -137,26 +156,48 @@ static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t
 		goto out;
 	int i = 0, guard = 0;
 	for (;;) {
-		unw_word_t ip;
+		unw_word_t ip, rbp = 0;
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0)
 			goto out;
-		if (i > 0 || (ip != 0 && !mp_stack_in_self(ip))) {
+		bool mine = i > 0 || (ip != 0 && !mp_stack_in_self(ip));
+		unw_save_loc_t rsl = {.type = UNW_SLT_NONE};
+		if (mine) {
 			unw_save_loc_t sl;
-			if (ip != e->pc[i] || unw_get_save_loc(&cur, UNW_REG_IP, &sl) != 0 ||
-			    sl.type != UNW_SLT_MEMORY)
+			uint32_t off;
+			if (ip != e->pc[i] || unw_is_signal_frame(&cur) > 0 ||
+			    unw_get_save_loc(&cur, UNW_REG_IP, &sl) != 0 ||
+			    sl.type != UNW_SLT_MEMORY || !offset_of(loc0, sl.u.addr, hi, &off) ||
+			    (i == 0 ? sl.u.addr != (uintptr_t)loc0 : off <= e->loc[i - 1]))
 				goto out;
-			const uintptr_t *loc = (const uintptr_t *)sl.u.addr;
-			if (i == 0 ? loc != loc0
-				   : (loc <= e->loc[i - 1] || (uintptr_t)loc + sizeof(*loc) > hi))
+			e->loc[i] = off;
+			e->fploc[i] = SC_NONE;
+			if (unw_get_reg(&cur, UNW_X86_64_RBP, &rbp) != 0 ||
+			    unw_get_save_loc(&cur, UNW_X86_64_RBP, &rsl) != 0)
 				goto out;
-			e->loc[i] = loc;
-			if (++i == e->n)
-				break;
+			if (i + 1 == e->n)
+				break; /* the last frame's size pins nothing we check */
 		} else if (++guard > MP_STACK_SLACK) {
 			goto out;
 		}
 		if (unw_step(&cur) <= 0)
 			goto out;
+		if (!mine)
+			continue;
+		/* Frame i spans from just above the slot of its return address to its CFA, which
+		 * is the stack pointer of the frame we stepped to. */
+		unw_word_t cfa;
+		if (unw_get_reg(&cur, UNW_REG_SP, &cfa) != 0)
+			goto out;
+		uintptr_t low = (uintptr_t)loc0 - 8 + e->loc[i] + 8;
+		if (rbp >= low && rbp <= cfa) {
+			uint32_t off;
+			if (cfa != rbp + 16 || rsl.type != UNW_SLT_MEMORY ||
+			    !offset_of(loc0, rsl.u.addr, hi, &off))
+				goto out; /* rbp inside the frame, but not its frame pointer */
+			e->fploc[i] = off;
+			e->fpval[i] = rbp;
+		}
+		i++;
 	}
 	ok = true;
 out:
@@ -166,7 +207,7 @@ out:
 
 static inline bool same_key(const struct sc_entry *e, const uintptr_t *loc0)
 {
-	return e->state != EMPTY && e->loc[0] == loc0 && e->pc[0] == *loc0 && e->gen == sc_gen;
+	return e->state != EMPTY && e->loc0 == loc0 && e->pc[0] == *loc0 && e->gen == sc_gen;
 }
 
 /* The entry to replace in a set: an empty one, else the least recently used, seen-once entries
@@ -227,7 +268,7 @@ uint32_t mp_stack_id(mp_tls_t *t)
 	e->used = ++c->clock;
 	for (int i = 0; i < n; i++)
 		e->pc[i] = pcs[i];
-	e->loc[0] = loc0;
+	e->loc0 = loc0;
 	e->state = SEEN;
 	return id;
 }

@@ -49,6 +49,11 @@ check "realloc: the huge realloc failed" grep -q "realloc failed" "$T/r.out"
 inuse=$($DEC --sites "$T/r"/*.mprof | awk -F'\t' '$1 == "realloc_site" && $3 == 4096 { n += $5 } END { print n + 0 }')
 expect_eq "realloc: the block is still in use after the failed realloc" "1" "$inuse"
 
+# --- pthread_getattr_np allocates under the thread's own lock: the shim must not take it
+out=$(timeout 30 env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/ga.%p.mprof" \
+	$PROGS/shim_regress getattr 2>&1 || echo "exit $?")
+expect_eq "pthread_getattr_np on a thread and on main: no deadlock in exact mode" "getattr done" "$out"
+
 # --- failed mallocs are not counted (default rate: most of them take the fast path)
 tot3() { $DEC "$1"/*.mprof | python3 -c '
 import json,sys

@@ -36,6 +36,16 @@ own() {
 mp_run "$T/e" $P 400 >"$T/e.out" 2>&1
 expect_eq "exact mode: allocations and grows per caller" "$(own "$T/e.out")" "$(per_caller "$T/e")"
 
+# alloca frames: the two lines in top (the program prints each line and its own count)
+mp_run "$T/a" $PROGS/shim_alloca 300 >"$T/a.out" 2>&1
+want=$(awk '$1 ~ /^alloca/ { printf "%s:%d ", $3, $2 }' "$T/a.out")
+top=$("$REPORT" --top 1000 --sample-index alloc_objects "$T/a"/*.mprof 2>/dev/null)
+got=$(for l in $(awk '$1 ~ /^alloca/ { print $3 }' "$T/a.out"); do
+	n=$(awk -v l="$l" '$6 == "top" && $NF ~ (":" l "$") { s += $4 } END { print s + 0 }' <<<"$top")
+	printf "%s:%d " "$l" "$n"
+done)
+expect_eq "exact mode: alloca frames of different sizes stay apart (line:count)" "$want" "$got"
+
 MAPPROF_RATE=524288 mp_run "$T/d" $P 400 >"$T/d.out" 2>&1
 want=$(own "$T/d.out" | sed -E 's/(via_[xy]|rec[0-3])=[0-9]+/\1=0/g')
 got=$(per_caller "$T/d" | sed -E 's/(via_[xy]|rec[0-3])=[0-9]+/\1=0/g')

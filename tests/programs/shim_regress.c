@@ -3,7 +3,9 @@
  * a thread that only frees is counted as a thread and its frees are exact. "oom": mallocs of
  * 64 KiB under an address-space limit until they fail, then 20 more failures; "oom N": the same
  * N successful mallocs without a limit. Both dumps must hold the same totals: a failed malloc
- * is not an allocation (the fast path counts before the call and must take it back). */
+ * is not an allocation (the fast path counts before the call and must take it back).
+ * "getattr": pthread_getattr_np on a new thread and on main, whose allocations are the threads'
+ * first (it holds the thread's lock while it allocates: the shim must not call it then). */
 #include <sys/resource.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -24,6 +26,14 @@ static void *freer(void *arg)
 	for (int i = 0; i < 1000; i++)
 		free(blocks[i]);
 	return NULL;
+}
+
+static void *getattr_self(void *arg)
+{
+	pthread_attr_t a;
+	if (pthread_getattr_np(pthread_self(), &a) == 0)
+		pthread_attr_destroy(&a);
+	return arg;
 }
 
 static void *oom_blocks[1 << 16];
@@ -62,6 +72,14 @@ static int oom(long want)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "getattr")) {
+		pthread_t th;
+		pthread_create(&th, NULL, getattr_self, NULL);
+		pthread_join(th, NULL);
+		getattr_self(NULL);
+		printf("getattr done\n");
+		return 0;
+	}
 	if (argc > 1 && !strcmp(argv[1], "oom"))
 		return oom(argc > 2 ? atol(argv[2]) : -1);
 	if (argc > 1 && !strcmp(argv[1], "realloc")) {
