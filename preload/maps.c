@@ -322,6 +322,7 @@ void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 	mp_maps_fold(&s->agg, m, now);
 	s->agg.live--;
 	htab_remove(&insts, &m->h);
+	m->serial = 0; /* dead: pointers kept outside the lock no longer match it */
 	m->h.next = (mp_hnode_t *)free_insts;
 	free_insts = m;
 }
@@ -452,6 +453,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		fresh->array = NULL;
 	}
 	htab_insert(&insts, &old->h); /* cannot fail: the table just lost two entries */
+	fresh->serial = 0;
 	fresh->h.next = (mp_hnode_t *)free_insts;
 	free_insts = fresh;
 }

@@ -53,7 +53,8 @@ typedef struct mp_map_inst {
 	mp_hnode_t h;
 	mp_hnode_t ah; /* in the bucket-array table (keyed by `array`) while array != NULL */
 	uintptr_t key;
-	uint64_t serial; /* unique per instance: validates references kept outside the lock */
+	uint64_t serial; /* unique per instance, 0 once dead: validates references kept outside
+			  * the lock (instances are arena memory, never unmapped) */
 	mp_map_site_t *site;
 	uint64_t created; /* mp_maps_now */
 	uint64_t grows;
@@ -75,7 +76,8 @@ typedef struct mp_maps_tls {
 	uint32_t gen;	   /* mp_maps_gen when the pending grow was set */
 	uintptr_t key;	   /* its instance */
 	uint64_t serial;
-	void *old_array; /* the array it replaces (NULL: single bucket or untracked) */
+	struct mp_map_inst *inst; /* the same, found without a lookup while its serial matches */
+	void *old_array;	  /* the array it replaces (NULL: single bucket or untracked) */
 	/* Its new array when that replaces a tracked old_array: counted in the filter at its
 	 * allocation, entered in the array table only when the old one is freed (one maps lock
 	 * fewer per grow). Any other map event of this thread enters it first. */

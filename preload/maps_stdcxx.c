@@ -71,9 +71,16 @@ static void resolve(void)
 	__atomic_store_n(&real_need, n, __ATOMIC_RELEASE);
 }
 
+/* Maps lock held. The live instance of key with this serial, or NULL; this thread's last grown
+ * instance is checked first, without a lookup (a live instance's serial is unique, and its key
+ * is the one the table has it under). */
 static inline mp_map_inst_t *valid(uintptr_t key, uint64_t serial)
 {
-	mp_map_inst_t *m = mp_maps_find_locked(key);
+	mp_maps_tls_t *x = &mp_maps_tls;
+	mp_map_inst_t *m = x->inst;
+	if (m && serial != 0 && x->gen == mp_maps_gen && m->serial == serial && m->key == key)
+		return m;
+	m = mp_maps_find_locked(key);
 	return m && m->serial == serial ? m : NULL;
 }
 
@@ -119,7 +126,9 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	mp_maps_lock();
 	enter_new_array_locked(x);
 	x->stage = 0; /* a pending grow not finished by now stays unmeasured */
-	mp_map_inst_t *m = mp_maps_find_locked(key);
+	mp_map_inst_t *m = x->inst;
+	if (!m || m->serial == 0 || x->gen != mp_maps_gen || m->key != key)
+		m = mp_maps_find_locked(key);
 	if (x->policy && x->policy != self)
 		mp_maps_cxx_flush_locked();
 	else if (m && x->policy == self && x->policy_serial == m->serial &&
@@ -143,6 +152,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->gen = mp_maps_gen;
 	x->key = key;
 	x->serial = m->serial;
+	x->inst = m;
 	x->old_array = m->array;
 	x->from = from;
 	x->to = to;
