@@ -259,6 +259,7 @@ mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now
 	m->created = now;
 	m->buckets = 1;
 	if (!htab_insert(&insts, &m->h)) {
+		m->serial = 0; /* never live */
 		m->h.next = (mp_hnode_t *)free_insts;
 		free_insts = m;
 		return NULL;

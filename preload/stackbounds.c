@@ -37,7 +37,7 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	char buf[2048];
+	char buf[512]; /* inside malloc, perhaps on a small thread stack */
 	struct scan s = {0};
 	bool found = false;
 	ssize_t got;
@@ -50,7 +50,10 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 				if (s.field == 2 && sp >= s.lo && sp < s.hi &&
 				    (main_thread ? named_stack : self >= s.lo && self < s.hi)) {
 					*lo = s.lo;
-					*hi = s.hi;
+					/* A stack given with pthread_attr_setstack may lie in a
+					 * larger mapping (the heap): frames are below the
+					 * descriptor in any case. */
+					*hi = main_thread ? s.hi : self;
 					found = true;
 				}
 				s = (struct scan){0};

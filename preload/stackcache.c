@@ -54,8 +54,11 @@ static inline uintptr_t word_at(const uintptr_t *loc0, uint32_t off)
 	return *(const uintptr_t *)((uintptr_t)loc0 - 8 + off);
 }
 
+#define SC_READS 8 /* times a thread reads its stack's bounds (first use, growth, off-stack) */
+
 struct mp_stack_cache {
-	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known (lo = 1: unknown, unusable) */
+	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known */
+	uint32_t reads;	  /* of the bounds so far */
 	uint32_t clock;
 	struct sc_entry e[SC_SETS][SC_WAYS];
 };
@@ -72,12 +75,13 @@ void mp_stack_cache_fork_child(void)
 void mp_stack_cache_forget(struct mp_stack_cache *c)
 {
 	c->lo = c->hi = 0;
+	c->reads = 0;
 	for (int i = 0; i < SC_SETS; i++)
 		for (int k = 0; k < SC_WAYS; k++)
 			c->e[i][k].state = EMPTY;
 }
 
-/* Guard held. The calling thread's cache with its stack bounds, or NULL. */
+/* Guard held. The calling thread's cache, or NULL. */
 static struct mp_stack_cache *cache_of(mp_tls_t *t)
 {
 	mp_thread_t *r = t->rec;
@@ -90,13 +94,33 @@ static struct mp_stack_cache *cache_of(mp_tls_t *t)
 			return NULL;
 		r->scache = c;
 	}
-	if (mp_unlikely(c->hi == 0)) {
-		/* Once per thread (not pthread_getattr_np: it allocates under the thread's own
-		 * lock, and this may run inside an allocation made under that lock). */
-		if (!mp_stack_bounds(&c->lo, &c->hi))
-			c->lo = c->hi = 1; /* unknown: never cache on this thread */
+	return c;
+}
+
+/* Whether loc0 lies on the thread's own stack, reading the bounds on first use and again, a few
+ * times per thread, when loc0 is outside them: the main thread's stack grows, and a first use
+ * on a coroutine or sigaltstack finds no bounds. Not pthread_getattr_np: it allocates under
+ * the thread's own lock, and this may run inside an allocation made under that lock. */
+static bool on_own_stack(struct mp_stack_cache *c, const uintptr_t *loc0)
+{
+	uintptr_t a = (uintptr_t)loc0;
+	if (mp_likely(a >= c->lo && a < c->hi))
+		return true;
+	if (c->reads >= SC_READS)
+		return false;
+	c->reads++;
+	uintptr_t lo, hi;
+	if (!mp_stack_bounds(&lo, &hi) || a < lo || a >= hi)
+		return false;
+	if (c->hi != 0 && hi != c->hi) {
+		/* Another stack than the one the entries were made on: forget them. */
+		for (int i = 0; i < SC_SETS; i++)
+			for (int k = 0; k < SC_WAYS; k++)
+				c->e[i][k].state = EMPTY;
 	}
-	return c->lo < c->hi ? c : NULL;
+	c->lo = lo;
+	c->hi = hi;
+	return true;
 }
 
 /* The slot of the first return address into the program: the shim's frames all keep frame
@@ -230,8 +254,8 @@ uint32_t mp_stack_id(mp_tls_t *t)
 {
 	const uintptr_t *loc0 = mp_config.unwind_fp ? NULL : first_slot();
 	struct mp_stack_cache *c = loc0 ? cache_of(t) : NULL;
-	if (c && ((uintptr_t)loc0 < c->lo || (uintptr_t)loc0 >= c->hi))
-		c = NULL; /* not on this thread's own stack */
+	if (c && !on_own_stack(c, loc0))
+		c = NULL;
 	struct sc_entry *set = c ? c->e[((uintptr_t)loc0 >> 3) & (SC_SETS - 1)] : NULL;
 	if (set) {
 		for (int k = 0; k < SC_WAYS; k++) {
