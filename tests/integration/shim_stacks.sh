@@ -58,3 +58,12 @@ expect_eq "two threads at once: allocations and grows per caller" "$(own "$T/t.o
 mkdir -p "$T/j"
 LD_PRELOAD="$LIB $JE" MAPPROF_RATE=1 MAPPROF_OUT="$T/j/m.%p.mprof" $P 400 >"$T/j.out" 2>&1
 expect_eq "over jemalloc: allocations and grows per caller" "$(own "$T/j.out")" "$(per_caller "$T/j")"
+
+# allocations on coroutine stacks (ucontext, stacks from malloc): never cached, still exact
+mp_run "$T/c" $PROGS/shim_coro 300 >"$T/c.out" 2>&1
+want=$(awk '{ printf "%s=%d ", $1, $2 }' "$T/c.out")
+folded=$("$REPORT" --folded --sample-index alloc_objects "$T/c"/*.mprof 2>/dev/null)
+got=$(for f in co_a co_b from_main; do
+	printf "%s=%d " $f "$(awk -v f=";$f;leaf " 'index($0, f) { s += $NF } END { print s + 0 }' <<<"$folded")"
+done)
+expect_eq "coroutine stacks: allocations per caller" "$want" "$got"
