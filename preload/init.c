@@ -204,6 +204,7 @@ static bool read_config(void)
 	c->rate = 524288; /* Go's MemProfileRate */
 	c->depth = 64;
 	c->maps = true;
+	c->stack_cache = true;
 	strcpy(c->out, "mapprof.%p.%n.mprof");
 	if ((v = secure_getenv("MAPPROF_RATE"))) {
 		if (!parse_u64(v, &c->rate))
@@ -265,6 +266,12 @@ static bool read_config(void)
 			c->maps = false;
 		else if (strcmp(v, "1"))
 			return bad("MAPPROF_MAPS", v, "0 or 1");
+	}
+	if ((v = secure_getenv("MAPPROF_STACK_CACHE"))) {
+		if (!strcmp(v, "0"))
+			c->stack_cache = false;
+		else if (strcmp(v, "1"))
+			return bad("MAPPROF_STACK_CACHE", v, "0 or 1");
 	}
 	if ((v = secure_getenv("MAPPROF_UNWIND")) && *v) {
 		if (!strcmp(v, "fp"))

@@ -51,6 +51,7 @@ struct mp_config {
 	unsigned interval; /* dump every N seconds, 0 = never */
 	bool maps;	   /* map tracking on */
 	bool unwind_fp;	   /* MAPPROF_UNWIND=fp: frame-pointer walk instead of libunwind */
+	bool stack_cache;  /* MAPPROF_STACK_CACHE: reuse validated stacks (stackcache.c) */
 	char out[512];	   /* MAPPROF_OUT template */
 };
 extern MP_HIDDEN struct mp_config mp_config;

@@ -252,7 +252,7 @@ static struct sc_entry *victim(struct sc_entry *set)
 
 uint32_t mp_stack_id(mp_tls_t *t)
 {
-	const uintptr_t *loc0 = mp_config.unwind_fp ? NULL : first_slot();
+	const uintptr_t *loc0 = mp_config.unwind_fp || !mp_config.stack_cache ? NULL : first_slot();
 	struct mp_stack_cache *c = loc0 ? cache_of(t) : NULL;
 	if (c && !on_own_stack(c, loc0))
 		c = NULL;

@@ -47,6 +47,7 @@ same_but_one_line "garbage: MAPPROF_INTERVAL=x" MAPPROF_INTERVAL=x
 same_but_one_line "garbage: MAPPROF_MAPS=2" MAPPROF_MAPS=2
 same_but_one_line "garbage: MAPPROF_SEED=-5" MAPPROF_SEED=-5
 same_but_one_line "garbage: MAPPROF_UNWIND=magic" MAPPROF_UNWIND=magic
+same_but_one_line "garbage: MAPPROF_STACK_CACHE=yes" MAPPROF_STACK_CACHE=yes
 same_but_one_line "garbage: every variable at once" MAPPROF_RATE=abc MAPPROF_DEPTH=300 \
 	MAPPROF_OUT=%x MAPPROF_SIGNAL=FOO MAPPROF_INTERVAL=x MAPPROF_MAPS=2 MAPPROF_SEED=-5
 # Unwritable output: a missing directory, a regular file where a directory should be. The

@@ -67,3 +67,35 @@ got=$(for f in co_a co_b from_main; do
 	printf "%s=%d " $f "$(awk -v f=";$f;leaf " 'index($0, f) { s += $NF } END { print s + 0 }' <<<"$folded")"
 done)
 expect_eq "coroutine stacks: allocations per caller" "$want" "$got"
+
+# Differential: the same exact-mode profile with the cache on and off (MAPPROF_STACK_CACHE=0),
+# on programs nobody here wrote and on the program above (allocations and grows).
+same_profile() { # NAME CMD...
+	local name=$1
+	shift
+	rm -rf "$T/on" "$T/off"
+	MAPPROF_STACK_CACHE=1 mp_run "$T/on" "$@" >/dev/null 2>&1 # same environment size
+	MAPPROF_STACK_CACHE=0 mp_run "$T/off" "$@" >/dev/null 2>&1
+	local a b
+	a=$({ "$REPORT" --folded --sample-index alloc_objects "$T/on"/*.mprof
+		"$REPORT" --profile grow --folded "$T/on"/*.mprof; } 2>/dev/null | sort)
+	b=$({ "$REPORT" --folded --sample-index alloc_objects "$T/off"/*.mprof
+		"$REPORT" --profile grow --folded "$T/off"/*.mprof; } 2>/dev/null | sort)
+	if [ -n "$a" ] && [ "$a" == "$b" ]; then
+		ok "cache on = off: $name ($(wc -l <<<"$a") stacks)"
+	else
+		not_ok "cache on = off: $name" "$(diff <(echo "$b") <(echo "$a") | head -6)"
+	fi
+}
+SQL="create table t(a,b); with recursive c(x) as (select 1 union all select x+1 from c
+ where x<3000) insert into t select x, hex(randomblob(8)) from c; create index i on t(b);
+ select count(*), sum(length(b)) from t group by a%7 order by 1 limit 3;"
+same_profile "sqlite3" sqlite3 :memory: "$SQL"
+cat >"$T/s.py" <<'PY'
+import json
+d = {"k%d" % i: [i, str(i), {"x": i}] for i in range(3000)}
+print(len(json.loads(json.dumps(d))))
+PY
+PYTHONHASHSEED=0 same_profile "python3" /usr/bin/python3 "$T/s.py"
+same_profile "shim_stackcache" $P 200
+same_profile "shim_alloca" $PROGS/shim_alloca 300
