@@ -148,12 +148,12 @@ MP_HIDDEN uint64_t mp_sample_rand(uint64_t *state);
 MP_HIDDEN int64_t mp_sample_next(uint64_t *state, uint64_t rate);
 MP_HIDDEN double mp_sample_weight(uint64_t size, uint64_t rate);
 
-/* record.c: the sampled slow paths, called from interpose.c. Guard not held on entry. */
+/* record.c: the slow paths behind hot.h. mp_record_alloc takes any state of the guard (held:
+ * the profiler's own allocation, ignored); the others want it not held. */
 MP_HIDDEN void mp_record_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_record_free(mp_tls_t *t, void *p);
 MP_HIDDEN uint32_t mp_record_take(mp_tls_t *t, void *p);
 MP_HIDDEN void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket);
-MP_HIDDEN void mp_record_thread_init(mp_tls_t *t);
 
 /* filter.c: read-only-on-the-fast-path filter of pointers the shim tracks. */
 MP_HIDDEN bool mp_filter_init(void);

@@ -45,8 +45,8 @@ int64_t mp_sample_next(uint64_t *state, uint64_t rate)
 	double d = -log(u) * (double)rate;
 	if (d >= 9.0e18)
 		return INT64_MAX;
-	/* The countdown fires when it goes below zero, so a point d bytes ahead fires inside
-	 * the allocation that covers byte floor(d). */
+	/* The thread's budget (mp_tls.avail) fires when an allocation is larger than what is
+	 * left, so a point d bytes ahead fires inside the allocation that covers byte floor(d). */
 	return (int64_t)d;
 }
 
