@@ -51,6 +51,16 @@ static inline bool mp_fast_free(mp_tls_t *t, void *p)
 	return true;
 }
 
+/* Guard not held. Counts a free off the fast path (a thread without a record gets one here,
+ * or counts as an orphan). */
+static inline void mp_count_free(mp_tls_t *t)
+{
+	if (mp_likely(t->rec != NULL) && !t->dying)
+		t->n.free_calls++;
+	else
+		mp_thread_count_free_cold(t);
+}
+
 /* Guard not held, p not NULL and not a bootstrap block. Counts a free of p and looks it up
  * when the filter says it may be tracked; must run before the real free so that p cannot be
  * reused under our feet. */
@@ -58,10 +68,7 @@ static inline void mp_note_free(mp_tls_t *t, void *p)
 {
 	if (mp_likely(mp_fast_free(t, p)))
 		return;
-	if (t->rec != NULL && !t->dying)
-		t->n.free_calls++;
-	else
-		mp_thread_count_free_cold(t);
+	mp_count_free(t);
 	if (mp_filter_maybe(p))
 		mp_record_free(t, p);
 }

@@ -112,10 +112,7 @@ MP_EXPORT void *realloc(void *p, size_t size)
 			mp_record_realloc_undo(t, p, taken);
 		return NULL;
 	}
-	if (mp_likely(t->rec != NULL) && !t->dying)
-		t->n.free_calls++;
-	else
-		mp_thread_count_free_cold(t);
+	mp_count_free(t);
 	if (q)
 		mp_note_alloc(t, q, size);
 	return q;

@@ -71,14 +71,19 @@ void mp_stack_cache_fork_child(void)
 	sc_gen++;
 }
 
+static void forget_entries(struct mp_stack_cache *c)
+{
+	for (int i = 0; i < SC_SETS; i++)
+		for (int k = 0; k < SC_WAYS; k++)
+			c->e[i][k].state = EMPTY;
+}
+
 /* The record's cache now serves a new thread: its stack is elsewhere. */
 void mp_stack_cache_forget(struct mp_stack_cache *c)
 {
 	c->lo = c->hi = 0;
 	c->reads = 0;
-	for (int i = 0; i < SC_SETS; i++)
-		for (int k = 0; k < SC_WAYS; k++)
-			c->e[i][k].state = EMPTY;
+	forget_entries(c);
 }
 
 /* Guard held. The calling thread's cache, or NULL. */
@@ -112,12 +117,8 @@ static bool on_own_stack(struct mp_stack_cache *c, const uintptr_t *loc0)
 	uintptr_t lo, hi;
 	if (!mp_stack_bounds(&lo, &hi) || a < lo || a >= hi)
 		return false;
-	if (c->hi != 0 && hi != c->hi) {
-		/* Another stack than the one the entries were made on: forget them. */
-		for (int i = 0; i < SC_SETS; i++)
-			for (int k = 0; k < SC_WAYS; k++)
-				c->e[i][k].state = EMPTY;
-	}
+	if (c->hi != 0 && hi != c->hi)
+		forget_entries(c); /* another stack than the one the entries were made on */
 	c->lo = lo;
 	c->hi = hi;
 	return true;
