@@ -124,6 +124,8 @@ $(BUILD)/tests/programs/%: tests/programs/%.cc
 
 # Frames known only from the CFI (the shim's stack cache must not rely on frame pointers).
 $(BUILD)/tests/programs/shim_stackcache: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
+$(BUILD)/tests/programs/shim_maploop: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
+$(BUILD)/tests/programs/shim_realign: PROG_CFLAGS += -O2 -fomit-frame-pointer
 
 unit: $(UNIT_BIN)
 programs: $(PROG_BIN)
@@ -195,6 +197,13 @@ $(BUILD)/tests/tools/mapprof-pbdump: tests/tools/mapprof-pbdump.c $(PROTO_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ANALYZER_CFLAGS) -o $@ $< $(PROTO_OBJ) -lprotobuf-c -lz
+# libunwcount.so counts the shim's full unwinds (preloaded after it: tests/integration). -O2
+# (without frame pointers) makes its unw_backtrace a tail call, so the stacks captured are the same as without it.
+$(BUILD)/tests/tools/libunwcount.so: tests/tools/unwcount.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(PROG_CFLAGS) -O2 -fomit-frame-pointer -shared -fPIC -o $@ $< -ldl
+programs: $(BUILD)/tests/tools/libunwcount.so
 FORMAT_FILES += $(wildcard tests/tools/*.[ch])
 
 # --- maps test programs ---

@@ -3,21 +3,23 @@
  * cache needs it inside malloc, where pthread_getattr_np would deadlock (it holds the thread's
  * lock while it allocates) and fopen would recurse. /proc/self/maps is read with raw system
  * calls into a stack buffer. The mapping holding the current stack pointer counts only if it is
- * the thread's real stack: "[stack]" for the main thread; for other threads, the block that
- * also holds the thread's descriptor (glibc puts it at the top of the thread's stack, also of
- * a stack given with pthread_attr_setstack). A coroutine stack or a sigaltstack is neither. */
+ * the thread's real stack: for the main thread, the mapping that also holds __libc_stack_end
+ * (the top of the stack the kernel gave the process; the kernel labels it "[stack]", valgrind
+ * does not label its client stack); for other threads, the block that also holds the thread's
+ * descriptor (glibc puts it at the top of the thread's stack, also of a stack given with
+ * pthread_attr_setstack). A coroutine stack or a sigaltstack is neither. */
 #include <fcntl.h>
 #include <pthread.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "stack.h"
 
+/* ld.so's record of where the main thread's stack began (its highest used address). */
+extern void *__libc_stack_end;
+
 struct scan {
 	uintptr_t lo, hi; /* current line's range */
 	int field;	  /* 0: low hex, 1: high hex, 2: rest of the line */
-	char tail[8];	  /* last characters of the line, for "[stack]" */
-	unsigned ntail;
 };
 
 static int hexval(char c)
@@ -32,8 +34,10 @@ static int hexval(char c)
 bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	uintptr_t self = (uintptr_t)pthread_self(); /* reads the thread pointer: no lock */
 	bool main_thread = syscall(SYS_gettid) == syscall(SYS_getpid);
+	/* The address the stack mapping must also hold: reading the thread pointer takes no lock.
+	 */
+	uintptr_t self = main_thread ? (uintptr_t)__libc_stack_end : (uintptr_t)pthread_self();
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -45,10 +49,8 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 		for (ssize_t i = 0; i < got && !found; i++) {
 			char c = buf[i];
 			if (c == '\n') {
-				bool named_stack =
-				    s.ntail >= 7 && !memcmp(s.tail + s.ntail - 7, "[stack]", 7);
-				if (s.field == 2 && sp >= s.lo && sp < s.hi &&
-				    (main_thread ? named_stack : self >= s.lo && self < s.hi)) {
+				if (s.field == 2 && sp >= s.lo && sp < s.hi && self >= s.lo &&
+				    self < s.hi) {
 					*lo = s.lo;
 					/* A stack given with pthread_attr_setstack may lie in a
 					 * larger mapping (the heap): frames are below the
@@ -67,14 +69,7 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 				} else {
 					s.field++; /* '-' or ' ' */
 				}
-				continue;
 			}
-			/* Keep the last 8 characters of the line. */
-			if (s.ntail == 8) {
-				memmove(s.tail, s.tail + 1, 7);
-				s.ntail = 7;
-			}
-			s.tail[s.ntail++] = c;
 		}
 	}
 	syscall(SYS_close, fd);

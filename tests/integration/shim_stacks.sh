@@ -59,6 +59,32 @@ mkdir -p "$T/j"
 LD_PRELOAD="$LIB $JE" MAPPROF_RATE=1 MAPPROF_OUT="$T/j/m.%p.mprof" $P 400 >"$T/j.out" 2>&1
 expect_eq "over jemalloc: allocations and grows per caller" "$(own "$T/j.out")" "$(per_caller "$T/j")"
 
+# realigned frames (CFA through rbp, size set by the caller's stack pointer): per caller
+mp_run "$T/r" $PROGS/shim_realign 300 >"$T/r.out" 2>&1
+want=$(awk '{ printf "%s=%d ", $1, $2 }' "$T/r.out")
+folded=$("$REPORT" --folded --sample-index alloc_objects "$T/r"/*.mprof 2>/dev/null)
+got=$(for f in via_a via_b via_c via_d; do
+	printf "%s=%d " $f "$(awk -v f=";$f;" 'index($0, f) { s += $NF } END { print s + 0 }' <<<"$folded")"
+done)
+expect_eq "exact mode: realigned frames, allocations per caller" "$want" "$got"
+
+# The cache must also work, not only be right: a map local to a function, filled in a loop
+# (GCC keeps its address in rbp, which is then no frame pointer), grows 4000 times from one
+# stack; libunwcount.so counts the full unwinds (a few per distinct stack, not one per grow).
+mkdir -p "$T/m"
+LD_PRELOAD="$LIB $ROOT/$BUILD/tests/tools/libunwcount.so" MAPPROF_OUT="$T/m/m.%p.mprof" \
+	$PROGS/shim_maploop 2000 20 >"$T/m.out" 2>"$T/m.err"
+want=$(awk '{ print $6 }' "$T/m.out")
+got=$("$REPORT" --profile grow --folded "$T/m"/*.mprof 2>/dev/null |
+	awk 'index($0, ";one;") { s += $NF } END { print s + 0 }')
+expect_eq "map in a loop: grows" "$want" "$got"
+unw=$(awk '$1 == "unwcount:" { print $2 }' "$T/m.err")
+if [ -n "$unw" ] && [ "$unw" -le 50 ]; then
+	ok "map in a loop: $unw full unwinds for $want grows"
+else
+	not_ok "map in a loop: full unwinds" "got '${unw:-none}', want at most 50"
+fi
+
 # allocations on coroutine stacks (ucontext, stacks from malloc): never cached, still exact
 mp_run "$T/c" $PROGS/shim_coro 300 >"$T/c.out" 2>&1
 want=$(awk '{ printf "%s=%d ", $1, $2 }' "$T/c.out")
@@ -87,8 +113,11 @@ same_profile() { # NAME CMD...
 		not_ok "cache on = off: $name" "$(diff <(echo "$b") <(echo "$a") | head -6)"
 	fi
 }
+# Keys in a scrambled but fixed order: randomblob() would make the B-tree, and so its
+# allocations, differ from run to run (1 run in 40 did).
 SQL="create table t(a,b); with recursive c(x) as (select 1 union all select x+1 from c
- where x<3000) insert into t select x, hex(randomblob(8)) from c; create index i on t(b);
+ where x<3000) insert into t select x, hex(x * 2654435761 % 4294967291) from c;
+ create index i on t(b);
  select count(*), sum(length(b)) from t group by a%7 order by 1 limit 3;"
 same_profile "sqlite3" sqlite3 :memory: "$SQL"
 cat >"$T/s.py" <<'PY'
@@ -99,3 +128,4 @@ PY
 PYTHONHASHSEED=0 same_profile "python3" /usr/bin/python3 "$T/s.py"
 same_profile "shim_stackcache" $P 200
 same_profile "shim_alloca" $PROGS/shim_alloca 300
+same_profile "shim_realign" $PROGS/shim_realign 300
