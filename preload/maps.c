@@ -319,6 +319,10 @@ void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 {
 	if (m->array)
 		array_drop(m);
+	if (m->cached_by) { /* perhaps another thread, which filled it after its last grow */
+		mp_maps_cxx_take_cache_locked(m);
+		m->cached_by = NULL;
+	}
 	mp_map_site_t *s = m->site;
 	mp_maps_fold(&s->agg, m, now);
 	s->agg.live--;

@@ -17,6 +17,8 @@ MP_HIDDEN void mp_maps_init(void);
 /* fork: the prepare handler takes the maps locks, parent and child release them. */
 MP_HIDDEN void mp_maps_lock_all(void);
 MP_HIDDEN void mp_maps_unlock_all(void);
+/* Guard held, no lock held: the calling thread exits; its TLS is about to go. */
+MP_HIDDEN void mp_maps_thread_exit(void);
 /* Fork child. */
 MP_HIDDEN void mp_maps_reset(void);
 #endif

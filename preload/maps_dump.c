@@ -72,7 +72,8 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 	}
 	for (size_t i = 0; i < it->nb; i++) {
 		for (mp_hnode_t *n = it->b[i]; n; n = n->next) {
-			const mp_map_inst_t *m = (const mp_map_inst_t *)n;
+			mp_map_inst_t *m = (mp_map_inst_t *)n;
+			mp_maps_cxx_take_cache_locked(m); /* elements since its last grow */
 			mp_maps_fold(m->site->dump, m, now);
 		}
 	}

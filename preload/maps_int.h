@@ -62,6 +62,10 @@ typedef struct mp_map_inst {
 	uint64_t max_size;
 	uint64_t buckets; /* bucket count after the last grow */
 	void *array; /* unordered_map: the tracked bucket array (in the array table), or NULL */
+	/* unordered_map: the thread whose elements cache (mp_maps_tls_t.policy) holds this
+	 * instance, or NULL. Set and cleared under the lock; a thread clears it before its TLS
+	 * goes (mp_maps_thread_exit), so dumps and deaths on other threads can read the count. */
+	struct mp_maps_tls *cached_by;
 	uint32_t tids[MP_MAP_TIDS];
 	uint8_t ntids; /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
 	bool explicit_grow, noexpand, adoptable;
@@ -171,4 +175,6 @@ MP_HIDDEN unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_maps_cxx_on_free(mp_tls_t *t, void *p);
 /* Folds this thread's elements cache into its instance (lock held). */
 MP_HIDDEN void mp_maps_cxx_flush_locked(void);
+/* Lock held: folds the count of the thread caching m (m->cached_by, if any) into m. */
+MP_HIDDEN void mp_maps_cxx_take_cache_locked(mp_map_inst_t *m);
 #endif

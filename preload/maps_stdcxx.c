@@ -84,14 +84,45 @@ static inline mp_map_inst_t *valid(uintptr_t key, uint64_t serial)
 	return m && m->serial == serial ? m : NULL;
 }
 
+void mp_maps_cxx_take_cache_locked(mp_map_inst_t *m)
+{
+	mp_maps_tls_t *x = m->cached_by;
+	if (!x)
+		return;
+	if (x->policy_serial != m->serial) {
+		m->cached_by = NULL; /* that thread caches another map now */
+		return;
+	}
+	/* Its owner raises it without the lock (NEED_NAME): any value read is one it held. */
+	uint64_t e = __atomic_load_n(&x->policy_elems, __ATOMIC_RELAXED);
+	if (e > m->size)
+		mp_maps_set_size_locked(m, e);
+}
+
 void mp_maps_cxx_flush_locked(void)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
 	if (!x->policy)
 		return;
 	mp_map_inst_t *m = valid(mp_maps_key(MP_KIND_UNORDERED_MAP, x->policy), x->policy_serial);
-	if (m && x->policy_elems > m->size)
+	if (!m)
+		return;
+	if (x->policy_elems > m->size)
 		mp_maps_set_size_locked(m, x->policy_elems);
+	if (m->cached_by == x)
+		m->cached_by = NULL;
+}
+
+void mp_maps_thread_exit(void)
+{
+	mp_maps_tls_t *x = &mp_maps_tls;
+	if (!x->policy)
+		return;
+	mp_maps_lock();
+	mp_maps_cxx_flush_locked();
+	x->policy = NULL;
+	x->policy_serial = 0;
+	mp_maps_unlock();
 }
 
 /* Maps lock held. A new array whose entry in the array table waited for the free of the
@@ -157,9 +188,15 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->from = from;
 	x->to = to;
 	x->adoptable = m->adoptable;
-	x->policy = self;
-	x->policy_serial = m->serial;
-	x->policy_elems = m->size;
+	if (mp_likely(!t->dying)) {
+		x->policy = self;
+		x->policy_serial = m->serial;
+		x->policy_elems = m->size;
+		m->cached_by = x;
+	} else { /* past mp_maps_thread_exit: nothing may point at this TLS */
+		x->policy = NULL;
+		x->policy_serial = 0;
+	}
 	mp_maps_unlock();
 	x->t0 = now;
 	if (to > 1) {
@@ -228,8 +265,10 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	bool next = t->rec && t->n.alloc_calls + t->n.free_calls == x->ops + 1;
 	if (g && owner != g && next && x->adoptable && owner->buckets == x->from) {
 		/* owner was moved to g's address: one map, seen at its old site. */
-		if (x->policy_serial == g->serial)
+		if (x->policy_serial == g->serial) {
 			x->policy_serial = owner->serial;
+			owner->cached_by = x;
+		}
 		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
 		mp_maps_grow_ns_locked(owner->site, x->grow,
 				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
@@ -281,8 +320,8 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 	 * right answer in any state of the shim, so no other test comes first. */
 	if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
 		mp_maps_tls_t *x = &mp_maps_tls; /* x->policy stays NULL while tracking is off */
-		if (self == x->policy && n_elt + n_ins > x->policy_elems)
-			x->policy_elems = n_elt + n_ins;
+		if (self == x->policy && n_elt + n_ins > x->policy_elems) /* read by dumps */
+			__atomic_store_n(&x->policy_elems, n_elt + n_ins, __ATOMIC_RELAXED);
 		return (mp_need_t){false, 0};
 	}
 	return need_slow(self, n_bkt, n_elt, n_ins);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include "arena.h"
+#include "maps.h"
 #include "stack.h"
 #include "thread.h"
 
@@ -37,6 +38,8 @@ static void on_thread_exit(void *arg)
 	t->rec = NULL;
 	t->avail = 0;
 	t->dying = 1;
+	if (mp_config.maps)
+		mp_maps_thread_exit(); /* no map may point at this thread's TLS any more */
 	t->guard--;
 }
 

@@ -74,6 +74,65 @@ extern "C" __attribute__((noinline)) unsigned um_shared(void)
 	return shared_grows[0] + shared_grows[1];
 }
 
+// Elements added after a map's last grow are counted only by the thread that added them
+// (its cache in the shim): the final size must come out right when another thread destroys the
+// map after the filler exited, when the filler is still running at exit, and when the map
+// outlives the program. 100 elements: the last grow is at 60.
+#define FILL 100
+static std::unordered_map<long, long> *handed, *kept_other, *kept_main;
+static unsigned handoff_grows, other_grows, main_grows;
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
+static bool filled;
+
+static unsigned fill(std::unordered_map<long, long> *m)
+{
+	unsigned grows = 0;
+	for (long k = 0; k < FILL; k++)
+		grows += counted(*m, [&] { m->emplace(k, k); });
+	return grows;
+}
+
+extern "C" __attribute__((noinline)) void *um_handoff(void *)
+{
+	handed = new std::unordered_map<long, long>;
+	handoff_grows = fill(handed);
+	return nullptr;
+}
+
+// Fills its map, then waits forever: still running when main returns.
+extern "C" __attribute__((noinline)) void *um_live_other(void *)
+{
+	kept_other = new std::unordered_map<long, long>;
+	other_grows = fill(kept_other);
+	pthread_mutex_lock(&hold_lock);
+	filled = true;
+	pthread_cond_broadcast(&hold_cond);
+	for (;;)
+		pthread_cond_wait(&hold_cond, &hold_lock);
+	return nullptr;
+}
+
+extern "C" __attribute__((noinline)) void um_live_main(void)
+{
+	kept_main = new std::unordered_map<long, long>;
+	main_grows = fill(kept_main);
+}
+
+static void threads_and_sizes(void)
+{
+	pthread_t th;
+	pthread_create(&th, nullptr, um_handoff, nullptr);
+	pthread_join(th, nullptr);
+	delete handed; /* by main, after the filler exited */
+	pthread_create(&th, nullptr, um_live_other, nullptr);
+	pthread_mutex_lock(&hold_lock);
+	while (!filled)
+		pthread_cond_wait(&hold_cond, &hold_lock);
+	pthread_mutex_unlock(&hold_lock);
+	um_live_main();
+}
+
 int main()
 {
 	unsigned loop = um_loop(30);
@@ -81,11 +140,19 @@ int main()
 	unsigned reserve_inserts = 0;
 	unsigned reserve_explicit = um_reserve(&reserve_inserts);
 	unsigned shared = um_shared();
+	threads_and_sizes();
 	std::printf("um_loop instances 30 grows %u explicit 0\n", loop);
 	std::printf("us_loop instances 10 grows %u explicit 0\n", set);
 	std::printf("um_reserve instances 1 grows %u explicit %u\n", reserve_inserts,
 		    reserve_explicit);
 	std::printf("shared_part instances 1 grows %u explicit 0 threads0 %u threads1 %u\n", shared,
 		    shared_grows[0] > 0, shared_grows[1] > 0);
+	std::printf("um_handoff instances 1 grows %u explicit 0 size %zu\n", handoff_grows,
+		    (size_t)FILL);
+	std::printf("um_live_other instances 1 grows %u explicit 0 size %zu live 1\n", other_grows,
+		    kept_other->size());
+	std::printf("um_live_main instances 1 grows %u explicit 0 size %zu live 1\n", main_grows,
+		    kept_main->size());
+	std::fflush(stdout);
 	return 0;
 }
