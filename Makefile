@@ -126,6 +126,7 @@ $(BUILD)/tests/programs/%: tests/programs/%.cc
 $(BUILD)/tests/programs/shim_stackcache: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_maploop: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_realign: PROG_CFLAGS += -O2 -fomit-frame-pointer
+$(BUILD)/tests/programs/shim_varframe: PROG_CFLAGS += -O2 -fomit-frame-pointer
 
 unit: $(UNIT_BIN)
 programs: $(PROG_BIN)

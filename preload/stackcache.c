@@ -166,10 +166,12 @@ static bool offset_of(const uintptr_t *loc0, unw_word_t addr, uintptr_t hi, uint
  * with the same frames), where its return address lies, with libunwind's cursor API (about
  * seven times the cost of unw_backtrace, hence only for stacks seen twice), and decides what
  * else pins the next frame's slot. A frame whose size is fixed at that point needs nothing
- * more. A frame whose size may vary (alloca, VLA) has its CFA at rbp + 16: its rbp value,
- * saved in a frame below, is kept and checked too. Refused (false): signal frames, slots that
- * are not plain stack slots rising towards the top of this thread's stack, and realigned
- * frames (rbp is their frame pointer, but the CFA lies elsewhere). */
+ * more. A frame whose size may vary (alloca, VLA, realignment) has its CFA at rbp + 16 (or
+ * rbp + K in hand-written code): a frame whose rbp points into it has that rbp value, saved in
+ * a frame below, kept and checked too (when rbp merely holds a local's address, the value is
+ * the same on every repeat anyway). Refused (false): signal frames, slots that are not plain
+ * stack slots rising towards the top of this thread's stack, and DRAP frames (rbp points at
+ * the saved caller rbp, the CFA is loaded from memory). */
 static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t *loc0,
 					     uintptr_t hi)
 {
@@ -214,22 +216,21 @@ static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t
 		if (unw_get_reg(&cur, UNW_REG_SP, &cfa) != 0)
 			goto out;
 		uintptr_t low = (uintptr_t)loc0 - 8 + e->loc[i] + 8;
-		if (rbp >= low && rbp <= cfa && cfa == rbp + 16) {
-			/* A frame pointer: the frame's size may vary, its CFA follows rbp. */
+		if (rbp >= low && rbp <= cfa) {
+			/* rbp points into the frame: a frame pointer (CFA at rbp + 16, or rbp + K
+			 * in hand-written code) or a local's address. Either way its value, saved
+			 * in a frame below, is pinned: then an rbp-based CFA is determined too. A
+			 * DRAP frame (rbp points at its saved caller rbp, CFA loaded from memory)
+			 * is refused. */
+			unw_save_loc_t csl;
 			uint32_t off;
+			if (cfa != rbp + 16 && (unw_get_save_loc(&cur, UNW_X86_64_RBP, &csl) != 0 ||
+						(csl.type == UNW_SLT_MEMORY && csl.u.addr == rbp)))
+				goto out;
 			if (rsl.type != UNW_SLT_MEMORY || !offset_of(loc0, rsl.u.addr, hi, &off))
 				goto out;
 			e->fploc[i] = off;
 			e->fpval[i] = rbp;
-		} else if (rbp >= low && rbp <= cfa) {
-			/* rbp points into the frame. Optimised code often keeps the address of a
-			 * local there (a map on the stack): the CFA is then sp-based, the size
-			 * fixed. A realigned frame's rbp instead points at the slot where the frame
-			 * saved its caller's rbp, and its CFA is found through it: refused. */
-			unw_save_loc_t csl;
-			if (unw_get_save_loc(&cur, UNW_X86_64_RBP, &csl) != 0 ||
-			    (csl.type == UNW_SLT_MEMORY && csl.u.addr == rbp))
-				goto out;
 		}
 		i++;
 	}

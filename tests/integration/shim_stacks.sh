@@ -68,6 +68,15 @@ got=$(for f in via_a via_b via_c via_d; do
 done)
 expect_eq "exact mode: realigned frames, allocations per caller" "$want" "$got"
 
+# a hand-written frame with its CFA at rbp + 24 and a size its caller chooses
+mp_run "$T/v" $PROGS/shim_varframe 100 >"$T/v.out" 2>&1
+want=$(awk '{ printf "%s=%d ", $1, $2 }' "$T/v.out")
+folded=$("$REPORT" --folded --sample-index alloc_objects "$T/v"/*.mprof 2>/dev/null)
+got=$(for f in via_a via_b; do
+	printf "%s=%d " $f "$(awk -v f=";$f;varf;" 'index($0, f) { s += $NF } END { print s + 0 }' <<<"$folded")"
+done)
+expect_eq "exact mode: frame with its CFA at rbp + 24, allocations per caller" "$want" "$got"
+
 # The cache must also work, not only be right: a map local to a function, filled in a loop
 # (GCC keeps its address in rbp, which is then no frame pointer), grows 4000 times from one
 # stack; libunwcount.so counts the full unwinds (a few per distinct stack, not one per grow).

@@ -10,15 +10,13 @@ typedef int (*bt_fn)(void **, int);
 static unsigned long calls;
 static bt_fn real;
 
-__attribute__((constructor)) static void resolve(void)
-{
-	real = (bt_fn)dlsym(RTLD_NEXT, "unw_backtrace");
-}
-
-/* A tail call (Makefile: -O2, no frame pointer): no frame of ours in the stack captured. */
+/* A tail call (Makefile: -O2, no frame pointer): no frame of ours in the stack captured. The
+ * real one is looked up on first use: other libraries' constructors allocate before ours. */
 int unw_backtrace(void **buf, int size)
 {
 	__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
+	if (!real)
+		real = (bt_fn)dlsym(RTLD_NEXT, "unw_backtrace");
 	return real(buf, size);
 }
 
