@@ -24,6 +24,7 @@ stacks point into).
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -47,9 +48,9 @@ MODES = {
     # heaptrack on smaller inputs; budget: seconds for all timed rounds (the command's limit is
     # 600 s / 60 s including builds and the analyzer step); timeout: per run.
     "full": dict(rounds=5, slow_rounds=3, budget=450, timeout=120, scale=1, slow_div=5,
-                 sql_rows=300000, dump=(1000000, 100000), dump_runs=3),
+                 sql_rows=300000, dump=(1000000, 100000), dump_runs=3, instr_div=20),
     "quick": dict(rounds=3, slow_rounds=2, budget=36, timeout=20, scale=5, slow_div=10,
-                  sql_rows=60000, dump=(1000000, 100000), dump_runs=1),
+                  sql_rows=60000, dump=(1000000, 100000), dump_runs=1, instr_div=100),
 }
 
 # Targets (issue 7).
@@ -444,6 +445,75 @@ def analyzer_step(cfg, res):
         log(f"  mapprof-report failed: {step.get('error')}")
 
 
+# ----------------------------------------------------------------------------- instructions
+
+
+def instr_count(argv, env_add):
+    """Instructions the workload executed, counted by valgrind (cachegrind without its cache
+    model, so about 5x slower than native, not 50x): exact and repeatable where wall time on a
+    shared VM is not. None if valgrind fails."""
+    d = os.path.join(SCRATCH, "instr")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    env = dict(BASE_ENV)
+    env.update(env_add(d))
+    try:
+        p = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                            "--cachegrind-out-file=/dev/null"] + argv, env=env, cwd=d,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=300)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
+    return int(m.group(1).replace(",", "")) if p.returncode == 0 and m else None
+
+
+def instr_step(cfg, res):
+    """The figures of targets 1, 2 and 5 in instructions instead of seconds (context for the
+    targets, which are wall time): per malloc+free pair on the tight loop (difference of two
+    loop lengths), and default rate and map tracking on the two churn workloads, at 1/instr_div
+    of their timed inputs."""
+    step = res["instr"] = {}
+    if not shutil.which("valgrind"):
+        step["skip"] = "valgrind not installed (make bench installs it)"
+        log("  " + step["skip"])
+        return
+    b = lambda n: os.path.join(BB, n)  # noqa: E731
+    cfgs = {"plain": lambda d: {}, "null": lambda d: {"LD_PRELOAD": b("null_shim.so")},
+            "mp_maps0": mp_env({"MAPPROF_MAPS": "0"}), "mp_default": mp_env({})}
+    n = 20000000 // cfg["instr_div"]
+    for prof in ("plain", "null", "mp_default"):
+        i1 = instr_count([b("malloc_tight"), str(n)], cfgs[prof])
+        i2 = instr_count([b("malloc_tight"), str(2 * n)], cfgs[prof])
+        if i1 and i2:
+            step.setdefault("tight_pair", {})[prof] = (i2 - i1) / n
+    maps = 100000 // cfg["instr_div"]
+    for w, prog in (("churn", "churn_uthash"), ("umap", "unordered_map_churn")):
+        for prof in ("plain", "mp_maps0", "mp_default"):
+            i = instr_count([b(prog), str(maps), "256"], cfgs[prof])
+            if i:
+                step.setdefault(w, {"input": f"{prog} {maps} 256"})[prof] = i
+    log("  " + instr_summary(step))
+
+
+def instr_summary(step):
+    if step.get("skip"):
+        return "instructions: " + step["skip"]
+    parts = []
+    tp = step.get("tight_pair", {})
+    if "plain" in tp and "mp_default" in tp:
+        parts.append(f"1: {tp['mp_default'] - tp['plain']:+.0f} per pair"
+                     + (f" (null shim {tp['null'] - tp['plain']:+.0f})" if "null" in tp else ""))
+    for w in ("churn", "umap"):
+        x = step.get(w, {})
+        if "plain" in x and "mp_default" in x:
+            parts.append(f"2 {w}: {x['mp_default'] / x['plain']:.3f}")
+    x = step.get("umap", {})
+    if "mp_maps0" in x and "mp_default" in x:
+        parts.append(f"5: {x['mp_default'] / x['mp_maps0']:.3f}")
+    return "instructions (valgrind): " + ("; ".join(parts) if parts else "not measured")
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "quick"
     if mode not in MODES:
@@ -512,6 +582,8 @@ def main():
 
     log("bench: analyzer step")
     analyzer_step(cfg, res)
+    log("bench: instruction counts")
+    instr_step(cfg, res)
 
     # Timed rounds. runs[(workload, group, profiler)] = list per round (None = not run).
     runs = {}
@@ -789,6 +861,26 @@ def write_outputs(res):
         sc = (w.get("slow_calls") or {}).get("alloc_calls", "?")
         L.append(f"| {name} | `{' '.join(os.path.basename(a) for a in w['fast_argv'])}` | {fc} "
                  f"| `{' '.join(os.path.basename(a) for a in w['slow_argv'])}` | {sc} | {mt} |")
+    L.append("\n## Instructions\n")
+    L.append("The targets are wall time; on a shared VM that moves by several percent between "
+             "runs. Instruction counts (valgrind's cachegrind, no cache model) do not: "
+             + instr_summary(res.get("instr", {})) + ".\n")
+    ins = res.get("instr", {})
+    cols = ("plain", "null", "mp_maps0", "mp_default")
+    rows = []
+    if ins.get("tight_pair"):
+        rows.append(("`malloc_tight`, per malloc+free pair",
+                     [f"{ins['tight_pair'][c]:.1f}" if c in ins["tight_pair"] else "-"
+                      for c in cols]))
+    for w in ("churn", "umap"):
+        if ins.get(w):
+            rows.append((f"`{ins[w]['input']}`, M instructions",
+                         [f"{ins[w][c] / 1e6:.1f}" if c in ins[w] else "-" for c in cols]))
+    if rows:
+        L.append("| workload | " + " | ".join(cols) + " |")
+        L.append("|---" * (len(cols) + 1) + "|")
+        for name, vals in rows:
+            L.append(f"| {name} | " + " | ".join(vals) + " |")
     a = res.get("analyzer", {})
     L.append("\n## Analyzer\n")
     if a.get("wall"):
@@ -827,6 +919,7 @@ def write_outputs(res):
     log(f"mapprof bench ({res['mode']}) — targets:")
     for t in res["targets"]:
         log(f"  {t['status']:4}  {t['n']}. {t['target']}: {t['figure']}")
+    log("  " + instr_summary(res.get("instr", {})))
     log(f"bench: wrote {os.path.relpath(os.path.join(BB, 'results.md'), ROOT)} and "
         f"results.json ({res['elapsed_s']:.0f} s)")
 
