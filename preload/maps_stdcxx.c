@@ -149,6 +149,10 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 						       unsigned flags, bool from_known)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
+	/* A map may grow before the thread's first allocation (reserve(), or buckets from a
+	 * custom allocator): the elements cache below needs the thread's exit destructor. */
+	if (mp_unlikely(t->rec == NULL))
+		mp_thread_attach(t);
 	uint32_t stack = mp_maps_stack();
 	/* One clock read per decision: the grow's duration starts here, so it includes this
 	 * bookkeeping (one mutex round trip). */
@@ -188,12 +192,12 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->from = from;
 	x->to = to;
 	x->adoptable = m->adoptable;
-	if (mp_likely(!t->dying)) {
+	if (mp_likely(t->rec != NULL)) { /* its exit runs mp_maps_thread_exit */
 		x->policy = self;
 		x->policy_serial = m->serial;
 		x->policy_elems = m->size;
 		m->cached_by = x;
-	} else { /* past mp_maps_thread_exit: nothing may point at this TLS */
+	} else { /* exiting, or no record (no exit destructor): nothing may point at this TLS */
 		x->policy = NULL;
 		x->policy_serial = 0;
 	}

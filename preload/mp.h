@@ -124,7 +124,6 @@ static inline uint64_t mp_mix64(uint64_t x)
 MP_HIDDEN void mp_init(void);
 MP_HIDDEN void mp_fault(const char *what);
 MP_HIDDEN void mp_log(const char *msg);
-MP_HIDDEN void mp_thread_attach(mp_tls_t *t);
 MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */
 MP_HIDDEN uint64_t mp_mono_ns(void);   /* CLOCK_MONOTONIC */
 extern MP_HIDDEN uint64_t mp_start_ns; /* CLOCK_REALTIME at start (or fork) */

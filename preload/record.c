@@ -43,14 +43,8 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	if (t->guard)
 		return;
 	t->guard++;
-	if (mp_unlikely(t->rec == NULL) && !t->dying) {
-		mp_thread_attach(t);
-		/* A fresh thread starts from a fresh interval, then this allocation uses it. */
-		if (t->rec) {
-			int64_t first = mp_sample_next(&t->rng, mp_config.rate);
-			t->avail = first < 0 ? 0 : (uint64_t)first;
-		}
-	}
+	if (mp_unlikely(t->rec == NULL))
+		mp_thread_attach(t); /* its first sample interval, which this allocation uses */
 	mp_thread_t *r = t->rec;
 	if (r) {
 		t->n.alloc_calls++;

@@ -89,6 +89,9 @@ void mp_thread_attach(mp_tls_t *t)
 	if (r->scache)
 		mp_stack_cache_forget(r->scache); /* a reused record: its stack was elsewhere */
 	t->rng = mp_sample_rng_seed(mp_config.seed, r->index);
+	/* A fresh thread starts from a fresh sample interval. */
+	int64_t first = mp_sample_next(&t->rng, mp_config.rate);
+	t->avail = first < 0 ? 0 : (uint64_t)first;
 	t->rec = r;
 	t->unattached = 0;
 }
@@ -107,9 +110,6 @@ void mp_thread_count_free_cold(mp_tls_t *t)
 		mp_thread_attach(t);
 		t->guard--;
 		if (t->rec) {
-			/* The thread's first sample interval, as mp_record_alloc would draw it. */
-			int64_t first = mp_sample_next(&t->rng, mp_config.rate);
-			t->avail = first < 0 ? 0 : (uint64_t)first;
 			t->n.free_calls++;
 			return;
 		}

@@ -10,7 +10,8 @@ struct mp_totals {
 
 /* Creates the thread-exit key. Called once by init. */
 MP_HIDDEN bool mp_thread_init(void);
-/* Gives the calling thread its record (guard held; may take the registry lock). */
+/* Gives the calling thread its record and its first sample interval, unless it is exiting
+ * (guard held; may take the registry lock). */
 MP_HIDDEN void mp_thread_attach(mp_tls_t *t);
 /* Counts one call made by a thread without a record (exiting, or out of memory). */
 MP_HIDDEN void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes);

@@ -4,7 +4,9 @@
 // function so that tests find it by name in the grow stacks. Prints one line per site:
 //   <site> instances <maps made> grows <insert-driven grows> explicit <reserve grows>
 #include <cstdio>
+#include <memory_resource>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -119,6 +121,42 @@ extern "C" __attribute__((noinline)) void um_live_main(void)
 	main_grows = fill(kept_main);
 }
 
+// A thread that never calls malloc (its map's memory comes from a buffer) and runs on a stack
+// of the program's own, unmapped after the join: the shim must keep no pointer into it.
+alignas(64) static char pmr_buf[1 << 16];
+static std::pmr::monotonic_buffer_resource *pmr_res;
+static std::pmr::unordered_map<long, long> *pmr_map;
+static unsigned pmr_grows;
+
+extern "C" __attribute__((noinline)) void *um_pmr(void *)
+{
+	pmr_map =
+	    new (pmr_res->allocate(sizeof(*pmr_map), alignof(std::pmr::unordered_map<long, long>)))
+		std::pmr::unordered_map<long, long>(pmr_res);
+	for (long k = 0; k < FILL; k++)
+		pmr_grows += counted(*pmr_map, [&] { pmr_map->emplace(k, k); });
+	return nullptr;
+}
+
+static void pmr_thread(void)
+{
+	static std::pmr::monotonic_buffer_resource res(pmr_buf, sizeof(pmr_buf),
+						       std::pmr::null_memory_resource());
+	pmr_res = &res;
+	size_t sz = 1 << 20;
+	void *stack = mmap(nullptr, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (stack == MAP_FAILED)
+		return;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstack(&a, stack, sz);
+	pthread_t th;
+	if (pthread_create(&th, &a, um_pmr, nullptr) == 0)
+		pthread_join(th, nullptr);
+	pthread_attr_destroy(&a);
+	munmap(stack, sz);
+}
+
 static void threads_and_sizes(void)
 {
 	pthread_t th;
@@ -131,6 +169,7 @@ static void threads_and_sizes(void)
 		pthread_cond_wait(&hold_cond, &hold_lock);
 	pthread_mutex_unlock(&hold_lock);
 	um_live_main();
+	pmr_thread();
 }
 
 int main()
@@ -153,6 +192,10 @@ int main()
 		    kept_other->size());
 	std::printf("um_live_main instances 1 grows %u explicit 0 size %zu live 1\n", main_grows,
 		    kept_main->size());
+	// Its buckets never reach malloc: grows are seen, their time (until the old array's
+	// free) is not.
+	std::printf("um_pmr instances 1 grows %u explicit 0 size %zu live 1 notime 1\n", pmr_grows,
+		    pmr_map ? pmr_map->size() : 0);
 	std::fflush(stdout);
 	return 0;
 }
