@@ -22,6 +22,11 @@ static mp_htab_t insts;	 /* mp_map_inst_t by key */
 static mp_htab_t sites;	 /* mp_map_site_t by (stack, kind) */
 static mp_htab_t grows;	 /* mp_map_grow_t by (stack, kind, flags, from, to) */
 static mp_htab_t arrays; /* mp_map_inst_t (through its ah node) by bucket array */
+/* The aggregates of recent grows, direct-mapped by a cheap hash of (from, to, stack): a churning
+ * site repeats the same few bucket-count steps, found here without the three mixes and the
+ * chain walk of the table. Maps lock held; emptied with the table (fork child). */
+#define GROW_CACHE 64
+static mp_map_grow_t *grow_cache[GROW_CACHE];
 static uint64_t next_serial;
 static mp_map_inst_t *free_insts; /* dead instances for reuse: no arena lock per map */
 /* Ticks -> ns: the first (tsc, ns) pair, the last refresh and the rate between them. */
@@ -130,6 +135,7 @@ void mp_maps_reset(void)
 	htab_clear(&insts);
 	htab_clear(&sites);
 	htab_clear(&grows);
+	memset(grow_cache, 0, sizeof(grow_cache));
 	htab_clear(&arrays);
 	mp_maps_gen++;
 	mp_maps_tls.stage = 0;
@@ -201,15 +207,26 @@ static mp_map_site_t *site_get(uint32_t stack, unsigned kind)
 	return s;
 }
 
+static inline unsigned grow_slot(uint32_t stack, uint64_t from, uint64_t to)
+{
+	return (unsigned)(((from * 0x9e3779b97f4a7c15ULL) ^ (to * 0xc2b2ae3d27d4eb4fULL) ^ stack) >>
+			  58);
+}
+
 static mp_map_grow_t *grow_get(uint32_t stack, unsigned kind, unsigned flags, uint64_t from,
 			       uint64_t to)
 {
+	mp_map_grow_t **c = &grow_cache[grow_slot(stack, from, to)];
+	mp_map_grow_t *hit = *c;
+	if (hit && hit->stack == stack && hit->kind == kind && hit->flags == flags &&
+	    hit->from == from && hit->to == to)
+		return hit;
 	uint64_t h = mix(mix(((uint64_t)stack << 20) | (kind << 16) | flags) ^ from) ^ mix(to);
 	for (mp_hnode_t *n = htab_head(&grows, h); n; n = n->next) {
 		mp_map_grow_t *g = (mp_map_grow_t *)n;
 		if (n->hash == h && g->stack == stack && g->kind == kind && g->flags == flags &&
 		    g->from == from && g->to == to)
-			return g;
+			return *c = g;
 	}
 	mp_map_grow_t *g = mp_arena_alloc(sizeof(*g));
 	if (!g)
@@ -224,7 +241,7 @@ static mp_map_grow_t *grow_get(uint32_t stack, unsigned kind, unsigned flags, ui
 		mp_arena_free(g, sizeof(*g));
 		return NULL;
 	}
-	return g;
+	return *c = g;
 }
 
 mp_map_inst_t *mp_maps_find_locked(uintptr_t key)
@@ -413,9 +430,9 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 	}
 }
 
-mp_map_inst_t *mp_maps_array_remove_locked(void *p)
+mp_map_inst_t *mp_maps_array_remove_locked(void *p, mp_map_inst_t *hint)
 {
-	mp_map_inst_t *m = array_find(p);
+	mp_map_inst_t *m = hint && hint->array == p ? hint : array_find(p);
 	if (m)
 		array_drop(m);
 	return m;

@@ -159,8 +159,9 @@ MP_HIDDEN void mp_maps_noexpand_locked(mp_map_inst_t *m);
 /* Bucket arrays (unordered_map): p becomes m's tracked array (replacing any it had), so its
  * free reaches mp_maps_on_free. The caller counted p in the filter (mp_filter_add_map). */
 MP_HIDDEN void mp_maps_array_add_locked(mp_map_inst_t *m, void *p);
-/* Forgets p (and its filter count); returns the instance whose array it was, or NULL. */
-MP_HIDDEN mp_map_inst_t *mp_maps_array_remove_locked(void *p);
+/* Forgets p (and its filter count); returns the instance whose array it was, or NULL. `hint`
+ * (or NULL) is checked first: an instance's array is in the table under no other. */
+MP_HIDDEN mp_map_inst_t *mp_maps_array_remove_locked(void *p, mp_map_inst_t *hint);
 /* A moved map: `old` (whose bucket array the grow of `fresh` just freed) was moved to fresh's
  * address. old takes over fresh's key, array and its one grow (of `bytes`); fresh is freed. */
 MP_HIDDEN void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t bytes);

@@ -251,7 +251,7 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	mp_map_inst_t *g = pending ? valid(x->key, x->serial) : NULL;
 	if (pending)
 		x->stage = 0;
-	mp_map_inst_t *owner = mp_maps_array_remove_locked(p);
+	mp_map_inst_t *owner = mp_maps_array_remove_locked(p, g); /* g's old array, usually */
 	if (g && owner == g && p == x->old_array) {
 		/* The grow's end: its old array goes, its new one (if any) takes the place. */
 		enter_new_array_locked(x);
