@@ -35,8 +35,7 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	bool main_thread = syscall(SYS_gettid) == syscall(SYS_getpid);
-	/* The address the stack mapping must also hold: reading the thread pointer takes no lock.
-	 */
+	/* What the stack mapping must also hold (pthread_self reads a register: no lock). */
 	uintptr_t self = main_thread ? (uintptr_t)__libc_stack_end : (uintptr_t)pthread_self();
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
