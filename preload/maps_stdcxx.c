@@ -30,10 +30,13 @@ struct policy {
 	size_t next_resize;
 };
 
-#define NEED_NAME _ZNKSt8__detail20_Prime_rehash_policy14_M_need_rehashEmmm
-#define NEXT_NAME _ZNKSt8__detail20_Prime_rehash_policy11_M_next_bktEm
-#define STR_(x)	  #x
-#define STR(x)	  STR_(x)
+/* More bucket pointers than x86-64's 47-bit user address space can hold (2^44 x 8 bytes): a
+ * grow to that many is a reserve() that will throw, not a grow. */
+#define MAX_BUCKETS ((uint64_t)1 << 44)
+#define NEED_NAME   _ZNKSt8__detail20_Prime_rehash_policy14_M_need_rehashEmmm
+#define NEXT_NAME   _ZNKSt8__detail20_Prime_rehash_policy11_M_next_bktEm
+#define STR_(x)	    #x
+#define STR(x)	    STR_(x)
 
 typedef mp_need_t (*need_fn)(const void *, size_t, size_t, size_t);
 typedef size_t (*next_fn)(const void *, size_t);
@@ -149,6 +152,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 						       unsigned flags, bool from_known)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
+	if (mp_unlikely(to > MAX_BUCKETS))
+		return; /* a reserve() that cannot succeed: it throws before allocating */
 	/* A map may grow before the thread's first allocation (reserve(), or buckets from a
 	 * custom allocator): the elements cache below needs the thread's exit destructor. */
 	if (mp_unlikely(t->rec == NULL))
@@ -312,7 +317,7 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 	if (!r.first)
 		return r;
 	t->guard++;
-	grow(t, self, n_bkt, r.second, n_elt, n_elt + n_ins, 0, true);
+	grow(t, self, n_bkt, r.second, n_elt, n_elt + (n_ins != 0), 0, true);
 	t->guard--;
 	return r;
 }
@@ -323,9 +328,13 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 	 * answers {false, 0} without side effects, and that is nearly every insert. It is the
 	 * right answer in any state of the shim, so no other test comes first. */
 	if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
+		/* n_ins is a hint (a range's length, a merge's source size): duplicates may not
+		 * go in. libstdc++ calls again for each element it does insert, with n_elt the
+		 * count before it, so n_elt + 1 is a count the map really reached. */
 		mp_maps_tls_t *x = &mp_maps_tls; /* x->policy stays NULL while tracking is off */
-		if (self == x->policy && n_elt + n_ins > x->policy_elems) /* read by dumps */
-			__atomic_store_n(&x->policy_elems, n_elt + n_ins, __ATOMIC_RELAXED);
+		size_t seen = n_elt + (n_ins != 0);
+		if (self == x->policy && seen > x->policy_elems) /* read by dumps */
+			__atomic_store_n(&x->policy_elems, seen, __ATOMIC_RELAXED);
 		return (mp_need_t){false, 0};
 	}
 	return need_slow(self, n_bkt, n_elt, n_ins);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory_resource>
 #include <pthread.h>
+#include <stdexcept>
 #include <sys/mman.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -157,6 +158,44 @@ static void pmr_thread(void)
 	munmap(stack, sz);
 }
 
+// merge() tells libstdc++ the source's size, duplicates included: a's final size is 60, not 90.
+extern "C" __attribute__((noinline)) unsigned um_merge_src(std::unordered_map<int, int> &b)
+{
+	unsigned grows = 0;
+	for (int k = 0; k < 60; k++)
+		grows += counted(b, [&] { b.emplace(k, k); });
+	return grows;
+}
+
+extern "C" __attribute__((noinline)) unsigned um_merge(unsigned *src_grows, size_t *size)
+{
+	std::unordered_map<int, int> a, b;
+	*src_grows = um_merge_src(b);
+	unsigned grows = 0;
+	for (int k = 0; k < 30; k++)
+		grows += counted(a, [&] { a.emplace(k * 2, k); });
+	grows += counted(a, [&] { a.merge(b); }); /* 30 of b's keys are new to a */
+	*size = a.size();
+	return grows;
+}
+
+// A reserve() that throws (more buckets than memory can hold) grows nothing.
+extern "C" __attribute__((noinline)) unsigned um_reserve_throw(size_t *size)
+{
+	std::unordered_map<int, int> m;
+	unsigned grows = 0;
+	for (int k = 0; k < 20; k++)
+		grows += counted(m, [&] { m.emplace(k, k); });
+	try {
+		m.reserve(size_t(1) << 58);
+	} catch (const std::exception &) {
+	}
+	for (int k = 20; k < 300; k++)
+		grows += counted(m, [&] { m.emplace(k, k); });
+	*size = m.size();
+	return grows;
+}
+
 static void threads_and_sizes(void)
 {
 	pthread_t th;
@@ -180,6 +219,10 @@ int main()
 	unsigned reserve_explicit = um_reserve(&reserve_inserts);
 	unsigned shared = um_shared();
 	threads_and_sizes();
+	unsigned merge_src_grows;
+	size_t merge_size, throw_size;
+	unsigned merge_grows = um_merge(&merge_src_grows, &merge_size);
+	unsigned throw_grows = um_reserve_throw(&throw_size);
 	std::printf("um_loop instances 30 grows %u explicit 0\n", loop);
 	std::printf("us_loop instances 10 grows %u explicit 0\n", set);
 	std::printf("um_reserve instances 1 grows %u explicit %u\n", reserve_inserts,
@@ -192,6 +235,10 @@ int main()
 		    kept_other->size());
 	std::printf("um_live_main instances 1 grows %u explicit 0 size %zu live 1\n", main_grows,
 		    kept_main->size());
+	std::printf("um_merge_src instances 1 grows %u explicit 0 size 60\n", merge_src_grows);
+	std::printf("um_merge instances 1 grows %u explicit 0 size %zu\n", merge_grows, merge_size);
+	std::printf("um_reserve_throw instances 1 grows %u explicit 0 size %zu\n", throw_grows,
+		    throw_size);
 	// Its buckets never reach malloc: grows are seen, their time (until the old array's
 	// free) is not.
 	std::printf("um_pmr instances 1 grows %u explicit 0 size %zu live 1 notime 1\n", pmr_grows,
