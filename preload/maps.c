@@ -430,6 +430,40 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 	}
 }
 
+mp_map_inst_t *mp_maps_array_owner_locked(const void *p)
+{
+	return array_find(p);
+}
+
+static void rekey(mp_map_inst_t *m, uintptr_t key)
+{
+	htab_remove(&insts, &m->h);
+	m->key = key;
+	m->h.hash = mix(key);
+	htab_insert(&insts, &m->h); /* cannot fail: the table just lost an entry */
+}
+
+void mp_maps_detach_locked(mp_map_inst_t *m)
+{
+	if (m->cached_by) { /* its count so far is its own: the map now here has not grown */
+		mp_maps_cxx_take_cache_locked(m);
+		m->cached_by = NULL;
+	}
+	rekey(m, mp_maps_key(m->key & 3, m->array));
+}
+
+void mp_maps_rekey_locked(mp_map_inst_t *m, uintptr_t key, uint64_t now)
+{
+	mp_map_inst_t *o = mp_maps_find_locked(key);
+	if (o == m)
+		return;
+	if (o && o->array)
+		mp_maps_detach_locked(o);
+	else if (o)
+		mp_maps_kill_locked(o, now);
+	rekey(m, key);
+}
+
 mp_map_inst_t *mp_maps_array_remove_locked(void *p, mp_map_inst_t *hint)
 {
 	mp_map_inst_t *m = hint && hint->array == p ? hint : array_find(p);

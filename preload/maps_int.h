@@ -162,6 +162,15 @@ MP_HIDDEN void mp_maps_array_add_locked(mp_map_inst_t *m, void *p);
 /* Forgets p (and its filter count); returns the instance whose array it was, or NULL. `hint`
  * (or NULL) is checked first: an instance's array is in the table under no other. */
 MP_HIDDEN mp_map_inst_t *mp_maps_array_remove_locked(void *p, mp_map_inst_t *hint);
+/* The instance whose tracked bucket array p is, or NULL. */
+MP_HIDDEN mp_map_inst_t *mp_maps_array_owner_locked(const void *p);
+/* m's map left its address (moved or swapped away) but lives on: m is keyed by its bucket
+ * array from now on (no map lives inside a bucket array), found again through that array when
+ * the map grows at its new address (mp_maps_rekey_locked), and ended when the array is freed. */
+MP_HIDDEN void mp_maps_detach_locked(mp_map_inst_t *m);
+/* m is the map at key now; a live instance still under key is detached (or ended, if it has
+ * no array to be found by). */
+MP_HIDDEN void mp_maps_rekey_locked(mp_map_inst_t *m, uintptr_t key, uint64_t now);
 /* A moved map: `old` (whose bucket array the grow of `fresh` just freed) was moved to fresh's
  * address. old takes over fresh's key, array and its one grow (of `bytes`); fresh is freed. */
 MP_HIDDEN void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t bytes);

@@ -11,7 +11,9 @@
  * (mp_maps_cxx_on_free). That free either ends a grow (the old array, freed as the very next
  * heap call of the rehash) or, with no grow pending, means the map died (its destructor, a
  * move-assignment over it). A map that never leaves its single built-in bucket allocates
- * nothing and is never seen. See the map-growth issue for the model. */
+ * nothing and is never seen. A map moved or swapped to another address takes its bucket array
+ * along: its instance is found again by that array (the _Hashtable's _M_buckets, read next to
+ * the policy) when it next grows there. See the map-growth issue for the model. */
 #include <dlfcn.h>
 #include "maps_int.h"
 #include "thread.h"
@@ -29,6 +31,26 @@ struct policy {
 	float max_load_factor;
 	size_t next_resize;
 };
+
+/* The policy is _Hashtable's member _M_rehash_policy, right after these members (the layout of
+ * libstdc++'s _Hashtable since GCC 4.9, bits/hashtable.h), and right before _M_single_bucket,
+ * the bucket of a map that has never grown. The policy is used nowhere else. */
+struct table_head {
+	void *buckets; /* _M_buckets */
+	size_t bucket_count;
+	void *before_begin;
+	size_t element_count;
+};
+
+static inline const struct table_head *head_of(const void *self)
+{
+	return (const struct table_head *)((const char *)self - sizeof(struct table_head));
+}
+
+static inline bool single_bucket(const void *self, const void *buckets)
+{
+	return buckets == (const char *)self + sizeof(struct policy);
+}
 
 /* More bucket pointers than x86-64's 47-bit user address space can hold (2^44 x 8 bytes): a
  * grow to that many is a reserve() that will throw, not a grow. */
@@ -144,12 +166,35 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
 		mp_filter_remove_map(p);
 }
 
+/* Maps lock held. The live instance of the map whose policy is at self: the one under its key,
+ * unless its bucket array is not the map's (the map it was is gone from here, moved or swapped
+ * away, but lives on: detached, found by its array), else the instance that owns the map's
+ * bucket array (a map moved or swapped here), which takes the key. NULL if neither. */
+static mp_map_inst_t *instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key,
+					 uint64_t now)
+{
+	mp_map_inst_t *m = x->inst;
+	if (!m || m->serial == 0 || x->gen != mp_maps_gen || m->key != key)
+		m = mp_maps_find_locked(key);
+	void *cur = head_of(self)->buckets;
+	if (m && m->array && m->array != cur) {
+		mp_maps_detach_locked(m);
+		m = NULL;
+	}
+	if (!m && cur && !single_bucket(self, cur)) {
+		m = mp_maps_array_owner_locked(cur);
+		if (m)
+			mp_maps_rekey_locked(m, key, now);
+	}
+	return m;
+}
+
 /* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
- * buckets, `moved` elements rehashed, `size` elements after the insert. from_known is false
- * for an explicit grow of a map not seen before (its bucket count is then taken as 1). */
+ * buckets (the map's own counts), `moved` elements rehashed, `size` elements after the
+ * insert. */
 static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *self, uint64_t from,
 						       uint64_t to, uint64_t moved, uint64_t size,
-						       unsigned flags, bool from_known)
+						       unsigned flags)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
 	if (mp_unlikely(to > MAX_BUCKETS))
@@ -166,18 +211,16 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	mp_maps_lock();
 	enter_new_array_locked(x);
 	x->stage = 0; /* a pending grow not finished by now stays unmeasured */
-	mp_map_inst_t *m = x->inst;
-	if (!m || m->serial == 0 || x->gen != mp_maps_gen || m->key != key)
-		m = mp_maps_find_locked(key);
+	mp_map_inst_t *m = instance_at_locked(x, self, key, now);
 	if (x->policy && x->policy != self)
 		mp_maps_cxx_flush_locked();
 	else if (m && x->policy == self && x->policy_serial == m->serial &&
 		 x->policy_elems > m->size)
 		mp_maps_set_size_locked(m, x->policy_elems);
 	bool fresh = false;
-	if (!m || (from_known && m->buckets != from)) {
-		/* First sighting, or a map we lost track of (moved from, swapped, or its array
-		 * escaped us): a new instance, first seen here. */
+	if (!m || m->buckets != from) {
+		/* First sighting (a new map, a copy, one whose buckets come from elsewhere), or
+		 * one whose array escaped us: a new instance, first seen here. */
 		m = mp_maps_create_locked(key, stack, now);
 		fresh = true;
 	}
@@ -317,7 +360,7 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 	if (!r.first)
 		return r;
 	t->guard++;
-	grow(t, self, n_bkt, r.second, n_elt, n_elt + (n_ins != 0), 0, true);
+	grow(t, self, n_bkt, r.second, n_elt, n_elt + (n_ins != 0), 0);
 	t->guard--;
 	return r;
 }
@@ -356,15 +399,12 @@ MP_EXPORT size_t NEXT_NAME(const void *self, size_t n)
 	if (mp_likely(!mp_maps_active(t)) || mp_maps_tls.in_need)
 		return r;
 	t->guard++;
-	uintptr_t key = mp_maps_key(MP_KIND_UNORDERED_MAP, self);
-	mp_maps_lock();
-	mp_map_inst_t *m = mp_maps_find_locked(key);
-	uint64_t from = m ? m->buckets : 1, elements = m ? m->size : 0;
-	mp_maps_unlock();
 	/* rehash() to the current count allocates nothing; neither does a fresh map asked for
-	 * one bucket. */
-	if (r != from)
-		grow(t, self, from, r, elements, elements, MP_GROW_EXPLICIT, m != NULL);
+	 * one bucket. The counts are the map's own (a copy, or a map never seen, has them too). */
+	const struct table_head *h = head_of(self);
+	if (r != h->bucket_count)
+		grow(t, self, h->bucket_count, r, h->element_count, h->element_count,
+		     MP_GROW_EXPLICIT);
 	t->guard--;
 	return r;
 }

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 template <class M, class F> static unsigned counted(M &m, F insert)
 {
@@ -196,6 +198,44 @@ extern "C" __attribute__((noinline)) unsigned um_reserve_throw(size_t *size)
 	return grows;
 }
 
+// Maps built on the stack in a loop and moved into a vector that keeps them (each move leaves
+// the stack slot to the next map), then grown further where they now live: 50 instances, all
+// alive at exit. Then two maps swapped before they grow on: 2 instances.
+static std::vector<std::unordered_map<int, int>> *kept_moved;
+
+extern "C" __attribute__((noinline)) unsigned um_move(void)
+{
+	kept_moved = new std::vector<std::unordered_map<int, int>>;
+	kept_moved->reserve(50);
+	unsigned grows = 0;
+	for (int i = 0; i < 50; i++) {
+		std::unordered_map<int, int> m;
+		for (int k = 0; k < 20; k++)
+			grows += counted(m, [&] { m.emplace(k, k); });
+		kept_moved->push_back(std::move(m));
+	}
+	for (auto &m : *kept_moved)
+		for (int k = 20; k < 100; k++)
+			grows += counted(m, [&] { m.emplace(k, k); });
+	return grows;
+}
+
+extern "C" __attribute__((noinline)) unsigned um_swap(void)
+{
+	std::unordered_map<int, int> ms[2]; /* made by one line (not unrolled): one site */
+	const int first[2] = {10, 40};
+	static volatile int two = 2;
+	unsigned grows = 0;
+	for (int j = 0; j < two; j++)
+		for (int k = 0; k < first[j]; k++)
+			grows += counted(ms[j], [&] { ms[j].emplace(k, k); });
+	ms[0].swap(ms[1]);
+	for (int j = 0; j < two; j++)
+		for (int k = 0; k < 100; k++)
+			grows += counted(ms[j], [&] { ms[j].emplace(k, k); });
+	return grows;
+}
+
 static void threads_and_sizes(void)
 {
 	pthread_t th;
@@ -223,6 +263,8 @@ int main()
 	size_t merge_size, throw_size;
 	unsigned merge_grows = um_merge(&merge_src_grows, &merge_size);
 	unsigned throw_grows = um_reserve_throw(&throw_size);
+	unsigned move_grows = um_move();
+	unsigned swap_grows = um_swap();
 	std::printf("um_loop instances 30 grows %u explicit 0\n", loop);
 	std::printf("us_loop instances 10 grows %u explicit 0\n", set);
 	std::printf("um_reserve instances 1 grows %u explicit %u\n", reserve_inserts,
@@ -239,6 +281,8 @@ int main()
 	std::printf("um_merge instances 1 grows %u explicit 0 size %zu\n", merge_grows, merge_size);
 	std::printf("um_reserve_throw instances 1 grows %u explicit 0 size %zu\n", throw_grows,
 		    throw_size);
+	std::printf("um_move instances 50 grows %u explicit 0 live 50\n", move_grows);
+	std::printf("um_swap instances 2 grows %u explicit 0\n", swap_grows);
 	// Its buckets never reach malloc: grows are seen, their time (until the old array's
 	// free) is not.
 	std::printf("um_pmr instances 1 grows %u explicit 0 size %zu live 1 notime 1\n", pmr_grows,
