@@ -170,8 +170,8 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
  * unless its bucket array is not the map's (the map it was is gone from here, moved or swapped
  * away, but lives on: detached, found by its array), else the instance that owns the map's
  * bucket array (a map moved or swapped here), which takes the key. NULL if neither. */
-static mp_map_inst_t *instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key,
-					 uint64_t now)
+static inline __attribute__((always_inline)) mp_map_inst_t *
+instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t now)
 {
 	mp_map_inst_t *m = x->inst;
 	if (!m || m->serial == 0 || x->gen != mp_maps_gen || m->key != key)
@@ -360,7 +360,7 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 	if (!r.first)
 		return r;
 	t->guard++;
-	grow(t, self, n_bkt, r.second, n_elt, n_elt + (n_ins != 0), 0);
+	grow(t, self, n_bkt, r.second, n_elt, n_elt + 1, 0);
 	t->guard--;
 	return r;
 }
@@ -372,12 +372,11 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 	 * right answer in any state of the shim, so no other test comes first. */
 	if (mp_likely(n_elt + n_ins <= ((const struct policy *)self)->next_resize)) {
 		/* n_ins is a hint (a range's length, a merge's source size): duplicates may not
-		 * go in. libstdc++ calls again for each element it does insert, with n_elt the
-		 * count before it, so n_elt + 1 is a count the map really reached. */
+		 * go in. libstdc++ calls again for each element it does insert (n_ins >= 1),
+		 * with n_elt the count before it, so n_elt + 1 is a count the map reached. */
 		mp_maps_tls_t *x = &mp_maps_tls; /* x->policy stays NULL while tracking is off */
-		size_t seen = n_elt + (n_ins != 0);
-		if (self == x->policy && seen > x->policy_elems) /* read by dumps */
-			__atomic_store_n(&x->policy_elems, seen, __ATOMIC_RELAXED);
+		if (self == x->policy && n_elt + 1 > x->policy_elems) /* read by dumps */
+			__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
 		return (mp_need_t){false, 0};
 	}
 	return need_slow(self, n_bkt, n_elt, n_ins);
