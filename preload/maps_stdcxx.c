@@ -401,7 +401,8 @@ MP_EXPORT size_t NEXT_NAME(const void *self, size_t n)
 	/* rehash() to the current count allocates nothing; neither does a fresh map asked for
 	 * one bucket. The counts are the map's own (a copy, or a map never seen, has them too). */
 	const struct table_head *h = head_of(self);
-	if (r != h->bucket_count)
+	if (r != h->bucket_count && h->bucket_count - 1 < MAX_BUCKETS &&
+	    h->element_count < MAX_BUCKETS) /* not a policy outside a _Hashtable */
 		grow(t, self, h->bucket_count, r, h->element_count, h->element_count,
 		     MP_GROW_EXPLICIT);
 	t->guard--;
