@@ -69,27 +69,43 @@ uintptr_t mp_self_lo, mp_self_hi;
 #define self_lo mp_self_lo
 #define self_hi mp_self_hi
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+struct code_range {
+	uintptr_t addr, lo, hi;
+};
+
+static int find_code(struct dl_phdr_info *info, size_t size, void *data)
 {
-	uintptr_t me = (uintptr_t)data;
+	(void)size;
+	struct code_range *r = data;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
 			continue;
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
 		uintptr_t hi = lo + ph->p_memsz;
-		if (me >= lo && me < hi) {
-			self_lo = lo;
-			self_hi = hi;
+		if (r->addr >= lo && r->addr < hi) {
+			r->lo = lo;
+			r->hi = hi;
 			return 1;
 		}
 	}
 	return 0;
 }
 
+bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+	struct code_range r = {addr, 0, 0};
+	if (!dl_iterate_phdr(find_code, &r))
+		return false;
+	*lo = r.lo;
+	*hi = r.hi;
+	return true;
+}
+
 void mp_stack_init(void)
 {
-	dl_iterate_phdr(find_self, (void *)(uintptr_t)&mp_stack_init);
+	mp_code_segment((uintptr_t)&mp_stack_init, &self_lo, &self_hi);
+	mp_unwfd_init();
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
@@ -113,6 +129,24 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *buf, int max)
 		fp = next;
 	}
 	return n;
+}
+
+/* Only the shim's frames are walked (it is built with frame pointers); the program's may have
+ * none. */
+__attribute__((noinline)) int mp_stack_first_frame(uintptr_t *out)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+	for (int k = 0; k < MP_STACK_SLACK && fp; k++) {
+		if (!in_self(fp[1])) {
+			out[0] = fp[1];
+			return 1;
+		}
+		const uintptr_t *next = (const uintptr_t *)fp[0];
+		if (next <= fp || (uintptr_t)next - (uintptr_t)fp > (1u << 20))
+			break;
+		fp = next;
+	}
+	return 0;
 }
 
 uint32_t *mp_stack_capture_begin(void)

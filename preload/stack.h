@@ -6,16 +6,22 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include "mp.h"
+#include "unwfd.h"
 
 /* Finds the shim's own code range (frames inside it are dropped) and sets libunwind's
  * per-thread cache. Called once by init. */
 MP_HIDDEN void mp_stack_init(void);
+/* The executable segment of the loaded object holding addr (dl_iterate_phdr); false if none. */
+MP_HIDDEN bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 /* The parts of a capture (stack.c): the fork flag around libunwind, the frame-pointer walk,
  * and dropping the shim's own frames. */
 MP_HIDDEN uint32_t *mp_stack_capture_begin(void);
 MP_HIDDEN void mp_stack_capture_end(uint32_t *flag);
 MP_HIDDEN int mp_stack_fp_walk(uintptr_t *buf, int max);
 MP_HIDDEN int mp_stack_trim(const uintptr_t *buf, int n, uintptr_t *out, int max);
+/* The first frame outside the shim, from the shim's own frame pointers only: the stack when
+ * libunwind may not run (unwfd.h). */
+MP_HIDDEN int mp_stack_first_frame(uintptr_t *out);
 
 #define MP_STACK_SLACK 16 /* shim frames above the first user frame, at most */
 
@@ -50,6 +56,8 @@ static inline __attribute__((always_inline)) int mp_stack_capture(uintptr_t *out
 	int n;
 	if (mp_config.unwind_fp) {
 		n = mp_stack_fp_walk(buf, want); /* no loader calls: no fork hazard */
+	} else if (mp_unlikely(!mp_unwfd_safe())) {
+		return mp_stack_first_frame(out);
 	} else {
 		uint32_t *flag = mp_stack_capture_begin();
 		n = unw_backtrace((void **)buf, want);

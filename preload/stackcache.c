@@ -178,6 +178,8 @@ static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t
 	unw_context_t uc;
 	unw_cursor_t cur;
 	bool ok = false;
+	if (!mp_unwfd_safe())
+		return false;
 	uint32_t *flag = mp_stack_capture_begin();
 	if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
 		goto out;

@@ -1,64 +1,66 @@
 /* SPDX-License-Identifier: MIT */
-/* The writer thread behind MAPPROF_SIGNAL and MAPPROF_INTERVAL. The signal handler only writes
- * one byte to a pipe (async-signal-safe: no allocation, no lock); the thread, started with all
- * signals blocked so it never runs the program's handlers, wakes on that byte or on the
- * interval timeout and writes a dump. Its own allocations pass through unrecorded. */
+/* The writer thread behind MAPPROF_SIGNAL and MAPPROF_INTERVAL. The signal handler only posts
+ * a semaphore (sem_post is async-signal-safe: no allocation, no lock); the thread, started
+ * with all signals blocked so it never runs the program's handlers, wakes on it or on the
+ * interval timeout and writes a dump. Its own allocations pass through unrecorded. A semaphore
+ * and not a pipe: the profiler holds no descriptor that a program closing all of its
+ * descriptors (then opening files at those numbers) could pull from under it. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 #include "trigger.h"
 
-/* Written by start/stop/reset (the constructor, destructor, fork child); read by the handler
- * and the thread. */
-static int wake_pipe[2] = {-1, -1};
+/* Written by start/stop/reset (the constructor, destructor, fork child); posted by the handler,
+ * waited on by the thread. */
+static sem_t wake;
+static bool wake_ready;
 static pthread_t writer;
 static int running;
 static volatile int stopping;
 
 static void on_signal(int sig)
 {
+	(void)sig;
 	int saved = errno;
-	if (wake_pipe[1] >= 0) {
-		ssize_t w = write(wake_pipe[1], "s", 1);
-		(void)w;
-	}
+	if (wake_ready)
+		sem_post(&wake);
 	errno = saved;
+}
+
+/* Now plus the interval on the monotonic clock (saturated: any interval is accepted). */
+static struct timespec deadline(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)mp_config.interval;
+	return ts;
 }
 
 static void *writer_main(void *arg)
 {
+	(void)arg;
 	mp_tls.guard++; /* everything this thread does is the profiler's */
-	/* poll takes int milliseconds: longer intervals are waited out in steps of ~24 days. */
-	uint64_t left_ms = (uint64_t)mp_config.interval * 1000;
-	const int step = 2000000000;
+	struct timespec due = deadline();
 	for (;;) {
-		struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
-		int timeout = !mp_config.interval	 ? -1
-			      : left_ms > (uint64_t)step ? step
-							 : (int)left_ms;
-		int r = poll(&pfd, 1, timeout);
-		if (r == 0 && mp_config.interval && left_ms > (uint64_t)step) {
-			left_ms -= (uint64_t)step;
-			continue; /* not yet: a step of a long interval */
-		}
-		left_ms = (uint64_t)mp_config.interval * 1000;
+		int r = mp_config.interval ? sem_clockwait(&wake, CLOCK_MONOTONIC, &due)
+					   : sem_wait(&wake);
+		if (r != 0 && errno == EINTR)
+			continue;
 		if (stopping)
 			break;
-		if (r < 0 && errno != EINTR)
+		bool signalled = r == 0;
+		if (r != 0 && errno != ETIMEDOUT)
+			break; /* cannot happen with a valid semaphore; never spin */
+		while (sem_trywait(&wake) == 0) /* signals that came together: one dump */
+			;
+		if (stopping)
 			break;
-		if (r > 0) {
-			char drain[64];
-			ssize_t n = read(wake_pipe[0], drain, sizeof(drain));
-			(void)n;
-			if (stopping)
-				break;
-		}
+		due = deadline(); /* a signal's dump also restarts the interval */
 		mp_tls.guard--;
-		mp_dump_write(r > 0 ? "signal" : "interval");
+		mp_dump_write(signalled ? "signal" : "interval");
 		mp_tls.guard++;
 	}
 	return NULL;
@@ -81,10 +83,11 @@ void mp_trigger_start(void)
 {
 	if (!mp_config.signal && !mp_config.interval)
 		return;
-	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-		mp_log("cannot create the dump pipe; MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored");
+	if (sem_init(&wake, 0, 0) != 0) {
+		mp_log("cannot create the dump semaphore; MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored");
 		return;
 	}
+	wake_ready = true;
 	if (mp_config.signal) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -101,14 +104,13 @@ void mp_trigger_stop(void)
 	if (!running)
 		return;
 	stopping = 1;
-	ssize_t w = write(wake_pipe[1], "q", 1);
-	(void)w;
+	sem_post(&wake);
 	pthread_join(writer, NULL);
 	running = 0;
 }
 
-/* The child of fork has no writer thread: start its own (the pipe is inherited and shared with
- * the parent, so the child gets a pipe of its own too). */
+/* The child of fork has no writer thread: start its own, on a semaphore of its own (the
+ * parent's thread may have been inside sem_wait at the fork). */
 void mp_trigger_reset_child(void)
 {
 	mp_dump_reset_child();
@@ -116,10 +118,8 @@ void mp_trigger_reset_child(void)
 		return;
 	running = 0;
 	stopping = 0;
-	close(wake_pipe[0]);
-	close(wake_pipe[1]);
-	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-		wake_pipe[0] = wake_pipe[1] = -1;
+	if (sem_init(&wake, 0, 0) != 0) {
+		wake_ready = false;
 		return;
 	}
 	start_thread();

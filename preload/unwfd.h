@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* libunwind's memory-validation pipe, kept away from the program's descriptors (unwfd.c). */
+#ifndef MP_PRELOAD_UNWFD_H
+#define MP_PRELOAD_UNWFD_H
+#include "mp.h"
+
+/* Finds libunwind's code and the next pipe2; called once by init, before any unwind. */
+MP_HIDDEN void mp_unwfd_init(void);
+/* Guard held. True when libunwind may run: both ends of its pipe are the pipe it opened, or
+ * closed. False when the program holds a descriptor of its own at either number. Two fstat
+ * calls; only before an unwind, never on the allocation fast path. */
+MP_HIDDEN bool mp_unwfd_safe(void);
+#endif

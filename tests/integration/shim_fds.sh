@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The profiler's descriptors never meet the program's: a program that closes every descriptor
+# from 3 up and opens its own files there (tests/programs/shim_fds.c) copies them intact,
+# keeps them open, and the profiler neither spins nor stops seeing its allocations. Covers
+# libunwind's memory-validation pipe (moved up by preload/unwfd.c, checked before each unwind)
+# and the dump thread of MAPPROF_SIGNAL / MAPPROF_INTERVAL (a semaphore, no descriptor).
+. "$(dirname "$0")/lib.sh"
+DEC="python3 $ROOT/tests/tools/mprof_decode.py"
+P=$PROGS/shim_fds
+python3 -c 'import random, sys; random.seed(7); sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in range(40000)))' >"$T/in"
+want="copied 40000"
+
+# run NAME MODE ENV...: runs shim_fds MODE under the shim with ENV; leaves NAME.out/.err/.bin
+# and the dumps in NAME/.
+run() {
+	local name=$1 mode=$2
+	shift 2
+	mkdir -p "$T/$name"
+	env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/$name/m.%p.%n.mprof" "$@" \
+		timeout 60 "$P" "$mode" "$T/in" "$T/$name.bin" >"$T/$name.out" 2>"$T/$name.err"
+	echo $? >"$T/$name.rc"
+}
+# copied NAME LABEL: the program's own view (exit 0, "copied", descriptors kept) and its file.
+copied() {
+	expect_eq "$2: the program exits 0" "0" "$(cat "$T/$1.rc")"
+	expect_eq "$2: the program copied everything" "$want" "$(grep -v '^no pipes' "$T/$1.out")"
+	check "$2: its output file is its input, byte for byte" cmp "$T/in" "$T/$1.bin"
+	local other
+	other=$(grep -v '^mapprof: ' "$T/$1.err" || true)
+	expect_eq "$2: nothing on stderr but mapprof: lines" "" "$other"
+}
+# chain_allocs NAME: the allocations counted at the chains' leaf functions (b9 .. h9).
+chain_allocs() {
+	$DEC --sites "$T/$1"/*.mprof | awk -F'\t' '$1 ~ /^[b-h]9$/ { n += $4 } END { print n + 0 }'
+}
+# The loop runs once per 64-byte block: 625 blocks, one chain allocation each.
+blocks=625
+
+# --- libunwind's pipe: the program's files land where it was
+for sc in 1 0; do
+	run closeall$sc closeall MAPPROF_RATE=1 MAPPROF_STACK_CACHE=$sc
+	copied closeall$sc "close all, stack cache $sc"
+	expect_eq "close all, stack cache $sc: every chain allocation recorded" "$blocks" \
+		"$(chain_allocs closeall$sc)"
+done
+
+# --- the program puts its files on the pipe's own numbers: libunwind must not run
+run takeover takeover MAPPROF_RATE=1
+copied takeover "takeover"
+check "takeover: the process held libunwind's pipe before closing it" \
+	bash -c "! grep -q '^no pipes' '$T/takeover.out'"
+check "takeover: one mapprof: line says stacks are cut" \
+	grep -q "^mapprof: the program reused the descriptors of libunwind's pipe" "$T/takeover.err"
+expect_eq "takeover: every chain allocation still recorded, at its leaf" "$blocks" \
+	"$(chain_allocs takeover)"
+
+# --- the dump thread: signals and intervals while the program's files sit at 3 and 4
+run signal signal MAPPROF_SIGNAL=USR2 MAPPROF_INTERVAL=1
+copied signal "signal and interval dumps"
+n=$(ls "$T/signal" | wc -l)
+# 13 raises (one before the copy, one every 50 blocks), an interval dump a second (the copy
+# sleeps 12 x 20 ms) and the exit dump: never the thousands of a spinning thread.
+if [ "$n" -ge 2 ] && [ "$n" -le 20 ]; then ok "signal and interval dumps: $n dumps"; else
+	not_ok "signal and interval dumps: between 2 and 20 dumps" "got $n"; fi
+check "signal and interval dumps: every dump decodes" $DEC "$T/signal"/*.mprof
