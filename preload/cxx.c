@@ -26,6 +26,9 @@ static void *(*real_new_al)(size_t, size_t);
 static void *(*real_new_al_nt)(size_t, size_t, const void *);
 static void (*real_del)(void *);
 static void (*real_del_al)(void *, size_t);
+typedef void (*new_handler_t)(void);
+static new_handler_t (*real_get_handler)(void);
+static new_handler_t (*real_set_handler)(new_handler_t);
 
 static void resolve(void)
 {
@@ -35,6 +38,8 @@ static void resolve(void)
 	real_new_al_nt = dlsym(RTLD_NEXT, "_ZnwmSt11align_val_tRKSt9nothrow_t");
 	real_del = dlsym(RTLD_NEXT, "_ZdlPv");
 	real_del_al = dlsym(RTLD_NEXT, "_ZdlPvSt11align_val_t");
+	real_get_handler = dlsym(RTLD_NEXT, "_ZSt15get_new_handlerv");
+	real_set_handler = dlsym(RTLD_NEXT, "_ZSt15set_new_handlerPFvvE");
 	Dl_info info;
 	direct = real_new && real_del && dladdr((void *)real_new, &info) && info.dli_fname &&
 		 strstr(info.dli_fname, "libstdc++") != NULL;
@@ -65,6 +70,74 @@ static void release_guard(int *unused)
 		call;                                                                              \
 	})
 
+/* The program's new-handler is the program's code, but the allocator's operator new calls it
+ * from inside GUARDED after a failed allocation: whatever it freed (a reserve released to let
+ * the allocation succeed) or allocated would pass unrecorded. So while one of our GUARDED_NEW
+ * calls runs, the handler the allocator reads back is run_handler, which drops the guard around
+ * the program's handler. libstdc++'s operator new reads it with std::get_new_handler,
+ * jemalloc's with a std::set_new_handler(nullptr) and a set back: both interposed below
+ * (called through the PLT), and run_handler is never stored as the handler itself. new_level: the
+ * guard depth of the innermost GUARDED_NEW (0: none); pending: the handler run_handler is to call.
+ * Both the thread's own. */
+static __thread uint32_t new_level __attribute__((tls_model("initial-exec")));
+static __thread new_handler_t pending __attribute__((tls_model("initial-exec")));
+
+static void leave_new(uint32_t *saved)
+{
+	new_level = *saved;
+	mp_tls.guard--;
+}
+
+#define GUARDED_NEW(call)                                                                          \
+	({                                                                                         \
+		uint32_t saved_ __attribute__((cleanup(leave_new))) = new_level;                   \
+		new_level = ++mp_tls.guard;                                                        \
+		call;                                                                              \
+	})
+
+static void reenter_new(uint32_t *level)
+{
+	mp_tls.guard++;
+	new_level = *level;
+}
+
+/* Runs the program's handler with the guard down; back up on return or throw (a handler may
+ * throw bad_alloc itself). */
+static void run_handler(void)
+{
+	new_handler_t h = pending;
+	uint32_t level __attribute__((cleanup(reenter_new))) = new_level;
+	new_level = 0;
+	mp_tls.guard--;
+	h();
+}
+
+/* The handler an allocator inside GUARDED_NEW is to call. */
+static new_handler_t wrap(new_handler_t h)
+{
+	if (h && new_level != 0 && new_level == mp_tls.guard) {
+		pending = h;
+		return run_handler;
+	}
+	return h;
+}
+
+MP_EXPORT new_handler_t _ZSt15get_new_handlerv(void)
+{
+	if (mp_unlikely(mode == UNRESOLVED))
+		resolve();
+	return wrap(real_get_handler ? real_get_handler() : NULL);
+}
+
+MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h)
+{
+	if (mp_unlikely(mode == UNRESOLVED))
+		resolve();
+	if (h == run_handler) /* an allocator putting back what it read: the program's own */
+		h = pending;
+	return wrap(real_set_handler ? real_set_handler(h) : NULL);
+}
+
 /* operator new's slow path (fast.c). */
 void *mp_cxx_new_slow(size_t n)
 {
@@ -77,7 +150,7 @@ void *mp_cxx_new_slow(size_t n)
 			return q;
 		}
 	}
-	void *p = GUARDED(real_new(n)); /* new-handler loop, or bad_alloc */
+	void *p = GUARDED_NEW(real_new(n)); /* new-handler loop, or bad_alloc */
 	mp_note_alloc(&mp_tls, p, n);
 	return p;
 }
@@ -93,7 +166,7 @@ static void *op_new_nothrow(size_t n, const void *nt)
 			return q;
 		}
 	}
-	void *p = GUARDED(real_new_nt(n, nt));
+	void *p = GUARDED_NEW(real_new_nt(n, nt));
 	if (p)
 		mp_note_alloc(&mp_tls, p, n);
 	return p;
@@ -103,7 +176,7 @@ static void *op_new_aligned(size_t n, size_t al)
 {
 	if (!counting())
 		return real_new_al ? real_new_al(n, al) : aligned_alloc(al, n);
-	void *p = GUARDED(real_new_al(n, al));
+	void *p = GUARDED_NEW(real_new_al(n, al));
 	mp_note_alloc(&mp_tls, p, n);
 	return p;
 }
@@ -112,7 +185,7 @@ static void *op_new_aligned_nothrow(size_t n, size_t al, const void *nt)
 {
 	if (!counting())
 		return real_new_al_nt ? real_new_al_nt(n, al, nt) : aligned_alloc(al, n);
-	void *p = GUARDED(real_new_al_nt(n, al, nt));
+	void *p = GUARDED_NEW(real_new_al_nt(n, al, nt));
 	if (p)
 		mp_note_alloc(&mp_tls, p, n);
 	return p;

@@ -43,6 +43,25 @@ grows=$($DEC "$T/j"/*.mprof | python3 -c 'import json,sys; d=json.load(sys.stdin
 if [ "${grows:-0}" -gt 0 ]; then ok "operator new: unordered_map grows seen over jemalloc ($grows)"; else
 	not_ok "operator new: unordered_map grows over jemalloc" "none"; fi
 
+# --- a new-handler that frees a reserve runs as the program's code: its free and its
+# allocation are recorded (they used to pass under the guard of the failing operator new)
+for al in glibc jemalloc; do
+	if [ $al = jemalloc ]; then pre="$LIB $JE" base=(env LD_PRELOAD=$JE); else
+		pre=$LIB base=(env); fi
+	for how in plain nothrow aligned; do
+		d=$T/nh-$al-$how
+		mkdir -p "$d"
+		plain=$("${base[@]}" $PROGS/shim_newhandler $how 2>&1)
+		got=$(env LD_PRELOAD="$pre" MAPPROF_RATE=1 MAPPROF_OUT="$d/m.%p.mprof" \
+			$PROGS/shim_newhandler $how 2>&1)
+		expect_eq "new-handler over $al ($how): the program's output is unchanged" "$plain" "$got"
+		sites=$($DEC --sites "$d"/*.mprof | awk -F'\t' '$1 ~ /(reserve|handler)_site/ {
+			printf "%s=%d/%d ", $1 ~ /reserve/ ? "reserve" : "handler", $4, $5 }')
+		expect_eq "new-handler over $al ($how): reserve freed, handler's note recorded" \
+			"handler=1/1 reserve=1/0 " "$sites"
+	done
+done
+
 # --- failed realloc keeps the sampled block in use
 mp_run "$T/r" $PROGS/shim_regress realloc >"$T/r.out" 2>&1
 check "realloc: the huge realloc failed" grep -q "realloc failed" "$T/r.out"
