@@ -55,9 +55,11 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	unsigned kind = 0;
 	if (t->map_pending)
 		kind = mp_maps_on_alloc(t, p, size);
-	if (r && sample_step(t, size))
+	/* A thread past its exit destructor (other key destructors run after ours) has no record
+	 * but keeps sampling: its countdown in avail goes on (hold keeps the fast path off). */
+	if ((r || t->dying) && sample_step(t, size))
 		sample(t, p, size, kind);
-	if (!r)
+	if (!r && !t->dying)
 		t->avail = 0; /* no record: the fast path must not run */
 	t->guard--;
 }

@@ -36,8 +36,8 @@ static void on_thread_exit(void *arg)
 	/* Later calls on this thread (other destructors) count as orphans: the record may already
 	 * belong to a new thread. */
 	t->rec = NULL;
-	t->avail = 0;
-	t->dying = 1;
+	t->dying = 1; /* avail stays: allocations from here on still take the slow path (hold) and
+		       * are sampled on the thread's own countdown, as before (record.c) */
 	if (mp_config.maps)
 		mp_maps_thread_exit(); /* no map may point at this thread's TLS any more */
 	t->guard--;
