@@ -32,13 +32,16 @@ static int64_t round_sat(double v)
 	return (int64_t)llround(v);
 }
 
-int64_t mp_estimate_objects(uint64_t count, uint64_t size, uint64_t rate)
+int64_t mp_estimate_objects(uint64_t count, uint64_t size, uint64_t rate, double u)
 {
 	if (rate == 0)
 		return 0;
 	if (rate == 1) /* exact: no trip through double, which drops bits above 2^53 */
 		return count > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)count;
-	return round_sat((double)count * mp_estimate_scale(size, rate));
+	double v = (double)count * mp_estimate_scale(size, rate);
+	if (!(v < 9.2e18))
+		return INT64_MAX;
+	return (int64_t)floor(v + u);
 }
 
 int64_t mp_estimate_bytes(uint64_t count, uint64_t size, uint64_t rate)

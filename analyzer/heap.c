@@ -3,7 +3,8 @@
  * alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes, default
  * inuse_space, period type space/bytes, period = the sampling rate, and a numeric label `bytes`
  * with the object size. Bucket arrays of hash maps also carry a string label `map_kind`. Values
- * are unbiased estimates per (stack, size) bucket (estimate.c). */
+ * are unbiased estimates per (stack, size) bucket (estimate.c); object counts are integers
+ * rounded with a dither, which keeps them unbiased too. */
 #include "builders.h"
 
 #include <stdio.h>
@@ -40,6 +41,21 @@ static void comment(mp_profile_t *p, const mp_inputs_t *in, const char *what)
 	mp_profile_add_comment(p, buf);
 }
 
+/* The dither of a sample's object estimates (estimate.h): uniform in [0, 1), a hash of the
+ * dump (seed, pid, start) and of the sample's place in it, so that the same dumps give the same
+ * profile while different runs round independently. */
+static double dither(const mp_dump_t *d, uint32_t j, uint64_t size)
+{
+	uint64_t x = d->seed ^ ((uint64_t)d->pid << 32) ^ (uint64_t)d->start_ns;
+	x ^= (uint64_t)j * 0x9E3779B97F4A7C15ull ^ size * 0xC2B2AE3D27D4EB4Full;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return (double)(x >> 11) / 9007199254740992.0; /* 53 bits: [0, 1) */
+}
+
 void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 {
 	mp_profile_add_type(p, "alloc_objects", "count");
@@ -64,10 +80,12 @@ void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			const mp_dump_sample_t *s = &d->samples[j];
 			if (s->alloc_count == 0 || d->rate == 0)
 				continue;
+			/* One dither for both counts: in use never reads above allocated. */
+			double u = dither(d, j, s->size);
 			int64_t v[4] = {
-			    mp_estimate_objects(s->alloc_count, s->size, d->rate),
+			    mp_estimate_objects(s->alloc_count, s->size, d->rate, u),
 			    mp_estimate_bytes(s->alloc_count, s->size, d->rate),
-			    mp_estimate_objects(s->inuse_count, s->size, d->rate),
+			    mp_estimate_objects(s->inuse_count, s->size, d->rate, u),
 			    mp_estimate_bytes(s->inuse_count, s->size, d->rate),
 			};
 			mp_label_t l[2] = {
