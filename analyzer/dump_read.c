@@ -148,30 +148,64 @@ static int parse_header(cur_t *c, mp_dump_t *d)
 	return rdstr(c, &d->cmdline, &d->cmdline_len, "HEADER cmdline");
 }
 
+/* One OBJECTS (or UNLOADED) entry; what names the section in messages. */
+static int parse_object(cur_t *c, mp_dump_object_t *o, uint32_t i, const char *what)
+{
+	int rc;
+	size_t at = c->pos;
+	if ((rc = need(c, 32, what)) != MP_OK)
+		return rc;
+	o->bias = ld64(c);
+	o->start = ld64(c);
+	o->limit = ld64(c);
+	o->offset = ld64(c);
+	if (o->limit < o->start)
+		return fail(c, at, "%s %u: limit 0x%llx below start 0x%llx", what, i,
+			    (unsigned long long)o->limit, (unsigned long long)o->start);
+	if ((rc = rdstr(c, &o->path, NULL, what)) != MP_OK)
+		return rc;
+	return rdstr(c, (char **)&o->build_id, &o->build_id_len, what);
+}
+
 static int parse_objects(cur_t *c, mp_dump_t *d)
 {
 	int rc = rdcount(c, &d->nobjects, OBJECT_MIN_SIZE, "OBJECTS");
 	if (rc != MP_OK)
 		return rc;
 	d->objects = mp_xcalloc(d->nobjects, sizeof(*d->objects));
-	for (uint32_t i = 0; i < d->nobjects; i++) {
-		mp_dump_object_t *o = &d->objects[i];
+	for (uint32_t i = 0; i < d->nobjects; i++)
+		if ((rc = parse_object(c, &d->objects[i], i, "OBJECTS entry")) != MP_OK)
+			return rc;
+	return MP_OK;
+}
+
+static int parse_unloaded(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nunloaded, OBJECT_MIN_SIZE + 4, "UNLOADED");
+	if (rc != MP_OK)
+		return rc;
+	d->unloaded = mp_xcalloc(d->nunloaded, sizeof(*d->unloaded));
+	for (uint32_t i = 0; i < d->nunloaded; i++) {
+		mp_dump_object_t *o = &d->unloaded[i];
+		if ((rc = parse_object(c, o, i, "UNLOADED entry")) != MP_OK)
+			return rc;
 		size_t at = c->pos;
-		if ((rc = need(c, 32, "OBJECTS entry")) != MP_OK)
+		if ((rc = rd32(c, &o->unload_epoch, "UNLOADED epoch")) != MP_OK)
 			return rc;
-		o->bias = ld64(c);
-		o->start = ld64(c);
-		o->limit = ld64(c);
-		o->offset = ld64(c);
-		if (o->limit < o->start)
-			return fail(c, at, "OBJECTS entry %u: limit 0x%llx below start 0x%llx", i,
-				    (unsigned long long)o->limit, (unsigned long long)o->start);
-		if ((rc = rdstr(c, &o->path, NULL, "OBJECTS path")) != MP_OK)
-			return rc;
-		if ((rc = rdstr(c, (char **)&o->build_id, &o->build_id_len, "OBJECTS build_id")) !=
-		    MP_OK)
-			return rc;
+		if (o->unload_epoch == 0)
+			return fail(c, at, "UNLOADED entry %u: epoch 0 (epochs start at 1)", i);
 	}
+	return MP_OK;
+}
+
+static int parse_stack_keys(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nkeys, 8, "STACK_KEYS");
+	if (rc != MP_OK)
+		return rc;
+	d->keys = mp_xcalloc((size_t)d->nkeys * 2, sizeof(*d->keys));
+	for (uint32_t i = 0; i < 2 * d->nkeys; i++)
+		d->keys[i] = ld32(c); /* rdcount checked the length */
 	return MP_OK;
 }
 
@@ -321,6 +355,8 @@ static const struct {
     {MP_SEC_ALLOCATOR, "ALLOCATOR", parse_allocator, false},
     {MP_SEC_MAP_GROWS, "MAP_GROWS", parse_grows, false},
     {MP_SEC_MAP_SITES, "MAP_SITES", parse_sites, false},
+    {MP_SEC_UNLOADED, "UNLOADED", parse_unloaded, false},
+    {MP_SEC_STACK_KEYS, "STACK_KEYS", parse_stack_keys, false},
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -350,7 +386,52 @@ static int check_refs(cur_t *c, const mp_dump_t *d, const size_t *payload_at)
 			return fail(c, payload_at[7] + 4 + (size_t)i * SITE_SIZE,
 				    "MAP_SITES entry %u: stack %u out of range (%u stacks)", i,
 				    d->sites[i].stack, d->nstacks);
+	for (uint32_t i = 0; i < d->nkeys; i++)
+		if (d->keys[2 * i] >= d->nstacks)
+			return fail(c, payload_at[9] + 4 + (size_t)i * 8,
+				    "STACK_KEYS entry %u: stack %u out of range (%u stacks)", i,
+				    d->keys[2 * i], d->nstacks);
 	return MP_OK;
+}
+
+/* After the checks: the unloaded objects join the loaded ones, the keys go per stack. */
+static void settle_unloads(mp_dump_t *d)
+{
+	if (d->nunloaded) {
+		d->objects = mp_xrealloc(d->objects, ((size_t)d->nobjects + d->nunloaded) *
+							 sizeof(*d->objects));
+		memcpy(d->objects + d->nobjects, d->unloaded, d->nunloaded * sizeof(*d->unloaded));
+		d->nobjects += d->nunloaded;
+		free(d->unloaded);
+		d->unloaded = NULL;
+		d->nunloaded = 0;
+	}
+	if (d->nkeys) {
+		d->stack_key = mp_xcalloc(d->nstacks, sizeof(*d->stack_key));
+		for (uint32_t i = 0; i < d->nkeys; i++)
+			d->stack_key[d->keys[2 * i]] = d->keys[2 * i + 1];
+	}
+}
+
+int64_t mp_dump_object_at(const mp_dump_t *d, uint32_t s, uint64_t pc)
+{
+	uint32_t key = d->stack_key ? d->stack_key[s] : 0;
+	int64_t loaded = -1, unloaded = -1;
+	uint32_t best = UINT32_MAX;
+	for (uint32_t i = 0; i < d->nobjects; i++) {
+		const mp_dump_object_t *o = &d->objects[i];
+		/* pc is a return address: it may sit one past the segment's last byte */
+		if (!(pc > o->start && pc <= o->limit))
+			continue;
+		if (o->unload_epoch == 0) {
+			if (loaded < 0)
+				loaded = i;
+		} else if (o->unload_epoch > key && o->unload_epoch < best) {
+			best = o->unload_epoch;
+			unloaded = i;
+		}
+	}
+	return unloaded >= 0 ? unloaded : loaded;
 }
 
 int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d, char *err,
@@ -427,7 +508,10 @@ int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d
 	d->has_allocator = seen[5];
 	d->has_grows = seen[6];
 	d->has_sites = seen[7];
-	return check_refs(&c, d, payload_at);
+	if ((rc = check_refs(&c, d, payload_at)) != MP_OK)
+		return rc;
+	settle_unloads(d);
+	return MP_OK;
 }
 
 /* Reads the whole file: dumps are read once, front to back, and are at most a few hundred MB. */
@@ -488,6 +572,13 @@ void mp_dump_free(mp_dump_t *d)
 		free(d->objects[i].build_id);
 	}
 	free(d->objects);
+	for (uint32_t i = 0; d->unloaded && i < d->nunloaded; i++) {
+		free(d->unloaded[i].path);
+		free(d->unloaded[i].build_id);
+	}
+	free(d->unloaded);
+	free(d->keys);
+	free(d->stack_key);
 	free(d->frame_off);
 	free(d->pcs);
 	free(d->samples);

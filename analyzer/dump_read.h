@@ -15,6 +15,7 @@ typedef struct {
 	char *path;	   /* NUL-terminated copy */
 	uint8_t *build_id; /* raw bytes */
 	uint32_t build_id_len;
+	uint32_t unload_epoch; /* 0: loaded at the dump; else unloaded (UNLOADED section) */
 } mp_dump_object_t;
 
 typedef struct {
@@ -59,13 +60,22 @@ typedef struct {
 	char *cmdline; /* NUL-separated arguments, cmdline_len bytes */
 	uint32_t cmdline_len;
 
+	/* OBJECTS, then the UNLOADED entries (unload_epoch > 0). */
 	uint32_t nobjects;
 	mp_dump_object_t *objects;
+	uint32_t nunloaded;
+	mp_dump_object_t *unloaded; /* while parsing; appended to objects at the end */
 
 	/* STACKS: stack i is pcs[frame_off[i] .. frame_off[i+1]), innermost first. */
 	uint32_t nstacks;
 	uint32_t *frame_off; /* nstacks + 1 entries */
 	uint64_t *pcs;
+	/* STACK_KEYS: per stack, the unload epoch its pcs were captured under (NULL: all 0). A pc
+	 * belongs to the first unloaded object covering it with an epoch above the key, else to
+	 * the loaded one (mp_dump_object_at). */
+	uint32_t *stack_key;
+	uint32_t nkeys;
+	uint32_t *keys; /* while parsing: (stack, key) pairs */
 
 	uint32_t nsamples;
 	mp_dump_sample_t *samples;
@@ -90,6 +100,9 @@ int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d
 int mp_dump_read_file(const char *path, mp_dump_t *d, char *err, size_t errlen);
 
 void mp_dump_free(mp_dump_t *d);
+
+/* The object holding return address pc in stack s, as an index into objects; -1 if none. */
+int64_t mp_dump_object_at(const mp_dump_t *d, uint32_t s, uint64_t pc);
 
 static inline uint32_t mp_dump_stack_len(const mp_dump_t *d, uint32_t s)
 {

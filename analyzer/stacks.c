@@ -131,18 +131,11 @@ static uint64_t function(mp_stacks_t *st, const mp_sym_frame_t *f)
 	return id;
 }
 
-static uint64_t location(mp_stacks_t *st, uint64_t pc)
+static uint64_t location(mp_stacks_t *st, uint32_t s, uint64_t pc)
 {
-	const mp_dump_t *d = st->d;
 	uint64_t addr = pc ? pc - 1 : 0;
-	uint64_t mapping = 0;
-	for (uint32_t i = 0; i < d->nobjects; i++) {
-		if (pc > d->objects[i].start && pc <= d->objects[i].limit) {
-			/* pc is a return address: it may sit one past the segment's last byte */
-			mapping = st->obj_mapping[i];
-			break;
-		}
-	}
+	int64_t obj = mp_dump_object_at(st->d, s, pc); /* the loaded one, or one unloaded since */
+	uint64_t mapping = obj >= 0 ? st->obj_mapping[obj] : 0;
 	uint64_t id = mp_profile_location_find(st->p, mapping, addr);
 	if (id)
 		return id;
@@ -173,7 +166,7 @@ uint32_t mp_stacks_get(mp_stacks_t *st, uint32_t s)
 	const uint64_t *pcs = mp_dump_stack_pcs(st->d, s);
 	MP_GROW(st->locs, st->cap_locs, n);
 	for (uint32_t i = 0; i < n; i++)
-		st->locs[i] = location(st, pcs[i]);
+		st->locs[i] = location(st, s, pcs[i]);
 	uint32_t id = mp_profile_stack(st->p, st->locs, n);
 	st->stack_id[s] = id + 1;
 	return id;

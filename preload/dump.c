@@ -14,6 +14,7 @@
 #include "mapprof/dump_format.h"
 #include "maps.h"
 #include "objects.h"
+#include "unload.h"
 #include "record.h"
 #include "table.h"
 #include "thread.h"
@@ -222,6 +223,22 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 		mp_buf_put(b, s->pc, s->n * sizeof(uintptr_t));
 	}
 	mp_buf_section_end(b, at);
+	/* The keys of stacks captured after an unload over their pcs (unload.c), if any. */
+	uint32_t nk = 0;
+	for (uint32_t i = 0; i < ns; i++)
+		nk += mp_table_stack_locked(i)->key != 0;
+	if (nk) {
+		at = mp_buf_section_begin(b, MP_SEC_STACK_KEYS);
+		mp_buf_u32(b, nk);
+		for (uint32_t i = 0; i < ns; i++) {
+			uint32_t key = mp_table_stack_locked(i)->key;
+			if (key) {
+				mp_buf_u32(b, i);
+				mp_buf_u32(b, key);
+			}
+		}
+		mp_buf_section_end(b, at);
+	}
 	at = mp_buf_section_begin(b, MP_SEC_SAMPLES);
 	uint32_t nb = mp_table_bucket_count_locked();
 	uint32_t written = 0;
@@ -256,6 +273,7 @@ int mp_dump_write(const char *why)
 	mp_buf_u32(&b, MP_DUMP_FILE_HEADER_SIZE);
 	put_header(&b, seq);
 	mp_objects_dump(&b);
+	mp_unload_dump(&b); /* before the stacks: every key they carry has its record */
 	mp_allocstats_dump(&b);
 	struct mp_totals tot;
 	mp_thread_totals(&tot);

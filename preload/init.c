@@ -18,6 +18,7 @@
 #include "table.h"
 #include "thread.h"
 #include "trigger.h"
+#include "unload.h"
 
 /* See mp.h for who writes and reads these. */
 volatile int mp_state = MP_UNINIT;
@@ -320,6 +321,7 @@ static void atfork_child(void)
 	mp_table_reset();
 	mp_record_reset();
 	mp_maps_reset();
+	mp_unload_reset_child();
 	mp_trigger_reset_child(); /* also resets the dump writer's lock and sequence */
 	mp_start_ns = mp_now_ns();
 	mp_forked_child = 1;
@@ -349,6 +351,7 @@ void mp_init(void)
 		next = MP_FORWARD;
 	} else {
 		mp_stack_init();
+		mp_unload_init();
 		mp_maps_init();
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	}

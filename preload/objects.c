@@ -3,7 +3,6 @@
  * build ID, read with dl_iterate_phdr at dump time (so dlopen'ed libraries are included).
  * Called with the guard held and no lock of ours held: dl_iterate_phdr takes the loader lock. */
 #include <elf.h>
-#include <link.h>
 #include <string.h>
 #include <unistd.h>
 #include "buf.h"
@@ -16,7 +15,7 @@ struct ctx {
 	int pass; /* 0: the main executable only; 1: everything else */
 };
 
-static void build_id(const struct dl_phdr_info *info, const uint8_t **id, size_t *len)
+static void build_id(const struct dl_phdr_info *info, const uint8_t **id, uint32_t *len)
 {
 	*id = NULL;
 	*len = 0;
@@ -44,15 +43,9 @@ static void build_id(const struct dl_phdr_info *info, const uint8_t **id, size_t
 	}
 }
 
-static int one(struct dl_phdr_info *info, size_t size, void *data)
+bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX], mp_object_t *o)
 {
-	struct ctx *c = data;
 	const char *name = info->dlpi_name;
-	bool is_main = name == NULL || name[0] == 0;
-	if (c->pass == 0 ? !is_main : is_main)
-		return 0;
-	if (c->pass == 0 && c->count > 0)
-		return 0; /* only the first unnamed object is the executable */
 	const ElfW(Phdr) *text = NULL;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -62,22 +55,47 @@ static int one(struct dl_phdr_info *info, size_t size, void *data)
 		}
 	}
 	if (!text)
-		return 0;
-	char exe[4096];
-	if (is_main) {
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		return false;
+	if (name == NULL || name[0] == 0) {
+		ssize_t n = readlink("/proc/self/exe", exe, MP_OBJECT_PATH_MAX - 1);
 		exe[n > 0 ? n : 0] = 0;
 		name = exe;
 	}
-	const uint8_t *id;
-	size_t idlen;
-	build_id(info, &id, &idlen);
-	mp_buf_u64(c->b, info->dlpi_addr);
-	mp_buf_u64(c->b, info->dlpi_addr + text->p_vaddr);
-	mp_buf_u64(c->b, info->dlpi_addr + text->p_vaddr + text->p_memsz);
-	mp_buf_u64(c->b, text->p_offset);
-	mp_buf_str(c->b, name, strlen(name));
-	mp_buf_str(c->b, (const char *)id, idlen);
+	o->bias = info->dlpi_addr;
+	o->start = info->dlpi_addr + text->p_vaddr;
+	o->limit = o->start + text->p_memsz;
+	o->offset = text->p_offset;
+	o->path = name;
+	o->path_len = strlen(name);
+	build_id(info, &o->build_id, &o->build_id_len);
+	return true;
+}
+
+void mp_object_put(struct mp_buf *b, const mp_object_t *o)
+{
+	mp_buf_u64(b, o->bias);
+	mp_buf_u64(b, o->start);
+	mp_buf_u64(b, o->limit);
+	mp_buf_u64(b, o->offset);
+	mp_buf_str(b, o->path, o->path_len);
+	mp_buf_str(b, (const char *)o->build_id, o->build_id_len);
+}
+
+static int one(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct ctx *c = data;
+	const char *name = info->dlpi_name;
+	bool is_main = name == NULL || name[0] == 0;
+	if (c->pass == 0 ? !is_main : is_main)
+		return 0;
+	if (c->pass == 0 && c->count > 0)
+		return 0; /* only the first unnamed object is the executable */
+	char exe[MP_OBJECT_PATH_MAX];
+	mp_object_t o;
+	if (!mp_object_of(info, exe, &o))
+		return 0;
+	mp_object_put(c->b, &o);
 	c->count++;
 	return 0;
 }

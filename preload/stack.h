@@ -39,6 +39,7 @@ MP_HIDDEN uint32_t mp_stack_id(mp_tls_t *t);
 struct mp_stack_cache;
 MP_HIDDEN void mp_stack_cache_forget(struct mp_stack_cache *c);
 MP_HIDDEN void mp_stack_cache_fork_child(void);
+MP_HIDDEN void mp_stack_cache_forget_all(void); /* any thread: every entry is stale */
 /* stackbounds.c: the calling thread's own stack mapping (no lock, no allocation); false when
  * the current stack is not it (a coroutine, a sigaltstack) or it cannot be read. */
 MP_HIDDEN bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi);

@@ -63,12 +63,18 @@ struct mp_stack_cache {
 	struct sc_entry e[SC_SETS][SC_WAYS];
 };
 
-/* Bumped by the fork child (the stack table restarts there): older entries are stale. */
+/* Bumped by the fork child (the stack table restarts there) and when an object is unloaded
+ * (unload.c: its stacks get new ids): older entries are stale. */
 static uint32_t sc_gen = 1;
 
 void mp_stack_cache_fork_child(void)
 {
 	sc_gen++;
+}
+
+void mp_stack_cache_forget_all(void)
+{
+	__atomic_add_fetch(&sc_gen, 1, __ATOMIC_RELAXED);
 }
 
 static void forget_entries(struct mp_stack_cache *c)
@@ -244,7 +250,8 @@ out:
 
 static inline bool same_key(const struct sc_entry *e, const uintptr_t *loc0)
 {
-	return e->state != EMPTY && e->loc0 == loc0 && e->pc[0] == *loc0 && e->gen == sc_gen;
+	return e->state != EMPTY && e->loc0 == loc0 && e->pc[0] == *loc0 &&
+	       e->gen == __atomic_load_n(&sc_gen, __ATOMIC_RELAXED);
 }
 
 /* The entry to replace in a set: an empty one, else the least recently used, seen-once entries
@@ -254,7 +261,7 @@ static struct sc_entry *victim(struct sc_entry *set)
 	struct sc_entry *best = &set[0];
 	for (int k = 0; k < SC_WAYS; k++) {
 		struct sc_entry *e = &set[k];
-		if (e->state == EMPTY || e->gen != sc_gen)
+		if (e->state == EMPTY || e->gen != __atomic_load_n(&sc_gen, __ATOMIC_RELAXED))
 			return e;
 		if ((e->state == SEEN) != (best->state == SEEN) ? e->state == SEEN
 								: e->used < best->used)
@@ -298,7 +305,7 @@ uint32_t mp_stack_id(mp_tls_t *t)
 		return id;
 	}
 	struct sc_entry *e = victim(set);
-	e->gen = sc_gen;
+	e->gen = __atomic_load_n(&sc_gen, __ATOMIC_RELAXED);
 	e->id = id;
 	e->n = (uint16_t)n;
 	e->located = 0;

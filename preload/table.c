@@ -6,6 +6,7 @@
 #include <string.h>
 #include "arena.h"
 #include "table.h"
+#include "unload.h"
 #include "thread.h"
 
 /* index_lock protects the stack and bucket tables below (not the bucket counters: atomics,
@@ -163,17 +164,18 @@ static bool rehash_stacks(void)
 	return true;
 }
 
-uint32_t mp_table_intern_locked(const uintptr_t *pc, int n)
+uint32_t mp_table_intern_locked(const uintptr_t *pc, int n, uint32_t key)
 {
 	if (n <= 0)
 		return MP_NO_STACK;
-	uint64_t h = hash_pcs(pc, n);
+	uint64_t h = hash_pcs(pc, n) ^ (key ? mix(key) : 0);
 	if ((nstacks + 1) * 2 > stack_slots_cap && !rehash_stacks())
 		return MP_NO_STACK;
 	uint64_t i = h & (stack_slots_cap - 1);
 	while (stack_slots[i]) {
 		const mp_stack_t *s = stacks[stack_slots[i] - 1];
-		if (s->hash == h && s->n == (uint32_t)n && !memcmp(s->pc, pc, n * sizeof(*pc)))
+		if (s->hash == h && s->n == (uint32_t)n && s->key == key &&
+		    !memcmp(s->pc, pc, n * sizeof(*pc)))
 			return stack_slots[i] - 1;
 		i = (i + 1) & (stack_slots_cap - 1);
 	}
@@ -185,6 +187,7 @@ uint32_t mp_table_intern_locked(const uintptr_t *pc, int n)
 		return MP_NO_STACK;
 	s->hash = h;
 	s->n = n;
+	s->key = key;
 	memcpy(s->pc, pc, n * sizeof(*pc));
 	stacks[nstacks] = s;
 	stack_slots[i] = ++nstacks;
@@ -298,9 +301,10 @@ static struct tcache *tcache_of(mp_tls_t *t)
 		c->gen = table_gen;
 		r->tcache = c;
 	}
-	if (mp_unlikely(c->gen != table_gen)) {
+	uint32_t gen = __atomic_load_n(&table_gen, __ATOMIC_RELAXED);
+	if (mp_unlikely(c->gen != gen)) {
 		memset(c, 0, sizeof(*c));
-		c->gen = table_gen;
+		c->gen = gen;
 	}
 	return c;
 }
@@ -335,8 +339,9 @@ uint32_t mp_table_intern(mp_tls_t *t, const uintptr_t *pc, int n)
 		if (same_stack(c->st[h ^ 1].s, pc, n))
 			return c->st[h ^ 1].id;
 	}
+	uint32_t key = mp_unload_key(pc, n);
 	pthread_mutex_lock(&index_lock);
-	uint32_t id = mp_table_intern_locked(pc, n);
+	uint32_t id = mp_table_intern_locked(pc, n, key);
 	const mp_stack_t *s = id != MP_NO_STACK ? stacks[id] : NULL;
 	pthread_mutex_unlock(&index_lock);
 	if (c && s) {
@@ -639,6 +644,11 @@ void mp_table_stats_locked(struct mp_table_stats *out)
 	uint64_t inuse = __atomic_load_n(&est.inuse, __ATOMIC_RELAXED) + mp_thread_est_pending();
 	out->inuse_est = (inuse + half) >> EST_SHIFT;
 	out->peak_est = (__atomic_load_n(&est.peak, __ATOMIC_RELAXED) + half) >> EST_SHIFT;
+}
+
+void mp_table_forget_cached(void)
+{
+	__atomic_add_fetch(&table_gen, 1, __ATOMIC_RELAXED);
 }
 
 void mp_table_reset(void)

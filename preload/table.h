@@ -27,7 +27,7 @@
 typedef struct mp_stack {
 	uint64_t hash;
 	uint32_t n;
-	uint32_t pad;
+	uint32_t key; /* unload.h: the unload epoch the pcs were captured under, 0 mostly */
 	uintptr_t pc[];
 } mp_stack_t;
 
@@ -58,9 +58,11 @@ MP_HIDDEN void mp_table_unlock_all(void);
 /* Fork child: forget the parent's stacks, samples and live objects; locks reinitialised.
  * No lock held (single-threaded). */
 MP_HIDDEN void mp_table_reset(void);
+/* Any thread: every thread's cache of stack and bucket ids is stale (an object was unloaded). */
+MP_HIDDEN void mp_table_forget_cached(void);
 
-/* Index lock held. Returns the stack id, or MP_NO_STACK when memory ran out. */
-MP_HIDDEN uint32_t mp_table_intern_locked(const uintptr_t *pc, int n);
+/* Index lock held. Returns the id of the stack (pcs, key), or MP_NO_STACK when memory ran out. */
+MP_HIDDEN uint32_t mp_table_intern_locked(const uintptr_t *pc, int n, uint32_t key);
 /* Guard held, no table lock held. The same through the calling thread's cache: a hit (every
  * frame compared) takes no lock. */
 MP_HIDDEN uint32_t mp_table_intern(mp_tls_t *t, const uintptr_t *pc, int n);

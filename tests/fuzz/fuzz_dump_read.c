@@ -22,6 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (d.samples[i].stack >= d.nstacks ||
 			    mp_dump_stack_len(&d, d.samples[i].stack) == 0)
 				abort();
+		/* and every pc's object, through the unload keys */
+		for (uint32_t s = 0; s < d.nstacks; s++)
+			for (uint32_t k = 0; k < mp_dump_stack_len(&d, s); k++)
+				if (mp_dump_object_at(&d, s, mp_dump_stack_pcs(&d, s)[k]) >=
+				    (int64_t)d.nobjects)
+					abort();
 	} else {
 		size_t off;
 		if (rc != MP_EINPUT || sscanf(err, "fuzz: offset %zu: ", &off) != 1 || off > size)

@@ -130,7 +130,8 @@ EOF
 # --- dlopen / dlclose ------------------------------------------------------------------------
 PF="-O1 -g -fno-omit-frame-pointer -I$ROOT/include"
 if $CC $PF -DSHIM_AS_LIB -shared -fPIC -o "$T/libshimdl.so" "$ROOT/tests/programs/shim_dl.c" \
-	2>"$T/cc.err"; then
+	2>"$T/cc.err" && $CC $PF -DSHIM_AS_LIB -DSHIM_DL_B -shared -fPIC -o "$T/libshimdlb.so" \
+	"$ROOT/tests/programs/shim_dl.c" 2>>"$T/cc.err"; then
 	mkdir -p "$T/dl"
 	out=$(mp_run "$T/dl" "$PROGS/shim_dl" "$T/libshimdl.so" 2>&1)
 	expect_eq "dlopen: program output" "dl ok" "$out"
@@ -147,10 +148,37 @@ if t.eq("API dump while loaded + exit dump", 2, len(ds)):
     t.eq("dl_site resolved by name through the library's object", {("dl_site", 300): [40, 40]}, sa)
     t.ok("library gone from OBJECTS after dlclose",
          not any(o["path"] == sys.argv[2] for o in b["objects"]))
-    live300 = sum(s["inuse_count"] for s in b["samples"] if s["size"] == 300)
-    all300 = sum(s["alloc_count"] for s in b["samples"] if s["size"] == 300)
-    t.eq("after two rounds: 80 objects of 300 B, none live", (80, 0), (all300, live300))
+    t.eq("library listed in UNLOADED after dlclose, once per close",
+         [sys.argv[2]] * 2, [o["path"] for o in b.get("unloaded", [])])
+    sb = {(k[0], k[2]): v for k, v in m.site_table(b).items() if k[2] == 300}
+    t.eq("exit dump: both rounds at dl_site, through the unloaded object",
+         {("dl_site", 300): [80, 0]}, sb)
 EOF
+	# A different library loaded where the first one was: each keeps its own stacks.
+	mkdir -p "$T/dlb"
+	out=$(mp_run "$T/dlb" "$PROGS/shim_dl" "$T/libshimdl.so" "$T/libshimdlb.so" 2>&1)
+	expect_eq "dlopen over an unloaded library: program output" "dl ok" "$out"
+	py "$T/dlb" "$T/libshimdl.so" "$T/libshimdlb.so" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("dlopen over an unloaded library: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("two dumps", 2, len(ds)):
+    b = ds[1]
+    un = {o["path"]: o for o in b.get("unloaded", [])}
+    t.eq("both libraries listed in UNLOADED", sorted(sys.argv[2:]), sorted(un))
+    if len(un) == 2:
+        a, bb = un[sys.argv[2]], un[sys.argv[3]]
+        t.ok("the second library was mapped over the first (the case under test)",
+             a["start"] < bb["limit"] and bb["start"] < a["limit"], (a, bb))
+    s = {(k[0], k[2]): v for k, v in m.site_table(b).items() if k[2] in (300, 301)}
+    t.eq("each library's allocations at its own function",
+         {("dl_site", 300): [40, 0], ("dl_site_b", 301): [40, 0]}, s)
+EOF
+	folded=$("$REPORT" --folded --sample-index alloc_space "$(ls "$T"/dlb/*.1.mprof)" 2>&1 |
+		grep -o 'dl_site[_b]* [0-9]*$' | sort | tr '\n' ' ')
+	expect_eq "dlopen over an unloaded library: mapprof-report names both functions" \
+		"dl_site 12000 dl_site_b 12040 " "$folded"
 else
 	not_ok "dlopen: cannot build the test library" "$(cat "$T/cc.err")"
 fi

@@ -2,7 +2,9 @@
 /* dlopen/dlclose of a library that allocates (tests/integration/shim_life.sh). The program
  * dlopens argv[1] (this file built with -DSHIM_AS_LIB -shared), calls dl_work (40 x
  * malloc(300) in dl_site, kept), dumps through MAPPROF_DUMP() while the library is loaded,
- * calls dl_release (frees them), dlcloses it, and does it all a second time. */
+ * calls dl_release (frees them), dlcloses it, and does it all a second time, with argv[2] if
+ * given: built with -DSHIM_DL_B too, it allocates 40 x malloc(301) in dl_site_b, and the loader
+ * usually maps it where the first one was. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +16,20 @@
 #ifdef SHIM_AS_LIB
 static void *objs[40];
 
+#ifdef SHIM_DL_B
+NOINLINE void dl_site_b(void)
+{
+	for (int i = 0; i < 40; i++)
+		objs[i] = malloc(301);
+}
+#define dl_site dl_site_b
+#else
 NOINLINE void dl_site(void)
 {
 	for (int i = 0; i < 40; i++)
 		objs[i] = malloc(300);
 }
+#endif
 
 int dl_work(void)
 {
@@ -40,7 +51,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return 2;
 	for (int round = 0; round < 2; round++) {
-		void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+		void *h = dlopen(argv[round && argc > 2 ? 2 : 1], RTLD_NOW | RTLD_LOCAL);
 		if (!h) {
 			const char *e = dlerror();
 			write(2, e, strlen(e));

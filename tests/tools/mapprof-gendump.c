@@ -132,6 +132,7 @@ static const char usage[] =
     "  --depth D            maximum frames per stack (default 16, at most 256)\n"
     "  --grows N            MAP_GROWS entries (default 0)\n"
     "  --sites N            MAP_SITES entries (default 0)\n"
+    "  --unloaded N         UNLOADED entries over the executable's range, and STACK_KEYS\n"
     "  --rate R             HEADER rate (default 1)\n"
     "  --pid P --seq S --start-ns T --dump-ns T   process identity\n"
     "  --bias B             load bias (default 0x555555554000 for --exe, 0 for fake)\n"
@@ -142,6 +143,7 @@ int main(int argc, char **argv)
 {
 	const char *out = NULL, *exe = NULL, *fake = "/nonexistent/mapprof-golden/app";
 	uint64_t nsamples = 1000, nstacks = 100, depth = 16, ngrows = 0, nsites = 0, rate = 1;
+	uint64_t nunloaded = 0;
 	uint64_t pid = 1000, seq = 0, seed = 1, bias = UINT64_MAX;
 	int64_t start_ns = 1700000000000000000ll, dump_ns = 1700000001000000000ll;
 	const char *bidhex = NULL;
@@ -164,6 +166,8 @@ int main(int argc, char **argv)
 			ngrows = strtoull(v, NULL, 0);
 		else if (OPT("--sites"))
 			nsites = strtoull(v, NULL, 0);
+		else if (OPT("--unloaded"))
+			nunloaded = strtoull(v, NULL, 0);
 		else if (OPT("--rate"))
 			rate = strtoull(v, NULL, 0);
 		else if (OPT("--pid"))
@@ -231,6 +235,26 @@ int main(int argc, char **argv)
 	mpw_object(&w, 0x7fff00000000ull, 0x7fff00001000ull, 0x7fff00002000ull, 0,
 		   "linux-vdso.so.1", "", 0);
 	mpw_end(&w);
+
+	/* Earlier loads over the executable's range, unloaded in turn; every other stack was
+	 * captured after one of them. */
+	if (nunloaded) {
+		mpw_begin(&w, MP_SEC_UNLOADED);
+		mpw_u32(&w, (uint32_t)nunloaded);
+		for (uint64_t i = 0; i < nunloaded; i++) {
+			mpw_object(&w, bias, e.text_lo + bias, e.text_hi + bias, e.text_off,
+				   "/nonexistent/unloaded.so", "", 0);
+			mpw_u32(&w, (uint32_t)i + 1);
+		}
+		mpw_end(&w);
+		mpw_begin(&w, MP_SEC_STACK_KEYS);
+		mpw_u32(&w, (uint32_t)(nstacks / 2));
+		for (uint64_t s = 0; s < nstacks / 2; s++) {
+			mpw_u32(&w, (uint32_t)(2 * s + 1));
+			mpw_u32(&w, (uint32_t)(s % (nunloaded + 1)));
+		}
+		mpw_end(&w);
+	}
 
 	mpw_begin(&w, MP_SEC_STACKS);
 	mpw_u32(&w, (uint32_t)nstacks);

@@ -37,6 +37,8 @@ SEC_TOTALS = 5
 SEC_ALLOCATOR = 6
 SEC_MAP_GROWS = 7
 SEC_MAP_SITES = 8
+SEC_UNLOADED = 9
+SEC_STACK_KEYS = 10
 SEC_END = 0xE0D
 
 FLAG_SEED_GIVEN = 1
@@ -121,20 +123,36 @@ def decode_header(r):
     return h
 
 
+def decode_object(r, what):
+    o = {}
+    o["bias"] = r.u64()
+    o["start"] = r.u64()
+    o["limit"] = r.u64()
+    o["offset"] = r.u64()
+    o["path"] = text(r.str())
+    o["build_id"] = r.str().hex()
+    if o["limit"] < o["start"]:
+        raise FormatError("%s: limit below start for %s" % (what, o["path"]))
+    return o
+
+
 def decode_objects(r):
+    return [decode_object(r, "objects") for _ in range(r.u32())]
+
+
+def decode_unloaded(r):
     out = []
     for _ in range(r.u32()):
-        o = {}
-        o["bias"] = r.u64()
-        o["start"] = r.u64()
-        o["limit"] = r.u64()
-        o["offset"] = r.u64()
-        o["path"] = text(r.str())
-        o["build_id"] = r.str().hex()
-        if o["limit"] < o["start"]:
-            raise FormatError("objects: limit below start for %s" % o["path"])
+        o = decode_object(r, "unloaded")
+        o["epoch"] = r.u32()
+        if o["epoch"] == 0:
+            raise FormatError("unloaded: epoch 0 for %s" % o["path"])
         out.append(o)
     return out
+
+
+def decode_stack_keys(r):
+    return {r.u32(): r.u32() for _ in range(r.u32())}
 
 
 def decode_stacks(r):
@@ -215,6 +233,8 @@ DECODERS = {
     SEC_ALLOCATOR: ("allocator", decode_allocator),
     SEC_MAP_GROWS: ("map_grows", decode_map_grows),
     SEC_MAP_SITES: ("map_sites", decode_map_sites),
+    SEC_UNLOADED: ("unloaded", decode_unloaded),
+    SEC_STACK_KEYS: ("stack_keys", decode_stack_keys),
 }
 REQUIRED = ("header", "objects", "stacks", "samples", "totals")
 
@@ -271,6 +291,9 @@ def decode(data, name="dump"):
         for s in d.get(key, []):
             if s["stack"] >= ns:
                 raise FormatError("%s: %s names stack %d of %d" % (name, key, s["stack"], ns))
+    for s in d.get("stack_keys", {}):
+        if s >= ns:
+            raise FormatError("%s: stack_keys names stack %d of %d" % (name, s, ns))
     return d
 
 
@@ -285,9 +308,14 @@ _nm_cache = {}
 _a2l_cache = {}
 
 
-def find_object(d, pc):
+def find_object(d, pc, key=0):
+    """The object of return address pc in a stack of unload key `key`: the unloaded object
+    covering it with the lowest epoch above the key, else the loaded one."""
+    later = [o for o in d.get("unloaded", []) if o["start"] < pc <= o["limit"] and o["epoch"] > key]
+    if later:
+        return min(later, key=lambda o: o["epoch"])
     for o in d["objects"]:
-        if o["start"] <= pc < o["limit"]:
+        if o["start"] < pc <= o["limit"]:
             return o
     return None
 
@@ -352,10 +380,11 @@ def resolve_stacks(d):
     address of the call; frames outside every object resolve to '?'."""
     per_obj = {}
     where = []
-    for st in d["stacks"]:
+    keys = d.get("stack_keys", {})
+    for i, st in enumerate(d["stacks"]):
         row = []
         for pc in st:
-            o = find_object(d, pc)
+            o = find_object(d, pc, keys.get(i, 0))
             if o is None or not os.path.exists(o["path"]):
                 row.append(None)
                 continue

@@ -35,7 +35,7 @@ static const mp_bucket_t *find(uint32_t stack, uint64_t size, unsigned kind)
 static uint32_t intern(const uintptr_t *pc, int n)
 {
 	mp_table_lock();
-	uint32_t id = mp_table_intern_locked(pc, n);
+	uint32_t id = mp_table_intern_locked(pc, n, 0);
 	mp_table_unlock();
 	return id;
 }
@@ -57,20 +57,26 @@ static void intern_dedups(void **state)
 {
 	uintptr_t a[3] = {0x1000, 0x2000, 0x3000}, b[3] = {0x1000, 0x2000, 0x3001};
 	mp_table_lock();
-	uint32_t ia = mp_table_intern_locked(a, 3);
-	uint32_t ib = mp_table_intern_locked(b, 3);
-	uint32_t ia2 = mp_table_intern_locked(a, 3);
-	uint32_t ishort = mp_table_intern_locked(a, 2); /* a prefix is another stack */
+	uint32_t ia = mp_table_intern_locked(a, 3, 0);
+	uint32_t ib = mp_table_intern_locked(b, 3, 0);
+	uint32_t ia2 = mp_table_intern_locked(a, 3, 0);
+	uint32_t ishort = mp_table_intern_locked(a, 2, 0); /* a prefix is another stack */
 	assert_int_equal(ia, 0);
 	assert_int_equal(ib, 1);
 	assert_int_equal(ia2, ia);
 	assert_int_equal(ishort, 2);
-	assert_int_equal(mp_table_stack_count_locked(), 3);
+	/* the same pcs under another unload key (a library reloaded over them) are another stack */
+	uint32_t ikey = mp_table_intern_locked(a, 3, 7);
+	assert_int_equal(ikey, 3);
+	assert_int_equal(mp_table_intern_locked(a, 3, 7), ikey);
+	assert_int_equal(mp_table_stack_locked(ikey)->key, 7);
+	assert_int_equal(mp_table_stack_locked(ia)->key, 0);
+	assert_int_equal(mp_table_stack_count_locked(), 4);
 	const mp_stack_t *s = mp_table_stack_locked(ib);
 	assert_int_equal(s->n, 3);
 	assert_memory_equal(s->pc, b, sizeof(b));
-	assert_int_equal(mp_table_intern_locked(a, 0), MP_NO_STACK);
-	assert_null(mp_table_stack_locked(3));
+	assert_int_equal(mp_table_intern_locked(a, 0, 0), MP_NO_STACK);
+	assert_null(mp_table_stack_locked(4));
 	mp_table_unlock();
 }
 
@@ -81,11 +87,11 @@ static void intern_many(void **state)
 	mp_table_lock();
 	for (uint32_t i = 0; i < N; i++) {
 		uintptr_t pc[4] = {0x400000 + i, 0x500000 + i % 7, i * 13, 42};
-		assert_int_equal(mp_table_intern_locked(pc, 1 + (int)(i % 4)), i);
+		assert_int_equal(mp_table_intern_locked(pc, 1 + (int)(i % 4), 0), i);
 	}
 	for (uint32_t i = 0; i < N; i++) {
 		uintptr_t pc[4] = {0x400000 + i, 0x500000 + i % 7, i * 13, 42};
-		assert_int_equal(mp_table_intern_locked(pc, 1 + (int)(i % 4)), i);
+		assert_int_equal(mp_table_intern_locked(pc, 1 + (int)(i % 4), 0), i);
 		const mp_stack_t *s = mp_table_stack_locked(i);
 		assert_int_equal(s->n, 1 + i % 4);
 		assert_memory_equal(s->pc, pc, s->n * sizeof(uintptr_t));
