@@ -9,6 +9,8 @@
 #include "dwarf_index.h"
 
 #include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "util.h"
@@ -32,10 +34,20 @@ typedef struct {
 	size_t nranges, cap_ranges;
 } cu_t;
 
+/* A CU's address range, for objects without .debug_aranges (see mp_dwidx_cu). */
+typedef struct {
+	Dwarf_Addr lo, hi; /* module addresses (bias applied) */
+	Dwarf_Die *cu;	   /* owned by the Dwfl */
+	Dwarf_Addr bias;
+} cu_range_t;
+
 struct mp_dwidx {
 	cu_t *cus;
 	size_t ncus, cap_cus;
 	mp_htab_t index;
+	cu_range_t *cu_ranges;
+	size_t ncu_ranges, cap_cu_ranges;
+	bool cu_ranges_built;
 };
 
 mp_dwidx_t *mp_dwidx_new(void)
@@ -52,6 +64,7 @@ void mp_dwidx_free(mp_dwidx_t *x)
 		free(x->cus[i].ranges);
 	}
 	free(x->cus);
+	free(x->cu_ranges);
 	mp_htab_free(&x->index);
 	free(x);
 }
@@ -160,4 +173,63 @@ int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *
 	for (; node >= 0 && n < max; node = c->nodes[node].parent)
 		out[n++] = c->nodes[node].die;
 	return n;
+}
+
+static int cu_range_cmp(const void *a, const void *b)
+{
+	const cu_range_t *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Every CU's ranges (DW_AT_low_pc/high_pc or DW_AT_ranges, through dwarf_ranges), sorted. */
+static void build_cu_ranges(mp_dwidx_t *x, Dwfl_Module *mod)
+{
+	x->cu_ranges_built = true;
+	Dwarf_Die *cu = NULL;
+	Dwarf_Addr bias;
+	while ((cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			MP_GROW(x->cu_ranges, x->cap_cu_ranges, x->ncu_ranges + 1);
+			x->cu_ranges[x->ncu_ranges++] =
+			    (cu_range_t){lo + bias, hi + bias, cu, bias};
+		}
+	}
+	if (x->ncu_ranges)
+		qsort(x->cu_ranges, x->ncu_ranges, sizeof(*x->cu_ranges), cu_range_cmp);
+}
+
+Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+	if (cu || !x)
+		return cu;
+	if (!x->cu_ranges_built)
+		build_cu_ranges(x, mod);
+	/* CU ranges do not overlap: the last one starting at or below addr, if it holds it */
+	size_t lo = 0, hi = x->ncu_ranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->cu_ranges[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= x->cu_ranges[lo - 1].hi)
+		return NULL;
+	*bias = x->cu_ranges[lo - 1].bias;
+	return x->cu_ranges[lo - 1].cu;
+}
+
+int mp_dwidx_line(Dwarf_Die *cudie, Dwarf_Addr addr, const char **file)
+{
+	Dwarf_Line *ln = dwarf_getsrc_die(cudie, addr);
+	int line = 0;
+	*file = NULL;
+	if (ln && dwarf_lineno(ln, &line) == 0)
+		*file = dwarf_linesrc(ln, NULL, NULL);
+	return *file ? line : 0;
 }

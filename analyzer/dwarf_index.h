@@ -6,6 +6,7 @@
 #define MP_DWARF_INDEX_H
 
 #include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
 
 typedef struct mp_dwidx mp_dwidx_t;
 
@@ -16,5 +17,13 @@ void mp_dwidx_free(mp_dwidx_t *x);
  * CU), innermost first: inlined instances, then the subprogram that holds them. Returns the
  * number found (0: no function covers addr). The CU is indexed on first use. */
 int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max);
+
+/* The CU holding module address addr, and its bias: libdwfl's lookup, which reads
+ * .debug_aranges only in elfutils 0.188, else the CUs' own ranges (clang writes no aranges by
+ * default), indexed on first use. NULL if no CU covers addr. */
+Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias);
+/* The line table's line for addr (a DWARF address in cudie's CU) and its file; 0 and NULL if
+ * none. For the same objects: dwfl_module_getsrc finds the CU through the aranges too. */
+int mp_dwidx_line(Dwarf_Die *cudie, Dwarf_Addr addr, const char **file);
 
 #endif

@@ -326,7 +326,7 @@ static die_info_t die_info(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, Dwarf_F
 static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_frame_t *out, int max)
 {
 	Dwarf_Addr cubias;
-	Dwarf_Die *cudie = dwfl_module_addrdie(o->mod, addr, &cubias);
+	Dwarf_Die *cudie = mp_dwidx_cu(o->idx, o->mod, addr, &cubias);
 	if (!cudie)
 		return 0;
 	Dwarf_Die chain[MP_SYM_MAX_INLINE];
@@ -346,10 +346,8 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 		die_info_t d = die_info(s, o, &chain[k], files, nfiles);
 		*f = d.names;
 		if (k == 0) {
-			Dwfl_Line *ln = dwfl_module_getsrc(o->mod, addr);
-			int line = 0;
-			const char *file =
-			    ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
+			const char *file;
+			int line = mp_dwidx_line(cudie, addr - cubias, &file);
 			f->line = line;
 			if (file)
 				f->file = file;
