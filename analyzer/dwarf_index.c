@@ -11,6 +11,7 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "util.h"
@@ -49,6 +50,22 @@ struct mp_dwidx {
 	size_t ncu_ranges, cap_cu_ranges;
 	bool cu_ranges_built;
 };
+
+/* In an array sorted by lo (the first member of range_t and cu_range_t): the index after the
+ * last element whose lo <= addr (0 if none). */
+_Static_assert(offsetof(range_t, lo) == 0 && offsetof(cu_range_t, lo) == 0, "lo first");
+static size_t after_lo(const void *base, size_t n, size_t size, Dwarf_Addr addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (*(const Dwarf_Addr *)((const char *)base + mid * size) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 mp_dwidx_t *mp_dwidx_new(void)
 {
@@ -149,15 +166,7 @@ static cu_t *cu_get(mp_dwidx_t *x, Dwarf_Die *cudie)
 int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max)
 {
 	cu_t *c = cu_get(x, cudie);
-	/* last range with lo <= addr */
-	size_t lo = 0, hi = c->nranges;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->ranges[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = after_lo(c->ranges, c->nranges, sizeof(*c->ranges), addr);
 	int32_t node = -1;
 	for (size_t i = lo; i-- > 0;) {
 		if (addr < c->ranges[i].hi) {
@@ -210,14 +219,7 @@ Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_A
 	if (!x->cu_ranges_built)
 		build_cu_ranges(x, mod);
 	/* CU ranges do not overlap: the last one starting at or below addr, if it holds it */
-	size_t lo = 0, hi = x->ncu_ranges;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (x->cu_ranges[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = after_lo(x->cu_ranges, x->ncu_ranges, sizeof(*x->cu_ranges), addr);
 	if (lo == 0 || addr >= x->cu_ranges[lo - 1].hi)
 		return NULL;
 	*bias = x->cu_ranges[lo - 1].bias;

@@ -42,11 +42,15 @@ static void comment(mp_profile_t *p, const mp_inputs_t *in, const char *what)
 }
 
 /* The dither of a sample's object estimates (estimate.h): uniform in [0, 1), a hash of the
- * dump (seed, pid, start) and of the sample's place in it, so that the same dumps give the same
- * profile while different runs round independently. */
+ * dump and of the sample's place in it, so that the same dumps give the same profile while
+ * different runs round independently. With MAPPROF_SEED given, of the seed and the dump's
+ * sequence number only: a rerun with the same seed (same samples) gives the same figures, for
+ * A/B comparisons, though its pid and start time differ. */
 static double dither(const mp_dump_t *d, uint32_t j, uint64_t size)
 {
-	uint64_t x = d->seed ^ ((uint64_t)d->pid << 32) ^ (uint64_t)d->start_ns;
+	uint64_t x = d->seed ^ d->seq * 0xD6E8FEB86659FD93ull;
+	if (!(d->flags & MP_HDR_SEED_GIVEN))
+		x ^= ((uint64_t)d->pid << 32) ^ (uint64_t)d->start_ns;
 	x ^= (uint64_t)j * 0x9E3779B97F4A7C15ull ^ size * 0xC2B2AE3D27D4EB4Full;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "hot.h"
 #include "slow.h"
+#include "stack.h"
 
 enum { UNRESOLVED, FORWARD, COUNT };
 /* libstdc++'s plain operators are malloc/free plus, on failure, the new-handler loop and the
@@ -29,6 +30,7 @@ static void (*real_del_al)(void *, size_t);
 typedef void (*new_handler_t)(void);
 static new_handler_t (*real_get_handler)(void);
 static new_handler_t (*real_set_handler)(new_handler_t);
+static uintptr_t op_lo, op_hi; /* the code of the allocator's operator new */
 
 static void resolve(void)
 {
@@ -40,6 +42,8 @@ static void resolve(void)
 	real_del_al = dlsym(RTLD_NEXT, "_ZdlPvSt11align_val_t");
 	real_get_handler = dlsym(RTLD_NEXT, "_ZSt15get_new_handlerv");
 	real_set_handler = dlsym(RTLD_NEXT, "_ZSt15set_new_handlerPFvvE");
+	if (real_new)
+		mp_code_segment((uintptr_t)real_new, &op_lo, &op_hi);
 	Dl_info info;
 	direct = real_new && real_del && dladdr((void *)real_new, &info) && info.dli_fname &&
 		 strstr(info.dli_fname, "libstdc++") != NULL;
@@ -106,16 +110,26 @@ static void reenter_new(uint32_t *level)
 static void run_handler(void)
 {
 	new_handler_t h = pending;
+	if (mp_unlikely(!h || new_level == 0 || new_level != mp_tls.guard)) {
+		/* Not the call wrap() prepared (the pointer got out some other way): the program's
+		 * handler, as it would have been. */
+		h = real_get_handler ? real_get_handler() : NULL;
+		if (h && h != run_handler)
+			h();
+		return;
+	}
 	uint32_t level __attribute__((cleanup(reenter_new))) = new_level;
 	new_level = 0;
 	mp_tls.guard--;
 	h();
 }
 
-/* The handler an allocator inside GUARDED_NEW is to call. */
-static new_handler_t wrap(new_handler_t h)
+/* The handler an allocator inside GUARDED_NEW is to call: only the allocator's own code (the
+ * object of its operator new) gets run_handler; anything else running on the thread meanwhile
+ * (a signal handler) gets the program's handler. */
+static new_handler_t wrap(new_handler_t h, uintptr_t caller)
 {
-	if (h && new_level != 0 && new_level == mp_tls.guard) {
+	if (h && new_level != 0 && new_level == mp_tls.guard && caller >= op_lo && caller < op_hi) {
 		pending = h;
 		return run_handler;
 	}
@@ -126,7 +140,8 @@ MP_EXPORT new_handler_t _ZSt15get_new_handlerv(void)
 {
 	if (mp_unlikely(mode == UNRESOLVED))
 		resolve();
-	return wrap(real_get_handler ? real_get_handler() : NULL);
+	return wrap(real_get_handler ? real_get_handler() : NULL,
+		    (uintptr_t)__builtin_return_address(0));
 }
 
 MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h)
@@ -135,7 +150,8 @@ MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h)
 		resolve();
 	if (h == run_handler) /* an allocator putting back what it read: the program's own */
 		h = pending;
-	return wrap(real_set_handler ? real_set_handler(h) : NULL);
+	return wrap(real_set_handler ? real_set_handler(h) : NULL,
+		    (uintptr_t)__builtin_return_address(0));
 }
 
 /* operator new's slow path (fast.c). */

@@ -46,18 +46,22 @@ MP_HIDDEN bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 
 /* Fills out[0..] with up to max return addresses, innermost first, starting at the first
  * frame outside the shim. Guard held; takes no lock of ours; returns the count (0 on failure).
+ * *cut: the stack is only its first frame, because libunwind could not run (unwfd.h).
  * Always inlined: libunwind then starts in the caller's frame, and every shim frame it does
  * not have to walk saves about 65 instructions per capture. */
-static inline __attribute__((always_inline)) int mp_stack_capture(uintptr_t *out, int max)
+static inline __attribute__((always_inline)) int mp_stack_capture(uintptr_t *out, int max,
+								  bool *cut)
 {
 	uintptr_t buf[MP_MAX_DEPTH + MP_STACK_SLACK];
 	int want = max + MP_STACK_SLACK;
 	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
 		want = sizeof(buf) / sizeof(buf[0]);
 	int n;
+	*cut = false;
 	if (mp_config.unwind_fp) {
 		n = mp_stack_fp_walk(buf, want); /* no loader calls: no fork hazard */
 	} else if (mp_unlikely(!mp_unwfd_safe())) {
+		*cut = true;
 		return mp_stack_first_frame(out);
 	} else {
 		uint32_t *flag = mp_stack_capture_begin();

@@ -287,10 +287,11 @@ uint32_t mp_stack_id(mp_tls_t *t)
 		}
 	}
 	uintptr_t pcs[MP_MAX_DEPTH];
-	int n = mp_stack_capture(pcs, (int)mp_config.depth);
+	bool cut;
+	int n = mp_stack_capture(pcs, (int)mp_config.depth, &cut);
 	uint32_t id = mp_table_intern(t, pcs, n);
-	if (!set || id == MP_NO_STACK || n <= 0 || n > SC_DEPTH || pcs[0] != *loc0)
-		return id;
+	if (!set || id == MP_NO_STACK || n <= 0 || n > SC_DEPTH || pcs[0] != *loc0 || cut)
+		return id; /* a cut stack is never learned: the next capture may be whole */
 	for (int k = 0; k < SC_WAYS; k++) {
 		struct sc_entry *e = &set[k];
 		if (!same_key(e, loc0) || e->id != id)

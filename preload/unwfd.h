@@ -6,8 +6,9 @@
 
 /* Finds libunwind's code and the next pipe2; called once by init, before any unwind. */
 MP_HIDDEN void mp_unwfd_init(void);
-/* Guard held. True when libunwind may run: both ends of its pipe are the pipe it opened, or
- * closed. False when the program holds a descriptor of its own at either number. Two fstat
- * calls; only before an unwind, never on the allocation fast path. */
+/* Guard held, before an unwind. True when libunwind may run: both ends of its pipe are the
+ * pipe it opened, or closed. False when the program holds a descriptor of its own at either
+ * number. Two fstat calls only while the program may have closed them (and every 256 unwinds
+ * of a thread); otherwise a thread-local countdown. */
 MP_HIDDEN bool mp_unwfd_safe(void);
 #endif

@@ -10,7 +10,7 @@ REPORT=$ROOT/$BUILD/mapprof-report
 PROGS=$ROOT/$BUILD/tests/programs
 # A scratch directory per suite, removed at exit.
 T=$(mktemp -d "${TMPDIR:-/tmp}/mapprof-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 
 ok() { echo "ok - $1"; }
 not_ok() {

@@ -109,6 +109,16 @@ for seed in 1 2 3; do
 			not_ok "sampled seed $seed: $1 estimate" "$verdict" "values: $got"
 	done
 done
+# A rerun with the same MAPPROF_SEED samples the same objects; its figures (dithered object
+# counts included) are the same although its pid and start time differ. Compared: the
+# program's dump (.1: the `env` before it is profiled too, with a seed of its own), with the
+# same path lengths (the loader's allocations hold the environment, and sizes steer sampling).
+MAPPROF_RATE=4096 mp_run "$T/sampledR" env MAPPROF_SEED=1 "$PROGS/report_sampled"
+for r in 1 R; do
+	"$REPORT" -o "$T/seeded$r.pb.gz" "$T"/sampled$r/*.1.mprof 2>/dev/null
+	"$PBDUMP" --stacks "$T/seeded$r.pb.gz" | cut -d'|' -f1-2 | sort >"$T/seeded$r.txt"
+done
+check "same seed, two runs: the same sample values" cmp "$T/seeded1.txt" "$T/seededR.txt"
 out=$("$REPORT" --top 3 "$T"/sampled1/*.mprof 2>&1)
 grep -q 'sampled estimates: rate 4096' <<<"$out" && ok "--top header of a sampled run names the rate" ||
 	not_ok "--top header of a sampled run names the rate" "$out"

@@ -64,3 +64,16 @@ n=$(ls "$T/signal" | wc -l)
 if [ "$n" -ge 2 ] && [ "$n" -le 20 ]; then ok "signal and interval dumps: $n dumps"; else
 	not_ok "signal and interval dumps: between 2 and 20 dumps" "got $n"; fi
 check "signal and interval dumps: every dump decodes" $DEC "$T/signal"/*.mprof
+
+# --- the check costs nothing while nothing is suspect: no fstat per unwind (exact mode, stack
+# cache off: every allocation unwinds). tests/tools/libunwcount.so counts both.
+LD_PRELOAD="$LIB $ROOT/$BUILD/tests/tools/libunwcount.so" MAPPROF_RATE=1 MAPPROF_STACK_CACHE=0 \
+	MAPPROF_OUT="$T/cost.%p.mprof" "$PROGS/report_sites" >/dev/null 2>"$T/cost.err"
+unw=$(awk '$1 == "unwcount:" { print $2 }' "$T/cost.err")
+fst=$(awk '$1 == "fstatcount:" { print $2 }' "$T/cost.err")
+if [ "${unw:-0}" -ge 200 ] && [ "${fst:-999}" -le 10 ]; then
+	ok "the descriptor check: $fst fstat calls for $unw unwinds"
+else
+	not_ok "the descriptor check: at most 10 fstat calls for 200 or more unwinds" \
+		"unwinds ${unw:-?}, fstat calls ${fst:-?}" "$(cat "$T/cost.err")"
+fi

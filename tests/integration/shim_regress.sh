@@ -62,6 +62,14 @@ for al in glibc jemalloc; do
 	done
 done
 
+# A signal handler reading std::get_new_handler() while operator new fails gets the program's
+# handler, never the shim's trampoline (which crashed when called from another thread). Over
+# libstdc++'s operators only: jemalloc's reads the handler by setting it to null and back, so
+# a signal sees null there even without the shim.
+out=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/nhs.%p.mprof" $PROGS/shim_newhandler sigread 2>&1)
+expect_eq "new-handler read in a signal handler: always the program's" \
+	"handler read as another function: 0 times (of some reads)" "$out"
+
 # --- failed realloc keeps the sampled block in use
 mp_run "$T/r" $PROGS/shim_regress realloc >"$T/r.out" 2>&1
 check "realloc: the huge realloc failed" grep -q "realloc failed" "$T/r.out"

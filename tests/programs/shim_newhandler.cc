@@ -5,11 +5,16 @@
 // allocates a note (handler_site) and uninstalls itself; the retry succeeds. The profiler
 // must see the handler's free and allocation like any other. Prints what happened.
 //   shim_newhandler plain|nothrow|aligned    which operator new makes the big request
+//   shim_newhandler sigread    a handler that never frees anything runs 300000 times while a
+//                              timer signal reads std::get_new_handler(): it must always be
+//                              the program's own handler (prints how often it was not)
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <sys/resource.h>
+#include <sys/time.h>
 
 static char *reserve;
 static int *note;
@@ -58,9 +63,41 @@ static long vm_bytes()
 	return pages * 4096;
 }
 
+static volatile long stubborn_runs, reads, foreign;
+static void stubborn()
+{
+	if (++stubborn_runs >= 300000)
+		throw std::bad_alloc();
+}
+static void on_alarm(int)
+{
+	reads++;
+	if (std::get_new_handler() != stubborn)
+		foreign++;
+}
+static int sigread()
+{
+	std::set_new_handler(stubborn);
+	signal(SIGALRM, on_alarm);
+	struct itimerval it = {{0, 200}, {0, 200}};
+	setitimer(ITIMER_REAL, &it, nullptr);
+	try {
+		void *volatile p = ::operator new((size_t)1 << 62);
+		(void)p;
+	} catch (const std::bad_alloc &) {
+	}
+	it = {};
+	setitimer(ITIMER_REAL, &it, nullptr);
+	printf("handler read as another function: %ld times (of %s)\n", foreign,
+	       reads > 0 ? "some reads" : "no reads");
+	return foreign != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *how = argc > 1 ? argv[1] : "plain";
+	if (!strcmp(how, "sigread"))
+		return sigread();
 	reserve = reserve_site();
 	struct rlimit rl;
 	rl.rlim_cur = rl.rlim_max = (rlim_t)vm_bytes() + (96u << 20);
