@@ -217,6 +217,11 @@ $(BUILD)/tests/programs/maps_uthash_plain: tests/programs/maps_uthash.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_plain
+# and at -O0, where the hooks are frames of their own rather than inlined
+$(BUILD)/tests/programs/maps_uthash_O0: tests/programs/maps_uthash.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -O0 -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+programs: $(BUILD)/tests/programs/maps_uthash_O0
 # --- end maps test programs ---
 
 # --- churn test programs ---

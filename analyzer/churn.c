@@ -35,6 +35,32 @@ static bool contains(const char *s, const char *needle)
 	return s && strstr(s, needle) != NULL;
 }
 
+/* The function's own qualified name in a demangled one: template arguments, parameter lists and
+ * the return type dropped ("std::pair<..> std::_Hashtable<..>::_M_insert(..) const" gives
+ * "std::_Hashtable::_M_insert"), so that a user's function taking or returning a map, or a
+ * class templated on one, is not taken for the map's own code. */
+static void own_name(const char *fn, char *out, size_t n)
+{
+	size_t k = 0, word = 0; /* word: where the last top-level token starts in out */
+	int depth = 0;
+	for (const char *c = fn; *c && k + 1 < n; c++) {
+		bool op =
+		    k >= 8 && !strncmp(out + k - 8, "operator", 8); /* operator<, operator() */
+		if (!op && (*c == '<' || *c == '(')) {
+			depth++;
+		} else if (!op && depth > 0 && (*c == '>' || *c == ')')) {
+			depth--;
+		} else if (depth == 0) {
+			if (*c == ' ' && !(k >= 8 && !strncmp(out + k - 8, "operator", 8))) {
+				word = k + 1;
+			}
+			out[k++] = *c;
+		}
+	}
+	out[k] = 0;
+	memmove(out, out + word, k - word + 1);
+}
+
 /* Frames that belong to a map implementation or to mapprof itself, never to the user. */
 static bool impl_frame(const char *fn, const char *file, const char *object)
 {
@@ -45,9 +71,11 @@ static bool impl_frame(const char *fn, const char *file, const char *object)
 	if (contains(file, "/include/c++/") || contains(file, "uthash.h") ||
 	    contains(file, "mapprof.h"))
 		return true;
-	return contains(fn, "_Hashtable") || contains(fn, "std::__detail::") ||
-	       contains(fn, "std::unordered_") || !strncmp(fn, "mapprof_", 8) ||
-	       !strncmp(fn, "operator new", 12);
+	char own[512];
+	own_name(fn, own, sizeof(own));
+	return !strncmp(own, "std::_Hashtable", 15) || !strncmp(own, "std::__detail::", 15) ||
+	       !strncmp(own, "std::unordered_", 15) || !strncmp(own, "mapprof_", 8) ||
+	       !strncmp(own, "operator new", 12);
 }
 
 /* Picks the user frame of profile stack s: fills function, file, line (file "" if unknown). */

@@ -46,11 +46,13 @@ static int dump_cmp(const void *a, const void *b)
 
 static int check_rates(const mp_inputs_t *in)
 {
-	const mp_dump_t *first = NULL;
+	const mp_dump_t *first = NULL, *off = NULL;
 	for (size_t i = 0; i < in->n; i++) {
 		const mp_dump_t *d = &in->dumps[i];
-		if (d->rate == 0) /* sampling off: no samples, nothing to scale */
+		if (d->rate == 0) { /* sampling off: no samples, nothing to scale */
+			off = off ? off : d;
 			continue;
+		}
 		if (!first) {
 			first = d;
 			continue;
@@ -68,6 +70,17 @@ static int check_rates(const mp_inputs_t *in)
 			    (unsigned long long)first->rate);
 			return MP_EINPUT;
 		}
+	}
+	if (off && first) {
+		/* Its allocations count in the totals but are in no sample: the profile would not
+		 * hold what its header says, exact or estimated. */
+		fprintf(
+		    stderr,
+		    "mapprof-report: %s: sampling was off (rate 0), but %s was sampled at rate "
+		    "%llu; its allocations would be in the totals and in no sample (report them "
+		    "separately)\n",
+		    off->name, first->name, (unsigned long long)first->rate);
+		return MP_EINPUT;
 	}
 	return MP_OK;
 }

@@ -158,6 +158,21 @@ static uint64_t location(mp_stacks_t *st, uint32_t s, uint64_t pc)
 	return mp_profile_location_add(st->p, mapping, addr, lines, (uint32_t)(n - skip));
 }
 
+/* Whether location loc is all uthash hook: a hook function that was not inlined (-O0). */
+static bool hook_only(const mp_stacks_t *st, uint64_t loc)
+{
+	const mp_profile_t *p = st->p;
+	const mp_location_t *l = &p->locations[loc - 1];
+	if (l->nlines == 0)
+		return false;
+	for (uint32_t k = 0; k < l->nlines; k++) {
+		const mp_function_t *f = &p->functions[p->lines[l->line_off + k].function_id - 1];
+		if (strncmp(p->strings[f->name], "mapprof_uthash_", 15) != 0)
+			return false;
+	}
+	return true;
+}
+
 uint32_t mp_stacks_get(mp_stacks_t *st, uint32_t s)
 {
 	if (st->stack_id[s])
@@ -165,8 +180,15 @@ uint32_t mp_stacks_get(mp_stacks_t *st, uint32_t s)
 	uint32_t n = mp_dump_stack_len(st->d, s);
 	const uint64_t *pcs = mp_dump_stack_pcs(st->d, s);
 	MP_GROW(st->locs, st->cap_locs, n);
-	for (uint32_t i = 0; i < n; i++)
-		st->locs[i] = location(st, s, pcs[i]);
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		st->locs[k] = location(st, s, pcs[i]);
+		/* The uthash hooks as frames of their own (not inlined): dropped at the leaf end
+		 * too, as location() drops them from an inline chain. */
+		if (!(k == 0 && i + 1 < n && hook_only(st, st->locs[k])))
+			k++;
+	}
+	n = k;
 	uint32_t id = mp_profile_stack(st->p, st->locs, n);
 	st->stack_id[s] = id + 1;
 	return id;

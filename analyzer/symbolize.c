@@ -377,8 +377,16 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 	GElf_Off off;
 	GElf_Sym sym;
 	const char *symname = NULL;
-	if (n == 0 || !out[n - 1].name)
+	/* Also when the DIE has no linkage name (system_name is its plain name): a lambda or a
+	 * method of a local class is "operator()" or "go" there, while its symbol is qualified
+	 * ("parse()::{lambda(int)#1}::operator()(int) const"). */
+	bool unlinked = n > 0 && out[n - 1].name && out[n - 1].system_name == out[n - 1].name;
+	if (n == 0 || !out[n - 1].name || unlinked)
 		symname = dwfl_module_addrinfo(o->mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (unlinked && symname && !strncmp(symname, "_Z", 2)) {
+		out[n - 1].name = demangle(s, symname);
+		out[n - 1].system_name = symname;
+	}
 	if (n == 0) {
 		if (!symname)
 			return 0;

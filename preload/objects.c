@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "mapprof/dump_format.h"
 #include "objects.h"
+#include "stack.h"
 
 struct ctx {
 	struct mp_buf *b;
@@ -60,6 +61,12 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 		ssize_t n = readlink("/proc/self/exe", exe, MP_OBJECT_PATH_MAX - 1);
 		exe[n > 0 ? n : 0] = 0;
 		name = exe;
+	} else if (name[0] != '/' && strchr(name, '/') && exe) {
+		/* dlopen("./libx.so") keeps the name as given, relative to a directory the report
+		 * does not know (and the program may have left): the file mapped there instead. */
+		uintptr_t lo, hi, at = info->dlpi_addr + text->p_vaddr;
+		if (mp_proc_maps_find(at, at, &lo, &hi, exe, MP_OBJECT_PATH_MAX) && exe[0] == '/')
+			name = exe;
 	}
 	o->bias = info->dlpi_addr;
 	o->start = info->dlpi_addr + text->p_vaddr;

@@ -15,8 +15,9 @@ typedef struct mp_object {
 	uint32_t path_len, build_id_len;
 } mp_object_t;
 #define MP_OBJECT_PATH_MAX 4096
-/* Fills o from a dl_iterate_phdr entry (exe: room for the main executable's path, which may be
- * NULL for any other object); false for an object without an executable segment. */
+/* Fills o from a dl_iterate_phdr entry (exe: room for the main executable's path, or the file
+ * of an object loaded by a relative path; the path may point there); false for an object
+ * without an executable segment. */
 MP_HIDDEN bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			    mp_object_t *o);
 MP_HIDDEN void mp_object_put(struct mp_buf *b, const mp_object_t *o);

@@ -43,6 +43,10 @@ MP_HIDDEN void mp_stack_cache_forget_all(void); /* any thread: every entry is st
 /* stackbounds.c: the calling thread's own stack mapping (no lock, no allocation); false when
  * the current stack is not it (a coroutine, a sigaltstack) or it cannot be read. */
 MP_HIDDEN bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+/* The mapping of /proc/self/maps that holds both a and b: its range, and its path (n bytes at
+ * most, NUL-terminated; path may be NULL). Raw system calls, a 512-byte stack buffer. */
+MP_HIDDEN bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, char *path,
+				 size_t n);
 
 /* Fills out[0..] with up to max return addresses, innermost first, starting at the first
  * frame outside the shim. Guard held; takes no lock of ours; returns the count (0 on failure).

@@ -19,7 +19,9 @@ extern void *__libc_stack_end;
 
 struct scan {
 	uintptr_t lo, hi; /* current line's range */
-	int field;	  /* 0: low hex, 1: high hex, 2: rest of the line */
+	int field;	  /* 0: low hex, 1: high hex, 2: perms, 3 offset, 4 dev, 5 inode, 6 path */
+	bool gap;	  /* the last character was a space between fields */
+	size_t plen;	  /* of the path so far */
 };
 
 static int hexval(char c)
@@ -31,12 +33,8 @@ static int hexval(char c)
 	return -1;
 }
 
-bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, char *path, size_t n)
 {
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	bool main_thread = syscall(SYS_gettid) == syscall(SYS_getpid);
-	/* What the stack mapping must also hold (pthread_self reads a register: no lock). */
-	uintptr_t self = main_thread ? (uintptr_t)__libc_stack_end : (uintptr_t)pthread_self();
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -48,13 +46,12 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 		for (ssize_t i = 0; i < got && !found; i++) {
 			char c = buf[i];
 			if (c == '\n') {
-				if (s.field == 2 && sp >= s.lo && sp < s.hi && self >= s.lo &&
-				    self < s.hi) {
+				if (s.field >= 2 && a >= s.lo && a < s.hi && b >= s.lo &&
+				    b < s.hi) {
 					*lo = s.lo;
-					/* A stack given with pthread_attr_setstack may lie in a
-					 * larger mapping (the heap): frames are below the
-					 * descriptor in any case. */
-					*hi = main_thread ? s.hi : self;
+					*hi = s.hi;
+					if (path)
+						path[s.plen] = 0;
 					found = true;
 				}
 				s = (struct scan){0};
@@ -68,9 +65,32 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 				} else {
 					s.field++; /* '-' or ' ' */
 				}
+			} else if (s.field < 6) {
+				if (c == ' ')
+					s.gap = true;
+				else if (s.gap)
+					s.field++,
+					    s.gap = false; /* a field starts: the path is the 6th */
 			}
+			if (s.field == 6 && path && s.plen + 1 < n)
+				path[s.plen++] = c;
 		}
 	}
 	syscall(SYS_close, fd);
 	return found;
+}
+
+bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	bool main_thread = syscall(SYS_gettid) == syscall(SYS_getpid);
+	/* What the stack mapping must also hold (pthread_self reads a register: no lock). */
+	uintptr_t self = main_thread ? (uintptr_t)__libc_stack_end : (uintptr_t)pthread_self();
+	if (!mp_proc_maps_find(sp, self, lo, hi, NULL, 0))
+		return false;
+	/* A stack given with pthread_attr_setstack may lie in a larger mapping (the heap):
+	 * frames are below the descriptor in any case. */
+	if (!main_thread)
+		*hi = self;
+	return true;
 }

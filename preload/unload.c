@@ -148,7 +148,8 @@ static int snap_one(struct dl_phdr_info *info, size_t size, void *data)
 	(void)size;
 	struct snap *s = data;
 	mp_object_t o;
-	if (!info->dlpi_name || !info->dlpi_name[0] || !mp_object_of(info, NULL, &o))
+	char path[MP_OBJECT_PATH_MAX]; /* a relative name's file: copied below */
+	if (!info->dlpi_name || !info->dlpi_name[0] || !mp_object_of(info, path, &o))
 		return 0; /* the executable (never unloaded), or no code */
 	if (s->n == s->cap) {
 		uint32_t ncap = s->cap ? 2 * s->cap : 64;
@@ -183,15 +184,13 @@ static int mark_loaded(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
 	struct after *a = data;
-	const char *name = info->dlpi_name;
-	if (!name)
-		return 0;
-	size_t len = strlen(name);
-	for (uint32_t i = 0; i < a->before->n; i++) {
-		const mp_object_t *o = &a->before->o[i];
-		if (o->bias == info->dlpi_addr && o->path_len == len && !memcmp(o->path, name, len))
+	if (!info->dlpi_name || !info->dlpi_name[0])
+		return 0; /* the executable, not in the snapshot */
+	/* Two loaded objects never share a load bias: the same bias is the same object (the
+	 * snapshot's path may be the resolved file of a relative name). */
+	for (uint32_t i = 0; i < a->before->n; i++)
+		if (a->before->o[i].bias == info->dlpi_addr)
 			a->loaded[i] = true;
-	}
 	return 0;
 }
 

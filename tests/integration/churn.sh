@@ -172,4 +172,16 @@ assert len(s) == 1 and s[0]['grows'] == 0 and mj.verdicts(s[0]) == [], s"
 else
 	not_ok "uthash presize suggestion found"
 fi
+# --- a user function whose demangled name mentions the map type is the user's call site
+run churn_byref "$PROGS/churn_byref"
+src=tests/programs/churn_byref.cc
+got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted("%s:%d" % (s["function"].split("(")[0], s["line"]) for s in d["sites"])))
+' "$T/churn_byref.json" 2>&1)
+expect_eq "maps filled through a reference: sites in fill and filler::run, at their lines" \
+	"fill:$(line_of $src FILL_LINE) filler<std::unordered_map<int, int, std::hash<int>, std::equal_to<int>, std::allocator<std::pair<int const, int> > > >::run:$(line_of $src RUN_LINE)" "$got"
+
 exit 0
+

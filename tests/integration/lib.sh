@@ -29,6 +29,8 @@ check() {
 expect_eq() {
 	if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3"; fi
 }
+# line_of FILE TEXT: the number of the first line of FILE holding TEXT.
+line_of() { grep -n -- "$2" "$1" | head -1 | cut -d: -f1; }
 # mp_run OUTDIR CMD...: runs CMD under the shim in exact mode with dumps in OUTDIR.
 mp_run() {
 	local dir=$1

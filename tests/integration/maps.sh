@@ -143,6 +143,20 @@ expect_eq "uthash: header is inert without the shim" "$("$PROGS/maps_uthash_plai
 expect_eq "uthash: same output without LD_PRELOAD" "$("$PROGS/maps_uthash")" "$(cat "$T/uthash.out")"
 check_py uthash "$T/uthash" "$T/uthash.out"
 
+# At -O0 the hooks are frames of their own: the report still names the program's line, in the
+# grow profile and in the heap profile's bucket arrays.
+run uthash0 maps_uthash_O0
+for prof in "--profile grow" "--sample-index alloc_space"; do
+	# shellcheck disable=SC2086
+	leaves=$("$REPORT" $prof --folded "$T/uthash0"/*.mprof 2>/dev/null | sed 's/ [0-9]*$//; s/.*;//' |
+		sort -u | tr '\n' ' ')
+	if grep -q "fill" <<<"$leaves" && ! grep -q "mapprof_uthash_" <<<"$leaves"; then
+		ok "uthash at -O0 ($prof): leaves are the program's (${leaves% })"
+	else
+		not_ok "uthash at -O0 ($prof): leaves are the program's" "leaves: $leaves"
+	fi
+done
+
 # The shim without the header: no uthash events (and the same output).
 run plain maps_uthash_plain
 expect_eq "plain: same output" "$(cat "$T/uthash.out")" "$(cat "$T/plain.out")"

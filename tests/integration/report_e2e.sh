@@ -29,7 +29,6 @@ frame_values() {
 		  if (hit) { split($1, v, " "); for (i = 1; i <= 4; i++) s[i] += v[i] } }
 		END { printf "%d %d %d %d\n", s[1], s[2], s[3], s[4] }'
 }
-line_of() { grep -n -- "$2" "$1" | head -1 | cut -d: -f1; }
 
 # ---- exact mode, C ----
 mp_run "$T/sites" "$PROGS/report_sites"
@@ -85,6 +84,12 @@ expect_eq "demangled shapes::Widget::make(int): 30 x 80 B" "30 2400 30 2400" \
 	"$(frame_values "$T/cxx.pb.gz" 'shapes::Widget::make(int)')"
 expect_eq "demangled template make_many<double>: 12 x 32 B" "12 384 12 384" \
 	"$(frame_values "$T/cxx.pb.gz" 'double* make_many<double>(unsigned long)')"
+# Lambdas: their DWARF names are all "operator()"; the symbol's qualified name tells them apart.
+for l in "parse_all 7 168" "render_all 5 280"; do
+	set -- $l
+	expect_eq "lambda in $1(): its own function, $2 objects" "$2 $3 $2 $3" \
+		"$(frame_values "$T/cxx.pb.gz" "$1()::{lambda(int)#1}::operator()(int) const")"
+done
 "$PBDUMP" "$T/cxx.pb.gz" | grep -q '^function .*: shapes::Widget::make(int) system _ZN6shapes6Widget4makeEi ' &&
 	ok "system_name keeps the mangled name" || not_ok "system_name keeps the mangled name"
 

@@ -175,6 +175,14 @@ if t.eq("two dumps", 2, len(ds)):
     t.eq("each library's allocations at its own function",
          {("dl_site", 300): [40, 0], ("dl_site_b", 301): [40, 0]}, s)
 EOF
+	# dlopen("./libshimdl.so"): the dump names the file, not a path relative to somewhere
+	mkdir -p "$T/dlrel"
+	out=$(cd "$T" && LIB=$LIB mp_run "$T/dlrel" "$PROGS/shim_dl" ./libshimdl.so 2>&1)
+	expect_eq "dlopen by a relative path: program output" "dl ok" "$out"
+	paths=$(for f in "$T"/dlrel/*.mprof; do "$PY" "$ROOT/tests/tools/mprof_decode.py" "$f"; done | grep -o '"path": "[^"]*shimdl[^"]*"' |
+		sort -u)
+	expect_eq "dlopen by a relative path: the object's absolute path in the dump" \
+		"\"path\": \"$T/libshimdl.so\"" "$paths"
 	folded=$("$REPORT" --folded --sample-index alloc_space "$(ls "$T"/dlb/*.1.mprof)" 2>&1 |
 		grep -o 'dl_site[_b]* [0-9]*$' | sort | tr '\n' ' ')
 	expect_eq "dlopen over an unloaded library: mapprof-report names both functions" \

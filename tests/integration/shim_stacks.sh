@@ -85,7 +85,7 @@ LD_PRELOAD="$LIB $ROOT/$BUILD/tests/tools/libunwcount.so" MAPPROF_OUT="$T/m/m.%p
 	$PROGS/shim_maploop 2000 20 >"$T/m.out" 2>"$T/m.err"
 want=$(awk '{ print $6 }' "$T/m.out")
 got=$("$REPORT" --profile grow --folded "$T/m"/*.mprof 2>/dev/null |
-	awk 'index($0, ";one;") { s += $NF } END { print s + 0 }')
+	awk 'index($0, ";one(long);") { s += $NF } END { print s + 0 }')
 expect_eq "map in a loop: grows" "$want" "$got"
 unw=$(awk '$1 == "unwcount:" { print $2 }' "$T/m.err")
 if [ -n "$unw" ] && [ "$unw" -le 50 ]; then
