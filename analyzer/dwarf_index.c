@@ -146,7 +146,9 @@ static int cu_eq(const void *ctx, uint32_t i)
 
 static cu_t *cu_get(mp_dwidx_t *x, Dwarf_Die *cudie)
 {
-	Dwarf_Off off = dwarf_dieoffset(cudie);
+	/* The CU itself, not its DIE offset: a split unit's offsets are in its .dwo file and
+	 * may equal those of another CU in the object. */
+	Dwarf_Off off = (Dwarf_Off)(uintptr_t)cudie->cu;
 	uint64_t h = mp_hash_u64(off);
 	cu_key_t k = {x, off};
 	uint32_t i = mp_htab_find(&x->index, h, cu_eq, &k);
@@ -234,4 +236,13 @@ int mp_dwidx_line(Dwarf_Die *cudie, Dwarf_Addr addr, const char **file)
 	if (ln && dwarf_lineno(ln, &line) == 0)
 		*file = dwarf_linesrc(ln, NULL, NULL);
 	return *file ? line : 0;
+}
+
+Dwarf_Die *mp_dwidx_unit(Dwarf_Die *cudie, Dwarf_Die *mem)
+{
+	uint8_t type;
+	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, mem, NULL, NULL, NULL) == 0 &&
+	    type == DW_UT_skeleton && dwarf_tag(mem) == DW_TAG_compile_unit)
+		return mem;
+	return cudie;
 }

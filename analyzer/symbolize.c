@@ -297,7 +297,8 @@ static int die_eq(const void *ctx, uint32_t i)
 static die_info_t die_info(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, Dwarf_Files *files,
 			   size_t nfiles)
 {
-	die_key_t k = {o, dwarf_dieoffset(die)};
+	/* By where the DIE is, not its offset: DIEs of a .dwo file have offsets of their own. */
+	die_key_t k = {o, (Dwarf_Off)(uintptr_t)die->addr};
 	uint64_t h = mp_hash_u64(k.off);
 	uint32_t i = mp_htab_find(&o->die_index, h, die_eq, &k);
 	if (i != MP_HTAB_NONE)
@@ -329,14 +330,15 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 	Dwarf_Die *cudie = mp_dwidx_cu(o->idx, o->mod, addr, &cubias);
 	if (!cudie)
 		return 0;
+	Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem);
 	Dwarf_Die chain[MP_SYM_MAX_INLINE];
-	int n = mp_dwidx_chain(o->idx, cudie, addr - cubias, chain,
+	int n = mp_dwidx_chain(o->idx, unit, addr - cubias, chain,
 			       max < MP_SYM_MAX_INLINE ? max : MP_SYM_MAX_INLINE);
 	if (n <= 0)
 		return 0;
-	Dwarf_Files *files = NULL;
+	Dwarf_Files *files = NULL; /* of the unit whose DW_AT_call_file indices these are */
 	size_t nfiles = 0;
-	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0)
+	if (dwarf_getsrcfiles(unit, &files, &nfiles) != 0)
 		files = NULL;
 
 	int k = 0;

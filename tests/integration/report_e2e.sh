@@ -57,25 +57,30 @@ grep -qE '48\.83kB .*keep\[nkeep\+\+\] = malloc\(1000\)' <<<"$out" &&
 	ok "go tool pprof -list attributes site_live's bytes to the malloc line" ||
 	not_ok "go tool pprof -list attributes site_live's bytes to the malloc line" "$out"
 
-# ---- the same program built by clang: DWARF 5 and no .debug_aranges ----
-# elfutils 0.188 finds a CU only through .debug_aranges; without them every frame read "??:0".
-if command -v clang >/dev/null; then
-	clang -g -O2 -fno-omit-frame-pointer -o "$T/sites_clang" "$src" 2>"$T/clang.err"
-	mp_run "$T/clang" "$T/sites_clang"
-	"$REPORT" -o "$T/clang.pb.gz" "$T"/clang/*.mprof 2>/dev/null
-	cst=$("$PBDUMP" --stacks "$T/clang.pb.gz")
-	# clang's DWARF 5 line table names files by absolute path: compare without $ROOT/
-	cst=${cst//$ROOT\//}
+# ---- the same program built other ways: clang (DWARF 5 and no .debug_aranges; elfutils 0.188
+# finds a CU only through them, so every frame read "??:0"), and gcc -gsplit-dwarf (functions
+# and inlined instances in a .dwo file beside the binary)
+for how in "clang -g -O2" "gcc -g -O2 -gsplit-dwarf"; do
+	cc=${how%% *}
+	if ! command -v "$cc" >/dev/null; then
+		ok "$how # SKIP $cc not installed"
+		continue
+	fi
+	tag=${how//[^a-z0-9]/_}
+	# shellcheck disable=SC2086
+	(cd "$T" && $how -fno-omit-frame-pointer -o "$T/$tag" "$ROOT/$src" 2>"$T/$tag.err")
+	mp_run "$T/$tag.d" "$T/$tag"
+	"$REPORT" -o "$T/$tag.pb.gz" "$T/$tag.d"/*.mprof 2>/dev/null
+	cst=$("$PBDUMP" --stacks "$T/$tag.pb.gz")
+	cst=${cst//$ROOT\//} # file names may be absolute: compare without $ROOT/
 	want="site_live@$src:$(line_of $src 'keep\[nkeep++\] = malloc(1000)');main@$src:"
-	grep -qF "| $want" <<<"$cst" && ok "clang -O2: site_live's file and line" ||
-		not_ok "clang -O2: site_live's file and line" "want $want" "$(grep site_live <<<"$cst")"
+	grep -qF "| $want" <<<"$cst" && ok "$how: site_live's file and line" ||
+		not_ok "$how: site_live's file and line" "want $want" "$(grep site_live <<<"$cst")"
 	want="make_node@$src:$(line_of $src MAKE_NODE_LINE);caller_inline@$src:$(line_of $src CALLER_INLINE_LINE);main@"
-	grep -qF "| $want" <<<"$cst" && ok "clang -O2: inlined make_node inside caller_inline" ||
-		not_ok "clang -O2: inlined make_node inside caller_inline" "want $want" \
+	grep -qF "| $want" <<<"$cst" && ok "$how: inlined make_node inside caller_inline" ||
+		not_ok "$how: inlined make_node inside caller_inline" "want $want" \
 			"$(grep make_node <<<"$cst")"
-else
-	ok "clang build # SKIP clang not installed"
-fi
+done
 
 # ---- exact mode, C++ ----
 mp_run "$T/cxx" "$PROGS/report_cxx"
