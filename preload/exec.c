@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* exec replaces the image without running destructors, so the exit dump would never happen:
  * the exec family writes a dump first, and the new image (LD_PRELOAD is inherited) profiles
- * itself into files of its own. Not in a vfork child (it shares the parent's memory: a dump
- * there would describe the parent), and not in a fork child that recorded no sample (the usual
- * fork-then-exec child would only add empty files). */
+ * itself into files of its own. _exit and _Exit end the process without destructors too: they
+ * write the final dump first (a fork child that does its work and leaves with _exit would
+ * otherwise leave nothing). Not in a vfork child (it shares the parent's memory: a dump there
+ * would describe the parent), not in a fork child that recorded no sample (the usual
+ * fork-then-exec child would only add empty files), not while this thread is inside the
+ * profiler (a signal handler calling _exit there: the dump would wait for our own locks). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "mp.h"
 #include "record.h"
@@ -17,6 +21,9 @@
  * getpid() means a vfork child. */
 static pid_t image_pid;
 
+/* The real _exit, found at load: a fork child may not be able to call dlsym. */
+static void (*next_exit)(int);
+
 static void on_fork_child(void)
 {
 	image_pid = getpid();
@@ -25,12 +32,13 @@ static void on_fork_child(void)
 __attribute__((constructor)) static void exec_ctor(void)
 {
 	image_pid = getpid();
+	next_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
 	pthread_atfork(NULL, NULL, on_fork_child);
 }
 
-static void before_exec(void)
+static void final_dump(const char *why)
 {
-	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid)
+	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
 		return;
 	if (mp_forked_child) {
 		struct mp_sample_stats st;
@@ -41,8 +49,32 @@ static void before_exec(void)
 			return;
 	}
 	int saved = errno;
-	mp_dump_write("exec");
+	mp_dump_write(why);
 	errno = saved;
+}
+
+static void before_exec(void)
+{
+	final_dump("exec");
+}
+
+static __attribute__((noreturn)) void leave(int status)
+{
+	final_dump("_exit");
+	if (next_exit)
+		next_exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+MP_EXPORT void _exit(int status)
+{
+	leave(status);
+}
+
+MP_EXPORT void _Exit(int status)
+{
+	leave(status);
 }
 
 #define NEXT(type, name) ((type)dlsym(RTLD_NEXT, name))

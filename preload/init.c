@@ -369,10 +369,13 @@ __attribute__((constructor)) static void mp_ctor(void)
 
 /* The final dump. A destructor runs after the program's atexit handlers and static
  * destructors of objects loaded after us, so it sees nearly everything. */
+bool mp_final_dumped;
+
 __attribute__((destructor)) static void mp_dtor(void)
 {
 	if (mp_state != MP_READY)
 		return;
 	mp_trigger_stop();
 	mp_dump_write("exit");
+	mp_final_dumped = true; /* an _exit from a later destructor adds no second one */
 }

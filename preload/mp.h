@@ -128,6 +128,7 @@ MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */
 MP_HIDDEN uint64_t mp_mono_ns(void);   /* CLOCK_MONOTONIC */
 extern MP_HIDDEN uint64_t mp_start_ns; /* CLOCK_REALTIME at start (or fork) */
 extern MP_HIDDEN int mp_forked_child;
+extern MP_HIDDEN bool mp_final_dumped; /* the exit dump is written (init.c's destructor) */
 
 /* bootstrap.c: the static area that serves allocations while dlsym runs. */
 MP_HIDDEN void *mp_bootstrap_alloc(size_t size, size_t align);

@@ -127,6 +127,26 @@ gaps = [(b - a) / 1e9 for a, b in zip(ns, ns[1:])]
 t.ok("interval dumps about 1 s apart", all(0.8 < g < 1.6 for g in gaps[:1]), gaps)
 EOF
 
+# --- _exit / _Exit: no destructors, still one final dump per process (not for a vfork child)
+mkdir -p "$T/ex"
+out=$(mp_run "$T/ex" "$PROGS/shim_exit" 2>&1)
+rc=$?
+expect_eq "_exit: output and status unchanged" "child 3,vfork child 4,5" "$(tr '\n' ',' <<<"$out")$rc"
+py "$T/ex" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("_exit: ")
+ds = m.load_dir(sys.argv[1])
+t.eq("two dumps: the fork child's and the parent's (none from the vfork child)", 2, len(ds))
+sites = {}
+for d in ds:
+    for (fn, kind, size), v in m.site_table(d).items():
+        if fn in ("child_work", "parent_work"):
+            sites[(fn, size, d["header"]["fork_child"])] = v
+t.eq("each process's allocations in its own dump",
+     {("child_work", 77, True): [30, 30], ("parent_work", 99, False): [10, 10]}, sites)
+EOF
+
 # --- dlopen / dlclose ------------------------------------------------------------------------
 PF="-O1 -g -fno-omit-frame-pointer -I$ROOT/include"
 if $CC $PF -DSHIM_AS_LIB -shared -fPIC -o "$T/libshimdl.so" "$ROOT/tests/programs/shim_dl.c" \
