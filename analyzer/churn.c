@@ -380,7 +380,8 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 		c->grow_ns += s->grow_ns;
 		judge(s, c);
 	}
-	qsort(c->sites, c->n, sizeof(*c->sites), worse);
+	if (c->n)
+		qsort(c->sites, c->n, sizeof(*c->sites), worse);
 	mp_htab_free(&index);
 	mp_stacks_free(&st);
 	mp_profile_free(&scratch);

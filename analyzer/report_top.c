@@ -138,7 +138,8 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 		}
 	}
 	sort_profile = p;
-	qsort(r.rows, r.n, sizeof(*r.rows), row_cmp);
+	if (r.n) /* qsort of NULL is undefined, even for 0 elements */
+		qsort(r.rows, r.n, sizeof(*r.rows), row_cmp);
 
 	header(f, p, info);
 	size_t show = nrows < 0 || (size_t)nrows > r.n ? r.n : (size_t)nrows;
