@@ -4,8 +4,9 @@
  * itself into files of its own. _exit and _Exit end the process without destructors too: they
  * write the final dump first (a fork child that does its work and leaves with _exit would
  * otherwise leave nothing). Not in a vfork child (it shares the parent's memory: a dump there
- * would describe the parent), not in a fork child that recorded no sample (the usual
- * fork-then-exec child would only add empty files), not while this thread is inside the
+ * would describe the parent), not in a fork child about to exec that recorded no sample (the
+ * usual fork-then-exec child would only add empty files) or leaving having allocated nothing,
+ * not while this thread is inside the
  * profiler (a signal handler calling _exit there: the dump would wait for our own locks). */
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "mp.h"
 #include "record.h"
 #include "table.h"
+#include "thread.h"
 
 /* The pid this image's state belongs to: set at load and in fork children; a different
  * getpid() means a vfork child. */
@@ -36,16 +38,22 @@ __attribute__((constructor)) static void exec_ctor(void)
 	pthread_atfork(NULL, NULL, on_fork_child);
 }
 
-static void final_dump(const char *why)
+/* A fork child that is about to exec is skipped when it recorded no sample, one that leaves
+ * with _exit only when it allocated nothing: its exact counts are worth a file. */
+static void final_dump(const char *why, bool exec)
 {
 	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
 		return;
 	if (mp_forked_child) {
 		struct mp_sample_stats st;
+		struct mp_totals tot;
+		mp_tls.guard++;
 		mp_table_lock_all();
 		mp_record_stats_locked(&st);
 		mp_table_unlock_all();
-		if (st.sampled == 0)
+		mp_thread_totals(&tot);
+		mp_tls.guard--;
+		if (exec ? st.sampled == 0 : tot.alloc_calls == 0)
 			return;
 	}
 	int saved = errno;
@@ -55,12 +63,12 @@ static void final_dump(const char *why)
 
 static void before_exec(void)
 {
-	final_dump("exec");
+	final_dump("exec", true);
 }
 
 static __attribute__((noreturn)) void leave(int status)
 {
-	final_dump("_exit");
+	final_dump("_exit", false);
 	if (next_exit)
 		next_exit(status);
 	for (;;)

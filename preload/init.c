@@ -287,9 +287,14 @@ static bool read_config(void)
  * per thread, see stack.c), the dump writer (no dump in flight: it calls dl_iterate_phdr), then
  * maps -> table (every live-table shard, then the index) -> threads -> arena, the order every
  * other path takes them in. */
+/* Forks made by this process: the child's sampler is reseeded from it (fork_no), so sibling
+ * children sample independently yet reproducibly under MAPPROF_SEED. */
+static uint64_t forks, fork_no;
+
 static void atfork_prepare(void)
 {
 	mp_tls.guard++;
+	fork_no = __atomic_add_fetch(&forks, 1, __ATOMIC_RELAXED);
 	mp_stack_fork_prepare();
 	mp_dump_fork_prepare();
 	mp_maps_lock_all();
@@ -325,6 +330,16 @@ static void atfork_child(void)
 	mp_trigger_reset_child(); /* also resets the dump writer's lock and sequence */
 	mp_start_ns = mp_now_ns();
 	mp_forked_child = 1;
+	forks = 0;
+	/* The parent's sampler state would make every child sample exactly as its siblings (all
+	 * of them at the same points, or none): a stream of its own, and a fresh interval. */
+	mp_tls_t *t = &mp_tls;
+	mp_config.seed = mp_sample_rng_seed(mp_config.seed, fork_no); /* threads attached later */
+	t->rng = mp_sample_rng_seed(t->rng ^ mp_config.seed, fork_no);
+	if (t->rec) {
+		int64_t first = mp_sample_next(&t->rng, mp_config.rate);
+		t->avail = first < 0 ? 0 : (uint64_t)first;
+	}
 	mp_tls.guard--;
 }
 

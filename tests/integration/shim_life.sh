@@ -147,6 +147,24 @@ t.eq("each process's allocations in its own dump",
      {("child_work", 77, True): [30, 30], ("parent_work", 99, False): [10, 10]}, sites)
 EOF
 
+# --- fork children that leave with _exit: each writes its counts; they sample independently
+mkdir -p "$T/fk"
+out=$(env LD_PRELOAD="$LIB" MAPPROF_SEED=5 MAPPROF_OUT="$T/fk/m.%p.%n.mprof" "$PROGS/shim_forkkids" 2>&1)
+expect_eq "fork children: output unchanged" "children 60" "$out"
+py "$T/fk" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("fork children: ")
+ds = [d for d in m.load_dir(sys.argv[1]) if d["header"]["fork_child"]]
+t.eq("a dump from each of the 60 children", 60, len(ds))
+t.ok("each with its exact 300 allocations of 1000 B at least",
+     all(d["totals"]["alloc_calls"] >= 300 and d["totals"]["alloc_bytes"] >= 300000 for d in ds))
+# Each child samples its 300 kB with p = 1 - exp(-300000/524288) = 0.436 of at least one
+# point: Binomial(60, 0.436), mean 26, sd 3.8. Outside [8, 52] by chance: below 1e-5.
+hit = sum(1 for d in ds if d["totals"]["sampled"] > 0)
+t.ok("children sample independently: %d of 60 took a sample (not all alike)" % hit, 8 <= hit <= 52)
+EOF
+
 # --- dlopen / dlclose ------------------------------------------------------------------------
 PF="-O1 -g -fno-omit-frame-pointer -I$ROOT/include"
 if $CC $PF -DSHIM_AS_LIB -shared -fPIC -o "$T/libshimdl.so" "$ROOT/tests/programs/shim_dl.c" \
