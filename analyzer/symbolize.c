@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dwarf_index.h"
+#include "symtab.h"
 #include "util.h"
 
 typedef struct {
@@ -28,7 +29,8 @@ typedef struct {
 	Dwfl_Module *mod; /* NULL: unsymbolized */
 	Dwarf_Addr bias;  /* the module's own bias in its Dwfl (0 as reported) */
 	bool has_dwarf;
-	mp_dwidx_t *idx; /* function ranges per CU, built as CUs are met */
+	mp_dwidx_t *idx;   /* function ranges per CU, built as CUs are met */
+	mp_symtab_t *syms; /* the symbol table by address, built at the first lookup */
 	/* What dwarf_frames reads from each function DIE, by DIE offset: attribute lookups
 	 * (dwarf_attr_integrate follows abstract origins) were most of symbolization's cost, and
 	 * the same functions and inlined instances recur at many addresses. */
@@ -76,6 +78,7 @@ void mp_symbolize_free(mp_symbolizer_t *s)
 		return;
 	for (size_t i = 0; i < s->nobjs; i++) {
 		mp_dwidx_free(s->objs[i].idx);
+		mp_symtab_free(s->objs[i].syms);
 		free(s->objs[i].dies);
 		mp_htab_free(&s->objs[i].die_index);
 		if (s->objs[i].dwfl)
@@ -376,15 +379,16 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 	int n = o->has_dwarf ? dwarf_frames(s, o, addr, out, max) : 0;
 	/* The ELF symbol names the outermost function when DWARF has nothing (stripped objects,
 	 * code without debug info) or gave a nameless DIE. */
-	GElf_Off off;
-	GElf_Sym sym;
 	const char *symname = NULL;
 	/* Also when the DIE has no linkage name (system_name is its plain name): a lambda or a
 	 * method of a local class is "operator()" or "go" there, while its symbol is qualified
 	 * ("parse()::{lambda(int)#1}::operator()(int) const"). */
 	bool unlinked = n > 0 && out[n - 1].name && out[n - 1].system_name == out[n - 1].name;
-	if (n == 0 || !out[n - 1].name || unlinked)
-		symname = dwfl_module_addrinfo(o->mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (n == 0 || !out[n - 1].name || unlinked) {
+		if (!o->syms)
+			o->syms = mp_symtab_new(o->mod);
+		symname = mp_symtab_at(o->syms, addr);
+	}
 	if (unlinked && symname && !strncmp(symname, "_Z", 2)) {
 		out[n - 1].name = demangle(s, symname);
 		out[n - 1].system_name = symname;
