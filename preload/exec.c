@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +44,11 @@ __attribute__((constructor)) static void exec_ctor(void)
 static void final_dump(const char *why, bool exec)
 {
 	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
+		return;
+	/* A handler on an alternate signal stack (a SIGSEGV handler after a stack overflow,
+	 * often with 8 KiB): the dump needs more stack than that. */
+	stack_t ss;
+	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
 		return;
 	if (mp_forked_child) {
 		struct mp_sample_stats st;

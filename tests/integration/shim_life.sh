@@ -147,6 +147,12 @@ t.eq("each process's allocations in its own dump",
      {("child_work", 77, True): [30, 30], ("parent_work", 99, False): [10, 10]}, sites)
 EOF
 
+# --- _exit from a SIGSEGV handler on an 8 KiB alternate stack: the exit status stays
+mkdir -p "$T/segv"
+out=$(mp_run "$T/segv" "$PROGS/shim_segv" 8192 2>&1)
+rc=$?
+expect_eq "_exit on a small signal stack: output and exit status unchanged" "crashed 3" "$out $rc"
+
 # --- fork children that leave with _exit: each writes its counts; they sample independently
 mkdir -p "$T/fk"
 out=$(env LD_PRELOAD="$LIB" MAPPROF_SEED=5 MAPPROF_OUT="$T/fk/m.%p.%n.mprof" "$PROGS/shim_forkkids" 2>&1)
