@@ -411,27 +411,7 @@ static void settle_unloads(mp_dump_t *d)
 		for (uint32_t i = 0; i < d->nkeys; i++)
 			d->stack_key[d->keys[2 * i]] = d->keys[2 * i + 1];
 	}
-}
-
-int64_t mp_dump_object_at(const mp_dump_t *d, uint32_t s, uint64_t pc)
-{
-	uint32_t key = d->stack_key ? d->stack_key[s] : 0;
-	int64_t loaded = -1, unloaded = -1;
-	uint32_t best = UINT32_MAX;
-	for (uint32_t i = 0; i < d->nobjects; i++) {
-		const mp_dump_object_t *o = &d->objects[i];
-		/* pc is a return address: it may sit one past the segment's last byte */
-		if (!(pc > o->start && pc <= o->limit))
-			continue;
-		if (o->unload_epoch == 0) {
-			if (loaded < 0)
-				loaded = i;
-		} else if (o->unload_epoch > key && o->unload_epoch < best) {
-			best = o->unload_epoch;
-			unloaded = i;
-		}
-	}
-	return unloaded >= 0 ? unloaded : loaded;
+	mp_dump_index_objects(d);
 }
 
 int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d, char *err,
@@ -579,6 +559,9 @@ void mp_dump_free(mp_dump_t *d)
 	free(d->unloaded);
 	free(d->keys);
 	free(d->stack_key);
+	free(d->loaded_order);
+	free(d->unloaded_order);
+	free(d->uranges);
 	free(d->frame_off);
 	free(d->pcs);
 	free(d->samples);

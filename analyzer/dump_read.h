@@ -76,6 +76,10 @@ typedef struct {
 	uint32_t *stack_key;
 	uint32_t nkeys;
 	uint32_t *keys; /* while parsing: (stack, key) pairs */
+	/* objects_at.c's index: loaded objects by start; unloaded ones by range, then epoch */
+	uint32_t nloaded, nuranges;
+	uint32_t *loaded_order, *unloaded_order;
+	struct mp_urange *uranges;
 
 	uint32_t nsamples;
 	mp_dump_sample_t *samples;
@@ -101,6 +105,8 @@ int mp_dump_read_file(const char *path, mp_dump_t *d, char *err, size_t errlen);
 
 void mp_dump_free(mp_dump_t *d);
 
+/* objects_at.c: the index below, built once the objects are all read. */
+void mp_dump_index_objects(mp_dump_t *d);
 /* The object holding return address pc in stack s, as an index into objects; -1 if none. */
 int64_t mp_dump_object_at(const mp_dump_t *d, uint32_t s, uint64_t pc);
 

@@ -4,18 +4,24 @@
  * library loaded later at the same address took them over.
  *
  * dlclose is interposed: the objects loaded before the real call and missing after it are
- * retired, each with a copy of its OBJECTS entry and an unload epoch (1, 2, ... in order).
- * Interned stacks carry a key (table.c): the highest epoch among the retired ranges that
- * cover one of their pcs when they were interned, so the same pcs captured before and after a
- * reload are two stacks. The reader finds a pc's object as the first retired one covering it
- * with an epoch above the stack's key, else the loaded one (DUMP_FORMAT.md, sections 9, 10):
- * every retirement covering the pc after the key was taken came after the capture.
+ * retired, each with its OBJECTS entry and an unload epoch (1, 2, ... in order). Interned stacks
+ * carry a key (table.c): the highest epoch among the retired ranges that cover one of their pcs
+ * when they were interned, so the same pcs captured before and after a reload are two stacks.
+ * The reader finds a pc's object as the first retired one covering it with an epoch above the
+ * stack's key, else the loaded one (DUMP_FORMAT.md, sections 9, 10): every retirement covering
+ * the pc after the key was taken came after the capture.
+ *
+ * The closes are tracked one at a time (track_lock, held across the real call as the loader
+ * holds its own): two threads closing at once would otherwise both see the same object go and
+ * retire it twice, and the second record would take the stacks of what is loaded there next.
+ * The loaded objects' entries (path resolved, build ID copied) are kept between closes
+ * (`known`), so a close costs two walks of the loader's list, not a copy of every object.
  *
  * Every close that unloads gets its record, even of the same library at the same address: the
  * stacks captured through one load must not be taken for those of the next, which may be
  * another library. So a plugin closed and reopened N times has N records and its stacks up to
- * N ids (identical, they merge in the profile). The key costs a look at the few distinct
- * retired ranges per pc, and only on a stack not found in the thread's caches. */
+ * N ids (identical, they merge in the profile). The key costs a look at the distinct retired
+ * ranges per pc, and only on a stack not found in the thread's caches. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
@@ -27,28 +33,42 @@
 #include "unload.h"
 
 struct retired {
-	mp_object_t o; /* strings copied into the arena */
+	mp_object_t o; /* strings in the arena */
 	uint32_t epoch;
 };
 
-/* The distinct address ranges retired so far, read without a lock by mp_unload_key: entries
- * are written before nranges publishes them, and epoch is an atomic. Fixed capacity, so that
- * a reader never sees the array move. */
-#define MAX_RANGES 1024
+/* The distinct address ranges retired so far, read without a lock by mp_unload_key. A set is
+ * never changed but by appending (entries written before n is published) and by the epoch of
+ * an entry (an atomic); a full one is replaced by a copy twice its size, the old one left in
+ * place for readers still on it. */
 struct range {
 	uint64_t start, limit;
 	uint32_t epoch; /* of the range's last retirement */
-	uint32_t last;	/* its index in recs */
+};
+struct range_set {
+	uint32_t n, cap;
+	struct range r[];
 };
 
-/* lock: writers of everything below (dlclose, fork child re-inits it); the dump reads recs
- * under it. */
+/* lock: the records and ranges (dlclose writes, the dump reads; the fork child re-inits it). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct range *ranges;
-static uint32_t nranges;
+static struct range_set *ranges;
 static struct retired *recs;
 static uint32_t nrecs, cap_recs;
 static uint32_t epoch;
+
+/* track_lock: one close tracked at a time, and the loaded objects seen so far (by load bias:
+ * two loaded objects never share one). tracking: this thread is inside a tracked close (a
+ * library destructor closing another library: glibc defers that one to the outer close). */
+static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
+struct known {
+	const char *name; /* dlpi_name as the loader has it (copy) */
+	mp_object_t o;	  /* path resolved, strings copied */
+	uint32_t before, after;
+};
+static struct known *known;
+static uint32_t nknown, cap_known, pass;
+static __thread bool tracking __attribute__((tls_model("initial-exec")));
 static bool warned;
 static int (*next_dlclose)(void *);
 
@@ -59,13 +79,13 @@ void mp_unload_init(void)
 
 uint32_t mp_unload_key(const uintptr_t *pc, int n)
 {
-	uint32_t nr = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
-	if (mp_likely(nr == 0))
+	const struct range_set *rs = __atomic_load_n(&ranges, __ATOMIC_ACQUIRE);
+	if (mp_likely(rs == NULL))
 		return 0;
-	uint32_t key = 0;
+	uint32_t nr = __atomic_load_n(&rs->n, __ATOMIC_ACQUIRE), key = 0;
 	for (int i = 0; i < n; i++)
 		for (uint32_t r = 0; r < nr; r++) {
-			const struct range *g = &ranges[r];
+			const struct range *g = &rs->r[r];
 			if (pc[i] > g->start && pc[i] <= g->limit) { /* a return address */
 				uint32_t e = __atomic_load_n(&g->epoch, __ATOMIC_RELAXED);
 				key = e > key ? e : key;
@@ -82,143 +102,147 @@ static char *copy(const void *p, size_t n)
 	return c;
 }
 
-/* Lock held. Records o (whose strings are still mapped) as unloaded; false when out of room. */
-static bool retire_locked(const mp_object_t *o)
+/* Grows an arena array of elem-sized items to hold want; false on no memory. */
+static bool grow(void **arr, uint32_t *cap, size_t elem, uint32_t want)
 {
-	struct range *g = NULL;
-	for (uint32_t r = 0; r < nranges; r++)
-		if (ranges[r].start == o->start && ranges[r].limit == o->limit)
-			g = &ranges[r];
-	if (!g && nranges == MAX_RANGES)
+	if (want <= *cap)
+		return true;
+	uint32_t ncap = *cap ? 2 * *cap : 16;
+	void *nv = mp_arena_alloc(ncap * elem);
+	if (!nv)
 		return false;
-	if (!ranges && !(ranges = mp_arena_alloc(MAX_RANGES * sizeof(*ranges))))
-		return false;
-	if (nrecs == cap_recs) {
-		uint32_t ncap = cap_recs ? 2 * cap_recs : 16;
-		struct retired *nv = mp_arena_alloc(ncap * sizeof(*nv));
-		if (!nv)
-			return false;
-		if (recs) {
-			memcpy(nv, recs, nrecs * sizeof(*nv));
-			mp_arena_free(recs, cap_recs * sizeof(*nv));
-		}
-		recs = nv;
-		cap_recs = ncap;
+	if (*arr) {
+		memcpy(nv, *arr, *cap * elem);
+		mp_arena_free(*arr, *cap * elem);
 	}
-	struct retired *r = &recs[nrecs];
-	r->o = *o;
-	r->o.path = copy(o->path, o->path_len);
-	r->o.build_id = (const uint8_t *)copy(o->build_id, o->build_id_len);
-	if (!r->o.path || !r->o.build_id)
-		return false;
-	r->epoch = ++epoch;
-	if (g) {
-		g->last = nrecs;
-		__atomic_store_n(&g->epoch, r->epoch, __ATOMIC_RELAXED);
-	} else {
-		ranges[nranges] = (struct range){o->start, o->limit, r->epoch, nrecs};
-		__atomic_store_n(&nranges, nranges + 1, __ATOMIC_RELEASE);
-	}
-	nrecs++;
+	*arr = nv;
+	*cap = ncap;
 	return true;
 }
 
-/* --- the snapshot around the real dlclose --- */
-
-/* The loaded objects but the executable, with copies of their strings: an object that goes
- * away takes its own with it. */
-struct snap {
-	mp_object_t *o;
-	uint32_t n, cap;
-	bool failed;
-};
-
-static void snap_free(struct snap *s)
+/* lock held. The range entry for [start, limit), added if new; NULL on no memory. */
+static struct range *range_of(uint64_t start, uint64_t limit)
 {
-	for (uint32_t i = 0; i < s->n; i++) {
-		mp_arena_free((void *)s->o[i].path, s->o[i].path_len + 1);
-		mp_arena_free((void *)s->o[i].build_id, s->o[i].build_id_len + 1);
-	}
-	if (s->o)
-		mp_arena_free(s->o, s->cap * sizeof(*s->o));
-}
-
-static int snap_one(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	struct snap *s = data;
-	mp_object_t o;
-	char path[MP_OBJECT_PATH_MAX]; /* a relative name's file: copied below */
-	if (!info->dlpi_name || !info->dlpi_name[0] || !mp_object_of(info, path, &o))
-		return 0; /* the executable (never unloaded), or no code */
-	if (s->n == s->cap) {
-		uint32_t ncap = s->cap ? 2 * s->cap : 64;
-		mp_object_t *nv = mp_arena_alloc(ncap * sizeof(*nv));
-		if (!nv) {
-			s->failed = true;
-			return 1;
+	struct range_set *rs = ranges;
+	for (uint32_t r = 0; rs && r < rs->n; r++)
+		if (rs->r[r].start == start && rs->r[r].limit == limit)
+			return &rs->r[r];
+	if (!rs || rs->n == rs->cap) {
+		uint32_t cap = rs ? 2 * rs->cap : 64;
+		struct range_set *nrs = mp_arena_alloc(sizeof(*nrs) + cap * sizeof(nrs->r[0]));
+		if (!nrs)
+			return NULL;
+		nrs->cap = cap;
+		if (rs) {
+			memcpy(nrs->r, rs->r, rs->n * sizeof(rs->r[0]));
+			nrs->n = rs->n;
 		}
-		if (s->o) {
-			memcpy(nv, s->o, s->n * sizeof(*nv));
-			mp_arena_free(s->o, s->cap * sizeof(*nv));
-		}
-		s->o = nv;
-		s->cap = ncap;
+		__atomic_store_n(&ranges, nrs, __ATOMIC_RELEASE); /* the old set stays readable */
+		rs = nrs;
 	}
-	o.path = copy(o.path, o.path_len);
-	o.build_id = (const uint8_t *)copy(o.build_id, o.build_id_len);
-	if (!o.path || !o.build_id) {
-		s->failed = true;
-		return 1;
-	}
-	s->o[s->n++] = o;
-	return 0;
+	rs->r[rs->n] = (struct range){start, limit, 0};
+	__atomic_store_n(&rs->n, rs->n + 1, __ATOMIC_RELEASE);
+	return &rs->r[rs->n - 1];
 }
 
-struct after {
-	const struct snap *before;
-	bool *loaded; /* per snapshot entry: still loaded after the close */
-};
-
-static int mark_loaded(struct dl_phdr_info *info, size_t size, void *data)
+/* Records the object of k as unloaded (its strings move into the record); false on no memory. */
+static bool retire(struct known *k)
 {
-	(void)size;
-	struct after *a = data;
-	if (!info->dlpi_name || !info->dlpi_name[0])
-		return 0; /* the executable, not in the snapshot */
-	/* Two loaded objects never share a load bias: the same bias is the same object (the
-	 * snapshot's path may be the resolved file of a relative name). */
-	for (uint32_t i = 0; i < a->before->n; i++)
-		if (a->before->o[i].bias == info->dlpi_addr)
-			a->loaded[i] = true;
-	return 0;
-}
-
-/* Guard held, after the real dlclose: retires what the snapshot had and the loader lost. */
-static void retire_gone(struct snap *s)
-{
-	bool *loaded = mp_arena_alloc(s->n ? s->n : 1);
-	if (!loaded)
-		return;
-	struct after a = {s, loaded};
-	dl_iterate_phdr(mark_loaded, &a);
-	bool changed = false, full = false;
 	pthread_mutex_lock(&lock);
-	uint32_t before = epoch;
-	for (uint32_t i = 0; i < s->n; i++)
-		if (!loaded[i] && !retire_locked(&s->o[i]))
-			full = true;
-	changed = epoch != before;
+	bool ok = grow((void **)&recs, &cap_recs, sizeof(*recs), nrecs + 1);
+	struct range *g = ok ? range_of(k->o.start, k->o.limit) : NULL;
+	if (g) {
+		recs[nrecs] = (struct retired){k->o, ++epoch};
+		__atomic_store_n(&g->epoch, epoch, __ATOMIC_RELAXED);
+		nrecs++;
+	}
 	pthread_mutex_unlock(&lock);
-	mp_arena_free(loaded, s->n ? s->n : 1);
+	return g != NULL;
+}
+
+/* --- around the real dlclose (track_lock held) --- */
+
+/* The entry of the object loaded at bias, searched from the one after the last found: the
+ * loader lists its objects in the same order at every walk, so this is mostly one compare. */
+static uint32_t hint;
+
+static struct known *find_known(uint64_t bias)
+{
+	for (uint32_t j = 0; j < nknown; j++) {
+		uint32_t i = (hint + j) % nknown;
+		if (known[i].o.bias == bias) {
+			hint = i + 1;
+			return &known[i];
+		}
+	}
+	return NULL;
+}
+
+static int note_before(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	const char *name = info->dlpi_name;
+	if (!name || !name[0])
+		return 0; /* the executable, never unloaded */
+	struct known *f = find_known(info->dlpi_addr);
+	if (f && !strcmp(f->name, name)) {
+		f->before = pass;
+		return 0;
+	}
+	if (f) { /* another object at that bias: the old one went unseen */
+		mp_arena_free((void *)f->name, strlen(f->name) + 1);
+		*f = known[--nknown];
+	}
+	char path[MP_OBJECT_PATH_MAX]; /* a relative name's file: copied below */
+	mp_object_t o;
+	if (!mp_object_of(info, path, &o) ||
+	    !grow((void **)&known, &cap_known, sizeof(*known), nknown + 1))
+		return 0;
+	struct known k = {copy(name, strlen(name)), o, pass, 0};
+	k.o.path = copy(o.path, o.path_len);
+	k.o.build_id = (const uint8_t *)copy(o.build_id, o.build_id_len);
+	if (k.name && k.o.path && k.o.build_id)
+		known[nknown++] = k;
+	return 0;
+}
+
+static int note_after(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	struct known *f = find_known(info->dlpi_addr);
+	if (f)
+		f->after = pass;
+	return 0;
+}
+
+/* The objects seen before the close and gone after it are retired and forgotten. */
+static void retire_gone(void)
+{
+	dl_iterate_phdr(note_after, NULL);
+	bool changed = false, full = false;
+	for (uint32_t i = 0; i < nknown;) {
+		struct known *k = &known[i];
+		if (k->before != pass || k->after == pass) {
+			i++;
+			continue;
+		}
+		if (retire(k))
+			changed = true;
+		else
+			full = true;
+		mp_arena_free((void *)k->name, strlen(k->name) + 1);
+		known[i] = known[--nknown];
+	}
 	if (changed) {
 		/* Cached stack ids may stand for pcs whose object just changed. */
 		mp_table_forget_cached();
 		mp_stack_cache_forget_all();
 	}
 	if (full && !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
-		mp_log("cannot record more unloaded libraries; stacks through later ones may be "
-		       "attributed to what is loaded at the dump");
+		mp_log("out of memory for unloaded libraries; stacks through later ones may be "
+		       "unnamed or named after what is loaded at the dump");
 }
 
 MP_EXPORT int dlclose(void *handle)
@@ -226,18 +250,20 @@ MP_EXPORT int dlclose(void *handle)
 	mp_tls_t *t = &mp_tls;
 	if (mp_unlikely(!next_dlclose))
 		next_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-	if (mp_state != MP_READY || t->guard || !next_dlclose)
+	if (mp_state != MP_READY || t->guard || tracking || !next_dlclose)
 		return next_dlclose ? next_dlclose(handle) : -1;
-	struct snap s = {0};
+	tracking = true;
 	t->guard++;
-	dl_iterate_phdr(snap_one, &s);
+	pthread_mutex_lock(&track_lock);
+	pass++;
+	dl_iterate_phdr(note_before, NULL);
 	t->guard--;
 	int r = next_dlclose(handle); /* runs the library's destructors: the program's code */
 	t->guard++;
-	if (!s.failed)
-		retire_gone(&s);
-	snap_free(&s);
+	retire_gone();
+	pthread_mutex_unlock(&track_lock);
 	t->guard--;
+	tracking = false;
 	return r;
 }
 
@@ -256,7 +282,13 @@ void mp_unload_dump(struct mp_buf *b)
 	pthread_mutex_unlock(&lock);
 }
 
+/* The child of a fork made while another thread tracked a close: that close is not the child's,
+ * and the table of loaded objects may be half updated; it is rebuilt at the next close. */
 void mp_unload_reset_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
+	pthread_mutex_init(&track_lock, NULL);
+	known = NULL;
+	nknown = cap_known = 0;
+	tracking = false;
 }

@@ -23,13 +23,14 @@ if ! command -v "$CLANG" >/dev/null; then
 	exit 2
 fi
 # Rebuild when a source is newer than the binary.
-if [ ! -x "$BIN" ] || [ -n "$(find analyzer/dump_read.c analyzer/dump_read.h analyzer/util.c \
-	analyzer/util.h tests/fuzz/fuzz_dump_read.c include/mapprof/dump_format.h \
+if [ ! -x "$BIN" ] || [ -n "$(find analyzer/dump_read.c analyzer/dump_read.h analyzer/objects_at.c \
+	analyzer/util.c analyzer/util.h tests/fuzz/fuzz_dump_read.c include/mapprof/dump_format.h \
 	-newer "$BIN" 2>/dev/null)" ]; then
 	echo "fuzz.sh: building $BIN"
 	"$CLANG" -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ianalyzer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o "$BIN" tests/fuzz/fuzz_dump_read.c analyzer/dump_read.c analyzer/util.c
+		-o "$BIN" tests/fuzz/fuzz_dump_read.c analyzer/dump_read.c analyzer/objects_at.c \
+		analyzer/util.c
 fi
 
 # Seeds: small generated dumps of several shapes (with and without map sections, sampled and

@@ -231,6 +231,30 @@ EOF
 		grep -o 'dl_site[_b]* [0-9]*$' | sort | tr '\n' ' ')
 	expect_eq "dlopen over an unloaded library: mapprof-report names both functions" \
 		"dl_site 12000 dl_site_b 12040 " "$folded"
+	# Closes in two threads at once are each tracked once; a library reloaded at 1100
+	# addresses (more ranges than the old fixed table of 1024 held) keeps its name at each.
+	$CC $PF -DSHIM_AS_LIB -shared -fPIC -o "$T/libshimdlc.so" "$ROOT/tests/programs/shim_dl.c"
+	mkdir -p "$T/dls" "$T/dlm"
+	out=$(mp_run "$T/dls" "$PROGS/shim_dlstress" race "$T/libshimdl.so" "$T/libshimdlb.so" \
+		"$T/libshimdlc.so" 200 2>&1)
+	expect_eq "dlclose in two threads: program output" "dlstress ok" "$out"
+	out=$(mp_run "$T/dlm" "$PROGS/shim_dlstress" move "$T/libshimdl.so" 1100 2>&1)
+	expect_eq "dlclose and reopen at 1100 addresses: program output" "dlstress ok" "$out"
+	py "$T/dls" "$T/dlm" "$T/libshimdl.so" "$T/libshimdlb.so" <<'EOF'
+import collections, sys
+import mprof_decode as m
+t = m.Tap("dlclose under load: ")
+d = m.load_dir(sys.argv[1])[-1]
+n = collections.Counter(o["path"] for o in d.get("unloaded", []))
+t.eq("each close of A and B recorded once", (200, 200), (n[sys.argv[3]], n[sys.argv[4]]))
+s = {(k[0], k[2]): v for k, v in m.site_table(d).items() if k[2] in (300, 301)}
+t.eq("every allocation at its own library's function",
+     {("dl_site", 300): [8000, 0], ("dl_site_b", 301): [8000, 0]}, s)
+d = m.load_dir(sys.argv[2])[-1]
+t.eq("1100 distinct ranges recorded", 1100, len({(o["start"], o["limit"]) for o in d.get("unloaded", [])}))
+s = {(k[0], k[2]): v for k, v in m.site_table(d).items() if k[2] == 300}
+t.eq("reloaded at 1100 addresses: every allocation at dl_site", {("dl_site", 300): [44000, 0]}, s)
+EOF
 else
 	not_ok "dlopen: cannot build the test library" "$(cat "$T/cc.err")"
 fi
