@@ -6,6 +6,7 @@
  * the user's code that made the map. Writers are in report_maps.c. */
 #include "churn.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,30 +36,85 @@ static bool contains(const char *s, const char *needle)
 	return s && strstr(s, needle) != NULL;
 }
 
-/* The function's own qualified name in a demangled one: template arguments, parameter lists and
- * the return type dropped ("std::pair<..> std::_Hashtable<..>::_M_insert(..) const" gives
- * "std::_Hashtable::_M_insert"), so that a user's function taking or returning a map, or a
+/* If s[i] begins an operator name ("operator()", "operator<<", "operator new[]"), the index just
+ * past it; else i. Its brackets and spaces are not the name's structure. */
+static size_t skip_operator(const char *s, size_t i)
+{
+	if (strncmp(s + i, "operator", 8) != 0 ||
+	    (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_')))
+		return i;
+	size_t j = i + 8;
+	if (isalnum((unsigned char)s[j]) || s[j] == '_')
+		return i; /* operator_x: an ordinary name */
+	while (s[j] == ' ')
+		j++;
+	if (!strncmp(s + j, "()", 2) || !strncmp(s + j, "[]", 2))
+		return j + 2;
+	if (isalpha((unsigned char)s[j]) || s[j] == '_') { /* new, delete, a conversion */
+		while (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == ':')
+			j++;
+		if (!strncmp(s + j, "[]", 2))
+			j += 2;
+		return j;
+	}
+	while (s[j] && strchr("<>=!+-*/%^&|~,", s[j]))
+		j++;
+	return j;
+}
+
+/* The index of the bracket closing the one at s[i], or of the terminating NUL. */
+static size_t closing(const char *s, size_t i)
+{
+	int depth = 0;
+	for (; s[i]; i++) {
+		size_t k = skip_operator(s, i);
+		if (k != i) {
+			i = k - 1;
+			continue;
+		}
+		if (strchr("<({", s[i]))
+			depth++;
+		else if (strchr(">)}", s[i]) && --depth == 0)
+			return i;
+	}
+	return i;
+}
+
+/* The function's own qualified name in a demangled one: the return type, the parameter list and
+ * what follows it (const, &, [clone .isra.0]) dropped ("std::pair<..> std::_Hashtable<..>::
+ * _M_insert(..) const" gives "std::_Hashtable<..>::_M_insert"). A bracket group followed by
+ * "::" is a scope, not the parameters ("parse()::{lambda(int)#1}::operator()(int) const",
+ * "(anonymous namespace)::fill(int)"). So a user's function taking or returning a map, or a
  * class templated on one, is not taken for the map's own code. */
 static void own_name(const char *fn, char *out, size_t n)
 {
-	size_t k = 0, word = 0; /* word: where the last top-level token starts in out */
-	int depth = 0;
-	for (const char *c = fn; *c && k + 1 < n; c++) {
-		bool op =
-		    k >= 8 && !strncmp(out + k - 8, "operator", 8); /* operator<, operator() */
-		if (!op && (*c == '<' || *c == '(')) {
-			depth++;
-		} else if (!op && depth > 0 && (*c == '>' || *c == ')')) {
-			depth--;
-		} else if (depth == 0) {
-			if (*c == ' ' && !(k >= 8 && !strncmp(out + k - 8, "operator", 8))) {
-				word = k + 1;
+	size_t word = 0, end = strlen(fn);
+	for (size_t i = 0; fn[i];) {
+		size_t k = skip_operator(fn, i);
+		if (k != i) {
+			i = k;
+			continue;
+		}
+		char c = fn[i];
+		if (c == ' ') {
+			word = i + 1;
+			i++;
+		} else if (c == '<' || c == '{' || c == '(') {
+			size_t j = closing(fn, i);
+			if (c == '(' && strncmp(fn + j + (fn[j] ? 1 : 0), "::", 2) != 0) {
+				end = i; /* the parameter list */
+				break;
 			}
-			out[k++] = *c;
+			i = fn[j] ? j + 1 : j;
+		} else {
+			i++;
 		}
 	}
-	out[k] = 0;
-	memmove(out, out + word, k - word + 1);
+	size_t len = end > word ? end - word : 0;
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, fn + word, len);
+	out[len] = 0;
 }
 
 /* Frames that belong to a map implementation or to mapprof itself, never to the user. */
@@ -71,6 +127,11 @@ static bool impl_frame(const char *fn, const char *file, const char *object)
 	if (contains(file, "/include/c++/") || contains(file, "uthash.h") ||
 	    contains(file, "mapprof.h"))
 		return true;
+	return mp_churn_impl_name(fn);
+}
+
+bool mp_churn_impl_name(const char *fn)
+{
 	char own[512];
 	own_name(fn, own, sizeof(own));
 	return !strncmp(own, "std::_Hashtable", 15) || !strncmp(own, "std::__detail::", 15) ||

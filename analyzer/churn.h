@@ -73,4 +73,9 @@ const char *mp_verdict_name(enum mp_verdict_id id);
 int mp_report_maps(FILE *f, const mp_churn_t *c, const mp_inputs_t *in);
 int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in);
 
+/* Whether a demangled (or C) function name is a map implementation's or mapprof's own code: its
+ * own qualified name, without return type, parameters or qualifiers, is in std::_Hashtable,
+ * std::__detail, std::unordered_*, mapprof_* or operator new. */
+bool mp_churn_impl_name(const char *fn);
+
 #endif

@@ -390,8 +390,19 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 		symname = mp_symtab_at(o->syms, addr);
 	}
 	if (unlinked && symname && !strncmp(symname, "_Z", 2)) {
-		out[n - 1].name = demangle(s, symname);
-		out[n - 1].system_name = symname;
+		/* without GCC's clone suffixes (".constprop.0.isra.0", ".cold"): the name is the
+		 * function's, as the DWARF name was */
+		char base[1024];
+		size_t len = strcspn(symname, ".");
+		if (len < sizeof(base)) {
+			memcpy(base, symname, len);
+			base[len] = 0;
+			const char *d = demangle(s, base);
+			if (d != base) { /* demangled (and cached) */
+				out[n - 1].name = d;
+				out[n - 1].system_name = symname;
+			}
+		}
 	}
 	if (n == 0) {
 		if (!symname)
