@@ -216,7 +216,9 @@ static void build_cu_ranges(mp_dwidx_t *x, Dwfl_Module *mod)
 Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 {
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
-	if (cu || !x)
+	/* aranges may also name a CU that does not hold addr: in a Go program with cgo, the
+	 * aranges of the C parts answer for the Go code too (every Go frame read gcc_mmap.c:37) */
+	if (!x || (cu && dwarf_haspc(cu, addr - *bias) > 0))
 		return cu;
 	if (!x->cu_ranges_built)
 		build_cu_ranges(x, mod);

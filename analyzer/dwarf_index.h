@@ -19,8 +19,9 @@ void mp_dwidx_free(mp_dwidx_t *x);
 int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max);
 
 /* The CU holding module address addr, and its bias: libdwfl's lookup, which reads
- * .debug_aranges only in elfutils 0.188, else the CUs' own ranges (clang writes no aranges by
- * default), indexed on first use. NULL if no CU covers addr. */
+ * .debug_aranges only in elfutils 0.188, when the CU it names does hold addr; else the CUs' own
+ * ranges (clang writes no aranges by default; Go's compiler none for Go code), indexed on first
+ * use. NULL if no CU covers addr. */
 Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias);
 /* The unit holding cudie's functions: the split unit (a .dwo file, -gsplit-dwarf) of a
  * skeleton CU when libdw finds it (in mem), else cudie itself. The skeleton keeps the line

@@ -82,6 +82,25 @@ for how in "clang -g -O2" "gcc -g -O2 -gsplit-dwarf"; do
 			"$(grep make_node <<<"$cst")"
 done
 
+# ---- Go with cgo: Go frames named with their Go files and lines (libdw's aranges of the C parts
+# answered for the Go code too, and every Go frame read gcc_mmap.c:37)
+if command -v go >/dev/null; then
+	gosrc=tests/programs/go_cgo
+	(cd "$ROOT/$gosrc" && GOCACHE="$T/gocache" GOPATH="$T/gopath" GOFLAGS=-mod=mod \
+		go build -o "$T/go_cgo" . >"$T/go.err" 2>&1)
+	mp_run "$T/go" "$T/go_cgo" >"$T/go.out" 2>&1
+	"$REPORT" -o "$T/go.pb.gz" "$T/go"/*.mprof 2>/dev/null
+	gst=$("$PBDUMP" --stacks "$T/go.pb.gz" 2>&1 | grep 'churn@')
+	gst=${gst//$ROOT\//}
+	# The unwind ends where cgo switches stacks: runtime.asmcgocall, Go assembly.
+	want="churn@$gosrc/main.go:[0-9]+;.*Cfunc_churn@[^;]*;runtime\.asmcgocall@[^;]*/asm_amd64\.s:"
+	grep -qE "$want" <<<"$gst" && ok "go with cgo: the Go frame at its Go source line" ||
+		not_ok "go with cgo: the Go frame at its Go source line" "want /$want/" "$gst" \
+			"$(cat "$T/go.err")"
+else
+	ok "go with cgo # SKIP go not installed"
+fi
+
 # ---- exact mode, C++ ----
 mp_run "$T/cxx" "$PROGS/report_cxx"
 "$REPORT" -o "$T/cxx.pb.gz" "$T"/cxx/*.mprof 2>/dev/null
