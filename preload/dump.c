@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The dump writer: serializes a full snapshot (include/mapprof/DUMP_FORMAT.md) into arena
- * memory, then writes it with write(2) to a private temporary file in the target directory and
- * links it into place, so a reader never sees a partial file and nothing is overwritten. The
+ * memory, then writes it with write(2) to an unnamed file in the target directory (O_TMPFILE;
+ * else a private temporary file) and links it into place, so a reader never sees a partial
+ * file, a writer killed halfway leaves nothing, and nothing is overwritten. The
  * first error is latched: the dump is abandoned and one `mapprof:` line says why. */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,57 +125,138 @@ static bool write_all(int fd, const uint8_t *p, size_t n, int *err)
 	return true;
 }
 
-/* Writes the buffer under a temporary name and links it to the final one. */
+/* The directory part of a file name ("." for none), in out. */
+static void dir_of(const char *name, char *out, size_t n)
+{
+	const char *slash = strrchr(name, '/');
+	size_t len = slash ? (size_t)(slash - name) : 0;
+	if (slash && len == 0)
+		len = 1; /* "/x": the root */
+	if (!slash || len >= n) {
+		memcpy(out, ".", 2);
+		return;
+	}
+	memcpy(out, name, len);
+	out[len] = 0;
+}
+
+/* The dump written to an unnamed file (O_TMPFILE) in name's directory: a writer killed
+ * halfway leaves nothing behind. The fd, or -1 when this file system cannot (then the named
+ * temporary file is used), or -2 after an error reported. */
+static int unnamed(const struct mp_buf *b, const char *name)
+{
+	char dir[600];
+	dir_of(name, dir, sizeof(dir));
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL
+			   ? -1
+			   : (report("cannot write dump", name, errno), -2);
+	int err = 0;
+	if (!write_all(fd, b->data, b->len, &err)) {
+		close(fd);
+		return report("cannot write dump", name, err), -2;
+	}
+	return fd;
+}
+
+/* Links the unnamed file fd at name: 0, or the errno (EEXIST: try another name). */
+static int link_unnamed(int fd, const char *name)
+{
+	char proc[40] = "/proc/self/fd/";
+	size_t n = strlen(proc);
+	n += put_dec(proc + n, (uint64_t)fd);
+	proc[n] = 0;
+	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+}
+
+/* Writes the buffer under a temporary name and links it to the final one: 0, or the errno
+ * (EEXIST: try another name), after reporting any other error. */
+static int publish_named(const struct mp_buf *b, const char *name)
+{
+	char tmp[640];
+	size_t n = strlen(name);
+	memcpy(tmp, name, n);
+	memcpy(tmp + n, ".tmp.", 5);
+	n += 5;
+	n += put_dec(tmp + n, mp_mono_ns() ^ ((uint64_t)getpid() << 20));
+	tmp[n] = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return report("cannot write dump", tmp, errno), errno ? errno : EIO;
+	int err = 0;
+	bool ok = write_all(fd, b->data, b->len, &err);
+	if (close(fd) != 0 && ok) {
+		ok = false;
+		err = errno;
+	}
+	if (!ok) {
+		unlink(tmp);
+		return report("cannot write dump", name, err), err;
+	}
+	int lr = link(tmp, name);
+	int le = errno;
+	if (lr != 0 && (le == EPERM || le == ENOTSUP || le == EOPNOTSUPP || le == ENOSYS)) {
+		/* No hard links here (vfat, some FUSE and network file systems): a rename that
+		 * refuses to replace still never overwrites. */
+		lr = (int)syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, name, RENAME_NOREPLACE);
+		le = errno;
+		if (lr == 0)
+			return 0;
+	}
+	unlink(tmp);
+	if (lr == 0)
+		return 0;
+	if (le != EEXIST)
+		report("cannot write dump", name, le);
+	return le;
+}
+
+/* Writes the dump under the first free name of the template. */
 static int publish(const struct mp_buf *b, uint64_t seq)
 {
-	char name[600], tmp[640];
+	char name[600];
 	bool has_n = false; /* a real %n, not the text "%n" after a "%%" */
 	for (const char *s = mp_config.out; *s; s++)
 		if (s[0] == '%' && s[1]) {
 			has_n |= s[1] == 'n';
 			s++;
 		}
+	int fd = -1, rc = -1;
+	bool named = false;
 	for (unsigned attempt = 0; attempt < 1000; attempt++) {
 		/* An exec'd image has the same pid and restarts at seq 0: skip names taken. */
-		if (!expand(name, sizeof(name), has_n ? seq + attempt : seq, has_n ? 0 : attempt))
-			return report("cannot write dump", mp_config.out, ENAMETOOLONG), -1;
-		size_t n = strlen(name);
-		memcpy(tmp, name, n);
-		memcpy(tmp + n, ".tmp.", 5);
-		n += 5;
-		n += put_dec(tmp + n, mp_mono_ns() ^ ((uint64_t)getpid() << 20));
-		tmp[n] = 0;
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return report("cannot write dump", tmp, errno), -1;
-		int err = 0;
-		bool ok = write_all(fd, b->data, b->len, &err);
-		if (close(fd) != 0 && ok) {
-			ok = false;
-			err = errno;
+		if (!expand(name, sizeof(name), has_n ? seq + attempt : seq, has_n ? 0 : attempt)) {
+			report("cannot write dump", mp_config.out, ENAMETOOLONG);
+			break;
 		}
-		if (!ok) {
-			unlink(tmp);
-			return report("cannot write dump", name, err), -1;
+		if (fd < 0 && !named && (fd = unnamed(b, name)) == -2)
+			break;
+		int e;
+		if (fd >= 0) {
+			e = link_unnamed(fd, name);
+			if (e != 0 && e != EEXIST) { /* no /proc, or links refused: the named way */
+				close(fd);
+				fd = -1;
+				named = true;
+			}
 		}
-		int lr = link(tmp, name);
-		int le = errno;
-		if (lr != 0 && (le == EPERM || le == ENOTSUP || le == EOPNOTSUPP || le == ENOSYS)) {
-			/* No hard links here (vfat, some FUSE and network file systems): a rename
-			 * that refuses to replace still never overwrites. */
-			lr = (int)syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, name,
-					  RENAME_NOREPLACE);
-			le = errno;
-			if (lr == 0)
-				return 0;
+		if (fd < 0) {
+			named = true;
+			e = publish_named(b, name);
 		}
-		unlink(tmp);
-		if (lr == 0)
-			return 0;
-		if (le != EEXIST)
-			return report("cannot write dump", name, le), -1;
+		if (e == 0) {
+			rc = 0;
+			break;
+		}
+		if (e != EEXIST)
+			break; /* reported */
+		if (attempt == 999)
+			report("cannot write dump", name, EEXIST);
 	}
-	return report("cannot write dump", name, EEXIST), -1;
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 static void put_header(struct mp_buf *b, uint64_t seq)

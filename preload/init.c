@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "arena.h"
@@ -48,9 +49,31 @@ uint64_t mp_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* One line on stderr with write(2): stdio may allocate or hold the program's locks. */
+/* stderr as it was when profiling began (st_dev, st_ino; 0, 0 if closed): a program that
+ * closes descriptor 2 may open a file of its own there, and a mapprof: line must never land
+ * in it. Set once by mp_init. */
+static uint64_t err_dev, err_ino;
+
+static void note_stderr(void)
+{
+	struct stat st;
+	if (fstat(2, &st) == 0) {
+		err_dev = (uint64_t)st.st_dev;
+		err_ino = (uint64_t)st.st_ino;
+	}
+}
+
+/* One line on stderr with write(2): stdio may allocate or hold the program's locks. Only while
+ * descriptor 2 is still the stderr the process started with; else the line is dropped. */
 void mp_log(const char *msg)
 {
+	int saved = errno;
+	struct stat st;
+	bool same = fstat(2, &st) == 0 && (uint64_t)st.st_dev == err_dev &&
+		    (uint64_t)st.st_ino == err_ino && (err_dev || err_ino);
+	errno = saved;
+	if (!same)
+		return;
 	char line[512];
 	size_t n = 0;
 	const char *prefix = "mapprof: ";
@@ -61,6 +84,7 @@ void mp_log(const char *msg)
 	line[n++] = '\n';
 	ssize_t w = write(2, line, n);
 	(void)w;
+	errno = saved;
 }
 
 /* A profiler fault: say so once and stop profiling; the program goes on. */
@@ -356,9 +380,14 @@ void mp_init(void)
 	if (!mp_real.posix_memalign)
 		mp_real.posix_memalign = emulated_posix_memalign;
 	mp_start_ns = mp_now_ns();
+	note_stderr();
 	int next = MP_READY;
-	if (getauxval(AT_SECURE)) {
-		next = MP_FORWARD; /* set-uid/set-gid: never profile, never read the environment */
+	/* set-uid/set-gid: never profile, never read the environment. AT_SECURE says so unless
+	 * the caller already had the rights (root running su): the file's mode says it then. */
+	struct stat exe;
+	if (getauxval(AT_SECURE) ||
+	    (stat("/proc/self/exe", &exe) == 0 && (exe.st_mode & (S_ISUID | S_ISGID)))) {
+		next = MP_FORWARD;
 	} else if (!read_config()) {
 		next = MP_FORWARD;
 	} else if (!mp_filter_init() || !mp_thread_init()) {

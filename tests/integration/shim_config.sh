@@ -95,3 +95,51 @@ else
 			"$out|$(ls "$T/sec" | wc -l)"
 	fi
 fi
+
+# A program that closed its stderr and opened a file of its own at descriptor 2: the
+# mapprof: line of a failed dump is dropped, never written into that file.
+(cd "$T" && env LD_PRELOAD="$LIB" MAPPROF_OUT=/nonexistent/m.%p /usr/bin/python3 -c '
+import os
+f = open("own.txt", "w"); f.write("data\n"); f.flush(); os._exit(0)' 2>&-)
+expect_eq "stderr closed, a file at descriptor 2: the file holds only the program's data" \
+	"data" "$(cat "$T/own.txt")"
+
+# set-uid root run by root: the kernel sets no AT_SECURE (no rights change), the file's mode
+# still says set-uid. MAPPROF_RATE=abc would print a line if the environment were read.
+if [ "$(id -u)" != 0 ]; then
+	ok "setuid root run by root: skipped (not root) # SKIP"
+else
+	cp "$PROGS/shim_life" "$T/suid_root" && chmod 4755 "$T/suid_root"
+	mkdir -p "$T/sroot"
+	out=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/sroot/m.%p.%n" MAPPROF_RATE=abc \
+		"$T/suid_root" out 2>&1)
+	base=$("$PROGS/shim_life" out 2>&1)
+	expect_eq "setuid root run by root: shim off, environment unread, no dump" \
+		"$base|0" "$out|$(ls "$T/sroot" | wc -l)"
+fi
+
+# A process killed while it writes a dump leaves no partial or temporary file: each run is
+# killed with SIGKILL 20 ms into dumping in a loop (a dump is in flight nearly always).
+leftover=0
+dumps=0
+for i in 1 2 3 4 5; do
+	mkdir -p "$T/kill$i"
+	mkfifo "$T/ready$i"
+	# env execs the program: $! is its pid
+	env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/kill$i/m.%p.%n.mprof" \
+		"$PROGS/shim_dumploop" >"$T/ready$i" &
+	pid=$!
+	read -r _ <"$T/ready$i"
+	sleep 0.02
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	leftover=$((leftover + $(ls "$T/kill$i" | grep -vc '\.mprof$')))
+	dumps=$((dumps + $(ls "$T/kill$i" | grep -c '\.mprof$')))
+done
+expect_eq "killed while dumping: no temporary file left" "0" "$leftover"
+if [ "$dumps" -gt 0 ] && python3 "$ROOT/tests/tools/mprof_decode.py" --compact "$T"/kill*/*.mprof \
+	>/dev/null 2>&1; then
+	ok "killed while dumping: the $dumps dumps written are complete"
+else
+	not_ok "killed while dumping: the dumps written are complete" "dumps: $dumps"
+fi
