@@ -5,8 +5,10 @@
  * interval timeout and writes a dump. Its own allocations pass through unrecorded. A semaphore
  * and not a pipe: the profiler holds no descriptor that a program closing all of its
  * descriptors (then opening files at those numbers) could pull from under it. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
@@ -123,4 +125,47 @@ void mp_trigger_reset_child(void)
 		return;
 	}
 	start_thread();
+}
+
+/* unshare(CLONE_NEWUSER) and setns into a user namespace refuse a multithreaded process: with
+ * the writer thread running, `unshare -r` (and bwrap, rootless containers) would fail where it
+ * worked without the profiler. The thread is stopped around such a call and started again. */
+static bool pause_writer(void)
+{
+	if (!running || mp_tls.guard)
+		return false;
+	mp_trigger_stop();
+	stopping = 0;
+	return true;
+}
+
+MP_EXPORT int unshare(int flags)
+{
+	static int (*next)(int);
+	if (!next)
+		next = (int (*)(int))dlsym(RTLD_NEXT, "unshare");
+	bool paused = (flags & CLONE_NEWUSER) && pause_writer();
+	int r = next ? next(flags) : (errno = ENOSYS, -1);
+	if (paused) {
+		int saved = errno;
+		start_thread();
+		errno = saved;
+	}
+	return r;
+}
+
+MP_EXPORT int setns(int fd, int nstype)
+{
+	static int (*next)(int, int);
+	if (!next)
+		next = (int (*)(int, int))dlsym(RTLD_NEXT, "setns");
+	/* nstype 0 may be any kind, a user namespace too */
+	bool paused = (nstype == 0 || (nstype & CLONE_NEWUSER)) && pause_writer();
+	int r = next ? next(fd, nstype) : (errno = ENOSYS, -1);
+	if (paused) {
+		int saved = errno;
+		start_thread();
+		errno = saved;
+	}
+	return r;
 }

@@ -143,3 +143,14 @@ if [ "$dumps" -gt 0 ] && python3 "$ROOT/tests/tools/mprof_decode.py" --compact "
 else
 	not_ok "killed while dumping: the dumps written are complete" "dumps: $dumps"
 fi
+
+# The dump thread (MAPPROF_SIGNAL, MAPPROF_INTERVAL) makes the process multithreaded, which
+# unshare(CLONE_NEWUSER) refuses: it is stopped around the call (`unshare -r` failed with EINVAL).
+if ! base=$(unshare -r id -u 2>&1); then
+	ok "unshare -r with the dump thread: skipped (no user namespaces here) # SKIP"
+else
+	for v in MAPPROF_INTERVAL=5 MAPPROF_SIGNAL=USR2; do
+		out=$(env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/un.%p.%n" unshare -r id -u 2>&1)
+		expect_eq "unshare -r with $v: output and status unchanged" "$base|0" "$out|$?"
+	done
+fi
