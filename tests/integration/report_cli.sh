@@ -138,6 +138,9 @@ cmp -s "$T/ab.pb.gz" "$T/ba.pb.gz" && ok "argument order does not change the byt
 out=$("$REPORT" --top 5 "$T/a.mprof" 2>&1)
 grep -q 'Values are exact: rate 1' <<<"$out" && [ "$(grep -cE '^ +[0-9.]+[kMGT]?B +[0-9.]+% ' <<<"$out")" -eq 5 ] &&
 	ok "--top 5: exact header and five rows" || not_ok "--top 5: exact header and five rows" "$out"
+grep -q 'in use at dump, peak .* (exact; the peak within 1 KiB per thread)' <<<"$out" &&
+	ok "--top at rate 1: in use not labelled an estimate" ||
+	not_ok "--top at rate 1: in use not labelled an estimate" "$(grep Totals <<<"$out")"
 out=$("$REPORT" --top "$T/sampled.mprof" 2>&1)
 grep -q 'Values are sampled estimates: rate 4096' <<<"$out" &&
 	ok "--top on a sampled dump says the numbers are estimates, with the rate" ||
