@@ -7,12 +7,15 @@
  * descriptors (then opening files at those numbers) could pull from under it. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "trigger.h"
 
 /* Written by start/stop/reset (the constructor, destructor, fork child); posted by the handler,
@@ -21,6 +24,9 @@ static sem_t wake;
 static bool wake_ready;
 static pthread_t writer;
 static int running;
+static pid_t writer_pid; /* the process the writer runs in (a vfork child shares our memory) */
+/* ctl_lock: starting and stopping the writer (exit, unshare/setns, their concurrent callers). */
+static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stopping;
 
 static void on_signal(int sig)
@@ -41,14 +47,56 @@ static struct timespec deadline(void)
 	return ts;
 }
 
+/* Reads a /proc stat file and returns the text after the command name ("S ppid ..."), in buf;
+ * NULL on failure. The name may hold spaces and parentheses: the last ')' ends it. */
+static const char *stat_fields(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t got = read(fd, buf, n - 1);
+	close(fd);
+	if (got <= 0)
+		return NULL;
+	buf[got] = 0;
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+/* Whether this thread is the last one running: the process's thread count (field 20, read
+ * through /proc/thread-self: /proc/self is out of reach once the main thread has exited) is 1,
+ * or 2 with the main thread a zombie (it called pthread_exit and waits for the rest). */
+static bool alone(void)
+{
+	char buf[1024];
+	const char *f = stat_fields("/proc/thread-self/stat", buf, sizeof(buf));
+	for (int field = 3; f && field < 20; field++) {
+		f = strchr(f, ' ');
+		f = f ? f + 1 : NULL;
+	}
+	long n = f ? strtol(f, NULL, 10) : 0;
+	if (n != 2)
+		return n == 1;
+	const char *leader = stat_fields("/proc/thread-self/../../stat", buf, sizeof(buf));
+	return leader && leader[0] == 'Z';
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	mp_tls.guard++; /* everything this thread does is the profiler's */
 	struct timespec due = deadline();
 	for (;;) {
-		int r = mp_config.interval ? sem_clockwait(&wake, CLOCK_MONOTONIC, &due)
-					   : sem_wait(&wake);
+		/* Wake at least every second: when the program's last thread has gone (main called
+		 * pthread_exit), this thread alone would keep the process alive, with every
+		 * signal blocked. It ends the process as that last thread would have: exit(0). */
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		bool timed = mp_config.interval &&
+			     (due.tv_sec < until.tv_sec ||
+			      (due.tv_sec == until.tv_sec && due.tv_nsec < until.tv_nsec));
+		int r = sem_clockwait(&wake, CLOCK_MONOTONIC, timed ? &due : &until);
 		if (r != 0 && errno == EINTR)
 			continue;
 		if (stopping)
@@ -56,6 +104,13 @@ static void *writer_main(void *arg)
 		bool signalled = r == 0;
 		if (r != 0 && errno != ETIMEDOUT)
 			break; /* cannot happen with a valid semaphore; never spin */
+		if (!signalled && alone()) {
+			running = 0; /* the destructor must not wait for this thread */
+			mp_tls.guard--;
+			exit(0);
+		}
+		if (!signalled && !timed)
+			continue;
 		while (sem_trywait(&wake) == 0) /* signals that came together: one dump */
 			;
 		if (stopping)
@@ -75,6 +130,7 @@ static void start_thread(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	mp_tls.guard++;
 	running = pthread_create(&writer, NULL, writer_main, NULL) == 0;
+	writer_pid = getpid();
 	mp_tls.guard--;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!running)
@@ -101,14 +157,23 @@ void mp_trigger_start(void)
 	start_thread();
 }
 
-void mp_trigger_stop(void)
+/* ctl_lock held. */
+static void stop_locked(void)
 {
-	if (!running)
+	if (!running || pthread_equal(pthread_self(), writer))
 		return;
 	stopping = 1;
 	sem_post(&wake);
 	pthread_join(writer, NULL);
 	running = 0;
+	stopping = 0;
+}
+
+void mp_trigger_stop(void)
+{
+	pthread_mutex_lock(&ctl_lock);
+	stop_locked();
+	pthread_mutex_unlock(&ctl_lock);
 }
 
 /* The child of fork has no writer thread: start its own, on a semaphore of its own (the
@@ -116,6 +181,7 @@ void mp_trigger_stop(void)
 void mp_trigger_reset_child(void)
 {
 	mp_dump_reset_child();
+	pthread_mutex_init(&ctl_lock, NULL);
 	if (!running)
 		return;
 	running = 0;
@@ -127,16 +193,30 @@ void mp_trigger_reset_child(void)
 	start_thread();
 }
 
-/* unshare(CLONE_NEWUSER) and setns into a user namespace refuse a multithreaded process: with
- * the writer thread running, `unshare -r` (and bwrap, rootless containers) would fail where it
- * worked without the profiler. The thread is stopped around such a call and started again. */
+/* unshare(CLONE_NEWUSER) (and CLONE_THREAD, CLONE_SIGHAND, CLONE_VM) and setns into a user or
+ * mount namespace refuse a multithreaded process: with the writer thread running, `unshare -r`,
+ * `nsenter -m` (and bwrap, rootless containers) would fail where they worked without the
+ * profiler. The thread is stopped around such a call and started again, one caller at a time
+ * (ctl_lock held throughout). Not in a vfork child: the writer is the parent's. */
 static bool pause_writer(void)
 {
-	if (!running || mp_tls.guard)
+	if (mp_tls.guard)
 		return false;
-	mp_trigger_stop();
-	stopping = 0;
+	pthread_mutex_lock(&ctl_lock);
+	if (!running || getpid() != writer_pid) {
+		pthread_mutex_unlock(&ctl_lock);
+		return false;
+	}
+	stop_locked();
 	return true;
+}
+
+static void resume_writer(void)
+{
+	int saved = errno;
+	start_thread();
+	pthread_mutex_unlock(&ctl_lock);
+	errno = saved;
 }
 
 MP_EXPORT int unshare(int flags)
@@ -144,13 +224,11 @@ MP_EXPORT int unshare(int flags)
 	static int (*next)(int);
 	if (!next)
 		next = (int (*)(int))dlsym(RTLD_NEXT, "unshare");
-	bool paused = (flags & CLONE_NEWUSER) && pause_writer();
+	bool paused =
+	    (flags & (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)) && pause_writer();
 	int r = next ? next(flags) : (errno = ENOSYS, -1);
-	if (paused) {
-		int saved = errno;
-		start_thread();
-		errno = saved;
-	}
+	if (paused)
+		resume_writer();
 	return r;
 }
 
@@ -159,13 +237,10 @@ MP_EXPORT int setns(int fd, int nstype)
 	static int (*next)(int, int);
 	if (!next)
 		next = (int (*)(int, int))dlsym(RTLD_NEXT, "setns");
-	/* nstype 0 may be any kind, a user namespace too */
-	bool paused = (nstype == 0 || (nstype & CLONE_NEWUSER)) && pause_writer();
+	/* nstype 0 may be any kind */
+	bool paused = (nstype == 0 || (nstype & (CLONE_NEWUSER | CLONE_NEWNS))) && pause_writer();
 	int r = next ? next(fd, nstype) : (errno = ENOSYS, -1);
-	if (paused) {
-		int saved = errno;
-		start_thread();
-		errno = saved;
-	}
+	if (paused)
+		resume_writer();
 	return r;
 }

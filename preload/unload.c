@@ -11,11 +11,12 @@
  * stack's key, else the loaded one (DUMP_FORMAT.md, sections 9, 10): every retirement covering
  * the pc after the key was taken came after the capture.
  *
- * The closes are tracked one at a time (track_lock, held across the real call as the loader
- * holds its own): two threads closing at once would otherwise both see the same object go and
- * retire it twice, and the second record would take the stacks of what is loaded there next.
  * The loaded objects' entries (path resolved, build ID copied) are kept between closes
- * (`known`), so a close costs two walks of the loader's list, not a copy of every object.
+ * (`known`): before the real call every loaded object gets one; after it, under track_lock,
+ * every entry whose object is gone is retired and removed. So two threads closing at once
+ * retire an object once (whoever looks first), and a close costs two walks of the loader's
+ * list, not a copy of every object. track_lock is never held across the real dlclose: a
+ * library constructor running under the loader's lock may itself call dlclose.
  *
  * Every close that unloads gets its record, even of the same library at the same address: the
  * stacks captured through one load must not be taken for those of the next, which may be
@@ -57,15 +58,18 @@ static struct retired *recs;
 static uint32_t nrecs, cap_recs;
 static uint32_t epoch;
 
-/* track_lock: one close tracked at a time, and the loaded objects seen so far (by load bias:
- * two loaded objects never share one). tracking: this thread is inside a tracked close (a
- * library destructor closing another library: glibc defers that one to the outer close). */
+/* track_lock: the loaded objects seen so far (by load bias: two loaded objects never share
+ * one). tracking: this thread is inside a tracked close (a library destructor closing another
+ * library: glibc defers that one to the outer close, whose second walk sees it go). */
 static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
 struct known {
 	const char *name; /* dlpi_name as the loader has it (copy) */
 	mp_object_t o;	  /* path resolved, strings copied */
-	uint32_t before, after;
+	uint64_t age;	  /* order first seen: an object seen earlier was loaded earlier */
+	uint32_t seen;	  /* the pass of the last walk that found it loaded */
+	bool replaced;	  /* another object is at its bias now: gone, to be retired */
 };
+static uint64_t ages;
 static struct known *known;
 static uint32_t nknown, cap_known, pass;
 static __thread bool tracking __attribute__((tls_model("initial-exec")));
@@ -170,12 +174,39 @@ static struct known *find_known(uint64_t bias)
 {
 	for (uint32_t j = 0; j < nknown; j++) {
 		uint32_t i = (hint + j) % nknown;
-		if (known[i].o.bias == bias) {
+		if (known[i].o.bias == bias && !known[i].replaced) {
 			hint = i + 1;
 			return &known[i];
 		}
 	}
 	return NULL;
+}
+
+/* Drops entry f (its strings, those not moved into a record) from the table. */
+static void forget(struct known *f)
+{
+	mp_arena_free((void *)f->name, strlen(f->name) + 1);
+	if (f->o.path)
+		mp_arena_free((void *)f->o.path, f->o.path_len + 1);
+	if (f->o.build_id)
+		mp_arena_free((void *)f->o.build_id, f->o.build_id_len + 1);
+	*f = known[--nknown];
+}
+
+/* Records the object of entry f as unloaded and drops the entry. track_lock held. */
+static void retire_entry(struct known *f)
+{
+	if (retire(f)) {
+		f->o.path = NULL; /* moved into the record */
+		f->o.build_id = NULL;
+		/* Cached stack ids may stand for pcs whose object just changed. */
+		mp_table_forget_cached();
+		mp_stack_cache_forget_all();
+	} else if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED)) {
+		mp_log("out of memory for unloaded libraries; stacks through later ones may be "
+		       "unnamed or named after what is loaded at the dump");
+	}
+	forget(f);
 }
 
 static int note_before(struct dl_phdr_info *info, size_t size, void *data)
@@ -187,19 +218,18 @@ static int note_before(struct dl_phdr_info *info, size_t size, void *data)
 		return 0; /* the executable, never unloaded */
 	struct known *f = find_known(info->dlpi_addr);
 	if (f && !strcmp(f->name, name)) {
-		f->before = pass;
+		f->seen = pass;
 		return 0;
 	}
-	if (f) { /* another object at that bias: the old one went unseen */
-		mp_arena_free((void *)f->name, strlen(f->name) + 1);
-		*f = known[--nknown];
-	}
+	if (f) /* another object at that bias: the old one is gone, closed by a thread whose
+		* second walk has not come yet; retired with the others, in order */
+		f->replaced = true;
 	char path[MP_OBJECT_PATH_MAX]; /* a relative name's file: copied below */
 	mp_object_t o;
 	if (!mp_object_of(info, path, &o) ||
 	    !grow((void **)&known, &cap_known, sizeof(*known), nknown + 1))
 		return 0;
-	struct known k = {copy(name, strlen(name)), o, pass, 0};
+	struct known k = {copy(name, strlen(name)), o, ++ages, pass, false};
 	k.o.path = copy(o.path, o.path_len);
 	k.o.build_id = (const uint8_t *)copy(o.build_id, o.build_id_len);
 	if (k.name && k.o.path && k.o.build_id)
@@ -211,38 +241,32 @@ static int note_after(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
 	(void)data;
+	/* the same object: the same bias and name (another library may have been mapped where a
+	 * closed one was, by another thread, before this walk) */
 	struct known *f = find_known(info->dlpi_addr);
-	if (f)
-		f->after = pass;
+	if (f && info->dlpi_name && !strcmp(f->name, info->dlpi_name))
+		f->seen = pass;
 	return 0;
 }
 
-/* The objects seen before the close and gone after it are retired and forgotten. */
+/* The objects known and no longer loaded are retired and forgotten. track_lock held. */
 static void retire_gone(void)
 {
+	pass++;
 	dl_iterate_phdr(note_after, NULL);
-	bool changed = false, full = false;
-	for (uint32_t i = 0; i < nknown;) {
-		struct known *k = &known[i];
-		if (k->before != pass || k->after == pass) {
-			i++;
-			continue;
+	/* Oldest first: of two objects gone over one range, the one loaded first was unloaded
+	 * first, and the reader's rule needs the epochs in that order. */
+	for (;;) {
+		struct known *oldest = NULL;
+		for (uint32_t i = 0; i < nknown; i++) {
+			struct known *k = &known[i];
+			if ((k->seen != pass || k->replaced) && (!oldest || k->age < oldest->age))
+				oldest = k;
 		}
-		if (retire(k))
-			changed = true;
-		else
-			full = true;
-		mp_arena_free((void *)k->name, strlen(k->name) + 1);
-		known[i] = known[--nknown];
+		if (!oldest)
+			break;
+		retire_entry(oldest);
 	}
-	if (changed) {
-		/* Cached stack ids may stand for pcs whose object just changed. */
-		mp_table_forget_cached();
-		mp_stack_cache_forget_all();
-	}
-	if (full && !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
-		mp_log("out of memory for unloaded libraries; stacks through later ones may be "
-		       "unnamed or named after what is loaded at the dump");
 }
 
 MP_EXPORT int dlclose(void *handle)
@@ -257,9 +281,11 @@ MP_EXPORT int dlclose(void *handle)
 	pthread_mutex_lock(&track_lock);
 	pass++;
 	dl_iterate_phdr(note_before, NULL);
+	pthread_mutex_unlock(&track_lock);
 	t->guard--;
 	int r = next_dlclose(handle); /* runs the library's destructors: the program's code */
 	t->guard++;
+	pthread_mutex_lock(&track_lock);
 	retire_gone();
 	pthread_mutex_unlock(&track_lock);
 	t->guard--;

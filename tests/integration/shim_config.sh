@@ -154,3 +154,26 @@ else
 		expect_eq "unshare -r with $v: output and status unchanged" "$base|0" "$out|$?"
 	done
 fi
+
+# The dump thread never keeps a process alive: main calls pthread_exit and the last program
+# thread returns, so the process must end with status 0 (it lived on, signals blocked).
+for v in MAPPROF_SIGNAL=USR2 MAPPROF_INTERVAL=1; do
+	mkdir -p "$T/mx"
+	out=$(env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/mx/m.%p.%n" timeout -s KILL 20 \
+		"$PROGS/shim_threadctl" mainexit 2>&1)
+	expect_eq "main thread exits first, with $v: the process ends, status 0" "done|0" "$out|$?"
+done
+# Concurrent unshare calls stop and restart the dump thread one at a time (they hung).
+out=$(env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR2 MAPPROF_OUT="$T/mx/u.%p.%n" timeout 60 \
+	"$PROGS/shim_threadctl" unshare 2>&1)
+expect_eq "unshare from 4 threads at once, 200 times: no hang" "done|0" "$out|$?"
+# setns into a mount namespace (nsenter -m) needs the process single-threaded too.
+if sleeper=$(unshare -m --propagation private sleep 30 >/dev/null 2>&1 & echo $!) &&
+	sleep 0.3 && base=$(nsenter -t "$sleeper" -m true 2>&1); then
+	out=$(env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=5 MAPPROF_OUT="$T/mx/n.%p.%n" \
+		nsenter -t "$sleeper" -m true 2>&1)
+	expect_eq "nsenter -m with the dump thread: output and status unchanged" "$base|0" "$out|$?"
+else
+	ok "nsenter -m: skipped (no mount namespaces here) # SKIP"
+fi
+kill "$sleeper" 2>/dev/null

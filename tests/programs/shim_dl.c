@@ -4,7 +4,8 @@
  * malloc(300) in dl_site, kept), dumps through MAPPROF_DUMP() while the library is loaded,
  * calls dl_release (frees them), dlcloses it, and does it all a second time, with argv[2] if
  * given: built with -DSHIM_DL_B too, it allocates 40 x malloc(301) in dl_site_b, and the loader
- * usually maps it where the first one was. */
+ * usually maps it where the first one was. With -DSHIM_DL_CTOR the library's constructor
+ * sleeps 300 ms, then opens and closes libm (tests/programs/shim_dlstress.c, mode ctor). */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,17 @@
 
 #ifdef SHIM_AS_LIB
 static void *objs[40];
+
+#ifdef SHIM_DL_CTOR
+/* A constructor that probes for another library while the loader's lock is held. */
+__attribute__((constructor)) static void probe(void)
+{
+	usleep(300000);
+	void *h = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+	if (h)
+		dlclose(h);
+}
+#endif
 
 #ifdef SHIM_DL_B
 NOINLINE void dl_site_b(void)

@@ -6,6 +6,8 @@
  *                                closes it, then B, N times: each close tracked once
  *   shim_dlstress move A N       A opened, worked, closed N times, with an anonymous mapping
  *                                made after each close so that A lands somewhere new each time
+ *   shim_dlstress ctor A CTOR    A opened; a thread opens CTOR, whose constructor (under the
+ *                                loader's lock) closes a library; main closes A meanwhile
  * Prints "dlstress ok". */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static volatile int done;
 static const char *lib_c;
@@ -31,6 +34,11 @@ static int cycle(const char *path, void **base)
 	*base = info.dli_fbase;
 	release();
 	return dlclose(h);
+}
+
+static void *open_ctor(void *arg)
+{
+	return dlopen((const char *)arg, RTLD_NOW | RTLD_LOCAL);
 }
 
 static void *closer(void *arg)
@@ -68,8 +76,19 @@ int main(int argc, char **argv)
 				 0) == MAP_FAILED)
 				return 4;
 		}
+	} else if (argc == 4 && !strcmp(argv[1], "ctor")) {
+		void *a = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+		pthread_t t;
+		if (!a || pthread_create(&t, NULL, open_ctor, argv[3]))
+			return 2;
+		usleep(100000); /* the constructor is running, under the loader's lock */
+		dlclose(a);
+		void *c;
+		pthread_join(t, &c);
+		if (!c)
+			return 3;
 	} else {
-		fprintf(stderr, "usage: shim_dlstress race A B C N | move A N\n");
+		fprintf(stderr, "usage: shim_dlstress race A B C N | move A N | ctor A CTOR\n");
 		return 1;
 	}
 	printf("dlstress ok\n");
