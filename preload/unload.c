@@ -66,7 +66,7 @@ struct known {
 	const char *name; /* dlpi_name as the loader has it (copy) */
 	mp_object_t o;	  /* path resolved, strings copied */
 	uint64_t age;	  /* order first seen: an object seen earlier was loaded earlier */
-	uint32_t seen;	  /* the pass of the last walk that found it loaded */
+	uint32_t seen;	  /* the pass of retire_gone's last walk that found it loaded */
 	bool replaced;	  /* another object is at its bias now: gone, to be retired */
 };
 static uint64_t ages;
@@ -217,10 +217,8 @@ static int note_before(struct dl_phdr_info *info, size_t size, void *data)
 	if (!name || !name[0])
 		return 0; /* the executable, never unloaded */
 	struct known *f = find_known(info->dlpi_addr);
-	if (f && !strcmp(f->name, name)) {
-		f->seen = pass;
-		return 0;
-	}
+	if (f && !strcmp(f->name, name))
+		return 0; /* known already */
 	if (f) /* another object at that bias: the old one is gone, closed by a thread whose
 		* second walk has not come yet; retired with the others, in order */
 		f->replaced = true;
@@ -279,7 +277,6 @@ MP_EXPORT int dlclose(void *handle)
 	tracking = true;
 	t->guard++;
 	pthread_mutex_lock(&track_lock);
-	pass++;
 	dl_iterate_phdr(note_before, NULL);
 	pthread_mutex_unlock(&track_lock);
 	t->guard--;
