@@ -20,9 +20,8 @@ static inline bool mp_fast_alloc(mp_tls_t *t, size_t size)
 {
 	if (mp_unlikely(size >= t->avail) || mp_unlikely(t->hold != 0))
 		return false;
-	t->avail -= size;
+	t->avail -= size;   /* also counts the bytes: mp_avail_set */
 	t->n.alloc_calls++; /* the thread has a record: hold is set until it does */
-	t->n.alloc_bytes += size;
 	return true;
 }
 

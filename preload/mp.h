@@ -64,16 +64,16 @@ struct mp_counts {
 };
 
 /* Each thread owns one record (arena memory, never freed, reused after the thread exits). Its
- * live counts are in its TLS (mp_tls.n: no pointer to chase on the fast path), which the
- * record points at while the thread lives; at thread exit they fold into `folded`. Dumps sum
- * both under the registry lock (thread.c). */
+ * live counts are in its TLS (mp_tls.n and the fast path's bytes: no pointer to chase on the
+ * fast path), which the record points at while the thread lives; at thread exit they fold into
+ * `folded`. Dumps sum both under the registry lock (thread.c). */
 typedef struct mp_thread {
-	struct mp_counts folded;  /* of the threads that owned it and exited: registry lock */
-	struct mp_counts *live_n; /* the owner's mp_tls.n, NULL when none: registry lock */
-	struct mp_thread *next;	  /* registry list: written under the registry lock */
-	int live;		  /* 1 while a thread owns it */
-	uint32_t index;		  /* registration order, for MAPPROF_SEED */
-	void *tcache;		  /* table.c's stack/bucket cache: owner only, NULL until used */
+	struct mp_counts folded; /* of the threads that owned it and exited: registry lock */
+	struct mp_tls *live_t;	 /* the owner's mp_tls, NULL when none: registry lock */
+	struct mp_thread *next;	 /* registry list: written under the registry lock */
+	int live;		 /* 1 while a thread owns it */
+	uint32_t index;		 /* registration order, for MAPPROF_SEED */
+	void *tcache;		 /* table.c's stack/bucket cache: owner only, NULL until used */
 	struct mp_stack_cache *scache; /* stackcache.c: owner only, NULL until used */
 	uint32_t capturing;  /* stack.c: 1 while the owner is in the unwinder (fork waits) */
 	int64_t est_pending; /* table.c: frees not yet in the in-use estimate (<= 0), written
@@ -102,12 +102,55 @@ typedef struct mp_tls {
 		};
 	};
 	/* The thread's exact counts since it got its record (written by the owner only, read
-	 * by dumps through the record under the registry lock). */
+	 * by dumps through the record under the registry lock). n.alloc_bytes leaves out what
+	 * the fast path allocated since avail was last set, avail_set - avail: the fast path only
+	 * moves avail, one write fewer (mp_tls_bytes adds it back). */
 	struct mp_counts n;
 	uint64_t rng;	  /* xorshift state for the sampler */
 	uint8_t map_kind; /* kind of the allocation map_pending waits for */
+	/* Slow path only. avail's value when the slow path last set it, so avail_set - avail
+	 * is bytes the fast path counted; bseq is odd while the owner rewrites the pair (a dump
+	 * reading another thread's counts retries then: mp_tls_bytes). */
+	uint32_t bseq;
+	uint64_t avail_set;
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
+
+/* The owner, outside the fast path: avail becomes v, with what the fast path counted since
+ * the last set folded into n.alloc_bytes. */
+static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
+{
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* a reader on another core: x86 keeps order */
+	t->n.alloc_bytes += t->avail_set - t->avail;
+	t->avail = v;
+	t->avail_set = v;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
+}
+
+/* The owner, outside the fast path: `size` bytes come off avail that the caller counts itself
+ * (the fast path's share stays as it was). */
+static inline void mp_avail_take(mp_tls_t *t, uint64_t size)
+{
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->avail -= size;
+	t->avail_set -= size;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
+}
+
+/* The owner, where its counts start again from zero (a new record, a fork child): what the
+ * fast path counted so far is not theirs. */
+static inline void mp_avail_forget(mp_tls_t *t)
+{
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->avail_set = t->avail;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
+}
 
 /* MurmurHash3's 64-bit finalizer: the hash of the shim's tables (stacks, live objects, maps). */
 static inline uint64_t mp_mix64(uint64_t x)

@@ -27,11 +27,11 @@ static inline void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
 static bool sample_step(mp_tls_t *t, size_t size)
 {
 	if (mp_config.rate != 1 && size <= t->avail) {
-		t->avail -= size;
+		mp_avail_take(t, size); /* mp_record_alloc counted it */
 		return false;
 	}
 	int64_t next = mp_sample_next(&t->rng, mp_config.rate);
-	t->avail = next < 0 ? 0 : (uint64_t)next;
+	mp_avail_set(t, next < 0 ? 0 : (uint64_t)next);
 	return mp_config.rate != 0;
 }
 
@@ -60,16 +60,15 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	if ((r || t->dying) && sample_step(t, size))
 		sample(t, p, size, kind);
 	if (!r && !t->dying)
-		t->avail = 0; /* no record: the fast path must not run */
+		mp_avail_set(t, 0); /* no record: the fast path must not run */
 	t->guard--;
 }
 
 __attribute__((cold, noinline)) void *mp_fast_alloc_undo(size_t size)
 {
 	mp_tls_t *t = &mp_tls;
-	t->avail += size;
+	t->avail += size; /* takes the bytes back too: mp_avail_set */
 	t->n.alloc_calls--;
-	t->n.alloc_bytes -= size;
 	return NULL;
 }
 

@@ -28,11 +28,12 @@ static void on_thread_exit(void *arg)
 	pthread_mutex_lock(&registry_lock);
 	r->folded.alloc_calls += t->n.alloc_calls;
 	r->folded.free_calls += t->n.free_calls;
-	r->folded.alloc_bytes += t->n.alloc_bytes;
-	r->live_n = NULL;
+	r->folded.alloc_bytes += t->n.alloc_bytes + (t->avail_set - t->avail);
+	r->live_t = NULL;
 	r->live = 0;
 	pthread_mutex_unlock(&registry_lock);
 	t->n = (struct mp_counts){0, 0, 0};
+	mp_avail_forget(t);
 	/* Later calls on this thread (other destructors) count as orphans: the record may already
 	 * belong to a new thread. */
 	t->rec = NULL;
@@ -70,7 +71,8 @@ void mp_thread_attach(mp_tls_t *t)
 	}
 	if (r) {
 		t->n = (struct mp_counts){0, 0, 0};
-		r->live_n = &t->n;
+		mp_avail_forget(t);
+		r->live_t = t;
 		r->live = 1;
 		r->index = nthreads++;
 	}
@@ -81,7 +83,7 @@ void mp_thread_attach(mp_tls_t *t)
 	 * thread counts as an orphan). Outside the lock: it may allocate. */
 	if (!have_key || pthread_setspecific(exit_key, r) != 0) {
 		pthread_mutex_lock(&registry_lock);
-		r->live_n = NULL;
+		r->live_t = NULL;
 		r->live = 0;
 		pthread_mutex_unlock(&registry_lock);
 		return;
@@ -91,7 +93,7 @@ void mp_thread_attach(mp_tls_t *t)
 	t->rng = mp_sample_rng_seed(mp_config.seed, r->index);
 	/* A fresh thread starts from a fresh sample interval. */
 	int64_t first = mp_sample_next(&t->rng, mp_config.rate);
-	t->avail = first < 0 ? 0 : (uint64_t)first;
+	mp_avail_set(t, first < 0 ? 0 : (uint64_t)first);
 	t->rec = r;
 	t->unattached = 0;
 }
@@ -117,6 +119,27 @@ void mp_thread_count_free_cold(mp_tls_t *t)
 	__atomic_fetch_add(&orphan_frees, 1, __ATOMIC_RELAXED);
 }
 
+/* Registry lock held: bytes counted by the live thread t (any thread, the caller's own too).
+ * Its owner rewrites n.alloc_bytes, avail and avail_set together, outside the fast path, with
+ * bseq odd meanwhile (mp.h): a reading taken across such a rewrite is taken again. Bounded, for
+ * a dump that interrupted its own thread there (mapprof_dump from a signal handler). */
+static uint64_t tls_bytes(mp_tls_t *t)
+{
+	uint64_t v = 0;
+	for (int tries = 0; tries < 1000; tries++) {
+		uint32_t s1 = __atomic_load_n(&t->bseq, __ATOMIC_ACQUIRE);
+		uint64_t b = __atomic_load_n(&t->n.alloc_bytes, __ATOMIC_RELAXED);
+		uint64_t set = __atomic_load_n(&t->avail_set, __ATOMIC_RELAXED);
+		uint64_t avail = __atomic_load_n(&t->avail, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		v = b + (set - avail);
+		if (!(s1 & 1) && __atomic_load_n(&t->bseq, __ATOMIC_RELAXED) == s1)
+			break;
+		sched_yield();
+	}
+	return v;
+}
+
 void mp_thread_totals(struct mp_totals *out)
 {
 	out->alloc_calls = __atomic_load_n(&orphan_allocs, __ATOMIC_RELAXED);
@@ -127,13 +150,13 @@ void mp_thread_totals(struct mp_totals *out)
 		out->alloc_calls += r->folded.alloc_calls;
 		out->free_calls += r->folded.free_calls;
 		out->alloc_bytes += r->folded.alloc_bytes;
-		const struct mp_counts *n = r->live_n;
-		if (n) {
+		mp_tls_t *t = r->live_t;
+		if (t) {
 			/* Another thread's TLS, written by its owner without a lock: a dump is a
 			 * snapshot, and aligned 64-bit loads do not tear. */
-			out->alloc_calls += __atomic_load_n(&n->alloc_calls, __ATOMIC_RELAXED);
-			out->free_calls += __atomic_load_n(&n->free_calls, __ATOMIC_RELAXED);
-			out->alloc_bytes += __atomic_load_n(&n->alloc_bytes, __ATOMIC_RELAXED);
+			out->alloc_calls += __atomic_load_n(&t->n.alloc_calls, __ATOMIC_RELAXED);
+			out->free_calls += __atomic_load_n(&t->n.free_calls, __ATOMIC_RELAXED);
+			out->alloc_bytes += tls_bytes(t);
 		}
 	}
 	out->threads = nthreads;
@@ -180,9 +203,10 @@ void mp_thread_reset_child(mp_tls_t *t)
 		r->folded = (struct mp_counts){0, 0, 0};
 		r->est_pending = 0;
 		r->live = (r == t->rec);
-		r->live_n = r->live ? &t->n : NULL; /* the other threads' TLS is gone */
+		r->live_t = r->live ? t : NULL; /* the other threads' TLS is gone */
 	}
 	t->n = (struct mp_counts){0, 0, 0};
+	mp_avail_forget(t);
 	orphan_allocs = orphan_frees = orphan_bytes = 0;
 	nthreads = t->rec ? 1 : 0;
 }

@@ -83,6 +83,10 @@ if stale "$OUT/malloc_tight" tests/bench/malloc_tight.c $COMMON; then
 	build "$OUT/malloc_tight" $CC -std=gnu11 $WFLAGS -o "$OUT/malloc_tight" \
 		tests/bench/malloc_tight.c || true
 fi
+if stale "$OUT/fastpath_pair" tests/bench/fastpath_pair.c $COMMON; then
+	build "$OUT/fastpath_pair" $CC -std=gnu11 $WFLAGS -o "$OUT/fastpath_pair" \
+		tests/bench/fastpath_pair.c || true
+fi
 if stale "$OUT/malloc_tight_mt" tests/bench/malloc_tight_mt.c $COMMON; then
 	build "$OUT/malloc_tight_mt" $CC -std=gnu11 $WFLAGS -pthread -o "$OUT/malloc_tight_mt" \
 		tests/bench/malloc_tight_mt.c || true

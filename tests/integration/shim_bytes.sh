@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Exact bytes at sampled rates (tests/programs/shim_bytes.c): the fast path counts bytes only
+# through the thread's sample budget, so threads that exit, records reused, snapshots of running
+# threads, fork children and rate 0 (the budget never reset) must all still add up. The program
+# prints its own truth; libc's own allocations (thread creation, stdio) may add a little.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+export PYTHONPATH=$ROOT/tests/tools
+PROG=$PROGS/shim_bytes
+
+run() { # run LABEL MODE RATE
+	mkdir -p "$T/$1"
+	env LD_PRELOAD="$LIB" MAPPROF_RATE="$3" MAPPROF_SEED=5 \
+		MAPPROF_OUT="$T/$1/mapprof.%p.%n.mprof" "$PROG" "$2" >"$T/$1.out" 2>"$T/$1.err"
+	echo $? >"$T/$1.rc"
+}
+
+check() { # check LABEL MODE
+	"$PY" - "$T" "$1" "$2" <<'EOF'
+import os, sys
+import mprof_decode as m
+T, label, mode = sys.argv[1:4]
+t = m.Tap(label + ": ")
+rc = open(os.path.join(T, label + ".rc")).read().strip()
+err = open(os.path.join(T, label + ".err")).read()
+truth = [int(x) for x in open(os.path.join(T, label + ".out")).read().split()]
+t.eq("exit status 0, no stderr", ("0", ""), (rc, err))
+ds = sorted(m.load_dir(os.path.join(T, label)), key=lambda d: (d["header"]["pid"],
+                                                               d["header"]["seq"]))
+SLACK = 65536  # libc's own: thread creation, the dump machinery's first calls
+
+
+def within(name, got, want):
+    t.ok("%s: alloc_bytes %d within [%d, +%d]" % (name, got, want, SLACK),
+         want <= got <= want + SLACK)
+
+
+if mode == "exit":
+    if t.eq("one dump", 1, len(ds)) and t.eq("one truth line", 1, len(truth)):
+        within("12 threads and main", ds[0]["totals"]["alloc_bytes"], truth[0])
+elif mode == "fork":
+    # The child prints first (the parent waits for it); its dump holds only its own bytes.
+    if t.eq("two dumps, two truths", (2, 2), (len(ds), len(truth))):
+        parent = [d for d in ds if d["header"]["ppid"] != ds[0]["header"]["pid"]]
+        child = [d for d in ds if d["header"]["ppid"] == ds[0]["header"]["pid"]]
+        if t.eq("one parent, one child", (1, 1), (len(parent), len(child))):
+            within("child (after the fork only)", child[0]["totals"]["alloc_bytes"], truth[0])
+            within("parent", parent[0]["totals"]["alloc_bytes"], truth[1])
+elif mode == "snap":
+    if t.ok("41 dumps (40 snapshots and the exit)", len(ds) == 41) and len(truth) == 1:
+        tots = [d["totals"] for d in ds]
+        within("final", tots[-1]["alloc_bytes"], truth[0])
+        bad = [(i, a["alloc_bytes"], b["alloc_bytes"]) for i, (a, b) in
+               enumerate(zip(tots, tots[1:])) if b["alloc_bytes"] < a["alloc_bytes"]]
+        t.eq("snapshots' alloc_bytes never go down", [], bad)
+        # Every size is 8..4096 bytes: a snapshot that missed what the running threads'
+        # fast paths counted (all of it at rate 0) reads far below 8 bytes a call.
+        off = [(i, x["alloc_calls"], x["alloc_bytes"]) for i, x in enumerate(tots)
+               if not 8 * (x["alloc_calls"] - 100) <= x["alloc_bytes"] <= 4096 *
+               x["alloc_calls"] + SLACK]
+        t.eq("every snapshot: 8..4096 bytes a call", [], off)
+        moving = sum(1 for a, b in zip(tots, tots[1:]) if b["alloc_calls"] > a["alloc_calls"])
+        t.ok("snapshots taken while the threads ran (%d moved)" % moving, moving >= 2)
+EOF
+}
+
+for rate in 1048576 65536 0; do
+	for mode in exit snap fork; do
+		run "$mode-$rate" "$mode" "$rate"
+		check "$mode-$rate" "$mode"
+	done
+done

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Exact byte totals at a sampled rate (tests/integration/shim_bytes.sh). The fast path counts
+ * its bytes only by moving the thread's sample budget (preload/mp.h, mp_avail_set), so every
+ * place that resets the budget must fold them in: sample points, thread exit, a record reused
+ * by the next thread, fork, snapshots of threads that run.
+ *
+ * Usage: shim_bytes exit   8 threads one after another and 4 at once allocate known bytes
+ *                          and exit; main allocates too. Truth: BYTES_EXIT.
+ *        shim_bytes snap   2 threads allocate while main writes 40 snapshots with
+ *                          mapprof_dump(), then a final one at exit. Truth: BYTES_SNAP.
+ *        shim_bytes fork   main allocates, forks; the child allocates CHILD_BYTES and exits
+ *                          with exit() (its dump holds only those), the parent waits.
+ * Every size is 8..4096 bytes, well below MAPPROF_RATE=1048576, so nearly every byte goes
+ * through the fast path. No stdio before the counts: they would add libc's own bytes. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mapprof.h"
+
+#define NOINLINE __attribute__((noinline, noclone))
+
+/* n allocations of 8 + (i * 37 + salt) % 4089 bytes, each freed at once: returns the bytes. */
+NOINLINE static unsigned long churn(long n, unsigned salt)
+{
+	unsigned long bytes = 0;
+	for (long i = 0; i < n; i++) {
+		size_t sz = 8 + ((size_t)i * 37 + salt) % 4089;
+		char *volatile p = malloc(sz);
+		if (!p)
+			_exit(3);
+		p[0] = 1;
+		free(p);
+		bytes += sz;
+	}
+	return bytes;
+}
+
+static unsigned long thread_bytes[16];
+
+static void *worker(void *arg)
+{
+	long i = (long)arg;
+	thread_bytes[i] = churn(20000 + i * 1000, (unsigned)i);
+	return NULL;
+}
+
+static void *snap_worker(void *arg)
+{
+	long i = (long)arg;
+	thread_bytes[i] = churn(200000, (unsigned)i);
+	return NULL;
+}
+
+/* The truth, in decimal with write(2): no allocation of its own. */
+static void put_truth(unsigned long v)
+{
+	char buf[32];
+	int n = 0;
+	char tmp[32];
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (int i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\n';
+	if (write(1, buf, (size_t)n + 1) < 0)
+		_exit(4);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "exit";
+	unsigned long total = 0;
+	pthread_t th[16];
+
+	if (strcmp(mode, "exit") == 0) {
+		total += churn(30000, 99);
+		for (long i = 0; i < 8; i++) { /* one after another: records reused */
+			if (pthread_create(&th[i], NULL, worker, (void *)i) != 0)
+				return 2;
+			pthread_join(th[i], NULL);
+			total += thread_bytes[i];
+		}
+		for (long i = 8; i < 12; i++)
+			if (pthread_create(&th[i], NULL, worker, (void *)i) != 0)
+				return 2;
+		for (long i = 8; i < 12; i++) {
+			pthread_join(th[i], NULL);
+			total += thread_bytes[i];
+		}
+		total += churn(10000, 7);
+	} else if (strcmp(mode, "snap") == 0) {
+		for (long i = 0; i < 2; i++)
+			if (pthread_create(&th[i], NULL, snap_worker, (void *)i) != 0)
+				return 2;
+		for (int k = 0; k < 40; k++) {
+			if (MAPPROF_DUMP() < 0)
+				return 5;
+			usleep(2000);
+		}
+		for (long i = 0; i < 2; i++) {
+			pthread_join(th[i], NULL);
+			total += thread_bytes[i];
+		}
+	} else if (strcmp(mode, "fork") == 0) {
+		total += churn(30000, 5);
+		pid_t pid = fork();
+		if (pid < 0)
+			return 2;
+		if (pid == 0) {
+			unsigned long c = churn(25000, 11);
+			put_truth(c);
+			exit(0);
+		}
+		int st;
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return 6;
+	} else {
+		return 2;
+	}
+	put_truth(total);
+	return 0;
+}
