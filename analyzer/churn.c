@@ -353,6 +353,20 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 "map (or one map per thread, merged)");
 		verdict(s, MP_V_SHARED, ev, sg);
 	}
+	/* uthash stops expanding a table when two expansions in a row left over half its items
+	 * in chains longer than it wants: its keys hash to few buckets, and every lookup walks
+	 * a long chain from then on. */
+	if (s->noexpand >= MP_HASH_MIN_INSTANCES) {
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " of %" PRIu64 " instances stopped expanding: their keys hash "
+			 "to too few buckets, so lookups walk long chains",
+			 s->noexpand, s->instances);
+		snprintf(sg, sizeof(sg),
+			 "if HASH_FUNCTION is redefined, go back to uthash's default (HASH_JEN) or "
+			 "use #define HASH_FUNCTION(k, n, h) HASH_SFH(k, n, h); check that the key "
+			 "bytes differ between keys (struct padding, a shared prefix)");
+		verdict(s, MP_V_HASH, ev, sg);
+	}
 	/* Growth means grows beyond the reserves: a site whose every grow is an instance's one
 	 * reserve()/rehash() has sized its maps already, and its bucket arrays are the maps
 	 * themselves, not growth (a reserved std::unordered_set<int> of 2^20 elements has its
@@ -464,7 +478,7 @@ void mp_churn_free(mp_churn_t *c)
 
 const char *mp_verdict_name(enum mp_verdict_id id)
 {
-	static const char *const names[MP_V_COUNT] = {"presize", "reuse", "tiny", "shared",
-						      "dominant"};
+	static const char *const names[MP_V_COUNT] = {"presize", "reuse", "tiny",
+						      "shared",	 "hash",  "dominant"};
 	return id < MP_V_COUNT ? names[id] : "?";
 }

@@ -22,6 +22,7 @@
 #define MP_TINY_MAX_ELEMENTS	 4	  /* the shim's definition of tiny (DUMP_FORMAT.md) */
 #define MP_TINY_MIN_SHARE	 0.9	  /* of the instances never above 4 elements */
 #define MP_SHARED_MIN_INSTANCES	 1	  /* one instance grown from two threads is enough */
+#define MP_HASH_MIN_INSTANCES	 1	  /* one table that stopped expanding is enough */
 #define MP_DOMINANT_BYTES_SHARE	 0.20	  /* grow bytes / all bytes allocated */
 #define MP_DOMINANT_TIME_SHARE	 0.05	  /* grow time / time measured */
 /* presize for uthash: items per initial bucket in the suggested HASH_INITIAL_NUM_BUCKETS.
@@ -29,7 +30,15 @@
  * the mean does: 1000 items still expand 128 and 256 buckets (means 7.8 and 3.9), not 512. */
 #define MP_UTHASH_ITEMS_PER_BUCKET 2
 
-enum mp_verdict_id { MP_V_PRESIZE, MP_V_REUSE, MP_V_TINY, MP_V_SHARED, MP_V_DOMINANT, MP_V_COUNT };
+enum mp_verdict_id {
+	MP_V_PRESIZE,
+	MP_V_REUSE,
+	MP_V_TINY,
+	MP_V_SHARED,
+	MP_V_HASH,
+	MP_V_DOMINANT,
+	MP_V_COUNT
+};
 
 typedef struct {
 	enum mp_verdict_id id;

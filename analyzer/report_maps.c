@@ -131,11 +131,11 @@ static void site_json(FILE *f, const mp_churn_site_t *s)
 		"},\"lifetime_ns\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 "}",
 		s->size_p50, s->size_p90, s->max_size, s->life_p50, s->life_p90);
 	fprintf(f,
-		",\"tiny\":%" PRIu64 ",\"shared\":%" PRIu64 ",\"grow_bytes\":%" PRIu64
-		",\"grow_bytes_share\":%.6f,\"grow_ns\":%" PRIu64 ",\"max_grow_ns\":%" PRIu64
-		",\"threads\":%" PRIu64 ",\"verdicts\":[",
-		s->tiny, s->shared, s->grow_bytes, s->grow_bytes_share, s->grow_ns, s->max_grow_ns,
-		s->max_threads ? s->max_threads : 1);
+		",\"tiny\":%" PRIu64 ",\"shared\":%" PRIu64 ",\"noexpand\":%" PRIu64
+		",\"grow_bytes\":%" PRIu64 ",\"grow_bytes_share\":%.6f,\"grow_ns\":%" PRIu64
+		",\"max_grow_ns\":%" PRIu64 ",\"threads\":%" PRIu64 ",\"verdicts\":[",
+		s->tiny, s->shared, s->noexpand, s->grow_bytes, s->grow_bytes_share, s->grow_ns,
+		s->max_grow_ns, s->max_threads ? s->max_threads : 1);
 	for (int v = 0; v < s->nverdicts; v++) {
 		fputs(v ? ",{\"id\":" : "{\"id\":", f);
 		jstr(f, mp_verdict_name(s->verdicts[v].id));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* exec replaces the image without running destructors, so the exit dump would never happen:
  * the exec family writes a dump first, and the new image (LD_PRELOAD is inherited) profiles
- * itself into files of its own. _exit and _Exit end the process without destructors too: they
- * write the final dump first (a fork child that does its work and leaves with _exit would
+ * itself into files of its own. _exit, _Exit and quick_exit end the process without destructors
+ * too: they write the final dump first (a fork child that does its work and leaves with _exit would
  * otherwise leave nothing). Not in a vfork child (it shares the parent's memory: a dump there
  * would describe the parent), not in a fork child about to exec that recorded no sample (the
  * usual fork-then-exec child would only add empty files) or leaving having allocated nothing,
@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "mp.h"
@@ -32,11 +33,21 @@ static void on_fork_child(void)
 	image_pid = getpid();
 }
 
+static void final_dump(const char *why, bool exec);
+
+/* quick_exit runs its handlers, then glibc's own _exit, not ours. Registered before the
+ * program's handlers, this one runs after them (reverse order): the dump sees what they did. */
+static void on_quick_exit(void)
+{
+	final_dump("quick_exit", false);
+}
+
 __attribute__((constructor)) static void exec_ctor(void)
 {
 	image_pid = getpid();
 	next_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
 	pthread_atfork(NULL, NULL, on_fork_child);
+	at_quick_exit(on_quick_exit);
 }
 
 /* A fork child that is about to exec is skipped when it recorded no sample, one that leaves

@@ -90,13 +90,18 @@ typedef struct mp_maps_tls {
 	uint64_t ops; /* this thread's alloc+free calls when the new array came: the old array's
 		       * free is the very next heap call of the rehash */
 	mp_map_grow_t *grow; /* where its duration goes */
+	bool shrink;	     /* the pending "grow" is a rehash to fewer buckets: not a grow */
 	/* Elements cache: the last unordered_map this thread grew, and the most elements seen in
 	 * it by _M_need_rehash calls that did not grow it. */
 	const void *policy;
 	uint64_t policy_serial, policy_elems;
+	const void *policy_buckets; /* its bucket array (NULL: the next insert's) */
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
 	const void *ut_array;
 	uint64_t ut_t0;
+	/* A table was just made here: the next uthash_malloc is its first bucket array
+	 * (HASH_MAKE_TABLE), whatever its size; 4 buckets are as large as a table. */
+	bool ut_want_buckets;
 	/* uthash: the table this thread is filling and its instance. mapprof_uthash_size raises
 	 * the instance's max_size without the lock while the serial still matches (instances
 	 * live in arena memory that is never unmapped, so a stale pointer is safe to test). */

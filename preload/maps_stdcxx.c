@@ -228,10 +228,20 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		mp_maps_unlock();
 		return;
 	}
-	m->adoptable = fresh && from > 1;
+	/* rehash(n) and reserve(n) below the current count shrink the array: followed like a
+	 * grow (the new array replaces the old), but not counted as one (nor adopted: adoption
+	 * takes back a grow). */
+	x->shrink = to < from;
+	m->adoptable = fresh && from > 1 && !x->shrink;
 	if (size > m->size)
 		mp_maps_set_size_locked(m, size);
-	x->grow = mp_maps_grow_locked(m, stack, flags, from, to, moved, to * sizeof(void *), 0);
+	if (x->shrink) {
+		m->buckets = to;
+		x->grow = NULL;
+	} else {
+		x->grow =
+		    mp_maps_grow_locked(m, stack, flags, from, to, moved, to * sizeof(void *), 0);
+	}
 	x->gen = mp_maps_gen;
 	x->key = key;
 	x->serial = m->serial;
@@ -244,6 +254,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		x->policy = self;
 		x->policy_serial = m->serial;
 		x->policy_elems = m->size;
+		/* The new array: the built-in bucket, or the allocation that follows (set then) */
+		x->policy_buckets = to > 1 ? NULL : (char *)self + sizeof(struct policy);
 		m->cached_by = x;
 	} else { /* exiting, or no record (no exit destructor): nothing may point at this TLS */
 		x->policy = NULL;
@@ -273,6 +285,8 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 	}
 	mp_filter_add_map(p); /* before the program holds p: any thread's free of it sees it */
 	x->ops = t->n.alloc_calls + t->n.free_calls;
+	if (x->policy && x->policy_serial == x->serial)
+		x->policy_buckets = p; /* the grown map's elements are counted while it holds p */
 	if (x->old_array) {
 		x->new_array = p;
 		x->stage = 2;
@@ -303,8 +317,10 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	if (g && owner == g && p == x->old_array) {
 		/* The grow's end: its old array goes, its new one (if any) takes the place. */
 		enter_new_array_locked(x);
-		mp_maps_grow_ns_locked(g->site, x->grow,
-				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
+		if (!x->shrink)
+			mp_maps_grow_ns_locked(
+			    g->site, x->grow,
+			    mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
 		mp_maps_unlock();
 		return;
 	}
@@ -322,8 +338,10 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 			owner->cached_by = x;
 		}
 		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
-		mp_maps_grow_ns_locked(owner->site, x->grow,
-				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
+		if (!x->shrink)
+			mp_maps_grow_ns_locked(
+			    owner->site, x->grow,
+			    mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
 		mp_maps_unlock();
 		return;
 	}
@@ -332,6 +350,22 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 		mp_maps_cxx_flush_locked();
 	mp_maps_kill_locked(owner, now);
 	mp_maps_unlock();
+}
+
+/* An insert at the policy this thread last grew reached `elems`. The map there must still be
+ * the one that grew: a swap or a move puts another map at the address without a call to us, and
+ * its elements are not the grown map's. Its bucket array tells: the one allocated for the grow
+ * (mp_maps_cxx_on_alloc), or, when that was not seen (a custom allocator), the one the first
+ * insert after the grow finds. */
+static inline void raise_elems(mp_maps_tls_t *x, const void *self, uint64_t elems)
+{
+	void *cur = head_of(self)->buckets;
+	if (mp_unlikely(cur != x->policy_buckets)) {
+		if (x->policy_buckets)
+			return; /* another map sits here now */
+		x->policy_buckets = cur;
+	}
+	__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED); /* read by dumps */
 }
 
 /* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
@@ -375,8 +409,8 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 		 * go in. libstdc++ calls again for each element it does insert (n_ins >= 1),
 		 * with n_elt the count before it, so n_elt + 1 is a count the map reached. */
 		mp_maps_tls_t *x = &mp_maps_tls; /* x->policy stays NULL while tracking is off */
-		if (self == x->policy && n_elt + 1 > x->policy_elems) /* read by dumps */
-			__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
+		if (self == x->policy && n_elt + 1 > x->policy_elems)
+			raise_elems(x, self, n_elt + 1);
 		return (mp_need_t){false, 0};
 	}
 	return need_slow(self, n_bkt, n_elt, n_ins);

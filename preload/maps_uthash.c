@@ -2,7 +2,8 @@
 /* uthash: the shim side of include/mapprof/uthash.h, whose hook macros call these exported
  * functions through weak references. uthash's hooks are compile-time macros, so only programs
  * built with that header are seen. An instance is the UT_hash_table's address: created by the
- * uthash_malloc of a table-sized block, grown at each uthash_expand_fyi, dead at the
+ * uthash_malloc of a table-sized block (unless it is the bucket array that follows a table),
+ * grown at each uthash_expand_fyi, dead at the
  * uthash_free of the table (HASH_CLEAR, or HASH_DELETE of the last item). */
 #include <stdlib.h>
 #include "maps_int.h"
@@ -36,9 +37,11 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 	mp_tls_t *t = &mp_tls;
 	if (!mp_maps_active(t))
 		return malloc(size);
-	if (size == table_size) {
+	mp_maps_tls_t *x = &mp_maps_tls;
+	if (size == table_size && !x->ut_want_buckets) {
 		void *p = malloc(size);
 		if (p) {
+			x->ut_want_buckets = true;
 			t->guard++;
 			uint32_t stack = mp_maps_stack();
 			uint64_t now = mp_maps_now();
@@ -51,6 +54,7 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 		}
 		return p;
 	}
+	x->ut_want_buckets = false;
 	t->map_kind = MP_KIND_UTHASH;
 	t->map_pending = 1;
 	/* The compiler knows malloc does not read our globals and would sink the stores above
@@ -59,12 +63,13 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 	void *p = malloc(size);
 	__asm__ volatile("" ::: "memory");
 	t->map_pending = 0; /* if malloc failed, nothing consumed it */
-	mp_maps_tls.ut_array = p;
-	mp_maps_tls.ut_t0 = mp_maps_now();
+	x->ut_array = p;
+	x->ut_t0 = mp_maps_now();
 	return p;
 }
 
-/* Guard not held on entry. `items` is the table's num_items when p is the table. */
+/* Guard not held on entry. `items` is the table's num_items when p is the table; a bucket
+ * array of the table's size (4 buckets) is no instance, so it is not looked at. */
 void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
 {
 	mp_tls_t *t = &mp_tls;

@@ -23,6 +23,7 @@ churn_reuse      unordered_map  reuse     -
 churn_ut_reuse   uthash         reuse     -
 churn_tiny       unordered_map  tiny      presize
 churn_shared     unordered_map  shared    -
+churn_ut_hash    uthash         hash      -
 churn_dominant   unordered_map  dominant  -
 "
 # The tiny twin's presize is right: the maps it still makes (the 5% spilled past 4 entries)
@@ -108,6 +109,8 @@ for row in sys.argv[1].strip().splitlines():
         tap.eq(p("threads"), own.get("threads", 1), s["threads"])
         if "tiny" in own:
             tap.eq(p("tiny instances"), own["tiny"], s["tiny"])
+        if "noexpand" in own:
+            tap.eq(p("instances that stopped expanding"), own["noexpand"], s["noexpand"])
         if kind == "uthash":  # sizes are reported at 8 items and every 16th (uthash.h)
             tap.ok(p("final size max within 16 of the program's"),
                    own["max"] - 16 < s["final_size"]["max"] <= own["max"],

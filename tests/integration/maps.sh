@@ -193,6 +193,57 @@ import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
 d = md.load_dir('$T/uthash')[0]
 assert any(s['kind'] == 1 for s in d['samples']), 'no kind 1 sample'"
 
+# 4 initial buckets: the first bucket array is as large as a table and must not be taken for one
+# (it was: 200 instances, and final sizes read out of bucket memory).
+run ut_small maps_ut_small
+check "uthash, 4 initial buckets: instances, grows, final size as the program counts" \
+	python3 - "$T/ut_small.out" "$T"/ut_small/*.mprof <<PY
+import json, subprocess, sys
+tables, grows, items = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
+                              capture_output=True, text=True, check=True).stdout)
+s = [x for x in j["sites"] if x["function"] == "fill_small"]
+assert len(s) == 1, [x["function"] for x in j["sites"]]
+s = s[0]
+got = (s["instances"], s["live"], s["grows"], s["kind"])
+assert got == (tables, 0, grows, "uthash"), got
+# sizes are reported on a table's first 8 adds and every 16th: known within 16
+assert items - 16 < s["final_size"]["max"] <= items, s["final_size"]
+assert j["summary"]["maps"] == tables, j["summary"]
+PY
+
+# rehash(0) and reserve() below the size shrink the array: no grow, no reserve, one instance
+# each (they were counted as explicit grows).
+run shrink maps_shrink
+check "unordered_map shrinks: grows and instances as the program counts, none reserved" \
+	python3 - "$T/shrink.out" "$T"/shrink/*.mprof <<PY
+import json, subprocess, sys
+maps, grows, shrinks = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+assert shrinks == 2, shrinks
+j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
+                              capture_output=True, text=True, check=True).stdout)
+s = [x for x in j["sites"] if x["file"].endswith("maps_shrink.cc")]
+got = (sum(x["instances"] for x in s), sum(x["live"] for x in s), sum(x["grows"] for x in s),
+       sum(x["reserved"] for x in s))
+assert got == (maps, 0, grows, 0), (got, grows)
+PY
+
+# A swap puts another map at a grown map's address: inserts there are not the grown map's.
+run swap maps_swap
+check "unordered_map swapped: the small maps' final size stays theirs" \
+	python3 - "$T/swap.out" "$T"/swap/*.mprof <<PY
+import json, subprocess, sys
+maps, small, big = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
+                              capture_output=True, text=True, check=True).stdout)
+s = {x["function"].split("(")[0]: x for x in j["sites"]}
+assert s["small_site"]["instances"] == maps, s["small_site"]
+assert s["small_site"]["final_size"]["max"] == small, s["small_site"]["final_size"]
+assert s["small_site"]["tiny"] == maps, s["small_site"]["tiny"]
+assert s["big_site"]["instances"] == maps, s["big_site"]
+assert 1000 <= s["big_site"]["final_size"]["max"] <= big, s["big_site"]["final_size"]
+PY
+
 # mapprof-report --profile grow lists the sites (once the report side exists).
 if [ -x "$REPORT" ] && "$REPORT" --help 2>&1 | grep -q grow; then
 	out=$("$REPORT" --profile grow --top "$T"/umap/*.mprof 2>&1)

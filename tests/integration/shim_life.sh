@@ -147,6 +147,23 @@ t.eq("each process's allocations in its own dump",
      {("child_work", 77, True): [30, 30], ("parent_work", 99, False): [10, 10]}, sites)
 EOF
 
+# --- quick_exit: its handlers run, then glibc's own _exit; the dump comes after the handlers
+mkdir -p "$T/qx"
+out=$(mp_run "$T/qx" "$PROGS/shim_exit" quick 2>&1)
+rc=$?
+expect_eq "quick_exit: output and status unchanged" "quick handler 6" "$out $rc"
+py "$T/qx" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("quick_exit: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump", 1, len(ds)):
+    sites = {(fn, size): v for (fn, kind, size), v in m.site_table(ds[0]).items()
+             if fn in ("quick_work", "quick_handler")}
+    t.eq("main's and the handler's allocations", {("quick_work", 55): [12, 12],
+                                                   ("quick_handler", 33): [4, 4]}, sites)
+EOF
+
 # --- _exit from a SIGSEGV handler on an 8 KiB alternate stack: the exit status stays
 mkdir -p "$T/segv"
 out=$(mp_run "$T/segv" "$PROGS/shim_segv" 8192 2>&1)

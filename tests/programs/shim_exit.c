@@ -5,6 +5,7 @@
  * with _Exit(5). Prints the children's statuses. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,9 +23,31 @@ __attribute__((noinline)) void parent_work(void)
 		keep = malloc(99);
 }
 
-int main(void)
+/* "quick": 12 x malloc(55) in quick_work, then quick_exit(6), whose handler makes 4 x
+ * malloc(33) in quick_handler: one dump holding both (quick_exit ends the process through
+ * glibc's own _exit, not the interposed one). */
+__attribute__((noinline)) void quick_handler(void)
+{
+	for (int i = 0; i < 4; i++)
+		keep = malloc(33);
+	printf("quick handler\n");
+	fflush(stdout);
+}
+
+__attribute__((noinline)) void quick_work(void)
+{
+	for (int i = 0; i < 12; i++)
+		keep = malloc(55);
+}
+
+int main(int argc, char **argv)
 {
 	int st;
+	if (argc > 1 && strcmp(argv[1], "quick") == 0) {
+		at_quick_exit(quick_handler);
+		quick_work();
+		quick_exit(6);
+	}
 	pid_t p = fork();
 	if (p == 0) {
 		child_work();

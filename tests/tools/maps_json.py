@@ -16,13 +16,13 @@ SITE = [
     ("kind", str), ("function", str), ("file", str), ("line", int), ("instances", int),
     ("live", int), ("max_live", int), ("grows", int), ("grows_per_instance", float),
     ("max_grows", int), ("reserved", int), ("final_size", dict), ("lifetime_ns", dict),
-    ("tiny", int), ("shared", int), ("grow_bytes", int), ("grow_bytes_share", float),
+    ("tiny", int), ("shared", int), ("noexpand", int), ("grow_bytes", int), ("grow_bytes_share", float),
     ("grow_ns", int), ("max_grow_ns", int), ("threads", int), ("verdicts", list),
 ]
 FINAL_SIZE = ["p50", "p90", "max"]
 LIFETIME = ["p50", "p90"]
 VERDICT = ["id", "evidence", "suggestion"]
-VERDICT_IDS = {"presize", "reuse", "tiny", "shared", "dominant"}
+VERDICT_IDS = {"presize", "reuse", "tiny", "shared", "hash", "dominant"}
 KINDS = {"uthash", "unordered_map", "api"}
 
 
