@@ -90,6 +90,9 @@ static const char *errtext(int e)
 		return "I/O error";
 	case ENOMEM:
 		return "out of memory";
+	case EMFILE:
+	case ENFILE:
+		return "too many open files";
 	default:
 		return "write failed";
 	}
@@ -346,6 +349,7 @@ int mp_dump_write(const char *why)
 		return -1;
 	mp_tls_t *t = &mp_tls;
 	t->guard++;
+	int cs = mp_nocancel(); /* a program's mapprof_dump() is no cancellation point either */
 	pthread_mutex_lock(&dump_lock);
 	uint64_t seq = next_seq++;
 	struct mp_buf b = {0};
@@ -387,6 +391,7 @@ int mp_dump_write(const char *why)
 		rc = publish(&b, seq);
 	mp_buf_release(&b);
 	pthread_mutex_unlock(&dump_lock);
+	mp_cancel_restore(cs);
 	t->guard--;
 	return rc;
 }

@@ -35,11 +35,50 @@ static void on_fork_child(void)
 
 static void final_dump(const char *why, bool exec);
 
-/* quick_exit runs its handlers, then glibc's own _exit, not ours. Registered before the
- * program's handlers, this one runs after them (reverse order): the dump sees what they did. */
+/* quick_exit runs its handlers, then glibc's own _exit, not ours. Registered before any other
+ * handler, this one runs after them all (reverse order): the dump sees what they did. Libraries
+ * the program links are initialized before us and may register theirs in a constructor, so the
+ * registration (at_quick_exit is __cxa_at_quick_exit) is interposed: ours goes first, at the
+ * first registration of anyone's or in our constructor. */
 static void on_quick_exit(void)
 {
 	final_dump("quick_exit", false);
+}
+
+MP_EXPORT int __cxa_at_quick_exit(void (*func)(void), void *dso);
+
+typedef int (*at_quick_exit_fn)(void (*)(void), void *);
+static at_quick_exit_fn next_at_quick_exit;
+static bool quick_registered;
+
+static at_quick_exit_fn next_quick(void)
+{
+	at_quick_exit_fn f = __atomic_load_n(&next_at_quick_exit, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = (at_quick_exit_fn)dlsym(RTLD_NEXT, "__cxa_at_quick_exit");
+		__atomic_store_n(&next_at_quick_exit, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+static void register_quick_exit(void)
+{
+	if (__atomic_exchange_n(&quick_registered, true, __ATOMIC_ACQ_REL))
+		return;
+	at_quick_exit_fn f = next_quick();
+	if (f)
+		f(on_quick_exit, NULL);
+}
+
+int __cxa_at_quick_exit(void (*func)(void), void *dso)
+{
+	register_quick_exit();
+	at_quick_exit_fn f = next_quick();
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f(func, dso);
 }
 
 __attribute__((constructor)) static void exec_ctor(void)
@@ -47,7 +86,7 @@ __attribute__((constructor)) static void exec_ctor(void)
 	image_pid = getpid();
 	next_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
 	pthread_atfork(NULL, NULL, on_fork_child);
-	at_quick_exit(on_quick_exit);
+	register_quick_exit();
 }
 
 /* A fork child that is about to exec is skipped when it recorded no sample, one that leaves

@@ -82,7 +82,9 @@ void mp_log(const char *msg)
 	for (const char *s = msg; *s && n < sizeof(line) - 2; s++)
 		line[n++] = *s == '\n' ? ' ' : *s;
 	line[n++] = '\n';
+	int cs = mp_nocancel();
 	ssize_t w = write(2, line, n);
+	mp_cancel_restore(cs);
 	(void)w;
 	errno = saved;
 }
@@ -411,15 +413,30 @@ __attribute__((constructor)) static void mp_ctor(void)
 		mp_trigger_start();
 }
 
-/* The final dump. A destructor runs after the program's atexit handlers and static
- * destructors of objects loaded after us, so it sees nearly everything. */
+/* The final dump, after every destructor. Ours runs after the program's atexit handlers, but
+ * the loader runs the destructors of a preloaded object before those of the libraries the
+ * program links (a library that frees its memory in a destructor would read as a leak). So
+ * ours registers an exit handler: exit() runs handlers registered while its handlers run (the
+ * loader's destructors are one of them, registered first, run last) once they return. With
+ * no DSO handle, our own __cxa_finalize does not run it early. */
 bool mp_final_dumped;
+
+extern int __cxa_atexit(void (*func)(void *), void *arg, void *dso);
+
+static void final_dump(void *unused)
+{
+	(void)unused;
+	if (mp_state != MP_READY || mp_final_dumped)
+		return;
+	mp_trigger_stop();
+	mp_dump_write("exit");
+	mp_final_dumped = true; /* an _exit from a later destructor adds no second one */
+}
 
 __attribute__((destructor)) static void mp_dtor(void)
 {
 	if (mp_state != MP_READY)
 		return;
-	mp_trigger_stop();
-	mp_dump_write("exit");
-	mp_final_dumped = true; /* an _exit from a later destructor adds no second one */
+	if (__cxa_atexit(final_dump, NULL, NULL) != 0)
+		final_dump(NULL);
 }

@@ -148,6 +148,7 @@ void mp_maps_reset(void)
 void mp_maps_init(void)
 {
 	char buf[16] = {0};
+	int cs = mp_nocancel();
 	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		      O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -155,6 +156,7 @@ void mp_maps_init(void)
 		close(fd);
 		mp_maps_use_tsc = n >= 3 && !memcmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
 	}
+	mp_cancel_restore(cs);
 	cal_tsc0 = cal_tsc_last = __builtin_ia32_rdtsc();
 	cal_ns0 = mp_mono_ns();
 }
@@ -345,6 +347,18 @@ void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 	s->agg.live--;
 	htab_remove(&insts, &m->h);
 	m->serial = 0; /* dead: pointers kept outside the lock no longer match it */
+	m->h.next = (mp_hnode_t *)free_insts;
+	free_insts = m;
+}
+
+void mp_maps_discard_locked(mp_map_inst_t *m)
+{
+	if (m->array)
+		array_drop(m);
+	m->site->agg.instances--;
+	m->site->agg.live--;
+	htab_remove(&insts, &m->h);
+	m->serial = 0;
 	m->h.next = (mp_hnode_t *)free_insts;
 	free_insts = m;
 }

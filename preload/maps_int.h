@@ -153,6 +153,9 @@ MP_HIDDEN mp_map_inst_t *mp_maps_find_locked(uintptr_t key);
 MP_HIDDEN mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now);
 /* Folds the instance into its site and frees it (its array entry, if any, is dropped). */
 MP_HIDDEN void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now);
+/* Takes back an instance that turned out to be no map (just made, never grown): its site no
+ * longer counts it. */
+MP_HIDDEN void mp_maps_discard_locked(mp_map_inst_t *m);
 /* Records one grow of m (flags MP_GROW_*); returns its aggregate (NULL when not recorded). */
 MP_HIDDEN mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned flags,
 					     uint64_t from, uint64_t to, uint64_t elements,

@@ -352,17 +352,40 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	mp_maps_unlock();
 }
 
+/* The map at the cached policy has another bucket array than the one cached: the same map
+ * grown since by another thread, or another map put there by a swap or a move (no call to us).
+ * The array table tells which; a map that is not the cached one ends the cache (what it
+ * counted so far goes to its instance). Guard not held on entry. */
+static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur, uint64_t elems)
+{
+	mp_tls_t *t = &mp_tls;
+	t->guard++;
+	mp_maps_lock();
+	mp_map_inst_t *m = mp_maps_array_owner_locked(cur);
+	if (m && m->serial == x->policy_serial && x->gen == mp_maps_gen) {
+		x->policy_buckets = cur;
+		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
+	} else {
+		mp_maps_cxx_flush_locked();
+		x->policy = NULL;
+		x->policy_serial = 0;
+	}
+	mp_maps_unlock();
+	t->guard--;
+}
+
 /* An insert at the policy this thread last grew reached `elems`. The map there must still be
- * the one that grew: a swap or a move puts another map at the address without a call to us, and
- * its elements are not the grown map's. Its bucket array tells: the one allocated for the grow
- * (mp_maps_cxx_on_alloc), or, when that was not seen (a custom allocator), the one the first
+ * the one that grew: its bucket array tells, the one allocated for the grow
+ * (mp_maps_cxx_on_alloc) or, when that was not seen (a custom allocator), the one the first
  * insert after the grow finds. */
 static inline void raise_elems(mp_maps_tls_t *x, const void *self, uint64_t elems)
 {
 	void *cur = head_of(self)->buckets;
 	if (mp_unlikely(cur != x->policy_buckets)) {
-		if (x->policy_buckets)
-			return; /* another map sits here now */
+		if (x->policy_buckets) {
+			recheck_policy(x, cur, elems);
+			return;
+		}
 		x->policy_buckets = cur;
 	}
 	__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED); /* read by dumps */

@@ -100,9 +100,18 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 	uint64_t now = mp_maps_now();
 	uint64_t dt = buckets && x->ut_array == buckets && now > x->ut_t0 ? now - x->ut_t0 : 0;
 	x->ut_array = NULL;
+	x->ut_want_buckets = false;
 	t->guard++;
 	uint32_t stack = mp_maps_stack();
 	mp_maps_lock();
+	/* An expansion to 4 buckets (from 1 or 2) allocates a table-sized array, taken for a new
+	 * table when it came: it is this table's array, no instance. */
+	mp_map_inst_t *fake = buckets ? mp_maps_find_locked(key_of(buckets)) : NULL;
+	if (fake && fake->grows == 0) {
+		if (x->ut_tbl == buckets)
+			x->ut_tbl = NULL;
+		mp_maps_discard_locked(fake);
+	}
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
 	if (!m) /* made before map tracking saw it: first seen here */
 		m = mp_maps_create_locked(key_of(tbl), stack, now);

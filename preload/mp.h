@@ -4,6 +4,7 @@
 #ifndef MP_PRELOAD_MP_H
 #define MP_PRELOAD_MP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -110,17 +111,27 @@ typedef struct mp_tls {
 	uint8_t map_kind; /* kind of the allocation map_pending waits for */
 	/* Slow path only. avail's value when the slow path last set it, so avail_set - avail
 	 * is bytes the fast path counted; bseq is odd while the owner rewrites the pair (a dump
-	 * reading another thread's counts retries then: mp_tls_bytes). */
+	 * reading another thread's counts retries then, or takes bytes_snap: thread.c). */
 	uint32_t bseq;
 	uint64_t avail_set;
+	uint64_t bytes_snap; /* the bytes as they were before the update bseq marks */
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
+
+/* The owner, before it rewrites the pair: a consistent reading for a dump that comes meanwhile
+ * (one that interrupted this very thread cannot wait for it), then bseq odd. */
+static inline void mp_bytes_begin(mp_tls_t *t)
+{
+	t->bytes_snap = t->n.alloc_bytes + (t->avail_set - t->avail);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+}
 
 /* The owner, outside the fast path: avail becomes v, with what the fast path counted since
  * the last set folded into n.alloc_bytes. */
 static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
 {
-	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+	mp_bytes_begin(t);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* a reader on another core: x86 keeps order */
 	t->n.alloc_bytes += t->avail_set - t->avail;
 	t->avail = v;
@@ -133,7 +144,7 @@ static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
  * (the fast path's share stays as it was). */
 static inline void mp_avail_take(mp_tls_t *t, uint64_t size)
 {
-	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+	mp_bytes_begin(t);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->avail -= size;
 	t->avail_set -= size;
@@ -145,11 +156,28 @@ static inline void mp_avail_take(mp_tls_t *t, uint64_t size)
  * fast path counted so far is not theirs. */
 static inline void mp_avail_forget(mp_tls_t *t)
 {
-	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+	mp_bytes_begin(t);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->avail_set = t->avail;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
+}
+
+/* malloc and free are no cancellation points, but the profiler's read, write and open are
+ * (libunwind's validation pipe, dump files, log lines): a thread with a cancel pending would be
+ * cancelled inside malloc, holding its caller's locks and ours. Around them, cancellation is
+ * off; the request stays pending for the program's next cancellation point. */
+static inline int mp_nocancel(void)
+{
+	int old = PTHREAD_CANCEL_ENABLE;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	return old;
+}
+
+static inline void mp_cancel_restore(int old)
+{
+	int unused;
+	pthread_setcancelstate(old, &unused);
 }
 
 /* MurmurHash3's 64-bit finalizer: the hash of the shim's tables (stacks, live objects, maps). */

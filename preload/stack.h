@@ -68,9 +68,11 @@ static inline __attribute__((always_inline)) int mp_stack_capture(uintptr_t *out
 		*cut = true;
 		return mp_stack_first_frame(out);
 	} else {
+		int cs = mp_nocancel();
 		uint32_t *flag = mp_stack_capture_begin();
 		n = unw_backtrace((void **)buf, want);
 		mp_stack_capture_end(flag);
+		mp_cancel_restore(cs);
 	}
 	return mp_stack_trim(buf, n, out, max);
 }

@@ -186,6 +186,7 @@ static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t
 	bool ok = false;
 	if (!mp_unwfd_safe())
 		return false;
+	int cs = mp_nocancel();
 	uint32_t *flag = mp_stack_capture_begin();
 	if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
 		goto out;
@@ -245,6 +246,7 @@ static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t
 	ok = true;
 out:
 	mp_stack_capture_end(flag);
+	mp_cancel_restore(cs);
 	return ok;
 }
 

@@ -121,23 +121,24 @@ void mp_thread_count_free_cold(mp_tls_t *t)
 
 /* Registry lock held: bytes counted by the live thread t (any thread, the caller's own too).
  * Its owner rewrites n.alloc_bytes, avail and avail_set together, outside the fast path, with
- * bseq odd meanwhile (mp.h): a reading taken across such a rewrite is taken again. Bounded, for
- * a dump that interrupted its own thread there (mapprof_dump from a signal handler). */
+ * bseq odd meanwhile and the value before in bytes_snap (mp.h): a reading taken across a
+ * rewrite is taken again, and one that finds the rewrite under way takes bytes_snap (the owner
+ * may be this very thread, interrupted there by a signal handler that dumps). */
 static uint64_t tls_bytes(mp_tls_t *t)
 {
-	uint64_t v = 0;
-	for (int tries = 0; tries < 1000; tries++) {
+	for (int tries = 0; tries < 100; tries++) {
 		uint32_t s1 = __atomic_load_n(&t->bseq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			break;
 		uint64_t b = __atomic_load_n(&t->n.alloc_bytes, __ATOMIC_RELAXED);
 		uint64_t set = __atomic_load_n(&t->avail_set, __ATOMIC_RELAXED);
 		uint64_t avail = __atomic_load_n(&t->avail, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		v = b + (set - avail);
-		if (!(s1 & 1) && __atomic_load_n(&t->bseq, __ATOMIC_RELAXED) == s1)
-			break;
-		sched_yield();
+		if (__atomic_load_n(&t->bseq, __ATOMIC_RELAXED) == s1)
+			return b + (set - avail);
 	}
-	return v;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&t->bytes_snap, __ATOMIC_RELAXED);
 }
 
 void mp_thread_totals(struct mp_totals *out)

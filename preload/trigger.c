@@ -51,11 +51,12 @@ static struct timespec deadline(void)
  * NULL on failure. The name may hold spaces and parentheses: the last ')' ends it. */
 static const char *stat_fields(const char *path, char *buf, size_t n)
 {
+	int cs = mp_nocancel();
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	ssize_t got = read(fd, buf, n - 1);
-	close(fd);
+	ssize_t got = fd < 0 ? -1 : read(fd, buf, n - 1);
+	if (fd >= 0)
+		close(fd);
+	mp_cancel_restore(cs);
 	if (got <= 0)
 		return NULL;
 	buf[got] = 0;

@@ -199,7 +199,8 @@ run ut_small maps_ut_small
 check "uthash, 4 initial buckets: instances, grows, final size as the program counts" \
 	python3 - "$T/ut_small.out" "$T"/ut_small/*.mprof <<PY
 import json, subprocess, sys
-tables, grows, items = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+lines = open(sys.argv[1]).read().splitlines()
+tables, grows, items = [int(x) for x in lines[0].split()[1::2]]
 j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
                               capture_output=True, text=True, check=True).stdout)
 s = [x for x in j["sites"] if x["function"] == "fill_small"]
@@ -209,7 +210,14 @@ got = (s["instances"], s["live"], s["grows"], s["kind"])
 assert got == (tables, 0, grows, "uthash"), got
 # sizes are reported on a table's first 8 adds and every 16th: known within 16
 assert items - 16 < s["final_size"]["max"] <= items, s["final_size"]
-assert j["summary"]["maps"] == tables, j["summary"]
+# 2 initial buckets: the expansion to 4 allocates a table-sized array, no new table; the next
+# table made on the thread is still seen.
+big, grows2, small = [int(x) for x in lines[1].split()[1::2]]
+s2 = {x["function"]: x for x in j["sites"] if x["function"] in ("two_big", "two_small")}
+got = {f: (x["instances"], x["live"]) for f, x in s2.items()}
+assert got == {"two_big": (big, 0), "two_small": (small, 0)}, got
+assert sum(x["grows"] for x in s2.values()) == grows2, (s2, grows2)
+assert j["summary"]["maps"] == tables + big + small, j["summary"]
 PY
 
 # rehash(0) and reserve() below the size shrink the array: no grow, no reserve, one instance
@@ -233,7 +241,8 @@ run swap maps_swap
 check "unordered_map swapped: the small maps' final size stays theirs" \
 	python3 - "$T/swap.out" "$T"/swap/*.mprof <<PY
 import json, subprocess, sys
-maps, small, big = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+lines = open(sys.argv[1]).read().splitlines()
+maps, small, big = [int(x) for x in lines[0].split()[1::2]]
 j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
                               capture_output=True, text=True, check=True).stdout)
 s = {x["function"].split("(")[0]: x for x in j["sites"]}
@@ -242,6 +251,9 @@ assert s["small_site"]["final_size"]["max"] == small, s["small_site"]["final_siz
 assert s["small_site"]["tiny"] == maps, s["small_site"]["tiny"]
 assert s["big_site"]["instances"] == maps, s["big_site"]
 assert 1000 <= s["big_site"]["final_size"]["max"] <= big, s["big_site"]["final_size"]
+# Grown by another thread in between, it is still the map main grew: main's inserts count.
+shared = int(lines[1].split()[1])
+assert s["shared_fill"]["final_size"]["max"] == shared, s["shared_fill"]["final_size"]
 PY
 
 # mapprof-report --profile grow lists the sites (once the report side exists).

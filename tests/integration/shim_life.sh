@@ -164,6 +164,75 @@ if t.eq("one dump", 1, len(ds)):
                                                    ("quick_handler", 33): [4, 4]}, sites)
 EOF
 
+# A library the program links registers a handler in its constructor (before ours would run):
+# the dump still comes after it.
+cat >"$T/libqx.c" <<'EOF'
+#include <stdlib.h>
+void *volatile keepq;
+__attribute__((noinline)) void lib_quick_handler(void)
+{
+	for (int i = 0; i < 7; i++)
+		keepq = malloc(77);
+}
+__attribute__((constructor)) static void qctor(void) { at_quick_exit(lib_quick_handler); }
+EOF
+printf '#include <stdlib.h>\nint main(void) { quick_exit(3); }\n' >"$T/qxmain.c"
+if ${CC:-cc} -O1 -g -shared -fPIC -o "$T/libqx.so" "$T/libqx.c" 2>"$T/cc.err" &&
+	${CC:-cc} -O1 -g -o "$T/qxmain" "$T/qxmain.c" -Wl,--no-as-needed -L"$T" -lqx \
+		-Wl,-rpath,"$T" 2>>"$T/cc.err"; then
+	mkdir -p "$T/qxl"
+	mp_run "$T/qxl" "$T/qxmain"
+	expect_eq "quick_exit, handler of a linked library: exit status unchanged" 3 $?
+	py "$T/qxl" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("quick_exit, handler of a linked library: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump", 1, len(ds)):
+    sites = {(fn, size): v for (fn, kind, size), v in m.site_table(ds[0]).items()
+             if fn == "lib_quick_handler"}
+    t.eq("its allocations in the dump", {("lib_quick_handler", 77): [7, 7]}, sites)
+EOF
+else
+	not_ok "quick_exit library builds" "$(cat "$T/cc.err")"
+fi
+
+# --- exit: the final dump comes after the destructors of the libraries the program links (the
+# loader runs a preloaded object's destructors first): a cache freed there is no leak.
+cat >"$T/libfini.c" <<'EOF'
+#include <stdlib.h>
+static void *cache[100];
+__attribute__((noinline)) void fini_lib_fill(void)
+{
+	for (int i = 0; i < 100; i++)
+		cache[i] = malloc(1000);
+}
+__attribute__((destructor)) static void fini_lib_dtor(void)
+{
+	for (int i = 0; i < 100; i++)
+		free(cache[i]);
+}
+EOF
+printf 'void fini_lib_fill(void);\nint main(void) { fini_lib_fill(); return 4; }\n' >"$T/finimain.c"
+if $CC -O1 -g -shared -fPIC -o "$T/libfini.so" "$T/libfini.c" 2>"$T/cc.err" &&
+	$CC -O1 -g -o "$T/finimain" "$T/finimain.c" -L"$T" -lfini -Wl,-rpath,"$T" 2>>"$T/cc.err"; then
+	mkdir -p "$T/fini"
+	mp_run "$T/fini" "$T/finimain"
+	expect_eq "exit: exit status unchanged" 4 $?
+	py "$T/fini" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("exit, a linked library frees in its destructor: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump", 1, len(ds)):
+    sites = {(fn, size): v for (fn, kind, size), v in m.site_table(ds[0]).items()
+             if fn == "fini_lib_fill"}
+    t.eq("its 100 blocks allocated, none in use", {("fini_lib_fill", 1000): [100, 0]}, sites)
+EOF
+else
+	not_ok "exit: destructor library builds" "$(cat "$T/cc.err")"
+fi
+
 # --- _exit from a SIGSEGV handler on an 8 KiB alternate stack: the exit status stays
 mkdir -p "$T/segv"
 out=$(mp_run "$T/segv" "$PROGS/shim_segv" 8192 2>&1)

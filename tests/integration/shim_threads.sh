@@ -77,3 +77,12 @@ for i in 1 2 3; do
 	run "repeat$i" "$LIB"
 	check "repeat$i" 1
 done
+
+# A pending deferred cancel must not fire inside malloc (the profiler's reads and writes are
+# cancellation points, malloc is not): in exact mode every allocation unwinds.
+for rate in 1 4096; do
+	out=$(env LD_PRELOAD="$LIB" MAPPROF_RATE=$rate MAPPROF_OUT="$T/cancel.%p.%n.mprof" \
+		timeout 30 "$PROGS/shim_cancel" 2>&1)
+	expect_eq "cancel pending: not cancelled inside malloc (rate $rate)" \
+		"thread normal, mutex taken|0" "$out|$?"
+done

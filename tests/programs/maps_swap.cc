@@ -3,8 +3,11 @@
 // 3-element map grown in small_site is swapped with a 1000-element one, and 50 more elements
 // go in at the small map's old address, into the big map, without a grow. The small maps'
 // final size must stay 3 (they were read as 1050: the thread's element cache went by address
-// only). Prints "maps N small 3 big 1050".
+// only). Prints "maps N small 3 big 1050". Then one map filled to 100 by main in shared_fill,
+// grown to 128 by another thread, and filled to 251 by main again (not a swap: still the map
+// main grew, with a new array); prints "shared 251".
 #include <cstdio>
+#include <pthread.h>
 #include <unordered_map>
 
 typedef std::unordered_map<int, int> M;
@@ -27,6 +30,20 @@ __attribute__((noinline)) static void more(M &a)
 		a[i] = i;
 }
 
+__attribute__((noinline)) static void shared_fill(M &m, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		m[i] = i;
+}
+
+__attribute__((noinline)) static void *other_thread(void *arg)
+{
+	M &m = *static_cast<M *>(arg);
+	for (int i = 100; i < 128; i++) // grows it: 97 buckets hold 107
+		m[i] = i;
+	return nullptr;
+}
+
 int main()
 {
 	const int n = 50;
@@ -43,5 +60,13 @@ int main()
 		delete a;
 	}
 	std::printf("maps %d small %zu big %zu\n", n, small, big);
+	M *m = new M;
+	shared_fill(*m, 0, 100);
+	pthread_t th;
+	if (pthread_create(&th, nullptr, other_thread, m) != 0 || pthread_join(th, nullptr) != 0)
+		return 1;
+	shared_fill(*m, 128, 251);
+	std::printf("shared %zu\n", m->size());
+	delete m;
 	return 0;
 }
