@@ -374,21 +374,18 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 	t->guard--;
 }
 
-/* An insert at the policy this thread last grew reached `elems`. The map there must still be
- * the one that grew: its bucket array tells, the one allocated for the grow
- * (mp_maps_cxx_on_alloc) or, when that was not seen (a custom allocator), the one the first
- * insert after the grow finds. */
-static inline void raise_elems(mp_maps_tls_t *x, const void *self, uint64_t elems)
+/* An insert reached `elems` in a map at the policy this thread last grew, whose bucket array is
+ * not the one cached: the array of a grow not seen allocated (a custom allocator) is taken
+ * from the first insert after it; any other goes to recheck_policy. */
+static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, void *cur, uint64_t elems)
 {
-	void *cur = head_of(self)->buckets;
-	if (mp_unlikely(cur != x->policy_buckets)) {
-		if (x->policy_buckets) {
-			recheck_policy(x, cur, elems);
-			return;
-		}
-		x->policy_buckets = cur;
+	if (x->policy_buckets) {
+		recheck_policy(x, cur, elems);
+		return;
 	}
-	__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED); /* read by dumps */
+	x->policy_buckets = cur;
+	if (elems > x->policy_elems)
+		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
 }
 
 /* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
@@ -431,9 +428,18 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 		/* n_ins is a hint (a range's length, a merge's source size): duplicates may not
 		 * go in. libstdc++ calls again for each element it does insert (n_ins >= 1),
 		 * with n_elt the count before it, so n_elt + 1 is a count the map reached. */
-		mp_maps_tls_t *x = &mp_maps_tls; /* x->policy stays NULL while tracking is off */
-		if (self == x->policy && n_elt + 1 > x->policy_elems)
-			raise_elems(x, self, n_elt + 1);
+		/* The map this thread grew last is known by its bucket array: a swap or a move
+		 * puts another map at its address without a call to us, and that one's elements
+		 * are not its. The array is the one allocated for the grow (mp_maps_cxx_on_alloc).
+		 * Both stay NULL while tracking is off. */
+		mp_maps_tls_t *x = &mp_maps_tls;
+		void *cur = head_of(self)->buckets;
+		if (mp_likely(cur == x->policy_buckets)) {
+			if (n_elt + 1 > x->policy_elems) /* read by dumps */
+				__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
+		} else if (self == x->policy) {
+			other_array(x, cur, n_elt + 1);
+		}
 		return (mp_need_t){false, 0};
 	}
 	return need_slow(self, n_bkt, n_elt, n_ins);
