@@ -81,7 +81,8 @@ $(BUILD)/obj/preload/fast.o: PRELOAD_CFLAGS += -fomit-frame-pointer -fexceptions
 # The export list is the interposed names and the public API only (tests/unit checks nm -D).
 $(LIB): $(PRELOAD_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -o $@ $^ $(PRELOAD_LIBS) -Wl,-z,now -Wl,--no-undefined $(LDFLAGS)
+	$(Q)$(CC) -shared -o $@ $^ $(PRELOAD_LIBS) -Wl,-z,now -Wl,-z,nodelete -Wl,--no-undefined \
+		$(LDFLAGS)
 
 $(BUILD)/libmp_preload.a: $(PRELOAD_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^

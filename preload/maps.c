@@ -329,6 +329,12 @@ static mp_map_inst_t *array_find(const void *p)
 /* m's array leaves the table and the filter. */
 static void array_drop(mp_map_inst_t *m)
 {
+	/* The thread whose inserts count m's elements knows m by this array: the next map to get
+	 * the same address must not be taken for m. Marked unknown instead, so that its next
+	 * insert at m's address asks the array table (maps_stdcxx.c, other_array). */
+	mp_maps_tls_t *c = m->cached_by;
+	if (c && __atomic_load_n(&c->policy_buckets, __ATOMIC_RELAXED) == m->array)
+		__atomic_store_n(&c->policy_buckets, MP_MAPS_ARRAY_GONE, __ATOMIC_RELAXED);
 	htab_remove(&arrays, &m->ah);
 	mp_filter_remove_map(m->array);
 	m->array = NULL;

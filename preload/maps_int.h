@@ -95,7 +95,8 @@ typedef struct mp_maps_tls {
 	 * it by _M_need_rehash calls that did not grow it. */
 	const void *policy;
 	uint64_t policy_serial, policy_elems;
-	const void *policy_buckets; /* its bucket array (NULL: the next insert's) */
+	/* Its bucket array (NULL: the next insert's; MP_MAPS_ARRAY_GONE: ask the array table) */
+	const void *policy_buckets;
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
 	const void *ut_array;
 	uint64_t ut_t0;
@@ -110,6 +111,8 @@ typedef struct mp_maps_tls {
 	uint64_t ut_serial;
 	uint32_t ut_serial_gen; /* mp_maps_gen when cached: a fork child starts afresh */
 } mp_maps_tls_t;
+/* policy_buckets of a map whose array was dropped: never an array's address. */
+#define MP_MAPS_ARRAY_GONE ((const void *)1)
 extern MP_HIDDEN __thread mp_maps_tls_t mp_maps_tls __attribute__((tls_model("initial-exec")));
 /* Bumped by fork-child reset: pending TLS state of an older generation is ignored. */
 extern MP_HIDDEN uint32_t mp_maps_gen;

@@ -124,6 +124,21 @@ void mp_maps_cxx_take_cache_locked(mp_map_inst_t *m)
 		mp_maps_set_size_locked(m, e);
 }
 
+/* Maps lock held: x's thread counts m's elements from now on. A thread that did so before has
+ * its count taken, and is told to ask the array table before it counts again (its inserts are
+ * still m's if m is still where it knows it, but only one thread is m's cache). */
+static void cache_take_over_locked(mp_map_inst_t *m, mp_maps_tls_t *x)
+{
+	mp_maps_tls_t *prev = m->cached_by;
+	if (prev && prev != x) {
+		if (prev->policy_serial == m->serial)
+			__atomic_store_n(&prev->policy_buckets, MP_MAPS_ARRAY_GONE,
+					 __ATOMIC_RELAXED);
+		mp_maps_cxx_take_cache_locked(m);
+	}
+	m->cached_by = x;
+}
+
 void mp_maps_cxx_flush_locked(void)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
@@ -256,7 +271,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		x->policy_elems = m->size;
 		/* The new array: the built-in bucket, or the allocation that follows (set then) */
 		x->policy_buckets = to > 1 ? NULL : (char *)self + sizeof(struct policy);
-		m->cached_by = x;
+		cache_take_over_locked(m, x);
 	} else { /* exiting, or no record (no exit destructor): nothing may point at this TLS */
 		x->policy = NULL;
 		x->policy_serial = 0;
@@ -363,8 +378,10 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_array_owner_locked(cur);
 	if (m && m->serial == x->policy_serial && x->gen == mp_maps_gen) {
+		cache_take_over_locked(m, x);
 		x->policy_buckets = cur;
-		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
+		if (elems > x->policy_elems)
+			__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
 	} else {
 		mp_maps_cxx_flush_locked();
 		x->policy = NULL;

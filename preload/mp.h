@@ -166,7 +166,9 @@ static inline void mp_avail_forget(mp_tls_t *t)
 /* malloc and free are no cancellation points, but the profiler's read, write and open are
  * (libunwind's validation pipe, dump files, log lines): a thread with a cancel pending would be
  * cancelled inside malloc, holding its caller's locks and ours. Around them, cancellation is
- * off; the request stays pending for the program's next cancellation point. */
+ * off; a deferred request stays pending for the program's next cancellation point (with
+ * asynchronous cancellation glibc acts on it when it is turned back on: no program may call
+ * malloc that way). */
 static inline int mp_nocancel(void)
 {
 	int old = PTHREAD_CANCEL_ENABLE;

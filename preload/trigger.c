@@ -165,7 +165,9 @@ static void stop_locked(void)
 		return;
 	stopping = 1;
 	sem_post(&wake);
+	int cs = mp_nocancel(); /* reached from exit() and unshare(), no cancellation points */
 	pthread_join(writer, NULL);
+	mp_cancel_restore(cs);
 	running = 0;
 	stopping = 0;
 }

@@ -254,6 +254,10 @@ assert 1000 <= s["big_site"]["final_size"]["max"] <= big, s["big_site"]["final_s
 # Grown by another thread in between, it is still the map main grew: main's inserts count.
 shared = int(lines[1].split()[1])
 assert s["shared_fill"]["final_size"]["max"] == shared, s["shared_fill"]["final_size"]
+# Another map got the first one's old array address: its inserts are not the first one's.
+stale, reused = [int(x) for x in lines[2].split()[1::2]]
+assert reused == 1, "the allocator did not reuse the array: the case is not made"
+assert s["stale_fill"]["final_size"]["max"] == stale, s["stale_fill"]["final_size"]
 PY
 
 # mapprof-report --profile grow lists the sites (once the report side exists).

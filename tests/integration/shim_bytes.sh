@@ -63,7 +63,7 @@ elif mode == "snap":
                x["alloc_calls"] + SLACK]
         t.eq("every snapshot: 8..4096 bytes a call", [], off)
         moving = sum(1 for a, b in zip(tots, tots[1:]) if b["alloc_calls"] > a["alloc_calls"])
-        t.ok("snapshots taken while the threads ran (%d moved)" % moving, moving >= 2)
+        t.ok("snapshots taken while the threads ran (%d of 40 moved)" % moving, moving >= 30)
 EOF
 }
 

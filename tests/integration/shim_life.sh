@@ -233,6 +233,28 @@ else
 	not_ok "exit: destructor library builds" "$(cat "$T/cc.err")"
 fi
 
+# --- the shim opened with dlopen and closed again (not its use, but no crash at exit: the exit
+# dump's handler lives in it, so it stays mapped)
+cat >"$T/dlself.c" <<'EOF'
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return 1;
+	printf("dlclose %d\n", dlclose(h));
+	return 0;
+}
+EOF
+if $CC -O1 -g -o "$T/dlself" "$T/dlself.c" -ldl 2>"$T/cc.err"; then
+	out=$(cd "$T" && timeout 30 "$T/dlself" "$LIB" 2>&1)
+	expect_eq "the shim dlopen'ed and dlclose'd: exit status and output unchanged" \
+		"dlclose 0|0" "$out|$?"
+else
+	not_ok "dlself builds" "$(cat "$T/cc.err")"
+fi
+
 # --- _exit from a SIGSEGV handler on an 8 KiB alternate stack: the exit status stays
 mkdir -p "$T/segv"
 out=$(mp_run "$T/segv" "$PROGS/shim_segv" 8192 2>&1)

@@ -86,3 +86,9 @@ for rate in 1 4096; do
 	expect_eq "cancel pending: not cancelled inside malloc (rate $rate)" \
 		"thread normal, mutex taken|0" "$out|$?"
 done
+mkdir -p "$T/cx"
+timeout 30 env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=5 MAPPROF_OUT="$T/cx/m.%p.%n.mprof" \
+	"$PROGS/shim_cancel" exit >/dev/null 2>&1
+rc=$?
+expect_eq "cancel pending, exit(3) with the dump thread running: status and one dump" "3 1" \
+	"$rc $(ls "$T/cx" | wc -l)"

@@ -5,7 +5,10 @@
 // final size must stay 3 (they were read as 1050: the thread's element cache went by address
 // only). Prints "maps N small 3 big 1050". Then one map filled to 100 by main in shared_fill,
 // grown to 128 by another thread, and filled to 251 by main again (not a swap: still the map
-// main grew, with a new array); prints "shared 251".
+// main grew, with a new array); prints "shared 251". Last, a map filled to 100 by main in
+// stale_fill is reserved bigger by another thread, which then makes a map of the old bucket
+// count (its array takes the old one's address); main fills that one with 117: not the first
+// map's elements. Prints "stale 100 reused R".
 #include <cstdio>
 #include <pthread.h>
 #include <unordered_map>
@@ -44,6 +47,25 @@ __attribute__((noinline)) static void *other_thread(void *arg)
 	return nullptr;
 }
 
+static M *stale_a, *stale_b;
+static size_t stale_nb;
+static int stale_reused;
+
+__attribute__((noinline)) static void stale_fill(M &m, int n)
+{
+	for (int i = 0; i < n; i++)
+		m[i] = i;
+}
+
+static void *stale_thread(void *)
+{
+	const void *old = *reinterpret_cast<void **>(stale_a); // _M_buckets, the first member
+	stale_a->reserve(5000);
+	stale_b = new M(stale_nb);
+	stale_reused = *reinterpret_cast<void **>(stale_b) == old;
+	return nullptr;
+}
+
 int main()
 {
 	const int n = 50;
@@ -68,5 +90,19 @@ int main()
 	shared_fill(*m, 128, 251);
 	std::printf("shared %zu\n", m->size());
 	delete m;
+	stale_a = new M;
+	stale_fill(*stale_a, 100);
+	stale_nb = stale_a->bucket_count();
+	if (pthread_create(&th, nullptr, stale_thread, nullptr) != 0 ||
+	    pthread_join(th, nullptr) != 0)
+		return 1;
+	for (int i = 0; i < (int)stale_nb - 10; i++) // no grow: inserts only
+		(*stale_b)[i] = i;
+	M *c = new M;
+	(*c)[1] = 1; // a grow elsewhere: this thread's count goes to its map
+	std::printf("stale %zu reused %d\n", stale_a->size(), stale_reused);
+	delete stale_a;
+	delete stale_b;
+	delete c;
 	return 0;
 }

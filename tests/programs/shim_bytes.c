@@ -5,9 +5,10 @@
  * by the next thread, fork, snapshots of threads that run.
  *
  * Usage: shim_bytes exit   8 threads one after another and 4 at once allocate known bytes
- *                          and exit; main allocates too. Truth: BYTES_EXIT.
+ *                          and exit; main allocates too.
  *        shim_bytes snap   2 threads allocate while main writes 40 snapshots with
- *                          mapprof_dump(), then a final one at exit. Truth: BYTES_SNAP.
+ *                          mapprof_dump(), each after the threads moved, then a final one at
+ *                          exit.
  *        shim_bytes fork   main allocates, forks; the child allocates CHILD_BYTES and exits
  *                          with exit() (its dump holds only those), the parent waits.
  * Every size is 8..4096 bytes, well below MAPPROF_RATE=1048576, so nearly every byte goes
@@ -46,10 +47,20 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Runs until main has its snapshots, in rounds of 1000 allocations; `progress` lets main take
+ * each snapshot only after the threads moved, however loaded the machine. */
+static volatile int snap_stop;
+static volatile unsigned long progress;
+
 static void *snap_worker(void *arg)
 {
 	long i = (long)arg;
-	thread_bytes[i] = churn(200000, (unsigned)i);
+	unsigned long bytes = 0;
+	while (!snap_stop) {
+		bytes += churn(1000, (unsigned)i);
+		__atomic_fetch_add(&progress, 1, __ATOMIC_RELAXED);
+	}
+	thread_bytes[i] = bytes;
 	return NULL;
 }
 
@@ -97,10 +108,13 @@ int main(int argc, char **argv)
 			if (pthread_create(&th[i], NULL, snap_worker, (void *)i) != 0)
 				return 2;
 		for (int k = 0; k < 40; k++) {
+			unsigned long seen = progress;
+			for (int w = 0; w < 5000 && progress == seen; w++)
+				usleep(1000);
 			if (MAPPROF_DUMP() < 0)
 				return 5;
-			usleep(2000);
 		}
+		snap_stop = 1;
 		for (long i = 0; i < 2; i++) {
 			pthread_join(th[i], NULL);
 			total += thread_bytes[i];
