@@ -344,10 +344,7 @@ void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 {
 	if (m->array)
 		array_drop(m);
-	if (m->cached_by) { /* perhaps another thread, which filled it after its last grow */
-		mp_maps_cxx_take_cache_locked(m);
-		m->cached_by = NULL;
-	}
+	mp_maps_cxx_uncache_locked(m); /* perhaps another thread, which filled it after its grow */
 	mp_map_site_t *s = m->site;
 	mp_maps_fold(&s->agg, m, now);
 	s->agg.live--;
@@ -465,10 +462,7 @@ static void rekey(mp_map_inst_t *m, uintptr_t key)
 
 void mp_maps_detach_locked(mp_map_inst_t *m)
 {
-	if (m->cached_by) { /* its count so far is its own: the map now here has not grown */
-		mp_maps_cxx_take_cache_locked(m);
-		m->cached_by = NULL;
-	}
+	mp_maps_cxx_uncache_locked(m); /* its count so far is its own: the map here now is not it */
 	rekey(m, mp_maps_key(m->key & 3, m->array));
 }
 

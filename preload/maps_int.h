@@ -95,6 +95,7 @@ typedef struct mp_maps_tls {
 	 * it by _M_need_rehash calls that did not grow it. */
 	const void *policy;
 	uint64_t policy_serial, policy_elems;
+	struct mp_map_inst *policy_inst; /* its instance (arena memory: safe to test when stale) */
 	/* Its bucket array (NULL: the next insert's; MP_MAPS_ARRAY_GONE: ask the array table) */
 	const void *policy_buckets;
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
@@ -198,4 +199,6 @@ MP_HIDDEN void mp_maps_cxx_on_free(mp_tls_t *t, void *p);
 MP_HIDDEN void mp_maps_cxx_flush_locked(void);
 /* Lock held: folds the count of the thread caching m (m->cached_by, if any) into m. */
 MP_HIDDEN void mp_maps_cxx_take_cache_locked(mp_map_inst_t *m);
+/* The same, and ends that link (the thread asks the array table before it counts again). */
+MP_HIDDEN void mp_maps_cxx_uncache_locked(mp_map_inst_t *m);
 #endif

@@ -112,42 +112,51 @@ static inline mp_map_inst_t *valid(uintptr_t key, uint64_t serial)
 void mp_maps_cxx_take_cache_locked(mp_map_inst_t *m)
 {
 	mp_maps_tls_t *x = m->cached_by;
-	if (!x)
-		return;
-	if (x->policy_serial != m->serial) {
-		m->cached_by = NULL; /* that thread caches another map now */
-		return;
-	}
+	if (!x || x->policy_serial != m->serial)
+		return; /* none, or that thread caches another map now */
 	/* Its owner raises it without the lock (NEED_NAME): any value read is one it held. */
 	uint64_t e = __atomic_load_n(&x->policy_elems, __ATOMIC_RELAXED);
 	if (e > m->size)
 		mp_maps_set_size_locked(m, e);
 }
 
-/* Maps lock held: x's thread counts m's elements from now on. A thread that did so before has
- * its count taken, and is told to ask the array table before it counts again (its inserts are
- * still m's if m is still where it knows it, but only one thread is m's cache). */
-static void cache_take_over_locked(mp_map_inst_t *m, mp_maps_tls_t *x)
+void mp_maps_cxx_uncache_locked(mp_map_inst_t *m)
 {
-	mp_maps_tls_t *prev = m->cached_by;
-	if (prev && prev != x) {
-		if (prev->policy_serial == m->serial)
-			__atomic_store_n(&prev->policy_buckets, MP_MAPS_ARRAY_GONE,
-					 __ATOMIC_RELAXED);
-		mp_maps_cxx_take_cache_locked(m);
-	}
-	m->cached_by = x;
+	mp_maps_tls_t *x = m->cached_by;
+	if (!x)
+		return;
+	mp_maps_cxx_take_cache_locked(m);
+	m->cached_by = NULL;
+	/* Its next insert at m's address asks the array table first. */
+	if (x->policy_serial == m->serial)
+		__atomic_store_n(&x->policy_buckets, MP_MAPS_ARRAY_GONE, __ATOMIC_RELAXED);
 }
 
+/* Maps lock held, x this thread's: x's thread counts m's elements from now on (it grew m last),
+ * and m's death or move takes its count. The thread that did before is told
+ * (mp_maps_cxx_uncache_locked), and the instance this one counted for before is let go: one
+ * instance at most points at x, x->policy_inst, which the thread's exit unlinks. */
+static void cache_take_over_locked(mp_map_inst_t *m, mp_maps_tls_t *x)
+{
+	if (x->policy_inst && x->policy_inst != m)
+		mp_maps_cxx_flush_locked();
+	if (m->cached_by != x)
+		mp_maps_cxx_uncache_locked(m);
+	m->cached_by = x;
+	x->policy_serial = m->serial;
+	x->policy_inst = m;
+}
+
+/* This thread's cache goes to its instance, found by pointer (instances live in arena memory,
+ * never unmapped): m may have moved to another key, and must not keep pointing at this TLS. */
 void mp_maps_cxx_flush_locked(void)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
-	if (!x->policy)
+	mp_map_inst_t *m = x->policy_inst;
+	if (!x->policy || !m)
 		return;
-	mp_map_inst_t *m = valid(mp_maps_key(MP_KIND_UNORDERED_MAP, x->policy), x->policy_serial);
-	if (!m)
-		return;
-	if (x->policy_elems > m->size)
+	if (m->serial != 0 && m->serial == x->policy_serial && x->gen == mp_maps_gen &&
+	    x->policy_elems > m->size)
 		mp_maps_set_size_locked(m, x->policy_elems);
 	if (m->cached_by == x)
 		m->cached_by = NULL;
@@ -162,6 +171,7 @@ void mp_maps_thread_exit(void)
 	mp_maps_cxx_flush_locked();
 	x->policy = NULL;
 	x->policy_serial = 0;
+	x->policy_inst = NULL;
 	mp_maps_unlock();
 }
 
@@ -265,16 +275,16 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->from = from;
 	x->to = to;
 	x->adoptable = m->adoptable;
-	if (mp_likely(t->rec != NULL)) { /* its exit runs mp_maps_thread_exit */
+	if (mp_likely(t->rec != NULL)) {      /* its exit runs mp_maps_thread_exit */
+		cache_take_over_locked(m, x); /* first: it may flush the map cached before */
 		x->policy = self;
-		x->policy_serial = m->serial;
 		x->policy_elems = m->size;
 		/* The new array: the built-in bucket, or the allocation that follows (set then) */
 		x->policy_buckets = to > 1 ? NULL : (char *)self + sizeof(struct policy);
-		cache_take_over_locked(m, x);
 	} else { /* exiting, or no record (no exit destructor): nothing may point at this TLS */
 		x->policy = NULL;
 		x->policy_serial = 0;
+		x->policy_inst = NULL;
 	}
 	mp_maps_unlock();
 	x->t0 = now;
@@ -348,10 +358,8 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	bool next = t->rec && t->n.alloc_calls + t->n.free_calls == x->ops + 1;
 	if (g && owner != g && next && x->adoptable && owner->buckets == x->from) {
 		/* owner was moved to g's address: one map, seen at its old site. */
-		if (x->policy_serial == g->serial) {
-			x->policy_serial = owner->serial;
-			owner->cached_by = x;
-		}
+		if (x->policy_serial == g->serial)
+			cache_take_over_locked(owner, x);
 		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
 		if (!x->shrink)
 			mp_maps_grow_ns_locked(
@@ -378,7 +386,14 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_array_owner_locked(cur);
 	if (m && m->serial == x->policy_serial && x->gen == mp_maps_gen) {
-		cache_take_over_locked(m, x);
+		/* Still the map this thread grew (grown since by another, perhaps). If another
+		 * live thread is its cache, that one stays: this count goes in now, and the rest
+		 * at this thread's next flush (taking over would make two threads that insert in
+		 * turn take the lock on every insert). */
+		if (!m->cached_by)
+			cache_take_over_locked(m, x);
+		else if (m->cached_by != x && elems > m->size)
+			mp_maps_set_size_locked(m, elems);
 		x->policy_buckets = cur;
 		if (elems > x->policy_elems)
 			__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
@@ -386,6 +401,7 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 		mp_maps_cxx_flush_locked();
 		x->policy = NULL;
 		x->policy_serial = 0;
+		x->policy_inst = NULL;
 	}
 	mp_maps_unlock();
 	t->guard--;
@@ -396,11 +412,13 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
  * from the first insert after it; any other goes to recheck_policy. */
 static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, void *cur, uint64_t elems)
 {
-	if (x->policy_buckets) {
+	const void *none = NULL;
+	/* Not a plain store: the maps lock's holder may mark it gone meanwhile. */
+	if (!__atomic_compare_exchange_n(&x->policy_buckets, &none, cur, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED)) {
 		recheck_policy(x, cur, elems);
 		return;
 	}
-	x->policy_buckets = cur;
 	if (elems > x->policy_elems)
 		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
 }

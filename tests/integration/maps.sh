@@ -258,6 +258,10 @@ assert s["shared_fill"]["final_size"]["max"] == shared, s["shared_fill"]["final_
 stale, reused = [int(x) for x in lines[2].split()[1::2]]
 assert reused == 1, "the allocator did not reuse the array: the case is not made"
 assert s["stale_fill"]["final_size"]["max"] == stale, s["stale_fill"]["final_size"]
+# The same after the map was swapped away and its instance detached and moved.
+moved, reused = [int(x) for x in lines[3].split()[1::2]]
+assert reused == 1, "the allocator did not reuse the array: the case is not made"
+assert s["moved_fill"]["final_size"]["max"] == moved, s["moved_fill"]["final_size"]
 PY
 
 # mapprof-report --profile grow lists the sites (once the report side exists).

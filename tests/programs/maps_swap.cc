@@ -8,7 +8,11 @@
 // main grew, with a new array); prints "shared 251". Last, a map filled to 100 by main in
 // stale_fill is reserved bigger by another thread, which then makes a map of the old bucket
 // count (its array takes the old one's address); main fills that one with 117: not the first
-// map's elements. Prints "stale 100 reused R".
+// map's elements. Prints "stale 100 reused R". Then "moved": main grows a map to 100 in
+// moved_fill; another thread swaps it into a second map object, grows the first object (the
+// instance is detached), rehashes the second bigger (the instance moves there, its old array
+// freed) and makes a map of the old bucket count (its array takes the old address); main fills
+// that one to near its bucket count: not the first map's elements. Prints "moved 100 reused R".
 #include <cstdio>
 #include <pthread.h>
 #include <unordered_map>
@@ -66,6 +70,28 @@ static void *stale_thread(void *)
 	return nullptr;
 }
 
+static M *mv_p, *mv_q, *mv_n;
+static size_t mv_nb;
+static int mv_reused;
+
+__attribute__((noinline)) static void moved_fill(M &m, int n)
+{
+	for (int i = 0; i < n; i++)
+		m[i] = i;
+}
+
+static void *moved_thread(void *)
+{
+	const void *old = *reinterpret_cast<void **>(mv_p);
+	mv_p->swap(*mv_q); // the grown map is now in mv_q, mv_p is empty
+	for (int i = 0; i < 20; i++)
+		(*mv_p)[i] = i;	 // grows mv_p: the grown map's instance is detached from it
+	mv_q->rehash(4 * mv_nb); // the grown map grows where it is now; its old array is freed
+	mv_n = new M(mv_nb);
+	mv_reused = *reinterpret_cast<void **>(mv_n) == old;
+	return nullptr;
+}
+
 int main()
 {
 	const int n = 50;
@@ -104,5 +130,21 @@ int main()
 	delete stale_a;
 	delete stale_b;
 	delete c;
+	mv_p = new M;
+	mv_q = new M;
+	moved_fill(*mv_p, 100);
+	mv_nb = mv_p->bucket_count();
+	if (pthread_create(&th, nullptr, moved_thread, nullptr) != 0 ||
+	    pthread_join(th, nullptr) != 0)
+		return 1;
+	for (int i = 0; i < (int)mv_nb - 5; i++) // no grow: inserts only
+		(*mv_n)[i] = i;
+	M *d = new M;
+	(*d)[1] = 1; // a grow elsewhere: this thread's count goes to its map
+	std::printf("moved %zu reused %d\n", mv_q->size(), mv_reused);
+	delete mv_p;
+	delete mv_q;
+	delete mv_n;
+	delete d;
 	return 0;
 }
