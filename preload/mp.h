@@ -105,7 +105,7 @@ typedef struct mp_tls {
 	/* The thread's exact counts since it got its record (written by the owner only, read
 	 * by dumps through the record under the registry lock). n.alloc_bytes leaves out what
 	 * the fast path allocated since avail was last set, avail_set - avail: the fast path only
-	 * moves avail, one write fewer (mp_tls_bytes adds it back). */
+	 * moves avail, one write fewer (thread.c's tls_bytes adds it back). */
 	struct mp_counts n;
 	uint64_t rng;	  /* xorshift state for the sampler */
 	uint8_t map_kind; /* kind of the allocation map_pending waits for */
@@ -118,13 +118,22 @@ typedef struct mp_tls {
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
 
-/* The owner, before it rewrites the pair: a consistent reading for a dump that comes meanwhile
- * (one that interrupted this very thread cannot wait for it), then bseq odd. */
+/* The owner brackets every rewrite of the pair with these. Begin: a consistent reading for a
+ * dump that comes meanwhile (one that interrupted this very thread cannot wait for it), then
+ * bseq odd. End: bseq even. A reader on another core sees the stores in this order (x86), so
+ * compiler fences suffice. */
 static inline void mp_bytes_begin(mp_tls_t *t)
 {
 	t->bytes_snap = t->n.alloc_bytes + (t->avail_set - t->avail);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void mp_bytes_end(mp_tls_t *t)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
 }
 
 /* The owner, outside the fast path: avail becomes v, with what the fast path counted since
@@ -132,12 +141,10 @@ static inline void mp_bytes_begin(mp_tls_t *t)
 static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
 {
 	mp_bytes_begin(t);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* a reader on another core: x86 keeps order */
 	t->n.alloc_bytes += t->avail_set - t->avail;
 	t->avail = v;
 	t->avail_set = v;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
+	mp_bytes_end(t);
 }
 
 /* The owner, outside the fast path: `size` bytes come off avail that the caller counts itself
@@ -145,11 +152,9 @@ static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
 static inline void mp_avail_take(mp_tls_t *t, uint64_t size)
 {
 	mp_bytes_begin(t);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->avail -= size;
 	t->avail_set -= size;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
+	mp_bytes_end(t);
 }
 
 /* The owner, where its counts start again from zero (a new record, a fork child): what the
@@ -157,10 +162,8 @@ static inline void mp_avail_take(mp_tls_t *t, uint64_t size)
 static inline void mp_avail_forget(mp_tls_t *t)
 {
 	mp_bytes_begin(t);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->avail_set = t->avail;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&t->bseq, t->bseq + 1, __ATOMIC_RELEASE);
+	mp_bytes_end(t);
 }
 
 /* malloc and free are no cancellation points, but the profiler's read, write and open are

@@ -16,6 +16,11 @@ run() {
 	mp_run "$T/$name" "$@" "$PROGS/$prog" >"$T/$name.out" 2>"$T/$name.err"
 }
 
+# maps_json NAME: mapprof-report --maps --json of NAME's dumps, in $T/NAME.json.
+maps_json() {
+	"$REPORT" --maps --json "$T/$1"/*.mprof >"$T/$1.json" 2>>"$T/$1.err"
+}
+
 # check_py NAME DIR PROG_OUTPUT: python checks of the dump in DIR against the program output.
 check_py() {
 	python3 - "$@" <<'PY'
@@ -196,13 +201,13 @@ assert any(s['kind'] == 1 for s in d['samples']), 'no kind 1 sample'"
 # 4 initial buckets: the first bucket array is as large as a table and must not be taken for one
 # (it was: 200 instances, and final sizes read out of bucket memory).
 run ut_small maps_ut_small
+maps_json ut_small
 check "uthash, 4 initial buckets: instances, grows, final size as the program counts" \
-	python3 - "$T/ut_small.out" "$T"/ut_small/*.mprof <<PY
-import json, subprocess, sys
+	python3 - "$T/ut_small.out" "$T/ut_small.json" <<PY
+import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 tables, grows, items = [int(x) for x in lines[0].split()[1::2]]
-j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
-                              capture_output=True, text=True, check=True).stdout)
+j = json.load(open(sys.argv[2]))
 s = [x for x in j["sites"] if x["function"] == "fill_small"]
 assert len(s) == 1, [x["function"] for x in j["sites"]]
 s = s[0]
@@ -223,13 +228,13 @@ PY
 # rehash(0) and reserve() below the size shrink the array: no grow, no reserve, one instance
 # each (they were counted as explicit grows).
 run shrink maps_shrink
+maps_json shrink
 check "unordered_map shrinks: grows and instances as the program counts, none reserved" \
-	python3 - "$T/shrink.out" "$T"/shrink/*.mprof <<PY
-import json, subprocess, sys
+	python3 - "$T/shrink.out" "$T/shrink.json" <<PY
+import json, sys
 maps, grows, shrinks = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
 assert shrinks == 2, shrinks
-j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
-                              capture_output=True, text=True, check=True).stdout)
+j = json.load(open(sys.argv[2]))
 s = [x for x in j["sites"] if x["file"].endswith("maps_shrink.cc")]
 got = (sum(x["instances"] for x in s), sum(x["live"] for x in s), sum(x["grows"] for x in s),
        sum(x["reserved"] for x in s))
@@ -238,13 +243,13 @@ PY
 
 # A swap puts another map at a grown map's address: inserts there are not the grown map's.
 run swap maps_swap
+maps_json swap
 check "unordered_map swapped: the small maps' final size stays theirs" \
-	python3 - "$T/swap.out" "$T"/swap/*.mprof <<PY
-import json, subprocess, sys
+	python3 - "$T/swap.out" "$T/swap.json" <<PY
+import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 maps, small, big = [int(x) for x in lines[0].split()[1::2]]
-j = json.loads(subprocess.run(["$REPORT", "--maps", "--json"] + sys.argv[2:],
-                              capture_output=True, text=True, check=True).stdout)
+j = json.load(open(sys.argv[2]))
 s = {x["function"].split("(")[0]: x for x in j["sites"]}
 assert s["small_site"]["instances"] == maps, s["small_site"]
 assert s["small_site"]["final_size"]["max"] == small, s["small_site"]["final_size"]
