@@ -227,6 +227,11 @@ programs: $(BUILD)/tests/programs/maps_uthash_O0
 $(BUILD)/tests/programs/maps_ut_small: tests/programs/maps_ut_small.c include/mapprof/uthash.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+# with a bloom filter of 2^12 bits: 512 bytes, as large as the initial 32-bucket array
+$(BUILD)/tests/programs/maps_uthash_bloom: tests/programs/maps_uthash.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -DHASH_BLOOM=12 -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+programs: $(BUILD)/tests/programs/maps_uthash_bloom
 # --- end maps test programs ---
 
 # --- churn test programs ---

@@ -4,20 +4,22 @@
  * The front ends (maps_uthash.c, maps_stdcxx.c, maps_api.c) turn hook calls into the
  * operations below; maps_dump.c serializes the result. Dead instances fold into their site and
  * are freed, so memory is bounded by live maps plus the (capped) number of stacks. */
+#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "arena.h"
 #include "maps_int.h"
 #include "stack.h"
 #include "table.h"
 
-/* maps_lock protects every table and counter in this file and the site/grow/instance objects
- * they hold. A plain mutex: it is taken only on map events (grows, creations, deaths, frees of
- * tracked bucket arrays) and dumps, never on the unsampled malloc path. Lock order: maps ->
- * table -> arena (see maps_int.h). Reinitialized in the fork child by mp_maps_reset. */
-static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The maps lock (maps_int.h) protects every table and counter in this file and the
+ * site/grow/instance objects they hold. It is taken only on map events (grows, creations,
+ * deaths, frees of tracked bucket arrays) and dumps, never on the unsampled malloc path. Lock
+ * order: maps -> table -> arena (see maps_int.h). Reset in the fork child by mp_maps_reset. */
+int mp_maps_lock_word;
 static mp_htab_t insts;	 /* mp_map_inst_t by key */
 static mp_htab_t sites;	 /* mp_map_site_t by (stack, kind) */
 static mp_htab_t grows;	 /* mp_map_grow_t by (stack, kind, flags, from, to) */
@@ -107,31 +109,45 @@ static void htab_clear(mp_htab_t *t)
 
 /* --- locking, stacks, thread ids --- */
 
-void mp_maps_lock(void)
+/* The contended paths of maps_int.h's lock, as glibc's low-level lock: the word is 2 while a
+ * thread may sleep on it, so the holder's unlock knows to wake one. errno is the program's:
+ * a futex call that fails (EAGAIN, EINTR) leaves it as it was. */
+void mp_maps_lock_slow(void)
 {
-	pthread_mutex_lock(&maps_lock);
+	for (int i = 0; i < 100; i++) {
+		__builtin_ia32_pause();
+		if (__atomic_load_n(&mp_maps_lock_word, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_exchange_n(&mp_maps_lock_word, 1, __ATOMIC_ACQUIRE) == 0)
+			return;
+	}
+	int e = errno;
+	while (__atomic_exchange_n(&mp_maps_lock_word, 2, __ATOMIC_ACQUIRE) != 0)
+		syscall(SYS_futex, &mp_maps_lock_word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+	errno = e;
 }
 
-void mp_maps_unlock(void)
+void mp_maps_wake(void)
 {
-	pthread_mutex_unlock(&maps_lock);
+	int e = errno;
+	syscall(SYS_futex, &mp_maps_lock_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = e;
 }
 
 void mp_maps_lock_all(void)
 {
-	pthread_mutex_lock(&maps_lock);
+	mp_maps_lock();
 }
 
 void mp_maps_unlock_all(void)
 {
-	pthread_mutex_unlock(&maps_lock);
+	mp_maps_unlock();
 }
 
 /* Fork child, single-threaded, lock free: the parent's stacks are gone, so is everything that
  * refers to them. Arena memory of the old objects is simply dropped. */
 void mp_maps_reset(void)
 {
-	pthread_mutex_init(&maps_lock, NULL);
+	mp_maps_lock_word = 0;
 	htab_clear(&insts);
 	htab_clear(&sites);
 	htab_clear(&grows);
@@ -398,7 +414,10 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	if (elements > m->size)
 		mp_maps_set_size_locked(m, elements);
 	add_tid(m, mp_maps_tid());
-	if ((flags & MP_GROW_EXPLICIT) && !m->explicit_grow) {
+	/* A site reserves when its maps are sized before their first grow: a reserve() after
+	 * inserts, or one that libstdc++ makes itself for a bulk operation (a multimap merge,
+	 * assigning an initializer list), leaves the insert-driven growth before it to presize. */
+	if ((flags & MP_GROW_EXPLICIT) && !m->explicit_grow && m->grows == 1) {
 		m->explicit_grow = true;
 		s->agg.reserved++;
 		s->flags |= MP_SITE_RESERVES;
@@ -504,7 +523,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		mp_maps_set_size_locked(old, fresh->max_size);
 	for (unsigned i = 0; i < fresh->ntids && i < MP_MAP_TIDS; i++)
 		add_tid(old, fresh->tids[i]);
-	if (fresh->explicit_grow && !old->explicit_grow) {
+	if (fresh->explicit_grow && !old->explicit_grow && old->grows == 1) { /* its first */
 		old->explicit_grow = true;
 		os->agg.reserved++;
 		os->flags |= MP_SITE_RESERVES;

@@ -150,8 +150,23 @@ static inline uint64_t mp_maps_now(void)
 MP_HIDDEN uint32_t mp_maps_tid(void);
 /* Maps lock held: a difference of two mp_maps_now values, in ns; now is a recent one. */
 MP_HIDDEN uint64_t mp_maps_ns_locked(uint64_t ticks, uint64_t now);
-MP_HIDDEN void mp_maps_lock(void);
-MP_HIDDEN void mp_maps_unlock(void);
+/* The maps lock: 0 free, 1 held, 2 held with sleepers maybe (maps.c). Inline because every
+ * grow takes it twice; a call to pthread_mutex_lock and _unlock cost ~120 instructions a grow. */
+extern MP_HIDDEN int mp_maps_lock_word;
+MP_HIDDEN void mp_maps_lock_slow(void);
+MP_HIDDEN void mp_maps_wake(void);
+static inline void mp_maps_lock(void)
+{
+	int z = 0;
+	if (mp_unlikely(!__atomic_compare_exchange_n(&mp_maps_lock_word, &z, 1, false,
+						     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+		mp_maps_lock_slow();
+}
+static inline void mp_maps_unlock(void)
+{
+	if (mp_unlikely(__atomic_exchange_n(&mp_maps_lock_word, 0, __ATOMIC_RELEASE) == 2))
+		mp_maps_wake();
+}
 MP_HIDDEN mp_map_inst_t *mp_maps_find_locked(uintptr_t key);
 /* A new live instance at key (an older live one there dies first). NULL on no memory. */
 MP_HIDDEN mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now);

@@ -38,7 +38,8 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 #undef uthash_noexpand_fyi
 #endif
 #ifndef uthash_malloc
-#define uthash_malloc(sz) mapprof_uthash_malloc_(sz)
+#define uthash_malloc(sz)	   mapprof_uthash_malloc_(sz)
+#define MAPPROF_UTHASH_OWN_MALLOC_ 1
 #endif
 #ifndef uthash_free
 #define uthash_free(ptr, sz) mapprof_uthash_free_((ptr), (sz))
@@ -97,6 +98,28 @@ static inline void mapprof_uthash_added_(const UT_hash_table *tbl)
 	} while (0)
 #else
 #define HASH_BLOOM_ADD(tbl, hashv) mapprof_uthash_added_(tbl)
+#endif
+
+/* The bloom filter's bit vector (HASH_BLOOM) is no bucket array: allocated past the hook that
+ * labels uthash_malloc's blocks as buckets, with the same allocator (uthash_free frees it). */
+#ifdef HASH_BLOOM
+#ifdef MAPPROF_UTHASH_OWN_MALLOC_
+#define MAPPROF_UTHASH_BLOOM_MALLOC_(sz) malloc(sz)
+#else
+#define MAPPROF_UTHASH_BLOOM_MALLOC_(sz) uthash_malloc(sz)
+#endif
+#undef HASH_BLOOM_MAKE
+#define HASH_BLOOM_MAKE(tbl, oomed)                                                                \
+	do {                                                                                       \
+		(tbl)->bloom_nbits = HASH_BLOOM;                                                   \
+		(tbl)->bloom_bv = (uint8_t *)MAPPROF_UTHASH_BLOOM_MALLOC_(HASH_BLOOM_BYTELEN);     \
+		if (!(tbl)->bloom_bv) {                                                            \
+			HASH_RECORD_OOM(oomed);                                                    \
+		} else {                                                                           \
+			uthash_bzero((tbl)->bloom_bv, HASH_BLOOM_BYTELEN);                         \
+			(tbl)->bloom_sig = HASH_BLOOM_SIGNATURE;                                   \
+		}                                                                                  \
+	} while (0)
 #endif
 
 static inline void mapprof_uthash_noexpand_fyi_(const UT_hash_table *tbl)

@@ -181,6 +181,49 @@ extern "C" __attribute__((noinline)) unsigned um_merge(unsigned *src_grows, size
 	return grows;
 }
 
+// A multimap merged into: libstdc++'s merge reserves room for both itself, an explicit grow
+// after the insert-driven ones (a "late" one: the site does not size its maps up front).
+extern "C" __attribute__((noinline)) unsigned um_mmerge_src(std::unordered_multimap<int, int> &b)
+{
+	unsigned grows = 0;
+	for (int k = 0; k < 400; k++)
+		grows += counted(b, [&] { b.emplace(k % 7, k); });
+	return grows;
+}
+
+extern "C" __attribute__((noinline)) unsigned um_mmerge(unsigned *src_grows,
+							unsigned *explicit_grows)
+{
+	std::unordered_multimap<int, int> a, b;
+	*src_grows = um_mmerge_src(b);
+	unsigned grows = 0;
+	for (int k = 0; k < 100; k++)
+		grows += counted(a, [&] { a.emplace(k % 10, k); });
+	*explicit_grows = counted(a, [&] { a.merge(b); });
+	return grows;
+}
+
+// Assigning an initializer list larger than the buckets hold: libstdc++ rehashes first (an
+// explicit grow, late too).
+extern "C" __attribute__((noinline)) unsigned um_ilist(unsigned *explicit_grows, size_t *size)
+{
+	std::unordered_map<int, int> m;
+	unsigned grows = 0;
+	for (int k = 0; k < 20; k++)
+		grows += counted(m, [&] { m.emplace(k, k); });
+	*explicit_grows = counted(m, [&] {
+		m = {{0, 0},  {1, 1},  {2, 2},	{3, 3},	 {4, 4},  {5, 5},  {6, 6},  {7, 7},
+		     {8, 8},  {9, 9},  {10, 0}, {11, 1}, {12, 2}, {13, 3}, {14, 4}, {15, 5},
+		     {16, 6}, {17, 7}, {18, 8}, {19, 9}, {20, 0}, {21, 1}, {22, 2}, {23, 3},
+		     {24, 4}, {25, 5}, {26, 6}, {27, 7}, {28, 8}, {29, 9}, {30, 0}, {31, 1},
+		     {32, 2}, {33, 3}, {34, 4}, {35, 5}, {36, 6}, {37, 7}, {38, 8}, {39, 9}};
+	});
+	for (int k = 40; k < 100; k++)
+		grows += counted(m, [&] { m.emplace(k, k); });
+	*size = m.size();
+	return grows;
+}
+
 // A reserve() that throws (more buckets than memory can hold) grows nothing.
 extern "C" __attribute__((noinline)) unsigned um_reserve_throw(size_t *size)
 {
@@ -263,6 +306,10 @@ int main()
 	size_t merge_size, throw_size;
 	unsigned merge_grows = um_merge(&merge_src_grows, &merge_size);
 	unsigned throw_grows = um_reserve_throw(&throw_size);
+	unsigned mmerge_src_grows, mmerge_explicit, ilist_explicit;
+	unsigned mmerge_grows = um_mmerge(&mmerge_src_grows, &mmerge_explicit);
+	size_t ilist_size;
+	unsigned ilist_grows = um_ilist(&ilist_explicit, &ilist_size);
 	unsigned move_grows = um_move();
 	unsigned swap_grows = um_swap();
 	std::printf("um_loop instances 30 grows %u explicit 0\n", loop);
@@ -281,6 +328,11 @@ int main()
 	std::printf("um_merge instances 1 grows %u explicit 0 size %zu\n", merge_grows, merge_size);
 	std::printf("um_reserve_throw instances 1 grows %u explicit 0 size %zu\n", throw_grows,
 		    throw_size);
+	std::printf("um_mmerge_src instances 1 grows %u explicit 0 size 400\n", mmerge_src_grows);
+	std::printf("um_mmerge instances 1 grows %u explicit %u late 1 size 500\n", mmerge_grows,
+		    mmerge_explicit);
+	std::printf("um_ilist instances 1 grows %u explicit %u late 1 size %zu\n", ilist_grows,
+		    ilist_explicit, ilist_size);
 	std::printf("um_move instances 50 grows %u explicit 0 live 50\n", move_grows);
 	std::printf("um_swap instances 2 grows %u explicit 0\n", swap_grows);
 	// Its buckets never reach malloc: grows are seen, their time (until the old array's
