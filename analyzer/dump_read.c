@@ -141,8 +141,18 @@ static int parse_header(cur_t *c, mp_dump_t *d)
 	if (d->depth > MP_MAX_DEPTH)
 		return fail(c, at, "HEADER: depth %u exceeds %u", d->depth, MP_MAX_DEPTH);
 	d->flags = ld32(c);
-	d->start_ns = (int64_t)ld64(c);
-	d->dump_ns = (int64_t)ld64(c);
+	/* Wall-clock times: a dump may come before its start (the clock was set back), but
+	 * neither is before 1970 or past 2262 (pprof's int64 nanoseconds). */
+	at = c->pos;
+	uint64_t start = ld64(c), dump = ld64(c);
+	if (start > INT64_MAX)
+		return fail(c, at, "HEADER: start time %llu ns is out of range",
+			    (unsigned long long)start);
+	if (dump > INT64_MAX)
+		return fail(c, at + 8, "HEADER: dump time %llu ns is out of range",
+			    (unsigned long long)dump);
+	d->start_ns = (int64_t)start;
+	d->dump_ns = (int64_t)dump;
 	if ((rc = rdstr(c, &d->exe, NULL, "HEADER exe")) != MP_OK)
 		return rc;
 	return rdstr(c, &d->cmdline, &d->cmdline_len, "HEADER cmdline");
@@ -521,7 +531,14 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 		}
 		if (n == 0)
 			break;
+		size_t before = len;
 		len += (size_t)n;
+		/* Not a dump (/dev/zero, a stream of something else): the parser says so at
+		 * offset 0 without reading on until memory runs out. */
+		if (before < MP_DUMP_MAGIC_LEN &&
+		    memcmp(buf, MP_DUMP_MAGIC, len < MP_DUMP_MAGIC_LEN ? len : MP_DUMP_MAGIC_LEN) !=
+			0)
+			break;
 	}
 	close(fd);
 	*out = buf;
@@ -537,7 +554,13 @@ int mp_dump_read_file(const char *path, mp_dump_t *d, char *err, size_t errlen)
 	int rc = slurp(path, &buf, &len, err, errlen);
 	if (rc != MP_OK)
 		return rc;
+	if (len == 0) {
+		free(buf);
+		snprintf(err, errlen, "%s: empty file (no dump)", path);
+		return MP_EINPUT;
+	}
 	rc = mp_dump_parse(buf, len, path, d, err, errlen);
+	d->content_hash = mp_hash_bytes(buf, len, 0);
 	free(buf);
 	return rc;
 }

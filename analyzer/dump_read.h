@@ -49,7 +49,8 @@ typedef struct {
 } mp_dump_site_t;
 
 typedef struct {
-	char *name; /* the file name given, for messages */
+	char *name;	       /* the file name given, for messages */
+	uint64_t content_hash; /* of the file's bytes: two files of one snapshot must agree */
 	uint16_t major, minor;
 
 	/* HEADER */

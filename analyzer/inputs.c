@@ -16,22 +16,43 @@ static int same_process(const mp_dump_t *a, const mp_dump_t *b)
 	return a->pid == b->pid && a->start_ns == b->start_ns;
 }
 
-/* Keeps d if it is the latest snapshot of its process; takes ownership either way. */
-static void keep_latest(mp_inputs_t *in, mp_dump_t *d)
+/* Keeps d if it is the latest snapshot of its process; takes ownership either way. Two files
+ * that claim to be the same snapshot (pid, start, seq) must be copies of one another: if their
+ * bytes differ, one was altered, and which one wins must not depend on the argument order. It
+ * is an input error, or with keep_going a warning, and the one with the smaller content hash
+ * stays. */
+static int keep_latest(mp_inputs_t *in, mp_dump_t *d, bool keep_going)
 {
 	for (size_t i = 0; i < in->n; i++) {
-		if (!same_process(&in->dumps[i], d))
+		mp_dump_t *k = &in->dumps[i];
+		if (!same_process(k, d))
 			continue;
-		if (d->seq > in->dumps[i].seq) {
-			mp_dump_free(&in->dumps[i]);
-			in->dumps[i] = *d;
+		bool replace = d->seq > k->seq;
+		if (d->seq == k->seq && d->content_hash != k->content_hash) {
+			fprintf(stderr,
+				"mapprof-report: %s%s and %s are both dump %llu of process %u but "
+				"differ%s\n",
+				keep_going ? "warning: " : "", k->name, d->name,
+				(unsigned long long)d->seq, d->pid,
+				keep_going ? ": one is kept, chosen by content"
+					   : " (one was altered)");
+			if (!keep_going) {
+				mp_dump_free(d);
+				return MP_EINPUT;
+			}
+			replace = d->content_hash < k->content_hash;
+		}
+		if (replace) {
+			mp_dump_free(k);
+			*k = *d;
 		} else {
 			mp_dump_free(d); /* older snapshot, or the same dump given twice */
 		}
-		return;
+		return MP_OK;
 	}
 	MP_GROW(in->dumps, in->cap, in->n + 1);
 	in->dumps[in->n++] = *d;
+	return MP_OK;
 }
 
 static int dump_cmp(const void *a, const void *b)
@@ -116,7 +137,8 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 			continue;
 		}
 		in->read++;
-		keep_latest(in, &d);
+		if ((rc = keep_latest(in, &d, keep_going)) != MP_OK)
+			return rc;
 	}
 	if (in->n == 0) {
 		fprintf(stderr, "mapprof-report: no readable dumps\n");

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* mapprof-report: command line and orchestration only. Reads dumps (inputs.c), builds a heap or
  * grow profile (heap.c, grow.c), writes it as pprof (pprof_out.c) or as text (report_*.c). */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builders.h"
@@ -136,8 +138,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
 				n = argv[++i];
 			if (n && !all_digits(n))
 				return usage_error("--top: '%s' is not a number", n);
-			if (n)
-				o->top_n = atoi(n);
+			if (n) { /* more rows than any profile has means all of them */
+				unsigned long long t = strtoull(n, NULL, 10);
+				o->top_n = t > INT_MAX ? INT_MAX : (int)t;
+			}
 			rc = set_mode(o, MODE_TOP, a);
 		} else if (strcmp(a, "--folded") == 0) {
 			rc = set_mode(o, MODE_FOLDED, a);
@@ -193,8 +197,20 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 	return MP_EUSAGE;
 }
 
-/* Writes to a temporary name beside the target and renames it, so a failed run never leaves a
- * half-written profile under the real name. */
+/* Writes f's contents, then closes it; a failed write or close is an error naming `name`. */
+static int finish(FILE *f, int rc, const char *name)
+{
+	if (fclose(f) != 0 && rc == MP_OK) {
+		fprintf(stderr, "mapprof-report: %s: write failed: %m\n", name);
+		rc = MP_EIO;
+	}
+	return rc;
+}
+
+/* A regular file (or none yet) is written under a temporary name beside it and renamed into
+ * place, so a failed run never leaves a half-written profile under the real name; through a
+ * symbolic link, beside the file it names (the link stays). Anything else (a device such as
+ * /dev/null, a FIFO) is written to directly: renaming over it would replace it. */
 static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *info)
 {
 	if (!o->output || strcmp(o->output, "-") == 0) {
@@ -205,27 +221,45 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 		}
 		return rc;
 	}
-	size_t n = strlen(o->output) + 32;
+	struct stat st, lst;
+	bool exists = stat(o->output, &st) == 0;
+	bool link = lstat(o->output, &lst) == 0 && S_ISLNK(lst.st_mode);
+	/* A link to nothing yet: created through it, as the shell's `>` does. */
+	if ((exists && !S_ISREG(st.st_mode)) || (link && !exists)) {
+		if (exists && S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "mapprof-report: %s: is a directory\n", o->output);
+			return MP_EIO;
+		}
+		FILE *f = fopen(o->output, "wb");
+		if (!f) {
+			fprintf(stderr, "mapprof-report: %s: cannot open: %m\n", o->output);
+			return MP_EIO;
+		}
+		return finish(f, write_output(f, o, p, info, o->output), o->output);
+	}
+	char *real = link ? realpath(o->output, NULL) : NULL; /* the file a link names */
+	const char *target = real ? real : o->output;
+	size_t n = strlen(target) + 32;
 	char *tmp = mp_xmalloc(n);
-	snprintf(tmp, n, "%s.tmp.%ld", o->output, (long)getpid());
+	snprintf(tmp, n, "%s.tmp.%ld", target, (long)getpid());
+	int rc;
 	FILE *f = fopen(tmp, "wb");
 	if (!f) {
-		fprintf(stderr, "mapprof-report: %s: cannot create: %m\n", tmp);
-		free(tmp);
-		return MP_EIO;
-	}
-	int rc = write_output(f, o, p, info, o->output);
-	if (fclose(f) != 0 && rc == MP_OK) {
-		fprintf(stderr, "mapprof-report: %s: write failed: %m\n", o->output);
+		fprintf(stderr, "mapprof-report: %s: cannot create %s beside it: %m\n", o->output,
+			tmp);
 		rc = MP_EIO;
+	} else {
+		rc = finish(f, write_output(f, o, p, info, o->output), o->output);
+		if (rc == MP_OK && rename(tmp, target) != 0) {
+			fprintf(stderr, "mapprof-report: %s: cannot rename into place: %m\n",
+				o->output);
+			rc = MP_EIO;
+		}
+		if (rc != MP_OK)
+			unlink(tmp);
 	}
-	if (rc == MP_OK && rename(tmp, o->output) != 0) {
-		fprintf(stderr, "mapprof-report: %s: cannot rename into place: %m\n", o->output);
-		rc = MP_EIO;
-	}
-	if (rc != MP_OK)
-		unlink(tmp);
 	free(tmp);
+	free(real);
 	return rc;
 }
 

@@ -213,14 +213,6 @@ static int labels_cmp(const mp_sample_t *a, const mp_sample_t *b)
 	return 0;
 }
 
-static int64_t add_sat(int64_t a, int64_t b)
-{
-	int64_t r;
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
 void mp_profile_add_sample(mp_profile_t *p, uint32_t stack, const int64_t *values,
 			   const mp_label_t *labels, uint8_t nlabels)
 {
@@ -294,7 +286,7 @@ void mp_profile_finish(mp_profile_t *p)
 			for (i++; i < len && labels_cmp(&run[idx[i]], out) == 0; i++)
 				for (size_t v = 0; v < p->ntypes; v++)
 					out->value[v] =
-					    add_sat(out->value[v], run[idx[i]].value[v]);
+					    mp_add_sat(out->value[v], run[idx[i]].value[v]);
 			int any = 0;
 			for (size_t v = 0; v < p->ntypes; v++)
 				any |= out->value[v] != 0;

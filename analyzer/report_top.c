@@ -121,7 +121,7 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 		int64_t v = s->value[vi];
 		if (v == 0)
 			continue;
-		total += v;
+		total = mp_add_sat(total, v); /* estimates of a hostile dump may not fit */
 		uint32_t n = mp_profile_stack_len(p, s->stack);
 		const uint64_t *locs = mp_profile_stack_locs(p, s->stack);
 		for (uint32_t j = 0; j < n; j++) {
@@ -132,9 +132,9 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 				row_t *row = row_get(&r, locs[j], ln ? ln->function_id : 0,
 						     ln ? ln->line : 0);
 				if (j == 0 && k == 0)
-					row->flat += v;
+					row->flat = mp_add_sat(row->flat, v);
 				if (row->last != i + 1) {
-					row->cum += v;
+					row->cum = mp_add_sat(row->cum, v);
 					row->last = i + 1;
 				}
 			}
@@ -148,7 +148,7 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 	size_t show = nrows < 0 || (size_t)nrows > r.n ? r.n : (size_t)nrows;
 	int64_t shown = 0;
 	for (size_t i = 0; i < show; i++)
-		shown += r.rows[i].flat;
+		shown = mp_add_sat(shown, r.rows[i].flat);
 	char tv[32], sv[32];
 	mp_report_value(tv, sizeof(tv), total, unit);
 	mp_report_value(sv, sizeof(sv), shown, unit);
@@ -159,7 +159,7 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 	int64_t sum = 0;
 	for (size_t i = 0; i < show; i++) {
 		const row_t *row = &r.rows[i];
-		sum += row->flat;
+		sum = mp_add_sat(sum, row->flat);
 		char fl[32], cu[32], nb[96];
 		mp_report_value(fl, sizeof(fl), row->flat, unit);
 		mp_report_value(cu, sizeof(cu), row->cum, unit);

@@ -50,6 +50,10 @@ struct mp_symbolizer {
 	char **mangled, **demangled;
 	size_t ndm, cap_dm, cap_dm2;
 	mp_htab_t dm_index;
+	/* Source paths made absolute (joined to their unit's compile directory). */
+	char **paths;
+	size_t npaths, cap_paths;
+	mp_htab_t path_index;
 	int demangler_state; /* 0 not tried, 1 loaded, -1 unavailable */
 	void *libstdcxx;
 	cxa_demangle_fn demangle;
@@ -95,6 +99,10 @@ void mp_symbolize_free(mp_symbolizer_t *s)
 	free(s->mangled);
 	free(s->demangled);
 	mp_htab_free(&s->dm_index);
+	for (size_t i = 0; i < s->npaths; i++)
+		free(s->paths[i]);
+	free(s->paths);
+	mp_htab_free(&s->path_index);
 	if (s->libstdcxx)
 		dlclose(s->libstdcxx);
 	free(s);
@@ -324,6 +332,48 @@ static die_info_t die_info(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, Dwarf_F
 	return d;
 }
 
+typedef struct {
+	const mp_symbolizer_t *s;
+	const char *path;
+} path_key_t;
+
+static int path_eq(const void *ctx, uint32_t i)
+{
+	const path_key_t *k = ctx;
+	return strcmp(k->s->paths[i], k->path) == 0;
+}
+
+/* A source path that starts "./" or "../", relative to the unit's compile directory (clang's
+ * DWARF 5 names the files of its directory "." so, headers too), joined to it: pprof's -list
+ * then finds the file from anywhere. Other relative paths ("src/a.c", as gcc names the file it
+ * was given) are the ones the user typed and stay short; absolute ones stay as they are. */
+static const char *absolute(mp_symbolizer_t *s, Dwarf_Die *cu, Dwarf_Die *unit, const char *file)
+{
+	if (!file || file[0] != '.' || (file[1] != '/' && (file[1] != '.' || file[2] != '/')))
+		return file;
+	const char *dir = attr_string(cu, DW_AT_comp_dir); /* a split unit's is its skeleton's */
+	if (!dir)
+		dir = attr_string(unit, DW_AT_comp_dir);
+	if (!dir || dir[0] != '/')
+		return file;
+	while (file[0] == '.' && file[1] == '/')
+		file += 2;
+	size_t n = strlen(dir) + strlen(file) + 2;
+	char *joined = mp_xmalloc(n);
+	snprintf(joined, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file);
+	uint64_t h = mp_hash_bytes(joined, strlen(joined), 5);
+	path_key_t k = {s, joined};
+	uint32_t i = mp_htab_find(&s->path_index, h, path_eq, &k);
+	if (i != MP_HTAB_NONE) {
+		free(joined);
+		return s->paths[i];
+	}
+	MP_GROW(s->paths, s->cap_paths, s->npaths + 1);
+	s->paths[s->npaths] = joined;
+	mp_htab_insert(&s->path_index, h, (uint32_t)s->npaths++);
+	return joined;
+}
+
 /* The inline chain at addr, from the CU's range index (dwarf_index.c): frame 0 is the innermost
  * function, with its line from the line table; each outer frame's line is the DW_AT_call_line
  * (and file) of the inlined instance inside it; the chain ends at the subprogram. */
@@ -361,6 +411,7 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 			if (inner.call_file)
 				f->file = inner.call_file;
 		}
+		f->file = absolute(s, cudie, unit, f->file);
 		if (!d.inlined) {
 			k++;
 			break;

@@ -29,6 +29,15 @@ char *mp_xstrndup(const char *s, size_t n);
 void mp_grow(void **arr, size_t *cap, size_t need, size_t elem);
 #define MP_GROW(arr, cap, need) mp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
+/* a + b, held at the int64 limits: estimates from a hostile (or absurd) dump may not fit. */
+static inline int64_t mp_add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* FNV-1a, then a final mix: stable across runs, so table iteration never leaks into output. */
 uint64_t mp_hash_bytes(const void *p, size_t n, uint64_t seed);
 uint64_t mp_hash_u64(uint64_t x);

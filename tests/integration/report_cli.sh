@@ -67,6 +67,70 @@ expect_rc "--keep-going with nothing readable: exit 2" 2 'no readable dumps' \
 [ ! -e "$T/x.pb.gz" ] && ok "no output file left behind on failure" ||
 	not_ok "no output file left behind on failure"
 
+# Two files claiming the same snapshot of one process (pid 11, dump 0) with other contents.
+"$GEN" --exe "$T/target" --samples 300 --stacks 40 --pid 11 --seed 9 -o "$T/a_other.mprof"
+expect_rc "one snapshot, two contents: exit 2 naming both" 2 'a.mprof and .*a_other.mprof are both dump 0 of process 11 but differ' \
+	"$REPORT" --top 3 "$T/a.mprof" "$T/a_other.mprof"
+o1=$("$REPORT" --keep-going --folded "$T/a.mprof" "$T/a_other.mprof" 2>/dev/null)
+o2=$("$REPORT" --keep-going --folded "$T/a_other.mprof" "$T/a.mprof" 2>/dev/null)
+[ -n "$o1" ] && [ "$o1" = "$o2" ] && ok "--keep-going: of two contents of one snapshot, the kept one does not depend on the order" ||
+	not_ok "--keep-going: of two contents of one snapshot, the kept one does not depend on the order"
+cp "$T/a.mprof" "$T/a_copy.mprof"
+expect_rc "one snapshot given twice (a copy): exit 0" 0 '' "$REPORT" --top 3 "$T/a.mprof" "$T/a_copy.mprof"
+: >"$T/empty.mprof"
+expect_rc "empty file: exit 2, said so" 2 'empty.mprof: empty file' "$REPORT" --top 3 "$T/empty.mprof"
+expect_rc "an endless non-dump (/dev/zero): exit 2 at offset 0, not read to the end" 2 \
+	'/dev/zero: offset 0: bad magic' timeout 20 "$REPORT" --top 3 /dev/zero
+
+n=$("$REPORT" --top=4294967297 "$T/a.mprof" 2>/dev/null | grep -c '^ *[0-9.]*[kMGT]\{0,1\}B ')
+m=$("$REPORT" --top=1000000 "$T/a.mprof" 2>/dev/null | grep -c '^ *[0-9.]*[kMGT]\{0,1\}B ')
+[ "$n" -gt 1 ] && [ "$n" = "$m" ] && ok "--top=N past 2^32: every row (no wrap-around)" ||
+	not_ok "--top=N past 2^32: every row (no wrap-around)" "$n rows, want $m"
+
+# Absurd counts (2^62 objects in every sample) parse; the sums stay at the int64 limit instead
+# of wrapping to negative totals.
+python3 - "$T/a.mprof" "$T/huge.mprof" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+pos = 16
+while pos + 16 <= len(b):
+    typ, _, ln = struct.unpack_from("<IIQ", b, pos)
+    if typ == 4:  # SAMPLES: u32 count, then stack u32, kind u32, size, alloc, inuse (u64)
+        n = struct.unpack_from("<I", b, pos + 16)[0]
+        for i in range(n):
+            struct.pack_into("<QQ", b, pos + 20 + 32 * i + 16, 1 << 62, 1 << 62)
+    pos += 16 + ln
+open(sys.argv[2], "wb").write(b)
+PY
+out=$("$REPORT" --top 3 --sample-index alloc_objects "$T/huge.mprof" 2>&1)
+grep -q 'accounting for ' <<<"$out" && ! grep -qE -- '-[0-9]|[0-9]{4,}\.[0-9]+%' <<<"$out" &&
+	ok "--top on absurd counts: no negative or wrapped sums" ||
+	not_ok "--top on absurd counts: no negative or wrapped sums" "$out"
+
+# ---- output targets ----
+# -o into something that is not a regular file writes into it (renaming over it would replace a
+# FIFO or a device such as /dev/null); through a symbolic link, into the file it names.
+"$REPORT" --top 3 "$T/a.mprof" >"$T/top3.txt" 2>/dev/null
+mkfifo "$T/fifo"
+timeout 20 cat "$T/fifo" >"$T/fifo.out" & # a report that never opens it must not hang the suite
+reader=$!
+"$REPORT" --top 3 -o "$T/fifo" "$T/a.mprof" 2>"$T/fifo.err"
+rc=$?
+wait "$reader"
+[ "$rc" -eq 0 ] && [ -p "$T/fifo" ] && cmp -s "$T/fifo.out" "$T/top3.txt" &&
+	ok "-o a FIFO: written into, still a FIFO" ||
+	not_ok "-o a FIFO: written into, still a FIFO" "rc $rc; $(ls -l "$T/fifo")" "$(cat "$T/fifo.err")"
+: >"$T/named"
+ln -s named "$T/link"
+ln -s nothere "$T/dangling"
+"$REPORT" --top 3 -o "$T/link" "$T/a.mprof" 2>/dev/null &&
+	"$REPORT" --top 3 -o "$T/dangling" "$T/a.mprof" 2>/dev/null
+[ -L "$T/link" ] && cmp -s "$T/named" "$T/top3.txt" && [ -L "$T/dangling" ] &&
+	cmp -s "$T/nothere" "$T/top3.txt" &&
+	ok "-o a symbolic link: written into the file it names, the link kept" ||
+	not_ok "-o a symbolic link: written into the file it names, the link kept" "$(ls -l "$T")"
+expect_rc "-o a directory: exit 3" 3 'is a directory' "$REPORT" -o "$T" "$T/a.mprof"
+
 # ---- pprof views ----
 "$REPORT" -o "$T/a.pb.gz" "$T/a.mprof" 2>"$T/a.err"
 "$REPORT" -o "$T/b.pb.gz" "$T/b.mprof" 2>/dev/null

@@ -39,8 +39,12 @@ expect_eq "site_live: 50 x 1000 B, all live" "50 50000 50 50000" "$(site_values 
 expect_eq "site_calloc: 10 x calloc(10, 100)" "10 10000 10 10000" "$(site_values "$T/sites.pb.gz" site_calloc)"
 expect_eq "site_half: 40 x 24 B, half freed" "40 960 20 480" "$(site_values "$T/sites.pb.gz" site_half)"
 expect_eq "inlined make_node: 20 x 48 B" "20 960 20 960" "$(site_values "$T/sites.pb.gz" make_node)"
+folded=$("$REPORT" --folded --sample-index alloc_objects "$T"/sites/*.mprof 2>/dev/null)
+expect_eq "--folded: one line for site_twice's two stacks of the same text, summed" "1 10" \
+	"$(awk '/;site_twice [0-9]+$/ { n++; s += $NF } END { print n + 0, s + 0 }' <<<"$folded")"
 src=tests/programs/report_sites.c
 stacks=$("$PBDUMP" --stacks "$T/sites.pb.gz")
+stacks=${stacks//$ROOT\//} # file names are absolute: compare without $ROOT/
 want="site_live@$src:$(line_of $src 'keep\[nkeep++\] = malloc(1000)');main@$src:"
 grep -qF "| $want" <<<"$stacks" && ok "site_live: function, file and line of the call" ||
 	not_ok "site_live: function, file and line of the call" "want $want" "$(grep site_live <<<"$stacks")"
@@ -81,6 +85,24 @@ for how in "clang -g -O2" "gcc -g -O2 -gsplit-dwarf"; do
 		not_ok "$how: inlined make_node inside caller_inline" "want $want" \
 			"$(grep make_node <<<"$cst")"
 done
+
+# clang's DWARF 5 names files relative to the compile directory (a header included by a relative
+# path is "./sub/inl.h" or "sub/inl.h"): frames carry the absolute path, so that pprof -list finds
+# the source from anywhere.
+if command -v clang >/dev/null; then
+	mkdir -p "$T/rel/sub"
+	printf '#include <stdlib.h>\nstatic inline __attribute__((always_inline)) void *inl_leaf(size_t n)\n{\n\treturn malloc(n);\n}\n' >"$T/rel/sub/inl.h"
+	printf '#include "sub/inl.h"\nvoid *volatile sink;\nint main(void)\n{\n\tsink = inl_leaf(100);\n\treturn 0;\n}\n' >"$T/rel/main.c"
+	(cd "$T/rel" && clang -g -O2 -o rel main.c)
+	mp_run "$T/rel.d" "$T/rel/rel"
+	"$REPORT" -o "$T/rel.pb.gz" "$T/rel.d"/*.mprof 2>/dev/null
+	cst=$("$PBDUMP" --stacks "$T/rel.pb.gz")
+	grep -qF "inl_leaf@$T/rel/sub/inl.h:4;main@$T/rel/main.c:5" <<<"$cst" &&
+		ok "clang: a header's and the main file's relative paths made absolute" ||
+		not_ok "clang: a header's and the main file's relative paths made absolute" "$(grep inl_leaf <<<"$cst")"
+else
+	ok "clang relative paths # SKIP clang not installed"
+fi
 
 # ---- Go with cgo: Go frames named with their Go files and lines (libdw's aranges of the C parts
 # answered for the Go code too, and every Go frame read gcc_mmap.c:37)

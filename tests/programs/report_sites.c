@@ -57,9 +57,20 @@ __attribute__((noinline)) static void caller_inline(void)
 		keep[nkeep++] = make_node(); /* CALLER_INLINE_LINE */
 }
 
+/* Called from two lines of main: two stacks whose folded text is the same. */
+__attribute__((noinline)) static void site_twice(void)
+{
+	for (int i = 0; i < 5; i++) {
+		sink = malloc(40);
+		free(sink);
+	}
+}
+
 int main(void)
 {
+	site_twice();
 	site_freed();
+	site_twice();
 	site_live();
 	site_calloc();
 	site_half();

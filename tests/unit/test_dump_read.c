@@ -228,6 +228,49 @@ static void impossible_counts(void **state)
 	free(w.b);
 }
 
+static void put64(mpw_t *w, size_t at, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		w->b[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Where build() put its start and dump times (1000, then 2000). */
+static size_t times_at(const mpw_t *w)
+{
+	static const uint8_t t[16] = {0xe8, 0x03, 0, 0, 0, 0, 0, 0, 0xd0, 0x07, 0, 0, 0, 0, 0, 0};
+	for (size_t i = 0; i + sizeof(t) <= w->n; i++)
+		if (memcmp(w->b + i, t, sizeof(t)) == 0)
+			return i;
+	fail_msg("times not found");
+	return 0;
+}
+
+/* Times past int64 (a flipped top byte) are errors at their offset; a dump written before its
+ * start (the wall clock set back) is not. */
+static void times_out_of_range(void **state)
+{
+	(void)state;
+	mpw_t w = build(NULL);
+	size_t at = times_at(&w);
+	put64(&w, at, (uint64_t)1 << 63);
+	expect_error(w.b, w.n, at, "start time");
+	free(w.b);
+
+	w = build(NULL);
+	put64(&w, at + 8, ~(uint64_t)0);
+	expect_error(w.b, w.n, at + 8, "dump time");
+	free(w.b);
+
+	w = build(NULL);
+	put64(&w, at + 8, 500);
+	mp_dump_t d;
+	char err[256] = "";
+	assert_int_equal(mp_dump_parse(w.b, w.n, "t.mprof", &d, err, sizeof(err)), MP_OK);
+	assert_true(d.dump_ns == 500 && d.start_ns == 1000);
+	mp_dump_free(&d);
+	free(w.b);
+}
+
 static void impossible_frames(void **state)
 {
 	marks_t m;
@@ -409,6 +452,7 @@ int main(void)
 	    cmocka_unit_test(newer_major),
 	    cmocka_unit_test(newer_minor_accepted),
 	    cmocka_unit_test(impossible_counts),
+	    cmocka_unit_test(times_out_of_range),
 	    cmocka_unit_test(impossible_frames),
 	    cmocka_unit_test(impossible_lengths),
 	    cmocka_unit_test(dangling_references),
