@@ -6,6 +6,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <linux/futex.h>
+#include <sys/resource.h>
 #include <link.h>
 #include <sched.h>
 #include <string.h>
@@ -102,11 +103,25 @@ bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 	return true;
 }
 
+/* Below this soft RLIMIT_NOFILE, libunwind's memory-check pipe (unwfd.c) would be too large a
+ * share of the program's descriptors (with `ulimit -n 5`, cat could not open its file): stacks
+ * are walked by frame pointers instead, and libunwind, which opens the pipe at its set-up, is
+ * never touched. */
+#define MIN_NOFILE 64
+
 void mp_stack_init(void)
 {
 	mp_code_segment((uintptr_t)&mp_stack_init, &self_lo, &self_hi);
 	mp_unwfd_init();
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	struct rlimit rl;
+	if (!mp_config.unwind_fp && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < MIN_NOFILE) {
+		mp_config.unwind_fp = true;
+		mp_log("RLIMIT_NOFILE is below 64: stacks are walked by frame pointers (libunwind "
+		       "would take two of the program's descriptors)");
+	}
+	if (!mp_config.unwind_fp)
+		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
 #define in_self mp_stack_in_self

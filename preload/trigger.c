@@ -138,8 +138,24 @@ static void start_thread(void)
 		mp_log("cannot start the dump thread; MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored");
 }
 
+/* A signal the process inherited as ignored stays ignored: replacing SIG_IGN would deliver
+ * to the program what it meant to ignore, and would hand SIG_DFL (death) to any child it
+ * execs without the shim. Dumps on it are off, said once. */
+static bool signal_ignored(int sig)
+{
+	struct sigaction old;
+	if (sigaction(sig, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+	    old.sa_handler != SIG_IGN)
+		return false;
+	mp_log("MAPPROF_SIGNAL: the process ignores that signal (inherited), so it triggers "
+	       "no dumps");
+	return true;
+}
+
 void mp_trigger_start(void)
 {
+	if (mp_config.signal && signal_ignored(mp_config.signal))
+		mp_config.signal = 0;
 	if (!mp_config.signal && !mp_config.interval)
 		return;
 	if (sem_init(&wake, 0, 0) != 0) {

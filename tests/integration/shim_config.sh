@@ -155,6 +155,16 @@ else
 	done
 fi
 
+# MAPPROF_SIGNAL on a signal the process inherited as ignored: it stays ignored (the program
+# would otherwise receive it, and a child it execs without the shim would die of it), and one
+# line says that it triggers no dumps.
+mkdir -p "$T/ign"
+base=$(bash -c "trap '' USR2; grep SigIgn /proc/self/status")
+out=$(bash -c "trap '' USR2; exec env LD_PRELOAD='$LIB' MAPPROF_SIGNAL=USR2 MAPPROF_OUT='$T/ign/m.%p' grep SigIgn /proc/self/status" 2>"$T/ign.err")
+expect_eq "MAPPROF_SIGNAL on an inherited SIG_IGN: still ignored" "$base" "$out"
+check "MAPPROF_SIGNAL on an inherited SIG_IGN: one line says so" \
+	grep -q '^mapprof: MAPPROF_SIGNAL: the process ignores that signal' "$T/ign.err"
+
 # The dump thread never keeps a process alive: main calls pthread_exit and the last program
 # thread returns, so the process must end with status 0 (it lived on, signals blocked).
 for v in MAPPROF_SIGNAL=USR2 MAPPROF_INTERVAL=1; do

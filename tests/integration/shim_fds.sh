@@ -77,3 +77,16 @@ else
 	not_ok "the descriptor check: at most 10 fstat calls for 200 or more unwinds" \
 		"unwinds ${unw:-?}, fstat calls ${fst:-?}" "$(cat "$T/cost.err")"
 fi
+
+# --- a low RLIMIT_NOFILE: libunwind's pipe would take two of five descriptors (cat could not
+# open its file); stacks come from frame pointers instead, said in one line.
+mkdir -p "$T/low"
+out=$(bash -c 'ulimit -n 5 && exec env LD_PRELOAD="$0" MAPPROF_RATE=1 MAPPROF_OUT="$1/m.%p.mprof" '"$PROGS"'/report_sites' \
+	"$LIB" "$T/low" 2>"$T/low.err"; bash -c 'ulimit -n 5 && exec env LD_PRELOAD="$0" MAPPROF_OUT="$1/c.%p.mprof" cat "$2"' \
+	"$LIB" "$T/low" "$T/in" | cmp - "$T/in" && echo cat-ok)
+expect_eq "ulimit -n 5: cat reads its file as without the shim" "cat-ok" "$out"
+check "ulimit -n 5: one mapprof line says stacks come from frame pointers" \
+	grep -q '^mapprof: RLIMIT_NOFILE is below 64: stacks are walked by frame pointers' "$T/low.err"
+top=$("$REPORT" --top 3 --sample-index alloc_objects "$T/low"/m.*.mprof 2>/dev/null)
+grep -q 'site_live' <<<"$top" && ok "ulimit -n 5: the program's stacks are still named" ||
+	not_ok "ulimit -n 5: the program's stacks are still named" "$top"
