@@ -16,42 +16,69 @@ static int same_process(const mp_dump_t *a, const mp_dump_t *b)
 	return a->pid == b->pid && a->start_ns == b->start_ns;
 }
 
-/* Keeps d if it is the latest snapshot of its process; takes ownership either way. Two files
- * that claim to be the same snapshot (pid, start, seq) must be copies of one another: if their
- * bytes differ, one was altered, and which one wins must not depend on the argument order. It
- * is an input error, or with keep_going a warning, and the one with the smaller content hash
- * stays. */
-static int keep_latest(mp_inputs_t *in, mp_dump_t *d, bool keep_going)
+/* Keeps d if it is the latest snapshot of its process; takes ownership either way. Of two
+ * files that claim the same snapshot (pid, start, seq), the one with the smaller content hash
+ * stays, whatever the order given (whether they may differ at all is check_copies'). */
+static void keep_latest(mp_inputs_t *in, mp_dump_t *d)
 {
 	for (size_t i = 0; i < in->n; i++) {
 		mp_dump_t *k = &in->dumps[i];
 		if (!same_process(k, d))
 			continue;
-		bool replace = d->seq > k->seq;
-		if (d->seq == k->seq && d->content_hash != k->content_hash) {
-			fprintf(stderr,
-				"mapprof-report: %s%s and %s are both dump %llu of process %u but "
-				"differ%s\n",
-				keep_going ? "warning: " : "", k->name, d->name,
-				(unsigned long long)d->seq, d->pid,
-				keep_going ? ": one is kept, chosen by content"
-					   : " (one was altered)");
-			if (!keep_going) {
-				mp_dump_free(d);
-				return MP_EINPUT;
-			}
-			replace = d->content_hash < k->content_hash;
-		}
-		if (replace) {
+		if (d->seq > k->seq || (d->seq == k->seq && d->content_hash < k->content_hash)) {
 			mp_dump_free(k);
 			*k = *d;
 		} else {
 			mp_dump_free(d); /* older snapshot, or the same dump given twice */
 		}
-		return MP_OK;
+		return;
 	}
 	MP_GROW(in->dumps, in->cap, in->n + 1);
 	in->dumps[in->n++] = *d;
+}
+
+/* Every dump read, for check_copies (the dumps themselves are dropped as they are superseded). */
+typedef struct {
+	uint32_t pid;
+	int64_t start_ns;
+	uint64_t seq, hash;
+	char *name;
+} seen_t;
+
+static int seen_cmp(const void *a, const void *b)
+{
+	const seen_t *x = a, *y = b;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Two files of one snapshot must be copies of one another: if their bytes differ, one was
+ * altered. An input error, or with keep_going a warning (keep_latest's choice stands). Checked
+ * over every dump read, so the outcome does not depend on the order given either. */
+static int check_copies(seen_t *seen, size_t n, bool keep_going)
+{
+	if (n)
+		qsort(seen, n, sizeof(*seen), seen_cmp);
+	for (size_t i = 1; i < n; i++) {
+		const seen_t *a = &seen[i - 1], *b = &seen[i];
+		if (a->pid != b->pid || a->start_ns != b->start_ns || a->seq != b->seq ||
+		    a->hash == b->hash)
+			continue;
+		fprintf(
+		    stderr,
+		    "mapprof-report: %s%s and %s are both dump %llu of process %u but differ%s\n",
+		    keep_going ? "warning: " : "", a->name, b->name, (unsigned long long)a->seq,
+		    a->pid, keep_going ? ": one is kept, chosen by content" : " (one was altered)");
+		if (!keep_going)
+			return MP_EINPUT;
+	}
 	return MP_OK;
 }
 
@@ -118,10 +145,19 @@ static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
 	t->threads += d->threads;
 }
 
+static void free_seen(seen_t *seen, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(seen[i].name);
+	free(seen);
+}
+
 int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep_going,
 		   bool check_rate)
 {
 	memset(in, 0, sizeof(*in));
+	seen_t *seen = NULL;
+	size_t nseen = 0, cap_seen = 0;
 	for (size_t i = 0; i < npaths; i++) {
 		mp_dump_t d;
 		char err[512];
@@ -130,6 +166,7 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 			mp_dump_free(&d);
 			if (!keep_going) {
 				fprintf(stderr, "mapprof-report: %s\n", err);
+				free_seen(seen, nseen);
 				return rc;
 			}
 			fprintf(stderr, "mapprof-report: warning: skipped: %s\n", err);
@@ -137,9 +174,15 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 			continue;
 		}
 		in->read++;
-		if ((rc = keep_latest(in, &d, keep_going)) != MP_OK)
-			return rc;
+		MP_GROW(seen, cap_seen, nseen + 1);
+		seen[nseen++] =
+		    (seen_t){d.pid, d.start_ns, d.seq, d.content_hash, mp_xstrdup(d.name)};
+		keep_latest(in, &d);
 	}
+	int copies = check_copies(seen, nseen, keep_going);
+	free_seen(seen, nseen);
+	if (copies != MP_OK)
+		return copies;
 	if (in->n == 0) {
 		fprintf(stderr, "mapprof-report: no readable dumps\n");
 		return MP_EINPUT;

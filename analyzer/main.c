@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* mapprof-report: command line and orchestration only. Reads dumps (inputs.c), builds a heap or
  * grow profile (heap.c, grow.c), writes it as pprof (pprof_out.c) or as text (report_*.c). */
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -213,13 +214,36 @@ static int finish(FILE *f, int rc, const char *name)
  * /dev/null, a FIFO) is written to directly: renaming over it would replace it. */
 static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *info)
 {
-	if (!o->output || strcmp(o->output, "-") == 0) {
+	if (!o->output || strcmp(o->output, "-") == 0 || strcmp(o->output, "/dev/stdout") == 0) {
 		int rc = write_output(stdout, o, p, info, "stdout");
 		if (fflush(stdout) != 0 && rc == MP_OK) {
 			fprintf(stderr, "mapprof-report: stdout: write failed\n");
 			rc = MP_EIO;
 		}
 		return rc;
+	}
+	/* A descriptor the shell opened (`-o /dev/fd/3`, /dev/stderr): written through it as it
+	 * is, appending where it appends; reopening its file would truncate it, and renaming
+	 * over that file would leave the descriptor on the old one. */
+	int fd = -1;
+	char end;
+	if (strcmp(o->output, "/dev/stderr") == 0)
+		fd = 2;
+	else if (sscanf(o->output, "/dev/fd/%d%c", &fd, &end) != 1 &&
+		 sscanf(o->output, "/proc/self/fd/%d%c", &fd, &end) != 1)
+		fd = -1;
+	if (fd >= 0) {
+		int d = dup(fd);
+		FILE *f = d >= 0 ? fdopen(d, "wb") : NULL;
+		if (!f) {
+			int e = errno;
+			fprintf(stderr, "mapprof-report: %s: cannot write: %s\n", o->output,
+				strerror(e));
+			if (d >= 0)
+				close(d);
+			return MP_EIO;
+		}
+		return finish(f, write_output(f, o, p, info, o->output), o->output);
 	}
 	struct stat st, lst;
 	bool exists = stat(o->output, &st) == 0;
@@ -244,6 +268,12 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 	snprintf(tmp, n, "%s.tmp.%ld", target, (long)getpid());
 	int rc;
 	FILE *f = fopen(tmp, "wb");
+	if (f && exists) { /* the file replaced keeps its mode (and owner, where allowed) */
+		if (fchown(fileno(f), st.st_uid, st.st_gid) != 0) {
+			/* not ours to give away: the mode still applies */
+		}
+		(void)fchmod(fileno(f), st.st_mode & 07777);
+	}
 	if (!f) {
 		fprintf(stderr, "mapprof-report: %s: cannot create %s beside it: %m\n", o->output,
 			tmp);

@@ -116,8 +116,12 @@ void mp_maps_lock_slow(void)
 {
 	for (int i = 0; i < 100; i++) {
 		__builtin_ia32_pause();
+		/* 0 -> 1 only: an exchange could overwrite the 2 of a thread gone to sleep
+		 * meanwhile, and the unlock would then wake no one. */
+		int z = 0;
 		if (__atomic_load_n(&mp_maps_lock_word, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_exchange_n(&mp_maps_lock_word, 1, __ATOMIC_ACQUIRE) == 0)
+		    __atomic_compare_exchange_n(&mp_maps_lock_word, &z, 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
 			return;
 	}
 	int e = errno;

@@ -6,8 +6,10 @@
  * as before. uthash configuration macros that change its structures (HASH_BLOOM) must be
  * given on the command line (-DHASH_BLOOM=n) when this header is force-included, since it
  * includes uthash.h before the source's own #defines. If uthash_malloc/uthash_free are already
- * defined by the program (its own allocator), they are kept: expansions are still recorded,
- * but table creation and destruction are not. */
+ * defined by the program (its own allocator) before this header, they are kept: expansions are
+ * still recorded, but table creation and destruction are not. Include this header before
+ * uthash.h (or force-include it): after uthash.h it cannot tell a program's hooks from
+ * uthash's defaults, and replaces both. Needs uthash 2.1 or later. */
 #ifndef MAPPROF_UTHASH_H
 #define MAPPROF_UTHASH_H
 

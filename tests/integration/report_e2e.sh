@@ -86,9 +86,9 @@ for how in "clang -g -O2" "gcc -g -O2 -gsplit-dwarf"; do
 			"$(grep make_node <<<"$cst")"
 done
 
-# clang's DWARF 5 names files relative to the compile directory (a header included by a relative
-# path is "./sub/inl.h" or "sub/inl.h"): frames carry the absolute path, so that pprof -list finds
-# the source from anywhere.
+# clang 14's DWARF 5 names a header of the compile directory's tree "./sub/inl.h": frames
+# carry it joined to that directory, so that pprof -list finds the source from anywhere (paths
+# without "./", as gcc writes them, stay as the user gave them).
 if command -v clang >/dev/null; then
 	mkdir -p "$T/rel/sub"
 	printf '#include <stdlib.h>\nstatic inline __attribute__((always_inline)) void *inl_leaf(size_t n)\n{\n\treturn malloc(n);\n}\n' >"$T/rel/sub/inl.h"

@@ -81,8 +81,9 @@ fi
 # --- a low RLIMIT_NOFILE: libunwind's pipe would take two of five descriptors (cat could not
 # open its file); stacks come from frame pointers instead, said in one line.
 mkdir -p "$T/low"
-out=$(bash -c 'ulimit -n 5 && exec env LD_PRELOAD="$0" MAPPROF_RATE=1 MAPPROF_OUT="$1/m.%p.mprof" '"$PROGS"'/report_sites' \
-	"$LIB" "$T/low" 2>"$T/low.err"; bash -c 'ulimit -n 5 && exec env LD_PRELOAD="$0" MAPPROF_OUT="$1/c.%p.mprof" cat "$2"' \
+# (descriptors 3 and 4 closed first: the caller's environment may pass some on)
+out=$(bash -c 'exec 3>&- 4>&-; ulimit -n 5 && exec env LD_PRELOAD="$0" MAPPROF_RATE=1 MAPPROF_OUT="$1/m.%p.mprof" '"$PROGS"'/report_sites' \
+	"$LIB" "$T/low" 2>"$T/low.err"; bash -c 'exec 3>&- 4>&-; ulimit -n 5 && exec env LD_PRELOAD="$0" MAPPROF_OUT="$1/c.%p.mprof" cat "$2"' \
 	"$LIB" "$T/low" "$T/in" | cmp - "$T/in" && echo cat-ok)
 expect_eq "ulimit -n 5: cat reads its file as without the shim" "cat-ok" "$out"
 check "ulimit -n 5: one mapprof line says stacks come from frame pointers" \
