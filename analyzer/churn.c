@@ -210,7 +210,10 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->flags |= d->flags;
 	s->instances += d->instances;
 	s->live += d->live;
-	s->max_live = max64(s->max_live, d->max_live); /* per process: a lower bound overall */
+	/* Summed over processes (and over stacks of one line): maps of fork children or of
+	 * concurrent workers may be alive together, so only the sum bounds the maps alive at once
+	 * from above, and `reuse` must not call them made one after another. */
+	s->max_live += d->max_live;
 	s->grows += d->grows;
 	s->max_grows = max64(s->max_grows, d->max_grows);
 	s->reserved += d->reserved;
@@ -288,14 +291,20 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	char ev[320], sg[320];
 	double per = s->instances ? (double)s->grows / (double)s->instances : 0;
 	bool reserves = (s->flags & MP_SITE_RESERVES) || s->reserved > 0;
-	if (s->instances >= MP_PRESIZE_MIN_INSTANCES && per >= MP_PRESIZE_MIN_GROWS && !reserves &&
+	/* A site that reserves too little still grows after its reserves: that growth counts. */
+	double beyond = s->instances && s->grows > s->reserved
+			    ? (double)(s->grows - s->reserved) / (double)s->instances
+			    : 0;
+	if (s->instances >= MP_PRESIZE_MIN_INSTANCES &&
+	    (reserves ? beyond : per) >= MP_PRESIZE_MIN_GROWS &&
 	    s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 ? s->size_p50 : 1)) {
 		uint64_t n = s->size_p90;
-		snprintf(ev, sizeof(ev),
-			 "%" PRIu64 " instances grew %.1f times each on average (max %" PRIu64
-			 ") to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
-			 " elements",
-			 s->instances, per, s->max_grows, s->size_p50, s->size_p90);
+		snprintf(
+		    ev, sizeof(ev),
+		    "%" PRIu64 " instances grew %.1f times each on average%s (max %" PRIu64
+		    ") to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64 " elements",
+		    s->instances, reserves ? beyond : per, reserves ? " after their reserve()" : "",
+		    s->max_grows, s->size_p50, s->size_p90);
 		if (s->kind == MP_KIND_UTHASH)
 			snprintf(sg, sizeof(sg),
 				 "uthash cannot reserve per table: after #include \"uthash.h\", "
@@ -305,6 +314,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 "table alive and reuse it",
 				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n),
 				 (uint64_t)MP_UTHASH_ITEMS_PER_BUCKET << uthash_log2_for(n));
+		else if (reserves)
+			snprintf(sg, sizeof(sg),
+				 "the reserve is too small: reserve(%" PRIu64 ") instead, and the "
+				 "map then never grows for 90%% of the instances",
+				 n);
 		else
 			snprintf(sg, sizeof(sg),
 				 "call reserve(%" PRIu64 ") right after creating the map: it "

@@ -3,6 +3,7 @@
  * with --json, the same data under stable keys: {"summary": {...}, "sites": [...]}. The model
  * and the verdict rules are in churn.c. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "churn.h"
@@ -17,6 +18,12 @@ static const char *val(char *buf, size_t n, uint64_t v, const char *unit)
 	return buf;
 }
 
+/* Allocator statistics that count chunks rather than bytes (mallinfo2's ordblks). */
+static bool stat_is_count(const char *key)
+{
+	return !strcmp(key, "glibc.ordblks");
+}
+
 static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 {
 	const mp_dump_totals_t *t = &in->totals;
@@ -25,6 +32,10 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		c->processes, c->processes == 1 ? "" : "es", c->with_maps);
 	if (in->rate == 1)
 		fputs("All figures are exact (MAPPROF_RATE=1).\n", f);
+	else if (in->rate == 0)
+		fputs("Counts and grows are exact; sampling was off (MAPPROF_RATE=0), so in-use "
+		      "figures are unknown.\n",
+		      f);
 	else
 		fprintf(f,
 			"Counts and grows are exact; in-use figures are unbiased estimates from "
@@ -35,8 +46,8 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		t->alloc_calls, t->free_calls);
 	fprintf(f, "  bytes allocated   %-14s  peak in-use    %s    final in-use  %s\n",
 		val(a, sizeof(a), t->alloc_bytes, "bytes"),
-		val(b, sizeof(b), t->peak_inuse_bytes_est, "bytes"),
-		val(d, sizeof(d), t->inuse_bytes_est, "bytes"));
+		in->rate ? val(b, sizeof(b), t->peak_inuse_bytes_est, "bytes") : "unknown",
+		in->rate ? val(d, sizeof(d), t->inuse_bytes_est, "bytes") : "unknown");
 	fprintf(f,
 		"  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
 		"  grow bytes    %s (%.1f%% of allocated)\n",
@@ -46,7 +57,8 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		fputs("  allocator        ", f);
 		for (size_t i = 0; i < c->nstats; i++)
 			fprintf(f, "%s %s=%s", i ? "," : "", c->stat_keys[i],
-				val(a, sizeof(a), c->stat_values[i], "bytes"));
+				val(a, sizeof(a), c->stat_values[i],
+				    stat_is_count(c->stat_keys[i]) ? "count" : "bytes"));
 		fputc('\n', f);
 	}
 }

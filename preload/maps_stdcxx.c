@@ -47,6 +47,17 @@ static inline const struct table_head *head_of(const void *self)
 	return (const struct table_head *)((const char *)self - sizeof(struct table_head));
 }
 
+/* Remembers the map at self as grown by this thread, instance m (maps lock held). A map grown
+ * again takes a new entry (the search finds the newest): maps filled in turn grow in turn. */
+static inline void recent_put(mp_maps_tls_t *x, const void *self, const mp_map_inst_t *m)
+{
+	uint32_t i = x->recent_next;
+	x->recent_next = (i + 1) % MP_MAPS_RECENT;
+	x->recent_self[i] = self;
+	x->recent[i] =
+	    (struct mp_maps_recent){(mp_map_inst_t *)m, (uint32_t)m->serial, mp_maps_gen};
+}
+
 static inline bool single_bucket(const void *self, const void *buckets)
 {
 	return buckets == (const char *)self + sizeof(struct policy);
@@ -275,6 +286,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->from = from;
 	x->to = to;
 	x->adoptable = m->adoptable;
+	recent_put(x, self, m);
 	if (mp_likely(t->rec != NULL)) {      /* its exit runs mp_maps_thread_exit */
 		cache_take_over_locked(m, x); /* first: it may flush the map cached before */
 		x->policy = self;
@@ -317,12 +329,18 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 		x->stage = 2;
 		return MP_KIND_UNORDERED_MAP;
 	}
+	/* A grow out of the single built-in bucket frees no array: it ends here, with at most
+	 * one node left to move (the grow from 1 bucket comes at the first insert). */
+	uint64_t now = x->from <= 1 && !x->shrink ? mp_maps_now() : 0;
 	mp_maps_lock();
 	mp_map_inst_t *m = valid(x->key, x->serial);
 	if (m)
 		mp_maps_array_add_locked(m, p);
 	else
 		mp_filter_remove_map(p);
+	if (m && now)
+		mp_maps_grow_ns_locked(m->site, x->grow,
+				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
 	mp_maps_unlock();
 	x->stage = m && x->adoptable ? 2 : 0;
 	return MP_KIND_UNORDERED_MAP;
@@ -423,6 +441,28 @@ static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, void *cur, u
 		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
 }
 
+/* An insert reached `elems` in a map at self that is not this thread's cached one: if it is a
+ * map this thread grew recently, still holding its instance's tracked bucket array, its
+ * largest size is raised without the lock (racy with a dump's read under the lock, which sees
+ * this size or the one before). */
+static __attribute__((noinline)) void recent_note(mp_maps_tls_t *x, const void *self,
+						  const void *cur, uint64_t elems)
+{
+	uint32_t i = x->recent_next, k = 0;
+	do { /* newest first */
+		i = (i + MP_MAPS_RECENT - 1) % MP_MAPS_RECENT;
+	} while (x->recent_self[i] != self && ++k < MP_MAPS_RECENT);
+	struct mp_maps_recent *r = &x->recent[i];
+	if (k == MP_MAPS_RECENT || r->gen != mp_maps_gen)
+		return;
+	mp_map_inst_t *m = r->inst;
+	if ((uint32_t)__atomic_load_n(&m->serial, __ATOMIC_RELAXED) != r->serial ||
+	    __atomic_load_n(&m->array, __ATOMIC_RELAXED) != cur || !cur)
+		return;
+	if (elems > __atomic_load_n(&m->max_size, __ATOMIC_RELAXED))
+		__atomic_store_n(&m->max_size, elems, __ATOMIC_RELAXED);
+}
+
 /* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
  * Guard not held on entry. */
 /* Everything but the common "no rehash" answer: resolution, forwarding when inactive, and
@@ -474,6 +514,8 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 				__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
 		} else if (self == x->policy) {
 			other_array(x, cur, n_elt + 1);
+		} else if (x->policy) {
+			recent_note(x, self, cur, n_elt + 1);
 		}
 		return (mp_need_t){false, 0};
 	}

@@ -18,6 +18,7 @@ export ROOT T
 # program   kind           verdicts of the fire build   verdicts of the -DFIXED twin
 CASES="
 churn_presize    unordered_map  presize   -
+churn_reserve_small unordered_map presize -
 churn_ut_presize uthash         presize   -
 churn_reuse      unordered_map  reuse     -
 churn_ut_reuse   uthash         reuse     -
@@ -109,6 +110,10 @@ for row in sys.argv[1].strip().splitlines():
         tap.eq(p("threads"), own.get("threads", 1), s["threads"])
         if "tiny" in own:
             tap.eq(p("tiny instances"), own["tiny"], s["tiny"])
+        if s["grows"] and kind == "unordered_map":
+            # every grow is timed, the first one out of the built-in bucket too (it frees
+            # no array: it ends at the new one)
+            tap.ok(p("grow time recorded"), s["grow_ns"] > 0, "grow_ns %d" % s["grow_ns"])
         if "noexpand" in own:
             tap.eq(p("instances that stopped expanding"), own["noexpand"], s["noexpand"])
         if kind == "uthash":  # sizes are reported at 8 items and every 16th (uthash.h)

@@ -128,6 +128,10 @@ for name, c in own.items():
         tap.eq("%s: grown from two threads" % name, (1, 2), (s["shared"], s["max_threads"]))
     elif c["grows"]:
         tap.eq("%s: one grower thread" % name, (0, 1), (s["shared"], s["max_threads"]))
+    if "allsize" in c:
+        b = c["allsize"].bit_length()
+        tap.eq("%s: every instance's final size in histogram bucket %d" % (name, b),
+               c["instances"], s["size_hist"][b])
     if "size" in c:
         b = c["size"].bit_length()
         tap.eq("%s: final size in histogram bucket %d" % (name, b), 1, s["size_hist"][b])
@@ -189,6 +193,28 @@ check_py umap "$T/umap" "$T/umap.out"
 # Eight threads growing maps at once meet on the maps lock: each grow still counts once.
 run contend maps_contend
 check_py contend "$T/contend" "$T/contend.out"
+
+# Maps of ten fork children alive together: summed over the processes, not one after another.
+run forked maps_forked
+check "fork children's maps: 200 instances, at most 200 alive, no reuse verdict" python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = [x for x in d['sites'] if x['function'] == 'forked_maps']
+assert len(s) == 1, [x['function'] for x in d['sites']]
+s = s[0]
+assert s['instances'] == 200 and s['max_live'] == 200, (s['instances'], s['max_live'])
+assert not any(v['id'] == 'reuse' for v in s['verdicts']), s['verdicts']" \
+	"$("$REPORT" --maps --json "$T/forked"/*.mprof >"$T/forked.json" 2>/dev/null; echo "$T/forked.json")"
+
+# Sampling off (MAPPROF_RATE=0): the churn report's in-use figures are unknown, not 0 or
+# estimates "every 0 bytes"; glibc's free-chunk count is a count, not bytes.
+run rate0 maps_umap MAPPROF_RATE=0
+out=$("$REPORT" --maps "$T/rate0"/*.mprof 2>&1)
+grep -q 'sampling was off (MAPPROF_RATE=0), so in-use figures are unknown' <<<"$out" &&
+	grep -q 'peak in-use    unknown' <<<"$out" && ! grep -q 'every 0 bytes' <<<"$out" &&
+	! grep -q 'glibc.ordblks=[0-9.]*[kMG]*B' <<<"$out" &&
+	ok "rate 0: --maps says in-use figures are unknown" ||
+	not_ok "rate 0: --maps says in-use figures are unknown" "$(head -8 <<<"$out")"
 
 # The public API example.
 run api maps_api

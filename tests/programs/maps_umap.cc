@@ -224,6 +224,19 @@ extern "C" __attribute__((noinline)) unsigned um_ilist(unsigned *explicit_grows,
 	return grows;
 }
 
+// Twenty maps filled in turn, an element into each at a time, to 12 elements: each grows once,
+// at its first element; its final size is seen on inserts into a map that is not the one its
+// thread grew last.
+extern "C" __attribute__((noinline)) unsigned um_turns(void)
+{
+	std::vector<std::unordered_map<int, int>> v(20);
+	unsigned grows = 0;
+	for (int k = 0; k < 12; k++)
+		for (auto &m : v)
+			grows += counted(m, [&] { m.emplace(k, k); });
+	return grows;
+}
+
 // A reserve() that throws (more buckets than memory can hold) grows nothing.
 extern "C" __attribute__((noinline)) unsigned um_reserve_throw(size_t *size)
 {
@@ -309,6 +322,7 @@ int main()
 	unsigned mmerge_src_grows, mmerge_explicit, ilist_explicit;
 	unsigned mmerge_grows = um_mmerge(&mmerge_src_grows, &mmerge_explicit);
 	size_t ilist_size;
+	unsigned turns_grows = um_turns();
 	unsigned ilist_grows = um_ilist(&ilist_explicit, &ilist_size);
 	unsigned move_grows = um_move();
 	unsigned swap_grows = um_swap();
@@ -333,6 +347,7 @@ int main()
 		    mmerge_explicit);
 	std::printf("um_ilist instances 1 grows %u explicit %u late 1 size %zu\n", ilist_grows,
 		    ilist_explicit, ilist_size);
+	std::printf("um_turns instances 20 grows %u explicit 0 allsize 12\n", turns_grows);
 	std::printf("um_move instances 50 grows %u explicit 0 live 50\n", move_grows);
 	std::printf("um_swap instances 2 grows %u explicit 0\n", swap_grows);
 	// Its buckets never reach malloc: grows are seen, their time (until the old array's
