@@ -278,10 +278,15 @@ static void verdict(mp_churn_site_t *s, enum mp_verdict_id id, const char *evide
  * expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items, which happens long
  * before the mean chain does (see MP_UTHASH_ITEMS_PER_BUCKET); the suggestion names the log2
  * that gives n items at most that many per bucket on average. */
+static uint64_t uthash_per_bucket(uint64_t n)
+{
+	return n > MP_UTHASH_MANY_ITEMS ? 1 : MP_UTHASH_ITEMS_PER_BUCKET;
+}
+
 static unsigned uthash_log2_for(uint64_t n)
 {
 	unsigned k = 5; /* uthash's default, 32 buckets */
-	while (((uint64_t)MP_UTHASH_ITEMS_PER_BUCKET << k) < n && k < 30)
+	while (((uint64_t)uthash_per_bucket(n) << k) < n && k < 30)
 		k++;
 	return k;
 }
@@ -313,7 +318,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 " items; applies to every table made in that file), or keep one "
 				 "table alive and reuse it",
 				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n),
-				 (uint64_t)MP_UTHASH_ITEMS_PER_BUCKET << uthash_log2_for(n));
+				 uthash_per_bucket(n) << uthash_log2_for(n));
 		else if (reserves)
 			snprintf(sg, sizeof(sg),
 				 "the reserve is too small: reserve(%" PRIu64 ") instead, and the "

@@ -27,8 +27,11 @@
 #define MP_DOMINANT_TIME_SHARE	 0.05	  /* grow time / time measured */
 /* presize for uthash: items per initial bucket in the suggested HASH_INITIAL_NUM_BUCKETS.
  * uthash expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items, not when
- * the mean does: 1000 items still expand 128 and 256 buckets (means 7.8 and 3.9), not 512. */
+ * the mean does: 1000 items still expand 128 and 256 buckets (means 7.8 and 3.9), not 512.
+ * The longest of more chains is longer: 30000 items in 16384 buckets (1.8) still expand, and
+ * 100000 in 65536; 1 item per bucket suffices there (above MP_UTHASH_MANY_ITEMS). */
 #define MP_UTHASH_ITEMS_PER_BUCKET 2
+#define MP_UTHASH_MANY_ITEMS	   16384
 
 enum mp_verdict_id {
 	MP_V_PRESIZE,

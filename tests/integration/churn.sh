@@ -180,6 +180,30 @@ assert len(s) == 1 and s[0]['grows'] == 0 and mj.verdicts(s[0]) == [], s"
 else
 	not_ok "uthash presize suggestion found"
 fi
+# The same for big tables (12 of 100000 items): the longest of many chains is long, so the
+# suggestion gives them one bucket per item (two, as for small tables, still expanded 5 of 12).
+mkdir -p "$ROOT/$BUILD/tests/churn"
+big=$ROOT/$BUILD/tests/churn/churn_ut_presize_big
+big_defs=(-DTABLES=12 -DELEMS=100000 '-DKEY(k,t)=((k)*7+(t))')
+if cc -O1 -g -Iinclude -include mapprof/uthash.h "${big_defs[@]}" -o "$big" \
+	tests/programs/churn_ut_presize.c 2>"$T/big.err"; then
+	run big "$big"
+	k=$(python3 -c "
+import re, sys; sys.path.insert(0, '$ROOT/tests/tools'); import maps_json as mj
+s = mj.sites_named(mj.load('$T/big.json'), 'load_table')[0]
+print([re.search(r'LOG2 as (\d+)', v['suggestion']).group(1) for v in s['verdicts'] if v['id'] == 'presize'][0])" 2>&1)
+	if cc -O1 -g -Iinclude -include mapprof/uthash.h "${big_defs[@]}" -DFIXED \
+		-DFIXED_LOG2="$k" -o "$big.fixed" tests/programs/churn_ut_presize.c 2>>"$T/big.err"; then
+		out=$("$big.fixed" | head -1)
+		check "uthash presize suggestion for 100000 items (log2 $k) stops the growth: $out" \
+			grep -q '^load_table instances 12 grows 0 ' <<<"$out"
+	else
+		not_ok "uthash presize suggestion for big tables builds (log2 '$k')" "$(cat "$T/big.err")"
+	fi
+else
+	not_ok "uthash big tables build" "$(cat "$T/big.err")"
+fi
+
 # --- a user function whose demangled name mentions the map type is the user's call site
 run churn_byref "$PROGS/churn_byref"
 src=tests/programs/churn_byref.cc

@@ -23,8 +23,16 @@
 #define HASH_INITIAL_NUM_BUCKETS_LOG2 FIXED_LOG2
 #endif
 
+#ifndef TABLES /* churn.sh also builds 12 tables of 100000 items */
 #define TABLES 64
-#define ELEMS  1000
+#endif
+#ifndef ELEMS
+#define ELEMS 1000
+#endif
+/* Item k's key in table t (the big build gives every table keys of its own) */
+#ifndef KEY
+#define KEY(k, t) ((k)*13)
+#endif
 
 struct item {
 	int key, value;
@@ -34,11 +42,12 @@ struct item {
 static unsigned grows;
 static size_t grow_bytes;
 
-__attribute__((noinline)) static void load_table(struct item **head)
+__attribute__((noinline)) static void load_table(struct item **head, int t)
 {
+	(void)t;
 	for (int k = 0; k < ELEMS; k++) {
 		struct item *it = malloc(sizeof(*it));
-		it->key = k * 13;
+		it->key = KEY(k, t);
 		it->value = k;
 		unsigned b = *head ? (*head)->hh.tbl->num_buckets : 0;
 		HASH_ADD_INT(*head, key, it); /* SITE */
@@ -55,8 +64,8 @@ int main(void)
 	struct item *tables[TABLES] = {0}; /* all alive at once: no reuse */
 	long sum = 0;
 	for (int t = 0; t < TABLES; t++) {
-		load_table(&tables[t]);
-		int k = 13 * t;
+		load_table(&tables[t], t);
+		int k = KEY(t, t);
 		struct item *it;
 		HASH_FIND_INT(tables[t], &k, it);
 		sum += it->value;
