@@ -3,6 +3,7 @@
  * pointers. Stacks are captured before any lock is taken; a repeated stack and bucket are found
  * in the thread's cache without a lock, and only p's shard of the live table is locked for the
  * update (table.h). Map hooks (maps.c) get the allocation or free before the real free runs. */
+#include <errno.h>
 #include "maps.h"
 #include "record.h"
 #include "stack.h"
@@ -42,6 +43,7 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 {
 	if (t->guard)
 		return;
+	int saved = errno; /* the program's, after a successful allocation */
 	t->guard++;
 	if (mp_unlikely(t->rec == NULL))
 		mp_thread_attach(t); /* its first sample interval, which this allocation uses */
@@ -62,6 +64,7 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	if (!r && !t->dying)
 		mp_avail_set(t, 0); /* no record: the fast path must not run */
 	t->guard--;
+	errno = saved;
 }
 
 __attribute__((cold, noinline)) void *mp_fast_alloc_undo(size_t size)
@@ -100,6 +103,7 @@ void mp_record_reset(void)
  * UINT32_MAX if p was not a sampled object. */
 uint32_t mp_record_take(mp_tls_t *t, void *p)
 {
+	int saved = errno; /* free() leaves the program's errno alone */
 	t->guard++;
 	uint8_t f = mp_filter_get(p);
 	uint64_t size;
@@ -111,6 +115,7 @@ uint32_t mp_record_take(mp_tls_t *t, void *p)
 	if (mp_config.maps && (f & (15u << MP_FILTER_MAP_SHIFT)))
 		mp_maps_on_free(t, p);
 	t->guard--;
+	errno = saved;
 	return bucket;
 }
 

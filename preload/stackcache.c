@@ -18,6 +18,7 @@
  * stack (sigaltstack, coroutines) are never cached. An entry is cached only the second time its
  * key comes with the same frames, so that one-off stacks cost nothing extra. */
 #define UNW_LOCAL_ONLY
+#include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include "arena.h"
@@ -272,7 +273,19 @@ static struct sc_entry *victim(struct sc_entry *set)
 	return best;
 }
 
+static uint32_t stack_id(mp_tls_t *t);
+
+/* errno is the program's: libunwind's memory check reads a non-blocking pipe (EAGAIN), and a
+ * sampled malloc must leave errno as the program set it. */
 uint32_t mp_stack_id(mp_tls_t *t)
+{
+	int saved = errno;
+	uint32_t id = stack_id(t);
+	errno = saved;
+	return id;
+}
+
+static uint32_t stack_id(mp_tls_t *t)
 {
 	const uintptr_t *loc0 = mp_config.unwind_fp || !mp_config.stack_cache ? NULL : first_slot();
 	struct mp_stack_cache *c = loc0 ? cache_of(t) : NULL;

@@ -107,3 +107,13 @@ if [ "${frees:-0}" -ge 1000 ]; then ok "free-only thread: its 1000 frees are cou
 	not_ok "free-only thread: frees" "free_calls=$frees"; fi
 if [ "${threads:-0}" -ge 2 ]; then ok "free-only thread: counted as a thread ($threads)"; else
 	not_ok "free-only thread: threads" "threads=$threads"; fi
+
+# --- errno is the program's: sampled calls (stacks unwound, libunwind's pipe read) leave it
+for rate in 1 4096; do
+	for run in 1 2 3; do
+		out=$(MAPPROF_RATE=$rate env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/errno.%p.%n.mprof" \
+			timeout 120 $PROGS/shim_errno 2>&1)
+		expect_eq "errno untouched by successful calls, rate $rate, run $run" \
+			"errno changed 0 times" "$out"
+	done
+done
