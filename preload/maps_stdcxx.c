@@ -310,6 +310,14 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	}
 }
 
+/* Maps lock held: this thread's pending grow of m ended at `now` (its duration from the
+ * decision, x->t0, goes to m's site and the grow's aggregate). */
+static void grow_ends_locked(const mp_maps_tls_t *x, mp_map_inst_t *m, uint64_t now)
+{
+	mp_maps_grow_ns_locked(m->site, x->grow,
+			       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
+}
+
 /* Guard held, no lock held: the allocation after a grow decision. Returns its map kind. When
  * the grow replaces a tracked array, whose free is the rehash's very next heap call, p waits
  * in TLS for that free (no lock here); otherwise it is entered in the array table now. */
@@ -339,8 +347,7 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 	else
 		mp_filter_remove_map(p);
 	if (m && now)
-		mp_maps_grow_ns_locked(m->site, x->grow,
-				       mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
+		grow_ends_locked(x, m, now);
 	mp_maps_unlock();
 	x->stage = m && x->adoptable ? 2 : 0;
 	return MP_KIND_UNORDERED_MAP;
@@ -361,9 +368,7 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 		/* The grow's end: its old array goes, its new one (if any) takes the place. */
 		enter_new_array_locked(x);
 		if (!x->shrink)
-			mp_maps_grow_ns_locked(
-			    g->site, x->grow,
-			    mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
+			grow_ends_locked(x, g, now);
 		mp_maps_unlock();
 		return;
 	}
@@ -380,9 +385,7 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 			cache_take_over_locked(owner, x);
 		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
 		if (!x->shrink)
-			mp_maps_grow_ns_locked(
-			    owner->site, x->grow,
-			    mp_maps_ns_locked(now > x->t0 ? now - x->t0 : 0, now));
+			grow_ends_locked(x, owner, now);
 		mp_maps_unlock();
 		return;
 	}
@@ -463,8 +466,6 @@ static __attribute__((noinline)) void recent_note(mp_maps_tls_t *x, const void *
 		__atomic_store_n(&m->max_size, elems, __ATOMIC_RELAXED);
 }
 
-/* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
- * Guard not held on entry. */
 /* Everything but the common "no rehash" answer: resolution, forwarding when inactive, and
  * the real decision. Out of line so that the fast path below needs no stack frame (the
  * capture buffer lives here); reached by a tail call, so it adds no frame to the stack that
@@ -494,6 +495,8 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 	return r;
 }
 
+/* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
+ * Guard not held on entry. */
 MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size_t n_ins)
 {
 	/* The real function's first test, done here: below the policy's _M_next_resize it
