@@ -459,11 +459,17 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 		if (!symname)
 			return 0;
 		out[0] = (mp_sym_frame_t){demangle(s, symname), symname, "", 0, 0};
-		Dwfl_Line *ln = dwfl_module_getsrc(o->mod, addr);
-		int line = 0;
-		const char *file = ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
+		/* A line only from a CU that holds addr (an assembly CU has lines but no
+		 * subprogram). Not dwfl_module_getsrc: past the end of every CU it answers with the
+		 * last line before addr, so crt1's _start, placed after an -O2 main's CU, read the
+		 * last line of main's unit (basic_string.h:795). */
+		Dwarf_Addr cubias;
+		Dwarf_Die *cudie = o->has_dwarf ? mp_dwidx_cu(o->idx, o->mod, addr, &cubias) : NULL;
+		const char *file = NULL;
+		int line = cudie ? mp_dwidx_line(cudie, addr - cubias, &file) : 0;
 		if (file) {
-			out[0].file = file;
+			Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem);
+			out[0].file = absolute(s, cudie, unit, file);
 			out[0].line = line;
 		}
 		return 1;
