@@ -128,6 +128,8 @@ $(BUILD)/tests/programs/shim_stackcache: PROG_CXXFLAGS += -O2 -fomit-frame-point
 $(BUILD)/tests/programs/shim_maploop: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_realign: PROG_CFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_varframe: PROG_CFLAGS += -O2 -fomit-frame-pointer
+# A C++ library for a C host (shim_cxxlocal_host) to dlopen RTLD_LOCAL.
+$(BUILD)/tests/programs/shim_cxxlocal: PROG_CXXFLAGS += -shared -fPIC
 
 unit: $(UNIT_BIN)
 programs: $(PROG_BIN)

@@ -32,16 +32,46 @@ static new_handler_t (*real_get_handler)(void);
 static new_handler_t (*real_set_handler)(new_handler_t);
 static uintptr_t op_lo, op_hi; /* the code of the allocator's operator new */
 
+/* The C++ runtimes a library loaded RTLD_LOCAL may have brought (a C program's plugin, a
+ * Python extension): not in the global scope, so not found by RTLD_NEXT. */
+static const char *const runtimes[] = {"libstdc++.so.6", "libc++.so.1"};
+
+void *mp_cxx_lookup(const char *name, const void *self_fn)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+	for (size_t i = 0; (!f || f == self_fn) && i < sizeof(runtimes) / sizeof(*runtimes); i++) {
+		void *h = dlopen(runtimes[i], RTLD_NOW | RTLD_NOLOAD);
+		f = h ? dlsym(h, name) : NULL;
+		if (h)
+			dlclose(h);
+	}
+	return f == self_fn ? NULL : f;
+}
+
+/* Ours, defined below and in fast.c: the lookup must not find them again. */
+MP_EXPORT void *_Znwm(size_t n);
+MP_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt);
+MP_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al);
+MP_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt);
+MP_EXPORT void _ZdlPv(void *p);
+MP_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al);
+MP_EXPORT new_handler_t _ZSt15get_new_handlerv(void);
+MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h);
+#define LOOKUP(name) mp_cxx_lookup(#name, (const void *)name)
+
 static void resolve(void)
 {
-	real_new = dlsym(RTLD_NEXT, "_Znwm");
-	real_new_nt = dlsym(RTLD_NEXT, "_ZnwmRKSt9nothrow_t");
-	real_new_al = dlsym(RTLD_NEXT, "_ZnwmSt11align_val_t");
-	real_new_al_nt = dlsym(RTLD_NEXT, "_ZnwmSt11align_val_tRKSt9nothrow_t");
-	real_del = dlsym(RTLD_NEXT, "_ZdlPv");
-	real_del_al = dlsym(RTLD_NEXT, "_ZdlPvSt11align_val_t");
-	real_get_handler = dlsym(RTLD_NEXT, "_ZSt15get_new_handlerv");
-	real_set_handler = dlsym(RTLD_NEXT, "_ZSt15set_new_handlerPFvvE");
+	mp_tls.guard++; /* dlsym's and dlopen's allocations (dlerror's string) are not the program's
+			 */
+	real_new = LOOKUP(_Znwm);
+	real_new_nt = LOOKUP(_ZnwmRKSt9nothrow_t);
+	real_new_al = LOOKUP(_ZnwmSt11align_val_t);
+	real_new_al_nt = LOOKUP(_ZnwmSt11align_val_tRKSt9nothrow_t);
+	real_del = LOOKUP(_ZdlPv);
+	real_del_al = LOOKUP(_ZdlPvSt11align_val_t);
+	real_get_handler = LOOKUP(_ZSt15get_new_handlerv);
+	real_set_handler = LOOKUP(_ZSt15set_new_handlerPFvvE);
+	mp_tls.guard--;
 	if (real_new)
 		mp_code_segment((uintptr_t)real_new, &op_lo, &op_hi);
 	Dl_info info;

@@ -83,25 +83,11 @@ MP_EXPORT size_t NEXT_NAME(const void *self, size_t n);
 static need_fn real_need;
 static next_fn real_next;
 
-/* dlsym(RTLD_NEXT) finds libstdc++ after us in the global scope; a libstdc++ loaded
- * RTLD_LOCAL by a plugin is only found through its own handle. Never ourselves. */
-static void *lookup(const char *name, void *self_fn)
-{
-	void *f = dlsym(RTLD_NEXT, name);
-	if (!f || f == self_fn) {
-		void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD);
-		f = h ? dlsym(h, name) : NULL;
-		if (h)
-			dlclose(h);
-	}
-	return f == self_fn ? NULL : f;
-}
-
 static void resolve(void)
 {
 	mp_tls.guard++; /* dlsym may allocate: not the program's allocation */
-	need_fn n = (need_fn)lookup(STR(NEED_NAME), (void *)NEED_NAME);
-	next_fn x = (next_fn)lookup(STR(NEXT_NAME), (void *)NEXT_NAME);
+	need_fn n = (need_fn)mp_cxx_lookup(STR(NEED_NAME), (void *)NEED_NAME);
+	next_fn x = (next_fn)mp_cxx_lookup(STR(NEXT_NAME), (void *)NEXT_NAME);
 	mp_tls.guard--;
 	__atomic_store_n(&real_next, x, __ATOMIC_RELEASE);
 	__atomic_store_n(&real_need, n, __ATOMIC_RELEASE);

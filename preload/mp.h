@@ -232,6 +232,9 @@ MP_HIDDEN uint32_t mp_record_take(mp_tls_t *t, void *p);
 MP_HIDDEN void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket);
 
 /* filter.c: read-only-on-the-fast-path filter of pointers the shim tracks. */
+/* cxx.c: the C++ runtime's symbol `name` after us (RTLD_NEXT), or in a libstdc++ or libc++
+ * loaded RTLD_LOCAL; never self_fn. NULL when none. May allocate: call with the guard held. */
+MP_HIDDEN void *mp_cxx_lookup(const char *name, const void *self_fn);
 MP_HIDDEN bool mp_filter_init(void);
 MP_HIDDEN void mp_filter_add(const void *p);
 MP_HIDDEN void mp_filter_remove(const void *p);

@@ -279,6 +279,31 @@ hit = sum(1 for d in ds if d["totals"]["sampled"] > 0)
 t.ok("children sample independently: %d of 60 took a sample (not all alike)" % hit, 8 <= hit <= 52)
 EOF
 
+# --- a C++ library loaded RTLD_LOCAL by a C program (a plugin; a Python extension through ctypes):
+# its libstdc++ is outside the global scope, where dlsym(RTLD_NEXT) looks. operator new fell back
+# to malloc (NULL for an impossible size instead of bad_alloc), the new-handler was dropped, and
+# the failed lookups' dlerror strings were counted at the program's first new.
+out=$(mp_run "$T/cxxlocal" "$PROGS/shim_cxxlocal_host" "$PROGS/shim_cxxlocal" 2>&1)
+rc=$?
+expect_eq "C++ library loaded RTLD_LOCAL: bad_alloc and the new-handler as without the shim" \
+	"0 host: operator new as without the shim" "$rc $(tail -n 1 <<<"$out")"
+py "$T/cxxlocal" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("C++ library loaded RTLD_LOCAL: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump", 1, len(ds)):
+    names = m.resolve_stacks(ds[0])
+    s = {}
+    for x in ds[0]["samples"]:  # every sample with cxx_site anywhere in its stack
+        if "cxx_site" in names[x["stack"]]:
+            v = s.setdefault((names[x["stack"]][0], x["size"]), [0, 0])
+            v[0] += x["alloc_count"]
+            v[1] += x["inuse_count"]
+    t.eq("under cxx_site exactly its 25 new int[10], nothing of the shim's lookups",
+         {("cxx_site", 40): [25, 25]}, s)
+EOF
+
 # --- dlopen / dlclose ------------------------------------------------------------------------
 PF="-O1 -g -fno-omit-frame-pointer -I$ROOT/include"
 if $CC $PF -DSHIM_AS_LIB -shared -fPIC -o "$T/libshimdl.so" "$ROOT/tests/programs/shim_dl.c" \
