@@ -139,15 +139,17 @@ bool mp_churn_impl_name(const char *fn)
 	       !strncmp(own, "operator new", 12);
 }
 
-/* Picks the user frame of profile stack s: fills function, file, line (file "" if unknown). */
+/* Picks the user frame of profile stack s: fills function, file, line (file "" if unknown) and
+ * the index of its location in the stack. */
 static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
-		       int64_t *line, char *buf, size_t n)
+		       int64_t *line, uint32_t *at, char *buf, size_t n)
 {
 	uint32_t len = mp_profile_stack_len(p, s);
 	const uint64_t *locs = mp_profile_stack_locs(p, s);
 	*fn = "?";
 	*file = "";
 	*line = 0;
+	*at = 0;
 	bool first = true;
 	for (uint32_t j = 0; j < len; j++) {
 		const mp_location_t *l = &p->locations[locs[j] - 1];
@@ -173,6 +175,7 @@ static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				*fn = name;
 				*file = f;
 				*line = ln;
+				*at = j;
 				return;
 			}
 		}
@@ -210,10 +213,6 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->flags |= d->flags;
 	s->instances += d->instances;
 	s->live += d->live;
-	/* Summed over processes (and over stacks of one line): maps of fork children or of
-	 * concurrent workers may be alive together, so only the sum bounds the maps alive at once
-	 * from above, and `reuse` must not call them made one after another. */
-	s->max_live += d->max_live;
 	s->grows += d->grows;
 	s->max_grows = max64(s->max_grows, d->max_grows);
 	s->reserved += d->reserved;
@@ -429,6 +428,71 @@ static int worse(const void *a, const void *b)
 	return r ? r : (int)x->kind - (int)y->kind;
 }
 
+/* Maps alive at once, per line: a line is several sites (its callers' stacks), each with the
+ * most of its own maps alive at once. Summed over processes (fork children, concurrent workers
+ * may have theirs alive together), and over the sites of a line where nothing better is known;
+ * but where the line's frame is among a site's first MP_SITE_PC_DEPTH, the dump (1.2) counted
+ * the maps of every site with that frame's pc together (MAP_PC_LIVE): that count once, or the
+ * sum of the sites' own if smaller. Runs: one per (line, dump, pc) found. */
+typedef struct {
+	uint32_t site, dump, key;
+	uint16_t kind;
+	uint64_t pc, own, together;
+} live_run_t;
+
+static int live_run_cmp(const void *a, const void *b)
+{
+	const live_run_t *x = a, *y = b;
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	if (x->dump != y->dump)
+		return x->dump < y->dump ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+/* Site ds of dump d (number di) folded into line s (number si), its line at location `at` of
+ * profile stack ps: its max_live goes to s now, or to a run. */
+static void add_live(mp_churn_site_t *s, uint32_t si, const mp_dump_t *d, uint32_t di,
+		     const mp_dump_site_t *ds, const mp_profile_t *p, uint32_t ps, uint32_t at,
+		     live_run_t **runs, size_t *nruns, size_t *cap)
+{
+	const mp_dump_pc_live_t *g = NULL;
+	uint64_t pc = 0;
+	uint32_t key = d->stack_key ? d->stack_key[ds->stack] : 0;
+	if (at < mp_profile_stack_len(p, ps)) {
+		pc = p->locations[mp_profile_stack_locs(p, ps)[at] - 1].address + 1;
+		const uint64_t *pcs = mp_dump_stack_pcs(d, ds->stack);
+		uint32_t n = mp_dump_stack_len(d, ds->stack);
+		for (uint32_t e = 0; e < n && e < MP_SITE_PC_DEPTH && !g; e++)
+			if (pcs[e] == pc)
+				g = mp_dump_pc_live(d, ds->kind, key, pc);
+	}
+	if (!g) {
+		s->max_live = mp_add_sat(s->max_live, ds->max_live);
+		return;
+	}
+	MP_GROW(*runs, *cap, *nruns + 1);
+	(*runs)[(*nruns)++] = (live_run_t){si, di, key, ds->kind, pc, ds->max_live, g->max_live};
+}
+
+static void settle_live(mp_churn_t *c, live_run_t *runs, size_t n)
+{
+	if (n)
+		qsort(runs, n, sizeof(*runs), live_run_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		uint64_t own = 0;
+		for (; j < n && !live_run_cmp(&runs[i], &runs[j]); j++)
+			own = mp_add_sat(own, runs[j].own);
+		mp_churn_site_t *s = &c->sites[runs[i].site];
+		s->max_live =
+		    mp_add_sat(s->max_live, own < runs[i].together ? own : runs[i].together);
+		i = j;
+	}
+}
+
 void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 {
 	memset(c, 0, sizeof(*c));
@@ -438,6 +502,8 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	mp_stacks_init(&st, &scratch, sym);
 	mp_htab_t index = {0};
 	char buf[128];
+	live_run_t *runs = NULL;
+	size_t nruns = 0, cap_runs = 0;
 	c->processes = in->n;
 	for (size_t i = 0; i < in->n; i++) {
 		const mp_dump_t *d = &in->dumps[i];
@@ -453,11 +519,16 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			const mp_dump_site_t *ds = &d->sites[j];
 			const char *fn, *file;
 			int64_t line;
-			pick_frame(&scratch, mp_stacks_get(&st, ds->stack), &fn, &file, &line, buf,
-				   sizeof(buf));
-			fold(site_for(c, &index, ds->kind, fn, file, line), ds);
+			uint32_t ps = mp_stacks_get(&st, ds->stack), at;
+			pick_frame(&scratch, ps, &fn, &file, &line, &at, buf, sizeof(buf));
+			mp_churn_site_t *s = site_for(c, &index, ds->kind, fn, file, line);
+			fold(s, ds);
+			add_live(s, (uint32_t)(s - c->sites), d, (uint32_t)i, ds, &scratch, ps, at,
+				 &runs, &nruns, &cap_runs);
 		}
 	}
+	settle_live(c, runs, nruns);
+	free(runs);
 	uint64_t all_bytes = in->totals.alloc_bytes;
 	for (size_t i = 0; i < c->n; i++) {
 		mp_churn_site_t *s = &c->sites[i];

@@ -25,6 +25,7 @@
 #define STAT_MIN_SIZE	(4 + 8)
 #define GROW_SIZE	(4 + 2 + 2 + 8 * 6)
 #define SITE_SIZE	(4 + 2 + 2 + 8 * 14 + 8 * MP_HIST_SIZE_BUCKETS + 8 * MP_HIST_LIFE_BUCKETS)
+#define PC_LIVE_SIZE	(8 + 4 + 2 + 2 + 8)
 
 /* A read position inside [0, end) of buf; offsets in messages are absolute file offsets. */
 typedef struct {
@@ -351,6 +352,42 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 	return MP_OK;
 }
 
+static int pc_live_cmp(const void *a, const void *b)
+{
+	const mp_dump_pc_live_t *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+static int parse_pc_live(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->npc_live, PC_LIVE_SIZE, "MAP_PC_LIVE");
+	if (rc != MP_OK)
+		return rc;
+	d->pc_live = mp_xcalloc(d->npc_live, sizeof(*d->pc_live));
+	for (uint32_t i = 0; i < d->npc_live; i++) {
+		mp_dump_pc_live_t *g = &d->pc_live[i];
+		g->pc = ld64(c);
+		g->key = ld32(c);
+		g->kind = ld16(c);
+		(void)ld16(c);
+		g->max_live = ld64(c);
+	}
+	if (d->npc_live)
+		qsort(d->pc_live, d->npc_live, sizeof(*d->pc_live), pc_live_cmp);
+	return MP_OK;
+}
+
+const mp_dump_pc_live_t *mp_dump_pc_live(const mp_dump_t *d, uint16_t kind, uint32_t key,
+					 uint64_t pc)
+{
+	mp_dump_pc_live_t k = {pc, key, kind, 0};
+	return d->npc_live ? bsearch(&k, d->pc_live, d->npc_live, sizeof(k), pc_live_cmp) : NULL;
+}
+
 static const struct {
 	uint32_t type;
 	const char *name;
@@ -367,6 +404,7 @@ static const struct {
     {MP_SEC_MAP_SITES, "MAP_SITES", parse_sites, false},
     {MP_SEC_UNLOADED, "UNLOADED", parse_unloaded, false},
     {MP_SEC_STACK_KEYS, "STACK_KEYS", parse_stack_keys, false},
+    {MP_SEC_MAP_PC_LIVE, "MAP_PC_LIVE", parse_pc_live, false},
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -593,5 +631,6 @@ void mp_dump_free(mp_dump_t *d)
 	free(d->stats);
 	free(d->grows);
 	free(d->sites);
+	free(d->pc_live);
 	memset(d, 0, sizeof(*d));
 }

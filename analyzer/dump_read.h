@@ -48,6 +48,14 @@ typedef struct {
 	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
 } mp_dump_site_t;
 
+/* MAP_PC_LIVE: maps alive at once over the sites with pc among their stack's first frames. */
+typedef struct {
+	uint64_t pc;
+	uint32_t key;
+	uint16_t kind;
+	uint64_t max_live;
+} mp_dump_pc_live_t;
+
 typedef struct {
 	char *name;	       /* the file name given, for messages */
 	uint64_t content_hash; /* of the file's bytes: two files of one snapshot must agree */
@@ -94,6 +102,8 @@ typedef struct {
 	mp_dump_grow_t *grows;
 	uint32_t nsites;
 	mp_dump_site_t *sites;
+	uint32_t npc_live;
+	mp_dump_pc_live_t *pc_live; /* sorted by (kind, key, pc): mp_dump_pc_live */
 } mp_dump_t;
 
 /* Parses len bytes of one dump into *d (zeroed first; free with mp_dump_free even on failure).
@@ -105,6 +115,10 @@ int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d
 int mp_dump_read_file(const char *path, mp_dump_t *d, char *err, size_t errlen);
 
 void mp_dump_free(mp_dump_t *d);
+
+/* MAP_PC_LIVE's entry for (kind, key, pc), or NULL (none, or a dump before 1.2). */
+const mp_dump_pc_live_t *mp_dump_pc_live(const mp_dump_t *d, uint16_t kind, uint32_t key,
+					 uint64_t pc);
 
 /* objects_at.c: the index below, built once the objects are all read. */
 void mp_dump_index_objects(mp_dump_t *d);

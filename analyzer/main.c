@@ -53,7 +53,7 @@ static const char usage_text[] =
     "                          stacks (location ids, leaf first), samples (values,\n"
     "                          labels, stack id); with --maps: the churn report as JSON\n"
     "  --maps                  map churn report: per map call site, worst first, with\n"
-    "                          verdicts (presize, reuse, tiny, shared, dominant)\n"
+    "                          verdicts (presize, reuse, tiny, shared, hash, dominant)\n"
     "  --keep-going            skip unreadable dumps with a warning\n"
     "  -h, --help              this text\n"
     "\n"

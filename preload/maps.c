@@ -24,6 +24,7 @@ static mp_htab_t insts;	 /* mp_map_inst_t by key */
 static mp_htab_t sites;	 /* mp_map_site_t by (stack, kind) */
 static mp_htab_t grows;	 /* mp_map_grow_t by (stack, kind, flags, from, to) */
 static mp_htab_t arrays; /* mp_map_inst_t (through its ah node) by bucket array */
+static mp_htab_t pcgs;	 /* mp_map_pcg_t by (kind, pc, key) */
 /* The aggregates of recent grows, direct-mapped by a cheap hash of (from, to, stack): a churning
  * site repeats the same few bucket-count steps, found here without the three mixes and the
  * chain walk of the table. Maps lock held; emptied with the table (fork child). */
@@ -157,6 +158,7 @@ void mp_maps_reset(void)
 	htab_clear(&grows);
 	memset(grow_cache, 0, sizeof(grow_cache));
 	htab_clear(&arrays);
+	htab_clear(&pcgs);
 	mp_maps_gen++;
 	mp_maps_tls.stage = 0;
 	mp_maps_tls.new_array = NULL;
@@ -208,6 +210,67 @@ uint32_t mp_maps_tid(void)
 
 /* --- sites, grows, instances --- */
 
+static mp_map_pcg_t *pcg_get(unsigned kind, uintptr_t pc, uint32_t key)
+{
+	uint64_t h = mix(pc ^ ((uint64_t)key << 48) ^ ((uint64_t)kind << 62));
+	for (mp_hnode_t *n = htab_head(&pcgs, h); n; n = n->next) {
+		mp_map_pcg_t *g = (mp_map_pcg_t *)n;
+		if (n->hash == h && g->pc == pc && g->key == key && g->kind == kind)
+			return g;
+	}
+	mp_map_pcg_t *g = mp_arena_alloc(sizeof(*g));
+	if (!g)
+		return NULL;
+	g->h.hash = h;
+	g->pc = pc;
+	g->key = key;
+	g->kind = (uint16_t)kind;
+	if (!htab_insert(&pcgs, &g->h)) {
+		mp_arena_free(g, sizeof(*g));
+		return NULL;
+	}
+	return g;
+}
+
+/* A new site's groups: one per distinct pc among its stack's first frames (a recursive stack
+ * repeats one). Maps lock held; the table lock after it (the order maps -> table). */
+static void site_groups(mp_map_site_t *s)
+{
+	uintptr_t pc[MP_SITE_PC_DEPTH];
+	uint32_t n = 0, key = 0;
+	mp_table_lock();
+	const mp_stack_t *st = mp_table_stack_locked(s->stack);
+	if (st) {
+		n = st->n < MP_SITE_PC_DEPTH ? st->n : MP_SITE_PC_DEPTH;
+		memcpy(pc, st->pc, n * sizeof(*pc));
+		key = st->key;
+	}
+	mp_table_unlock();
+	uint32_t k = 0;
+	for (uint32_t d = 0; d < n; d++) {
+		mp_map_pcg_t *g = pcg_get(s->kind, pc[d], key);
+		bool seen = false;
+		for (uint32_t e = 0; e < k; e++)
+			seen |= s->pcg[e] == g;
+		if (g && !seen)
+			s->pcg[k++] = g;
+	}
+}
+
+/* One instance of s more (+1) or fewer (-1) alive. */
+static void live_add(mp_map_site_t *s, int delta)
+{
+	s->agg.live += (uint64_t)(int64_t)delta;
+	if (s->agg.live > s->agg.max_live)
+		s->agg.max_live = s->agg.live;
+	for (int d = 0; d < MP_SITE_PC_DEPTH && s->pcg[d]; d++) {
+		mp_map_pcg_t *g = s->pcg[d];
+		g->live += (uint64_t)(int64_t)delta;
+		if (g->live > g->max_live)
+			g->max_live = g->live;
+	}
+}
+
 static mp_map_site_t *site_get(uint32_t stack, unsigned kind)
 {
 	uint64_t h = mix(((uint64_t)stack << 2) | kind);
@@ -226,6 +289,8 @@ static mp_map_site_t *site_get(uint32_t stack, unsigned kind)
 		mp_arena_free(s, sizeof(*s));
 		return NULL;
 	}
+	if (stack != MP_NO_STACK)
+		site_groups(s);
 	return s;
 }
 
@@ -304,8 +369,7 @@ mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now
 		return NULL;
 	}
 	s->agg.instances++;
-	if (++s->agg.live > s->agg.max_live)
-		s->agg.max_live = s->agg.live;
+	live_add(s, 1);
 	return m;
 }
 
@@ -367,7 +431,7 @@ void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 	mp_maps_cxx_uncache_locked(m); /* perhaps another thread, which filled it after its grow */
 	mp_map_site_t *s = m->site;
 	mp_maps_fold(&s->agg, m, now);
-	s->agg.live--;
+	live_add(s, -1);
 	htab_remove(&insts, &m->h);
 	m->serial = 0; /* dead: pointers kept outside the lock no longer match it */
 	m->h.next = (mp_hnode_t *)free_insts;
@@ -379,7 +443,7 @@ void mp_maps_discard_locked(mp_map_inst_t *m)
 	if (m->array)
 		array_drop(m);
 	m->site->agg.instances--;
-	m->site->agg.live--;
+	live_add(m->site, -1);
 	htab_remove(&insts, &m->h);
 	m->serial = 0;
 	m->h.next = (mp_hnode_t *)free_insts;
@@ -514,7 +578,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 	mp_map_site_t *fs = fresh->site, *os = old->site;
 	/* Undo what fresh's one grow and its creation added to fresh's site. */
 	fs->agg.instances--;
-	fs->agg.live--;
+	live_add(fs, -1);
 	fs->agg.grows--;
 	fs->agg.grow_bytes -= bytes;
 	if (fresh->explicit_grow)
@@ -564,6 +628,11 @@ mp_htab_t *mp_maps_grows_locked(void)
 mp_htab_t *mp_maps_insts_locked(void)
 {
 	return &insts;
+}
+
+mp_htab_t *mp_maps_pcgs_locked(void)
+{
+	return &pcgs;
 }
 
 /* --- the hooks the shim core calls (record.c) --- */

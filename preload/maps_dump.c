@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Serializes map tracking into the MAP_GROWS (7) and MAP_SITES (8) dump sections
+/* Serializes map tracking into the MAP_GROWS (7), MAP_SITES (8) and MAP_PC_LIVE (11) dump sections
  * (include/mapprof/DUMP_FORMAT.md). Live instances are folded into a scratch copy of their
  * site's aggregates, with "now" (mp_maps_now) as their death, so the file holds dead and live
  * together. */
@@ -96,6 +96,29 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 		mp_arena_free(scratch, nsites * sizeof(*scratch));
 }
 
+static void put_pcgs_locked(struct mp_buf *b)
+{
+	mp_htab_t *t = mp_maps_pcgs_locked();
+	size_t at = mp_buf_section_begin(b, MP_SEC_MAP_PC_LIVE);
+	uint32_t count = 0;
+	size_t count_at = mp_buf_u32_later(b);
+	for (size_t i = 0; i < t->nb; i++) {
+		for (mp_hnode_t *n = t->b[i]; n; n = n->next) {
+			const mp_map_pcg_t *g = (const mp_map_pcg_t *)n;
+			if (g->max_live == 0)
+				continue;
+			mp_buf_u64(b, g->pc);
+			mp_buf_u32(b, g->key);
+			mp_buf_u16(b, g->kind);
+			mp_buf_u16(b, 0);
+			mp_buf_u64(b, g->max_live);
+			count++;
+		}
+	}
+	mp_buf_u32_at(b, count_at, count);
+	mp_buf_section_end(b, at);
+}
+
 /* Called by the dump writer (dump lock held) before it takes the table lock: every stack id
  * written here was interned when the event was recorded. */
 void mp_maps_dump(struct mp_buf *b)
@@ -103,5 +126,6 @@ void mp_maps_dump(struct mp_buf *b)
 	mp_maps_lock();
 	put_grows_locked(b);
 	put_sites_locked(b, mp_maps_now());
+	put_pcgs_locked(b);
 	mp_maps_unlock();
 }

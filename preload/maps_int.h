@@ -35,11 +35,24 @@ typedef struct mp_site_agg {
 	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
 } mp_site_agg_t;
 
+/* Instances alive at once over every site (of one kind) with `pc` among the first
+ * MP_SITE_PC_DEPTH frames of its stack: a line that makes maps for many callers (a parse()
+ * called by twelve handlers) is many sites, and the sum of their max_live is not how many of
+ * its maps lived at once. One per (kind, pc, stack key); never freed. */
+typedef struct mp_map_pcg {
+	mp_hnode_t h;
+	uintptr_t pc;
+	uint32_t key; /* the stack's unload epoch (table.h): the same pc in a reloaded library */
+	uint16_t kind;
+	uint64_t live, max_live;
+} mp_map_pcg_t;
+
 /* One per (site stack, kind); never freed (bounded by the stack table). */
 typedef struct mp_map_site {
 	mp_hnode_t h;
 	uint32_t stack;
 	uint16_t kind, flags;
+	mp_map_pcg_t *pcg[MP_SITE_PC_DEPTH]; /* its first frames' groups, each once; NULL after */
 	mp_site_agg_t agg;
 	mp_site_agg_t *dump; /* scratch for the dump writer: agg plus the live instances */
 } mp_map_site_t;
@@ -221,6 +234,7 @@ MP_HIDDEN void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, ui
 MP_HIDDEN mp_htab_t *mp_maps_sites_locked(void);
 MP_HIDDEN mp_htab_t *mp_maps_grows_locked(void);
 MP_HIDDEN mp_htab_t *mp_maps_insts_locked(void);
+MP_HIDDEN mp_htab_t *mp_maps_pcgs_locked(void);
 MP_HIDDEN void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now);
 
 /* maps_stdcxx.c: the unordered_map halves of mp_maps_on_alloc / mp_maps_on_free. */

@@ -11,7 +11,7 @@
 #define MP_DUMP_MAGIC		 "MPROFDMP"
 #define MP_DUMP_MAGIC_LEN	 8
 #define MP_DUMP_MAJOR		 1 /* readers refuse a newer major */
-#define MP_DUMP_MINOR		 1 /* readers accept any minor: new fields go in new sections */
+#define MP_DUMP_MINOR		 2 /* readers accept any minor: new fields go in new sections */
 #define MP_DUMP_FILE_HEADER_SIZE 16
 
 /* Every section: u32 type, u32 reserved (0), u64 payload length, then the payload. A reader skips
@@ -19,16 +19,17 @@
  * truncated. Each known section appears at most once, in any order, before END. */
 #define MP_DUMP_SECTION_HEADER_SIZE 16
 enum mp_section_type {
-	MP_SEC_HEADER = 1,	/* process and configuration */
-	MP_SEC_OBJECTS = 2,	/* loaded objects (mappings) */
-	MP_SEC_STACKS = 3,	/* interned call stacks */
-	MP_SEC_SAMPLES = 4,	/* sampled allocations per (stack, size, kind) */
-	MP_SEC_TOTALS = 5,	/* exact counters */
-	MP_SEC_ALLOCATOR = 6,	/* the underlying allocator's own statistics */
-	MP_SEC_MAP_GROWS = 7,	/* map grow events per (stack, kind, flags, from, to) */
-	MP_SEC_MAP_SITES = 8,	/* map instances aggregated per creation site */
-	MP_SEC_UNLOADED = 9,	/* objects unloaded by dlclose before the dump (1.1) */
-	MP_SEC_STACK_KEYS = 10, /* stacks captured after an unload over their pcs (1.1) */
+	MP_SEC_HEADER = 1,	 /* process and configuration */
+	MP_SEC_OBJECTS = 2,	 /* loaded objects (mappings) */
+	MP_SEC_STACKS = 3,	 /* interned call stacks */
+	MP_SEC_SAMPLES = 4,	 /* sampled allocations per (stack, size, kind) */
+	MP_SEC_TOTALS = 5,	 /* exact counters */
+	MP_SEC_ALLOCATOR = 6,	 /* the underlying allocator's own statistics */
+	MP_SEC_MAP_GROWS = 7,	 /* map grow events per (stack, kind, flags, from, to) */
+	MP_SEC_MAP_SITES = 8,	 /* map instances aggregated per creation site */
+	MP_SEC_UNLOADED = 9,	 /* objects unloaded by dlclose before the dump (1.1) */
+	MP_SEC_STACK_KEYS = 10,	 /* stacks captured after an unload over their pcs (1.1) */
+	MP_SEC_MAP_PC_LIVE = 11, /* map instances alive at once per site-stack pc (1.2) */
 	MP_SEC_END = 0xE0D,
 };
 
@@ -57,6 +58,8 @@ enum mp_map_kind {
 
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];
  * the last bucket also holds everything larger. Lifetime buckets are the same on nanoseconds. */
+/* MP_SEC_MAP_PC_LIVE: the pcs counted are a site stack's first MP_SITE_PC_DEPTH. */
+#define MP_SITE_PC_DEPTH     4
 #define MP_HIST_SIZE_BUCKETS 32
 #define MP_HIST_LIFE_BUCKETS 48
 

@@ -206,6 +206,28 @@ assert s['instances'] == 200 and s['max_live'] == 200, (s['instances'], s['max_l
 assert not any(v['id'] == 'reuse' for v in s['verdicts']), s['verdicts']" \
 	"$("$REPORT" --maps --json "$T/forked"/*.mprof >"$T/forked.json" 2>/dev/null; echo "$T/forked.json")"
 
+# One line making maps for many callers (twelve handlers, each its own stack): the most alive
+# at once is the line's, not the callers' summed (12, and no reuse); a recursion that keeps its
+# maps (six alive at once, six stacks) is counted together too.
+run callers maps_callers
+maps_json callers
+check "one line, many callers: most alive at once as the program counts, reuse for parse()" \
+	python3 - "$T/callers.out" "$T/callers.json" <<PY
+import json, sys
+truth = {}
+for l in open(sys.argv[1]):
+    w = l.split()
+    if len(w) == 5 and w[1] == "instances":
+        truth[w[0]] = (int(w[2]), int(w[4]))
+j = json.load(open(sys.argv[2]))
+for fn in ("parse", "nest"):
+    s = [x for x in j["sites"] if x["function"].startswith(fn + "(")]
+    assert len(s) == 1, [x["function"] for x in j["sites"]]
+    assert (s[0]["instances"], s[0]["max_live"]) == truth[fn], (fn, s[0], truth[fn])
+    reuse = any(v["id"] == "reuse" for v in s[0]["verdicts"])
+    assert reuse == (fn == "parse"), (fn, s[0]["verdicts"])
+PY
+
 # Sampling off (MAPPROF_RATE=0): the churn report's in-use figures are unknown, not 0 or
 # estimates "every 0 bytes"; glibc's free-chunk count is a count, not bytes.
 run rate0 maps_umap MAPPROF_RATE=0

@@ -39,6 +39,7 @@ SEC_MAP_GROWS = 7
 SEC_MAP_SITES = 8
 SEC_UNLOADED = 9
 SEC_STACK_KEYS = 10
+SEC_MAP_PC_LIVE = 11
 SEC_END = 0xE0D
 
 FLAG_SEED_GIVEN = 1
@@ -155,6 +156,14 @@ def decode_stack_keys(r):
     return {r.u32(): r.u32() for _ in range(r.u32())}
 
 
+def decode_map_pc_live(r):
+    out = []
+    for _ in range(r.u32()):
+        pc, key, kind, _reserved, most = r.take("<QIHHQ")
+        out.append({"pc": pc, "key": key, "kind": kind, "max_live": most})
+    return out
+
+
 def decode_stacks(r):
     out = []
     for i in range(r.u32()):
@@ -235,6 +244,7 @@ DECODERS = {
     SEC_MAP_SITES: ("map_sites", decode_map_sites),
     SEC_UNLOADED: ("unloaded", decode_unloaded),
     SEC_STACK_KEYS: ("stack_keys", decode_stack_keys),
+    SEC_MAP_PC_LIVE: ("map_pc_live", decode_map_pc_live),
 }
 REQUIRED = ("header", "objects", "stacks", "samples", "totals")
 

@@ -75,6 +75,17 @@ static mpw_t build(marks_t *m)
 	mpw_u32(&w, 1);
 	mpw_site(&w, 2, MP_KIND_UNORDERED_MAP, 7);
 	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_MAP_PC_LIVE); /* written unsorted: the reader sorts for lookups */
+	mpw_u32(&w, 2);
+	const uint64_t pcl[2][4] = {{0x2050, 0, MP_KIND_UNORDERED_MAP, 3}, {0x2040, 0, 2, 5}};
+	for (int i = 0; i < 2; i++) {
+		mpw_u64(&w, pcl[i][0]);
+		mpw_u32(&w, (uint32_t)pcl[i][1]);
+		mpw_u16(&w, (uint16_t)pcl[i][2]);
+		mpw_u16(&w, 0);
+		mpw_u64(&w, pcl[i][3]);
+	}
+	mpw_end(&w);
 	m->end_section = w.n;
 	mpw_finish(&w);
 	return w;
@@ -133,6 +144,12 @@ static void valid_dump(void **state)
 	assert_int_equal(d.sites[0].instances, 7);
 	assert_int_equal(d.sites[0].max_size, 7 + 13);
 	assert_int_equal(d.sites[0].size_hist[3], 7);
+	assert_int_equal(d.npc_live, 2);
+	assert_int_equal(mp_dump_pc_live(&d, MP_KIND_UNORDERED_MAP, 0, 0x2040)->max_live, 5);
+	assert_int_equal(mp_dump_pc_live(&d, MP_KIND_UNORDERED_MAP, 0, 0x2050)->max_live, 3);
+	assert_null(mp_dump_pc_live(&d, MP_KIND_UTHASH, 0, 0x2050));
+	assert_null(mp_dump_pc_live(&d, MP_KIND_UNORDERED_MAP, 1, 0x2050));
+	assert_null(mp_dump_pc_live(&d, MP_KIND_UNORDERED_MAP, 0, 0x2060));
 	mp_dump_free(&d);
 	free(w.b);
 }
