@@ -221,6 +221,7 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->max_threads = max64(s->max_threads, d->max_threads);
 	s->noexpand += d->noexpand;
 	s->grow_bytes += d->grow_bytes;
+	s->heap_grow_bytes += d->heap_grow_bytes;
 	s->grow_ns += d->grow_ns;
 	s->max_grow_ns = max64(s->max_grow_ns, d->max_grow_ns);
 	s->max_size = max64(s->max_size, d->max_size);
@@ -536,12 +537,14 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 		s->size_p90 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.9, s->max_size);
 		s->life_p50 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.5, 0);
 		s->life_p90 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.9, 0);
-		s->grow_bytes_share = all_bytes ? (double)s->grow_bytes / (double)all_bytes : 0;
+		s->grow_bytes_share =
+		    all_bytes ? (double)s->heap_grow_bytes / (double)all_bytes : 0;
 		s->grow_time_share =
 		    c->duration_ns ? (double)s->grow_ns / (double)c->duration_ns : 0;
 		c->maps += s->instances;
 		c->grows += s->grows;
 		c->grow_bytes += s->grow_bytes;
+		c->heap_grow_bytes += s->heap_grow_bytes;
 		c->grow_ns += s->grow_ns;
 		judge(s, c);
 	}

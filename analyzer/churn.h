@@ -58,6 +58,10 @@ typedef struct {
 	    noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
 	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
 	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
+	/* grow_bytes of arrays allocated through malloc or operator new (dump 1.2): the share of
+	 * all bytes allocated is of these; the rest came from an allocator that does not call
+	 * malloc (a std::pmr resource on a buffer) */
+	uint64_t heap_grow_bytes;
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;
 	double grow_bytes_share, grow_time_share;
@@ -68,7 +72,7 @@ typedef struct {
 typedef struct {
 	mp_churn_site_t *sites; /* worst first */
 	size_t n, cap;
-	uint64_t maps, grows, grow_bytes, grow_ns, duration_ns;
+	uint64_t maps, grows, grow_bytes, heap_grow_bytes, grow_ns, duration_ns;
 	size_t processes, with_maps; /* processes, and those that had map tracking on */
 	/* The allocator's own figures, summed over processes, in first-seen key order. */
 	char **stat_keys;

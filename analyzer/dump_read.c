@@ -348,7 +348,15 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 			s->size_hist[b] = ld64(c);
 		for (int b = 0; b < MP_HIST_LIFE_BUCKETS; b++)
 			s->life_hist[b] = ld64(c);
+		s->heap_grow_bytes = s->grow_bytes;
 	}
+	/* 1.2: heap_grow_bytes per entry, appended */
+	if (left(c) >= (size_t)d->nsites * 8)
+		for (uint32_t i = 0; i < d->nsites; i++) {
+			uint64_t v = ld64(c); /* a part of grow_bytes */
+			if (v < d->sites[i].grow_bytes)
+				d->sites[i].heap_grow_bytes = v;
+		}
 	return MP_OK;
 }
 

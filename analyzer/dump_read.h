@@ -46,6 +46,7 @@ typedef struct {
 	    noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
 	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
 	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
+	uint64_t heap_grow_bytes; /* 1.2; grow_bytes in older dumps */
 } mp_dump_site_t;
 
 /* MAP_PC_LIVE: maps alive at once over the sites with pc among their stack's first frames. */

@@ -24,6 +24,18 @@ static bool stat_is_count(const char *key)
 	return !strcmp(key, "glibc.ordblks");
 }
 
+/* "12.3% of allocated", and how much of grow_bytes came from an allocator that does not call
+ * malloc (a std::pmr resource on a buffer): not part of the bytes allocated, so not shared. */
+static void bytes_share(char *out, size_t n, uint64_t grow, uint64_t heap, double share)
+{
+	char a[32];
+	if (heap < grow)
+		snprintf(out, n, "%.1f%% of allocated; %s not from malloc", 100 * share,
+			 val(a, sizeof(a), grow - heap, "bytes"));
+	else
+		snprintf(out, n, "%.1f%% of allocated", 100 * share);
+}
+
 static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 {
 	const mp_dump_totals_t *t = &in->totals;
@@ -48,11 +60,13 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		val(a, sizeof(a), t->alloc_bytes, "bytes"),
 		in->rate ? val(b, sizeof(b), t->peak_inuse_bytes_est, "bytes") : "unknown",
 		in->rate ? val(d, sizeof(d), t->inuse_bytes_est, "bytes") : "unknown");
+	char share[96];
+	bytes_share(share, sizeof(share), c->grow_bytes, c->heap_grow_bytes,
+		    t->alloc_bytes ? (double)c->heap_grow_bytes / (double)t->alloc_bytes : 0.0);
 	fprintf(f,
 		"  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
-		"  grow bytes    %s (%.1f%% of allocated)\n",
-		c->maps, c->grows, val(a, sizeof(a), c->grow_bytes, "bytes"),
-		t->alloc_bytes ? 100.0 * (double)c->grow_bytes / (double)t->alloc_bytes : 0.0);
+		"  grow bytes    %s (%s)\n",
+		c->maps, c->grows, val(a, sizeof(a), c->grow_bytes, "bytes"), share);
 	if (c->nstats) {
 		fputs("  allocator        ", f);
 		for (size_t i = 0; i < c->nstats; i++)
@@ -80,12 +94,17 @@ static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 		s->size_p50, s->size_p90, s->max_size,
 		val(a, sizeof(a), s->life_p50, "nanoseconds"),
 		val(b, sizeof(b), s->life_p90, "nanoseconds"));
-	fprintf(f,
-		"   grow bytes %s (%.1f%% of allocated)   grow time %s (longest %s)   threads "
-		"%" PRIu64 "\n",
-		val(a, sizeof(a), s->grow_bytes, "bytes"), 100 * s->grow_bytes_share,
-		val(b, sizeof(b), s->grow_ns, "nanoseconds"),
-		val(d, sizeof(d), s->max_grow_ns, "nanoseconds"),
+	char share[96], time[96];
+	bytes_share(share, sizeof(share), s->grow_bytes, s->heap_grow_bytes, s->grow_bytes_share);
+	/* A grow is timed to the free of the array it replaces: a std::pmr resource frees none */
+	if (s->grow_ns == 0 && s->grows > 0)
+		snprintf(time, sizeof(time), "grow time not measured");
+	else
+		snprintf(time, sizeof(time), "grow time %s (longest %s)",
+			 val(b, sizeof(b), s->grow_ns, "nanoseconds"),
+			 val(d, sizeof(d), s->max_grow_ns, "nanoseconds"));
+	fprintf(f, "   grow bytes %s (%s)   %s   threads %" PRIu64 "\n",
+		val(a, sizeof(a), s->grow_bytes, "bytes"), share, time,
 		s->max_threads ? s->max_threads : 1);
 	for (int v = 0; v < s->nverdicts; v++)
 		fprintf(f, "   [%s] %s\n      -> %s\n", mp_verdict_name(s->verdicts[v].id),
@@ -144,10 +163,12 @@ static void site_json(FILE *f, const mp_churn_site_t *s)
 		s->size_p50, s->size_p90, s->max_size, s->life_p50, s->life_p90);
 	fprintf(f,
 		",\"tiny\":%" PRIu64 ",\"shared\":%" PRIu64 ",\"noexpand\":%" PRIu64
-		",\"grow_bytes\":%" PRIu64 ",\"grow_bytes_share\":%.6f,\"grow_ns\":%" PRIu64
-		",\"max_grow_ns\":%" PRIu64 ",\"threads\":%" PRIu64 ",\"verdicts\":[",
-		s->tiny, s->shared, s->noexpand, s->grow_bytes, s->grow_bytes_share, s->grow_ns,
-		s->max_grow_ns, s->max_threads ? s->max_threads : 1);
+		",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64
+		",\"grow_bytes_share\":%.6f,\"grow_ns\":%" PRIu64 ",\"max_grow_ns\":%" PRIu64
+		",\"threads\":%" PRIu64 ",\"verdicts\":[",
+		s->tiny, s->shared, s->noexpand, s->grow_bytes, s->heap_grow_bytes,
+		s->grow_bytes_share, s->grow_ns, s->max_grow_ns,
+		s->max_threads ? s->max_threads : 1);
 	for (int v = 0; v < s->nverdicts; v++) {
 		fputs(v ? ",{\"id\":" : "{\"id\":", f);
 		jstr(f, mp_verdict_name(s->verdicts[v].id));
@@ -168,11 +189,12 @@ int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		",\"exact\":%s,\"alloc_calls\":%" PRIu64 ",\"free_calls\":%" PRIu64
 		",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%" PRIu64
 		",\"inuse_bytes_est\":%" PRIu64 ",\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
-		",\"grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64
-		",\"allocator\":{",
+		",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64
+		",\"duration_ns\":%" PRIu64 ",\"allocator\":{",
 		c->processes, c->with_maps, in->rate, in->rate == 1 ? "true" : "false",
 		t->alloc_calls, t->free_calls, t->alloc_bytes, t->peak_inuse_bytes_est,
-		t->inuse_bytes_est, c->maps, c->grows, c->grow_bytes, c->grow_ns, c->duration_ns);
+		t->inuse_bytes_est, c->maps, c->grows, c->grow_bytes, c->heap_grow_bytes,
+		c->grow_ns, c->duration_ns);
 	for (size_t i = 0; i < c->nstats; i++) {
 		if (i)
 			fputc(',', f);

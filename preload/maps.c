@@ -492,6 +492,10 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	}
 	s->agg.grows++;
 	s->agg.grow_bytes += bytes;
+	/* uthash's arrays come through its malloc hook, the API's are the program's to tell; an
+	 * unordered_map's count when seen allocated (maps_stdcxx.c) */
+	if ((m->key & 3) != MP_KIND_UNORDERED_MAP)
+		s->agg.heap_grow_bytes += bytes;
 	mp_map_grow_t *g = grow_get(stack, m->key & 3, flags, from, to);
 	if (g) {
 		g->count++;
@@ -581,10 +585,12 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 	live_add(fs, -1);
 	fs->agg.grows--;
 	fs->agg.grow_bytes -= bytes;
+	fs->agg.heap_grow_bytes -= bytes; /* its array was seen: adoption needs that */
 	if (fresh->explicit_grow)
 		fs->agg.reserved--;
 	os->agg.grows++;
 	os->agg.grow_bytes += bytes;
+	os->agg.heap_grow_bytes += bytes;
 	old->grows++;
 	old->buckets = fresh->buckets;
 	if (fresh->max_size > old->size)

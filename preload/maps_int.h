@@ -33,6 +33,9 @@ typedef struct mp_site_agg {
 	    noexpand, grow_bytes, grow_ns, max_grow_ns, max_size;
 	uint64_t size_hist[MP_HIST_SIZE_BUCKETS];
 	uint64_t life_hist[MP_HIST_LIFE_BUCKETS];
+	/* grow_bytes of arrays seen allocated (through malloc or operator new): an unordered_map
+	 * whose allocator does not call malloc (a std::pmr resource on a buffer) grows without */
+	uint64_t heap_grow_bytes;
 } mp_site_agg_t;
 
 /* Instances alive at once over every site (of one kind) with `pc` among the first

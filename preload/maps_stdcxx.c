@@ -172,6 +172,15 @@ void mp_maps_thread_exit(void)
 	mp_maps_unlock();
 }
 
+/* Maps lock held: p, allocated for this thread's pending grow of m, becomes m's tracked array;
+ * a grow's array seen allocated counts in its site's heap_grow_bytes. */
+static void array_enter_locked(const mp_maps_tls_t *x, mp_map_inst_t *m, void *p)
+{
+	mp_maps_array_add_locked(m, p); /* drops m's old array if still there */
+	if (!x->shrink)
+		m->site->agg.heap_grow_bytes += x->to * sizeof(void *);
+}
+
 /* Maps lock held. A new array whose entry in the array table waited for the free of the
  * array it replaces (mp_maps_tls_t.new_array) is entered now: that free came, or this
  * thread's next map event came first (the old array was then freed unseen). */
@@ -183,7 +192,7 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
 	x->new_array = NULL;
 	mp_map_inst_t *m = x->gen == mp_maps_gen ? valid(x->key, x->serial) : NULL;
 	if (m)
-		mp_maps_array_add_locked(m, p); /* drops m's old array if still there */
+		array_enter_locked(x, m, p);
 	else
 		mp_filter_remove_map(p);
 }
@@ -329,7 +338,7 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 	mp_maps_lock();
 	mp_map_inst_t *m = valid(x->key, x->serial);
 	if (m)
-		mp_maps_array_add_locked(m, p);
+		array_enter_locked(x, m, p);
 	else
 		mp_filter_remove_map(p);
 	if (m && now)

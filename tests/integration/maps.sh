@@ -228,6 +228,35 @@ for fn in ("parse", "nest"):
     assert reuse == (fn == "parse"), (fn, s[0]["verdicts"])
 PY
 
+# Buckets from a std::pmr resource on a buffer: grown, but not through malloc, so no share of
+# the bytes allocated (it read 534%) and no `dominant` from it; plain maps' bytes all count.
+run pmr maps_pmr
+maps_json pmr
+check "pmr maps: grow bytes as the program counts, none of them from malloc, no dominant" \
+	python3 - "$T/pmr.out" "$T/pmr.json" <<PY
+import json, sys
+truth = {}
+for l in open(sys.argv[1]):
+    w = l.split()
+    if len(w) == 5 and w[1] == "grows":
+        truth[w[0]] = (int(w[2]), int(w[4]))
+j = json.load(open(sys.argv[2]))
+for fn, heap in (("pool_round", 0), ("heap_round", truth["heap_round"][1])):
+    # the site is fill<Map>: told apart by the map's allocator
+    s = [x for x in j["sites"] if x["function"].startswith("fill<") and
+         ("polymorphic_allocator" in x["function"]) == (fn == "pool_round")]
+    assert len(s) == 1, [x["function"] for x in j["sites"]]
+    s = s[0]
+    assert (s["grows"], s["grow_bytes"]) == truth[fn], (fn, s, truth[fn])
+    assert s["heap_grow_bytes"] == heap, (fn, s["heap_grow_bytes"], heap)
+    assert s["grow_bytes_share"] <= 1, s
+    assert not any(v["id"] == "dominant" for v in s["verdicts"]) or fn != "pool_round", s
+assert j["summary"]["heap_grow_bytes"] == truth["heap_round"][1], j["summary"]
+PY
+grep -q 'not from malloc' <<<"$("$REPORT" --maps "$T/pmr"/*.mprof 2>&1)" &&
+	ok "pmr maps: the text says which grow bytes did not come from malloc" ||
+	not_ok "pmr maps: the text says which grow bytes did not come from malloc"
+
 # Sampling off (MAPPROF_RATE=0): the churn report's in-use figures are unknown, not 0 or
 # estimates "every 0 bytes"; glibc's free-chunk count is a count, not bytes.
 run rate0 maps_umap MAPPROF_RATE=0

@@ -10,13 +10,15 @@ SUMMARY = [
     ("processes", int), ("map_tracking", int), ("rate", int), ("exact", bool),
     ("alloc_calls", int), ("free_calls", int), ("alloc_bytes", int),
     ("peak_inuse_bytes_est", int), ("inuse_bytes_est", int), ("maps", int), ("grows", int),
-    ("grow_bytes", int), ("grow_ns", int), ("duration_ns", int), ("allocator", dict),
+    ("grow_bytes", int), ("heap_grow_bytes", int), ("grow_ns", int), ("duration_ns", int),
+    ("allocator", dict),
 ]
 SITE = [
     ("kind", str), ("function", str), ("file", str), ("line", int), ("instances", int),
     ("live", int), ("max_live", int), ("grows", int), ("grows_per_instance", float),
     ("max_grows", int), ("reserved", int), ("final_size", dict), ("lifetime_ns", dict),
-    ("tiny", int), ("shared", int), ("noexpand", int), ("grow_bytes", int), ("grow_bytes_share", float),
+    ("tiny", int), ("shared", int), ("noexpand", int), ("grow_bytes", int),
+    ("heap_grow_bytes", int), ("grow_bytes_share", float),
     ("grow_ns", int), ("max_grow_ns", int), ("threads", int), ("verdicts", list),
 ]
 FINAL_SIZE = ["p50", "p90", "max"]
