@@ -413,7 +413,17 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 		x->policy_buckets = cur;
 		if (elems > x->policy_elems)
 			__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
+	} else if (m && x->gen == mp_maps_gen && !m->cached_by) {
+		/* Another map we track, put here by a swap or a move: this thread fills it now,
+		 * so its elements are counted here from now on, as after a grow here (a map
+		 * swapped back to where another one grew kept its size from before the swap). */
+		cache_take_over_locked(m, x); /* flushes the one counted so far */
+		x->policy_buckets = cur;
+		__atomic_store_n(&x->policy_elems, elems > m->size ? elems : m->size,
+				 __ATOMIC_RELAXED);
 	} else {
+		if (m && x->gen == mp_maps_gen && elems > m->size)
+			mp_maps_set_size_locked(m, elems); /* another thread's cache: this one */
 		mp_maps_cxx_flush_locked();
 		x->policy = NULL;
 		x->policy_serial = 0;

@@ -292,6 +292,22 @@ extern "C" __attribute__((noinline)) unsigned um_swap(void)
 	return grows;
 }
 
+// A map swapped back to where another map grew since, then filled without growing: those
+// elements count (its size read 300, from before the swaps). Made by one line: one site.
+extern "C" __attribute__((noinline)) unsigned um_swapback(void)
+{
+	std::unordered_map<int, int> ms[2];
+	const int from[3] = {0, 0, 300}, to[3] = {300, 200, 450};
+	static volatile int three = 3;
+	unsigned grows = 0;
+	for (int j = 0; j < three; j++) { /* ms[0]: X to 300, Y to 200, X to 450 (541 buckets) */
+		for (int k = from[j]; k < to[j]; k++)
+			grows += counted(ms[0], [&] { ms[0].emplace(k, k); });
+		ms[0].swap(ms[1]);
+	}
+	return grows;
+}
+
 static void threads_and_sizes(void)
 {
 	pthread_t th;
@@ -326,6 +342,7 @@ int main()
 	unsigned ilist_grows = um_ilist(&ilist_explicit, &ilist_size);
 	unsigned move_grows = um_move();
 	unsigned swap_grows = um_swap();
+	unsigned swapback_grows = um_swapback();
 	std::printf("um_loop instances 30 grows %u explicit 0\n", loop);
 	std::printf("us_loop instances 10 grows %u explicit 0\n", set);
 	std::printf("um_reserve instances 1 grows %u explicit %u\n", reserve_inserts,
@@ -350,6 +367,7 @@ int main()
 	std::printf("um_turns instances 20 grows %u explicit 0 allsize 12\n", turns_grows);
 	std::printf("um_move instances 50 grows %u explicit 0 live 50\n", move_grows);
 	std::printf("um_swap instances 2 grows %u explicit 0\n", swap_grows);
+	std::printf("um_swapback instances 2 grows %u explicit 0 size 450\n", swapback_grows);
 	// Its buckets never reach malloc: grows are seen, their time (until the old array's
 	// free) is not.
 	std::printf("um_pmr instances 1 grows %u explicit 0 size %zu live 1 notime 1\n", pmr_grows,
