@@ -334,10 +334,12 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	uint64_t turnover = s->max_live ? s->instances / s->max_live : 0;
 	if (s->instances >= MP_REUSE_MIN_INSTANCES && turnover >= MP_REUSE_MIN_TURNOVER &&
 	    s->life_p90 <= MP_REUSE_MAX_LIFE_NS) {
+		char life[32];
+		mp_report_value(life, sizeof(life), (int64_t)s->life_p90, "nanoseconds");
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " instances made one after another (at most %" PRIu64
-			 " alive at once), p90 lifetime <= %.3f ms",
-			 s->instances, s->max_live, (double)s->life_p90 / 1e6);
+			 " alive at once), p90 lifetime <= %s",
+			 s->instances, s->max_live, life);
 		/* uthash frees a table with its last item (HASH_CLEAR, or HASH_DEL of each):
 		 * emptying one does not keep its buckets the way clear() does. */
 		if (s->kind == MP_KIND_UTHASH)

@@ -118,7 +118,7 @@ int mp_report_maps(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		fputs("\nNo dump had map tracking on (MAPPROF_MAPS=0?): no map sites.\n", f);
 	else if (c->n == 0)
 		fputs("\nNo map was seen (uthash needs mapprof/uthash.h; unordered_map needs "
-		      "libstdc++).\n",
+		      "libstdc++ as a shared library: not -static-libstdc++).\n",
 		      f);
 	size_t shown = c->n < MAX_TEXT_SITES ? c->n : MAX_TEXT_SITES;
 	for (size_t i = 0; i < shown; i++)

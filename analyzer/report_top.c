@@ -101,13 +101,22 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 	mp_report_value(iu, sizeof(iu), (int64_t)t->inuse_bytes_est, "bytes");
 	mp_report_value(pk, sizeof(pk), (int64_t)t->peak_inuse_bytes_est, "bytes");
 	/* At rate 1 every live object is recorded: in use is exact, and the peak reads at most
-	 * 1 KiB per thread high (each thread nets its frees before publishing them). */
-	fprintf(f,
-		"Totals: %" PRIu64 " allocation calls, %" PRIu64 " frees, %s allocated (exact); "
-		"%s in use at dump, peak %s (%s); %" PRIu64 " samples, %" PRIu64 " dropped\n",
-		t->alloc_calls, t->free_calls, ab, iu, pk,
-		in->rate == 1 ? "exact; the peak within 1 KiB per thread" : "estimates", t->sampled,
-		t->dropped);
+	 * 1 KiB per thread high (each thread nets its frees before publishing them). At rate 0
+	 * nothing is: in use is unknown, not 0. */
+	if (in->rate == 0)
+		fprintf(f,
+			"Totals: %" PRIu64 " allocation calls, %" PRIu64 " frees, %s allocated "
+			"(exact); in use unknown (sampling off); %" PRIu64 " samples, %" PRIu64
+			" dropped\n",
+			t->alloc_calls, t->free_calls, ab, t->sampled, t->dropped);
+	else
+		fprintf(f,
+			"Totals: %" PRIu64 " allocation calls, %" PRIu64 " frees, %s allocated "
+			"(exact); %s in use at dump, peak %s (%s); %" PRIu64 " samples, %" PRIu64
+			" dropped\n",
+			t->alloc_calls, t->free_calls, ab, iu, pk,
+			in->rate == 1 ? "exact; the peak within 1 KiB per thread" : "estimates",
+			t->sampled, t->dropped);
 }
 
 int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, int nrows)

@@ -361,8 +361,6 @@ int mp_dump_write(const char *why)
 	mp_objects_dump(&b);
 	mp_unload_dump(&b); /* before the stacks: every key they carry has its record */
 	mp_allocstats_dump(&b);
-	struct mp_totals tot;
-	mp_thread_totals(&tot);
 	/* Maps first: every stack they name was interned before they recorded it, so the
 	 * STACKS section written after them holds it. */
 	if (mp_config.maps)
@@ -372,6 +370,11 @@ int mp_dump_write(const char *why)
 	put_stacks_samples_locked(&b);
 	mp_record_stats_locked(&st);
 	mp_table_unlock_all();
+	/* The totals after the samples: a thread counts an allocation (or a free) before it
+	 * records it, so totals read now cover every sample the table held (read before it, a
+	 * snapshot of running threads had fewer allocation calls than samples). */
+	struct mp_totals tot;
+	mp_thread_totals(&tot);
 	size_t at = mp_buf_section_begin(&b, MP_SEC_TOTALS);
 	mp_buf_u64(&b, tot.alloc_calls);
 	mp_buf_u64(&b, tot.free_calls);

@@ -281,7 +281,10 @@ static bool read_config(void)
 	if ((v = secure_getenv("MAPPROF_SIGNAL")) && *v) {
 		c->signal = parse_signal(v);
 		if (!c->signal)
-			return bad("MAPPROF_SIGNAL", v, "a signal name such as USR2, or a number");
+			return bad(
+			    "MAPPROF_SIGNAL", v,
+			    "a signal a handler can catch, by name such as USR2 or by number; "
+			    "not KILL or STOP");
 	}
 	if ((v = secure_getenv("MAPPROF_INTERVAL")) && *v) {
 		if (!parse_u64(v, &n) || n > 86400 * 365)

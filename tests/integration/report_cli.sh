@@ -58,8 +58,9 @@ expect_rc "mixed rates: exit 2" 2 'at rate 4096, but .* at rate 1|at rate 1, but
 expect_rc "sampling off with a profiled dump: exit 2" 2 'sampling was off \(rate 0\), but .* at rate 1' \
 	"$REPORT" --top 3 "$T/a.mprof" "$T/off.mprof"
 out=$("$REPORT" --top 3 "$T/off.mprof" 2>/dev/null)
-grep -q 'Sampling was off (rate 0)' <<<"$out" && ok "sampling off alone: a report that says so" ||
-	not_ok "sampling off alone: a report that says so" "$out"
+grep -q 'Sampling was off (rate 0)' <<<"$out" && grep -q 'in use unknown (sampling off)' <<<"$out" &&
+	! grep -q 'in use at dump' <<<"$out" && ok "sampling off alone: a report that says so" ||
+	not_ok "sampling off alone: a report that says so (in use unknown, not 0B)" "$out"
 expect_rc "--keep-going skips a bad dump: exit 0" 0 'warning: skipped: .*junk.mprof: offset 0' \
 	"$REPORT" --keep-going -o "$T/kg.pb.gz" "$T/junk.mprof" "$T/a.mprof"
 expect_rc "--keep-going with nothing readable: exit 2" 2 'no readable dumps' \

@@ -92,3 +92,29 @@ timeout 30 env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=5 MAPPROF_OUT="$T/cx/m.%p.%n.m
 rc=$?
 expect_eq "cancel pending, exit(3) with the dump thread running: status and one dump" "3 1" \
 	"$rc $(ls "$T/cx" | wc -l)"
+
+# Snapshots while four threads allocate: each adds up (the totals are read after the samples:
+# read before them, a snapshot had 1165 allocation calls against 1214 samples, and more bytes
+# in use than allocated).
+mkdir -p "$T/snap"
+out=$(mp_run "$T/snap" timeout 60 "$PROGS/shim_snapdump" 2>&1)
+expect_eq "snapshots while threads allocate: all written" "snapdump failed 0" "$out"
+"$PY" - "$T/snap" <<'PYEOF'
+import sys
+import mprof_decode as m
+t = m.Tap("snapshots while threads allocate: ")
+ds = [d for d in m.load_dir(sys.argv[1]) if d["header"]["exe"].endswith("/shim_snapdump")]
+t.eq("25 snapshots and the exit dump", 26, len(ds))
+bad = []
+for d in ds:
+    tot = d["totals"]
+    calls = sum(s["alloc_count"] for s in d["samples"])
+    sbytes = sum(s["alloc_count"] * s["size"] for s in d["samples"])
+    inuse = sum(s["inuse_count"] * s["size"] for s in d["samples"])
+    freed = sum(s["alloc_count"] - s["inuse_count"] for s in d["samples"])
+    if not (calls <= tot["alloc_calls"] and sbytes <= tot["alloc_bytes"] and
+            inuse <= tot["alloc_bytes"] and freed <= tot["free_calls"]):
+        bad.append((d["header"]["seq"], calls, tot["alloc_calls"], sbytes, tot["alloc_bytes"],
+                    inuse, freed, tot["free_calls"]))
+t.eq("every snapshot's samples within its totals (exact mode)", [], bad)
+PYEOF
