@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "buf.h"
@@ -148,13 +149,14 @@ static void dir_of(const char *name, char *out, size_t n)
  * temporary file is used), or -2 after an error reported. */
 static int unnamed(const struct mp_buf *b, const char *name)
 {
-	char dir[600];
+	static char dir[MP_PATH_MAX + 64]; /* dump lock held */
 	dir_of(name, dir, sizeof(dir));
 	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL
 			   ? -1
 			   : (report("cannot write dump", name, errno), -2);
+	(void)fchmod(fd, 0600); /* 0600 whatever the program's umask (0777 made it 0000) */
 	int err = 0;
 	if (!write_all(fd, b->data, b->len, &err)) {
 		close(fd);
@@ -163,21 +165,29 @@ static int unnamed(const struct mp_buf *b, const char *name)
 	return fd;
 }
 
-/* Links the unnamed file fd at name: 0, or the errno (EEXIST: try another name). */
+/* Links the unnamed file fd at name: 0, or the errno (EEXIST: try another name). Through the
+ * thread's own view when the process's has no descriptors (a zombie leader: main() left with
+ * pthread_exit). */
 static int link_unnamed(int fd, const char *name)
 {
-	char proc[40] = "/proc/self/fd/";
-	size_t n = strlen(proc);
-	n += put_dec(proc + n, (uint64_t)fd);
-	proc[n] = 0;
-	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+	int e = ENOENT;
+	for (int k = 0; k < 2 && e == ENOENT; k++) {
+		char proc[48];
+		const char *base = k ? "/proc/thread-self/fd/" : "/proc/self/fd/";
+		size_t n = strlen(base);
+		memcpy(proc, base, n);
+		n += put_dec(proc + n, (uint64_t)fd);
+		proc[n] = 0;
+		e = linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+	}
+	return e;
 }
 
 /* Writes the buffer under a temporary name and links it to the final one: 0, or the errno
  * (EEXIST: try another name), after reporting any other error. */
 static int publish_named(const struct mp_buf *b, const char *name)
 {
-	char tmp[640];
+	static char tmp[MP_PATH_MAX + 96]; /* dump lock held */
 	size_t n = strlen(name);
 	memcpy(tmp, name, n);
 	memcpy(tmp + n, ".tmp.", 5);
@@ -187,6 +197,7 @@ static int publish_named(const struct mp_buf *b, const char *name)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return report("cannot write dump", tmp, errno), errno ? errno : EIO;
+	(void)fchmod(fd, 0600); /* as in unnamed() */
 	int err = 0;
 	bool ok = write_all(fd, b->data, b->len, &err);
 	if (close(fd) != 0 && ok) {
@@ -218,8 +229,8 @@ static int publish_named(const struct mp_buf *b, const char *name)
 /* Writes the dump under the first free name of the template. */
 static int publish(const struct mp_buf *b, uint64_t seq)
 {
-	char name[600];
-	bool has_n = false; /* a real %n, not the text "%n" after a "%%" */
+	static char name[MP_PATH_MAX + 64]; /* dump lock held */
+	bool has_n = false;		    /* a real %n, not the text "%n" after a "%%" */
 	for (const char *s = mp_config.out; *s; s++)
 		if (s[0] == '%' && s[1]) {
 			has_n |= s[1] == 'n';
@@ -277,15 +288,19 @@ static void put_header(struct mp_buf *b, uint64_t seq)
 	mp_buf_u32(b, flags);
 	mp_buf_u64(b, mp_start_ns);
 	mp_buf_u64(b, mp_now_ns());
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe));
+	static char exe[MP_PATH_MAX]; /* dump lock held */
+	ssize_t n = mp_exe_link(exe, sizeof(exe));
 	mp_buf_str(b, exe, n > 0 ? (size_t)n : 0);
-	/* The command line, read in pieces straight into the buffer. */
+	/* The command line, read in pieces straight into the buffer; the thread's own view when
+	 * the process's is empty (a zombie leader: main() left with pthread_exit). */
 	uint32_t total = 0;
 	size_t len_at = mp_buf_u32_later(b);
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		char chunk[4096];
+	for (int k = 0; k < 2 && total == 0; k++) {
+		int fd = open(k ? "/proc/thread-self/cmdline" : "/proc/self/cmdline",
+			      O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		static char chunk[4096];
 		ssize_t r;
 		while ((r = read(fd, chunk, sizeof(chunk))) > 0 && total + r <= MP_MAX_STRING) {
 			mp_buf_put(b, chunk, (size_t)r);

@@ -175,6 +175,31 @@ MP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	return NEXT(int (*)(int, char *const[], char *const[]), "fexecve")(fd, argv, envp);
 }
 
+/* glibc 2.34's wrapper; the system call where an older glibc has none. */
+MP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags)
+{
+	before_exec();
+	int (*f)(int, const char *, char *const[], char *const[], int) =
+	    NEXT(int (*)(int, const char *, char *const[], char *const[], int), "execveat");
+	if (f)
+		return f(dirfd, path, argv, envp, flags);
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
+}
+
+/* daemon(3) forks and ends the parent with glibc's own _exit, which ours never sees: the parent
+ * writes its dump first. A snapshot, not the final one: if the fork fails, the process goes
+ * on, and its exit dump comes later. The child is a fork child like any other. */
+MP_EXPORT int daemon(int nochdir, int noclose)
+{
+	if (mp_state == MP_READY && !mp_tls.guard && getpid() == image_pid && !mp_final_dumped) {
+		int saved = errno;
+		mp_dump_write("daemon");
+		errno = saved;
+	}
+	return NEXT(int (*)(int, int), "daemon")(nochdir, noclose);
+}
+
 /* execl, execlp, execle: count the arguments, collect them into an array of exactly that size
  * on the stack (as glibc does) and go through the v forms. */
 #define COUNT_ARGS(first, ap, n)                                                                   \

@@ -188,8 +188,17 @@ static int parse_signal(const char *s)
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		if (!strcmp(s, signals[i].name))
 			return signals[i].sig;
+	/* A number: one of those above, or a real-time signal. Not the others: a handler on
+	 * SEGV, BUS, ILL, FPE or ABRT would return into the fault (a loop of dumps instead of the
+	 * crash), CHLD's default matters to the program, KILL and STOP cannot be caught, and
+	 * 32 and 33 are glibc's own (below SIGRTMIN). */
 	uint64_t n;
-	if (parse_u64(s, &n) && n >= 1 && n <= (uint64_t)SIGRTMAX && n != SIGKILL && n != SIGSTOP)
+	if (!parse_u64(s, &n))
+		return 0;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (n == (uint64_t)signals[i].sig)
+			return signals[i].sig;
+	if (n >= (uint64_t)SIGRTMIN && n <= (uint64_t)SIGRTMAX)
 		return (int)n;
 	return 0;
 }
@@ -258,7 +267,7 @@ static bool read_config(void)
 	/* A relative template is taken against the directory the program started in, so a
 	 * chdir() later does not scatter the dumps. */
 	if (c->out[0] != '/') {
-		char cwd[sizeof(c->out)], full[sizeof(c->out)];
+		static char cwd[sizeof(c->out)], full[sizeof(c->out)]; /* init: one thread */
 		size_t len = strlen(c->out), k = 0;
 		bool fits = getcwd(cwd, sizeof(cwd)) != NULL;
 		/* The directory is literal text in the template: a '%' in it is doubled, or a
@@ -276,6 +285,10 @@ static bool read_config(void)
 			full[k++] = '/';
 			memcpy(full + k, c->out, len + 1);
 			memcpy(c->out, full, k + len + 1);
+		} else {
+			mp_log(
+			    "MAPPROF_OUT is relative and the working directory too long to keep: "
+			    "dumps go where the program's working directory is then");
 		}
 	}
 	if ((v = secure_getenv("MAPPROF_SIGNAL")) && *v) {
@@ -283,8 +296,8 @@ static bool read_config(void)
 		if (!c->signal)
 			return bad(
 			    "MAPPROF_SIGNAL", v,
-			    "a signal a handler can catch, by name such as USR2 or by number; "
-			    "not KILL or STOP");
+			    "USR1, USR2, HUP, PROF, URG, WINCH, PWR, TTIN, TTOU or a real-time "
+			    "signal, by name or number");
 	}
 	if ((v = secure_getenv("MAPPROF_INTERVAL")) && *v) {
 		if (!parse_u64(v, &n) || n > 86400 * 365)

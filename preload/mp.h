@@ -8,7 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include "mapprof/dump_format.h"
+
+/* Longest path the shim builds (Linux's PATH_MAX). */
+#define MP_PATH_MAX 4096
 
 #define MP_HIDDEN      __attribute__((visibility("hidden")))
 #define MP_EXPORT      __attribute__((visibility("default")))
@@ -47,13 +51,13 @@ struct mp_config {
 	uint64_t rate; /* mean bytes between samples; 1 = all; 0 = none */
 	uint64_t seed; /* base seed (given or drawn) */
 	bool seed_given;
-	unsigned depth;	   /* max frames per stack, 1..MP_MAX_DEPTH */
-	int signal;	   /* dump on this signal, 0 = none */
-	unsigned interval; /* dump every N seconds, 0 = never */
-	bool maps;	   /* map tracking on */
-	bool unwind_fp;	   /* MAPPROF_UNWIND=fp: frame-pointer walk instead of libunwind */
-	bool stack_cache;  /* MAPPROF_STACK_CACHE: reuse validated stacks (stackcache.c) */
-	char out[512];	   /* MAPPROF_OUT template */
+	unsigned depth;	       /* max frames per stack, 1..MP_MAX_DEPTH */
+	int signal;	       /* dump on this signal, 0 = none */
+	unsigned interval;     /* dump every N seconds, 0 = never */
+	bool maps;	       /* map tracking on */
+	bool unwind_fp;	       /* MAPPROF_UNWIND=fp: frame-pointer walk instead of libunwind */
+	bool stack_cache;      /* MAPPROF_STACK_CACHE: reuse validated stacks (stackcache.c) */
+	char out[MP_PATH_MAX]; /* MAPPROF_OUT template */
 };
 extern MP_HIDDEN struct mp_config mp_config;
 
@@ -235,6 +239,9 @@ MP_HIDDEN void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket);
 /* cxx.c: the C++ runtime's symbol `name` after us (RTLD_NEXT), or in a libstdc++ or libc++
  * loaded RTLD_LOCAL; never self_fn. NULL when none. May allocate: call with the guard held. */
 MP_HIDDEN void *mp_cxx_lookup(const char *name, const void *self_fn);
+/* objects.c: readlink of /proc/self/exe, or of /proc/thread-self/exe when that fails (main()
+ * left with pthread_exit: the leader is a zombie, its exe and cmdline read empty). */
+MP_HIDDEN ssize_t mp_exe_link(char *buf, size_t n);
 MP_HIDDEN bool mp_filter_init(void);
 MP_HIDDEN void mp_filter_add(const void *p);
 MP_HIDDEN void mp_filter_remove(const void *p);

@@ -44,6 +44,14 @@ static void build_id(const struct dl_phdr_info *info, const uint8_t **id, uint32
 	}
 }
 
+ssize_t mp_exe_link(char *buf, size_t n)
+{
+	ssize_t r = readlink("/proc/self/exe", buf, n);
+	if (r <= 0)
+		r = readlink("/proc/thread-self/exe", buf, n);
+	return r;
+}
+
 bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX], mp_object_t *o)
 {
 	const char *name = info->dlpi_name;
@@ -58,7 +66,7 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 	if (!text)
 		return false;
 	if (name == NULL || name[0] == 0) {
-		ssize_t n = readlink("/proc/self/exe", exe, MP_OBJECT_PATH_MAX - 1);
+		ssize_t n = mp_exe_link(exe, MP_OBJECT_PATH_MAX - 1);
 		exe[n > 0 ? n : 0] = 0;
 		name = exe;
 	} else if (name[0] != '/' && strchr(name, '/') && exe) {

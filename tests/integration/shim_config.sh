@@ -43,6 +43,9 @@ same_but_one_line "garbage: MAPPROF_OUT=%x" MAPPROF_OUT=%x
 same_but_one_line "garbage: MAPPROF_OUT=''" MAPPROF_OUT=
 same_but_one_line "garbage: MAPPROF_SIGNAL=FOO" MAPPROF_SIGNAL=FOO
 same_but_one_line "garbage: MAPPROF_SIGNAL=KILL" MAPPROF_SIGNAL=9
+same_but_one_line "garbage: MAPPROF_SIGNAL=11 (SEGV: a loop of dumps, not the crash)" MAPPROF_SIGNAL=11
+same_but_one_line "garbage: MAPPROF_SIGNAL=17 (CHLD)" MAPPROF_SIGNAL=17
+same_but_one_line "garbage: MAPPROF_SIGNAL=32 (glibc's own)" MAPPROF_SIGNAL=32
 same_but_one_line "garbage: MAPPROF_INTERVAL=x" MAPPROF_INTERVAL=x
 same_but_one_line "garbage: MAPPROF_MAPS=2" MAPPROF_MAPS=2
 same_but_one_line "garbage: MAPPROF_SEED=-5" MAPPROF_SEED=-5
@@ -187,3 +190,11 @@ else
 	ok "nsenter -m: skipped (no mount namespaces here) # SKIP"
 fi
 kill "$sleeper" 2>/dev/null
+
+# A relative MAPPROF_OUT is kept against the directory the program started in, also when that
+# directory's path is long (the template was 512 bytes: beyond it, dumps followed chdir).
+long=$T/$(printf 'd%.0s' {1..200})/$(printf 'e%.0s' {1..200})/$(printf 'f%.0s' {1..200})
+mkdir -p "$long" "$T/elsewhere"
+(cd "$long" && env LD_PRELOAD="$LIB" MAPPROF_OUT=m.%p.%n sh -c 'cd "$1" && exit 0' sh "$T/elsewhere")
+expect_eq "relative MAPPROF_OUT from a ${#long}-byte directory: the dump stays there" "1 0" \
+	"$(ls "$long" | grep -c '^m\.') $(ls "$T/elsewhere" | grep -c '^m\.')"

@@ -83,6 +83,63 @@ if new:
          all(os.path.basename(new[0]["file"]) != os.path.basename(o["file"]) for o in old))
 EOF
 
+# execveat (glibc 2.34): the old image's dump before the exec, as for the other exec forms.
+mkdir -p "$T/execat"
+out=$(mp_run "$T/execat" "$LIFE" execat 2>&1)
+expect_eq "execveat: program output (from the new image)" "exec2 ok" "$out"
+py "$T/execat" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("execveat: ")
+ds = m.load_dir(sys.argv[1])
+old = [d for d in ds if d["header"]["cmdline"][1:] == ["execat"]]
+if t.eq("the old image dumped before the exec", 1, len(old)):
+    so = {(k[0], k[2]): v for k, v in m.site_table(old[0]).items() if k[0].startswith("site_")}
+    t.eq("old image: site_pre", {("site_pre", 128): [10, 10]}, so)
+EOF
+
+# daemon(3): its parent leaves through glibc's own _exit; the parent's dump is written before.
+mkdir -p "$T/daemon"
+out=$(mp_run "$T/daemon" "$LIFE" daemon "$T/daemon.done" 2>&1)
+for _ in $(seq 100); do [ -e "$T/daemon.done" ] && break; sleep 0.1; done
+sleep 0.3 # the daemon's exit dump after its file
+expect_eq "daemon: parent exits 0, the daemon finishes" "|yes" "$out|$([ -e "$T/daemon.done" ] && echo yes)"
+py "$T/daemon" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("daemon: ")
+ds = m.load_dir(sys.argv[1])
+par = [d for d in ds if not d["header"]["flags"] & 4]
+kid = [d for d in ds if d["header"]["flags"] & 4]
+sites = lambda d: {(k[0], k[2]): v for k, v in m.site_table(d).items() if k[0].startswith("site_")}
+if t.eq("the parent's dump", 1, len(par)):
+    t.eq("parent: site_pre", {("site_pre", 128): [10, 10]}, sites(par[0]))
+if t.eq("the daemon's dump", 1, len(kid)):
+    t.eq("daemon: only its own work", {("site_child", 96): [30, 30]}, sites(kid[0]))
+EOF
+
+# main() leaves with pthread_exit: /proc/self/{exe,cmdline,fd} of the zombie leader read empty;
+# the dump still names the program, its command line and its functions.
+mkdir -p "$T/pexit"
+mp_run "$T/pexit" "$LIFE" pexit >/dev/null 2>&1
+py "$T/pexit" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("pthread_exit from main: ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump", 1, len(ds)):
+    h = ds[0]["header"]
+    t.ok("the executable and command line in the header",
+         h["exe"].endswith("/shim_life") and h["cmdline"][1:] == ["pexit"], (h["exe"], h["cmdline"]))
+    so = {(k[0], k[2]): v for k, v in m.site_table(ds[0]).items() if k[0].startswith("site_")}
+    t.eq("the late thread's site by name", {("site_post", 160): [7, 7]}, so)
+EOF
+
+# A program's umask(0777): its dump is 0600 all the same (it was 0000, unreadable).
+mkdir -p "$T/umask"
+mp_run "$T/umask" "$LIFE" umask >/dev/null 2>&1
+expect_eq "umask 0777: the dump is created 0600" "600" "$(stat -c %a "$T"/umask/*.mprof 2>&1)"
+
 # --- signal ----------------------------------------------------------------------------------
 mkdir -p "$T/sig"
 out=$(timeout 60 env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR2 MAPPROF_RATE=4096 \

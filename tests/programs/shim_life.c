@@ -5,17 +5,24 @@
  *                   kept, then exit(0); prints "fork ok"
  *   exec            10 x site_pre(128) kept, MAPPROF_DUMP(), then exec of itself as "exec2",
  *                   which allocates 7 x site_post(160) kept
+ *   execat          10 x site_pre(128) kept, then execveat of itself as "exec2" (no API dump)
+ *   daemon FILE     10 x site_pre(128) kept, daemon(1, 1); the daemon: 30 x site_child(96)
+ *                   kept, then creates FILE and exits
+ *   pexit           main() leaves with pthread_exit; a thread then allocates 7 x site_post(160)
+ *   umask           umask(0777), then exit: the dump must still be readable (0600)
  *   signal DIR      4 threads allocate; main sends itself SIGUSR2 three times, waiting each
  *                   time for a new file in DIR; its own SIGUSR1 handler must still run
  *   interval MS     allocates for MS milliseconds
  *   out             writes "to stdout" and "to stderr", exits 7
  * No stdio on the allocation paths being measured. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,6 +155,15 @@ static int do_interval(long ms)
 	return 0;
 }
 
+/* After main() has left with pthread_exit (its thread a zombie: /proc/self reads empty). */
+static void *late_post(void *arg)
+{
+	(void)arg;
+	sleep_ms(100);
+	site_post();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -175,6 +191,32 @@ int main(int argc, char **argv)
 		MAPPROF_DUMP();
 		execl("/proc/self/exe", argv[0], "exec2", (char *)NULL);
 		return 5;
+	}
+	if (!strcmp(mode, "execat")) {
+		site_pre();
+		char *args[] = {argv[0], "exec2", NULL};
+		extern char **environ;
+		execveat(AT_FDCWD, "/proc/self/exe", args, environ, 0);
+		return 5;
+	}
+	if (!strcmp(mode, "daemon") && argc > 2) {
+		site_pre();
+		if (daemon(1, 1) != 0)
+			return 6;
+		site_child();
+		close(open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+		return 0;
+	}
+	if (!strcmp(mode, "pexit")) {
+		pthread_t th;
+		if (pthread_create(&th, NULL, late_post, NULL) != 0)
+			return 6;
+		pthread_exit(NULL);
+	}
+	if (!strcmp(mode, "umask")) {
+		umask(0777);
+		site_pre();
+		return 0;
 	}
 	if (!strcmp(mode, "exec2")) {
 		site_post();
