@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "buf.h"
+#include "fdgate.h"
 #include "mapprof/dump_format.h"
 #include "maps.h"
 #include "objects.h"
@@ -151,7 +152,7 @@ static int unnamed(const struct mp_buf *b, const char *name)
 {
 	static char dir[MP_PATH_MAX + 64]; /* dump lock held */
 	dir_of(name, dir, sizeof(dir));
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	int fd = mp_fd_open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL
 			   ? -1
@@ -159,7 +160,7 @@ static int unnamed(const struct mp_buf *b, const char *name)
 	(void)fchmod(fd, 0600); /* 0600 whatever the program's umask (0777 made it 0000) */
 	int err = 0;
 	if (!write_all(fd, b->data, b->len, &err)) {
-		close(fd);
+		mp_fd_close(fd);
 		return report("cannot write dump", name, err), -2;
 	}
 	return fd;
@@ -194,13 +195,13 @@ static int publish_named(const struct mp_buf *b, const char *name)
 	n += 5;
 	n += put_dec(tmp + n, mp_mono_ns() ^ ((uint64_t)getpid() << 20));
 	tmp[n] = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = mp_fd_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return report("cannot write dump", tmp, errno), errno ? errno : EIO;
 	(void)fchmod(fd, 0600); /* as in unnamed() */
 	int err = 0;
 	bool ok = write_all(fd, b->data, b->len, &err);
-	if (close(fd) != 0 && ok) {
+	if (mp_fd_close(fd) != 0 && ok) {
 		ok = false;
 		err = errno;
 	}
@@ -250,7 +251,7 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 		if (fd >= 0) {
 			e = link_unnamed(fd, name);
 			if (e != 0 && e != EEXIST) { /* no /proc, or links refused: the named way */
-				close(fd);
+				mp_fd_close(fd);
 				fd = -1;
 				named = true;
 			}
@@ -269,7 +270,7 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 			report("cannot write dump", name, EEXIST);
 	}
 	if (fd >= 0)
-		close(fd);
+		mp_fd_close(fd);
 	return rc;
 }
 
@@ -296,8 +297,8 @@ static void put_header(struct mp_buf *b, uint64_t seq)
 	uint32_t total = 0;
 	size_t len_at = mp_buf_u32_later(b);
 	for (int k = 0; k < 2 && total == 0; k++) {
-		int fd = open(k ? "/proc/thread-self/cmdline" : "/proc/self/cmdline",
-			      O_RDONLY | O_CLOEXEC);
+		int fd = mp_fd_open(k ? "/proc/thread-self/cmdline" : "/proc/self/cmdline",
+				    O_RDONLY | O_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		static char chunk[4096];
@@ -306,7 +307,7 @@ static void put_header(struct mp_buf *b, uint64_t seq)
 			mp_buf_put(b, chunk, (size_t)r);
 			total += (uint32_t)r;
 		}
-		close(fd);
+		mp_fd_close(fd);
 	}
 	mp_buf_u32_at(b, len_at, total);
 	mp_buf_section_end(b, at);

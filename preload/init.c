@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "arena.h"
+#include "fdgate.h"
 #include "maps.h"
 #include "record.h"
 #include "stack.h"
@@ -359,6 +360,7 @@ static void atfork_parent(void)
 /* The child starts a profile of its own: counts, samples and maps from the fork on. */
 static void atfork_child(void)
 {
+	mp_fd_reset_child();
 	mp_arena_unlock();
 	mp_thread_unlock();
 	mp_table_unlock_all();

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "fdgate.h"
 #include "stack.h"
 
 /* ld.so's record of where the main thread's stack began (its highest used address). */
@@ -35,7 +36,7 @@ static int hexval(char c)
 
 bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, char *path, size_t n)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = mp_fd_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
 	char buf[512]; /* inside malloc, perhaps on a small thread stack */
@@ -76,7 +77,7 @@ bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, c
 				path[s.plen++] = c;
 		}
 	}
-	syscall(SYS_close, fd);
+	mp_fd_close(fd);
 	return found;
 }
 

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "fdgate.h"
 #include "trigger.h"
 
 /* Written by start/stop/reset (the constructor, destructor, fork child); posted by the handler,
@@ -52,10 +54,10 @@ static struct timespec deadline(void)
 static const char *stat_fields(const char *path, char *buf, size_t n)
 {
 	int cs = mp_nocancel();
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mp_fd_open(path, O_RDONLY | O_CLOEXEC, 0);
 	ssize_t got = fd < 0 ? -1 : read(fd, buf, n - 1);
 	if (fd >= 0)
-		close(fd);
+		mp_fd_close(fd);
 	mp_cancel_restore(cs);
 	if (got <= 0)
 		return NULL;
@@ -263,3 +265,31 @@ MP_EXPORT int setns(int fd, int nstype)
 		resume_writer();
 	return r;
 }
+
+/* The set*id calls change every thread's credentials: glibc makes each thread repeat the call
+ * (a signal to each, and an abort if one of them fails). The writer thread cannot repeat what
+ * the caller alone was made able to do: setpriv's drop raises CAP_SETGID in the calling thread
+ * only (capset is per thread) before its setresgid, and the program aborted with the writer
+ * running. The writer is stopped around the call, as for unshare; started again after it, it
+ * has the new credentials. */
+#define SETID(name, params, args)                                                                  \
+	MP_EXPORT int name params                                                                  \
+	{                                                                                          \
+		static int(*next) params;                                                          \
+		if (!next)                                                                         \
+			next = (int(*) params)dlsym(RTLD_NEXT, #name);                             \
+		bool paused = pause_writer();                                                      \
+		int rc_ = next ? next args : (errno = ENOSYS, -1);                                 \
+		if (paused)                                                                        \
+			resume_writer();                                                           \
+		return rc_;                                                                        \
+	}
+SETID(setuid, (uid_t u), (u))
+SETID(setgid, (gid_t g), (g))
+SETID(seteuid, (uid_t u), (u))
+SETID(setegid, (gid_t g), (g))
+SETID(setreuid, (uid_t ru, uid_t eu), (ru, eu))
+SETID(setregid, (gid_t rg, gid_t eg), (rg, eg))
+SETID(setresuid, (uid_t ru, uid_t eu, uid_t su), (ru, eu, su))
+SETID(setresgid, (gid_t rg, gid_t eg, gid_t sg), (rg, eg, sg))
+SETID(setgroups, (size_t n, const gid_t *list), (n, list))

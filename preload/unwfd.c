@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "fdgate.h"
 #include "mp.h"
 #include "stack.h"
 #include "unwfd.h"
@@ -85,18 +86,21 @@ static inline void suspect_if(bool maybe)
 MP_EXPORT int close(int fd)
 {
 	suspect_if(ours(fd));
+	mp_fd_single(fd); /* not while the profiler holds fd (fdgate.c) */
 	return next_close ? next_close(fd) : (int)syscall(SYS_close, fd);
 }
 
 MP_EXPORT int dup2(int oldfd, int newfd)
 {
 	suspect_if(ours(newfd));
+	mp_fd_single(newfd);
 	return next_dup2 ? next_dup2(oldfd, newfd) : (int)syscall(SYS_dup2, oldfd, newfd);
 }
 
 MP_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	suspect_if(ours(newfd));
+	mp_fd_single(newfd);
 	return next_dup3 ? next_dup3(oldfd, newfd, flags)
 			 : (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }
@@ -114,17 +118,24 @@ static inline bool any_in(unsigned lo, unsigned hi)
 MP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	suspect_if(any_in(first, last));
-	return next_close_range ? next_close_range(first, last, flags)
-				: (int)syscall(SYS_close_range, first, last, flags);
+	bool gated = mp_fd_range_begin(first, last); /* none of the profiler's meanwhile */
+	int r = next_close_range ? next_close_range(first, last, flags)
+				 : (int)syscall(SYS_close_range, first, last, flags);
+	int e = errno;
+	mp_fd_range_end(gated);
+	errno = e;
+	return r;
 }
 
 MP_EXPORT void closefrom(int lowfd)
 {
 	suspect_if(lowfd >= 0 && any_in((unsigned)lowfd, ~0u));
+	bool gated = mp_fd_range_begin(lowfd >= 0 ? (unsigned)lowfd : 0, ~0u);
 	if (next_closefrom)
 		next_closefrom(lowfd);
 	else
 		syscall(SYS_close_range, (unsigned)lowfd, ~0u, 0);
+	mp_fd_range_end(gated);
 }
 
 /* --- libunwind's pipe2 --- */

@@ -91,3 +91,15 @@ check "ulimit -n 5: one mapprof line says stacks come from frame pointers" \
 top=$("$REPORT" --top 3 --sample-index alloc_objects "$T/low"/m.*.mprof 2>/dev/null)
 grep -q 'site_live' <<<"$top" && ok "ulimit -n 5: the program's stacks are still named" ||
 	not_ok "ulimit -n 5: the program's stacks are still named" "$top"
+
+# --- close_range(3, ~0) while another thread dumps: the dump's file was closed under it and the
+# number reused by the program's next file, which was then written into and hard-linked into
+# the dump directory (its data corrupted, "dumps" of its bytes). The program's range close now
+# waits for the dump's file, and the dump opens none meanwhile.
+mkdir -p "$T/race" "$T/race.d"
+out=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/race.d/m.%p.%n" timeout 120 "$PROGS/shim_closerace" \
+	"$T/race" 1500 2>"$T/race.err")
+links=$(stat -c %h "$T"/race/data.* | sort -u | tr '\n' ' ')
+expect_eq "close_range during dumps: the program's files intact, each linked once, no mapprof: line" \
+	"corrupt 0|1 |" "$out|$links|$(cat "$T/race.err")"
+check "close_range during dumps: every dump decodes" $DEC "$T/race.d"/*

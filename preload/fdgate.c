@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* The profiler's short-lived descriptors against the program's close family.
+ *
+ * A dump holds a file open while it writes it; a first capture reads /proc/self/maps. A program
+ * that closes every descriptor from 3 up meanwhile (closefrom, close_range: daemons do), then
+ * opens files of its own, gets the profiler's numbers: the dump was then written into the
+ * program's file and linked into the dump directory, and the program's file came out corrupted.
+ * So the two exclude each other: a range close waits until the profiler holds no descriptor, and
+ * the profiler opens none while a range close runs (`users` and `closers`, each side raising its
+ * own count and then looking at the other's: sequentially consistent, so at most one side goes
+ * on, and the profiler's side backs off). A close or dup onto one number waits only while that
+ * number is the profiler's (a number the program holds cannot be). Waits poll: a dump holds its
+ * file for milliseconds, a range close is rare. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "fdgate.h"
+
+#define HELD 8 /* descriptors held at once: a dump's file, and a /proc read per thread */
+
+static uint32_t users, closers;
+static int held[HELD]; /* fd + 1, 0 free */
+
+static void pause_a_little(unsigned *spins)
+{
+	if (++*spins < 64) {
+		sched_yield();
+		return;
+	}
+	struct timespec ts = {0, 100 * 1000};
+	syscall(SYS_nanosleep, &ts, NULL);
+}
+
+int mp_fd_open(const char *path, int flags, mode_t mode)
+{
+	unsigned spins = 0;
+	for (;;) {
+		__atomic_add_fetch(&users, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&closers, __ATOMIC_SEQ_CST) == 0)
+			break;
+		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
+		pause_a_little(&spins);
+	}
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	if (fd < 0) {
+		int e = errno;
+		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
+		errno = e;
+		return -1;
+	}
+	for (int i = 0; i < HELD; i++) {
+		int zero = 0;
+		if (__atomic_compare_exchange_n(&held[i], &zero, fd + 1, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	return fd;
+}
+
+int mp_fd_close(int fd)
+{
+	for (int i = 0; i < HELD; i++) {
+		int want = fd + 1;
+		if (__atomic_compare_exchange_n(&held[i], &want, 0, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	int r = (int)syscall(SYS_close, fd);
+	int e = errno;
+	__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
+	errno = e;
+	return r;
+}
+
+static bool is_held(int fd)
+{
+	for (int i = 0; i < HELD; i++)
+		if (__atomic_load_n(&held[i], __ATOMIC_SEQ_CST) == fd + 1)
+			return true;
+	return false;
+}
+
+void mp_fd_single(int fd)
+{
+	if (fd < 0 || mp_tls.guard)
+		return;
+	unsigned spins = 0;
+	while (is_held(fd))
+		pause_a_little(&spins);
+}
+
+bool mp_fd_range_begin(unsigned lo, unsigned hi)
+{
+	(void)lo;
+	(void)hi;
+	if (mp_tls.guard)
+		return false;
+	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);
+	unsigned spins = 0;
+	while (__atomic_load_n(&users, __ATOMIC_SEQ_CST) != 0)
+		pause_a_little(&spins);
+	return true;
+}
+
+void mp_fd_range_end(bool began)
+{
+	if (began)
+		__atomic_sub_fetch(&closers, 1, __ATOMIC_SEQ_CST);
+}
+
+void mp_fd_reset_child(void)
+{
+	users = closers = 0;
+	for (int i = 0; i < HELD; i++)
+		held[i] = 0;
+}

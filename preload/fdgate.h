@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Descriptors the profiler holds for a moment (a dump's file, a /proc read), kept out of the
+ * program's close family (fdgate.c). */
+#ifndef MP_PRELOAD_FDGATE_H
+#define MP_PRELOAD_FDGATE_H
+#include <sys/types.h>
+#include "mp.h"
+
+/* The profiler's open and close of a short-lived descriptor (raw system calls: usable inside
+ * malloc). mp_fd_open returns the descriptor or -1 with errno set. */
+MP_HIDDEN int mp_fd_open(const char *path, int flags, mode_t mode);
+MP_HIDDEN int mp_fd_close(int fd);
+/* The close family of the program (unwfd.c), around the real call: a close or dup onto fd
+ * waits while the profiler holds fd; a close of a range waits until the profiler holds none
+ * (and opens none until the call is done). No wait inside the profiler (guard held). */
+MP_HIDDEN void mp_fd_single(int fd);
+MP_HIDDEN bool mp_fd_range_begin(unsigned lo, unsigned hi);
+MP_HIDDEN void mp_fd_range_end(bool began);
+/* Fork child: nothing is held there. */
+MP_HIDDEN void mp_fd_reset_child(void);
+#endif
