@@ -387,6 +387,39 @@ static void atfork_child(void)
 	mp_tls.guard--;
 }
 
+/* _Fork (glibc 2.34) forks without running the atfork handlers: its child kept the parent's
+ * profile (an exit dump with the parent's allocations, not marked a fork child; after _exit
+ * none at all, taken for a vfork child). The handlers run here around it, as fork() runs them.
+ * Inside the profiler (a signal handler's _Fork there would wait for our own locks) they do
+ * not: that child profiles nothing. */
+MP_EXPORT pid_t _Fork(void)
+{
+	static pid_t (*next)(void);
+	if (!next)
+		next = (pid_t(*)(void))dlsym(RTLD_NEXT, "_Fork");
+	if (!next) {
+		errno = ENOSYS;
+		return -1;
+	}
+	bool ours = mp_state == MP_READY && mp_tls.guard == 0;
+	if (ours)
+		atfork_prepare();
+	pid_t p = next();
+	int saved = errno;
+	if (p == 0) {
+		if (ours) {
+			atfork_child();
+			mp_exec_fork_child();
+		} else if (mp_state == MP_READY) {
+			__atomic_store_n(&mp_state, MP_FORWARD, __ATOMIC_RELEASE);
+		}
+	} else if (ours) {
+		atfork_parent();
+	}
+	errno = saved;
+	return p;
+}
+
 void mp_init(void)
 {
 	int expect = MP_UNINIT;

@@ -31,13 +31,17 @@ t.ok("dump_ns increases", ds[0]["header"]["dump_ns"] <= ds[1]["header"]["dump_ns
 EOF
 
 # --- fork ------------------------------------------------------------------------------------
-mkdir -p "$T/fork"
-out=$(mp_run "$T/fork" "$LIFE" fork 2>&1)
-expect_eq "fork: program output" "fork ok" "$out"
-py "$T/fork" <<'EOF'
+# _Fork runs no atfork handlers: its child kept the parent's profile (with exit) or wrote no dump
+# (with _exit, taken for a vfork child).
+for how in "fork" "fork _Fork" "fork _Fork _exit"; do
+tag=${how// /-}
+mkdir -p "$T/$tag"
+out=$(mp_run "$T/$tag" "$LIFE" $how 2>&1)
+expect_eq "$how: program output" "fork ok" "$out"
+py "$T/$tag" "$how" <<'EOF'
 import sys
 import mprof_decode as m
-t = m.Tap("fork: ")
+t = m.Tap(sys.argv[2] + ": ")
 ds = m.load_dir(sys.argv[1])
 if t.eq("two dumps (parent, child)", 2, len(ds)):
     parent = [d for d in ds if not d["header"]["fork_child"]]
@@ -54,6 +58,7 @@ if t.eq("two dumps (parent, child)", 2, len(ds)):
         t.eq("child seq restarts at 0", 0, c["header"]["seq"])
         t.ok("child start_ns is the fork time", c["header"]["start_ns"] >= p["header"]["start_ns"])
 EOF
+done
 
 # --- exec ------------------------------------------------------------------------------------
 mkdir -p "$T/exec"

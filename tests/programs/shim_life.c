@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Life-cycle scenarios for tests/integration/shim_life.sh, one per argv[1]:
  *   dump            MAPPROF_DUMP() through the weak API; prints "dump=<rc>" (-1 without the shim)
- *   fork            parent: 100 x site_parent(64) kept; child after fork: 30 x site_child(96)
- *                   kept, then exit(0); prints "fork ok"
+ *   fork [_Fork [_exit]]  parent: 100 x site_parent(64) kept; child after fork (or _Fork,
+ *                   which runs no atfork handlers): 30 x site_child(96) kept, then exit(0) (or
+ *                   _exit(0)); prints "fork ok"
  *   exec            10 x site_pre(128) kept, MAPPROF_DUMP(), then exec of itself as "exec2",
  *                   which allocates 7 x site_post(160) kept
  *   execat          10 x site_pre(128) kept, then execveat of itself as "exec2" (no API dump)
@@ -176,9 +177,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "fork")) {
 		site_parent();
-		pid_t pid = fork();
+		pid_t pid = argc > 2 && !strcmp(argv[2], "_Fork") ? _Fork() : fork();
 		if (pid == 0) {
 			site_child();
+			if (argc > 3 && !strcmp(argv[3], "_exit"))
+				_exit(0);
 			exit(0);
 		}
 		int st = 0;
