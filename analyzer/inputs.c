@@ -62,14 +62,20 @@ static int seen_cmp(const void *a, const void *b)
 /* Two files of one snapshot must be copies of one another: if their bytes differ, one was
  * altered. An input error, or with keep_going a warning (keep_latest's choice stands). Checked
  * over every dump read, so the outcome does not depend on the order given either. */
-static int check_copies(seen_t *seen, size_t n, bool keep_going)
+/* Also counts the distinct snapshots in *distinct: a file given twice, or a copy of one, is
+ * one dump read. */
+static int check_copies(seen_t *seen, size_t n, bool keep_going, size_t *distinct)
 {
 	if (n)
 		qsort(seen, n, sizeof(*seen), seen_cmp);
+	*distinct = n ? 1 : 0;
 	for (size_t i = 1; i < n; i++) {
 		const seen_t *a = &seen[i - 1], *b = &seen[i];
-		if (a->pid != b->pid || a->start_ns != b->start_ns || a->seq != b->seq ||
-		    a->hash == b->hash)
+		if (a->pid != b->pid || a->start_ns != b->start_ns || a->seq != b->seq) {
+			++*distinct;
+			continue;
+		}
+		if (a->hash == b->hash)
 			continue;
 		fprintf(
 		    stderr,
@@ -179,7 +185,7 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 		    (seen_t){d.pid, d.start_ns, d.seq, d.content_hash, mp_xstrdup(d.name)};
 		keep_latest(in, &d);
 	}
-	int copies = check_copies(seen, nseen, keep_going);
+	int copies = check_copies(seen, nseen, keep_going, &in->read);
 	free_seen(seen, nseen);
 	if (copies != MP_OK)
 		return copies;

@@ -12,7 +12,7 @@
 typedef struct {
 	mp_dump_t *dumps; /* one per process, sorted by (start_ns, pid, ppid) */
 	size_t n, cap;
-	size_t read;	/* files read successfully (snapshots included) */
+	size_t read;	/* distinct dumps read (snapshots included; a file given twice once) */
 	size_t skipped; /* files skipped under keep_going */
 	uint64_t rate;	/* the common sampling rate of the dumps that sample (0: none does) */
 	mp_dump_totals_t totals; /* summed over processes */

@@ -57,6 +57,9 @@ expect_rc "mixed rates: exit 2" 2 'at rate 4096, but .* at rate 1|at rate 1, but
 "$GEN" --exe "$T/target" --samples 0 --stacks 1 --pid 14 --rate 0 -o "$T/off.mprof"
 expect_rc "sampling off with a profiled dump: exit 2" 2 'sampling was off \(rate 0\), but .* at rate 1' \
 	"$REPORT" --top 3 "$T/a.mprof" "$T/off.mprof"
+out=$("$REPORT" --top 1 "$T/a.mprof" "$T/a.mprof" 2>&1)
+grep -q 'of 1 process(es) from 1 dump(s)' <<<"$out" && ok "one file given twice: one dump read" ||
+	not_ok "one file given twice: one dump read" "$(head -1 <<<"$out")"
 out=$("$REPORT" --top 3 "$T/off.mprof" 2>/dev/null)
 grep -q 'Sampling was off (rate 0)' <<<"$out" && grep -q 'in use unknown (sampling off)' <<<"$out" &&
 	! grep -q 'in use at dump' <<<"$out" && ok "sampling off alone: a report that says so" ||
