@@ -128,6 +128,11 @@ $(BUILD)/tests/programs/shim_stackcache: PROG_CXXFLAGS += -O2 -fomit-frame-point
 $(BUILD)/tests/programs/shim_maploop: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_realign: PROG_CFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_varframe: PROG_CFLAGS += -O2 -fomit-frame-pointer
+# One line's maps for many callers at -O0: the line is deeper in each stack (maps.sh).
+$(BUILD)/tests/programs/maps_callers_O0: tests/programs/maps_callers.cc
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(PROG_CXXFLAGS) -O0 -o $@ $< -lpthread
+programs: $(BUILD)/tests/programs/maps_callers_O0
 # A C++ library for a C host (shim_cxxlocal_host) to dlopen RTLD_LOCAL.
 $(BUILD)/tests/programs/shim_cxxlocal: PROG_CXXFLAGS += -shared -fPIC
 

@@ -539,6 +539,10 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 		s->size_p90 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.9, s->max_size);
 		s->life_p50 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.5, 0);
 		s->life_p90 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.9, 0);
+		/* More than was allocated at all cannot have come from malloc (an API map's
+		 * arrays, taken as malloc's, from an arena of the program's) */
+		if (s->heap_grow_bytes > all_bytes)
+			s->heap_grow_bytes = 0;
 		s->grow_bytes_share =
 		    all_bytes ? (double)s->heap_grow_bytes / (double)all_bytes : 0;
 		s->grow_time_share =

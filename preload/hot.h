@@ -60,6 +60,23 @@ static inline void mp_count_free(mp_tls_t *t)
 		mp_thread_count_free_cold(t);
 }
 
+/* The same for a free that may not happen (realloc): true when it went to this thread's count
+ * (else to the orphans'), for mp_uncount_free. */
+static inline bool mp_count_free_undoable(mp_tls_t *t)
+{
+	mp_count_free(t);
+	return t->rec != NULL && !t->dying;
+}
+
+/* The realloc failed: the free counted by mp_count_free_undoable did not happen. */
+static inline void mp_uncount_free(mp_tls_t *t, bool own)
+{
+	if (own)
+		t->n.free_calls--;
+	else
+		mp_thread_uncount_orphan_free();
+}
+
 /* Guard not held, p not NULL and not a bootstrap block. Counts a free of p and looks it up
  * when the filter says it may be tracked; must run before the real free so that p cannot be
  * reused under our feet. */

@@ -102,17 +102,20 @@ MP_EXPORT void *realloc(void *p, size_t size)
 	mp_tls_t *t = &mp_tls;
 	if (mp_unlikely(t->guard))
 		return mp_real.realloc(p, size);
+	/* The free is counted before the sample is taken, as free() does: a snapshot meanwhile
+	 * must not see more sampled frees than frees counted. */
+	bool counted = mp_count_free_undoable(t);
 	uint32_t taken = UINT32_MAX;
 	if (mp_unlikely(mp_filter_maybe(p)))
 		taken = mp_record_take(t, p);
 	void *q = mp_real.realloc(p, size);
 	if (q == NULL && size != 0) {
-		/* Failed: p is intact and still ours to describe. */
+		/* Failed: p is intact and still ours to describe, and was not freed. */
 		if (taken != UINT32_MAX)
 			mp_record_realloc_undo(t, p, taken);
+		mp_uncount_free(t, counted);
 		return NULL;
 	}
-	mp_count_free(t);
 	if (q)
 		mp_note_alloc(t, q, size);
 	return q;

@@ -492,9 +492,9 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	}
 	s->agg.grows++;
 	s->agg.grow_bytes += bytes;
-	/* uthash's arrays come through its malloc hook, the API's are the program's to tell; an
-	 * unordered_map's count when seen allocated (maps_stdcxx.c) */
-	if ((m->key & 3) != MP_KIND_UNORDERED_MAP)
+	/* The API's arrays are the program's to tell (taken as malloc's); uthash's and an
+	 * unordered_map's count when their front ends saw them allocated. */
+	if ((m->key & 3) == MP_KIND_API)
 		s->agg.heap_grow_bytes += bytes;
 	mp_map_grow_t *g = grow_get(stack, m->key & 3, flags, from, to);
 	if (g) {

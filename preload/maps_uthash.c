@@ -98,7 +98,9 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 		return;
 	mp_maps_tls_t *x = &mp_maps_tls;
 	uint64_t now = mp_maps_now();
-	uint64_t dt = buckets && x->ut_array == buckets && now > x->ut_t0 ? now - x->ut_t0 : 0;
+	/* Seen allocated by our malloc hook (a program's own uthash_malloc is not) */
+	bool seen = buckets && x->ut_array == buckets;
+	uint64_t dt = seen && now > x->ut_t0 ? now - x->ut_t0 : 0;
 	x->ut_array = NULL;
 	x->ut_want_buckets = false;
 	t->guard++;
@@ -120,6 +122,8 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 		mp_maps_grow_locked(m, stack, noexpand ? MP_GROW_NOEXPAND : 0, num_buckets / 2,
 				    num_buckets, items, num_buckets * bucket_bytes,
 				    dt ? mp_maps_ns_locked(dt, now) : 0);
+		if (seen)
+			m->site->agg.heap_grow_bytes += num_buckets * bucket_bytes;
 	}
 	mp_maps_unlock();
 	t->guard--;

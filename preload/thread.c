@@ -119,6 +119,11 @@ void mp_thread_count_free_cold(mp_tls_t *t)
 	__atomic_fetch_add(&orphan_frees, 1, __ATOMIC_RELAXED);
 }
 
+void mp_thread_uncount_orphan_free(void)
+{
+	__atomic_fetch_sub(&orphan_frees, 1, __ATOMIC_RELAXED);
+}
+
 /* Registry lock held: bytes counted by the live thread t (any thread, the caller's own too).
  * Its owner rewrites n.alloc_bytes, avail and avail_set together, outside the fast path, with
  * bseq odd meanwhile and the value before in bytes_snap (mp.h): a reading taken across a

@@ -18,6 +18,8 @@ MP_HIDDEN void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t 
 /* Guard not held. Counts a free made by a thread without a record: a thread that only frees
  * gets its own record here, so it does not write shared counters on every free. */
 MP_HIDDEN void mp_thread_count_free_cold(mp_tls_t *t);
+/* Takes back one free counted as an orphan's (a realloc that failed). */
+MP_HIDDEN void mp_thread_uncount_orphan_free(void);
 /* Sums every record, live or reused, and the orphan counts. */
 MP_HIDDEN void mp_thread_totals(struct mp_totals *out);
 /* Fork prepare: waits until no record's capturing flag is up (stack.c). */

@@ -171,7 +171,9 @@ void mp_trigger_start(void)
 		sa.sa_handler = on_signal;
 		sa.sa_flags = SA_RESTART;
 		sigemptyset(&sa.sa_mask);
-		sigaction(mp_config.signal, &sa, NULL);
+		if (sigaction(mp_config.signal, &sa, NULL) != 0)
+			mp_log(
+			    "MAPPROF_SIGNAL: cannot install the handler; no dumps on that signal");
 	}
 	start_thread();
 }

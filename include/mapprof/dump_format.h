@@ -59,7 +59,7 @@ enum mp_map_kind {
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];
  * the last bucket also holds everything larger. Lifetime buckets are the same on nanoseconds. */
 /* MP_SEC_MAP_PC_LIVE: the pcs counted are a site stack's first MP_SITE_PC_DEPTH. */
-#define MP_SITE_PC_DEPTH     4
+#define MP_SITE_PC_DEPTH     8
 #define MP_HIST_SIZE_BUCKETS 32
 #define MP_HIST_LIFE_BUCKETS 48
 

@@ -209,10 +209,11 @@ assert not any(v['id'] == 'reuse' for v in s['verdicts']), s['verdicts']" \
 # One line making maps for many callers (twelve handlers, each its own stack): the most alive
 # at once is the line's, not the callers' summed (12, and no reuse); a recursion that keeps its
 # maps (six alive at once, six stacks) is counted together too.
-run callers maps_callers
-maps_json callers
-check "one line, many callers: most alive at once as the program counts, reuse for parse()" \
-	python3 - "$T/callers.out" "$T/callers.json" <<PY
+for prog in maps_callers maps_callers_O0; do
+run $prog $prog
+maps_json $prog
+check "$prog: one line, many callers: most alive at once as the program counts, reuse for parse()" \
+	python3 - "$T/$prog.out" "$T/$prog.json" <<PY
 import json, sys
 truth = {}
 for l in open(sys.argv[1]):
@@ -227,6 +228,7 @@ for fn in ("parse", "nest"):
     reuse = any(v["id"] == "reuse" for v in s[0]["verdicts"])
     assert reuse == (fn == "parse"), (fn, s[0]["verdicts"])
 PY
+done
 
 # Buckets from a std::pmr resource on a buffer: grown, but not through malloc, so no share of
 # the bytes allocated (it read 534%) and no `dominant` from it; plain maps' bytes all count.
@@ -256,6 +258,20 @@ PY
 grep -q 'not from malloc' <<<"$("$REPORT" --maps "$T/pmr"/*.mprof 2>&1)" &&
 	ok "pmr maps: the text says which grow bytes did not come from malloc" ||
 	not_ok "pmr maps: the text says which grow bytes did not come from malloc"
+
+# uthash on the program's own uthash_malloc (an arena): the same, its grow bytes are not malloc's.
+run ut_arena maps_ut_arena
+maps_json ut_arena
+check "uthash on its own allocator: grow bytes seen, none from malloc, no dominant" \
+	python3 - "$T/ut_arena.json" <<PY
+import json, sys
+j = json.load(open(sys.argv[1]))
+s = [x for x in j["sites"] if x["kind"] == "uthash"]
+assert len(s) == 1, s
+s = s[0]
+assert s["grow_bytes"] > 0 and s["heap_grow_bytes"] == 0 and s["grow_bytes_share"] == 0, s
+assert not any(v["id"] == "dominant" for v in s["verdicts"]), s["verdicts"]
+PY
 
 # Sampling off (MAPPROF_RATE=0): the churn report's in-use figures are unknown, not 0 or
 # estimates "every 0 bytes"; glibc's free-chunk count is a count, not bytes.

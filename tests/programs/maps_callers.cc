@@ -3,6 +3,7 @@
 // twelve handlers, one request at a time, so at most one of its maps is ever alive, though
 // each handler is a site of its own (another stack). nest() makes a map at one line and keeps
 // it while it recurses: six alive at once, each depth another stack too. Prints the truth.
+// Built -O1 and -O0 (maps_callers_O0).
 #include <cstdio>
 #include <unordered_map>
 
@@ -16,7 +17,7 @@ NOINLINE static long parse(int r)
 	if (++alive > most_parse)
 		most_parse = alive;
 	for (int i = 0; i < 40; i++)
-		m[i * 7 + r] = i;
+		m.emplace(i * 7 + r, i); /* at -O0 this line is the stack's fifth frame */
 	long n = (long)m.size();
 	alive--;
 	return n;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Snapshots taken while other threads allocate (tests/integration/shim_threads.sh): four
- * threads malloc and free blocks of 16..1040 bytes while the main thread calls mapprof_dump()
- * 25 times. In exact mode every snapshot must add up: no more samples than allocation calls,
- * no more sampled bytes than bytes allocated, no more in use than allocated. */
+ * threads malloc, realloc and free blocks of 16..1040 bytes while the main thread calls
+ * mapprof_dump() 25 times. In exact mode every snapshot must add up: no more samples than
+ * allocation calls, no more sampled bytes than bytes allocated, no more in use than allocated. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,8 +19,15 @@ static void *churn(void *arg)
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		s = s * 1103515245u + 12345u;
 		unsigned i = (s >> 8) & 63;
-		free(keep[i]);
-		keep[i] = malloc(16 + ((s >> 16) & 1023));
+		size_t n = 16 + ((s >> 16) & 1023);
+		if (s & 1) { /* a realloc forgets its block before the real call, as a free */
+			void *q = realloc(keep[i], n);
+			if (q)
+				keep[i] = q;
+		} else {
+			free(keep[i]);
+			keep[i] = malloc(n);
+		}
 	}
 	for (int i = 0; i < 64; i++)
 		free(keep[i]);

@@ -230,6 +230,10 @@ def decode_map_sites(r):
         s["size_hist"] = list(r.take("<32Q"))
         s["life_hist"] = list(r.take("<48Q"))
         out.append(s)
+    # 1.2: heap_grow_bytes per entry, appended after them (a 1.1 file: grow_bytes)
+    more = len(r.data) - r.pos >= 8 * len(out)
+    for s in out:
+        s["heap_grow_bytes"] = r.u64() if more else s["grow_bytes"]
     return out
 
 

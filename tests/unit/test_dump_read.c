@@ -74,6 +74,7 @@ static mpw_t build(marks_t *m)
 	mpw_begin(&w, MP_SEC_MAP_SITES);
 	mpw_u32(&w, 1);
 	mpw_site(&w, 2, MP_KIND_UNORDERED_MAP, 7);
+	mpw_u64(&w, 5); /* 1.2: its heap_grow_bytes, appended */
 	mpw_end(&w);
 	mpw_begin(&w, MP_SEC_MAP_PC_LIVE); /* written unsorted: the reader sorts for lookups */
 	mpw_u32(&w, 2);
@@ -144,6 +145,8 @@ static void valid_dump(void **state)
 	assert_int_equal(d.sites[0].instances, 7);
 	assert_int_equal(d.sites[0].max_size, 7 + 13);
 	assert_int_equal(d.sites[0].size_hist[3], 7);
+	assert_true(d.sites[0].grow_bytes > 5);
+	assert_int_equal(d.sites[0].heap_grow_bytes, 5);
 	assert_int_equal(d.npc_live, 2);
 	assert_int_equal(mp_dump_pc_live(&d, MP_KIND_UNORDERED_MAP, 0, 0x2040)->max_live, 5);
 	assert_int_equal(mp_dump_pc_live(&d, MP_KIND_UNORDERED_MAP, 0, 0x2050)->max_live, 3);
@@ -152,6 +155,50 @@ static void valid_dump(void **state)
 	assert_null(mp_dump_pc_live(&d, MP_KIND_UNORDERED_MAP, 0, 0x2060));
 	mp_dump_free(&d);
 	free(w.b);
+}
+
+/* A dump whose MAP_SITES entry has grow_bytes 17 and, if trailer, heap_grow_bytes *trailer
+ * appended (1.2); without it, a 1.1 section. */
+static uint64_t heap_of(const uint64_t *trailer)
+{
+	mpw_t w = {0};
+	mpw_file_header(&w);
+	mpw_header(&w, 7, 0, 512, 1000, 2000, "/bin/app");
+	mpw_begin(&w, MP_SEC_OBJECTS);
+	mpw_u32(&w, 0);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_STACKS);
+	mpw_u32(&w, 1);
+	mpw_u32(&w, 1);
+	mpw_u64(&w, 0x2010);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_SAMPLES);
+	mpw_u32(&w, 0);
+	mpw_end(&w);
+	mpw_totals(&w, 1, 0, 10, 0, 0);
+	mpw_begin(&w, MP_SEC_MAP_SITES);
+	mpw_u32(&w, 1);
+	mpw_site(&w, 0, MP_KIND_UNORDERED_MAP, 7); /* grow_bytes 7 + 10 */
+	if (trailer)
+		mpw_u64(&w, *trailer);
+	mpw_end(&w);
+	mpw_finish(&w);
+	mp_dump_t d;
+	char err[256] = "";
+	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
+	assert_int_equal(d.sites[0].grow_bytes, 17);
+	uint64_t heap = d.sites[0].heap_grow_bytes;
+	mp_dump_free(&d);
+	free(w.b);
+	return heap;
+}
+
+static void heap_grow_bytes(void **state)
+{
+	const uint64_t part = 4, over = 99;
+	assert_int_equal(heap_of(&part), 4);
+	assert_int_equal(heap_of(NULL), 17);  /* 1.1: all of grow_bytes */
+	assert_int_equal(heap_of(&over), 17); /* never more than grow_bytes */
 }
 
 static void truncated_at_every_offset(void **state)
@@ -464,6 +511,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(valid_dump),
+	    cmocka_unit_test(heap_grow_bytes),
 	    cmocka_unit_test(truncated_at_every_offset),
 	    cmocka_unit_test(bad_magic),
 	    cmocka_unit_test(newer_major),
