@@ -23,6 +23,9 @@
 
 static uint32_t users, closers;
 static int held[HELD]; /* fd + 1, 0 free */
+/* Descriptors this thread holds: a second open while one is held goes ahead (backing off for a
+ * range close that waits for the first one would wait forever). */
+static __thread uint32_t mine __attribute__((tls_model("initial-exec")));
 
 static void pause_a_little(unsigned *spins)
 {
@@ -39,7 +42,7 @@ int mp_fd_open(const char *path, int flags, mode_t mode)
 	unsigned spins = 0;
 	for (;;) {
 		__atomic_add_fetch(&users, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&closers, __ATOMIC_SEQ_CST) == 0)
+		if (mine || __atomic_load_n(&closers, __ATOMIC_SEQ_CST) == 0)
 			break;
 		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
 		pause_a_little(&spins);
@@ -57,6 +60,7 @@ int mp_fd_open(const char *path, int flags, mode_t mode)
 						__ATOMIC_RELAXED))
 			break;
 	}
+	mine++;
 	return fd;
 }
 
@@ -70,6 +74,7 @@ int mp_fd_close(int fd)
 	}
 	int r = (int)syscall(SYS_close, fd);
 	int e = errno;
+	mine--;
 	__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
 	errno = e;
 	return r;
@@ -113,7 +118,7 @@ void mp_fd_range_end(bool began)
 
 void mp_fd_reset_child(void)
 {
-	users = closers = 0;
+	users = closers = mine = 0;
 	for (int i = 0; i < HELD; i++)
 		held[i] = 0;
 }
