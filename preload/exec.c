@@ -33,11 +33,6 @@ static void on_fork_child(void)
 	image_pid = getpid();
 }
 
-void mp_exec_fork_child(void)
-{
-	on_fork_child();
-}
-
 static void final_dump(const char *why, bool exec);
 
 /* quick_exit runs its handlers, then glibc's own _exit, not ours. Registered before any other

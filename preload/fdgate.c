@@ -8,9 +8,10 @@
  * So the two exclude each other: a range close waits until the profiler holds no descriptor, and
  * the profiler opens none while a range close runs (`users` and `closers`, each side raising its
  * own count and then looking at the other's: sequentially consistent, so at most one side goes
- * on, and the profiler's side backs off). A close or dup onto one number waits only while that
- * number is the profiler's (a number the program holds cannot be). Waits poll: a dump holds its
- * file for milliseconds, a range close is rare. */
+ * on, and the profiler's side backs off). A dup onto a number is such a range too: the number
+ * may be free, and the profiler's next open could take it. A close of one number waits only
+ * while that number is the profiler's (a number the program holds cannot be). Waits poll: a dump
+ * holds its file for milliseconds, a range close is rare. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -23,9 +24,20 @@
 
 static uint32_t users, closers;
 static int held[HELD]; /* fd + 1, 0 free */
-/* Descriptors this thread holds: a second open while one is held goes ahead (backing off for a
- * range close that waits for the first one would wait forever). */
+/* The process the counts belong to: a child made by a raw clone (no atfork handler) inherits
+ * them with no thread to bring them down; it must not wait for them. */
+static pid_t owner;
+/* Descriptors this thread holds, and whether it is inside a range close of the program's: an
+ * open then goes ahead (a second one while the first is held; a dump by a signal handler's
+ * _exit that interrupted this thread's closefrom), since backing off would wait for itself. */
 static __thread uint32_t mine __attribute__((tls_model("initial-exec")));
+static __thread uint32_t closing __attribute__((tls_model("initial-exec")));
+
+/* The counts and numbers are this process's own (not a raw clone child's inheritance). */
+static bool ours(void)
+{
+	return __atomic_load_n(&owner, __ATOMIC_RELAXED) == getpid();
+}
 
 static void pause_a_little(unsigned *spins)
 {
@@ -42,11 +54,12 @@ int mp_fd_open(const char *path, int flags, mode_t mode)
 	unsigned spins = 0;
 	for (;;) {
 		__atomic_add_fetch(&users, 1, __ATOMIC_SEQ_CST);
-		if (mine || __atomic_load_n(&closers, __ATOMIC_SEQ_CST) == 0)
+		if (mine || closing || __atomic_load_n(&closers, __ATOMIC_SEQ_CST) == 0)
 			break;
 		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
 		pause_a_little(&spins);
 	}
+	__atomic_store_n(&owner, getpid(), __ATOMIC_RELAXED);
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 	if (fd < 0) {
 		int e = errno;
@@ -90,11 +103,13 @@ static bool is_held(int fd)
 
 void mp_fd_single(int fd)
 {
-	if (fd < 0 || mp_tls.guard)
+	if (fd < 0 || mp_tls.guard || !is_held(fd))
 		return;
+	int saved = errno;
 	unsigned spins = 0;
-	while (is_held(fd))
+	while (is_held(fd) && ours())
 		pause_a_little(&spins);
+	errno = saved;
 }
 
 bool mp_fd_range_begin(unsigned lo, unsigned hi)
@@ -104,21 +119,28 @@ bool mp_fd_range_begin(unsigned lo, unsigned hi)
 	if (mp_tls.guard)
 		return false;
 	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);
-	unsigned spins = 0;
-	while (__atomic_load_n(&users, __ATOMIC_SEQ_CST) != 0)
-		pause_a_little(&spins);
+	closing++;
+	if (__atomic_load_n(&users, __ATOMIC_SEQ_CST) != 0) {
+		int saved = errno;
+		unsigned spins = 0;
+		while (__atomic_load_n(&users, __ATOMIC_SEQ_CST) != 0 && ours())
+			pause_a_little(&spins);
+		errno = saved;
+	}
 	return true;
 }
 
 void mp_fd_range_end(bool began)
 {
-	if (began)
-		__atomic_sub_fetch(&closers, 1, __ATOMIC_SEQ_CST);
+	if (!began)
+		return;
+	closing--;
+	__atomic_sub_fetch(&closers, 1, __ATOMIC_SEQ_CST);
 }
 
 void mp_fd_reset_child(void)
 {
-	users = closers = mine = 0;
+	users = closers = mine = closing = 0;
 	for (int i = 0; i < HELD; i++)
 		held[i] = 0;
 }

@@ -387,36 +387,26 @@ static void atfork_child(void)
 	mp_tls.guard--;
 }
 
-/* _Fork (glibc 2.34) forks without running the atfork handlers: its child kept the parent's
- * profile (an exit dump with the parent's allocations, not marked a fork child; after _exit
- * none at all, taken for a vfork child). The handlers run here around it, as fork() runs them.
- * Inside the profiler (a signal handler's _Fork there would wait for our own locks) they do
- * not: that child profiles nothing. */
+/* _Fork (glibc 2.34) forks without the atfork handlers, and is async-signal-safe: a program
+ * may call it from a handler that interrupted malloc, and its child may not take locks held in
+ * the parent then (not malloc's: starting a dump thread there hung). Its child kept the parent's
+ * profile (an exit dump with the parent's allocations; after _exit none). So the child, whose
+ * state cannot be trusted, profiles nothing: it forwards every call and writes no dump. */
 MP_EXPORT pid_t _Fork(void)
 {
 	static pid_t (*next)(void);
-	if (!next)
-		next = (pid_t(*)(void))dlsym(RTLD_NEXT, "_Fork");
-	if (!next) {
+	pid_t (*f)(void) = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = (pid_t(*)(void))dlsym(RTLD_NEXT, "_Fork");
+		__atomic_store_n(&next, f, __ATOMIC_RELEASE);
+	}
+	if (!f) {
 		errno = ENOSYS;
 		return -1;
 	}
-	bool ours = mp_state == MP_READY && mp_tls.guard == 0;
-	if (ours)
-		atfork_prepare();
-	pid_t p = next();
-	int saved = errno;
-	if (p == 0) {
-		if (ours) {
-			atfork_child();
-			mp_exec_fork_child();
-		} else if (mp_state == MP_READY) {
-			__atomic_store_n(&mp_state, MP_FORWARD, __ATOMIC_RELEASE);
-		}
-	} else if (ours) {
-		atfork_parent();
-	}
-	errno = saved;
+	pid_t p = f();
+	if (p == 0 && mp_state == MP_READY)
+		__atomic_store_n(&mp_state, MP_FORWARD, __ATOMIC_RELEASE);
 	return p;
 }
 

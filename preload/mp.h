@@ -242,8 +242,6 @@ MP_HIDDEN void *mp_cxx_lookup(const char *name, const void *self_fn);
 /* objects.c: readlink of /proc/self/exe, or of /proc/thread-self/exe when that fails (main()
  * left with pthread_exit: the leader is a zombie, its exe and cmdline read empty). */
 MP_HIDDEN ssize_t mp_exe_link(char *buf, size_t n);
-/* exec.c: what its atfork child handler does, for a child of _Fork (init.c). */
-MP_HIDDEN void mp_exec_fork_child(void);
 MP_HIDDEN bool mp_filter_init(void);
 MP_HIDDEN void mp_filter_add(const void *p);
 MP_HIDDEN void mp_filter_remove(const void *p);

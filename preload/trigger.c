@@ -84,11 +84,17 @@ static bool alone(void)
 	return leader && leader[0] == 'Z';
 }
 
+/* The next interval dump: kept across restarts of the writer (unshare, setns and the set*id
+ * family stop it; a program calling seteuid every half second had lost its interval dumps).
+ * Written by the writer only, and by the fork child before it starts one. */
+static struct timespec next_due;
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	mp_tls.guard++; /* everything this thread does is the profiler's */
-	struct timespec due = deadline();
+	struct timespec due = next_due.tv_sec ? next_due : deadline();
+	next_due = due;
 	for (;;) {
 		/* Wake at least every second: when the program's last thread has gone (main called
 		 * pthread_exit), this thread alone would keep the process alive, with every
@@ -118,7 +124,7 @@ static void *writer_main(void *arg)
 			;
 		if (stopping)
 			break;
-		due = deadline(); /* a signal's dump also restarts the interval */
+		due = next_due = deadline(); /* a signal's dump also restarts the interval */
 		mp_tls.guard--;
 		mp_dump_write(signalled ? "signal" : "interval");
 		mp_tls.guard++;
@@ -203,6 +209,7 @@ void mp_trigger_stop(void)
  * parent's thread may have been inside sem_wait at the fork). */
 void mp_trigger_reset_child(void)
 {
+	next_due = (struct timespec){0, 0}; /* the child's own interval from its start */
 	mp_dump_reset_child();
 	pthread_mutex_init(&ctl_lock, NULL);
 	if (!running)
@@ -234,6 +241,18 @@ static bool pause_writer(void)
 	return true;
 }
 
+/* The writer joined has left user space, but the kernel may count it in the thread group a
+ * moment longer: a call that refuses a multithreaded process (EINVAL) is tried again, for up
+ * to 50 ms, after a call that paused the writer. */
+static bool retry_single(bool paused, int r, int *tries)
+{
+	if (!paused || r == 0 || errno != EINVAL || ++*tries > 50)
+		return false;
+	struct timespec ts = {0, 1000 * 1000};
+	nanosleep(&ts, NULL);
+	return true;
+}
+
 static void resume_writer(void)
 {
 	int saved = errno;
@@ -250,6 +269,8 @@ MP_EXPORT int unshare(int flags)
 	bool paused =
 	    (flags & (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)) && pause_writer();
 	int r = next ? next(flags) : (errno = ENOSYS, -1);
+	for (int tries = 0; next && retry_single(paused, r, &tries);)
+		r = next(flags);
 	if (paused)
 		resume_writer();
 	return r;
@@ -263,6 +284,8 @@ MP_EXPORT int setns(int fd, int nstype)
 	/* nstype 0 may be any kind */
 	bool paused = (nstype == 0 || (nstype & (CLONE_NEWUSER | CLONE_NEWNS))) && pause_writer();
 	int r = next ? next(fd, nstype) : (errno = ENOSYS, -1);
+	for (int tries = 0; next && retry_single(paused, r, &tries);)
+		r = next(fd, nstype);
 	if (paused)
 		resume_writer();
 	return r;

@@ -90,19 +90,32 @@ MP_EXPORT int close(int fd)
 	return next_close ? next_close(fd) : (int)syscall(SYS_close, fd);
 }
 
+/* Ends a gated call (fdgate.c) with its result and errno. */
+static int gate_end(bool gated, int r)
+{
+	int e = errno;
+	mp_fd_range_end(gated);
+	errno = e;
+	return r;
+}
+
+/* A dup onto newfd, which may be free: no open of the profiler's may take that number
+ * meanwhile, nor be replaced (fdgate.c). */
 MP_EXPORT int dup2(int oldfd, int newfd)
 {
 	suspect_if(ours(newfd));
-	mp_fd_single(newfd);
-	return next_dup2 ? next_dup2(oldfd, newfd) : (int)syscall(SYS_dup2, oldfd, newfd);
+	bool gated = newfd >= 0 && mp_fd_range_begin((unsigned)newfd, (unsigned)newfd);
+	int r = next_dup2 ? next_dup2(oldfd, newfd) : (int)syscall(SYS_dup2, oldfd, newfd);
+	return gate_end(gated, r);
 }
 
 MP_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	suspect_if(ours(newfd));
-	mp_fd_single(newfd);
-	return next_dup3 ? next_dup3(oldfd, newfd, flags)
-			 : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+	bool gated = newfd >= 0 && mp_fd_range_begin((unsigned)newfd, (unsigned)newfd);
+	int r = next_dup3 ? next_dup3(oldfd, newfd, flags)
+			  : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+	return gate_end(gated, r);
 }
 
 static inline bool any_in(unsigned lo, unsigned hi)
@@ -121,10 +134,7 @@ MP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	bool gated = mp_fd_range_begin(first, last); /* none of the profiler's meanwhile */
 	int r = next_close_range ? next_close_range(first, last, flags)
 				 : (int)syscall(SYS_close_range, first, last, flags);
-	int e = errno;
-	mp_fd_range_end(gated);
-	errno = e;
-	return r;
+	return gate_end(gated, r);
 }
 
 MP_EXPORT void closefrom(int lowfd)

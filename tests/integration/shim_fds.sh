@@ -103,3 +103,26 @@ links=$(stat -c %h "$T"/race/data.* | sort -u | tr '\n' ' ')
 expect_eq "close_range during dumps: the program's files intact, each linked once, no mapprof: line" \
 	"corrupt 0|1 |" "$out|$links|$(cat "$T/race.err")"
 check "close_range during dumps: every dump decodes" $DEC "$T/race.d"/*
+
+# --- more races of the program's descriptor and credential calls with dumps (shim_fdrace.c)
+mkdir -p "$T/fr1" "$T/fr2" "$T/fr3" "$T/fr4"
+rcs=""
+for i in 1 2 3; do
+	timeout 20 env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/fr1/m.%p.%n" "$PROGS/shim_fdrace" closeexit \
+		>/dev/null 2>&1
+	rcs="$rcs$? "
+done
+expect_eq "_exit from a handler that interrupted close_range: exits 7 (the dump waited for it)" \
+	"7 7 7 " "$rcs"
+out=$(timeout 60 env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR2 MAPPROF_OUT="$T/fr2/m.%p.%n" \
+	"$PROGS/shim_fdrace" dup2 3 2>&1)
+expect_eq "dup2 onto a free number while dumps open files: never EBUSY, never closed under it" \
+	"dup2 EBUSY 0 close EBADF 0 other 0" "$out"
+out=$(timeout 60 env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR2 MAPPROF_OUT="$T/fr3/m.%p.%n" \
+	"$PROGS/shim_fdrace" clone 2>&1)
+expect_eq "raw clone children call closefrom during dumps: none waits" "children 200" "$out"
+timeout 60 env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=1 MAPPROF_OUT="$T/fr4/m.%p.%n" \
+	"$PROGS/shim_fdrace" seteuid >/dev/null 2>&1
+n=$(ls "$T/fr4" | wc -l)
+if [ "$n" -ge 4 ]; then ok "seteuid every 0.5 s: interval dumps go on ($n dumps in 5 s)"; else
+	not_ok "seteuid every 0.5 s: interval dumps go on (at least 4 in 5 s)" "got $n"; fi

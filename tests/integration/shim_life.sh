@@ -31,9 +31,24 @@ t.ok("dump_ns increases", ds[0]["header"]["dump_ns"] <= ds[1]["header"]["dump_ns
 EOF
 
 # --- fork ------------------------------------------------------------------------------------
-# _Fork runs no atfork handlers: its child kept the parent's profile (with exit) or wrote no dump
-# (with _exit, taken for a vfork child).
-for how in "fork" "fork _Fork" "fork _Fork _exit"; do
+# _Fork runs no atfork handlers (and may be called from a signal handler): its child kept the
+# parent's profile (an exit dump with the parent's allocations). Its child now profiles nothing.
+for how in "fork _Fork" "fork _Fork _exit"; do
+	mkdir -p "$T/${how// /-}"
+	out=$(mp_run "$T/${how// /-}" "$LIFE" $how 2>&1)
+	expect_eq "$how: program output" "fork ok" "$out"
+	py "$T/${how// /-}" "$how" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap(sys.argv[2] + ": ")
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump, the parent's (the child of _Fork profiles nothing)", 1, len(ds)):
+    sp = {(k[0], k[2]): v for k, v in m.site_table(ds[0]).items() if k[0].startswith("site_")}
+    t.eq("parent: its own site only", {("site_parent", 64): [100, 100]}, sp)
+    t.eq("not a fork child", False, ds[0]["header"]["fork_child"])
+EOF
+done
+for how in "fork"; do
 tag=${how// /-}
 mkdir -p "$T/$tag"
 out=$(mp_run "$T/$tag" "$LIFE" $how 2>&1)
