@@ -308,6 +308,18 @@ int main(int argc, char **argv)
 		mpw_u32(&w, (uint32_t)nsites);
 		for (uint64_t i = 0; i < nsites; i++)
 			mpw_site(&w, (uint32_t)(rnd() % nstacks), (uint16_t)(1 + i % 3), 1 + i);
+		for (uint64_t i = 0; i < nsites; i++) /* 1.2: heap_grow_bytes, appended */
+			mpw_u64(&w, rnd() % 64);
+		mpw_end(&w);
+		mpw_begin(&w, MP_SEC_MAP_PC_LIVE); /* 1.2: maps alive at once per site pc */
+		mpw_u32(&w, (uint32_t)nsites);
+		for (uint64_t i = 0; i < nsites; i++) {
+			mpw_u64(&w, 0x401000 + 16 * (rnd() % 64));
+			mpw_u32(&w, 0);
+			mpw_u16(&w, (uint16_t)(1 + i % 3));
+			mpw_u16(&w, 0);
+			mpw_u64(&w, 1 + rnd() % 8);
+		}
 		mpw_end(&w);
 	}
 	mpw_finish(&w);
