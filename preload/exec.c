@@ -192,11 +192,7 @@ MP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
  * on, and its exit dump comes later. The child is a fork child like any other. */
 MP_EXPORT int daemon(int nochdir, int noclose)
 {
-	if (mp_state == MP_READY && !mp_tls.guard && getpid() == image_pid && !mp_final_dumped) {
-		int saved = errno;
-		mp_dump_write("daemon");
-		errno = saved;
-	}
+	final_dump("daemon", false); /* marks nothing final: a later exit still dumps */
 	return NEXT(int (*)(int, int), "daemon")(nochdir, noclose);
 }
 

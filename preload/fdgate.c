@@ -112,10 +112,8 @@ void mp_fd_single(int fd)
 	errno = saved;
 }
 
-bool mp_fd_range_begin(unsigned lo, unsigned hi)
+bool mp_fd_range_begin(void)
 {
-	(void)lo;
-	(void)hi;
 	if (mp_tls.guard)
 		return false;
 	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);

@@ -14,7 +14,7 @@ MP_HIDDEN int mp_fd_close(int fd);
  * waits while the profiler holds fd; a close of a range waits until the profiler holds none
  * (and opens none until the call is done). No wait inside the profiler (guard held). */
 MP_HIDDEN void mp_fd_single(int fd);
-MP_HIDDEN bool mp_fd_range_begin(unsigned lo, unsigned hi);
+MP_HIDDEN bool mp_fd_range_begin(void);
 MP_HIDDEN void mp_fd_range_end(bool began);
 /* Fork child: nothing is held there. */
 MP_HIDDEN void mp_fd_reset_child(void);

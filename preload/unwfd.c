@@ -104,7 +104,7 @@ static int gate_end(bool gated, int r)
 MP_EXPORT int dup2(int oldfd, int newfd)
 {
 	suspect_if(ours(newfd));
-	bool gated = newfd >= 0 && mp_fd_range_begin((unsigned)newfd, (unsigned)newfd);
+	bool gated = newfd >= 0 && mp_fd_range_begin();
 	int r = next_dup2 ? next_dup2(oldfd, newfd) : (int)syscall(SYS_dup2, oldfd, newfd);
 	return gate_end(gated, r);
 }
@@ -112,7 +112,7 @@ MP_EXPORT int dup2(int oldfd, int newfd)
 MP_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	suspect_if(ours(newfd));
-	bool gated = newfd >= 0 && mp_fd_range_begin((unsigned)newfd, (unsigned)newfd);
+	bool gated = newfd >= 0 && mp_fd_range_begin();
 	int r = next_dup3 ? next_dup3(oldfd, newfd, flags)
 			  : (int)syscall(SYS_dup3, oldfd, newfd, flags);
 	return gate_end(gated, r);
@@ -131,7 +131,7 @@ static inline bool any_in(unsigned lo, unsigned hi)
 MP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	suspect_if(any_in(first, last));
-	bool gated = mp_fd_range_begin(first, last); /* none of the profiler's meanwhile */
+	bool gated = mp_fd_range_begin(); /* none of the profiler's meanwhile */
 	int r = next_close_range ? next_close_range(first, last, flags)
 				 : (int)syscall(SYS_close_range, first, last, flags);
 	return gate_end(gated, r);
@@ -140,7 +140,7 @@ MP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 MP_EXPORT void closefrom(int lowfd)
 {
 	suspect_if(lowfd >= 0 && any_in((unsigned)lowfd, ~0u));
-	bool gated = mp_fd_range_begin(lowfd >= 0 ? (unsigned)lowfd : 0, ~0u);
+	bool gated = mp_fd_range_begin();
 	if (next_closefrom)
 		next_closefrom(lowfd);
 	else

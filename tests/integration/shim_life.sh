@@ -48,15 +48,13 @@ if t.eq("one dump, the parent's (the child of _Fork profiles nothing)", 1, len(d
     t.eq("not a fork child", False, ds[0]["header"]["fork_child"])
 EOF
 done
-for how in "fork"; do
-tag=${how// /-}
-mkdir -p "$T/$tag"
-out=$(mp_run "$T/$tag" "$LIFE" $how 2>&1)
-expect_eq "$how: program output" "fork ok" "$out"
-py "$T/$tag" "$how" <<'EOF'
+mkdir -p "$T/fork"
+out=$(mp_run "$T/fork" "$LIFE" fork 2>&1)
+expect_eq "fork: program output" "fork ok" "$out"
+py "$T/fork" <<'EOF'
 import sys
 import mprof_decode as m
-t = m.Tap(sys.argv[2] + ": ")
+t = m.Tap("fork: ")
 ds = m.load_dir(sys.argv[1])
 if t.eq("two dumps (parent, child)", 2, len(ds)):
     parent = [d for d in ds if not d["header"]["fork_child"]]
@@ -73,7 +71,6 @@ if t.eq("two dumps (parent, child)", 2, len(ds)):
         t.eq("child seq restarts at 0", 0, c["header"]["seq"])
         t.ok("child start_ns is the fork time", c["header"]["start_ns"] >= p["header"]["start_ns"])
 EOF
-done
 
 # --- exec ------------------------------------------------------------------------------------
 mkdir -p "$T/exec"
