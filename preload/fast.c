@@ -7,15 +7,14 @@
 #include "hot.h"
 #include "slow.h"
 
+/* A tail call either way: the fast path keeps no frame and never sees the result, so a failed
+ * call it took counts as an allocation. It takes only blocks below MP_FAST_MAX (mp.h), which
+ * fail only when the system is out of memory; the slow path counts only what succeeded. */
 MP_EXPORT void *malloc(size_t size)
 {
 	mp_tls_t *t = &mp_tls;
-	if (mp_likely(mp_fast_alloc(t, size))) {
-		void *p = mp_real.malloc(size);
-		if (mp_likely(p != NULL))
-			return p;
-		return mp_fast_alloc_undo(size);
-	}
+	if (mp_likely(mp_fast_alloc(t, size)))
+		return mp_real.malloc(size);
 	return mp_malloc_slow(size);
 }
 

@@ -14,7 +14,8 @@
 #include "thread.h"
 
 /* Before the real allocation of `size` bytes: counts it and returns true when it is not a
- * sample point and nothing is held. The caller must undo the count if the allocation fails.
+ * sample point and nothing is held (then size < avail <= MP_FAST_MAX). The caller undoes the
+ * count if it sees the allocation fail (malloc's tail call does not: fast.c).
  * false: nothing was done, take the slow path. */
 static inline bool mp_fast_alloc(mp_tls_t *t, size_t size)
 {
@@ -26,9 +27,8 @@ static inline bool mp_fast_alloc(mp_tls_t *t, size_t size)
 }
 
 /* The allocation counted by mp_fast_alloc failed: nothing happened after all. Out of line,
- * finding the TLS again and returning NULL, so that the fast path keeps only `size` across the
- * real call and reaches this by a tail call. */
-MP_HIDDEN void *mp_fast_alloc_undo(size_t size);
+ * finding the TLS again (operator new's fast path). */
+MP_HIDDEN void mp_fast_alloc_undo(size_t size);
 
 /* After a successful allocation that did not go through mp_fast_alloc (calloc, realloc, the
  * aligned family, slow paths): counts it, or hands it to the slow path (mp_record_alloc sorts

@@ -382,7 +382,7 @@ static void atfork_child(void)
 	t->rng = mp_sample_rng_seed(t->rng ^ mp_config.seed, fork_no);
 	if (t->rec) {
 		int64_t first = mp_sample_next(&t->rng, mp_config.rate);
-		mp_avail_set(t, first < 0 ? 0 : (uint64_t)first);
+		mp_countdown_set(t, first < 0 ? 0 : (uint64_t)first);
 	}
 	mp_tls.guard--;
 }

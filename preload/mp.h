@@ -119,6 +119,9 @@ typedef struct mp_tls {
 	uint32_t bseq;
 	uint64_t avail_set;
 	uint64_t bytes_snap; /* the bytes as they were before the update bseq marks */
+	/* Slow path only. The sample countdown is avail + reserve: avail never exceeds
+	 * MP_FAST_MAX (mp_countdown_set), so larger allocations take the slow path. */
+	uint64_t reserve;
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
 
@@ -151,14 +154,21 @@ static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
 	mp_bytes_end(t);
 }
 
-/* The owner, outside the fast path: `size` bytes come off avail that the caller counts itself
- * (the fast path's share stays as it was). */
-static inline void mp_avail_take(mp_tls_t *t, uint64_t size)
+/* The most the fast path may allocate at once (avail's ceiling). malloc's fast path hands the
+ * call to the real one as a tail call and never sees the result, so a failure there counts as
+ * an allocation: below glibc's mmap threshold, where a block comes from the heap, that happens
+ * only when the system is out of memory. Larger requests, which fail for ordinary reasons
+ * (RLIMIT_AS, overcommit), take the slow path, which counts only what succeeded. */
+#define MP_FAST_MAX ((uint64_t)128 << 10)
+
+/* The owner, outside the fast path: the next sample point is `left` bytes ahead. The fast path
+ * gets at most MP_FAST_MAX of them in avail; when it runs out the slow path refills it from
+ * reserve (sample_step, record.c) without a sample. */
+static inline void mp_countdown_set(mp_tls_t *t, uint64_t left)
 {
-	mp_bytes_begin(t);
-	t->avail -= size;
-	t->avail_set -= size;
-	mp_bytes_end(t);
+	uint64_t a = left < MP_FAST_MAX ? left : MP_FAST_MAX;
+	t->reserve = left - a;
+	mp_avail_set(t, a);
 }
 
 /* The owner, where its counts start again from zero (a new record, a fork child): what the

@@ -24,15 +24,18 @@ static inline void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
 }
 
 /* Moves the thread's sampler past an allocation of `size` bytes; true at a sample point. The
- * point falls inside the allocation that covers it (size > avail); exact mode samples all. */
+ * point falls inside the allocation that covers it (size > avail + reserve); exact mode samples
+ * all. Otherwise the fast path's window is refilled from what is left: mp_record_alloc counted
+ * this allocation, and mp_avail_set folds in what the fast path counted since the last set. */
 static bool sample_step(mp_tls_t *t, size_t size)
 {
-	if (mp_config.rate != 1 && size <= t->avail) {
-		mp_avail_take(t, size); /* mp_record_alloc counted it */
+	uint64_t left = t->avail + t->reserve;
+	if (mp_config.rate != 1 && size <= left) {
+		mp_countdown_set(t, left - size);
 		return false;
 	}
 	int64_t next = mp_sample_next(&t->rng, mp_config.rate);
-	mp_avail_set(t, next < 0 ? 0 : (uint64_t)next);
+	mp_countdown_set(t, next < 0 ? 0 : (uint64_t)next);
 	return mp_config.rate != 0;
 }
 
@@ -62,17 +65,16 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	if ((r || t->dying) && sample_step(t, size))
 		sample(t, p, size, kind);
 	if (!r && !t->dying)
-		mp_avail_set(t, 0); /* no record: the fast path must not run */
+		mp_countdown_set(t, 0); /* no record: the fast path must not run */
 	t->guard--;
 	errno = saved;
 }
 
-__attribute__((cold, noinline)) void *mp_fast_alloc_undo(size_t size)
+__attribute__((cold, noinline)) void mp_fast_alloc_undo(size_t size)
 {
 	mp_tls_t *t = &mp_tls;
 	t->avail += size; /* takes the bytes back too: mp_avail_set */
 	t->n.alloc_calls--;
-	return NULL;
 }
 
 /* Guard not held. p hit the filter: it may be a sampled object (the byte's sample counter is

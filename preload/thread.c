@@ -93,7 +93,7 @@ void mp_thread_attach(mp_tls_t *t)
 	t->rng = mp_sample_rng_seed(mp_config.seed, r->index);
 	/* A fresh thread starts from a fresh sample interval. */
 	int64_t first = mp_sample_next(&t->rng, mp_config.rate);
-	mp_avail_set(t, first < 0 ? 0 : (uint64_t)first);
+	mp_countdown_set(t, first < 0 ? 0 : (uint64_t)first);
 	t->rec = r;
 	t->unattached = 0;
 }

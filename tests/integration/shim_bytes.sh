@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Exact bytes at sampled rates (tests/programs/shim_bytes.c): the fast path counts bytes only
 # through the thread's sample budget, so threads that exit, records reused, snapshots of running
-# threads, fork children and rate 0 (the budget never reset) must all still add up. The program
-# prints its own truth; libc's own allocations (thread creation, stdio) may add a little.
+# threads, fork children and rate 0 (the budget never reset) must all still add up; calls that
+# fail count at no rate (exact mode too). The program prints its own truth; libc's own
+# allocations (thread creation, stdio) may add a little.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -64,12 +65,21 @@ elif mode == "snap":
         t.eq("every snapshot: 8..4096 bytes a call", [], off)
         moving = sum(1 for a, b in zip(tots, tots[1:]) if b["alloc_calls"] > a["alloc_calls"])
         t.ok("snapshots taken while the threads ran (%d of 40 moved)" % moving, moving >= 30)
+elif mode == "fail":
+    # 400 calls of 4..12 MiB fail: counted, they would add about 3 GiB and 400 calls.
+    if t.eq("one dump, bytes and calls", (1, 2), (len(ds), len(truth))):
+        tot = ds[0]["totals"]
+        within("successful calls only", tot["alloc_bytes"], truth[0])
+        t.ok("alloc_calls %d within [%d, +50]" % (tot["alloc_calls"], truth[1]),
+             truth[1] <= tot["alloc_calls"] <= truth[1] + 50)
 EOF
 }
 
 for rate in 1048576 65536 0; do
-	for mode in exit snap fork; do
+	for mode in exit snap fork fail; do
 		run "$mode-$rate" "$mode" "$rate"
 		check "$mode-$rate" "$mode"
 	done
 done
+run fail-1 fail 1
+check fail-1 fail

@@ -11,11 +11,17 @@
  *                          exit.
  *        shim_bytes fork   main allocates, forks; the child allocates CHILD_BYTES and exits
  *                          with exit() (its dump holds only those), the parent waits.
+ *        shim_bytes fail   main allocates small and large blocks, then, under an RLIMIT_AS
+ *                          just above its size, asks for FAILS blocks of 4..12 MiB that
+ *                          cannot be had: failed calls are no allocations. Prints the bytes
+ *                          and then the calls that succeeded.
  * Every size is 8..4096 bytes, well below MAPPROF_RATE=1048576, so nearly every byte goes
  * through the fast path. No stdio before the counts: they would add libc's own bytes. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "mapprof.h"
@@ -62,6 +68,67 @@ static void *snap_worker(void *arg)
 	}
 	thread_bytes[i] = bytes;
 	return NULL;
+}
+
+#define FAILS 400
+
+/* The process's address-space size in bytes, from /proc/self/statm without stdio; 0 if unknown. */
+static unsigned long vm_bytes(void)
+{
+	char b[64];
+	int fd = open("/proc/self/statm", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	unsigned long pages = 0;
+	for (ssize_t i = 0; i < n && b[i] >= '0' && b[i] <= '9'; i++)
+		pages = pages * 10 + (unsigned long)(b[i] - '0');
+	return pages * (unsigned long)sysconf(_SC_PAGESIZE);
+}
+
+/* Large blocks kept and freed (they take the shim's slow path), then FAILS requests that fail
+ * under an address-space limit 1 MiB above the current size. *calls gets the successful
+ * calls; returns their bytes. */
+NOINLINE static unsigned long fail_mode(unsigned long *calls)
+{
+	unsigned long bytes = churn(20000, 3);
+	*calls = 20000;
+	for (unsigned i = 0; i < 100; i++) {
+		size_t sz = (200u << 10) + (size_t)i * 10007;
+		char *volatile p = malloc(sz);
+		if (!p)
+			_exit(3);
+		p[sz - 1] = 1;
+		free(p);
+		bytes += sz;
+		++*calls;
+	}
+	struct rlimit old, lim;
+	unsigned long vm = vm_bytes();
+	if (vm == 0 || getrlimit(RLIMIT_AS, &old) != 0)
+		_exit(7);
+	lim = old;
+	lim.rlim_cur = vm + (1u << 20);
+	if (setrlimit(RLIMIT_AS, &lim) != 0)
+		_exit(7);
+	unsigned long failed = 0;
+	for (unsigned i = 0; i < FAILS; i++) {
+		size_t sz = (4u << 20) + (size_t)i * 20011;
+		char *volatile p = malloc(sz);
+		if (p) { /* the heap had room after all: an allocation like any other */
+			free(p);
+			bytes += sz;
+			++*calls;
+		} else {
+			failed++;
+		}
+	}
+	if (setrlimit(RLIMIT_AS, &old) != 0)
+		_exit(7);
+	if (failed < FAILS / 2)
+		_exit(8); /* the limit did not bite: nothing tested */
+	return bytes;
 }
 
 /* The truth, in decimal with write(2): no allocation of its own. */
@@ -132,6 +199,12 @@ int main(int argc, char **argv)
 		int st;
 		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			return 6;
+	} else if (strcmp(mode, "fail") == 0) {
+		unsigned long calls;
+		total = fail_mode(&calls);
+		put_truth(total);
+		put_truth(calls);
+		return 0;
 	} else {
 		return 2;
 	}
