@@ -195,6 +195,7 @@ void *mp_cxx_new_slow(size_t n)
 			mp_note_alloc(&mp_tls, q, n);
 			return q;
 		}
+		mp_alloc_failed(n);
 	}
 	void *p = GUARDED_NEW(real_new(n)); /* new-handler loop, or bad_alloc */
 	mp_note_alloc(&mp_tls, p, n);
@@ -211,6 +212,7 @@ static void *op_new_nothrow(size_t n, const void *nt)
 			mp_note_alloc(&mp_tls, q, n);
 			return q;
 		}
+		mp_alloc_failed(n);
 	}
 	void *p = GUARDED_NEW(real_new_nt(n, nt));
 	if (p)

@@ -7,14 +7,14 @@
 #include "hot.h"
 #include "slow.h"
 
-/* A tail call either way: the fast path keeps no frame and never sees the result, so a failed
- * call it took counts as an allocation. It takes only blocks below MP_FAST_MAX (mp.h), which
- * fail only when the system is out of memory; the slow path counts only what succeeded. */
+/* A tail call either way: the fast path keeps no frame. It hands the call to the real malloc
+ * unchecked while allocations do not fail, or to mp_malloc_checked once they may (fallible.c
+ * says when). */
 MP_EXPORT void *malloc(size_t size)
 {
 	mp_tls_t *t = &mp_tls;
 	if (mp_likely(mp_fast_alloc(t, size)))
-		return mp_real.malloc(size);
+		return mp_malloc_next(size);
 	return mp_malloc_slow(size);
 }
 

@@ -7,15 +7,16 @@
  * guard is held, when the thread is exiting and when a map hook waits for an allocation, and
  * the free filter also answers "maybe" for NULL and for bootstrap blocks. Neither looks at
  * mp_state: before READY every thread is unattached (mp.h). Whatever fails a test goes to a slow
- * path that sorts the cases out; the fast one is a handful of instructions around the real call. */
+ * path that sorts the cases out; the fast one is a handful of instructions before a tail call to
+ * the real function (around it, where the result must be seen). */
 #ifndef MP_PRELOAD_HOT_H
 #define MP_PRELOAD_HOT_H
 #include "mp.h"
 #include "thread.h"
 
 /* Before the real allocation of `size` bytes: counts it and returns true when it is not a
- * sample point and nothing is held (then size < avail <= MP_FAST_MAX). The caller undoes the
- * count if it sees the allocation fail (malloc's tail call does not: fast.c).
+ * sample point and nothing is held (then size < avail <= MP_FAST_MAX). The caller must undo
+ * the count if the allocation fails (malloc's unchecked tail call cannot: fallible.c).
  * false: nothing was done, take the slow path. */
 static inline bool mp_fast_alloc(mp_tls_t *t, size_t size)
 {
@@ -26,8 +27,8 @@ static inline bool mp_fast_alloc(mp_tls_t *t, size_t size)
 	return true;
 }
 
-/* The allocation counted by mp_fast_alloc failed: nothing happened after all. Out of line,
- * finding the TLS again (operator new's fast path). */
+/* The allocation counted by mp_fast_alloc failed: nothing happened after all (and
+ * allocations may fail from now on). Out of line, finding the TLS again. */
 MP_HIDDEN void mp_fast_alloc_undo(size_t size);
 
 /* After a successful allocation that did not go through mp_fast_alloc (calloc, realloc, the

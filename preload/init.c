@@ -422,6 +422,7 @@ void mp_init(void)
 	resolve();
 	if (!mp_real.posix_memalign)
 		mp_real.posix_memalign = emulated_posix_memalign;
+	mp_fallible_init();
 	mp_start_ns = mp_now_ns();
 	note_stderr();
 	int next = MP_READY;

@@ -40,6 +40,8 @@ void *mp_malloc_slow(size_t size)
 	void *p = mp_real.malloc(size);
 	if (mp_likely(p != NULL))
 		mp_record_alloc(&mp_tls, p, size);
+	else
+		mp_alloc_failed(size);
 	return p;
 }
 
@@ -75,6 +77,8 @@ MP_EXPORT void *calloc(size_t n, size_t size)
 	void *p = mp_real.calloc(n, size);
 	if (mp_likely(p != NULL))
 		mp_note_alloc(&mp_tls, p, n * size); /* no overflow: calloc succeeded */
+	else if (!size || n <= PTRDIFF_MAX / size)
+		mp_alloc_failed(n * size);
 	return p;
 }
 
@@ -114,6 +118,7 @@ MP_EXPORT void *realloc(void *p, size_t size)
 		if (taken != UINT32_MAX)
 			mp_record_realloc_undo(t, p, taken);
 		mp_uncount_free(t, counted);
+		mp_alloc_failed(size);
 		return NULL;
 	}
 	if (q)
@@ -155,6 +160,8 @@ static void *aligned(size_t align, size_t size, void *(*real)(size_t, size_t))
 	mp_tls_t *t = &mp_tls;
 	if (p && mp_state == MP_READY && t->guard == 0)
 		mp_note_alloc(t, p, size);
+	else if (!p && errno == ENOMEM)
+		mp_alloc_failed(size);
 	return p;
 }
 

@@ -46,6 +46,22 @@ struct mp_real {
 };
 extern MP_HIDDEN struct mp_real mp_real;
 
+/* fallible.c: where malloc's fast path hands the call: the real malloc while allocations do not
+ * fail, mp_malloc_checked (which takes a failure back out of the counts) once they may. */
+extern MP_HIDDEN void *(*mp_malloc_next)(size_t);
+MP_HIDDEN void *mp_malloc_checked(size_t size);
+/* Init, after mp_real: unchecked unless the process has an address-space or data limit. */
+MP_HIDDEN void mp_fallible_init(void);
+/* From now on malloc's fast path checks its results (any thread, any time; for good). */
+MP_HIDDEN void mp_alloc_may_fail(void);
+/* An allocation of `size` bytes failed. Sizes beyond PTRDIFF_MAX are refused without trying:
+ * they say nothing about memory. */
+static inline void mp_alloc_failed(size_t size)
+{
+	if (size <= PTRDIFF_MAX)
+		mp_alloc_may_fail();
+}
+
 /* Configuration, read once from the environment by init; read-only afterwards. */
 struct mp_config {
 	uint64_t rate; /* mean bytes between samples; 1 = all; 0 = none */
@@ -92,8 +108,9 @@ typedef struct mp_thread {
  * look at mp_state (a shim that turns to FORWARD later only keeps counting there, which is
  * harmless). */
 typedef struct mp_tls {
-	/* Bytes the fast path may still allocate before the next sample point. 0 until the
-	 * thread has a record and in exact mode, so that every call takes the slow path. */
+	/* Bytes the fast path may still allocate: the part of the distance to the next sample
+	 * point it may use, at most MP_FAST_MAX (the rest is in reserve). 0 until the thread
+	 * has a record and in exact mode, so that every call takes the slow path. */
 	uint64_t avail;
 	mp_thread_t *rec; /* NULL until the thread's first slow path registers it */
 	/* Anything that needs the slow path, in one word the fast path tests at once. */
@@ -154,11 +171,10 @@ static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
 	mp_bytes_end(t);
 }
 
-/* The most the fast path may allocate at once (avail's ceiling). malloc's fast path hands the
- * call to the real one as a tail call and never sees the result, so a failure there counts as
- * an allocation: below glibc's mmap threshold, where a block comes from the heap, that happens
- * only when the system is out of memory. Larger requests, which fail for ordinary reasons
- * (RLIMIT_AS, overcommit), take the slow path, which counts only what succeeded. */
+/* The most the fast path may allocate at once (avail's ceiling). Larger requests, the ones
+ * that fail for ordinary reasons, always take the slow path, which sees the result; it also
+ * bounds what malloc's unchecked tail call can miscount before a failure is seen
+ * (fallible.c). */
 #define MP_FAST_MAX ((uint64_t)128 << 10)
 
 /* The owner, outside the fast path: the next sample point is `left` bytes ahead. The fast path

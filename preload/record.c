@@ -61,7 +61,8 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	if (t->map_pending)
 		kind = mp_maps_on_alloc(t, p, size);
 	/* A thread past its exit destructor (other key destructors run after ours) has no record
-	 * but keeps sampling: its countdown in avail goes on (hold keeps the fast path off). */
+	 * but keeps sampling: its countdown (avail + reserve) goes on (hold keeps the fast path
+	 * off). */
 	if ((r || t->dying) && sample_step(t, size))
 		sample(t, p, size, kind);
 	if (!r && !t->dying)
@@ -75,6 +76,7 @@ __attribute__((cold, noinline)) void mp_fast_alloc_undo(size_t size)
 	mp_tls_t *t = &mp_tls;
 	t->avail += size; /* takes the bytes back too: mp_avail_set */
 	t->n.alloc_calls--;
+	mp_alloc_failed(size);
 }
 
 /* Guard not held. p hit the filter: it may be a sampled object (the byte's sample counter is

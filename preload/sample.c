@@ -45,8 +45,9 @@ int64_t mp_sample_next(uint64_t *state, uint64_t rate)
 	double d = -log(u) * (double)rate;
 	if (d >= 9.0e18)
 		return INT64_MAX;
-	/* The thread's budget (mp_tls.avail) fires when an allocation is larger than what is
-	 * left, so a point d bytes ahead fires inside the allocation that covers byte floor(d). */
+	/* The thread's countdown (mp_tls.avail + reserve) fires when an allocation is larger than
+	 * what is left, so a point d bytes ahead fires inside the allocation that covers byte
+	 * floor(d). */
 	return (int64_t)d;
 }
 

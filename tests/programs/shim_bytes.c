@@ -15,10 +15,20 @@
  *                          just above its size, asks for FAILS blocks of 4..12 MiB that
  *                          cannot be had: failed calls are no allocations. Prints the bytes
  *                          and then the calls that succeeded.
+ *        shim_bytes small HOW
+ *                          small blocks fail: main fills the heap with 4 KiB blocks up to an
+ *                          address-space limit 4 MiB above its size, then 50 times asks for
+ *                          2000 blocks of 32 bytes (which fail) and, after a free, one of
+ *                          4000 bytes (which succeeds). HOW says who set the limit: `set`,
+ *                          the program with setrlimit; `inherited`, the shell before exec
+ *                          (the program only raises it again at the end); `raw`, the
+ *                          program with the prlimit64 system call, as prlimit(1) would from
+ *                          outside. Prints the bytes and then the calls that succeeded.
  * Every size is 8..4096 bytes, well below MAPPROF_RATE=1048576, so nearly every byte goes
  * through the fast path. No stdio before the counts: they would add libc's own bytes. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -131,6 +141,70 @@ NOINLINE static unsigned long fail_mode(unsigned long *calls)
 	return bytes;
 }
 
+/* Blocks the small mode keeps (not from malloc: no allocation of the test's own). */
+static void *kept[200000];
+
+NOINLINE static unsigned long small_mode(const char *how, unsigned long *calls)
+{
+	struct rlimit old, lim;
+	if (getrlimit(RLIMIT_AS, &old) != 0)
+		_exit(7);
+	lim = old;
+	if (strcmp(how, "inherited") == 0) {
+		if (old.rlim_cur == RLIM_INFINITY)
+			_exit(7); /* the test sets one */
+	} else {
+		unsigned long vm = vm_bytes();
+		if (vm == 0)
+			_exit(7);
+		lim.rlim_cur = vm + (4u << 20);
+		if (strcmp(how, "set") == 0 ? setrlimit(RLIMIT_AS, &lim) != 0
+					    : syscall(SYS_prlimit64, 0, RLIMIT_AS, &lim, NULL) != 0)
+			_exit(7);
+	}
+	unsigned long bytes = 0, k = 0, failed = 0;
+	*calls = 0;
+	for (;;) {
+		if (k == sizeof(kept) / sizeof(kept[0]))
+			_exit(9); /* the limit did not bite */
+		void *p = malloc(4096);
+		if (!p)
+			break;
+		kept[k++] = p;
+		bytes += 4096;
+		++*calls;
+	}
+	for (int round = 0; round < 50; round++) {
+		for (int i = 0; i < 2000; i++) {
+			void *p = malloc(32);
+			if (p && k < sizeof(kept) / sizeof(kept[0])) {
+				kept[k++] = p;
+				bytes += 32;
+				++*calls;
+			} else if (p) {
+				_exit(9);
+			} else {
+				failed++;
+			}
+		}
+		free(kept[--k]);
+		void *p = malloc(4000);
+		if (p) {
+			kept[k++] = p;
+			bytes += 4000;
+			++*calls;
+		}
+	}
+	lim.rlim_cur = old.rlim_max;
+	if (setrlimit(RLIMIT_AS, &lim) != 0)
+		_exit(7);
+	while (k)
+		free(kept[--k]);
+	if (failed < 50000)
+		_exit(8); /* the small blocks did not fail: nothing tested */
+	return bytes;
+}
+
 /* The truth, in decimal with write(2): no allocation of its own. */
 static void put_truth(unsigned long v)
 {
@@ -199,6 +273,12 @@ int main(int argc, char **argv)
 		int st;
 		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			return 6;
+	} else if (strcmp(mode, "small") == 0 && argc > 2) {
+		unsigned long calls;
+		total = small_mode(argv[2], &calls);
+		put_truth(total);
+		put_truth(calls);
+		return 0;
 	} else if (strcmp(mode, "fail") == 0) {
 		unsigned long calls;
 		total = fail_mode(&calls);
