@@ -173,8 +173,11 @@ MP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	}
 	void *p = NULL;
 	int rc = mp_real.posix_memalign(&p, align, size);
-	if (rc != 0)
+	if (rc != 0) {
+		if (rc == ENOMEM)
+			mp_alloc_failed(size);
 		return rc;
+	}
 	*out = p;
 	mp_tls_t *t = &mp_tls;
 	if (mp_state == MP_READY && t->guard == 0)

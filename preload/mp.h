@@ -172,9 +172,9 @@ static inline void mp_avail_set(mp_tls_t *t, uint64_t v)
 }
 
 /* The most the fast path may allocate at once (avail's ceiling). Larger requests, the ones
- * that fail for ordinary reasons, always take the slow path, which sees the result; it also
- * bounds what malloc's unchecked tail call can miscount before a failure is seen
- * (fallible.c). */
+ * that fail for ordinary reasons, always take the slow path, which sees the result; and a slow
+ * path runs at least every MP_FAST_MAX bytes, where it looks for the ENOMEM a failure of
+ * malloc's unchecked tail call left in errno (fallible.c). */
 #define MP_FAST_MAX ((uint64_t)128 << 10)
 
 /* The owner, outside the fast path: the next sample point is `left` bytes ahead. The fast path

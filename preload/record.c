@@ -47,6 +47,9 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	if (t->guard)
 		return;
 	int saved = errno; /* the program's, after a successful allocation */
+	if (mp_unlikely(saved == ENOMEM))
+		mp_alloc_may_fail(); /* left by a failure the fast path could not see (fallible.c)
+				      */
 	t->guard++;
 	if (mp_unlikely(t->rec == NULL))
 		mp_thread_attach(t); /* its first sample interval, which this allocation uses */

@@ -97,6 +97,12 @@ else
 	not_ok "oom: mallocs failed under the limit" "$(cat "$T/o1.out")"
 fi
 
+# --- setrlimit and prlimit (interposed) leave a bad pointer to the kernel: EFAULT, no crash
+expect_eq "setrlimit/prlimit with a bad pointer: EFAULT without the shim" "efault 1 1 1 1" \
+	"$($PROGS/shim_regress efault 2>&1)"
+expect_eq "setrlimit/prlimit with a bad pointer: EFAULT under the shim" "efault 1 1 1 1" \
+	"$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/ef.%p.mprof" $PROGS/shim_regress efault 2>&1)"
+
 # --- a thread that only frees
 mp_run "$T/f" $PROGS/shim_regress >/dev/null 2>&1
 read -r frees threads < <($DEC "$T/f"/*.mprof | python3 -c '

@@ -17,17 +17,22 @@
  *                          and then the calls that succeeded.
  *        shim_bytes small HOW
  *                          small blocks fail: main fills the heap with 4 KiB blocks up to an
- *                          address-space limit 4 MiB above its size, then 50 times asks for
- *                          2000 blocks of 32 bytes (which fail) and, after a free, one of
- *                          4000 bytes (which succeeds). HOW says who set the limit: `set`,
- *                          the program with setrlimit; `inherited`, the shell before exec
- *                          (the program only raises it again at the end); `raw`, the
- *                          program with the prlimit64 system call, as prlimit(1) would from
- *                          outside. Prints the bytes and then the calls that succeeded.
- * Every size is 8..4096 bytes, well below MAPPROF_RATE=1048576, so nearly every byte goes
- * through the fast path. No stdio before the counts: they would add libc's own bytes. */
+ *                          address-space limit 4 MiB above its size, then (but with `raw`)
+ *                          50 times asks for 2000 blocks of 32 bytes (which fail) and, after
+ *                          a free, one of 4000 bytes (which succeeds). HOW says who set the limit:
+ * `set`, the program with setrlimit; `inherited`, the shell before exec (the program only raises it
+ * again at the end); `raw` or `raw-odd`, the program with the prlimit64 system call, as prlimit(1)
+ * would from outside; `mlock`, no address-space limit but 4 MiB of RLIMIT_MEMLOCK and
+ * mlockall(MCL_FUTURE) (run it without CAP_IPC_LOCK). But with `raw`, errno is cleared after each
+ * failure. Then 20000 times a block of 32 bytes is freed and asked for again, and one more is asked
+ * for, which fails. Prints the bytes and then the calls that succeeded. Every size is 8..4096
+ * bytes, well below MAPPROF_RATE=1048576, so nearly every byte goes through the fast path. No stdio
+ * before the counts: they would add libc's own bytes. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +155,20 @@ NOINLINE static unsigned long small_mode(const char *how, unsigned long *calls)
 	if (getrlimit(RLIMIT_AS, &old) != 0)
 		_exit(7);
 	lim = old;
+	bool mlock = strcmp(how, "mlock") == 0, raw = strncmp(how, "raw", 3) == 0;
 	if (strcmp(how, "inherited") == 0) {
 		if (old.rlim_cur == RLIM_INFINITY)
 			_exit(7); /* the test sets one */
+	} else if (mlock) {
+		/* 4 MiB of memory locked from now on, then no more (without CAP_IPC_LOCK). */
+		struct rlimit ml;
+		if (getrlimit(RLIMIT_MEMLOCK, &ml) != 0)
+			_exit(7);
+		ml.rlim_cur = 4u << 20;
+		if (ml.rlim_max < ml.rlim_cur)
+			ml.rlim_cur = ml.rlim_max;
+		if (setrlimit(RLIMIT_MEMLOCK, &ml) != 0 || mlockall(MCL_FUTURE) != 0)
+			_exit(7);
 	} else {
 		unsigned long vm = vm_bytes();
 		if (vm == 0)
@@ -168,13 +184,18 @@ NOINLINE static unsigned long small_mode(const char *how, unsigned long *calls)
 		if (k == sizeof(kept) / sizeof(kept[0]))
 			_exit(9); /* the limit did not bite */
 		void *p = malloc(4096);
-		if (!p)
+		if (!p) {
+			if (!raw)
+				errno = 0;
 			break;
+		}
 		kept[k++] = p;
 		bytes += 4096;
 		++*calls;
 	}
-	for (int round = 0; round < 50; round++) {
+	/* Not with the raw limit: its failures would be seen here, before the part below that
+	 * tests what a success in between hides. */
+	for (int round = 0; round < 50 && !raw; round++) {
 		for (int i = 0; i < 2000; i++) {
 			void *p = malloc(32);
 			if (p && k < sizeof(kept) / sizeof(kept[0])) {
@@ -185,6 +206,8 @@ NOINLINE static unsigned long small_mode(const char *how, unsigned long *calls)
 				_exit(9);
 			} else {
 				failed++;
+				if (!raw)
+					errno = 0;
 			}
 		}
 		free(kept[--k]);
@@ -195,12 +218,60 @@ NOINLINE static unsigned long small_mode(const char *how, unsigned long *calls)
 			++*calls;
 		}
 	}
+	/* Then one success and one failure, 20000 times: a free makes room for one block of 32
+	 * bytes, the next request fails. Whether the fast path's budget runs out on a success or
+	 * on a failure depends on the parity of the calls before: `-odd` adds one success. */
+	static void *pool[1000];
+	unsigned np = 0;
+	free(kept[--k]);
+	for (void *p; np < 1000 && (p = malloc(32)) != NULL;) {
+		pool[np++] = p;
+		bytes += 32;
+		++*calls;
+	}
+	if (np == 0 || np == 1000)
+		_exit(9);
+	if (!raw)
+		errno = 0;
+	if (strstr(how, "-odd")) {
+		free(pool[0]);
+		if ((pool[0] = malloc(32)) == NULL)
+			_exit(9);
+		bytes += 32;
+		++*calls;
+	}
+	unsigned long failed2 = 0;
+	for (unsigned i = 0; i < 20000; i++) {
+		unsigned j = i % np;
+		free(pool[j]);
+		pool[j] = malloc(32);
+		if (!pool[j])
+			_exit(9); /* the block just freed is there to be had */
+		bytes += 32;
+		++*calls;
+		void *q = malloc(32);
+		if (q) {
+			free(q);
+			bytes += 32;
+			++*calls;
+		} else {
+			failed2++;
+			if (!raw)
+				errno = 0; /* the shim must know of the limit without it */
+		}
+	}
+	while (np)
+		free(pool[--np]);
+	if (failed2 < 10000)
+		_exit(8);
 	lim.rlim_cur = old.rlim_max;
 	if (setrlimit(RLIMIT_AS, &lim) != 0)
 		_exit(7);
 	while (k)
 		free(kept[--k]);
-	if (failed < 50000)
+	if (mlock && munlockall() != 0)
+		_exit(7);
+	if (failed < 50000 && !raw)
 		_exit(8); /* the small blocks did not fail: nothing tested */
 	return bytes;
 }

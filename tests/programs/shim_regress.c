@@ -6,6 +6,7 @@
  * is not an allocation (the fast path counts before the call and must take it back).
  * "getattr": pthread_getattr_np on a new thread and on main, whose allocations are the threads'
  * first (it holds the thread's lock while it allocates: the shim must not call it then). */
+#include <errno.h>
 #include <sys/resource.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -78,6 +79,17 @@ int main(int argc, char **argv)
 		pthread_join(th, NULL);
 		getattr_self(NULL);
 		printf("getattr done\n");
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "efault")) {
+		/* A bad pointer is the kernel's to refuse (EFAULT), as LTP's setrlimit02 checks. */
+		const void *bad = (const void *)-1;
+		struct rlimit old;
+		int a = setrlimit(RLIMIT_NOFILE, bad) == -1 && errno == EFAULT;
+		int b = setrlimit(RLIMIT_AS, bad) == -1 && errno == EFAULT;
+		int c = prlimit(0, RLIMIT_DATA, bad, &old) == -1 && errno == EFAULT;
+		int d = prlimit(0, RLIMIT_AS, NULL, (struct rlimit *)-1) == -1 && errno == EFAULT;
+		printf("efault %d %d %d %d\n", a, b, c, d);
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "oom"))
