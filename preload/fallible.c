@@ -13,8 +13,11 @@
  *   errno at ENOMEM (mp_record_alloc), which a failure on the fast path left there.
  * Requests of MP_FAST_MAX bytes or more always take the slow path, so the fast path's budget
  * runs out, and a slow path looks at errno, at the latest every MP_FAST_MAX bytes. What can
- * still be counted: small failed requests under a limit set from outside the process
- * (prlimit(1)), until then, and longer if the program clears errno after each failure. */
+ * still be counted: small failed requests under a limit the shim cannot see (set from outside
+ * with prlimit(1) or by a raw system call, strict overcommit turned on after the start), until
+ * then, and longer if the program clears errno after each failure. An ENOMEM left by anything
+ * (a refused impossible request, a failed mmap of the program's) switches too: that costs
+ * only the checked call, about 1 ns. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +30,8 @@
 
 /* Read by malloc's fast path on every call (one load, no write); starts checked, so that
  * nothing depends on init having run, and init makes it the real malloc unless allocations
- * may fail. Written with relaxed atomic stores; a thread that still reads the old value only
- * makes one more unchecked call. */
+ * may fail. Written with atomic stores, read plainly: a thread that still reads the old value
+ * only makes one more unchecked call. */
 void *(*mp_malloc_next)(size_t) = mp_malloc_checked;
 
 /* Set before mp_malloc_next turns checked, so that init, which may run while another thread

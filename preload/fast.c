@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The hottest entry points: malloc, free and the plain C++ operators. Each is the fast path of
- * hot.h around the real call, and a tail call to its slow path (interpose.c, cxx.c) for
- * everything else. Built without frame pointers (Makefile): these functions never call into the
- * shim except by a tail call, so the slow path's frame record points straight at the program's
- * call site and the frame-pointer walk (MAPPROF_UNWIND=fp) loses nothing. */
+ * hot.h before a tail call to the real function (around the call for operator new, which must
+ * see a failure), and a tail call to its slow path (interpose.c, cxx.c) for everything else. Built
+ * without frame pointers (Makefile): these functions never call into the shim except by a tail
+ * call, so the slow path's frame record points straight at the program's call site and the
+ * frame-pointer walk (MAPPROF_UNWIND=fp) loses nothing. */
 #include "hot.h"
 #include "slow.h"
 

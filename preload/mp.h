@@ -50,7 +50,8 @@ extern MP_HIDDEN struct mp_real mp_real;
  * fail, mp_malloc_checked (which takes a failure back out of the counts) once they may. */
 extern MP_HIDDEN void *(*mp_malloc_next)(size_t);
 MP_HIDDEN void *mp_malloc_checked(size_t size);
-/* Init, after mp_real: unchecked unless the process has an address-space or data limit. */
+/* Init, after mp_real: unchecked unless the process has an address-space or data limit, the
+ * system commits strictly, or another thread already saw a failure. */
 MP_HIDDEN void mp_fallible_init(void);
 /* From now on malloc's fast path checks its results (any thread, any time; for good). */
 MP_HIDDEN void mp_alloc_may_fail(void);

@@ -12,22 +12,28 @@
  *        shim_bytes fork   main allocates, forks; the child allocates CHILD_BYTES and exits
  *                          with exit() (its dump holds only those), the parent waits.
  *        shim_bytes fail   main allocates small and large blocks, then, under an RLIMIT_AS
- *                          just above its size, asks for FAILS blocks of 4..12 MiB that
- *                          cannot be had: failed calls are no allocations. Prints the bytes
- *                          and then the calls that succeeded.
+ *                          just above its size set with the prlimit64 system call (which the
+ *                          shim does not see), asks for FAILS blocks of 4..12 MiB that cannot
+ *                          be had: failed calls are no allocations. Prints the bytes and then
+ *                          the calls that succeeded.
  *        shim_bytes small HOW
  *                          small blocks fail: main fills the heap with 4 KiB blocks up to an
- *                          address-space limit 4 MiB above its size, then (but with `raw`)
+ *                          address-space limit 4 MiB above its size, then (except with `raw`)
  *                          50 times asks for 2000 blocks of 32 bytes (which fail) and, after
- *                          a free, one of 4000 bytes (which succeeds). HOW says who set the limit:
- * `set`, the program with setrlimit; `inherited`, the shell before exec (the program only raises it
- * again at the end); `raw` or `raw-odd`, the program with the prlimit64 system call, as prlimit(1)
- * would from outside; `mlock`, no address-space limit but 4 MiB of RLIMIT_MEMLOCK and
- * mlockall(MCL_FUTURE) (run it without CAP_IPC_LOCK). But with `raw`, errno is cleared after each
- * failure. Then 20000 times a block of 32 bytes is freed and asked for again, and one more is asked
- * for, which fails. Prints the bytes and then the calls that succeeded. Every size is 8..4096
- * bytes, well below MAPPROF_RATE=1048576, so nearly every byte goes through the fast path. No stdio
- * before the counts: they would add libc's own bytes. */
+ *                          a free, one of 4000 bytes (which succeeds). Then 20000 times a
+ *                          block of 32 bytes is freed and asked for again, and one more is
+ *                          asked for, which fails. HOW says who set the limit: `set`, the
+ *                          program with setrlimit; `inherited`, the shell before exec (the
+ *                          program only raises it again at the end); `raw` or `raw-odd`, the
+ *                          program with the prlimit64 system call, which the shim does not
+ *                          see; `mlock`, no address-space limit but 4 MiB of RLIMIT_MEMLOCK
+ *                          and mlockall(MCL_FUTURE) (run it without CAP_IPC_LOCK; exit 77 when
+ *                          the hard limit is below 1 MiB). Except with `raw`, errno is cleared
+ *                          after each failure: the shim must know of the limit without it.
+ *                          Prints the bytes and then the calls that succeeded.
+ * Every size but the large ones of `fail` is 8..4096 bytes, well below MAPPROF_RATE=1048576, so
+ * nearly every byte goes through the fast path. No stdio before the counts: they would add libc's
+ * own bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -125,7 +131,7 @@ NOINLINE static unsigned long fail_mode(unsigned long *calls)
 		_exit(7);
 	lim = old;
 	lim.rlim_cur = vm + (1u << 20);
-	if (setrlimit(RLIMIT_AS, &lim) != 0)
+	if (syscall(SYS_prlimit64, 0, RLIMIT_AS, &lim, NULL) != 0)
 		_exit(7);
 	unsigned long failed = 0;
 	for (unsigned i = 0; i < FAILS; i++) {
@@ -164,6 +170,8 @@ NOINLINE static unsigned long small_mode(const char *how, unsigned long *calls)
 		struct rlimit ml;
 		if (getrlimit(RLIMIT_MEMLOCK, &ml) != 0)
 			_exit(7);
+		if (ml.rlim_max < (1u << 20))
+			_exit(77); /* too little to fill a heap with */
 		ml.rlim_cur = 4u << 20;
 		if (ml.rlim_max < ml.rlim_cur)
 			ml.rlim_cur = ml.rlim_max;
@@ -206,8 +214,7 @@ NOINLINE static unsigned long small_mode(const char *how, unsigned long *calls)
 				_exit(9);
 			} else {
 				failed++;
-				if (!raw)
-					errno = 0;
+				errno = 0; /* not raw: see the loop */
 			}
 		}
 		free(kept[--k]);

@@ -96,8 +96,10 @@ int main(int argc, char **argv)
 		return oom(argc > 2 ? atol(argv[2]) : -1);
 	if (argc > 1 && !strcmp(argv[1], "realloc")) {
 		void *p = realloc_site();
-		void *q = realloc(p, SIZE_MAX - 4096); /* fails: p stays valid */
-		keep = p;
+		keep = p; /* kept before: after a failed realloc p stays valid, but the compiler
+			   * cannot know it failed */
+		volatile size_t huge = SIZE_MAX - 4096;
+		void *q = realloc(p, huge); /* fails: p stays valid */
 		printf("realloc %s\n", q == NULL ? "failed" : "succeeded");
 		return 0;
 	}
