@@ -304,12 +304,14 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	    (reserves ? beyond : per) >= MP_PRESIZE_MIN_GROWS &&
 	    s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 ? s->size_p50 : 1)) {
 		uint64_t n = s->size_p90;
-		snprintf(
-		    ev, sizeof(ev),
-		    "%" PRIu64 " instances grew %.1f times each on average%s (max %" PRIu64
-		    ") to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64 " elements",
-		    s->instances, reserves ? beyond : per, reserves ? " after their reserve()" : "",
-		    s->max_grows, s->size_p50, s->size_p90);
+		/* The max is one instance's grows, its reserve among them */
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " instances grew %.1f times each on average%s (max %" PRIu64
+			 "%s) to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
+			 " elements",
+			 s->instances, reserves ? beyond : per,
+			 reserves ? " after their reserve()" : "", s->max_grows,
+			 reserves ? ", the reserve included" : "", s->size_p50, s->size_p90);
 		if (s->kind == MP_KIND_UTHASH)
 			snprintf(sg, sizeof(sg),
 				 "uthash cannot reserve per table: after #include \"uthash.h\", "

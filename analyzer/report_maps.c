@@ -82,12 +82,15 @@ static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 	char a[32], b[32], d[32];
 	fprintf(f, "\n#%zu %s  %s:%" PRId64 "  %s\n", rank, mp_dump_kind_name(s->kind),
 		*s->file ? s->file : "?", s->line, s->function);
+	char presized[48] = "";
+	if (s->reserved) /* instances whose first grow was a reserve(): it counts among grows */
+		snprintf(presized, sizeof(presized), "   sized up front %" PRIu64, s->reserved);
 	fprintf(f,
 		"   instances %" PRIu64 " (live %" PRIu64 ", at most %" PRIu64
 		" at once)   grows %" PRIu64 " (%.1f per instance, max %" PRIu64 ")%s\n",
 		s->instances, s->live, s->max_live, s->grows,
 		s->instances ? (double)s->grows / (double)s->instances : 0.0, s->max_grows,
-		s->reserved ? "   reserves" : "");
+		presized);
 	fprintf(f,
 		"   final size p50 <=%" PRIu64 " p90 <=%" PRIu64 " max %" PRIu64
 		"   lifetime p50 <=%s p90 <=%s\n",

@@ -4,8 +4,8 @@
  * itself into files of its own. _exit, _Exit and quick_exit end the process without destructors
  * too: they write the final dump first (a fork child that does its work and leaves with _exit would
  * otherwise leave nothing). Not in a vfork child (it shares the parent's memory: a dump there
- * would describe the parent), not in a fork child about to exec that recorded no sample (the
- * usual fork-then-exec child would only add empty files) or leaving having allocated nothing,
+ * would describe the parent), not in a fork child about to exec or leaving that allocated
+ * nothing (the usual fork-then-exec child would only add empty files),
  * not while this thread is inside the
  * profiler (a signal handler calling _exit there: the dump would wait for our own locks). */
 #include <dlfcn.h>
@@ -17,8 +17,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "mp.h"
-#include "record.h"
-#include "table.h"
 #include "thread.h"
 
 /* The pid this image's state belongs to: set at load and in fork children; a different
@@ -33,7 +31,7 @@ static void on_fork_child(void)
 	image_pid = getpid();
 }
 
-static void final_dump(const char *why, bool exec);
+static void final_dump(const char *why);
 
 /* quick_exit runs its handlers, then glibc's own _exit, not ours. Registered before any other
  * handler, this one runs after them all (reverse order): the dump sees what they did. Libraries
@@ -42,7 +40,7 @@ static void final_dump(const char *why, bool exec);
  * first registration of anyone's or in our constructor. */
 static void on_quick_exit(void)
 {
-	final_dump("quick_exit", false);
+	final_dump("quick_exit");
 }
 
 MP_EXPORT int __cxa_at_quick_exit(void (*func)(void), void *dso);
@@ -89,9 +87,10 @@ __attribute__((constructor)) static void exec_ctor(void)
 	register_quick_exit();
 }
 
-/* A fork child that is about to exec is skipped when it recorded no sample, one that leaves
- * with _exit only when it allocated nothing: its exact counts are worth a file. */
-static void final_dump(const char *why, bool exec)
+/* A fork child that is about to exec or leaves with _exit is skipped when it allocated
+ * nothing: its exact counts are worth a file, sampled or not (a child that exec'd after
+ * 50,000 unsampled calls was lost from the totals at MAPPROF_RATE=0). */
+static void final_dump(const char *why)
 {
 	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
 		return;
@@ -101,15 +100,11 @@ static void final_dump(const char *why, bool exec)
 	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
 		return;
 	if (mp_forked_child) {
-		struct mp_sample_stats st;
 		struct mp_totals tot;
 		mp_tls.guard++;
-		mp_table_lock_all();
-		mp_record_stats_locked(&st);
-		mp_table_unlock_all();
 		mp_thread_totals(&tot);
 		mp_tls.guard--;
-		if (exec ? st.sampled == 0 : tot.alloc_calls == 0)
+		if (tot.alloc_calls == 0)
 			return;
 	}
 	int saved = errno;
@@ -119,12 +114,12 @@ static void final_dump(const char *why, bool exec)
 
 static void before_exec(void)
 {
-	final_dump("exec", true);
+	final_dump("exec");
 }
 
 static __attribute__((noreturn)) void leave(int status)
 {
-	final_dump("_exit", false);
+	final_dump("_exit");
 	if (next_exit)
 		next_exit(status);
 	for (;;)
@@ -192,7 +187,7 @@ MP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
  * on, and its exit dump comes later. The child is a fork child like any other. */
 MP_EXPORT int daemon(int nochdir, int noclose)
 {
-	final_dump("daemon", false); /* marks nothing final: a later exit still dumps */
+	final_dump("daemon"); /* marks nothing final: a later exit still dumps */
 	return NEXT(int (*)(int, int), "daemon")(nochdir, noclose);
 }
 

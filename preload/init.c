@@ -263,6 +263,13 @@ static bool read_config(void)
 	if ((v = secure_getenv("MAPPROF_OUT"))) {
 		if (!*v || strlen(v) >= sizeof(c->out) - 64 || !valid_template(v))
 			return bad("MAPPROF_OUT", v, "a path template with %p, %n, %%");
+		/* A directory ("out/") or a device ("/dev/null") is no file name: dumps would
+		 * land beside it as hidden ".1" files, or in /dev. */
+		struct stat sb;
+		if (v[strlen(v) - 1] == '/' ||
+		    (!strchr(v, '%') && stat(v, &sb) == 0 && !S_ISREG(sb.st_mode)))
+			return bad("MAPPROF_OUT", v,
+				   "a file name template, not a directory or device");
 		strcpy(c->out, v);
 	}
 	/* A relative template is taken against the directory the program started in, so a

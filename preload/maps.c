@@ -506,6 +506,27 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	return g;
 }
 
+void mp_maps_ungrow_locked(mp_map_inst_t *m, mp_map_grow_t *g, unsigned flags, uint64_t from,
+			   uint64_t elements, uint64_t bytes)
+{
+	mp_map_site_t *s = m->site;
+	m->grows--;
+	m->buckets = from;
+	if ((flags & MP_GROW_EXPLICIT) && m->explicit_grow && m->grows == 0) {
+		m->explicit_grow = false; /* its first grow was this reserve: it did not size it */
+		s->agg.reserved--;
+	}
+	s->agg.grows--;
+	s->agg.grow_bytes -= bytes;
+	if ((m->key & 3) == MP_KIND_API)
+		s->agg.heap_grow_bytes -= bytes;
+	if (g) {
+		g->count--;
+		g->rehashed -= elements;
+		g->bytes -= bytes;
+	}
+}
+
 void mp_maps_grow_ns_locked(mp_map_site_t *s, mp_map_grow_t *g, uint64_t ns)
 {
 	if (g)

@@ -107,6 +107,8 @@ typedef struct mp_maps_tls {
 	 * fewer per grow). Any other map event of this thread enters it first. */
 	void *new_array;
 	uint64_t from, to, t0; /* t0: mp_maps_now at the decision */
+	uint64_t moved;	       /* its elements to rehash, as recorded */
+	unsigned flags;	       /* its MP_GROW_* flags */
 	uint64_t ops; /* this thread's alloc+free calls when the new array came: the old array's
 		       * free is the very next heap call of the rehash */
 	mp_map_grow_t *grow; /* where its duration goes */
@@ -207,6 +209,10 @@ MP_HIDDEN void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now);
 /* Takes back an instance that turned out to be no map (just made, never grown): its site no
  * longer counts it. */
 MP_HIDDEN void mp_maps_discard_locked(mp_map_inst_t *m);
+/* Takes back a grow recorded by mp_maps_grow_locked (aggregate g, may be NULL) that never
+ * happened: its bucket array could not be allocated. m is back at `from` buckets. */
+MP_HIDDEN void mp_maps_ungrow_locked(mp_map_inst_t *m, mp_map_grow_t *g, unsigned flags,
+				     uint64_t from, uint64_t elements, uint64_t bytes);
 /* Records one grow of m (flags MP_GROW_*); returns its aggregate (NULL when not recorded). */
 MP_HIDDEN mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned flags,
 					     uint64_t from, uint64_t to, uint64_t elements,

@@ -220,6 +220,20 @@ instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t n
 	return m;
 }
 
+/* Maps lock held: whether this thread's last grow decision, for m, never happened. Its bucket
+ * array could not be allocated (bad_alloc, from our operator new or the map's own allocator):
+ * libstdc++ then puts the map back as it was, and the next insert asks for a grow from the same
+ * count again, while m is recorded at the failed grow's count. Nothing else brings a map we
+ * followed back to a count it had, unseen: a shrink is a decision too, and a map moved or
+ * swapped here holds another array (instance_at_locked; not seen for arrays that do not come
+ * from malloc). */
+static inline bool failed_before(const mp_maps_tls_t *x, const mp_map_inst_t *m, uint64_t from)
+{
+	return x->inst == m && x->serial == m->serial && x->gen == mp_maps_gen && x->grow &&
+	       !x->shrink && x->from == from && x->to == m->buckets && x->to != from &&
+	       m->grows > 0;
+}
+
 /* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
  * buckets (the map's own counts), `moved` elements rehashed, `size` elements after the
  * insert. */
@@ -243,6 +257,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	enter_new_array_locked(x);
 	x->stage = 0; /* a pending grow not finished by now stays unmeasured */
 	mp_map_inst_t *m = instance_at_locked(x, self, key, now);
+	if (m && failed_before(x, m, from))
+		mp_maps_ungrow_locked(m, x->grow, x->flags, from, x->moved, x->to * sizeof(void *));
 	if (x->policy && x->policy != self)
 		mp_maps_cxx_flush_locked();
 	else if (m && x->policy == self && x->policy_serial == m->serial &&
@@ -280,6 +296,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->old_array = m->array;
 	x->from = from;
 	x->to = to;
+	x->moved = moved;
+	x->flags = flags;
 	x->adoptable = m->adoptable;
 	recent_put(x, self, m);
 	if (mp_likely(t->rec != NULL)) {      /* its exit runs mp_maps_thread_exit */

@@ -39,13 +39,19 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 #undef uthash_expand_fyi
 #undef uthash_noexpand_fyi
 #endif
+/* Each call site of these hooks in uthash.h names what it allocates in its size expression
+ * (sizeof(UT_hash_table), or a count of UT_hash_bucket): the text tells a bucket array from a
+ * table, which the size alone cannot (a 4-bucket array is as large as the table). */
 #ifndef uthash_malloc
-#define uthash_malloc(sz)	   mapprof_uthash_malloc_(sz)
+#define uthash_malloc(sz)	   mapprof_uthash_malloc_((sz), MAPPROF_UTHASH_IS_BUCKETS_(#sz))
 #define MAPPROF_UTHASH_OWN_MALLOC_ 1
 #endif
 #ifndef uthash_free
-#define uthash_free(ptr, sz) mapprof_uthash_free_((ptr), (sz))
+#define uthash_free(ptr, sz) mapprof_uthash_free_((ptr), (sz), MAPPROF_UTHASH_IS_BUCKETS_(#sz))
 #endif
+/* Folded at compile time where the compiler can (GCC at -O1 and up), else a strstr per call,
+ * made only when the shim is loaded. */
+#define MAPPROF_UTHASH_IS_BUCKETS_(text) (__builtin_strstr((text), "UT_hash_bucket") != NULL)
 #ifndef uthash_expand_fyi
 #define uthash_expand_fyi(tbl) mapprof_uthash_expand_fyi_(tbl)
 #endif
@@ -55,22 +61,26 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 
 #include <uthash.h>
 
-static inline void *mapprof_uthash_malloc_(size_t sz)
+/* table_size 0 tells the shim "a bucket array, no table" (a shim that predates the flag reads
+ * it the same way: no block has size 0). */
+static inline void *mapprof_uthash_malloc_(size_t sz, int buckets)
 {
-	return mapprof_uthash_malloc ? mapprof_uthash_malloc(sz, sizeof(UT_hash_table))
-				     : malloc(sz);
+	return mapprof_uthash_malloc
+		   ? mapprof_uthash_malloc(sz, buckets ? 0 : sizeof(UT_hash_table))
+		   : malloc(sz);
 }
 
-/* A block of the table's size is the table (HASH_CLEAR, HASH_DELETE of the last item): its
- * element count at death is read here. */
-static inline void mapprof_uthash_free_(void *p, size_t sz)
+/* A block of the table's size that is no bucket array is the table (HASH_CLEAR, HASH_DELETE of
+ * the last item): its element count at death is read here. */
+static inline void mapprof_uthash_free_(void *p, size_t sz, int buckets)
 {
-	if (mapprof_uthash_free)
-		mapprof_uthash_free(
-		    p, sz, sizeof(UT_hash_table),
-		    sz == sizeof(UT_hash_table) && p ? ((const UT_hash_table *)p)->num_items : 0);
-	else
+	if (mapprof_uthash_free) {
+		int table = !buckets && sz == sizeof(UT_hash_table) && p;
+		mapprof_uthash_free(p, sz, buckets ? 0 : sizeof(UT_hash_table),
+				    table ? ((const UT_hash_table *)p)->num_items : 0);
+	} else {
 		free(p);
+	}
 }
 
 static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)

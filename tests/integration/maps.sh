@@ -334,6 +334,15 @@ got = {f: (x["instances"], x["live"]) for f, x in s2.items()}
 assert got == {"two_big": (big, 0), "two_small": (small, 0)}, got
 assert sum(x["grows"] for x in s2.values()) == grows2, (s2, grows2)
 assert j["summary"]["maps"] == tables + big + small, j["summary"]
+# The header tells the 4-bucket array of an expansion from a table by uthash's own size
+# expression: seen allocated (its bytes come from malloc) and timed like any other (it was
+# taken for a table: 64 bytes a table "not from malloc", and that grow untimed).
+assert s2["two_big"]["grows"] > 0, s2
+for f, x in s2.items():
+    if x["grows"] == 0:
+        continue
+    assert x["heap_grow_bytes"] == x["grow_bytes"] > 0, (f, x["heap_grow_bytes"], x["grow_bytes"])
+    assert x["grow_ns"] > 0, (f, x["grow_ns"])
 PY
 
 # rehash(0) and reserve() below the size shrink the array: no grow, no reserve, one instance
@@ -350,6 +359,22 @@ s = [x for x in j["sites"] if x["file"].endswith("maps_shrink.cc")]
 got = (sum(x["instances"] for x in s), sum(x["live"] for x in s), sum(x["grows"] for x in s),
        sum(x["reserved"] for x in s))
 assert got == (maps, 0, grows, 0), (got, grows)
+PY
+
+# A grow whose bucket array cannot be allocated is taken back when the map asks for it again
+# (each failed attempt counted as a grow and split its map in two).
+run throw maps_throw
+maps_json throw
+check "unordered_map: grows that threw bad_alloc are not counted, one instance per map" \
+	python3 - "$T/throw.out" "$T/throw.json" <<PY
+import json, sys
+maps, grows, failed = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+assert failed == 3 * maps, failed
+j = json.load(open(sys.argv[2]))
+s = [x for x in j["sites"] if x["file"].endswith("maps_throw.cc")]
+got = (sum(x["instances"] for x in s), sum(x["live"] for x in s), sum(x["grows"] for x in s))
+assert got == (maps, 0, grows), (got, grows)
+assert all(x["heap_grow_bytes"] == x["grow_bytes"] for x in s), s
 PY
 
 # A swap puts another map at a grown map's address: inserts there are not the grown map's.
@@ -384,5 +409,10 @@ PY
 if [ -x "$REPORT" ] && "$REPORT" --help 2>&1 | grep -q grow; then
 	out=$("$REPORT" --profile grow --top "$T"/umap/*.mprof 2>&1)
 	check "report: --profile grow --top lists um_loop" grep -q um_loop <<<"$out"
+	# A reserving site says how many of its instances were sized up front (it said a bare
+	# "reserves").
+	out=$("$REPORT" --maps "$T"/umap/*.mprof 2>&1)
+	check "report: --maps counts the instances sized up front" \
+		grep -Eq "grows [0-9]+ \(.*\)   sized up front [1-9][0-9]*$" <<<"$out"
 fi
 exit 0

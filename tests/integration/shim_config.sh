@@ -41,6 +41,14 @@ same_but_one_line "garbage: MAPPROF_DEPTH=0" MAPPROF_DEPTH=0
 same_but_one_line "garbage: MAPPROF_DEPTH=300" MAPPROF_DEPTH=300
 same_but_one_line "garbage: MAPPROF_OUT=%x" MAPPROF_OUT=%x
 same_but_one_line "garbage: MAPPROF_OUT=''" MAPPROF_OUT=
+# A directory or a device is no file name: dumps went beside it as hidden ".1" files or into
+# /dev ("/dev/null.1"); the FIFO stands for a device (no test writes to /dev).
+mkdir -p "$T/outdir" && mkfifo "$T/outfifo"
+same_but_one_line "garbage: MAPPROF_OUT a directory with a slash" MAPPROF_OUT="$T/outdir/"
+same_but_one_line "garbage: MAPPROF_OUT an existing directory" MAPPROF_OUT="$T/outdir"
+same_but_one_line "garbage: MAPPROF_OUT an existing FIFO" MAPPROF_OUT="$T/outfifo"
+expect_eq "no dumps beside a directory or FIFO given as MAPPROF_OUT" "" \
+	"$(ls -A "$T/outdir"; ls "$T" | grep -E '^out(dir|fifo)\.')"
 same_but_one_line "garbage: MAPPROF_SIGNAL=FOO" MAPPROF_SIGNAL=FOO
 same_but_one_line "garbage: MAPPROF_SIGNAL=KILL" MAPPROF_SIGNAL=9
 same_but_one_line "garbage: MAPPROF_SIGNAL=11 (SEGV: a loop of dumps, not the crash)" MAPPROF_SIGNAL=11

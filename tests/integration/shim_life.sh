@@ -100,6 +100,32 @@ if new:
          all(os.path.basename(new[0]["file"]) != os.path.basename(o["file"]) for o in old))
 EOF
 
+# A fork child that allocates, then execs: its dump before the exec is written at every rate,
+# sampled or not (at rate 0 it was dropped for want of a sample, and its calls lost from the
+# totals).
+for rate in 0 1; do
+	mkdir -p "$T/forkexec$rate"
+	out=$(MAPPROF_RATE=$rate mp_run "$T/forkexec$rate" "$LIFE" forkexec 2>&1)
+	expect_eq "fork then exec (rate $rate): program output" "exec2 ok
+forkexec ok" "$out"
+	py "$T/forkexec$rate" "$rate" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("fork then exec (rate %s): " % sys.argv[2])
+ds = m.load_dir(sys.argv[1])
+cmd = sorted(tuple(d["header"]["cmdline"][1:]) for d in ds)
+t.eq("three dumps: parent, child before its exec, the new image",
+     sorted([("forkexec",), ("forkexec",), ("exec2",)]), cmd)
+pids = {d["header"]["pid"] for d in ds}
+t.eq("two processes", 2, len(pids))
+new = {d["header"]["pid"] for d in ds if d["header"]["cmdline"][1:] == ["exec2"]}
+child = [d for d in ds if d["header"]["cmdline"][1:] == ["forkexec"] and d["header"]["pid"] in new]
+if t.eq("the child's own dump", 1, len(child)):
+    t.ok("the child's calls in its totals (30 x site_child at least)",
+         child[0]["totals"]["alloc_calls"] >= 30, str(child[0]["totals"]))
+EOF
+done
+
 # execveat (glibc 2.34): the old image's dump before the exec, as for the other exec forms.
 mkdir -p "$T/execat"
 out=$(mp_run "$T/execat" "$LIFE" execat 2>&1)

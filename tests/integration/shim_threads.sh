@@ -112,9 +112,38 @@ for d in ds:
     sbytes = sum(s["alloc_count"] * s["size"] for s in d["samples"])
     inuse = sum(s["inuse_count"] * s["size"] for s in d["samples"])
     freed = sum(s["alloc_count"] - s["inuse_count"] for s in d["samples"])
-    if not (calls <= tot["alloc_calls"] and sbytes <= tot["alloc_bytes"] and
+    # and no fewer than its calls but those in flight, one a churning thread (read after the
+    # table's unlock, a preempted dump let the threads run on: 40,000 calls missing once)
+    if not (calls <= tot["alloc_calls"] <= calls + 4 and sbytes <= tot["alloc_bytes"] and
             inuse <= tot["alloc_bytes"] and freed <= tot["free_calls"]):
         bad.append((d["header"]["seq"], calls, tot["alloc_calls"], sbytes, tot["alloc_bytes"],
                     inuse, freed, tot["free_calls"]))
 t.eq("every snapshot's samples within its totals (exact mode)", [], bad)
+PYEOF
+
+# exit() from a thread while three others allocate: the exit dump's totals exceed its samples
+# by the calls in flight only (3 of 60 such runs missed 3,000 to 40,000 calls).
+for i in 1 2 3 4 5; do
+	mkdir -p "$T/tx$i"
+	out=$(mp_run "$T/tx$i" timeout 60 "$PROGS/shim_thread_exit" 2>&1)
+	echo "$out $?" >"$T/tx$i.status"
+done
+expect_eq "exit from a thread while others allocate: output and status unchanged" \
+	"exiting 42 exiting 42 exiting 42 exiting 42 exiting 42" "$(cat "$T"/tx?.status | tr '\n' ' ' | sed 's/ $//')"
+"$PY" - "$T" <<'PYEOF'
+import sys
+import mprof_decode as m
+t = m.Tap("exit from a thread while others allocate: ")
+gaps = []
+for i in range(1, 6):
+    ds = [d for d in m.load_dir("%s/tx%d" % (sys.argv[1], i))
+          if d["header"]["exe"].endswith("/shim_thread_exit")]
+    if len(ds) != 1:
+        gaps.append(("dumps", len(ds)))
+        continue
+    d = ds[0]
+    calls = sum(s["alloc_count"] for s in d["samples"])
+    gaps.append(d["totals"]["alloc_calls"] - calls)
+t.ok("totals within the calls in flight of the samples (exact mode)",
+     all(isinstance(g, int) and 0 <= g <= 3 for g in gaps), str(gaps))
 PYEOF

@@ -5,7 +5,8 @@
  * watching num_buckets; prints "tables N grows G items K". Then tables that start with 2
  * buckets, whose expansion to 4 allocates a table-sized array: 50 of 25 items in two_big, each
  * followed by one of 3 items in two_small (which must still be seen); prints
- * "two_big T grows G two_small S". */
+ * "two_big T grows G two_small S". The header tells those 4-bucket arrays from tables by the
+ * text of uthash's size expressions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <uthash.h>

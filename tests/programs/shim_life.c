@@ -7,6 +7,8 @@
  *   exec            10 x site_pre(128) kept, MAPPROF_DUMP(), then exec of itself as "exec2",
  *                   which allocates 7 x site_post(160) kept
  *   execat          10 x site_pre(128) kept, then execveat of itself as "exec2" (no API dump)
+ *   forkexec        a fork child: 30 x site_child(96) kept, then exec of itself as "exec2";
+ *                   prints "forkexec ok"
  *   daemon FILE     10 x site_pre(128) kept, daemon(1, 1); the daemon: 30 x site_child(96)
  *                   kept, then creates FILE and exits
  *   pexit           main() leaves with pthread_exit; a thread then allocates 7 x site_post(160)
@@ -194,6 +196,18 @@ int main(int argc, char **argv)
 		MAPPROF_DUMP();
 		execl("/proc/self/exe", argv[0], "exec2", (char *)NULL);
 		return 5;
+	}
+	if (!strcmp(mode, "forkexec")) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			site_child();
+			execl("/proc/self/exe", argv[0], "exec2", (char *)NULL);
+			_exit(5);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		say(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "forkexec ok\n" : "forkexec: failed\n");
+		return 0;
 	}
 	if (!strcmp(mode, "execat")) {
 		site_pre();
