@@ -514,7 +514,8 @@ void mp_maps_ungrow_locked(mp_map_inst_t *m, mp_map_grow_t *g, unsigned flags, u
 	m->buckets = from;
 	if ((flags & MP_GROW_EXPLICIT) && m->explicit_grow && m->grows == 0) {
 		m->explicit_grow = false; /* its first grow was this reserve: it did not size it */
-		s->agg.reserved--;
+		if (--s->agg.reserved == 0)
+			s->flags &= ~MP_SITE_RESERVES;
 	}
 	s->agg.grows--;
 	s->agg.grow_bytes -= bytes;

@@ -224,12 +224,14 @@ instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t n
  * array could not be allocated (bad_alloc, from our operator new or the map's own allocator):
  * libstdc++ then puts the map back as it was, and the next insert asks for a grow from the same
  * count again, while m is recorded at the failed grow's count. Nothing else brings a map we
- * followed back to a count it had, unseen: a shrink is a decision too, and a map moved or
- * swapped here holds another array (instance_at_locked; not seen for arrays that do not come
- * from malloc). */
+ * followed back to a count it had, unseen: a shrink is a decision too, a map moved or swapped
+ * here holds another array (instance_at_locked), and a map that died freed its array. Hence
+ * only for maps whose array we track (m->array): a std::pmr map's death is not seen, and the
+ * next one made at its address may well grow from the same count (a first grow that fails is
+ * not taken back either). */
 static inline bool failed_before(const mp_maps_tls_t *x, const mp_map_inst_t *m, uint64_t from)
 {
-	return x->inst == m && x->serial == m->serial && x->gen == mp_maps_gen && x->grow &&
+	return m->array && x->inst == m && x->serial == m->serial && x->gen == mp_maps_gen &&
 	       !x->shrink && x->from == from && x->to == m->buckets && x->to != from &&
 	       m->grows > 0;
 }

@@ -49,8 +49,7 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 #ifndef uthash_free
 #define uthash_free(ptr, sz) mapprof_uthash_free_((ptr), (sz), MAPPROF_UTHASH_IS_BUCKETS_(#sz))
 #endif
-/* Folded at compile time where the compiler can (GCC at -O1 and up), else a strstr per call,
- * made only when the shim is loaded. */
+/* Folded at compile time where the compiler can (GCC), else a strstr per call (clang -O0). */
 #define MAPPROF_UTHASH_IS_BUCKETS_(text) (__builtin_strstr((text), "UT_hash_bucket") != NULL)
 #ifndef uthash_expand_fyi
 #define uthash_expand_fyi(tbl) mapprof_uthash_expand_fyi_(tbl)

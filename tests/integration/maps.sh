@@ -377,6 +377,21 @@ assert got == (maps, 0, grows), (got, grows)
 assert all(x["heap_grow_bytes"] == x["grow_bytes"] for x in s), s
 PY
 
+# Small std::pmr maps one after another at one address: each first grow repeats the last one's
+# counts, which is no failed grow (it merged 20 maps into one instance with one grow).
+run pmr_small maps_pmr_small
+maps_json pmr_small
+check "unordered_map: small pmr maps in a loop are one instance and one grow each" \
+	python3 - "$T/pmr_small.out" "$T/pmr_small.json" <<PY
+import json, sys
+maps, grows = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+assert grows == maps, (maps, grows)
+j = json.load(open(sys.argv[2]))
+s = [x for x in j["sites"] if x["file"].endswith("maps_pmr_small.cc")]
+got = (sum(x["instances"] for x in s), sum(x["grows"] for x in s))
+assert got == (maps, grows), (got, maps, grows)
+PY
+
 # A swap puts another map at a grown map's address: inserts there are not the grown map's.
 run swap maps_swap
 maps_json swap
