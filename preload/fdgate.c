@@ -49,8 +49,11 @@ static void pause_a_little(unsigned *spins)
 	syscall(SYS_nanosleep, &ts, NULL);
 }
 
-int mp_fd_open(const char *path, int flags, mode_t mode)
+void mp_fd_enter(void)
 {
+	/* Before the count: a range close that sees the count must also see whose it is, or it
+	 * would not wait for it (ours()). The count's increment publishes it. */
+	__atomic_store_n(&owner, getpid(), __ATOMIC_RELAXED);
 	unsigned spins = 0;
 	for (;;) {
 		__atomic_add_fetch(&users, 1, __ATOMIC_SEQ_CST);
@@ -59,12 +62,21 @@ int mp_fd_open(const char *path, int flags, mode_t mode)
 		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
 		pause_a_little(&spins);
 	}
-	__atomic_store_n(&owner, getpid(), __ATOMIC_RELAXED);
+}
+
+void mp_fd_leave(void)
+{
+	int e = errno;
+	__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
+	errno = e;
+}
+
+int mp_fd_open(const char *path, int flags, mode_t mode)
+{
+	mp_fd_enter();
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 	if (fd < 0) {
-		int e = errno;
-		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
-		errno = e;
+		mp_fd_leave();
 		return -1;
 	}
 	for (int i = 0; i < HELD; i++) {

@@ -10,6 +10,10 @@
  * malloc). mp_fd_open returns the descriptor or -1 with errno set. */
 MP_HIDDEN int mp_fd_open(const char *path, int flags, mode_t mode);
 MP_HIDDEN int mp_fd_close(int fd);
+/* Around another call of the profiler's that creates descriptors (libunwind's pipe2): none of
+ * the program's range closes or dups runs meanwhile. mp_fd_leave keeps errno. */
+MP_HIDDEN void mp_fd_enter(void);
+MP_HIDDEN void mp_fd_leave(void);
 /* The close family of the program (unwfd.c), around the real call: a close or dup onto fd
  * waits while the profiler holds fd; a close of a range waits until the profiler holds none
  * (and opens none until the call is done). No wait inside the profiler (guard held). */

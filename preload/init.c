@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -182,13 +183,32 @@ static const struct {
     {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
 };
 
+/* RTMIN, RTMIN+n, RTMAX, RTMAX-n (as kill -l names them); 0 if s is none of these. */
+static int parse_rt_signal(const char *s)
+{
+	bool min = !strncasecmp(s, "RTMIN", 5);
+	if (!min && strncasecmp(s, "RTMAX", 5))
+		return 0;
+	uint64_t k = 0;
+	s += 5;
+	if (*s && (*s != (min ? '+' : '-') || !parse_u64(s + 1, &k)))
+		return 0;
+	int lo = SIGRTMIN, hi = SIGRTMAX;
+	if (k > (uint64_t)(hi - lo))
+		return 0;
+	return min ? lo + (int)k : hi - (int)k;
+}
+
 static int parse_signal(const char *s)
 {
-	if (!strncmp(s, "SIG", 3))
+	if (!strncasecmp(s, "SIG", 3))
 		s += 3;
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		if (!strcmp(s, signals[i].name))
+		if (!strcasecmp(s, signals[i].name))
 			return signals[i].sig;
+	int rt = parse_rt_signal(s);
+	if (rt)
+		return rt;
 	/* A number: one of those above, or a real-time signal. Not the others: a handler on
 	 * SEGV, BUS, ILL, FPE or ABRT would return into the fault (a loop of dumps instead of the
 	 * crash), CHLD's default matters to the program, KILL and STOP cannot be caught, and
@@ -305,7 +325,7 @@ static bool read_config(void)
 			return bad(
 			    "MAPPROF_SIGNAL", v,
 			    "USR1, USR2, HUP, PROF, URG, WINCH, PWR, TTIN, TTOU or a real-time "
-			    "signal, by name or number");
+			    "signal: RTMIN+n, RTMAX-n or its number");
 	}
 	if ((v = secure_getenv("MAPPROF_INTERVAL")) && *v) {
 		if (!parse_u64(v, &n) || n > 86400 * 365)

@@ -188,11 +188,13 @@ MP_EXPORT int pipe2(int fds[2], int flags)
 {
 	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
 	bool unw = caller >= unw_lo && caller < unw_hi;
-	if (unw)
-		__atomic_add_fetch(&reopening, 1, __ATOMIC_SEQ_CST);
-	int r = next_pipe2 ? next_pipe2(fds, flags) : (int)syscall(SYS_pipe2, fds, flags);
 	if (!unw)
-		return r;
+		return next_pipe2 ? next_pipe2(fds, flags) : (int)syscall(SYS_pipe2, fds, flags);
+	/* The pipe takes the lowest free numbers until it is moved up: a dup2 of the program's
+	 * onto one of them meanwhile would fail (EBUSY) or be closed under it (fdgate.c). */
+	mp_fd_enter();
+	__atomic_add_fetch(&reopening, 1, __ATOMIC_SEQ_CST);
+	int r = next_pipe2 ? next_pipe2(fds, flags) : (int)syscall(SYS_pipe2, fds, flags);
 	int saved = errno;
 	if (r == 0) {
 		int base = high_base();
@@ -202,6 +204,7 @@ MP_EXPORT int pipe2(int fds[2], int flags)
 		__atomic_store_n(&suspect, 0, __ATOMIC_RELAXED);
 	}
 	__atomic_sub_fetch(&reopening, 1, __ATOMIC_SEQ_CST);
+	mp_fd_leave();
 	errno = saved;
 	return r;
 }

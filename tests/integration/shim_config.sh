@@ -54,6 +54,10 @@ same_but_one_line "garbage: MAPPROF_SIGNAL=KILL" MAPPROF_SIGNAL=9
 same_but_one_line "garbage: MAPPROF_SIGNAL=11 (SEGV: a loop of dumps, not the crash)" MAPPROF_SIGNAL=11
 same_but_one_line "garbage: MAPPROF_SIGNAL=17 (CHLD)" MAPPROF_SIGNAL=17
 same_but_one_line "garbage: MAPPROF_SIGNAL=32 (glibc's own)" MAPPROF_SIGNAL=32
+same_but_one_line "garbage: MAPPROF_SIGNAL=RTMIN+31 (past SIGRTMAX)" MAPPROF_SIGNAL=RTMIN+31
+same_but_one_line "garbage: MAPPROF_SIGNAL=RTMAX+1" MAPPROF_SIGNAL=RTMAX+1
+same_but_one_line "garbage: MAPPROF_SIGNAL=RTMIN-" MAPPROF_SIGNAL=RTMIN-
+same_but_one_line "garbage: MAPPROF_SIGNAL=INT" MAPPROF_SIGNAL=INT
 same_but_one_line "garbage: MAPPROF_INTERVAL=x" MAPPROF_INTERVAL=x
 same_but_one_line "garbage: MAPPROF_MAPS=2" MAPPROF_MAPS=2
 same_but_one_line "garbage: MAPPROF_SEED=-5" MAPPROF_SEED=-5
@@ -175,6 +179,25 @@ out=$(bash -c "trap '' USR2; exec env LD_PRELOAD='$LIB' MAPPROF_SIGNAL=USR2 MAPP
 expect_eq "MAPPROF_SIGNAL on an inherited SIG_IGN: still ignored" "$base" "$out"
 check "MAPPROF_SIGNAL on an inherited SIG_IGN: one line says so" \
 	grep -q '^mapprof: MAPPROF_SIGNAL: the process ignores that signal' "$T/ign.err"
+
+# Signal names as kill -l prints them, in any case: the handler is on that number (SigCgt).
+caught() {
+	local m
+	m=$(env LD_PRELOAD="$LIB" "$@" MAPPROF_OUT="$T/sg/m.%p" grep SigCgt /proc/self/status 2>&1)
+	echo "${m##*[[:space:]]}"
+}
+mkdir -p "$T/sg"
+for v in RTMIN:34 SIGRTMIN+3:37 rtmax-1:63 RTMAX:64 usr2:12 SigHup:1 40:40; do
+	name=${v%%:*} num=${v##*:}
+	mask=$(caught MAPPROF_SIGNAL="$name")
+	off=$(caught MAPPROF_MAPS=1)
+	if [[ $mask =~ ^[0-9a-f]+$ ]] && (((0x$mask >> (num - 1)) & 1)) &&
+		! (((0x$off >> (num - 1)) & 1)); then
+		ok "MAPPROF_SIGNAL=$name: the handler is on signal $num"
+	else
+		not_ok "MAPPROF_SIGNAL=$name: the handler is on signal $num" "SigCgt $mask (without: $off)"
+	fi
+done
 
 # The dump thread never keeps a process alive: main calls pthread_exit and the last program
 # thread returns, so the process must end with status 0 (it lived on, signals blocked).
