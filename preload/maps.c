@@ -159,6 +159,7 @@ void mp_maps_reset(void)
 	memset(grow_cache, 0, sizeof(grow_cache));
 	htab_clear(&arrays);
 	htab_clear(&pcgs);
+	mp_maps_hint_reset();
 	mp_maps_gen++;
 	mp_maps_tls.stage = 0;
 	mp_maps_tls.new_array = NULL;
@@ -420,6 +421,7 @@ static void array_drop(mp_map_inst_t *m)
 	if (c && __atomic_load_n(&c->policy_buckets, __ATOMIC_RELAXED) == m->array)
 		__atomic_store_n(&c->policy_buckets, MP_MAPS_ARRAY_GONE, __ATOMIC_RELAXED);
 	htab_remove(&arrays, &m->ah);
+	mp_maps_hint_drop_locked(m, m->array);
 	mp_filter_remove_map(m->array);
 	m->array = NULL;
 }
@@ -557,7 +559,9 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 	if (!htab_insert(&arrays, &m->ah)) {
 		mp_filter_remove_map(p);
 		m->array = NULL;
+		return;
 	}
+	mp_maps_hint_put_locked(m, p);
 }
 
 mp_map_inst_t *mp_maps_array_owner_locked(const void *p)
@@ -636,6 +640,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		old->ah.hash = fresh->ah.hash;
 		htab_insert(&arrays, &old->ah); /* cannot fail: the table just lost an entry */
 		fresh->array = NULL;
+		mp_maps_hint_put_locked(old, old->array);
 	}
 	htab_insert(&insts, &old->h); /* cannot fail: the table just lost two entries */
 	fresh->serial = 0;

@@ -246,6 +246,25 @@ MP_HIDDEN mp_htab_t *mp_maps_insts_locked(void);
 MP_HIDDEN mp_htab_t *mp_maps_pcgs_locked(void);
 MP_HIDDEN void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now);
 
+/* An insert saw `elems` elements in m's map without the lock: m's largest size rises to it
+ * (a compare-and-swap: two threads raising it at once must not lower it). */
+static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
+{
+	uint64_t cur = __atomic_load_n(&m->max_size, __ATOMIC_RELAXED);
+	while (elems > cur && !__atomic_compare_exchange_n(&m->max_size, &cur, elems, true,
+							   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
+ * last. put: m holds p now; drop: it no longer does (maps lock held for both). note: raises
+ * the max_size of the instance holding `array`, if known (no lock); false if not known. */
+MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p);
+MP_HIDDEN void mp_maps_hint_drop_locked(const mp_map_inst_t *m, const void *p);
+MP_HIDDEN bool mp_maps_hint_note(const void *array, uint64_t elems);
+/* Fork child: the parent's instances are gone. */
+MP_HIDDEN void mp_maps_hint_reset(void);
+
 /* maps_stdcxx.c: the unordered_map halves of mp_maps_on_alloc / mp_maps_on_free. */
 MP_HIDDEN unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_maps_cxx_on_free(mp_tls_t *t, void *p);

@@ -411,6 +411,15 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	mp_maps_unlock();
 }
 
+/* Maps lock held: this thread's elements cache goes to its instance and ends. */
+static void drop_policy_locked(mp_maps_tls_t *x)
+{
+	mp_maps_cxx_flush_locked();
+	x->policy = NULL;
+	x->policy_serial = 0;
+	x->policy_inst = NULL;
+}
+
 /* The map at the cached policy has another bucket array than the one cached: the same map
  * grown since by another thread, or another map put there by a swap or a move (no call to us).
  * The array table tells which; a map that is not the cached one ends the cache (what it
@@ -421,15 +430,19 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 	t->guard++;
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_array_owner_locked(cur);
-	if (m && m->serial == x->policy_serial && x->gen == mp_maps_gen) {
-		/* Still the map this thread grew (grown since by another, perhaps). If another
-		 * live thread is its cache, that one stays: this count goes in now, and the rest
-		 * at this thread's next flush (taking over would make two threads that insert in
-		 * turn take the lock on every insert). */
+	if (m && m->serial == x->policy_serial && x->gen == mp_maps_gen && m->cached_by &&
+	    m->cached_by != x) {
+		/* Still the map this thread grew, grown since by another live thread, which
+		 * counts it now: this count goes in, and this thread's later inserts in it are
+		 * counted through the hints (maps_hint.c), without the lock (taking over would
+		 * make two threads that insert in turn take the lock on every insert). */
+		if (elems > m->size)
+			mp_maps_set_size_locked(m, elems);
+		drop_policy_locked(x);
+	} else if (m && m->serial == x->policy_serial && x->gen == mp_maps_gen) {
+		/* Still the map this thread grew, counted by no other thread. */
 		if (!m->cached_by)
 			cache_take_over_locked(m, x);
-		else if (m->cached_by != x && elems > m->size)
-			mp_maps_set_size_locked(m, elems);
 		x->policy_buckets = cur;
 		if (elems > x->policy_elems)
 			__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
@@ -444,10 +457,7 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 	} else {
 		if (m && x->gen == mp_maps_gen && elems > m->size)
 			mp_maps_set_size_locked(m, elems); /* another thread's cache: this one */
-		mp_maps_cxx_flush_locked();
-		x->policy = NULL;
-		x->policy_serial = 0;
-		x->policy_inst = NULL;
+		drop_policy_locked(x);
 	}
 	mp_maps_unlock();
 	t->guard--;
@@ -469,12 +479,10 @@ static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, void *cur, u
 		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
 }
 
-/* An insert reached `elems` in a map at self that is not this thread's cached one: if it is a
- * map this thread grew recently, still holding its instance's tracked bucket array, its
- * largest size is raised without the lock (racy with a dump's read under the lock, which sees
- * this size or the one before). */
-static __attribute__((noinline)) void recent_note(mp_maps_tls_t *x, const void *self,
-						  const void *cur, uint64_t elems)
+/* If the map at self is one this thread grew recently, still holding its instance's tracked
+ * bucket array, its largest size is raised to elems without the lock (racy with a dump's read
+ * under the lock, which sees this size or the one before) and true is returned. */
+static inline bool recent_note(mp_maps_tls_t *x, const void *self, const void *cur, uint64_t elems)
 {
 	uint32_t i = x->recent_next, k = 0;
 	do { /* newest first */
@@ -482,13 +490,27 @@ static __attribute__((noinline)) void recent_note(mp_maps_tls_t *x, const void *
 	} while (x->recent_self[i] != self && ++k < MP_MAPS_RECENT);
 	struct mp_maps_recent *r = &x->recent[i];
 	if (k == MP_MAPS_RECENT || r->gen != mp_maps_gen)
-		return;
+		return false;
 	mp_map_inst_t *m = r->inst;
 	if ((uint32_t)__atomic_load_n(&m->serial, __ATOMIC_RELAXED) != r->serial ||
 	    __atomic_load_n(&m->array, __ATOMIC_RELAXED) != cur || !cur)
+		return false;
+	mp_maps_raise_max(m, elems);
+	return true;
+}
+
+/* An insert reached `elems` in a map at self that is not this thread's cached one: one this
+ * thread grew recently (its own list, no shared line read), or any map whose bucket array an
+ * instance holds (maps_hint.c: a map handed over from the thread that grew it, or filled by
+ * threads in turn). A map that never left its built-in bucket has no instance. */
+static __attribute__((noinline)) void other_map(mp_maps_tls_t *x, const void *self, const void *cur,
+						uint64_t elems)
+{
+	if (single_bucket(self, cur))
 		return;
-	if (elems > __atomic_load_n(&m->max_size, __ATOMIC_RELAXED))
-		__atomic_store_n(&m->max_size, elems, __ATOMIC_RELAXED);
+	if (x->policy && recent_note(x, self, cur, elems))
+		return;
+	mp_maps_hint_note(cur, elems);
 }
 
 /* Everything but the common "no rehash" answer: resolution, forwarding when inactive, and
@@ -542,8 +564,8 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 				__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
 		} else if (self == x->policy) {
 			other_array(x, cur, n_elt + 1);
-		} else if (x->policy) {
-			recent_note(x, self, cur, n_elt + 1);
+		} else if (x->policy || mp_config.maps) {
+			other_map(x, self, cur, n_elt + 1);
 		}
 		return (mp_need_t){false, 0};
 	}

@@ -392,6 +392,26 @@ got = (sum(x["instances"] for x in s), sum(x["grows"] for x in s))
 assert got == (maps, grows), (got, maps, grows)
 PY
 
+# Inserts by a thread that did not grow the map last count toward its size: a map handed over
+# to another thread, a map filled by threads in turn (they went uncounted: "tiny" maps of 12).
+run handoff maps_handoff
+maps_json handoff
+check "unordered_map: inserts on threads that did not grow the map count (handoff, shared, turns)" \
+	python3 - "$T/handoff.out" "$T/handoff.json" <<PY
+import json, sys
+want = {l.split()[0]: int(l.split()[1]) for l in open(sys.argv[1])}
+assert want == {"handoff": 12, "shared": 1100, "turns": 2000}, want
+j = json.load(open(sys.argv[2]))
+got = {}
+for x in j["sites"]:
+    for name in want:
+        if name + "_" in x["function"]:
+            got[name] = max(got.get(name, 0), x["final_size"]["max"])
+            if name == "handoff":
+                assert x["tiny"] == 0 and x["instances"] == 300, x
+assert got == want, (got, want)
+PY
+
 # A swap puts another map at a grown map's address: inserts there are not the grown map's.
 run swap maps_swap
 maps_json swap
