@@ -10,11 +10,6 @@
 #include "table.h"
 
 #define MP_MAP_TIDS 4 /* distinct grower thread ids kept per instance */
-/* unordered_maps a thread remembers having grown (mp_maps_tls_t.recent). Static TLS: the
- * shim's whole block must stay small enough for a dlopen() of it to find room (glibc keeps a
- * surplus of about 1.5 KiB for that); 32 entries of 24 bytes keep it under 1.1 KiB. */
-#define MP_MAPS_RECENT 32
-
 /* Chained hash table node; embedded first in every hashed object. */
 typedef struct mp_hnode {
 	struct mp_hnode *next;
@@ -120,18 +115,6 @@ typedef struct mp_maps_tls {
 	struct mp_map_inst *policy_inst; /* its instance (arena memory: safe to test when stale) */
 	/* Its bucket array (NULL: the next insert's; MP_MAPS_ARRAY_GONE: ask the array table) */
 	const void *policy_buckets;
-	/* The last MP_MAPS_RECENT unordered_maps this thread grew, by policy address (a ring,
-	 * searched from the newest): an insert into one that is not the cached map above raises
-	 * its instance's max_size without the lock while the instance's serial matches and the
-	 * map still holds the instance's tracked array (maps filled in turn, an element each).
-	 * Instances are arena memory, never unmapped: a stale entry is safe to test. */
-	const void *recent_self[MP_MAPS_RECENT];
-	struct mp_maps_recent {
-		struct mp_map_inst *inst;
-		uint32_t serial; /* the instance's, truncated: a recycled one differs */
-		uint32_t gen;
-	} recent[MP_MAPS_RECENT];
-	uint32_t recent_next;
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
 	const void *ut_array;
 	uint64_t ut_t0;

@@ -47,17 +47,6 @@ static inline const struct table_head *head_of(const void *self)
 	return (const struct table_head *)((const char *)self - sizeof(struct table_head));
 }
 
-/* Remembers the map at self as grown by this thread, instance m (maps lock held). A map grown
- * again takes a new entry (the search finds the newest): maps filled in turn grow in turn. */
-static inline void recent_put(mp_maps_tls_t *x, const void *self, const mp_map_inst_t *m)
-{
-	uint32_t i = x->recent_next;
-	x->recent_next = (i + 1) % MP_MAPS_RECENT;
-	x->recent_self[i] = self;
-	x->recent[i] =
-	    (struct mp_maps_recent){(mp_map_inst_t *)m, (uint32_t)m->serial, mp_maps_gen};
-}
-
 static inline bool single_bucket(const void *self, const void *buckets)
 {
 	return buckets == (const char *)self + sizeof(struct policy);
@@ -301,7 +290,6 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->moved = moved;
 	x->flags = flags;
 	x->adoptable = m->adoptable;
-	recent_put(x, self, m);
 	if (mp_likely(t->rec != NULL)) {      /* its exit runs mp_maps_thread_exit */
 		cache_take_over_locked(m, x); /* first: it may flush the map cached before */
 		x->policy = self;
@@ -479,38 +467,15 @@ static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, void *cur, u
 		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
 }
 
-/* If the map at self is one this thread grew recently, still holding its instance's tracked
- * bucket array, its largest size is raised to elems without the lock (racy with a dump's read
- * under the lock, which sees this size or the one before) and true is returned. */
-static inline bool recent_note(mp_maps_tls_t *x, const void *self, const void *cur, uint64_t elems)
+/* An insert reached `elems` in a map at self that is not this thread's cached one: the map
+ * whose bucket array an instance holds (maps_hint.c: a map this thread grew before, one handed
+ * over from the thread that grew it, one filled by threads in turn) gets its largest size
+ * raised without the lock (racy with a dump's read under the lock, which sees this size or
+ * the one before). A map that never left its built-in bucket has no instance. */
+static __attribute__((noinline)) void other_map(const void *self, const void *cur, uint64_t elems)
 {
-	uint32_t i = x->recent_next, k = 0;
-	do { /* newest first */
-		i = (i + MP_MAPS_RECENT - 1) % MP_MAPS_RECENT;
-	} while (x->recent_self[i] != self && ++k < MP_MAPS_RECENT);
-	struct mp_maps_recent *r = &x->recent[i];
-	if (k == MP_MAPS_RECENT || r->gen != mp_maps_gen)
-		return false;
-	mp_map_inst_t *m = r->inst;
-	if ((uint32_t)__atomic_load_n(&m->serial, __ATOMIC_RELAXED) != r->serial ||
-	    __atomic_load_n(&m->array, __ATOMIC_RELAXED) != cur || !cur)
-		return false;
-	mp_maps_raise_max(m, elems);
-	return true;
-}
-
-/* An insert reached `elems` in a map at self that is not this thread's cached one: one this
- * thread grew recently (its own list, no shared line read), or any map whose bucket array an
- * instance holds (maps_hint.c: a map handed over from the thread that grew it, or filled by
- * threads in turn). A map that never left its built-in bucket has no instance. */
-static __attribute__((noinline)) void other_map(mp_maps_tls_t *x, const void *self, const void *cur,
-						uint64_t elems)
-{
-	if (single_bucket(self, cur))
-		return;
-	if (x->policy && recent_note(x, self, cur, elems))
-		return;
-	mp_maps_hint_note(cur, elems);
+	if (!single_bucket(self, cur))
+		mp_maps_hint_note(cur, elems);
 }
 
 /* Everything but the common "no rehash" answer: resolution, forwarding when inactive, and
@@ -564,8 +529,8 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 				__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
 		} else if (self == x->policy) {
 			other_array(x, cur, n_elt + 1);
-		} else if (x->policy || mp_config.maps) {
-			other_map(x, self, cur, n_elt + 1);
+		} else if (mp_config.maps) {
+			other_map(self, cur, n_elt + 1);
 		}
 		return (mp_need_t){false, 0};
 	}

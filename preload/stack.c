@@ -120,8 +120,15 @@ void mp_stack_init(void)
 		mp_log("RLIMIT_NOFILE is below 64: stacks are walked by frame pointers (libunwind "
 		       "would take two of the program's descriptors)");
 	}
-	if (!mp_config.unwind_fp)
+	if (!mp_config.unwind_fp) {
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+		/* One walk now, on this thread's stack: libunwind's first one sets up its
+		 * per-thread cache key (pthread_once) through lazily bound calls into the loader,
+		 * which take more stack than a small thread stack has left (they crashed threads
+		 * of 16 KiB whose first sample came first). */
+		void *pcs[4];
+		unw_backtrace(pcs, 4);
+	}
 }
 
 #define in_self mp_stack_in_self

@@ -41,40 +41,39 @@ MP_HIDDEN void mp_stack_cache_forget(struct mp_stack_cache *c);
 MP_HIDDEN void mp_stack_cache_fork_child(void);
 MP_HIDDEN void mp_stack_cache_forget_all(void); /* any thread: every entry is stale */
 /* stackbounds.c: the calling thread's own stack mapping (no lock, no allocation); false when
- * the current stack is not it (a coroutine, a sigaltstack) or it cannot be read. */
-MP_HIDDEN bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+ * the current stack is not it (a coroutine, a sigaltstack) or it cannot be read. *fixed: the
+ * thread's stack cannot grow below lo (every thread but the main one). */
+MP_HIDDEN bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi, bool *fixed);
 /* The mapping of /proc/self/maps that holds both a and b: its range, and its path (n bytes at
  * most, NUL-terminated; path may be NULL). Raw system calls, a 512-byte stack buffer. */
 MP_HIDDEN bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, char *path,
 				 size_t n);
 
 /* Fills out[0..] with up to max return addresses, innermost first, starting at the first
- * frame outside the shim. Guard held; takes no lock of ours; returns the count (0 on failure).
+ * frame outside the shim; out has room for max + MP_STACK_SLACK (the shim's frames are walked
+ * into it, then dropped). Guard held; takes no lock of ours; returns the count (0 on failure).
  * *cut: the stack is only its first frame, because libunwind could not run (unwfd.h).
  * Always inlined: libunwind then starts in the caller's frame, and every shim frame it does
  * not have to walk saves about 65 instructions per capture. */
 static inline __attribute__((always_inline)) int mp_stack_capture(uintptr_t *out, int max,
 								  bool *cut)
 {
-	uintptr_t buf[MP_MAX_DEPTH + MP_STACK_SLACK];
 	int want = max + MP_STACK_SLACK;
-	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
-		want = sizeof(buf) / sizeof(buf[0]);
 	int n;
 	*cut = false;
 	if (mp_config.unwind_fp) {
-		n = mp_stack_fp_walk(buf, want); /* no loader calls: no fork hazard */
+		n = mp_stack_fp_walk(out, want); /* no loader calls: no fork hazard */
 	} else if (mp_unlikely(!mp_unwfd_safe())) {
 		*cut = true;
 		return mp_stack_first_frame(out);
 	} else {
 		int cs = mp_nocancel();
 		uint32_t *flag = mp_stack_capture_begin();
-		n = unw_backtrace((void **)buf, want);
+		n = unw_backtrace((void **)out, want);
 		mp_stack_capture_end(flag);
 		mp_cancel_restore(cs);
 	}
-	return mp_stack_trim(buf, n, out, max);
+	return mp_stack_trim(out, n, out, max); /* in place: it copies downwards */
 }
 /* fork: prepare waits for captures in flight and holds new ones back (a flag per thread, no
  * lock on the capture path); parent/child release. */

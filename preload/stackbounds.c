@@ -81,7 +81,7 @@ bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, c
 	return found;
 }
 
-bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi, bool *fixed)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	bool main_thread = syscall(SYS_gettid) == syscall(SYS_getpid);
@@ -93,5 +93,6 @@ bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 	 * frames are below the descriptor in any case. */
 	if (!main_thread)
 		*hi = self;
+	*fixed = !main_thread;
 	return true;
 }

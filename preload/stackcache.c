@@ -29,6 +29,9 @@
 #define SC_SETS	   4  /* by the first slot's address */
 #define SC_DEPTH   32 /* deeper stacks are not cached */
 #define SC_RETRIES 4  /* locations found again this often (a moving frame): give up */
+/* Stack below stack_id's frame that an unwind may take: libunwind's cursor and DWARF state,
+ * dl_iterate_phdr, the loader (measured: about 5 KiB), with a margin. */
+#define MP_UNWIND_ROOM (8u << 10)
 
 enum { EMPTY, SEEN, VALID };
 
@@ -59,6 +62,7 @@ static inline uintptr_t word_at(const uintptr_t *loc0, uint32_t off)
 
 struct mp_stack_cache {
 	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known */
+	uintptr_t floor;  /* lo where the stack cannot grow below it (not the main thread), or 0 */
 	uint32_t reads;	  /* of the bounds so far */
 	uint32_t clock;
 	struct sc_entry e[SC_SETS][SC_WAYS];
@@ -88,7 +92,7 @@ static void forget_entries(struct mp_stack_cache *c)
 /* The record's cache now serves a new thread: its stack is elsewhere. */
 void mp_stack_cache_forget(struct mp_stack_cache *c)
 {
-	c->lo = c->hi = 0;
+	c->lo = c->hi = c->floor = 0;
 	c->reads = 0;
 	forget_entries(c);
 }
@@ -122,12 +126,14 @@ static bool on_own_stack(struct mp_stack_cache *c, const uintptr_t *loc0)
 		return false;
 	c->reads++;
 	uintptr_t lo, hi;
-	if (!mp_stack_bounds(&lo, &hi) || a < lo || a >= hi)
+	bool fixed;
+	if (!mp_stack_bounds(&lo, &hi, &fixed) || a < lo || a >= hi)
 		return false;
 	if (c->hi != 0 && hi != c->hi)
 		forget_entries(c); /* another stack than the one the entries were made on */
 	c->lo = lo;
 	c->hi = hi;
+	c->floor = fixed ? lo : 0;
 	return true;
 }
 
@@ -301,9 +307,17 @@ static uint32_t stack_id(mp_tls_t *t)
 			}
 		}
 	}
-	uintptr_t pcs[MP_MAX_DEPTH];
+	uintptr_t pcs[mp_config.depth + MP_STACK_SLACK]; /* sized to fit small thread stacks */
 	bool cut;
-	int n = mp_stack_capture(pcs, (int)mp_config.depth, &cut);
+	int n;
+	if (c && c->floor && (uintptr_t)__builtin_frame_address(0) - c->floor < MP_UNWIND_ROOM) {
+		/* libunwind would run off the end of this thread's stack (a thread made with a
+		 * small stack, deep in it): the program's call site alone. */
+		n = mp_stack_first_frame(pcs);
+		cut = true;
+	} else {
+		n = mp_stack_capture(pcs, (int)mp_config.depth, &cut);
+	}
 	uint32_t id = mp_table_intern(t, pcs, n);
 	if (!set || id == MP_NO_STACK || n <= 0 || n > SC_DEPTH || pcs[0] != *loc0 || cut)
 		return id; /* a cut stack is never learned: the next capture may be whole */

@@ -103,6 +103,19 @@ got=$(for f in co_a co_b from_main; do
 done)
 expect_eq "coroutine stacks: allocations per caller" "$want" "$got"
 
+# Threads of 16 KiB (PTHREAD_STACK_MIN) allocating at recursion depths up to about half their
+# stack, the process's first samples among them: libunwind ran off the end of such stacks
+# (SIGSEGV) at every rate. The program's output and status stay; every allocation is counted.
+want=$("$PROGS/shim_smallstack" 2>&1)
+for rate in 1 524288 4096; do
+	rm -rf "$T/ss"
+	got=$(MAPPROF_RATE=$rate mp_run "$T/ss" "$PROGS/shim_smallstack" 2>&1)
+	expect_eq "16 KiB thread stacks at rate $rate: output and status unchanged" "$want|0" "$got|$?"
+done
+calls=$("$REPORT" --json "$T/ss"/*.mprof 2>/dev/null | grep -o '"alloc_calls":[0-9]*' | head -1)
+if [ "${calls#*:}" -ge 20000 ] 2>/dev/null; then ok "16 KiB thread stacks: every allocation counted ($calls)"
+else not_ok "16 KiB thread stacks: every allocation counted" "$calls"; fi
+
 # Differential: the same exact-mode profile with the cache on and off (MAPPROF_STACK_CACHE=0),
 # on programs nobody here wrote and on the program above (allocations and grows).
 same_profile() { # NAME CMD...
