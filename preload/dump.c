@@ -90,6 +90,8 @@ static const char *errtext(int e)
 		return "symbolic link in the way";
 	case EIO:
 		return "I/O error";
+	case EFBIG:
+		return "file size limit (RLIMIT_FSIZE) reached";
 	case ENOMEM:
 		return "out of memory";
 	case EMFILE:
@@ -117,7 +119,7 @@ static void report(const char *what, const char *name, int e)
 static bool write_all(int fd, const uint8_t *p, size_t n, int *err)
 {
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = mp_write_quiet(fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

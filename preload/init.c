@@ -85,7 +85,7 @@ void mp_log(const char *msg)
 		line[n++] = *s == '\n' ? ' ' : *s;
 	line[n++] = '\n';
 	int cs = mp_nocancel();
-	ssize_t w = write(2, line, n);
+	ssize_t w = mp_write_quiet(2, line, n);
 	mp_cancel_restore(cs);
 	(void)w;
 	errno = saved;

@@ -231,6 +231,8 @@ static inline uint64_t mp_mix64(uint64_t x)
 MP_HIDDEN void mp_init(void);
 MP_HIDDEN void mp_fault(const char *what);
 MP_HIDDEN void mp_log(const char *msg);
+/* quiet.c: write(2) that raises no SIGPIPE or SIGXFSZ (EPIPE, EFBIG instead). */
+MP_HIDDEN ssize_t mp_write_quiet(int fd, const void *p, size_t n);
 MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */
 MP_HIDDEN uint64_t mp_mono_ns(void);   /* CLOCK_MONOTONIC */
 extern MP_HIDDEN uint64_t mp_start_ns; /* CLOCK_REALTIME at start (or fork) */

@@ -76,6 +76,28 @@ out=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/no/such/m.%p.%n" "$LIFE" dump 2>"$di
 expect_eq "unwritable: MAPPROF_DUMP() reports -1, one line for two failed dumps" "dump=-1|1" \
 	"$out|$(grep -c '^mapprof: ' "$dir.err")"
 
+# A file size limit (RLIMIT_FSIZE) below a dump's size: write(2) raises SIGXFSZ, whose default
+# ends the program (it did, status 153); the dumps fail with one line instead. At rate 1, with
+# MAPPROF_DUMP() and the exit dump.
+out=$(ulimit -f 1 && env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/fsz.%p.%n" "$LIFE" dump \
+	2>"$T/fsz.err")
+expect_eq "file size limit: no SIGXFSZ, MAPPROF_DUMP() reports -1, one line" "dump=-1|0|1" \
+	"$out|$?|$(grep -c '^mapprof: .*RLIMIT_FSIZE' "$T/fsz.err")"
+# stderr a pipe whose reader is gone: the mapprof: line raised SIGPIPE (it ended the program),
+# where the program itself writes nothing to stderr.
+broken_stderr() {
+	python3 - "$@" <<'PY'
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stderr=w, stdout=subprocess.PIPE)
+print(p.stdout.decode().strip(), p.returncode)
+PY
+}
+expect_eq "stderr a broken pipe: the mapprof: line does not end the program" \
+	"$(broken_stderr "$LIFE" dump)" \
+	"$(broken_stderr env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/no/such/dir/m.%p" "$LIFE" dump)"
+
 # A good configuration is silent (the control for the checks above).
 dir=$T/good
 mkdir -p "$dir"
