@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "mp.h"
 #include "thread.h"
@@ -26,9 +27,14 @@ static pid_t image_pid;
 /* The real _exit, found at load: a fork child may not be able to call dlsym. */
 static void (*next_exit)(int);
 
+/* The thread inside exit(), or 0 (exit below). */
+static pid_t exiting_tid;
+static void (*next_exit_fn)(int);
+
 static void on_fork_child(void)
 {
 	image_pid = getpid();
+	exiting_tid = 0;
 }
 
 static void final_dump(const char *why);
@@ -83,6 +89,7 @@ __attribute__((constructor)) static void exec_ctor(void)
 {
 	image_pid = getpid();
 	next_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+	next_exit_fn = (void (*)(int))dlsym(RTLD_NEXT, "exit");
 	pthread_atfork(NULL, NULL, on_fork_child);
 	register_quick_exit();
 }
@@ -122,6 +129,32 @@ static __attribute__((noreturn)) void leave(int status)
 	final_dump("_exit");
 	if (next_exit)
 		next_exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+/* exit() from a second thread while another runs the exit handlers (a worker's exit while
+ * main's runs; undefined in C, and glibc 2.36 lets it through): the second one finds the
+ * handler list emptied by the first and ends the process with exit_group, cutting short the
+ * final dump the first is writing (four runs in five lost it). It waits instead, as glibc
+ * 2.41's exit does, while the first thread lives: the first one ends the process. A mark left
+ * by a vfork child (which shares this memory) names no thread of this process and is passed. */
+MP_EXPORT __attribute__((noreturn)) void exit(int status)
+{
+	pid_t me = (pid_t)syscall(SYS_gettid), prev = 0;
+	if (mp_state == MP_READY &&
+	    !__atomic_compare_exchange_n(&exiting_tid, &prev, me, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE) &&
+	    prev != me) {
+		struct timespec ms = {0, 1000 * 1000};
+		while (syscall(SYS_tgkill, getpid(), prev, 0) == 0)
+			syscall(SYS_nanosleep, &ms, NULL);
+	}
+	void (*f)(int) = next_exit_fn;
+	if (!f)
+		f = (void (*)(int))dlsym(RTLD_NEXT, "exit");
+	if (f)
+		f(status);
 	for (;;)
 		syscall(SYS_exit_group, status);
 }

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Two threads call exit(5) at once (tests/integration/shim_life.sh). The second found the exit
+ * handlers taken by the first and ended the process while the first wrote the final dump: four
+ * runs in five left no dump. Each run must leave one, with status 5. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_barrier_t both;
+
+static void work(int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *p = malloc(32 + (size_t)(i % 3000));
+		memset(p, i, 32);
+		free(p);
+	}
+}
+
+static void *thread(void *a)
+{
+	(void)a;
+	work(1000);
+	pthread_barrier_wait(&both);
+	exit(5);
+}
+
+int main(void)
+{
+	pthread_barrier_init(&both, NULL, 2);
+	work(1000);
+	pthread_t t;
+	pthread_create(&t, NULL, thread, NULL);
+	pthread_barrier_wait(&both);
+	exit(5);
+}
