@@ -73,6 +73,9 @@ typedef struct {
 	mp_churn_site_t *sites; /* worst first */
 	size_t n, cap;
 	uint64_t maps, grows, grow_bytes, heap_grow_bytes, grow_ns, duration_ns;
+	/* What grow time is a share of: per process, the lifetimes of its threads that grew maps
+	 * (dump 1.3), at least its duration; summed over processes. */
+	uint64_t thread_ns;
 	size_t processes, with_maps; /* processes, and those that had map tracking on */
 	/* The allocator's own figures, summed over processes, in first-seen key order. */
 	char **stat_keys;

@@ -287,6 +287,7 @@ static int parse_totals(cur_t *c, mp_dump_t *d)
 	t->inuse_bytes_est = ld64(c);
 	t->peak_inuse_bytes_est = ld64(c);
 	t->threads = ld64(c);
+	t->grow_thread_ns = left(c) >= 8 ? ld64(c) : 0; /* 1.3 */
 	return MP_OK;
 }
 

@@ -406,6 +406,7 @@ int mp_dump_write(const char *why)
 	mp_buf_u64(&b, st.inuse_est);
 	mp_buf_u64(&b, st.peak_inuse_est);
 	mp_buf_u64(&b, tot.threads);
+	mp_buf_u64(&b, tot.grow_thread_ns); /* 1.3 */
 	mp_buf_section_end(&b, at);
 	at = mp_buf_section_begin(&b, MP_SEC_END);
 	mp_buf_section_end(&b, at);

@@ -203,6 +203,9 @@ uint64_t mp_maps_ns_locked(uint64_t ticks, uint64_t now)
 
 uint32_t mp_maps_tid(void)
 {
+	mp_thread_t *r = mp_tls.rec; /* this thread's lifetime counts as grow time's base */
+	if (r && !__atomic_load_n(&r->grew_maps, __ATOMIC_RELAXED))
+		__atomic_store_n(&r->grew_maps, 1, __ATOMIC_RELAXED);
 	mp_maps_tls_t *x = &mp_maps_tls;
 	if (mp_unlikely(x->tid == 0))
 		x->tid = __atomic_add_fetch(&next_tid, 1, __ATOMIC_RELAXED);

@@ -100,6 +100,8 @@ typedef struct mp_thread {
 	uint32_t capturing;  /* stack.c: 1 while the owner is in the unwinder (fork waits) */
 	int64_t est_pending; /* table.c: frees not yet in the in-use estimate (<= 0), written
 			      * by the owner under a shard lock, read under every shard lock */
+	uint64_t born_ns;    /* mp_mono_ns when its owner registered (registry lock) */
+	uint32_t grew_maps;  /* its owner recorded a map grow (set by the owner, relaxed) */
 } __attribute__((aligned(64))) mp_thread_t;
 
 /* Per-thread state in initial-exec TLS: reading it never calls __tls_get_addr (which could

@@ -19,6 +19,16 @@ static pthread_key_t exit_key;
 static bool have_key;
 /* Counts of threads without a record (written with atomics: rare). */
 static uint64_t orphan_allocs, orphan_frees, orphan_bytes;
+/* Lifetimes of the exited threads that grew a map (registry lock). */
+static uint64_t grow_thread_ns;
+
+/* Registry lock held: r's owner lived from r->born_ns to now, counted if it grew a map. */
+static uint64_t grow_life(const mp_thread_t *r, uint64_t now)
+{
+	if (!__atomic_load_n(&r->grew_maps, __ATOMIC_RELAXED) || now < r->born_ns)
+		return 0;
+	return now - r->born_ns;
+}
 
 static void on_thread_exit(void *arg)
 {
@@ -29,6 +39,7 @@ static void on_thread_exit(void *arg)
 	r->folded.alloc_calls += t->n.alloc_calls;
 	r->folded.free_calls += t->n.free_calls;
 	r->folded.alloc_bytes += t->n.alloc_bytes + (t->avail_set - t->avail);
+	grow_thread_ns += grow_life(r, mp_mono_ns());
 	r->live_t = NULL;
 	r->live = 0;
 	pthread_mutex_unlock(&registry_lock);
@@ -75,6 +86,8 @@ void mp_thread_attach(mp_tls_t *t)
 		r->live_t = t;
 		r->live = 1;
 		r->index = nthreads++;
+		r->born_ns = mp_mono_ns();
+		__atomic_store_n(&r->grew_maps, 0, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&registry_lock);
 	if (!r)
@@ -151,12 +164,16 @@ void mp_thread_totals(struct mp_totals *out)
 	out->alloc_calls = __atomic_load_n(&orphan_allocs, __ATOMIC_RELAXED);
 	out->free_calls = __atomic_load_n(&orphan_frees, __ATOMIC_RELAXED);
 	out->alloc_bytes = __atomic_load_n(&orphan_bytes, __ATOMIC_RELAXED);
+	uint64_t now = mp_mono_ns();
 	pthread_mutex_lock(&registry_lock);
+	out->grow_thread_ns = grow_thread_ns;
 	for (mp_thread_t *r = registry; r; r = r->next) {
 		out->alloc_calls += r->folded.alloc_calls;
 		out->free_calls += r->folded.free_calls;
 		out->alloc_bytes += r->folded.alloc_bytes;
 		mp_tls_t *t = r->live_t;
+		if (t)
+			out->grow_thread_ns += grow_life(r, now);
 		if (t) {
 			/* Another thread's TLS, written by its owner without a lock: a dump is a
 			 * snapshot, and aligned 64-bit loads do not tear. */
@@ -210,9 +227,12 @@ void mp_thread_reset_child(mp_tls_t *t)
 		r->est_pending = 0;
 		r->live = (r == t->rec);
 		r->live_t = r->live ? t : NULL; /* the other threads' TLS is gone */
+		r->born_ns = mp_mono_ns();	/* the child's time starts at the fork */
+		__atomic_store_n(&r->grew_maps, 0, __ATOMIC_RELAXED);
 	}
 	t->n = (struct mp_counts){0, 0, 0};
 	mp_avail_forget(t);
 	orphan_allocs = orphan_frees = orphan_bytes = 0;
+	grow_thread_ns = 0;
 	nthreads = t->rec ? 1 : 0;
 }

@@ -6,6 +6,9 @@
 
 struct mp_totals {
 	uint64_t alloc_calls, free_calls, alloc_bytes, threads;
+	/* The lifetimes so far, in ns, of the threads that grew a map: what a site's grow time is
+	 * a share of (the run's duration counts once however many threads grew maps in it). */
+	uint64_t grow_thread_ns;
 };
 
 /* Creates the thread-exit key. Called once by init. */

@@ -412,6 +412,22 @@ for x in j["sites"]:
 assert got == want, (got, want)
 PY
 
+# 32 threads growing sets at once: a site's grow time is a share of the time of the
+# threads that grew maps, not of the run's duration, which their grows together exceed.
+MAPPROF_RATE=524288 run hot maps_hot
+maps_json hot
+check "unordered_map on 32 threads at once: grow time at most 100% of the time measured" \
+	python3 - "$T/hot.json" <<PY
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+s = [x for x in j["sites"] if x["file"].endswith("maps_hot.cc")]
+assert len(s) == 1 and s[0]["instances"] == 64, s
+assert sum(x["grow_ns"] for x in s) > 0, s
+shares = [float(m) for v in s[0]["verdicts"]
+          for m in re.findall(r"took ([0-9.]+)% of the time measured", v["evidence"])]
+assert shares and all(0 < x <= 100 for x in shares), (shares, s[0]["verdicts"])
+PY
+
 # A swap puts another map at a grown map's address: inserts there are not the grown map's.
 run swap maps_swap
 maps_json swap

@@ -192,7 +192,9 @@ TOTAL_FIELDS = ("alloc_calls", "free_calls", "alloc_bytes", "sampled", "dropped"
 
 
 def decode_totals(r):
-    return {k: r.u64() for k in TOTAL_FIELDS}
+    t = {k: r.u64() for k in TOTAL_FIELDS}
+    t["grow_thread_ns"] = r.u64() if len(r.data) - r.pos >= 8 else 0  # 1.3
+    return t
 
 
 def decode_allocator(r):
