@@ -98,6 +98,44 @@ static int dump_cmp(const void *a, const void *b)
 	return 0; /* (pid, start_ns) is unique after keep_latest */
 }
 
+/* keep_going: only the dumps at the rate most of them share (ties: the rate of the earliest
+ * one) stay, the others are skipped with a warning each; a dump with sampling off (rate 0)
+ * stays only if no dump was sampled. in is sorted: the choice does not depend on the order
+ * the files were given in. */
+static void keep_one_rate(mp_inputs_t *in)
+{
+	uint64_t best = 0;
+	size_t best_n = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		uint64_t r = in->dumps[i].rate;
+		size_t n = 0;
+		for (size_t k = 0; k < in->n; k++)
+			n += in->dumps[k].rate == r;
+		if (r != 0 && n > best_n) {
+			best = r;
+			best_n = n;
+		}
+	}
+	if (best_n == 0)
+		return; /* none sampled */
+	size_t kept = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		mp_dump_t *d = &in->dumps[i];
+		if (d->rate == best) {
+			in->dumps[kept++] = *d;
+			continue;
+		}
+		fprintf(stderr,
+			"mapprof-report: warning: skipped: %s: sampled at rate %llu, the others "
+			"kept at rate %llu\n",
+			d->name, (unsigned long long)d->rate, (unsigned long long)best);
+		mp_dump_free(d);
+		in->skipped++;
+		in->read--;
+	}
+	in->n = kept;
+}
+
 static int check_rates(const mp_inputs_t *in)
 {
 	const mp_dump_t *first = NULL, *off = NULL;
@@ -119,7 +157,9 @@ static int check_rates(const mp_inputs_t *in)
 			fprintf(
 			    stderr,
 			    "mapprof-report: %s: sampled at rate %llu, but %s at rate %llu; one "
-			    "profile needs one rate (report them separately)\n",
+			    "profile needs one rate (report them separately, or --keep-going to "
+			    "keep "
+			    "the dumps at the most common rate)\n",
 			    d->name, (unsigned long long)d->rate, first->name,
 			    (unsigned long long)first->rate);
 			return MP_EINPUT;
@@ -195,6 +235,8 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 	}
 	qsort(in->dumps, in->n, sizeof(*in->dumps), dump_cmp);
 	if (check_rate) {
+		if (keep_going)
+			keep_one_rate(in);
 		int rc = check_rates(in);
 		if (rc != MP_OK)
 			return rc;

@@ -125,6 +125,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
 				return usage_error("%s needs a file name", a);
 			o->output = v;
 		} else if ((v = value_of(argc, argv, &i, "--profile"))) {
+			if (!*v)
+				return usage_error("%s needs heap or grow", a);
 			if (strcmp(v, "heap") != 0 && strcmp(v, "grow") != 0)
 				return usage_error("--profile: '%s' is not heap or grow", v);
 			o->profile = v;
@@ -160,6 +162,16 @@ static int parse_args(int argc, char **argv, opts_t *o)
 	}
 	if (o->ndumps == 0)
 		return usage_error("%sno dump files given", "");
+	/* `-o mapprof.*.mprof` (the output name forgotten) would replace the first dump with a
+	 * profile of the others. */
+	struct stat out_st, in_st;
+	if (o->output && stat(o->output, &out_st) == 0 && S_ISREG(out_st.st_mode))
+		for (size_t k = 0; k < o->ndumps; k++)
+			if (stat(o->dumps[k], &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+			    in_st.st_ino == out_st.st_ino)
+				return usage_error("-o %s: that is an input dump (it would be "
+						   "overwritten); give another file name",
+						   o->output);
 	if (o->maps && (o->mode == MODE_TOP || o->mode == MODE_FOLDED || o->sample_index))
 		return usage_error(
 		    "%s--maps takes --json only, not --top, --folded or --sample-index", "");

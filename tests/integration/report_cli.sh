@@ -57,6 +57,29 @@ expect_rc "mixed rates: exit 2" 2 'at rate 4096, but .* at rate 1|at rate 1, but
 "$GEN" --exe "$T/target" --samples 0 --stacks 1 --pid 14 --rate 0 -o "$T/off.mprof"
 expect_rc "sampling off with a profiled dump: exit 2" 2 'sampling was off \(rate 0\), but .* at rate 1' \
 	"$REPORT" --top 3 "$T/a.mprof" "$T/off.mprof"
+# --keep-going over mixed rates: the dumps at the most common rate are kept (a.mprof and
+# b.mprof at rate 1; sampled.mprof at 4096 and off.mprof at 0 are skipped), in any order.
+for order in "a b sampled off" "off sampled b a"; do
+	files=()
+	for f in $order; do files+=("$T/$f.mprof"); done
+	expect_rc "--keep-going over mixed rates ($order): exit 0, the odd ones skipped" 0 \
+		'warning: skipped: .*sampled.mprof: sampled at rate 4096, the others kept at rate 1' \
+		"$REPORT" --keep-going --top 50 "${files[@]}"
+	out=$("$REPORT" --keep-going --top 50 "${files[@]}" 2>/dev/null)
+	expect_eq "--keep-going over mixed rates ($order): the report of the rate-1 dumps" \
+		"$("$REPORT" --top 50 "$T/a.mprof" "$T/b.mprof" 2>/dev/null)" "$out"
+done
+# -o naming an input dump (the output name forgotten: -o mapprof.*.mprof) would replace it.
+cp "$T/a.mprof" "$T/in.mprof"
+expect_rc "-o naming an input dump: exit 1" 1 'in.mprof: that is an input dump' \
+	"$REPORT" -o "$T/in.mprof" "$T/in.mprof" "$T/b.mprof"
+cmp -s "$T/a.mprof" "$T/in.mprof" && ok "-o naming an input dump: the dump is untouched" ||
+	not_ok "-o naming an input dump: the dump is untouched"
+ln -sf "$T/in.mprof" "$T/in.link"
+expect_rc "-o through a link to an input dump: exit 1" 1 'that is an input dump' \
+	"$REPORT" -o "$T/in.link" "$T/in.mprof"
+expect_rc "--profile without a value: says what it needs" 1 '--profile needs heap or grow' \
+	"$REPORT" "$T/a.mprof" --profile
 out=$("$REPORT" --top 1 "$T/a.mprof" "$T/a.mprof" 2>&1)
 grep -q 'of 1 process(es) from 1 dump(s)' <<<"$out" && ok "one file given twice: one dump read" ||
 	not_ok "one file given twice: one dump read" "$(head -1 <<<"$out")"
