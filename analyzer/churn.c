@@ -304,13 +304,22 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	    (reserves ? beyond : per) >= MP_PRESIZE_MIN_GROWS &&
 	    s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 ? s->size_p50 : 1)) {
 		uint64_t n = s->size_p90;
+		/* Some instances reserve, not all (a line that makes maps for several callers, an
+		 * API site): "after their reserve()" would speak for all of them. */
+		bool some = reserves && s->reserved < s->instances;
+		char rsv[96] = "";
+		if (some)
+			snprintf(rsv, sizeof(rsv),
+				 " beyond their reserves (%" PRIu64 " of them sized up front)",
+				 s->reserved);
+		else if (reserves)
+			snprintf(rsv, sizeof(rsv), " after their reserve()");
 		/* The max is one instance's grows, its reserve among them */
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " instances grew %.1f times each on average%s (max %" PRIu64
 			 "%s) to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
 			 " elements",
-			 s->instances, reserves ? beyond : per,
-			 reserves ? " after their reserve()" : "", s->max_grows,
+			 s->instances, reserves ? beyond : per, rsv, s->max_grows,
 			 reserves ? ", the reserve included" : "", s->size_p50, s->size_p90);
 		if (s->kind == MP_KIND_UTHASH)
 			snprintf(sg, sizeof(sg),
@@ -321,6 +330,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 "table alive and reuse it",
 				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n),
 				 uthash_per_bucket(n) << uthash_log2_for(n));
+		else if (some)
+			snprintf(sg, sizeof(sg),
+				 "reserve(%" PRIu64 ") for every instance, right after creating "
+				 "it: the map then never grows for 90%% of the instances",
+				 n);
 		else if (reserves)
 			snprintf(sg, sizeof(sg),
 				 "the reserve is too small: reserve(%" PRIu64 ") instead, and the "

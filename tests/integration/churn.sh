@@ -204,6 +204,21 @@ else
 	not_ok "uthash big tables build" "$(cat "$T/big.err")"
 fi
 
+# --- a site where only some maps reserve: the presize verdict says how many, and asks for a
+# reserve for every one (it said "after their reserve()" and "the reserve is too small")
+run api_mixed "$PROGS/maps_api_mixed"
+got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["sites"]:
+    for v in s["verdicts"]:
+        if v["id"] == "presize":
+            print(s["instances"], s["reserved"], v["evidence"].split(" (max")[0], "|", v["suggestion"].split(":")[0])
+' "$T/api_mixed.json" 2>&1)
+expect_eq "some maps of a site reserve: presize says how many and asks for every one" \
+	"40 10 40 instances grew 4.8 times each on average beyond their reserves (10 of them sized up front) | reserve(100) for every instance, right after creating it" \
+	"$got"
+
 # --- a user function whose demangled name mentions the map type is the user's call site
 run churn_byref "$PROGS/churn_byref"
 src=tests/programs/churn_byref.cc
