@@ -62,6 +62,9 @@ typedef struct {
 	 * all bytes allocated is of these; the rest came from an allocator that does not call
 	 * malloc (a std::pmr resource on a buffer) */
 	uint64_t heap_grow_bytes;
+	/* Instances whose growers took turns (dump 1.3; before, those grown from 2+ threads): the
+	 * shared verdict's evidence; a map handed from thread to thread is not among them. */
+	uint64_t turns;
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;
 	double grow_bytes_share, grow_time_share;

@@ -350,6 +350,7 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 		for (int b = 0; b < MP_HIST_LIFE_BUCKETS; b++)
 			s->life_hist[b] = ld64(c);
 		s->heap_grow_bytes = s->grow_bytes;
+		s->turns = s->shared;
 	}
 	/* 1.2: heap_grow_bytes per entry, appended */
 	if (left(c) >= (size_t)d->nsites * 8)
@@ -357,6 +358,13 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 			uint64_t v = ld64(c); /* a part of grow_bytes */
 			if (v < d->sites[i].grow_bytes)
 				d->sites[i].heap_grow_bytes = v;
+		}
+	/* 1.3: turns per entry, appended after those */
+	if (left(c) >= (size_t)d->nsites * 8)
+		for (uint32_t i = 0; i < d->nsites; i++) {
+			uint64_t v = ld64(c); /* a part of shared */
+			if (v < d->sites[i].shared)
+				d->sites[i].turns = v;
 		}
 	return MP_OK;
 }

@@ -467,9 +467,18 @@ void mp_maps_set_size_locked(mp_map_inst_t *m, uint64_t elements)
 
 static void add_tid(mp_map_inst_t *m, uint32_t tid)
 {
+	bool known = false;
 	for (unsigned i = 0; i < m->ntids && i < MP_MAP_TIDS; i++)
-		if (m->tids[i] == tid)
-			return;
+		known |= m->tids[i] == tid;
+	/* Back to a thread that grew it before, another one in between (with more threads than
+	 * kept, any grow on another thread counts: five threads at one map take turns). */
+	if ((known || m->ntids > MP_MAP_TIDS) && m->last_tid && m->last_tid != tid && !m->turns) {
+		m->turns = true;
+		m->site->agg.turns++;
+	}
+	m->last_tid = tid;
+	if (known)
+		return;
 	if (m->ntids < MP_MAP_TIDS)
 		m->tids[m->ntids++] = tid;
 	else

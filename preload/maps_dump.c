@@ -89,13 +89,18 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 			}
 		}
 	}
-	/* 1.2: appended after the entries, one per entry in their order */
-	for (size_t i = 0; i < st->nb; i++) {
-		for (mp_hnode_t *n = st->b[i]; n; n = n->next) {
-			mp_map_site_t *s = (mp_map_site_t *)n;
-			if (s->stack != MP_NO_STACK && (s->dump->instances || s->dump->grows))
-				mp_buf_u64(b, s->dump->heap_grow_bytes);
-			s->dump = NULL;
+	/* 1.2 and 1.3: appended after the entries, one per entry in their order each */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < st->nb; i++) {
+			for (mp_hnode_t *n = st->b[i]; n; n = n->next) {
+				mp_map_site_t *s = (mp_map_site_t *)n;
+				if (s->stack != MP_NO_STACK &&
+				    (s->dump->instances || s->dump->grows))
+					mp_buf_u64(b, pass ? s->dump->turns
+							   : s->dump->heap_grow_bytes);
+				if (pass)
+					s->dump = NULL;
+			}
 		}
 	}
 	mp_buf_u32_at(b, count_at, count);

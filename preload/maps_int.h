@@ -31,6 +31,9 @@ typedef struct mp_site_agg {
 	/* grow_bytes of arrays seen allocated (through malloc or operator new): an unordered_map
 	 * whose allocator does not call malloc (a std::pmr resource on a buffer) grows without */
 	uint64_t heap_grow_bytes;
+	/* Instances grown by one thread, then another, then again by one that grew it before:
+	 * threads taking turns with the map or using it at once, not handing it on (1.3). */
+	uint64_t turns;
 } mp_site_agg_t;
 
 /* Instances alive at once over every site (of one kind) with `pc` among the first
@@ -82,7 +85,9 @@ typedef struct mp_map_inst {
 	 * goes (mp_maps_thread_exit), so dumps and deaths on other threads can read the count. */
 	struct mp_maps_tls *cached_by;
 	uint32_t tids[MP_MAP_TIDS];
-	uint8_t ntids; /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
+	uint32_t last_tid; /* the thread of its last grow */
+	uint8_t ntids;	   /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
+	bool turns;	   /* counted in its site's turns */
 	bool explicit_grow, noexpand, adoptable;
 } mp_map_inst_t;
 

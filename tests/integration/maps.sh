@@ -400,7 +400,7 @@ check "unordered_map: inserts on threads that did not grow the map count (handof
 	python3 - "$T/handoff.out" "$T/handoff.json" <<PY
 import json, sys
 want = {l.split()[0]: int(l.split()[1]) for l in open(sys.argv[1])}
-assert want == {"handoff": 12, "shared": 1100, "turns": 2000}, want
+assert want == {"handoff": 12, "shared": 1100, "turns": 2000, "relay": 500, "pingpong": 1000}, want
 j = json.load(open(sys.argv[2]))
 got = {}
 for x in j["sites"]:
@@ -410,6 +410,20 @@ for x in j["sites"]:
             if name == "handoff":
                 assert x["tiny"] == 0 and x["instances"] == 300, x
 assert got == want, (got, want)
+PY
+check "unordered_map: maps handed on to another thread are no shared maps; maps grown in turn are" \
+	python3 - "$T/handoff.json" <<PY
+import json, sys
+j = json.load(open(sys.argv[1]))
+def site(name):
+    s = [x for x in j["sites"] if name + "_fill" in x["function"]]
+    assert len(s) == 1, [x["function"] for x in j["sites"]]
+    return s[0], {v["id"]: v["evidence"] for v in s[0]["verdicts"]}
+r, rv = site("relay")
+assert (r["instances"], r["shared"], r["threads"]) == (20, 20, 2) and "shared" not in rv, (r, rv)
+p, pv = site("pingpong")
+assert (p["instances"], p["shared"]) == (20, 20), p
+assert pv.get("shared", "").startswith("20 instance(s) grown by 2 threads in turn"), pv
 PY
 
 # 32 threads growing sets at once: a site's grow time is a share of the time of the

@@ -9,6 +9,9 @@
 //   turns     a map filled to 600 by thread A, to 1200 by thread B (which grows it last), then
 //             to 2000 by A again (no grow), both alive at the exit dump: A's last inserts were
 //             counted by A alone and never reached the dump
+//   relay     20 maps grown on main, then grown further on a new thread each: handed on, not
+//             shared (they drew the shared verdict)
+//   pingpong  20 maps grown on main, on a new thread, then on main again: threads in turn
 // Prints "NAME max" for each: the most elements each site's maps held (the map's own size()).
 #include <condition_variable>
 #include <cstdio>
@@ -108,10 +111,55 @@ static void turns_thread(int me)
 		pause(); // alive until exit (a condition variable would hold up its destructor)
 }
 
+__attribute__((noinline)) static void relay_fill(map_t &m, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		m[i] = i;
+}
+
+static size_t relay(void)
+{
+	size_t most = 0;
+	for (int k = 0; k < 20; k++) {
+		map_t m;
+		relay_fill(m, 0, 100);
+		std::thread([&m] {
+			for (int i = 100; i < 500; i++)
+				m[i] = i;
+		}).join();
+		most = m.size() > most ? m.size() : most;
+	}
+	return most;
+}
+
+__attribute__((noinline)) static void pingpong_fill(map_t &m, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		m[i] = i;
+}
+
+static size_t pingpong(void)
+{
+	size_t most = 0;
+	for (int k = 0; k < 20; k++) {
+		map_t m;
+		pingpong_fill(m, 0, 50);
+		std::thread([&m] {
+			for (int i = 50; i < 200; i++)
+				m[i] = i;
+		}).join();
+		pingpong_fill(m, 200, 1000);
+		most = m.size() > most ? m.size() : most;
+	}
+	return most;
+}
+
 int main()
 {
 	std::printf("handoff %zu\n", handoff());
 	std::printf("shared %zu\n", shared());
+	std::printf("relay %zu\n", relay());
+	std::printf("pingpong %zu\n", pingpong());
 	turns_map = new map_t; // leaked: live at the exit dump
 	std::thread(turns_thread, 0).detach();
 	std::thread(turns_thread, 1).detach();

@@ -236,6 +236,10 @@ def decode_map_sites(r):
     more = len(r.data) - r.pos >= 8 * len(out)
     for s in out:
         s["heap_grow_bytes"] = r.u64() if more else s["grow_bytes"]
+    # 1.3: turns per entry, appended after those (older: shared)
+    more = len(r.data) - r.pos >= 8 * len(out)
+    for s in out:
+        s["turns"] = r.u64() if more else s["shared"]
     return out
 
 
