@@ -101,6 +101,18 @@ static int set_mode(opts_t *o, enum mode m, const char *flag)
 	return MP_OK;
 }
 
+/* Whether the file at path begins as a dump does. */
+static bool is_dump(const char *path)
+{
+	char head[MP_DUMP_MAGIC_LEN];
+	FILE *f = fopen(path, "rb");
+	bool yes = f && fread(head, 1, sizeof(head), f) == sizeof(head) &&
+		   memcmp(head, MP_DUMP_MAGIC, sizeof(head)) == 0;
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 static int parse_args(int argc, char **argv, opts_t *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -163,15 +175,19 @@ static int parse_args(int argc, char **argv, opts_t *o)
 	if (o->ndumps == 0)
 		return usage_error("%sno dump files given", "");
 	/* `-o mapprof.*.mprof` (the output name forgotten) would replace the first dump with a
-	 * profile of the others. */
+	 * profile of the others: the shell gives it to -o. Neither a dump nor an input is
+	 * overwritten. */
 	struct stat out_st, in_st;
-	if (o->output && stat(o->output, &out_st) == 0 && S_ISREG(out_st.st_mode))
-		for (size_t k = 0; k < o->ndumps; k++)
-			if (stat(o->dumps[k], &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
-			    in_st.st_ino == out_st.st_ino)
-				return usage_error("-o %s: that is an input dump (it would be "
-						   "overwritten); give another file name",
-						   o->output);
+	if (o->output && stat(o->output, &out_st) == 0 && S_ISREG(out_st.st_mode)) {
+		bool input = is_dump(o->output);
+		for (size_t k = 0; k < o->ndumps && !input; k++)
+			input = stat(o->dumps[k], &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+				in_st.st_ino == out_st.st_ino;
+		if (input)
+			return usage_error("-o %s: that is a mapprof dump (it would be "
+					   "overwritten); give another file name",
+					   o->output);
+	}
 	if (o->maps && (o->mode == MODE_TOP || o->mode == MODE_FOLDED || o->sample_index))
 		return usage_error(
 		    "%s--maps takes --json only, not --top, --folded or --sample-index", "");

@@ -27,14 +27,14 @@ static pid_t image_pid;
 /* The real _exit, found at load: a fork child may not be able to call dlsym. */
 static void (*next_exit)(int);
 
-/* The thread inside exit(), or 0 (exit below). */
-static pid_t exiting_tid;
+/* The thread inside exit(), as pid << 32 | tid, or 0 (exit below). */
+static uint64_t exiting;
 static void (*next_exit_fn)(int);
 
 static void on_fork_child(void)
 {
 	image_pid = getpid();
-	exiting_tid = 0;
+	exiting = 0;
 }
 
 static void final_dump(const char *why);
@@ -133,22 +133,35 @@ static __attribute__((noreturn)) void leave(int status)
 		syscall(SYS_exit_group, status);
 }
 
+/* Whether another thread of this process is inside exit(); else this one is, from now on. */
+static bool other_exiting(void)
+{
+	uint64_t me = (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
+	uint64_t prev = __atomic_load_n(&exiting, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if (prev == me)
+			return false; /* exit from one of this thread's exit handlers */
+		if (prev != 0 && prev >> 32 == me >> 32)
+			return true;
+		/* none yet, or a vfork child's mark */
+		if (__atomic_compare_exchange_n(&exiting, &prev, me, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return false;
+	}
+}
+
 /* exit() from a second thread while another runs the exit handlers (a worker's exit while
  * main's runs; undefined in C, and glibc 2.36 lets it through): the second one finds the
- * handler list emptied by the first and ends the process with exit_group, cutting short the
- * final dump the first is writing (four runs in five lost it). It waits instead, as glibc
- * 2.41's exit does, while the first thread lives: the first one ends the process. A mark left
- * by a vfork child (which shares this memory) names no thread of this process and is passed. */
+ * handler list emptied by the first and ends the process with exit_group, which cut short the
+ * final dump the first was writing (four runs in five lost it). So the second one writes the
+ * final dump itself first (waiting for the first one's, if that is being written), then goes
+ * on as before: it does not wait for the other thread, whose exit handlers may be waiting for
+ * it. A mark left by a vfork child (which shares this memory) is another process's: passed. */
 MP_EXPORT __attribute__((noreturn)) void exit(int status)
 {
-	pid_t me = (pid_t)syscall(SYS_gettid), prev = 0;
-	if (mp_state == MP_READY &&
-	    !__atomic_compare_exchange_n(&exiting_tid, &prev, me, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE) &&
-	    prev != me) {
-		struct timespec ms = {0, 1000 * 1000};
-		while (syscall(SYS_tgkill, getpid(), prev, 0) == 0)
-			syscall(SYS_nanosleep, &ms, NULL);
+	if (mp_state == MP_READY && other_exiting()) {
+		final_dump("exit");
+		mp_final_dumped = true;
 	}
 	void (*f)(int) = next_exit_fn;
 	if (!f)

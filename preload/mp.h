@@ -101,7 +101,11 @@ typedef struct mp_thread {
 	int64_t est_pending; /* table.c: frees not yet in the in-use estimate (<= 0), written
 			      * by the owner under a shard lock, read under every shard lock */
 	uint64_t born_ns;    /* mp_mono_ns when its owner registered (registry lock) */
-	uint32_t grew_maps;  /* its owner recorded a map grow (set by the owner, relaxed) */
+	/* stackcache.c, without the stack cache: its owner's fixed stack floor (0: none, or
+	 * the main thread's, which grows), once floor_known. Owner only. */
+	uintptr_t stack_floor;
+	uint8_t floor_known;
+	uint32_t grew_maps; /* its owner recorded a map grow (set by the owner, relaxed) */
 } __attribute__((aligned(64))) mp_thread_t;
 
 /* Per-thread state in initial-exec TLS: reading it never calls __tls_get_addr (which could

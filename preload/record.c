@@ -13,6 +13,16 @@
 /* Sampling points that could not be recorded (no memory). Atomic: rare, any thread. Read by
  * the dump writer; the other totals (sampled objects, in-use estimate) live in table.c. */
 static uint64_t n_dropped;
+static bool said_dropped; /* the line below, once per process */
+
+/* Out of line: the first drop says so (a dump's "dropped" alone went unnoticed). */
+static __attribute__((noinline, cold)) void dropped(void)
+{
+	__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
+	if (!__atomic_exchange_n(&said_dropped, true, __ATOMIC_RELAXED))
+		mp_log("a sample could not be recorded (no memory for the profiler's tables: an "
+		       "address-space limit?); the dumps count such samples as dropped");
+}
 
 /* Guard held, no lock held. */
 static inline void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
@@ -20,7 +30,7 @@ static inline void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
 	uint32_t id = mp_stack_id(t);
 	uint32_t b = id != MP_NO_STACK ? mp_table_bucket(t, id, size, kind) : MP_NO_BUCKET;
 	if (b == MP_NO_BUCKET || !mp_table_insert(p, b))
-		__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
+		dropped();
 }
 
 /* Moves the thread's sampler past an allocation of `size` bytes; true at a sample point. The
@@ -103,6 +113,7 @@ void mp_record_stats_locked(struct mp_sample_stats *out)
 void mp_record_reset(void)
 {
 	n_dropped = 0; /* the rest is reset with the table */
+	said_dropped = false;
 }
 
 /* Guard not held. Forgets p (before the real free or realloc: after it, p may belong to

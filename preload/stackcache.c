@@ -281,6 +281,24 @@ static struct sc_entry *victim(struct sc_entry *set)
 
 static uint32_t stack_id(mp_tls_t *t);
 
+/* The floor of the calling thread's fixed stack, or 0 (none known, or the main thread's,
+ * which grows): from the stack cache's bounds, or read once per thread without the cache. */
+static uintptr_t stack_floor(mp_tls_t *t, const struct mp_stack_cache *c, bool cached)
+{
+	if (cached)
+		return c ? c->floor : 0; /* no cache entry: off the thread's stack */
+	mp_thread_t *r = t->rec;
+	if (!r)
+		return 0;
+	if (!r->floor_known) {
+		uintptr_t lo, hi;
+		bool fixed;
+		r->stack_floor = mp_stack_bounds(&lo, &hi, &fixed) && fixed ? lo : 0;
+		r->floor_known = 1;
+	}
+	return r->stack_floor;
+}
+
 /* errno is the program's: libunwind's memory check reads a non-blocking pipe (EAGAIN), and a
  * sampled malloc must leave errno as the program set it. */
 uint32_t mp_stack_id(mp_tls_t *t)
@@ -310,7 +328,8 @@ static uint32_t stack_id(mp_tls_t *t)
 	uintptr_t pcs[mp_config.depth + MP_STACK_SLACK]; /* sized to fit small thread stacks */
 	bool cut;
 	int n;
-	if (c && c->floor && (uintptr_t)__builtin_frame_address(0) - c->floor < MP_UNWIND_ROOM) {
+	uintptr_t floor = mp_config.unwind_fp ? 0 : stack_floor(t, c, loc0 != NULL);
+	if (floor && (uintptr_t)__builtin_frame_address(0) - floor < MP_UNWIND_ROOM) {
 		/* libunwind would run off the end of this thread's stack (a thread made with a
 		 * small stack, deep in it): the program's call site alone. */
 		n = mp_stack_first_frame(pcs);

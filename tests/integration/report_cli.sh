@@ -71,13 +71,18 @@ for order in "a b sampled off" "off sampled b a"; do
 done
 # -o naming an input dump (the output name forgotten: -o mapprof.*.mprof) would replace it.
 cp "$T/a.mprof" "$T/in.mprof"
-expect_rc "-o naming an input dump: exit 1" 1 'in.mprof: that is an input dump' \
+expect_rc "-o naming an input dump: exit 1" 1 'in.mprof: that is a mapprof dump' \
 	"$REPORT" -o "$T/in.mprof" "$T/in.mprof" "$T/b.mprof"
 cmp -s "$T/a.mprof" "$T/in.mprof" && ok "-o naming an input dump: the dump is untouched" ||
 	not_ok "-o naming an input dump: the dump is untouched"
 ln -sf "$T/in.mprof" "$T/in.link"
-expect_rc "-o through a link to an input dump: exit 1" 1 'that is an input dump' \
+expect_rc "-o through a link to an input dump: exit 1" 1 'that is a mapprof dump' \
 	"$REPORT" -o "$T/in.link" "$T/in.mprof"
+# what the shell makes of -o mapprof.*.mprof: the first dump is -o's, the rest the inputs
+expect_rc "-o naming a dump that is no input (-o m.*.mprof): exit 1" 1 'in.mprof: that is a mapprof dump' \
+	"$REPORT" -o "$T/in.mprof" "$T/b.mprof"
+cmp -s "$T/a.mprof" "$T/in.mprof" && ok "-o naming a dump: the dump is untouched" ||
+	not_ok "-o naming a dump: the dump is untouched"
 expect_rc "--profile without a value: says what it needs" 1 '--profile needs heap or grow' \
 	"$REPORT" "$T/a.mprof" --profile
 out=$("$REPORT" --top 1 "$T/a.mprof" "$T/a.mprof" 2>&1)

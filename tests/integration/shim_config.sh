@@ -98,6 +98,36 @@ expect_eq "stderr a broken pipe: the mapprof: line does not end the program" \
 	"$(broken_stderr "$LIFE" dump)" \
 	"$(broken_stderr env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/no/such/dir/m.%p" "$LIFE" dump)"
 
+# An address-space limit that leaves the profiler's tables no room: samples are dropped, and
+# one line says so the first time (the dump's count alone went unnoticed). Not under ASan,
+# whose shadow memory needs more address space than any such limit.
+if [ -z "${SANITIZED:-}" ]; then
+	# Which runs out first, the program's heap or the profiler's tables, depends on the
+	# layout: each run must say so exactly when it dropped, and some run must drop.
+	bad="" drops=0
+	for mib in 4 8 16 32 4 8; do
+		rm -rf "$T/asl" && mkdir -p "$T/asl"
+		out=$(env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/asl/m.%p.%n" \
+			"$PROGS/shim_aslimit" "$mib" 2>"$T/asl.err")
+		rc=$?
+		d=$("$REPORT" --json "$T/asl"/m.* 2>/dev/null | grep -o '"dropped":[0-9]*')
+		d=${d#*:}
+		lines=$(grep -c 'could not be recorded' "$T/asl.err")
+		[ "${d:-0}" -gt 0 ] && drops=$((drops + 1))
+		# no dump at all (no memory to build it): the line count says nothing then
+		[ -z "$d" ] && lines=$([ "$lines" -le 1 ] && echo 0 || echo "$lines")
+		if [ "$out|$rc" != "got some|0" ] || [ "$lines" -ne "$([ "${d:-0}" -gt 0 ] && echo 1 || echo 0)" ]; then
+			bad="$bad [$mib MiB: $out|$rc, dropped ${d:-?}, $lines lines]"
+		fi
+	done
+	if [ -z "$bad" ] && [ "$drops" -gt 0 ]; then
+		ok "address-space limit: dropped samples, one line when there are ($drops runs of 6)"
+	else
+		not_ok "address-space limit: dropped samples, one line when there are" \
+			"runs that dropped: $drops" "$bad"
+	fi
+fi
+
 # A good configuration is silent (the control for the checks above).
 dir=$T/good
 mkdir -p "$dir"

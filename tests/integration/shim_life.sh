@@ -110,6 +110,16 @@ for i in $(seq 20); do
 done
 expect_eq "exit() on two threads at once, 20 runs: status 5 and one dump each" \
 	"$(printf '5:1 %.0s' $(seq 20))" "$got"
+# ... and when the first one's exit handlers wait for the second (a pool's shutdown joins the
+# worker that calls exit itself), the second goes on: status 3, as without the shim.
+got=""
+for i in 1 2 3; do
+	rm -rf "$T/exitjoin" && mkdir -p "$T/exitjoin"
+	MAPPROF_RATE=4096 timeout 20 env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/exitjoin/m.%p.%n" \
+		"$PROGS/shim_exitrace" join >/dev/null 2>&1
+	got="$got$? "
+done
+expect_eq "exit() from a worker that main's exit handler joins: no hang, status 3" "3 3 3 " "$got"
 
 # A fork child that allocates, then execs: its dump before the exec is written at every rate,
 # sampled or not (at rate 0 it was dropped for want of a sample, and its calls lost from the

@@ -108,9 +108,13 @@ expect_eq "coroutine stacks: allocations per caller" "$want" "$got"
 # (SIGSEGV) at every rate. The program's output and status stay; every allocation is counted.
 want=$("$PROGS/shim_smallstack" 2>&1)
 for rate in 1 524288 4096; do
-	rm -rf "$T/ss"
-	got=$(MAPPROF_RATE=$rate mp_run "$T/ss" "$PROGS/shim_smallstack" 2>&1)
-	expect_eq "16 KiB thread stacks at rate $rate: output and status unchanged" "$want|0" "$got|$?"
+	for cache in 1 0; do
+		rm -rf "$T/ss"
+		got=$(MAPPROF_RATE=$rate MAPPROF_STACK_CACHE=$cache mp_run "$T/ss" \
+			"$PROGS/shim_smallstack" 2>&1)
+		expect_eq "16 KiB thread stacks at rate $rate, stack cache $cache: output and status unchanged" \
+			"$want|0" "$got|$?"
+	done
 done
 calls=$("$REPORT" --json "$T/ss"/*.mprof 2>/dev/null | grep -o '"alloc_calls":[0-9]*' | head -1)
 if [ "${calls#*:}" -ge 20000 ] 2>/dev/null; then ok "16 KiB thread stacks: every allocation counted ($calls)"

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Two threads call exit(5) at once (tests/integration/shim_life.sh). The second found the exit
  * handlers taken by the first and ended the process while the first wrote the final dump: four
- * runs in five left no dump. Each run must leave one, with status 5. */
+ * runs in five left no dump. Each run must leave one, with status 5.
+ * "join": main's exit runs a pool's shutdown handler, which joins a worker that calls exit(3)
+ * itself: the worker's exit must go on (waiting for main's exit hung both), status 3. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,31 @@ static void *thread(void *a)
 	exit(5);
 }
 
-int main(void)
+static pthread_t worker;
+static volatile int stop;
+
+static void shutdown_pool(void)
 {
+	stop = 1;
+	pthread_join(worker, NULL);
+}
+
+static void *work_until_stopped(void *a)
+{
+	(void)a;
+	while (!stop)
+		work(10);
+	exit(3);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1) { /* join */
+		pthread_create(&worker, NULL, work_until_stopped, NULL);
+		atexit(shutdown_pool);
+		work(1000);
+		exit(0);
+	}
 	pthread_barrier_init(&both, NULL, 2);
 	work(1000);
 	pthread_t t;
