@@ -424,7 +424,6 @@ static void array_drop(mp_map_inst_t *m)
 	if (c && __atomic_load_n(&c->policy_buckets, __ATOMIC_RELAXED) == m->array)
 		__atomic_store_n(&c->policy_buckets, MP_MAPS_ARRAY_GONE, __ATOMIC_RELAXED);
 	htab_remove(&arrays, &m->ah);
-	mp_maps_hint_drop_locked(m, m->array);
 	mp_filter_remove_map(m->array);
 	m->array = NULL;
 }

@@ -8,9 +8,10 @@
  * reported as "tiny", a shared map short of a whole thread's inserts. The maps lock on every
  * such insert would cost too much; so a small set-associative table, written under the lock
  * whenever an instance takes a bucket array, lets any insert find the instance by the map's
- * array and raise its largest size. A stale or overwritten entry only loses that count: the
- * instance read from it is checked to still hold the array (instances are arena memory, never
- * unmapped, so a stale one is safe to read). */
+ * array and raise its largest size. Entries are not removed when an array is freed (one scan
+ * fewer per grow): a stale entry fails the check every read makes, that the instance read
+ * from it still holds the array (instances are arena memory, never unmapped, so a stale one is
+ * safe to read); an overwritten one only loses that count. */
 #include <string.h>
 #include "maps_int.h"
 
@@ -43,8 +44,7 @@ void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
 			w = i;
 			break;
 		}
-		/* Free, or no longer that instance's array: reusable. */
-		if (w < 0 && (!a || !s[i].inst || s[i].inst->array != a))
+		if (w < 0 && !a)
 			w = i;
 	}
 	if (w < 0) {
@@ -53,14 +53,6 @@ void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
 	}
 	__atomic_store_n(&s[w].inst, m, __ATOMIC_RELAXED);
 	__atomic_store_n(&s[w].array, p, __ATOMIC_RELEASE);
-}
-
-void mp_maps_hint_drop_locked(const mp_map_inst_t *m, const void *p)
-{
-	struct hint *s = hints[set_of(p)];
-	for (int i = 0; i < WAYS; i++)
-		if (s[i].array == p && s[i].inst == m)
-			__atomic_store_n(&s[i].array, NULL, __ATOMIC_RELAXED);
 }
 
 bool mp_maps_hint_note(const void *array, uint64_t elems)

@@ -245,10 +245,9 @@ static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
 }
 
 /* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
- * last. put: m holds p now; drop: it no longer does (maps lock held for both). note: raises
- * the max_size of the instance holding `array`, if known (no lock); false if not known. */
+ * last. put: m holds p now (maps lock held). note: raises the max_size of the instance
+ * holding `array`, if known (no lock); false if not known. */
 MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p);
-MP_HIDDEN void mp_maps_hint_drop_locked(const mp_map_inst_t *m, const void *p);
 MP_HIDDEN bool mp_maps_hint_note(const void *array, uint64_t elems);
 /* Fork child: the parent's instances are gone. */
 MP_HIDDEN void mp_maps_hint_reset(void);
