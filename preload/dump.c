@@ -361,7 +361,7 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 	mp_buf_section_end(b, at);
 }
 
-int mp_dump_write(const char *why)
+static int write_dump(const char *why, bool final)
 {
 	if (mp_state != MP_READY)
 		return -1;
@@ -369,6 +369,12 @@ int mp_dump_write(const char *why)
 	t->guard++;
 	int cs = mp_nocancel(); /* a program's mapprof_dump() is no cancellation point either */
 	pthread_mutex_lock(&dump_lock);
+	if (final && mp_final_dumped) { /* another thread's exit wrote it while this one waited */
+		pthread_mutex_unlock(&dump_lock);
+		mp_cancel_restore(cs);
+		t->guard--;
+		return 0;
+	}
 	uint64_t seq = next_seq++;
 	struct mp_buf b = {0};
 	mp_buf_put(&b, MP_DUMP_MAGIC, MP_DUMP_MAGIC_LEN);
@@ -416,10 +422,22 @@ int mp_dump_write(const char *why)
 	else
 		rc = publish(&b, seq);
 	mp_buf_release(&b);
+	if (final)
+		mp_final_dumped = true; /* written or not: one attempt, one line at most */
 	pthread_mutex_unlock(&dump_lock);
 	mp_cancel_restore(cs);
 	t->guard--;
 	return rc;
+}
+
+int mp_dump_write(const char *why)
+{
+	return write_dump(why, false);
+}
+
+int mp_dump_write_final(const char *why)
+{
+	return write_dump(why, true);
 }
 
 void mp_dump_fork_prepare(void)

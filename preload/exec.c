@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,7 +116,12 @@ static void final_dump(const char *why)
 			return;
 	}
 	int saved = errno;
-	mp_dump_write(why);
+	/* Before an exec (which may fail) and in daemon's parent (whose child inherits the flag)
+	 * the process goes on: only the exits are final. */
+	if (strcmp(why, "exec") == 0 || strcmp(why, "daemon") == 0)
+		mp_dump_write(why);
+	else
+		mp_dump_write_final(why);
 	errno = saved;
 }
 
@@ -159,10 +165,8 @@ static bool other_exiting(void)
  * it. A mark left by a vfork child (which shares this memory) is another process's: passed. */
 MP_EXPORT __attribute__((noreturn)) void exit(int status)
 {
-	if (mp_state == MP_READY && other_exiting()) {
+	if (mp_state == MP_READY && other_exiting())
 		final_dump("exit");
-		mp_final_dumped = true;
-	}
 	void (*f)(int) = next_exit_fn;
 	if (!f)
 		f = (void (*)(int))dlsym(RTLD_NEXT, "exit");

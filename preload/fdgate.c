@@ -23,7 +23,8 @@
 #define HELD 8 /* descriptors held at once: a dump's file, and a /proc read per thread */
 
 static uint32_t users, closers;
-static int held[HELD]; /* fd + 1, 0 free */
+static pid_t closers_pid; /* whose closers they are: a raw clone child inherits the count */
+static int held[HELD];	  /* fd + 1, 0 free */
 /* The process the counts belong to: a child made by a raw clone (no atfork handler) inherits
  * them with no thread to bring them down; it must not wait for them. */
 static pid_t owner;
@@ -54,10 +55,12 @@ void mp_fd_enter(void)
 	/* Before the count: a range close that sees the count must also see whose it is, or it
 	 * would not wait for it (ours()). The count's increment publishes it. */
 	__atomic_store_n(&owner, getpid(), __ATOMIC_RELAXED);
+	pid_t me = getpid();
 	unsigned spins = 0;
 	for (;;) {
 		__atomic_add_fetch(&users, 1, __ATOMIC_SEQ_CST);
-		if (mine || closing || __atomic_load_n(&closers, __ATOMIC_SEQ_CST) == 0)
+		if (mine || closing || __atomic_load_n(&closers, __ATOMIC_SEQ_CST) == 0 ||
+		    __atomic_load_n(&closers_pid, __ATOMIC_RELAXED) != me)
 			break;
 		__atomic_sub_fetch(&users, 1, __ATOMIC_SEQ_CST);
 		pause_a_little(&spins);
@@ -128,8 +131,12 @@ bool mp_fd_range_begin(void)
 {
 	if (mp_tls.guard)
 		return false;
-	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);
+	/* This thread's mark first: a signal handler that runs between the two (an _exit that
+	 * dumps) must see it, or it waits for this very close forever. */
 	closing++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&closers_pid, getpid(), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&closers, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&users, __ATOMIC_SEQ_CST) != 0) {
 		int saved = errno;
 		unsigned spins = 0;
@@ -144,8 +151,9 @@ void mp_fd_range_end(bool began)
 {
 	if (!began)
 		return;
-	closing--;
 	__atomic_sub_fetch(&closers, 1, __ATOMIC_SEQ_CST);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	closing--;
 }
 
 void mp_fd_reset_child(void)

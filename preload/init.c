@@ -495,11 +495,12 @@ extern int __cxa_atexit(void (*func)(void *), void *arg, void *dso);
 static void final_dump(void *unused)
 {
 	(void)unused;
-	if (mp_state != MP_READY || mp_final_dumped)
+	/* Not from a signal handler that interrupted the profiler (exit() from a handler on a
+	 * thread inside a dump would wait for its own dump lock): no final dump then. */
+	if (mp_state != MP_READY || mp_final_dumped || mp_tls.guard)
 		return;
 	mp_trigger_stop();
-	mp_dump_write("exit");
-	mp_final_dumped = true; /* an _exit from a later destructor adds no second one */
+	mp_dump_write_final("exit"); /* an _exit from a later destructor adds no second one */
 }
 
 __attribute__((destructor)) static void mp_dtor(void)

@@ -469,9 +469,9 @@ static void add_tid(mp_map_inst_t *m, uint32_t tid)
 	bool known = false;
 	for (unsigned i = 0; i < m->ntids && i < MP_MAP_TIDS; i++)
 		known |= m->tids[i] == tid;
-	/* Back to a thread that grew it before, another one in between (with more threads than
-	 * kept, any grow on another thread counts: five threads at one map take turns). */
-	if ((known || m->ntids > MP_MAP_TIDS) && m->last_tid && m->last_tid != tid && !m->turns) {
+	/* Back to a thread that grew it before, another one in between (a thread beyond the
+	 * first MP_MAP_TIDS is not known: a long relay of threads is no turn taking). */
+	if (known && m->last_tid && m->last_tid != tid && !m->turns) {
 		m->turns = true;
 		m->site->agg.turns++;
 	}

@@ -104,7 +104,7 @@ typedef struct mp_thread {
 	/* stackcache.c, without the stack cache: its owner's fixed stack floor (0: none, or
 	 * the main thread's, which grows), once floor_known. Owner only. */
 	uintptr_t stack_floor;
-	uint8_t floor_known;
+	uint8_t floor_known, floor_reads;
 	uint32_t grew_maps; /* its owner recorded a map grow (set by the owner, relaxed) */
 } __attribute__((aligned(64))) mp_thread_t;
 
@@ -309,5 +309,8 @@ static inline bool mp_filter_maybe(const void *p)
 
 /* Time a dump: what triggered it. */
 MP_HIDDEN int mp_dump_write(const char *why);
+/* The final dump: written once, whichever thread asks first (checked under the dump lock, so
+ * a thread that waited for another's writes none); sets mp_final_dumped. */
+MP_HIDDEN int mp_dump_write_final(const char *why);
 
 #endif

@@ -20,8 +20,9 @@ static __attribute__((noinline, cold)) void dropped(void)
 {
 	__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
 	if (!__atomic_exchange_n(&said_dropped, true, __ATOMIC_RELAXED))
-		mp_log("a sample could not be recorded (no memory for the profiler's tables: an "
-		       "address-space limit?); the dumps count such samples as dropped");
+		mp_log("a sample could not be recorded (no memory for the profiler's tables, an "
+		       "address-space limit perhaps, or no stack); the dumps count such samples as "
+		       "dropped");
 }
 
 /* Guard held, no lock held. */

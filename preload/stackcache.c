@@ -290,13 +290,18 @@ static uintptr_t stack_floor(mp_tls_t *t, const struct mp_stack_cache *c, bool c
 	mp_thread_t *r = t->rec;
 	if (!r)
 		return 0;
-	if (!r->floor_known) {
+	if (!r->floor_known && r->floor_reads < SC_READS) {
+		/* Not on the thread's own stack (a signal handler's, a coroutine's), or no
+		 * descriptor to read the maps with: asked again at a later capture. */
 		uintptr_t lo, hi;
 		bool fixed;
-		r->stack_floor = mp_stack_bounds(&lo, &hi, &fixed) && fixed ? lo : 0;
-		r->floor_known = 1;
+		r->floor_reads++;
+		if (mp_stack_bounds(&lo, &hi, &fixed)) {
+			r->stack_floor = fixed ? lo : 0;
+			r->floor_known = 1;
+		}
 	}
-	return r->stack_floor;
+	return r->floor_known ? r->stack_floor : 0;
 }
 
 /* errno is the program's: libunwind's memory check reads a non-blocking pipe (EAGAIN), and a

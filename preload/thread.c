@@ -88,7 +88,7 @@ void mp_thread_attach(mp_tls_t *t)
 		r->index = nthreads++;
 		r->born_ns = mp_mono_ns();
 		__atomic_store_n(&r->grew_maps, 0, __ATOMIC_RELAXED);
-		r->floor_known = 0; /* another thread's stack */
+		r->floor_known = r->floor_reads = 0; /* another thread's stack */
 	}
 	pthread_mutex_unlock(&registry_lock);
 	if (!r)

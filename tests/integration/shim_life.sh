@@ -120,6 +120,17 @@ for i in 1 2 3; do
 	got="$got$? "
 done
 expect_eq "exit() from a worker that main's exit handler joins: no hang, status 3" "3 3 3 " "$got"
+# ... and when the second one's exit comes from a handler on an alternate signal stack, where
+# no dump is written, the first one's final dump still is (it was marked done).
+got=""
+for i in 1 2; do
+	rm -rf "$T/exitalt" && mkdir -p "$T/exitalt"
+	MAPPROF_RATE=4096 timeout 20 env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/exitalt/m.%p.%n" \
+		"$PROGS/shim_exitrace" alt >/dev/null 2>&1
+	got="$got$?:$(ls "$T/exitalt" | wc -l) "
+done
+expect_eq "exit() from an alternate-stack handler during main's exit: status 3, one dump" \
+	"3:1 3:1 " "$got"
 
 # A fork child that allocates, then execs: its dump before the exec is written at every rate,
 # sampled or not (at rate 0 it was dropped for want of a sample, and its calls lost from the
