@@ -28,7 +28,12 @@ t = m.Tap(label + ": ")
 rc = open(os.path.join(T, label + ".rc")).read().strip()
 err = open(os.path.join(T, label + ".err")).read()
 truth = [int(x) for x in open(os.path.join(T, label + ".out")).read().split()]
-t.eq("exit status 0, no stderr", ("0", ""), (rc, err))
+# Under an address-space limit the profiler's tables may run out of room too: the samples it
+# could not record are counted as dropped, which one line says (the totals stay exact).
+drop_line = "mapprof: a sample could not be recorded"
+if mode.startswith("small-") and err.startswith(drop_line) and err.count("\n") == 1:
+    err = ""
+t.eq("exit status 0, no stderr (but a dropped-sample line)", ("0", ""), (rc, err))
 ds = sorted(m.load_dir(os.path.join(T, label)), key=lambda d: (d["header"]["pid"],
                                                                d["header"]["seq"]))
 SLACK = 65536  # libc's own: thread creation, the dump machinery's first calls
