@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,7 +37,7 @@ static void on_fork_child(void)
 	exiting = 0;
 }
 
-static void final_dump(const char *why);
+static void final_dump(const char *why, bool last);
 
 /* quick_exit runs its handlers, then glibc's own _exit, not ours. Registered before any other
  * handler, this one runs after them all (reverse order): the dump sees what they did. Libraries
@@ -47,7 +46,7 @@ static void final_dump(const char *why);
  * first registration of anyone's or in our constructor. */
 static void on_quick_exit(void)
 {
-	final_dump("quick_exit");
+	final_dump("quick_exit", true);
 }
 
 MP_EXPORT int __cxa_at_quick_exit(void (*func)(void), void *dso);
@@ -98,7 +97,7 @@ __attribute__((constructor)) static void exec_ctor(void)
 /* A fork child that is about to exec or leaves with _exit is skipped when it allocated
  * nothing: its exact counts are worth a file, sampled or not (a child that exec'd after
  * 50,000 unsampled calls was lost from the totals at MAPPROF_RATE=0). */
-static void final_dump(const char *why)
+static void final_dump(const char *why, bool last)
 {
 	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
 		return;
@@ -116,23 +115,23 @@ static void final_dump(const char *why)
 			return;
 	}
 	int saved = errno;
-	/* Before an exec (which may fail) and in daemon's parent (whose child inherits the flag)
-	 * the process goes on: only the exits are final. */
-	if (strcmp(why, "exec") == 0 || strcmp(why, "daemon") == 0)
-		mp_dump_write(why);
-	else
+	/* Not last before an exec (which may fail) nor in daemon's parent (whose child inherits
+	 * the flag): the process goes on. */
+	if (last)
 		mp_dump_write_final(why);
+	else
+		mp_dump_write(why);
 	errno = saved;
 }
 
 static void before_exec(void)
 {
-	final_dump("exec");
+	final_dump("exec", false);
 }
 
 static __attribute__((noreturn)) void leave(int status)
 {
-	final_dump("_exit");
+	final_dump("_exit", true);
 	if (next_exit)
 		next_exit(status);
 	for (;;)
@@ -166,7 +165,7 @@ static bool other_exiting(void)
 MP_EXPORT __attribute__((noreturn)) void exit(int status)
 {
 	if (mp_state == MP_READY && other_exiting())
-		final_dump("exit");
+		final_dump("exit", true);
 	void (*f)(int) = next_exit_fn;
 	if (!f)
 		f = (void (*)(int))dlsym(RTLD_NEXT, "exit");
@@ -237,7 +236,7 @@ MP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
  * on, and its exit dump comes later. The child is a fork child like any other. */
 MP_EXPORT int daemon(int nochdir, int noclose)
 {
-	final_dump("daemon"); /* marks nothing final: a later exit still dumps */
+	final_dump("daemon", false); /* a later exit still dumps */
 	return NEXT(int (*)(int, int), "daemon")(nochdir, noclose);
 }
 

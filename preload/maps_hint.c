@@ -55,19 +55,17 @@ void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
 	__atomic_store_n(&s[w].array, p, __ATOMIC_RELEASE);
 }
 
-bool mp_maps_hint_note(const void *array, uint64_t elems)
+void mp_maps_hint_note(const void *array, uint64_t elems)
 {
 	struct hint *s = hints[set_of(array)];
 	for (int i = 0; i < WAYS; i++) {
 		if (__atomic_load_n(&s[i].array, __ATOMIC_ACQUIRE) != array)
 			continue;
 		mp_map_inst_t *m = __atomic_load_n(&s[i].inst, __ATOMIC_RELAXED);
-		if (!m || __atomic_load_n(&m->array, __ATOMIC_RELAXED) != array)
-			return false;
-		mp_maps_raise_max(m, elems);
-		return true;
+		if (m && __atomic_load_n(&m->array, __ATOMIC_RELAXED) == array)
+			mp_maps_raise_max(m, elems);
+		return;
 	}
-	return false;
 }
 
 void mp_maps_hint_reset(void)

@@ -246,9 +246,9 @@ static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
 
 /* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
  * last. put: m holds p now (maps lock held). note: raises the max_size of the instance
- * holding `array`, if known (no lock); false if not known. */
+ * holding `array`, if known (no lock). */
 MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p);
-MP_HIDDEN bool mp_maps_hint_note(const void *array, uint64_t elems);
+MP_HIDDEN void mp_maps_hint_note(const void *array, uint64_t elems);
 /* Fork child: the parent's instances are gone. */
 MP_HIDDEN void mp_maps_hint_reset(void);
 

@@ -62,7 +62,6 @@ static inline uintptr_t word_at(const uintptr_t *loc0, uint32_t off)
 
 struct mp_stack_cache {
 	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known */
-	uintptr_t floor;  /* lo where the stack cannot grow below it (not the main thread), or 0 */
 	uint32_t reads;	  /* of the bounds so far */
 	uint32_t clock;
 	struct sc_entry e[SC_SETS][SC_WAYS];
@@ -92,7 +91,7 @@ static void forget_entries(struct mp_stack_cache *c)
 /* The record's cache now serves a new thread: its stack is elsewhere. */
 void mp_stack_cache_forget(struct mp_stack_cache *c)
 {
-	c->lo = c->hi = c->floor = 0;
+	c->lo = c->hi = 0;
 	c->reads = 0;
 	forget_entries(c);
 }
@@ -113,11 +112,19 @@ static struct mp_stack_cache *cache_of(mp_tls_t *t)
 	return c;
 }
 
+/* The thread's stack bounds were read: a fixed stack's floor (not the main thread's, which
+ * grows) is what an unwind must stay above (stack_floor). */
+static void note_floor(mp_thread_t *r, uintptr_t lo, bool fixed)
+{
+	r->stack_floor = fixed ? lo : 0;
+	r->floor_known = 1;
+}
+
 /* Whether loc0 lies on the thread's own stack, reading the bounds on first use and again, a few
  * times per thread, when loc0 is outside them: the main thread's stack grows, and a first use
  * on a coroutine or sigaltstack finds no bounds. Not pthread_getattr_np: it allocates under
  * the thread's own lock, and this may run inside an allocation made under that lock. */
-static bool on_own_stack(struct mp_stack_cache *c, const uintptr_t *loc0)
+static bool on_own_stack(mp_thread_t *r, struct mp_stack_cache *c, const uintptr_t *loc0)
 {
 	uintptr_t a = (uintptr_t)loc0;
 	if (mp_likely(a >= c->lo && a < c->hi))
@@ -133,7 +140,7 @@ static bool on_own_stack(struct mp_stack_cache *c, const uintptr_t *loc0)
 		forget_entries(c); /* another stack than the one the entries were made on */
 	c->lo = lo;
 	c->hi = hi;
-	c->floor = fixed ? lo : 0;
+	note_floor(r, lo, fixed);
 	return true;
 }
 
@@ -282,11 +289,10 @@ static struct sc_entry *victim(struct sc_entry *set)
 static uint32_t stack_id(mp_tls_t *t);
 
 /* The floor of the calling thread's fixed stack, or 0 (none known, or the main thread's,
- * which grows): from the stack cache's bounds, or read once per thread without the cache. */
-static uintptr_t stack_floor(mp_tls_t *t, const struct mp_stack_cache *c, bool cached)
+ * which grows): from the bounds the stack cache read, or read here (without the cache, or
+ * before the cache's first read succeeded). */
+static uintptr_t stack_floor(mp_tls_t *t)
 {
-	if (cached)
-		return c ? c->floor : 0; /* no cache entry: off the thread's stack */
 	mp_thread_t *r = t->rec;
 	if (!r)
 		return 0;
@@ -296,10 +302,8 @@ static uintptr_t stack_floor(mp_tls_t *t, const struct mp_stack_cache *c, bool c
 		uintptr_t lo, hi;
 		bool fixed;
 		r->floor_reads++;
-		if (mp_stack_bounds(&lo, &hi, &fixed)) {
-			r->stack_floor = fixed ? lo : 0;
-			r->floor_known = 1;
-		}
+		if (mp_stack_bounds(&lo, &hi, &fixed))
+			note_floor(r, lo, fixed);
 	}
 	return r->floor_known ? r->stack_floor : 0;
 }
@@ -318,7 +322,7 @@ static uint32_t stack_id(mp_tls_t *t)
 {
 	const uintptr_t *loc0 = mp_config.unwind_fp || !mp_config.stack_cache ? NULL : first_slot();
 	struct mp_stack_cache *c = loc0 ? cache_of(t) : NULL;
-	if (c && !on_own_stack(c, loc0))
+	if (c && !on_own_stack(t->rec, c, loc0))
 		c = NULL;
 	struct sc_entry *set = c ? c->e[((uintptr_t)loc0 >> 3) & (SC_SETS - 1)] : NULL;
 	if (set) {
@@ -333,7 +337,7 @@ static uint32_t stack_id(mp_tls_t *t)
 	uintptr_t pcs[mp_config.depth + MP_STACK_SLACK]; /* sized to fit small thread stacks */
 	bool cut;
 	int n;
-	uintptr_t floor = mp_config.unwind_fp ? 0 : stack_floor(t, c, loc0 != NULL);
+	uintptr_t floor = mp_config.unwind_fp ? 0 : stack_floor(t);
 	if (floor && (uintptr_t)__builtin_frame_address(0) - floor < MP_UNWIND_ROOM) {
 		/* libunwind would run off the end of this thread's stack (a thread made with a
 		 * small stack, deep in it): the program's call site alone. */

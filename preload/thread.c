@@ -173,9 +173,8 @@ void mp_thread_totals(struct mp_totals *out)
 		out->free_calls += r->folded.free_calls;
 		out->alloc_bytes += r->folded.alloc_bytes;
 		mp_tls_t *t = r->live_t;
-		if (t)
-			out->grow_thread_ns += grow_life(r, now);
 		if (t) {
+			out->grow_thread_ns += grow_life(r, now);
 			/* Another thread's TLS, written by its owner without a lock: a dump is a
 			 * snapshot, and aligned 64-bit loads do not tear. */
 			out->alloc_calls += __atomic_load_n(&t->n.alloc_calls, __ATOMIC_RELAXED);
