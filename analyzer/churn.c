@@ -358,17 +358,30 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 " alive at once), p90 lifetime <= %s",
 			 s->instances, s->max_live, life);
 		/* uthash frees a table with its last item (HASH_CLEAR, or HASH_DEL of each):
-		 * emptying one does not keep its buckets the way clear() does. */
+		 * emptying one does not keep its buckets the way clear() does. Several alive at
+		 * once: a line run by several threads (a pool's task) or callers at once, where
+		 * one hoisted map would be shared. */
+		/* Several alive at once (several per call, or a line that a pool's threads run
+		 * at once): one hoisted map would not do, and would be shared between threads. */
+		char keep[160] = "";
+		if (s->max_live > 1)
+			snprintf(keep, sizeof(keep),
+				 "; %" PRIu64 " at most, or one per thread (thread_local) where "
+				 "threads make them at once",
+				 s->max_live);
 		if (s->kind == MP_KIND_UTHASH)
 			snprintf(
 			    sg, sizeof(sg),
-			    "keep one table alive and reuse it (uthash frees it with its last "
+			    "keep %s alive and reuse %s (uthash frees a table with its last "
 			    "item: keep a sentinel item in it, or keep the items and overwrite "
-			    "them), or pool the tables");
+			    "them%s), or pool the tables",
+			    s->max_live > 1 ? "the tables" : "one table",
+			    s->max_live > 1 ? "them" : "it", keep);
 		else
 			snprintf(sg, sizeof(sg),
-				 "hoist one map and reuse it (clear() keeps the buckets), or pool "
-				 "the maps");
+				 "%s and reuse %s (clear() keeps the buckets%s), or pool the maps",
+				 s->max_live > 1 ? "keep the maps alive" : "hoist one map",
+				 s->max_live > 1 ? "them" : "it", keep);
 		verdict(s, MP_V_REUSE, ev, sg);
 	}
 	if (s->instances >= MP_TINY_MIN_INSTANCES &&

@@ -165,11 +165,11 @@ static void site_json(FILE *f, const mp_churn_site_t *s)
 		"},\"lifetime_ns\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 "}",
 		s->size_p50, s->size_p90, s->max_size, s->life_p50, s->life_p90);
 	fprintf(f,
-		",\"tiny\":%" PRIu64 ",\"shared\":%" PRIu64 ",\"noexpand\":%" PRIu64
-		",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64
+		",\"tiny\":%" PRIu64 ",\"shared\":%" PRIu64 ",\"turns\":%" PRIu64
+		",\"noexpand\":%" PRIu64 ",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64
 		",\"grow_bytes_share\":%.6f,\"grow_ns\":%" PRIu64 ",\"max_grow_ns\":%" PRIu64
 		",\"threads\":%" PRIu64 ",\"verdicts\":[",
-		s->tiny, s->shared, s->noexpand, s->grow_bytes, s->heap_grow_bytes,
+		s->tiny, s->shared, s->turns, s->noexpand, s->grow_bytes, s->heap_grow_bytes,
 		s->grow_bytes_share, s->grow_ns, s->max_grow_ns,
 		s->max_threads ? s->max_threads : 1);
 	for (int v = 0; v < s->nverdicts; v++) {

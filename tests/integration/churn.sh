@@ -219,6 +219,22 @@ expect_eq "some maps of a site reserve: presize says how many and asks for every
 	"40 10 40 instances grew 4.8 times each on average beyond their reserves (10 of them sized up front) | reserve(100) for every instance, right after creating it" \
 	"$got"
 
+# --- reuse on a thread pool: maps made at one line on several threads at once; the suggestion
+# is one map per thread (one hoisted map would be shared), and stays "one map" on one thread
+run reuse_pool "$PROGS/churn_reuse_pool"
+got=$(python3 -c '
+import json, sys
+for f in sys.argv[1:]:
+    d = json.load(open(f))
+    for s in d["sites"]:
+        for v in s["verdicts"]:
+            if v["id"] == "reuse":
+                print(s["instances"], s["max_live"], v["suggestion"])
+' "$T/reuse_pool.json" "$T/churn_reuse.json" 2>&1)
+expect_eq "reuse on a pool: one map per thread; on one thread: one map" \
+	"1200 4 keep the maps alive and reuse them (clear() keeps the buckets; 4 at most, or one per thread (thread_local) where threads make them at once), or pool the maps
+2000 1 hoist one map and reuse it (clear() keeps the buckets), or pool the maps" "$got"
+
 # --- a user function whose demangled name mentions the map type is the user's call site
 run churn_byref "$PROGS/churn_byref"
 src=tests/programs/churn_byref.cc

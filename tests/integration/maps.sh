@@ -420,9 +420,10 @@ def site(name):
     assert len(s) == 1, [x["function"] for x in j["sites"]]
     return s[0], {v["id"]: v["evidence"] for v in s[0]["verdicts"]}
 r, rv = site("relay")
-assert (r["instances"], r["shared"], r["threads"]) == (20, 20, 2) and "shared" not in rv, (r, rv)
+assert (r["instances"], r["shared"], r["turns"], r["threads"]) == (20, 20, 0, 2), r
+assert "shared" not in rv, rv
 p, pv = site("pingpong")
-assert (p["instances"], p["shared"]) == (20, 20), p
+assert (p["instances"], p["shared"], p["turns"]) == (20, 20, 20), p
 assert pv.get("shared", "").startswith("20 instance(s) grown by 2 threads in turn"), pv
 PY
 
