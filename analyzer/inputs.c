@@ -102,7 +102,18 @@ static int dump_cmp(const void *a, const void *b)
  * one) stay, the others are skipped with a warning each; a dump with sampling off (rate 0)
  * stays only if no dump was sampled. in is sorted: the choice does not depend on the order
  * the files were given in. */
-static void keep_one_rate(mp_inputs_t *in)
+/* The distinct snapshots of d's process among the dumps read (seen: sorted by seen_cmp). */
+static size_t snapshots_of(const mp_dump_t *d, const seen_t *seen, size_t nseen)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nseen; i++)
+		n += seen[i].pid == d->pid && seen[i].start_ns == d->start_ns &&
+		     (i == 0 || seen[i - 1].pid != d->pid || seen[i - 1].start_ns != d->start_ns ||
+		      seen[i - 1].seq != seen[i].seq);
+	return n;
+}
+
+static void keep_one_rate(mp_inputs_t *in, const seen_t *seen, size_t nseen)
 {
 	uint64_t best = 0;
 	size_t best_n = 0;
@@ -125,13 +136,19 @@ static void keep_one_rate(mp_inputs_t *in)
 			in->dumps[kept++] = *d;
 			continue;
 		}
+		/* Its process goes, with every snapshot of it that was read. */
+		size_t snaps = snapshots_of(d, seen, nseen);
+		char more[64] = "";
+		if (snaps > 1)
+			snprintf(more, sizeof(more),
+				 " (and %zu earlier snapshot(s) of its process)", snaps - 1);
 		fprintf(stderr,
-			"mapprof-report: warning: skipped: %s: sampled at rate %llu, the others "
+			"mapprof-report: warning: skipped: %s%s: sampled at rate %llu, the others "
 			"kept at rate %llu\n",
-			d->name, (unsigned long long)d->rate, (unsigned long long)best);
+			d->name, more, (unsigned long long)d->rate, (unsigned long long)best);
 		mp_dump_free(d);
-		in->skipped++;
-		in->read--;
+		in->skipped += snaps ? snaps : 1;
+		in->read -= snaps ? snaps : 1;
 	}
 	in->n = kept;
 }
@@ -226,17 +243,20 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 		keep_latest(in, &d);
 	}
 	int copies = check_copies(seen, nseen, keep_going, &in->read);
-	free_seen(seen, nseen);
-	if (copies != MP_OK)
+	if (copies != MP_OK) {
+		free_seen(seen, nseen);
 		return copies;
+	}
 	if (in->n == 0) {
+		free_seen(seen, nseen);
 		fprintf(stderr, "mapprof-report: no readable dumps\n");
 		return MP_EINPUT;
 	}
 	qsort(in->dumps, in->n, sizeof(*in->dumps), dump_cmp);
+	if (check_rate && keep_going)
+		keep_one_rate(in, seen, nseen);
+	free_seen(seen, nseen);
 	if (check_rate) {
-		if (keep_going)
-			keep_one_rate(in);
 		int rc = check_rates(in);
 		if (rc != MP_OK)
 			return rc;

@@ -3,9 +3,12 @@
  * `-include mapprof/uthash.h` on the compiler command line (a later #include "uthash.h" is then
  * a no-op through uthash's own guard). The hooks call libmapprof.so through weak references:
  * without the shim each costs one NULL test and falls back to malloc/free, so the program runs
- * as before. uthash configuration macros that change its structures (HASH_BLOOM) must be
- * given on the command line (-DHASH_BLOOM=n) when this header is force-included, since it
- * includes uthash.h before the source's own #defines. If uthash_malloc/uthash_free are already
+ * as before. The options uthash reads once, when uthash.h is included (HASH_BLOOM, HASH_DEBUG,
+ * HASH_EMIT_KEYS, HASH_NONFATAL_OOM, NO_DECLTYPE, HASH_NO_STDINT, HASH_DEFINE_OWN_STDINT), must
+ * be given on the command line too (-DHASH_BLOOM=n) when this header is force-included, since
+ * it includes uthash.h before the source's own #defines (a later one is ignored, silently for
+ * most). Macros uthash only defaults (HASH_FUNCTION, uthash_fatal...) may still be defined
+ * later (the compiler warns of the redefinition). If uthash_malloc/uthash_free are already
  * defined by the program (its own allocator) before this header, they are kept: expansions are
  * still recorded, but table creation and destruction are not. Include this header before
  * uthash.h (or force-include it): after uthash.h it cannot tell a program's hooks from

@@ -219,6 +219,19 @@ expect_eq "some maps of a site reserve: presize says how many and asks for every
 	"40 10 40 instances grew 4.8 times each on average beyond their reserves (10 of them sized up front) | reserve(100) for every instance, right after creating it" \
 	"$got"
 
+# --- maps past 2^31 elements: the size histogram's last bucket is open-ended (its percentiles
+# read 2^31 - 1, and presize asked for reserve(2147483647) for maps of 6e9)
+run api_huge "$PROGS/maps_api_huge"
+got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["sites"]:
+    f = s["final_size"]
+    print(f["p50"], f["p90"], f["max"], [v["suggestion"].split(" right after")[0] for v in s["verdicts"] if v["id"] == "presize"])
+' "$T/api_huge.json" 2>&1)
+expect_eq "maps of 6e9 elements: size percentiles and reserve() at 6e9" \
+	"6000000000 6000000000 6000000000 ['call reserve(6000000000)']" "$got"
+
 # --- reuse on a thread pool: maps made at one line on several threads at once; the suggestion
 # is one map per thread (one hoisted map would be shared), and stays "one map" on one thread
 run reuse_pool "$PROGS/churn_reuse_pool"

@@ -69,6 +69,14 @@ for order in "a b sampled off" "off sampled b a"; do
 	expect_eq "--keep-going over mixed rates ($order): the report of the rate-1 dumps" \
 		"$("$REPORT" --top 50 "$T/a.mprof" "$T/b.mprof" 2>/dev/null)" "$out"
 done
+# A process skipped for its rate goes with all its snapshots: the header counts the dumps used.
+"$GEN" --exe "$T/target" --samples 50 --stacks 5 --pid 13 --rate 4096 --seq 1 -o "$T/sampled1.mprof"
+expect_rc "--keep-going: a skipped process's earlier snapshots are named" 0 \
+	'warning: skipped: .*sampled1.mprof \(and 1 earlier snapshot\(s\) of its process\): sampled at rate 4096' \
+	"$REPORT" --keep-going --top 1 "$T/a.mprof" "$T/b.mprof" "$T/sampled.mprof" "$T/sampled1.mprof"
+expect_eq "--keep-going: the header counts the dumps used, not the skipped snapshots" \
+	"mapprof-report: heap profile of 2 process(es) from 2 dump(s); showing inuse_space (bytes)" \
+	"$("$REPORT" --keep-going --top 1 "$T/a.mprof" "$T/b.mprof" "$T/sampled.mprof" "$T/sampled1.mprof" 2>/dev/null | head -1)"
 # -o naming an input dump (the output name forgotten: -o mapprof.*.mprof) would replace it.
 cp "$T/a.mprof" "$T/in.mprof"
 expect_rc "-o naming an input dump: exit 1" 1 'in.mprof: that is a mapprof dump' \
