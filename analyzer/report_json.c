@@ -7,7 +7,7 @@
  *   "sample_types": [{"type": "alloc_objects", "unit": "count"}, ...],
  *   "default_sample_type": "inuse_space",
  *   "totals": {"alloc_calls", "free_calls", "alloc_bytes", "sampled", "dropped",
- *              "inuse_bytes_est", "peak_inuse_bytes_est", "threads"},
+ *              "inuse_bytes_est", "peak_inuse_bytes_est" (null with sampling off), "threads"},
  *   "locations": [{"id": 1, "address": "0x...", "object": "/path" | null,
  *                  "lines": [{"function": "f", "file": "f.c", "line": 12}, ...]}, ...],
  *   "stacks": [{"id": 1, "locations": [3, 2, 1]}, ...],
@@ -114,6 +114,14 @@ static void jstr(jout_t *o, const char *s)
 		} else if (*c < 0x20) {
 			char u[6] = {'\\', 'u', '0', '0', digits[*c >> 4], digits[*c & 15]};
 			jmem(o, u, sizeof(u));
+		} else if (*c >= 0x80) {
+			size_t n = mp_utf8_len(c);
+			if (n) {
+				jmem(o, (const char *)c, n);
+				c += n - 1;
+			} else {
+				jput(o, "\\ufffd"); /* a byte of no UTF-8 sequence (a path's) */
+			}
 		} else {
 			jchar(o, (char)*c);
 		}
@@ -143,23 +151,29 @@ static void header(jout_t *o, const mp_profile_t *p, const mp_report_info_t *inf
 	jput(o, "],\"default_sample_type\":");
 	jstr(o, p->strings[p->default_type]);
 	const mp_dump_totals_t *t = &in->totals;
+	/* Sampling off (rate 0): nothing is known of what is in use (null, not 0). */
+	bool unknown = in->rate == 0;
 	const struct {
 		const char *key;
 		uint64_t v;
+		bool null;
 	} totals[] = {
-	    {"{\"alloc_calls\":", t->alloc_calls},
-	    {",\"free_calls\":", t->free_calls},
-	    {",\"alloc_bytes\":", t->alloc_bytes},
-	    {",\"sampled\":", t->sampled},
-	    {",\"dropped\":", t->dropped},
-	    {",\"inuse_bytes_est\":", t->inuse_bytes_est},
-	    {",\"peak_inuse_bytes_est\":", t->peak_inuse_bytes_est},
-	    {",\"threads\":", t->threads},
+	    {"{\"alloc_calls\":", t->alloc_calls, false},
+	    {",\"free_calls\":", t->free_calls, false},
+	    {",\"alloc_bytes\":", t->alloc_bytes, false},
+	    {",\"sampled\":", t->sampled, false},
+	    {",\"dropped\":", t->dropped, false},
+	    {",\"inuse_bytes_est\":", t->inuse_bytes_est, unknown},
+	    {",\"peak_inuse_bytes_est\":", t->peak_inuse_bytes_est, unknown},
+	    {",\"threads\":", t->threads, false},
 	};
 	jput(o, ",\"totals\":");
 	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
 		jput(o, totals[i].key);
-		ju64(o, totals[i].v);
+		if (totals[i].null)
+			jput(o, "null");
+		else
+			ju64(o, totals[i].v);
 	}
 	jchar(o, '}');
 }

@@ -139,8 +139,15 @@ static void jstr(FILE *f, const char *s)
 			fprintf(f, "\\%c", *p);
 		else if (*p < 0x20)
 			fprintf(f, "\\u%04x", *p);
-		else
+		else if (*p < 0x80)
 			fputc(*p, f);
+		else if (mp_utf8_len(p)) {
+			size_t n = mp_utf8_len(p);
+			fwrite(p, 1, n, f);
+			p += n - 1;
+		} else {
+			fputs("\\ufffd", f); /* a byte of no UTF-8 sequence (a path's) */
+		}
 	}
 	fputc('"', f);
 }
@@ -187,17 +194,22 @@ static void site_json(FILE *f, const mp_churn_site_t *s)
 int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 {
 	const mp_dump_totals_t *t = &in->totals;
+	/* Sampling off (rate 0): nothing is known of what is in use. */
+	char peak[24] = "null", now[24] = "null";
+	if (in->rate) {
+		snprintf(peak, sizeof(peak), "%" PRIu64, t->peak_inuse_bytes_est);
+		snprintf(now, sizeof(now), "%" PRIu64, t->inuse_bytes_est);
+	}
 	fprintf(f,
 		"{\"summary\":{\"processes\":%zu,\"map_tracking\":%zu,\"rate\":%" PRIu64
 		",\"exact\":%s,\"alloc_calls\":%" PRIu64 ",\"free_calls\":%" PRIu64
-		",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%" PRIu64
-		",\"inuse_bytes_est\":%" PRIu64 ",\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
+		",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%s"
+		",\"inuse_bytes_est\":%s,\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
 		",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64
 		",\"duration_ns\":%" PRIu64 ",\"allocator\":{",
 		c->processes, c->with_maps, in->rate, in->rate == 1 ? "true" : "false",
-		t->alloc_calls, t->free_calls, t->alloc_bytes, t->peak_inuse_bytes_est,
-		t->inuse_bytes_est, c->maps, c->grows, c->grow_bytes, c->heap_grow_bytes,
-		c->grow_ns, c->duration_ns);
+		t->alloc_calls, t->free_calls, t->alloc_bytes, peak, now, c->maps, c->grows,
+		c->grow_bytes, c->heap_grow_bytes, c->grow_ns, c->duration_ns);
 	for (size_t i = 0; i < c->nstats; i++) {
 		if (i)
 			fputc(',', f);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dwarf_index.h"
@@ -55,6 +56,7 @@ struct mp_symbolizer {
 	size_t npaths, cap_paths;
 	mp_htab_t path_index;
 	int demangler_state; /* 0 not tried, 1 loaded, -1 unavailable */
+	int64_t since_ns;    /* the earliest start of a profiled process (CLOCK_REALTIME) */
 	void *libstdcxx;
 	cxa_demangle_fn demangle;
 };
@@ -65,7 +67,7 @@ static const Dwfl_Callbacks callbacks = {
     .section_address = dwfl_offline_section_address,
 };
 
-mp_symbolizer_t *mp_symbolize_new(void)
+mp_symbolizer_t *mp_symbolize_new(int64_t since_ns)
 {
 	/* libdwfl asks debuginfod servers for missing debug info when DEBUGINFOD_URLS is set
 	 * (Debian sets it system-wide): a report must not stall on the network, so it stays offline
@@ -73,7 +75,9 @@ mp_symbolizer_t *mp_symbolize_new(void)
 	const char *allow = getenv("MAPPROF_DEBUGINFOD");
 	if (!allow || strcmp(allow, "1") != 0)
 		unsetenv("DEBUGINFOD_URLS");
-	return mp_xcalloc(1, sizeof(mp_symbolizer_t));
+	mp_symbolizer_t *s = mp_xcalloc(1, sizeof(mp_symbolizer_t));
+	s->since_ns = since_ns;
+	return s;
 }
 
 void mp_symbolize_free(mp_symbolizer_t *s)
@@ -120,8 +124,27 @@ static void hex(char *out, const uint8_t *b, size_t n)
 	out[2 * n] = '\0';
 }
 
+/* An object without a build ID cannot be told from a rebuilt one by its contents: one
+ * modified after a profiled process started may not be what it ran (its names would be another
+ * build's, silently). */
+static bool changed_since(const obj_t *o, int64_t since_ns)
+{
+	struct stat st;
+	if (o->build_id_len || since_ns <= 0 || stat(o->path, &st) != 0)
+		return false;
+	int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	if (m <= since_ns)
+		return false;
+	fprintf(stderr,
+		"mapprof-report: warning: %s: modified after the profiled process started, and no "
+		"build ID tells whether it is the same build; left unsymbolized (if it is, touch "
+		"-d it to an earlier time)\n",
+		o->path);
+	return true;
+}
+
 /* Opens the file and checks its build ID; on any failure the object stays unsymbolized. */
-static void open_obj(obj_t *o)
+static void open_obj(obj_t *o, int64_t since_ns)
 {
 	/* Names that are not files ("linux-vdso.so.1", "", "[anon]"): nothing to warn about. */
 	if (!strchr(o->path, '/'))
@@ -133,6 +156,8 @@ static void open_obj(obj_t *o)
 		    o->path);
 		return;
 	}
+	if (changed_since(o, since_ns))
+		return;
 	o->dwfl = dwfl_begin(&callbacks);
 	if (!o->dwfl)
 		return;
@@ -201,7 +226,7 @@ int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *bui
 	o->build_id = mp_xmalloc(build_id_len);
 	memcpy(o->build_id, build_id, build_id_len);
 	o->build_id_len = build_id_len;
-	open_obj(o);
+	open_obj(o, s->since_ns);
 	mp_htab_insert(&s->obj_index, h, (uint32_t)s->nobjs);
 	return (int)s->nobjs++;
 }

@@ -20,7 +20,9 @@ typedef struct {
 
 #define MP_SYM_MAX_INLINE 64
 
-mp_symbolizer_t *mp_symbolize_new(void);
+/* since_ns: the earliest start of the profiled processes (CLOCK_REALTIME ns; 0 unknown): an
+ * object without a build ID modified after it is left unsymbolized, with a warning. */
+mp_symbolizer_t *mp_symbolize_new(int64_t since_ns);
 void mp_symbolize_free(mp_symbolizer_t *s);
 
 /* Registers an object (deduplicated by path and build ID) and returns its handle. Opens it on

@@ -134,3 +134,25 @@ void mp_htab_free(mp_htab_t *t)
 	t->hash = NULL;
 	t->cap = t->n = 0;
 }
+
+size_t mp_utf8_len(const unsigned char *p)
+{
+	/* RFC 3629's table: the second byte's range depends on the first (no overlong forms,
+	 * no surrogates, nothing past U+10FFFF); the others are 80..BF. */
+	unsigned lo = 0x80, hi = 0xbf;
+	size_t n;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}

@@ -282,6 +282,15 @@ grep -q 'sampling was off (MAPPROF_RATE=0), so in-use figures are unknown' <<<"$
 	! grep -q 'glibc.ordblks=[0-9.]*[kMG]*B' <<<"$out" &&
 	ok "rate 0: --maps says in-use figures are unknown" ||
 	not_ok "rate 0: --maps says in-use figures are unknown" "$(head -8 <<<"$out")"
+got=$(python3 -c '
+import json, subprocess, sys
+r, files = sys.argv[1], sys.argv[2:]
+m = json.loads(subprocess.run([r, "--maps", "--json"] + files, capture_output=True).stdout)["summary"]
+h = json.loads(subprocess.run([r, "--json"] + files, capture_output=True).stdout)["totals"]
+print(m["inuse_bytes_est"], m["peak_inuse_bytes_est"], h["inuse_bytes_est"], h["peak_inuse_bytes_est"], m["alloc_calls"] > 0)
+' "$REPORT" "$T/rate0"/*.mprof 2>&1)
+expect_eq "rate 0: --json and --maps --json give in-use as null (unknown), not 0" \
+	"None None None None True" "$got"
 
 # The public API example.
 run api maps_api

@@ -86,6 +86,47 @@ for how in "clang -g -O2" "gcc -g -O2 -gsplit-dwarf"; do
 			"$(grep make_node <<<"$cst")"
 done
 
+# A program without a build ID, rebuilt after the run as another program: nothing in it says it
+# is not the binary that ran but its time, so it is left unsymbolized with a warning (it gave
+# another function's name, of another source file, silently). Unchanged since: symbolized.
+mkdir -p "$T/nobid"
+printf '#include <stdlib.h>\nvoid *volatile sink;\nvoid alpha(void)\n{\n\tsink = malloc(1000);\n}\nint main(void)\n{\n\talpha();\n\treturn 0;\n}\n' >"$T/nobid/a.c"
+printf '#include <stdlib.h>\nvoid *volatile sink;\nvoid zzz_pad(void) {}\nvoid beta(void)\n{\n\tsink = malloc(2000);\n}\nint main(void)\n{\n\tzzz_pad();\n\tbeta();\n\treturn 0;\n}\n' >"$T/nobid/b.c"
+if (cd "$T/nobid" && gcc -g -O0 -Wl,--build-id=none -o prog a.c 2>err); then
+	mp_run "$T/nobid/d" "$T/nobid/prog"
+	leaf=$("$REPORT" --folded "$T/nobid/d"/*.mprof 2>"$T/nobid/warn1" | sed 's/ [0-9]*$//; s/.*;//')
+	expect_eq "no build ID, binary unchanged: symbolized, no warning" "alpha|" \
+		"$leaf|$(cat "$T/nobid/warn1")"
+	sleep 0.01
+	(cd "$T/nobid" && gcc -g -O0 -Wl,--build-id=none -o prog b.c)
+	leaf=$("$REPORT" --folded "$T/nobid/d"/*.mprof 2>"$T/nobid/warn2" | sed 's/ [0-9]*$//; s/.*;//')
+	expect_eq "no build ID, rebuilt since the run: left unsymbolized, with a warning" \
+		"prog+0x|1" "${leaf%%0x*}0x|$(grep -c 'prog: modified after the profiled process started' "$T/nobid/warn2")"
+else
+	ok "no build ID # SKIP gcc -Wl,--build-id=none failed: $(cat "$T/nobid/err")"
+fi
+
+# A source path that is not UTF-8 (bytes 0xff and 0x01 in a directory's name): --json and
+# --maps --json are still UTF-8 JSON (0xff was copied raw, and parsers rejected the file).
+bad=$T/$(printf 'bad\xffdir\x01ctl')
+mkdir -p "$bad"
+printf '#include <stdlib.h>\nvoid *volatile sink;\nint main(void)\n{\n\tsink = malloc(100);\n\treturn 0;\n}\n' >"$bad/x.c"
+if gcc -g -O0 -o "$T/badpath" "$bad/x.c" 2>"$T/badpath.err"; then
+	mp_run "$T/badpath.d" "$T/badpath"
+	"$REPORT" --json "$T/badpath.d"/*.mprof >"$T/badpath.json" 2>&1
+	"$REPORT" --maps --json "$T/badpath.d"/*.mprof >"$T/badpath.maps.json" 2>&1
+	check "a source path that is not UTF-8: --json and --maps --json parse, the byte as U+FFFD" \
+		/usr/bin/python3 -c '
+import json, sys
+j = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+json.loads(open(sys.argv[2], "rb").read().decode("utf-8"))
+files = [ln["file"] for l in j["locations"] for ln in l["lines"]]
+assert any(f.endswith("bad\ufffddir\x01ctl/x.c") for f in files), files
+' "$T/badpath.json" "$T/badpath.maps.json"
+else
+	ok "a source path that is not UTF-8 # SKIP gcc failed: $(cat "$T/badpath.err")"
+fi
+
 # clang 14's DWARF 5 names a header of the compile directory's tree "./sub/inl.h": frames
 # carry it joined to that directory, so that pprof -list finds the source from anywhere (paths
 # without "./", as gcc writes them, stay as the user gave them).
