@@ -19,7 +19,6 @@
 #include <unistd.h>
 #include "mp.h"
 #include "thread.h"
-#include "trigger.h"
 
 /* The pid this image's state belongs to: set at load and in fork children; a different
  * getpid() means a vfork child. */
@@ -188,52 +187,36 @@ MP_EXPORT void _Exit(int status)
 
 #define NEXT(type, name) ((type)dlsym(RTLD_NEXT, name))
 
-/* The exec, with MAPPROF_SIGNAL blocked in this thread while it runs if the new image will
- * take the signal over too (trigger.c): one that arrives before its shim starts is delivered
- * to its handler then, instead of killing the process. Back as it was if the exec fails. */
-#define HOLDING_SIGNAL(envp, call)                                                                 \
-	({                                                                                         \
-		sigset_t old_;                                                                     \
-		bool held_ = mp_trigger_exec_begin(envp, &old_);                                   \
-		int r_ = (call);                                                                   \
-		if (held_)                                                                         \
-			mp_trigger_exec_end(&old_);                                                \
-		r_;                                                                                \
-	})
-
 MP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	before_exec();
-	return HOLDING_SIGNAL(envp, NEXT(int (*)(const char *, char *const[], char *const[]),
-					 "execve")(path, argv, envp));
+	return NEXT(int (*)(const char *, char *const[], char *const[]), "execve")(path, argv,
+										   envp);
 }
 
 MP_EXPORT int execv(const char *path, char *const argv[])
 {
 	before_exec();
-	return HOLDING_SIGNAL(environ,
-			      NEXT(int (*)(const char *, char *const[]), "execv")(path, argv));
+	return NEXT(int (*)(const char *, char *const[]), "execv")(path, argv);
 }
 
 MP_EXPORT int execvp(const char *file, char *const argv[])
 {
 	before_exec();
-	return HOLDING_SIGNAL(environ,
-			      NEXT(int (*)(const char *, char *const[]), "execvp")(file, argv));
+	return NEXT(int (*)(const char *, char *const[]), "execvp")(file, argv);
 }
 
 MP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	before_exec();
-	return HOLDING_SIGNAL(envp, NEXT(int (*)(const char *, char *const[], char *const[]),
-					 "execvpe")(file, argv, envp));
+	return NEXT(int (*)(const char *, char *const[], char *const[]), "execvpe")(file, argv,
+										    envp);
 }
 
 MP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	before_exec();
-	return HOLDING_SIGNAL(
-	    envp, NEXT(int (*)(int, char *const[], char *const[]), "fexecve")(fd, argv, envp));
+	return NEXT(int (*)(int, char *const[], char *const[]), "fexecve")(fd, argv, envp);
 }
 
 /* glibc 2.34's wrapper; the system call where an older glibc has none. */
@@ -244,8 +227,8 @@ MP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 	int (*f)(int, const char *, char *const[], char *const[], int) =
 	    NEXT(int (*)(int, const char *, char *const[], char *const[], int), "execveat");
 	if (f)
-		return HOLDING_SIGNAL(envp, f(dirfd, path, argv, envp, flags));
-	return HOLDING_SIGNAL(envp, (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags));
+		return f(dirfd, path, argv, envp, flags);
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 /* daemon(3) forks and ends the parent with glibc's own _exit, which ours never sees: the parent

@@ -202,7 +202,7 @@ static int parse_rt_signal(const char *s)
 	return min ? lo + (int)k : hi - (int)k;
 }
 
-int mp_parse_signal(const char *s)
+static int parse_signal(const char *s)
 {
 	if (!strncasecmp(s, "SIG", 3))
 		s += 3;
@@ -323,7 +323,7 @@ static bool read_config(void)
 		}
 	}
 	if ((v = secure_getenv("MAPPROF_SIGNAL")) && *v) {
-		c->signal = mp_parse_signal(v);
+		c->signal = parse_signal(v);
 		if (!c->signal)
 			return bad(
 			    "MAPPROF_SIGNAL", v,

@@ -307,9 +307,6 @@ static inline bool mp_filter_maybe(const void *p)
 	return mp_filter_bits[mp_filter_slot(p)] != 0;
 }
 
-/* init.c: a MAPPROF_SIGNAL value's signal number, 0 if it names none we take. */
-MP_HIDDEN int mp_parse_signal(const char *s);
-
 /* Time a dump: what triggered it. */
 MP_HIDDEN int mp_dump_write(const char *why);
 /* The final dump: written once, whichever thread asks first (checked under the dump lock, so

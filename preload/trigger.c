@@ -160,53 +160,6 @@ static bool signal_ignored(int sig)
 	return true;
 }
 
-/* This library's file name, for "is it in LD_PRELOAD" (mp_trigger_exec_begin). Set once by
- * mp_trigger_start. */
-static char self_name[64];
-static bool sig_taken; /* our handler holds MAPPROF_SIGNAL */
-
-static void find_self_name(void)
-{
-	Dl_info info;
-	if (!dladdr((void *)find_self_name, &info) || !info.dli_fname)
-		return;
-	const char *b = strrchr(info.dli_fname, '/');
-	b = b ? b + 1 : info.dli_fname;
-	if (strlen(b) < sizeof(self_name))
-		strcpy(self_name, b);
-}
-
-/* The image an exec starts runs with the signal's default action until its shim takes the
- * signal over, and for USR1/USR2 that ends the process: a dump signal sent then (a storm of
- * them, or one aimed at a wrapper script that execs its program) killed it. So the exec'ing
- * thread blocks the signal, when the new image will take it over: one that comes meanwhile
- * waits, pending, until mp_trigger_start unblocks it there. An image that will not (another
- * MAPPROF_SIGNAL, no shim) keeps the default, as it would have without mapprof. */
-bool mp_trigger_exec_begin(char *const envp[], sigset_t *old)
-{
-	int sig = mp_config.signal;
-	if (!sig_taken || !envp || !self_name[0])
-		return false;
-	const char *pre = NULL, *val = NULL;
-	for (char *const *e = envp; *e; e++) {
-		if (!strncmp(*e, "LD_PRELOAD=", 11))
-			pre = *e + 11;
-		else if (!strncmp(*e, "MAPPROF_SIGNAL=", 15))
-			val = *e + 15;
-	}
-	if (!pre || !val || mp_parse_signal(val) != sig || !strstr(pre, self_name))
-		return false;
-	sigset_t s;
-	sigemptyset(&s);
-	sigaddset(&s, sig);
-	return pthread_sigmask(SIG_BLOCK, &s, old) == 0;
-}
-
-void mp_trigger_exec_end(const sigset_t *old)
-{
-	pthread_sigmask(SIG_SETMASK, old, NULL);
-}
-
 void mp_trigger_start(void)
 {
 	if (mp_config.signal && signal_ignored(mp_config.signal))
@@ -227,21 +180,8 @@ void mp_trigger_start(void)
 		if (sigaction(mp_config.signal, &sa, NULL) != 0)
 			mp_log(
 			    "MAPPROF_SIGNAL: cannot install the handler; no dumps on that signal");
-		else
-			sig_taken = true;
 	}
 	start_thread();
-	if (!sig_taken)
-		return;
-	find_self_name();
-	/* Blocked by the exec that started this image (mp_trigger_exec_begin), perhaps with one
-	 * pending: delivered now, to the handler. (Also a process started with the signal
-	 * blocked: its dumps on it would never come.) */
-	sigset_t cur, s;
-	sigemptyset(&s);
-	sigaddset(&s, mp_config.signal);
-	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, mp_config.signal))
-		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
 }
 
 /* ctl_lock held. */

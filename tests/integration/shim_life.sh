@@ -596,31 +596,3 @@ mkdir -p "$T/pct%p%n"
 expect_eq "template: directory named pct%p%n holds the dumps, no error" \
 	"4|fixed fixed.1|" \
 	"$(ls "$T/pct%p%n" | wc -l)|$(cd "$T/pct%p%n" && ls fixed* | tr '\n' ' ' | sed 's/ $//')|$(cat "$T/pct.err")"
-
-# A dump signal that arrives while the process execs (before the new image's shim takes the
-# signal over) is held for the new image, not fatal: a chain of 30 execs under a storm of USR1
-# (every 0.5 ms) ends normally. It died (status -10) within a few signals before.
-mkdir -p "$T/execsig"
-got=$("$PY" - "$LIB" "$PROGS/shim_execsig" "$T/execsig" <<'PY'
-import os, signal, subprocess, sys, time
-lib, prog, d = sys.argv[1:]
-env = dict(os.environ, LD_PRELOAD=lib, MAPPROF_SIGNAL="USR1", MAPPROF_RATE="4096",
-           MAPPROF_OUT=os.path.join(d, "mapprof.%p.%n.mprof"))
-res = []
-for run in range(2):
-    p = subprocess.Popen([prog, "30"], env=env, stdout=subprocess.PIPE)
-    time.sleep(0.05)
-    sent = 0
-    while p.poll() is None:
-        try:
-            os.kill(p.pid, signal.SIGUSR1)
-            sent += 1
-        except ProcessLookupError:
-            break
-        time.sleep(0.0005)
-    out = p.communicate()[0].decode().strip()
-    res.append("%s %s" % (p.returncode, out if sent > 50 else "too few signals: %d" % sent))
-print("; ".join(res))
-PY
-)
-expect_eq "exec chain under a storm of MAPPROF_SIGNAL: ends normally" "0 done 30; 0 done 30" "$got"
