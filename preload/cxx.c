@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hot.h"
+#include "maps.h"
 #include "slow.h"
 #include "stack.h"
 
@@ -182,6 +183,39 @@ MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h)
 		h = pending;
 	return wrap(real_set_handler ? real_set_handler(h) : NULL,
 		    (uintptr_t)__builtin_return_address(0));
+}
+
+/* __cxa_allocate_exception: libstdc++'s (or libc++abi's), resolved on the first throw. */
+static void *(*real_alloc_exc)(size_t);
+MP_EXPORT void *__cxa_allocate_exception(size_t n);
+
+/* Every C++ exception's object comes from here, through malloc. Two of them concern us:
+ * - One thrown by a failing operator new (bad_alloc) is allocated inside the real operator,
+ *   with our guard held: uncounted, while the program's later free of it was counted. So the
+ *   guard is let down around it (nothing of ours is in progress: we never throw).
+ * - One thrown while an unordered_map grow waits for its bucket array: that allocation failed
+ *   (bad_alloc, or a custom allocator's own exception), and libstdc++ puts the map back as it
+ *   was. The grow never happened: it is taken back now (maps_stdcxx.c). */
+MP_EXPORT void *__cxa_allocate_exception(size_t n)
+{
+	mp_tls_t *t = &mp_tls;
+	void *(*f)(size_t) = __atomic_load_n(&real_alloc_exc, __ATOMIC_ACQUIRE);
+	if (mp_unlikely(!f)) {
+		t->guard++;
+		f = (void *(*)(size_t))mp_cxx_lookup("__cxa_allocate_exception",
+						     (const void *)__cxa_allocate_exception);
+		t->guard--;
+		if (!f)
+			abort(); /* a throw with no C++ runtime: cannot happen */
+		__atomic_store_n(&real_alloc_exc, f, __ATOMIC_RELEASE);
+	}
+	if (t->map_pending && mp_state == MP_READY)
+		mp_maps_throw(t);
+	uint32_t held = t->guard;
+	t->guard = 0;
+	void *e = f(n);
+	t->guard = held;
+	return e;
 }
 
 /* operator new's slow path (fast.c). */

@@ -697,3 +697,14 @@ void mp_maps_on_free(mp_tls_t *t, void *p)
 {
 	mp_maps_cxx_on_free(t, p);
 }
+
+void mp_maps_throw(mp_tls_t *t)
+{
+	unsigned kind = t->map_kind;
+	t->map_pending = 0;
+	if (kind == MP_KIND_UNORDERED_MAP) {
+		t->guard++;
+		mp_maps_cxx_throw(t);
+		t->guard--;
+	}
+}

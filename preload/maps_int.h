@@ -113,6 +113,10 @@ typedef struct mp_maps_tls {
 		       * free is the very next heap call of the rehash */
 	mp_map_grow_t *grow; /* where its duration goes */
 	bool shrink;	     /* the pending "grow" is a rehash to fewer buckets: not a grow */
+	/* To take it back if its array cannot be allocated (mp_maps_cxx_throw): whether its
+	 * instance was made for it, and the sizes it raised, as they were and as it set them. */
+	bool fresh;
+	uint64_t size_before, max_before, site_max_before, size_set;
 	/* Elements cache: the last unordered_map this thread grew, and the most elements seen in
 	 * it by _M_need_rehash calls that did not grow it. */
 	const void *policy;
@@ -255,6 +259,8 @@ MP_HIDDEN void mp_maps_hint_reset(void);
 /* maps_stdcxx.c: the unordered_map halves of mp_maps_on_alloc / mp_maps_on_free. */
 MP_HIDDEN unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_maps_cxx_on_free(mp_tls_t *t, void *p);
+/* Guard held: the allocation awaited by this thread's pending grow failed (mp_maps_throw). */
+MP_HIDDEN void mp_maps_cxx_throw(mp_tls_t *t);
 /* Folds this thread's elements cache into its instance (lock held). */
 MP_HIDDEN void mp_maps_cxx_flush_locked(void);
 /* Lock held: folds the count of the thread caching m (m->cached_by, if any) into m. */

@@ -271,6 +271,11 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	 * takes back a grow). */
 	x->shrink = to < from;
 	m->adoptable = fresh && from > 1 && !x->shrink;
+	x->fresh = fresh;
+	x->size_before = m->size;
+	x->max_before = m->max_size;
+	x->site_max_before = m->site->agg.max_size;
+	x->size_set = size;
 	if (size > m->size)
 		mp_maps_set_size_locked(m, size);
 	if (x->shrink) {
@@ -354,6 +359,51 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 	mp_maps_unlock();
 	x->stage = m && x->adoptable ? 2 : 0;
 	return MP_KIND_UNORDERED_MAP;
+}
+
+/* The bucket array of this thread's pending grow could not be allocated: an exception is on
+ * its way out of the rehash (bad_alloc, or the allocator's own), and libstdc++ puts the map
+ * back as it was. So the grow, and the element its insert would have added, never were; a
+ * map first seen at this grow was never seen (it keeps its single built-in bucket). A retry
+ * asks for the same grow again and is counted then. */
+void mp_maps_cxx_throw(mp_tls_t *t)
+{
+	(void)t;
+	mp_maps_tls_t *x = &mp_maps_tls;
+	bool pending = x->stage == 1 && x->gen == mp_maps_gen;
+	x->stage = 0;
+	if (!pending)
+		return;
+	mp_maps_lock();
+	mp_map_inst_t *m = valid(x->key, x->serial);
+	if (m) {
+		if (x->shrink)
+			m->buckets = x->from;
+		else
+			mp_maps_ungrow_locked(m, x->grow, x->flags, x->from, x->moved,
+					      x->to * sizeof(void *));
+		x->grow = NULL;
+		/* Sizes this grow raised, unless raised further since. */
+		if (m->size == x->size_set)
+			m->size = x->size_before;
+		if (m->max_size == x->size_set && x->max_before < x->size_set)
+			m->max_size = x->max_before;
+		mp_site_agg_t *a = &m->site->agg;
+		if (a->max_size == x->size_set && x->site_max_before < x->size_set)
+			a->max_size = x->site_max_before;
+		if (x->policy_serial == m->serial && x->policy_elems == x->size_set)
+			x->policy_elems = m->size;
+		if (x->fresh) {
+			mp_maps_cxx_uncache_locked(m);
+			if (x->policy_inst == m) {
+				x->policy = NULL;
+				x->policy_serial = 0;
+				x->policy_inst = NULL;
+			}
+			mp_maps_discard_locked(m);
+		}
+	}
+	mp_maps_unlock();
 }
 
 /* Guard held, no lock held, before the real free: p hit the filter's map counter. */

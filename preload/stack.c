@@ -193,9 +193,13 @@ int mp_stack_trim(const uintptr_t *buf, int n, uintptr_t *out, int max)
 	int skip = 0;
 	while (skip < n && (in_self(buf[skip]) || buf[skip] == 0))
 		skip++;
+	/* Further in, too: where the shim runs the program's code (a new-handler, an exit
+	 * handler) or a runtime's (the exception a failing operator new throws), and that code
+	 * allocates, the shim's frames sit between the program's. */
 	int k = 0;
 	for (int i = skip; i < n && k < max; i++)
-		out[k++] = buf[i];
+		if (!in_self(buf[i]))
+			out[k++] = buf[i];
 	return k;
 }
 

@@ -291,6 +291,47 @@ print(m["inuse_bytes_est"], m["peak_inuse_bytes_est"], h["inuse_bytes_est"], h["
 ' "$REPORT" "$T/rate0"/*.mprof 2>&1)
 expect_eq "rate 0: --json and --maps --json give in-use as null (unknown), not 0" \
 	"None None None None True" "$got"
+"$REPORT" --maps --json "$T/rate0"/*.mprof >"$T/rate0.json" 2>/dev/null
+expect_eq "rate 0: --maps --json keeps its contract (in-use int or null)" "[]" \
+	"$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import maps_json as mj, json
+print(mj.schema_errors(json.load(open(sys.argv[2]))))' "$ROOT/tests/tools" "$T/rate0.json" 2>&1)"
+
+# Grows whose bucket array cannot be allocated (a reserve() of 2^40 buckets, an allocator that
+# throws) never happen: not counted, and the element of the insert that asked is not in the
+# map; a map first seen at such a grow was not seen (it kept its built-in bucket). They were
+# taken back only when the same map's next grow came next on the thread (between: 3 grows at
+# two sites for 3; thrower: 50 grows for 40; empty: 20 extra instances). The bad_alloc objects
+# of failing operator news are the program's allocations (uncounted, their frees counted).
+run failgrow maps_failgrow
+maps_json failgrow
+check "failed grows are no grows (between maps, thrown by the allocator, first grows)" \
+	python3 - "$T/failgrow.out" "$T/failgrow.json" "$ROOT/tests/programs/maps_failgrow.cc" <<PY
+import json, sys
+want = {}
+for l in open(sys.argv[1]):
+    w = l.split()
+    if w[1] == "grows":
+        want[w[0]] = (int(w[2]), int(w[4]), int(w[6]))
+lines = {}
+for i, l in enumerate(open(sys.argv[3]), 1):
+    for tag in ("A_LINE", "B_LINE", "THROWER_LINE */", "EMPTY_LINE2"):
+        if "/* " + tag in l:
+            lines[tag.split()[0]] = i
+j = json.load(open(sys.argv[2]))
+got = {}
+for name, tag in (("between_a", "A_LINE"), ("between_b", "B_LINE"), ("thrower", "THROWER_LINE"),
+                  ("empty", "EMPTY_LINE2")):
+    s = [x for x in j["sites"] if x["line"] == lines[tag]]
+    assert len(s) == 1, (name, [(x["function"], x["line"]) for x in j["sites"]])
+    got[name] = (s[0]["grows"], s[0]["instances"], s[0]["final_size"]["max"])
+assert got == want and len(j["sites"]) == 4, (got, want, len(j["sites"]))
+assert j["summary"]["maps"] == 22 and j["summary"]["grows"] == 64, j["summary"]
+PY
+got=$("$REPORT" --folded --sample-index alloc_objects "$T/failgrow"/*.mprof 2>&1 | grep 'new_fails' |
+	sed 's/^.*new_fails[^;]*;//')
+expect_eq "bad_alloc objects of failing operator news: counted at new_fails, no shim frame" \
+	"__cxa_allocate_exception 100|no shim frame" \
+	"$(sed 's/^.*;//' <<<"$got")|$(grep -qE 'mp_|mapprof' <<<"$got" && echo "$got" || echo no shim frame)"
 
 # The public API example.
 run api maps_api

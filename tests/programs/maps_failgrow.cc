@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+// Grows whose bucket array cannot be allocated (tests/integration/maps.sh). libstdc++ then
+// throws out of the rehash and leaves the map as it was: no grow, no element added. Each part
+// counts its own grows by watching bucket_count() and prints "name grows G instances I max M".
+//   between: a map grows, a reserve() of 2^40 buckets fails, another map grows, the first
+//            grows on (one instance, at the first line);
+//   thrower: 10 maps whose allocator throws bad_alloc itself on one bucket array (a failing
+//            reserve()), then grow on;
+//   empty:   10 maps whose first grow (a reserve() of 2^40) fails, then grow by inserts;
+//   newfail: 100 failing ::operator new(2^43), each exception kept: the exception objects are
+//            allocations of new_fails (they were not counted, their frees were). Prints
+//            "newfail kept N".
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+static bool fail_arrays;
+
+template <class T> struct flaky {
+	using value_type = T;
+	flaky() = default;
+	template <class U> flaky(const flaky<U> &)
+	{
+	}
+	T *allocate(size_t n)
+	{
+		if (fail_arrays && sizeof(T) == sizeof(void *)) /* a bucket array */
+			throw std::bad_alloc();
+		return static_cast<T *>(::operator new(n * sizeof(T)));
+	}
+	void deallocate(T *p, size_t)
+	{
+		::operator delete(p);
+	}
+	template <class U> bool operator==(const flaky<U> &) const
+	{
+		return true;
+	}
+	template <class U> bool operator!=(const flaky<U> &) const
+	{
+		return false;
+	}
+};
+using flaky_map = std::unordered_map<int, int, std::hash<int>, std::equal_to<int>,
+				     flaky<std::pair<const int, int>>>;
+
+/* Inserts keys [from, to) into m at the line of the macro's use (the site), counting grows. */
+#define PUT(m, from, to)                                                                           \
+	({                                                                                         \
+		int g_ = 0;                                                                        \
+		for (int i_ = (from); i_ < (to); i_++) {                                           \
+			size_t b_ = (m).bucket_count();                                            \
+			(m)[i_] = i_;                                                              \
+			g_ += (m).bucket_count() != b_;                                            \
+		}                                                                                  \
+		g_;                                                                                \
+	})
+
+__attribute__((noinline)) static int fill_a(std::unordered_map<int, int> &m, int from, int to)
+{
+	return PUT(m, from, to); /* A_LINE */
+}
+
+__attribute__((noinline)) static int fill_b(std::unordered_map<int, int> &m)
+{
+	return PUT(m, 0, 1); /* B_LINE */
+}
+
+__attribute__((noinline)) static void between()
+{
+	std::unordered_map<int, int> a, b;
+	int ga = fill_a(a, 0, 20);
+	try {
+		a.reserve(1ULL << 40);
+	} catch (const std::bad_alloc &) {
+	}
+	int gb = fill_b(b);
+	ga += fill_a(a, 20, 40);
+	std::printf("between_a grows %d instances 1 max %zu\n", ga, a.size());
+	std::printf("between_b grows %d instances 1 max %zu\n", gb, b.size());
+}
+
+__attribute__((noinline)) static void thrower()
+{
+	int g = 0;
+	size_t max = 0;
+	for (int k = 0; k < 10; k++) {
+		flaky_map m;
+		g += PUT(m, 0, 20); /* THROWER_LINE */
+		fail_arrays = true;
+		try {
+			m.reserve(200);
+		} catch (const std::bad_alloc &) {
+		}
+		fail_arrays = false;
+		g += PUT(m, 20, 100); /* THROWER_LINE2 */
+		max = m.size() > max ? m.size() : max;
+	}
+	std::printf("thrower grows %d instances 10 max %zu\n", g, max);
+}
+
+__attribute__((noinline)) static void empty()
+{
+	int g = 0;
+	size_t max = 0;
+	for (int k = 0; k < 10; k++) {
+		std::unordered_map<int, int> m;
+		try {
+			m.reserve(1ULL << 40); /* EMPTY_LINE */
+		} catch (const std::bad_alloc &) {
+		}
+		g += PUT(m, 0, 20); /* EMPTY_LINE2 */
+		max = m.size() > max ? m.size() : max;
+	}
+	std::printf("empty grows %d instances 10 max %zu\n", g, max);
+}
+
+__attribute__((noinline)) static void new_fails(std::vector<std::exception_ptr> &kept)
+{
+	for (int k = 0; k < 100; k++) {
+		try {
+			void *volatile p = ::operator new(1ULL << 43);
+			::operator delete(p);
+		} catch (const std::bad_alloc &) {
+			kept.push_back(std::current_exception());
+		}
+	}
+}
+
+int main()
+{
+	between();
+	thrower();
+	empty();
+	std::vector<std::exception_ptr> kept;
+	kept.reserve(100);
+	new_fails(kept);
+	std::printf("newfail kept %zu\n", kept.size());
+	return 0;
+}
