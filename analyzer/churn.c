@@ -361,30 +361,30 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 " alive at once), p90 lifetime <= %s",
 			 s->instances, s->max_live, life);
 		/* uthash frees a table with its last item (HASH_CLEAR, or HASH_DEL of each):
-		 * emptying one does not keep its buckets the way clear() does. Several alive at
-		 * once: a line run by several threads (a pool's task) or callers at once, where
-		 * one hoisted map would be shared. */
-		/* Several alive at once (several per call, or a line that a pool's threads run
-		 * at once): one hoisted map would not do, and would be shared between threads. */
+		 * emptying one does not keep its buckets the way clear() does. */
+		/* Several alive at once in a process (several per call, or a line that a pool's
+		 * threads run at once): one hoisted map would not do, and would be shared between
+		 * threads. Processes are apart: their sum is no reason. */
+		uint64_t alive = s->max_live_proc;
 		char keep[160] = "";
-		if (s->max_live > 1)
+		if (alive > 1)
 			snprintf(keep, sizeof(keep),
 				 "; %" PRIu64 " at most, or one per thread (thread_local) where "
 				 "threads make them at once",
-				 s->max_live);
+				 alive);
 		if (s->kind == MP_KIND_UTHASH)
 			snprintf(
 			    sg, sizeof(sg),
 			    "keep %s alive and reuse %s (uthash frees a table with its last "
 			    "item: keep a sentinel item in it, or keep the items and overwrite "
 			    "them%s), or pool the tables",
-			    s->max_live > 1 ? "the tables" : "one table",
-			    s->max_live > 1 ? "them" : "it", keep);
+			    alive > 1 ? "the tables" : "one table", alive > 1 ? "them" : "it",
+			    keep);
 		else
 			snprintf(sg, sizeof(sg),
 				 "%s and reuse %s (clear() keeps the buckets%s), or pool the maps",
-				 s->max_live > 1 ? "keep the maps alive" : "hoist one map",
-				 s->max_live > 1 ? "them" : "it", keep);
+				 alive > 1 ? "keep the maps alive" : "hoist one map",
+				 alive > 1 ? "them" : "it", keep);
 		verdict(s, MP_V_REUSE, ev, sg);
 	}
 	if (s->instances >= MP_TINY_MIN_INSTANCES &&
@@ -512,6 +512,8 @@ static void add_live(mp_churn_site_t *s, uint32_t si, const mp_dump_t *d, uint32
 	}
 	if (!g) {
 		s->max_live = mp_add_sat(s->max_live, ds->max_live);
+		if (ds->max_live > s->max_live_proc)
+			s->max_live_proc = ds->max_live;
 		return;
 	}
 	MP_GROW(*runs, *cap, *nruns + 1);
@@ -528,8 +530,10 @@ static void settle_live(mp_churn_t *c, live_run_t *runs, size_t n)
 		for (; j < n && !live_run_cmp(&runs[i], &runs[j]); j++)
 			own = mp_add_sat(own, runs[j].own);
 		mp_churn_site_t *s = &c->sites[runs[i].site];
-		s->max_live =
-		    mp_add_sat(s->max_live, own < runs[i].together ? own : runs[i].together);
+		uint64_t here = own < runs[i].together ? own : runs[i].together;
+		s->max_live = mp_add_sat(s->max_live, here);
+		if (here > s->max_live_proc)
+			s->max_live_proc = here;
 		i = j;
 	}
 }

@@ -65,6 +65,9 @@ typedef struct {
 	/* Instances whose growers took turns (dump 1.3; before, those grown from 2+ threads): the
 	 * shared verdict's evidence; a map handed from thread to thread is not among them. */
 	uint64_t turns;
+	/* The most alive at once in one process (max_live sums processes: an upper bound); what
+	 * the reuse suggestion goes by. */
+	uint64_t max_live_proc;
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;
 	double grow_bytes_share, grow_time_share;

@@ -9,7 +9,7 @@
 
 #include "dump_read.h"
 
-typedef struct {
+typedef struct mp_inputs {
 	mp_dump_t *dumps; /* one per process, sorted by (start_ns, pid, ppid) */
 	size_t n, cap;
 	size_t read;	/* distinct dumps read (snapshots included; a file given twice once) */

@@ -337,11 +337,7 @@ int main(int argc, char **argv)
 	rc = mp_inputs_load(&in, o.dumps, o.ndumps, o.keep_going, heap);
 	if (rc != MP_OK)
 		goto out;
-	int64_t since = 0;
-	for (size_t i = 0; i < in.n; i++)
-		if (in.dumps[i].start_ns > 0 && (since == 0 || in.dumps[i].start_ns < since))
-			since = in.dumps[i].start_ns;
-	sym = mp_symbolize_new(since);
+	sym = mp_symbolize_new(&in);
 	if (o.maps) {
 		mp_report_info_t minfo = {o.profile, &in, 0, sym};
 		rc = emit(&o, &p, &minfo);

@@ -7,6 +7,7 @@
  * 0.188 exports no demangler, and libiberty's cplus_demangle is not packaged as a shared library
  * on Debian); without libstdc++ names stay mangled, which pprof users can still read. */
 #include "symbolize.h"
+#include "inputs.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -55,8 +56,8 @@ struct mp_symbolizer {
 	char **paths;
 	size_t npaths, cap_paths;
 	mp_htab_t path_index;
-	int demangler_state; /* 0 not tried, 1 loaded, -1 unavailable */
-	int64_t since_ns;    /* the earliest start of a profiled process (CLOCK_REALTIME) */
+	int demangler_state;	    /* 0 not tried, 1 loaded, -1 unavailable */
+	const struct mp_inputs *in; /* the dumps: when each object was last known as it ran */
 	void *libstdcxx;
 	cxa_demangle_fn demangle;
 };
@@ -67,7 +68,7 @@ static const Dwfl_Callbacks callbacks = {
     .section_address = dwfl_offline_section_address,
 };
 
-mp_symbolizer_t *mp_symbolize_new(int64_t since_ns)
+mp_symbolizer_t *mp_symbolize_new(const mp_inputs_t *in)
 {
 	/* libdwfl asks debuginfod servers for missing debug info when DEBUGINFOD_URLS is set
 	 * (Debian sets it system-wide): a report must not stall on the network, so it stays offline
@@ -76,7 +77,7 @@ mp_symbolizer_t *mp_symbolize_new(int64_t since_ns)
 	if (!allow || strcmp(allow, "1") != 0)
 		unsetenv("DEBUGINFOD_URLS");
 	mp_symbolizer_t *s = mp_xcalloc(1, sizeof(mp_symbolizer_t));
-	s->since_ns = since_ns;
+	s->in = in;
 	return s;
 }
 
@@ -124,19 +125,34 @@ static void hex(char *out, const uint8_t *b, size_t n)
 	out[2 * n] = '\0';
 }
 
-/* An object without a build ID cannot be told from a rebuilt one by its contents: one
- * modified after a profiled process started may not be what it ran (its names would be another
- * build's, silently). */
-static bool changed_since(const obj_t *o, int64_t since_ns)
+/* The last dump time of the processes that had path loaded (0: none known). */
+static int64_t last_dump_with(const mp_inputs_t *in, const char *path)
+{
+	int64_t last = 0;
+	for (size_t i = 0; in && i < in->n; i++) {
+		const mp_dump_t *d = &in->dumps[i];
+		for (uint32_t k = 0; k < d->nobjects && d->dump_ns > last; k++)
+			if (d->objects[k].path && !strcmp(d->objects[k].path, path))
+				last = d->dump_ns;
+	}
+	return last;
+}
+
+/* An object without a build ID cannot be told from a rebuilt one by its contents. One modified
+ * after the last dump of every process that ran it is not what they ran (a rebuild since: its
+ * names would be another build's, silently). Modified before that, it may be (built while an
+ * earlier process ran, or a plugin built and then loaded): taken as it is. */
+static bool changed_since(const obj_t *o, const mp_inputs_t *in)
 {
 	struct stat st;
-	if (o->build_id_len || since_ns <= 0 || stat(o->path, &st) != 0)
+	if (o->build_id_len || stat(o->path, &st) != 0)
 		return false;
+	int64_t last = last_dump_with(in, o->path);
 	int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	if (m <= since_ns)
+	if (last <= 0 || m <= last)
 		return false;
 	fprintf(stderr,
-		"mapprof-report: warning: %s: modified after the profiled process started, and no "
+		"mapprof-report: warning: %s: modified after the profiled processes ended, and no "
 		"build ID tells whether it is the same build; left unsymbolized (if it is, touch "
 		"-d it to an earlier time)\n",
 		o->path);
@@ -144,7 +160,7 @@ static bool changed_since(const obj_t *o, int64_t since_ns)
 }
 
 /* Opens the file and checks its build ID; on any failure the object stays unsymbolized. */
-static void open_obj(obj_t *o, int64_t since_ns)
+static void open_obj(obj_t *o, const mp_inputs_t *in)
 {
 	/* Names that are not files ("linux-vdso.so.1", "", "[anon]"): nothing to warn about. */
 	if (!strchr(o->path, '/'))
@@ -156,7 +172,7 @@ static void open_obj(obj_t *o, int64_t since_ns)
 		    o->path);
 		return;
 	}
-	if (changed_since(o, since_ns))
+	if (changed_since(o, in))
 		return;
 	o->dwfl = dwfl_begin(&callbacks);
 	if (!o->dwfl)
@@ -226,7 +242,7 @@ int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *bui
 	o->build_id = mp_xmalloc(build_id_len);
 	memcpy(o->build_id, build_id, build_id_len);
 	o->build_id_len = build_id_len;
-	open_obj(o, s->since_ns);
+	open_obj(o, s->in);
 	mp_htab_insert(&s->obj_index, h, (uint32_t)s->nobjs);
 	return (int)s->nobjs++;
 }

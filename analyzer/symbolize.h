@@ -20,9 +20,10 @@ typedef struct {
 
 #define MP_SYM_MAX_INLINE 64
 
-/* since_ns: the earliest start of the profiled processes (CLOCK_REALTIME ns; 0 unknown): an
- * object without a build ID modified after it is left unsymbolized, with a warning. */
-mp_symbolizer_t *mp_symbolize_new(int64_t since_ns);
+/* in: the dumps (NULL: none): an object without a build ID modified after the last dump of
+ * the processes that ran it is left unsymbolized, with a warning. */
+struct mp_inputs;
+mp_symbolizer_t *mp_symbolize_new(const struct mp_inputs *in);
 void mp_symbolize_free(mp_symbolizer_t *s);
 
 /* Registers an object (deduplicated by path and build ID) and returns its handle. Opens it on

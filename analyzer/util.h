@@ -38,11 +38,11 @@ static inline int64_t mp_add_sat(int64_t a, int64_t b)
 	return r;
 }
 
-/* FNV-1a, then a final mix: stable across runs, so table iteration never leaks into output. */
 /* The length (2 to 4) of the well-formed UTF-8 sequence at p, a byte >= 0x80 of a
  * NUL-terminated string; 0 if it starts none (JSON must be UTF-8: paths need not be). */
 size_t mp_utf8_len(const unsigned char *p);
 
+/* FNV-1a, then a final mix: stable across runs, so table iteration never leaks into output. */
 uint64_t mp_hash_bytes(const void *p, size_t n, uint64_t seed);
 uint64_t mp_hash_u64(uint64_t x);
 

@@ -9,7 +9,7 @@ import json
 SUMMARY = [
     ("processes", int), ("map_tracking", int), ("rate", int), ("exact", bool),
     ("alloc_calls", int), ("free_calls", int), ("alloc_bytes", int),
-    ("peak_inuse_bytes_est", int), ("inuse_bytes_est", int), ("maps", int), ("grows", int),
+    ("peak_inuse_bytes_est", (int, None)), ("inuse_bytes_est", (int, None)), ("maps", int), ("grows", int),
     ("grow_bytes", int), ("heap_grow_bytes", int), ("grow_ns", int), ("duration_ns", int),
     ("allocator", dict),
 ]
@@ -29,7 +29,10 @@ KINDS = {"uthash", "unordered_map", "api"}
 
 
 def is_type(v, t):
-    """int: a non-negative integer (every count here is); float: any JSON number."""
+    """int: a non-negative integer (every count here is); float: any JSON number; (int, None):
+    such an integer or null (in-use figures with sampling off: unknown)."""
+    if t == (int, None):
+        return v is None or is_type(v, int)
     if t is int:
         return isinstance(v, int) and not isinstance(v, bool) and v >= 0
     if t is float:
@@ -53,7 +56,7 @@ def schema_errors(doc):
         errs.append("summary keys %r" % list(s))
     for k, t in SUMMARY:
         if k in s and not is_type(s[k], t):
-            errs.append("summary.%s = %r is not %s" % (k, s[k], t.__name__))
+            errs.append("summary.%s = %r is not %s" % (k, s[k], getattr(t, "__name__", "int or null")))
     for k, v in s.get("allocator", {}).items():
         if not is_type(v, int) or not (k.startswith("glibc.") or k.startswith("jemalloc.")):
             errs.append("summary.allocator[%r] = %r" % (k, v))

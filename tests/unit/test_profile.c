@@ -75,7 +75,7 @@ static int run(char **paths, size_t n, int grow, char **out, size_t *outlen)
 		mp_inputs_free(&in);
 		return rc;
 	}
-	mp_symbolizer_t *sym = mp_symbolize_new(0);
+	mp_symbolizer_t *sym = mp_symbolize_new(NULL);
 	mp_profile_t p;
 	mp_profile_init(&p);
 	if (grow)
