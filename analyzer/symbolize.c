@@ -125,36 +125,41 @@ static void hex(char *out, const uint8_t *b, size_t n)
 	out[2 * n] = '\0';
 }
 
-/* The last dump time of the processes that had path loaded (0: none known). */
-static int64_t last_dump_with(const mp_inputs_t *in, const char *path)
+/* The earliest start of the processes that had path loaded (0: none known). */
+static int64_t first_start_with(const mp_inputs_t *in, const char *path)
 {
-	int64_t last = 0;
+	int64_t first = 0;
 	for (size_t i = 0; in && i < in->n; i++) {
 		const mp_dump_t *d = &in->dumps[i];
-		for (uint32_t k = 0; k < d->nobjects && d->dump_ns > last; k++)
-			if (d->objects[k].path && !strcmp(d->objects[k].path, path))
-				last = d->dump_ns;
+		if (d->start_ns <= 0 || (first && d->start_ns >= first))
+			continue;
+		for (uint32_t k = 0; k < d->nobjects; k++)
+			if (d->objects[k].path && !strcmp(d->objects[k].path, path)) {
+				first = d->start_ns;
+				break;
+			}
 	}
-	return last;
+	return first;
 }
 
-/* An object without a build ID cannot be told from a rebuilt one by its contents. One modified
- * after the last dump of every process that ran it is not what they ran (a rebuild since: its
- * names would be another build's, silently). Modified before that, it may be (built while an
- * earlier process ran, or a plugin built and then loaded): taken as it is. */
+/* An object without a build ID cannot be told from a rebuilt one by its contents: one modified
+ * after a process that ran it started may not be what that process ran (rebuilt between two
+ * runs reported together, or since: its names would be another build's, silently). Other
+ * processes do not count. Cautious: a plugin built while its process ran, then loaded, reads
+ * as changed too. */
 static bool changed_since(const obj_t *o, const mp_inputs_t *in)
 {
 	struct stat st;
 	if (o->build_id_len || stat(o->path, &st) != 0)
 		return false;
-	int64_t last = last_dump_with(in, o->path);
+	int64_t since = first_start_with(in, o->path);
 	int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	if (last <= 0 || m <= last)
+	if (since <= 0 || m <= since)
 		return false;
 	fprintf(stderr,
-		"mapprof-report: warning: %s: modified after the profiled processes ended, and no "
-		"build ID tells whether it is the same build; left unsymbolized (if it is, touch "
-		"-d it to an earlier time)\n",
+		"mapprof-report: warning: %s: modified after a profiled process that ran it "
+		"started, and no build ID tells whether it is the same build; left unsymbolized "
+		"(if it is, touch -d it to an earlier time)\n",
 		o->path);
 	return true;
 }

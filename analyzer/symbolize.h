@@ -20,8 +20,8 @@ typedef struct {
 
 #define MP_SYM_MAX_INLINE 64
 
-/* in: the dumps (NULL: none): an object without a build ID modified after the last dump of
- * the processes that ran it is left unsymbolized, with a warning. */
+/* in: the dumps (NULL: none): an object without a build ID modified after the start of a
+ * process that ran it is left unsymbolized, with a warning. */
 struct mp_inputs;
 mp_symbolizer_t *mp_symbolize_new(const struct mp_inputs *in);
 void mp_symbolize_free(mp_symbolizer_t *s);

@@ -185,37 +185,59 @@ MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h)
 		    (uintptr_t)__builtin_return_address(0));
 }
 
-/* __cxa_allocate_exception: libstdc++'s (or libc++abi's), resolved on the first throw. */
-static void *(*real_alloc_exc)(size_t);
-MP_EXPORT void *__cxa_allocate_exception(size_t n);
-
-/* Every C++ exception's object comes from here, through malloc. Two of them concern us:
- * - One thrown by a failing operator new (bad_alloc) is allocated inside the real operator,
- *   with our guard held: uncounted, while the program's later free of it was counted. So the
- *   guard is let down around it (nothing of ours is in progress: we never throw).
- * - One thrown while an unordered_map grow waits for its bucket array: that allocation failed
- *   (bad_alloc, or a custom allocator's own exception), and libstdc++ puts the map back as it
- *   was. The grow never happened: it is taken back now (maps_stdcxx.c). */
-MP_EXPORT void *__cxa_allocate_exception(size_t n)
+/* The allocation a map grow awaits failed for good: the grow does not happen (maps.c). */
+static void new_failed(size_t n)
 {
 	mp_tls_t *t = &mp_tls;
-	void *(*f)(size_t) = __atomic_load_n(&real_alloc_exc, __ATOMIC_ACQUIRE);
-	if (mp_unlikely(!f)) {
-		t->guard++;
-		f = (void *(*)(size_t))mp_cxx_lookup("__cxa_allocate_exception",
-						     (const void *)__cxa_allocate_exception);
-		t->guard--;
-		if (!f)
-			abort(); /* a throw with no C++ runtime: cannot happen */
-		__atomic_store_n(&real_alloc_exc, f, __ATOMIC_RELEASE);
+	if (t->map_pending && t->guard == 0 && mp_state == MP_READY)
+		mp_maps_alloc_failed(t, n);
+}
+
+/* A GUARDED_NEW left by an exception: its allocation failed. */
+struct new_try {
+	size_t n;
+	bool done;
+};
+static void new_unwound(struct new_try *nt)
+{
+	if (!nt->done)
+		new_failed(nt->n);
+}
+
+/* std::__throw_bad_alloc, libstdc++'s: resolved on the first failure (NULL: none). */
+static void (*throw_bad_alloc)(void);
+static int throw_resolved;
+
+/* libstdc++'s operator new after its malloc failed: the new-handler loop, then bad_alloc
+ * (GCC 12's new_op.cc), done here without our guard, so that the handler runs as the program's
+ * code and the exception object is the program's allocation (inside the real operator, under
+ * the guard, it went uncounted while its free was counted). false: std::__throw_bad_alloc is
+ * not to be found; the real operator does it. */
+static bool direct_retry(size_t n, void **out)
+{
+	if (!__atomic_load_n(&throw_resolved, __ATOMIC_ACQUIRE)) {
+		mp_tls.guard++;
+		void *f = mp_cxx_lookup("_ZSt17__throw_bad_allocv", NULL);
+		mp_tls.guard--;
+		__atomic_store_n(&throw_bad_alloc, (void (*)(void))f, __ATOMIC_RELAXED);
+		__atomic_store_n(&throw_resolved, 1, __ATOMIC_RELEASE);
 	}
-	if (t->map_pending && mp_state == MP_READY)
-		mp_maps_throw(t);
-	uint32_t held = t->guard;
-	t->guard = 0;
-	void *e = f(n);
-	t->guard = held;
-	return e;
+	void (*thrower)(void) = throw_bad_alloc;
+	if (!thrower || !real_get_handler)
+		return false;
+	for (;;) {
+		new_handler_t h = real_get_handler();
+		if (!h) {
+			new_failed(n);
+			thrower();
+		}
+		h();
+		void *q = mp_real.malloc(n ? n : 1);
+		if (q) {
+			*out = q;
+			return true;
+		}
+	}
 }
 
 /* operator new's slow path (fast.c). */
@@ -223,15 +245,22 @@ void *mp_cxx_new_slow(size_t n)
 {
 	if (!counting())
 		return real_new ? real_new(n) : malloc(n);
+	void *p;
 	if (mp_likely(direct)) {
-		void *q = mp_real.malloc(n ? n : 1);
-		if (mp_likely(q != NULL)) {
-			mp_note_alloc(&mp_tls, q, n);
-			return q;
+		p = mp_real.malloc(n ? n : 1);
+		if (mp_likely(p != NULL)) {
+			mp_note_alloc(&mp_tls, p, n);
+			return p;
 		}
 		mp_alloc_failed(n);
+		if (direct_retry(n, &p)) {
+			mp_note_alloc(&mp_tls, p, n);
+			return p;
+		}
 	}
-	void *p = GUARDED_NEW(real_new(n)); /* new-handler loop, or bad_alloc */
+	struct new_try nt __attribute__((cleanup(new_unwound))) = {n, false};
+	p = GUARDED_NEW(real_new(n)); /* new-handler loop, or bad_alloc */
+	nt.done = true;
 	mp_note_alloc(&mp_tls, p, n);
 	return p;
 }

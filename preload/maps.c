@@ -698,13 +698,11 @@ void mp_maps_on_free(mp_tls_t *t, void *p)
 	mp_maps_cxx_on_free(t, p);
 }
 
-void mp_maps_throw(mp_tls_t *t)
+void mp_maps_alloc_failed(mp_tls_t *t, size_t size)
 {
-	unsigned kind = t->map_kind;
-	t->map_pending = 0;
-	if (kind == MP_KIND_UNORDERED_MAP) {
-		t->guard++;
-		mp_maps_cxx_throw(t);
-		t->guard--;
-	}
+	if (t->map_kind != MP_KIND_UNORDERED_MAP)
+		return;
+	t->guard++;
+	mp_maps_cxx_alloc_failed(t, size);
+	t->guard--;
 }

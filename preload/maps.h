@@ -9,9 +9,9 @@
 MP_HIDDEN unsigned mp_maps_on_alloc(mp_tls_t *t, void *p, size_t size);
 /* Guard held, no lock held, before the real free: p hit the filter. */
 MP_HIDDEN void mp_maps_on_free(mp_tls_t *t, void *p);
-/* No lock held, map_pending set: an exception is thrown before the awaited allocation came (it
- * failed). The pending grow never happens. */
-MP_HIDDEN void mp_maps_throw(mp_tls_t *t);
+/* Guard not held, no lock held, map_pending set: an allocation of `size` bytes failed for good
+ * (operator new is about to throw bad_alloc). If the pending grow awaited it, it never happens. */
+MP_HIDDEN void mp_maps_alloc_failed(mp_tls_t *t, size_t size);
 /* Serializes the MAP_GROWS and MAP_SITES sections (dump.c); see dump.h. */
 struct mp_buf;
 MP_HIDDEN void mp_maps_dump(struct mp_buf *b);

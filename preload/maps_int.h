@@ -113,7 +113,7 @@ typedef struct mp_maps_tls {
 		       * free is the very next heap call of the rehash */
 	mp_map_grow_t *grow; /* where its duration goes */
 	bool shrink;	     /* the pending "grow" is a rehash to fewer buckets: not a grow */
-	/* To take it back if its array cannot be allocated (mp_maps_cxx_throw): whether its
+	/* To take it back if its array cannot be allocated (mp_maps_cxx_alloc_failed): whether its
 	 * instance was made for it, and the sizes it raised, as they were and as it set them. */
 	bool fresh;
 	uint64_t size_before, max_before, site_max_before, size_set;
@@ -259,8 +259,8 @@ MP_HIDDEN void mp_maps_hint_reset(void);
 /* maps_stdcxx.c: the unordered_map halves of mp_maps_on_alloc / mp_maps_on_free. */
 MP_HIDDEN unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_maps_cxx_on_free(mp_tls_t *t, void *p);
-/* Guard held: the allocation awaited by this thread's pending grow failed (mp_maps_throw). */
-MP_HIDDEN void mp_maps_cxx_throw(mp_tls_t *t);
+/* Guard held: an allocation of size bytes failed for good (mp_maps_alloc_failed). */
+MP_HIDDEN void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size);
 /* Folds this thread's elements cache into its instance (lock held). */
 MP_HIDDEN void mp_maps_cxx_flush_locked(void);
 /* Lock held: folds the count of the thread caching m (m->cached_by, if any) into m. */

@@ -361,19 +361,19 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 	return MP_KIND_UNORDERED_MAP;
 }
 
-/* The bucket array of this thread's pending grow could not be allocated: an exception is on
- * its way out of the rehash (bad_alloc, or the allocator's own), and libstdc++ puts the map
- * back as it was. So the grow, and the element its insert would have added, never were; a
- * map first seen at this grow was never seen (it keeps its single built-in bucket). A retry
- * asks for the same grow again and is counted then. */
-void mp_maps_cxx_throw(mp_tls_t *t)
+/* The bucket array of this thread's pending grow could not be allocated: operator new is
+ * about to throw bad_alloc out of the rehash, and libstdc++ puts the map back as it was. So the
+ * grow, and the element its insert would have added, never were; a map first seen at this grow
+ * was never seen (it keeps its single built-in bucket). A retry asks for the same grow again
+ * and is counted then. (An allocator that throws without a failing operator new is left to
+ * failed_before: an exception alone does not say that the array failed.) */
+void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
 {
-	(void)t;
 	mp_maps_tls_t *x = &mp_maps_tls;
-	bool pending = x->stage == 1 && x->gen == mp_maps_gen;
-	x->stage = 0;
-	if (!pending)
+	if (x->stage != 1 || x->gen != mp_maps_gen || size != x->to * sizeof(void *))
 		return;
+	x->stage = 0;
+	t->map_pending = 0;
 	mp_maps_lock();
 	mp_map_inst_t *m = valid(x->key, x->serial);
 	if (m) {
@@ -383,16 +383,19 @@ void mp_maps_cxx_throw(mp_tls_t *t)
 			mp_maps_ungrow_locked(m, x->grow, x->flags, x->from, x->moved,
 					      x->to * sizeof(void *));
 		x->grow = NULL;
-		/* Sizes this grow raised, unless raised further since. */
-		if (m->size == x->size_set)
-			m->size = x->size_before;
-		if (m->max_size == x->size_set && x->max_before < x->size_set)
-			m->max_size = x->max_before;
-		mp_site_agg_t *a = &m->site->agg;
-		if (a->max_size == x->size_set && x->site_max_before < x->size_set)
-			a->max_size = x->site_max_before;
-		if (x->policy_serial == m->serial && x->policy_elems == x->size_set)
-			x->policy_elems = m->size;
+		/* Sizes an insert's grow raised to count the element it adds, unless raised
+		 * further since (reserve() and rehash() count what the map holds). */
+		if (!(x->flags & MP_GROW_EXPLICIT)) {
+			if (m->size == x->size_set)
+				m->size = x->size_before;
+			if (m->max_size == x->size_set && x->max_before < x->size_set)
+				m->max_size = x->max_before;
+			mp_site_agg_t *a = &m->site->agg;
+			if (a->max_size == x->size_set && x->site_max_before < x->size_set)
+				a->max_size = x->site_max_before;
+			if (x->policy_serial == m->serial && x->policy_elems == x->size_set)
+				x->policy_elems = m->size;
+		}
 		if (x->fresh) {
 			mp_maps_cxx_uncache_locked(m);
 			if (x->policy_inst == m) {

@@ -104,7 +104,13 @@ if (cd "$T/nobid" && gcc -g -O0 -Wl,--build-id=none -o prog a.c 2>err); then
 	(cd "$T/nobid" && gcc -g -O0 -Wl,--build-id=none -o prog b.c)
 	leaf=$("$REPORT" --folded "$T/nobid/d"/*.mprof 2>"$T/nobid/warn2" | sed 's/ [0-9]*$//; s/.*;//')
 	expect_eq "no build ID, rebuilt since the run: left unsymbolized, with a warning" \
-		"prog+0x|1" "${leaf%%0x*}0x|$(grep -c 'prog: modified after the profiled processes ended' "$T/nobid/warn2")"
+		"prog+0x|1" "${leaf%%0x*}0x|$(grep -c 'prog: modified after a profiled process that ran it started' "$T/nobid/warn2")"
+	# A run of the new build reported with the old one: the old one's frames are not the
+	# new build's (they read as beta's, silently, when the last dump was the bound).
+	mp_run "$T/nobid/d" "$T/nobid/prog"
+	"$REPORT" --folded "$T/nobid/d"/*.mprof >"$T/nobid/both" 2>"$T/nobid/warn3"
+	expect_eq "no build ID, runs of two builds reported together: warned, no name of either" \
+		"1|0" "$(grep -c 'prog: modified after' "$T/nobid/warn3")|$(grep -cE 'alpha|beta' "$T/nobid/both")"
 else
 	ok "no build ID # SKIP gcc -Wl,--build-id=none failed: $(cat "$T/nobid/err")"
 fi

@@ -7,11 +7,14 @@
 //   thrower: 10 maps whose allocator throws bad_alloc itself on one bucket array (a failing
 //            reserve()), then grow on;
 //   empty:   10 maps whose first grow (a reserve() of 2^40) fails, then grow by inserts;
+//   pmrthrow: 10 std::pmr maps on a buffer (no malloc: the array is never seen) that throw and
+//            catch an exception right after each grow: each grow happened and is counted;
 //   newfail: 100 failing ::operator new(2^43), each exception kept: the exception objects are
 //            allocations of new_fails (they were not counted, their frees were). Prints
 //            "newfail kept N".
 #include <cstdio>
 #include <exception>
+#include <memory_resource>
 #include <new>
 #include <unordered_map>
 #include <vector>
@@ -117,6 +120,32 @@ __attribute__((noinline)) static void empty()
 	std::printf("empty grows %d instances 10 max %zu\n", g, max);
 }
 
+static char pmr_buf[1 << 20];
+
+__attribute__((noinline)) static void pmrthrow()
+{
+	int g = 0;
+	size_t max = 0;
+	for (int k = 0; k < 10; k++) {
+		std::pmr::monotonic_buffer_resource res(pmr_buf, sizeof(pmr_buf),
+							std::pmr::null_memory_resource());
+		std::pmr::unordered_map<int, int> m(&res);
+		for (int i = 0; i < 100; i++) {
+			size_t b = m.bucket_count();
+			m[i] = i; /* PMR_LINE */
+			if (m.bucket_count() != b) {
+				g++;
+				try {
+					throw k;
+				} catch (int) {
+				}
+			}
+		}
+		max = m.size() > max ? m.size() : max;
+	}
+	std::printf("pmrthrow grows %d instances 10 max %zu\n", g, max);
+}
+
 __attribute__((noinline)) static void new_fails(std::vector<std::exception_ptr> &kept)
 {
 	for (int k = 0; k < 100; k++) {
@@ -134,6 +163,7 @@ int main()
 	between();
 	thrower();
 	empty();
+	pmrthrow();
 	std::vector<std::exception_ptr> kept;
 	kept.reserve(100);
 	new_fails(kept);
