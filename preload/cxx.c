@@ -138,6 +138,36 @@ static void reenter_new(uint32_t *level)
 
 /* Runs the program's handler with the guard down; back up on return or throw (a handler may
  * throw bad_alloc itself). */
+static void new_failed(size_t n);
+
+/* A handler call left by an exception (a handler may throw: bad_alloc, or its own): the grow
+ * that waited goes back to waiting, to be taken back by the failure it now is. */
+struct handler_call {
+	mp_maps_park_t park;
+	size_t n; /* the failed size, to take the grow back here; 0: the caller does */
+	bool done;
+};
+static void handler_unwound(struct handler_call *c)
+{
+	if (c->done)
+		return;
+	mp_maps_unpark(&mp_tls, &c->park);
+	if (c->n)
+		new_failed(c->n);
+}
+
+/* Calls the program's new-handler h with the guard down. A map grow waiting for the failed
+ * allocation is set aside meanwhile: the handler's own allocations (its exception's object, a
+ * log line) are not the bucket array. */
+static void call_handler(new_handler_t h, size_t n)
+{
+	struct handler_call c __attribute__((cleanup(handler_unwound))) = {{0, 0}, n, false};
+	mp_maps_park(&mp_tls, &c.park);
+	h();
+	c.done = true;
+	mp_maps_unpark(&mp_tls, &c.park);
+}
+
 static void run_handler(void)
 {
 	new_handler_t h = pending;
@@ -152,7 +182,7 @@ static void run_handler(void)
 	uint32_t level __attribute__((cleanup(reenter_new))) = new_level;
 	new_level = 0;
 	mp_tls.guard--;
-	h();
+	call_handler(h, 0); /* a throw ends the GUARDED_NEW, whose cleanup takes the grow back */
 }
 
 /* The handler an allocator inside GUARDED_NEW is to call: only the allocator's own code (the
@@ -231,7 +261,7 @@ static bool direct_retry(size_t n, void **out)
 			new_failed(n);
 			thrower();
 		}
-		h();
+		call_handler(h, n);
 		void *q = mp_real.malloc(n ? n : 1);
 		if (q) {
 			*out = q;

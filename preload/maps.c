@@ -698,6 +698,23 @@ void mp_maps_on_free(mp_tls_t *t, void *p)
 	mp_maps_cxx_on_free(t, p);
 }
 
+void mp_maps_park(mp_tls_t *t, mp_maps_park_t *p)
+{
+	p->pending = t->map_pending;
+	p->kind = t->map_kind;
+	t->map_pending = 0;
+}
+
+void mp_maps_unpark(mp_tls_t *t, const mp_maps_park_t *p)
+{
+	/* Only the hook's own allocations and map events move the stage: still 1, the grow
+	 * still waits (a handler's map grow of its own ends it, or leaves a wait of its own). */
+	if (p->pending && !t->map_pending && mp_maps_tls.stage == 1) {
+		t->map_kind = p->kind;
+		t->map_pending = p->pending;
+	}
+}
+
 void mp_maps_alloc_failed(mp_tls_t *t, size_t size)
 {
 	if (t->map_kind != MP_KIND_UNORDERED_MAP)

@@ -9,6 +9,14 @@
 MP_HIDDEN unsigned mp_maps_on_alloc(mp_tls_t *t, void *p, size_t size);
 /* Guard held, no lock held, before the real free: p hit the filter. */
 MP_HIDDEN void mp_maps_on_free(mp_tls_t *t, void *p);
+/* Around a call into the program's new-handler while a map grow awaits its bucket array: the
+ * handler's allocations are its own (park), and the grow waits on when it returns (unpark),
+ * unless the handler did map work of its own meanwhile. */
+typedef struct {
+	uint8_t pending, kind;
+} mp_maps_park_t;
+MP_HIDDEN void mp_maps_park(mp_tls_t *t, mp_maps_park_t *p);
+MP_HIDDEN void mp_maps_unpark(mp_tls_t *t, const mp_maps_park_t *p);
 /* Guard not held, no lock held, map_pending set: an allocation of `size` bytes failed for good
  * (operator new is about to throw bad_alloc). If the pending grow awaited it, it never happens. */
 MP_HIDDEN void mp_maps_alloc_failed(mp_tls_t *t, size_t size);

@@ -12,14 +12,39 @@
 //   newfail: 100 failing ::operator new(2^43), each exception kept: the exception objects are
 //            allocations of new_fails (they were not counted, their frees were). Prints
 //            "newfail kept N".
+// Usage: maps_failgrow [throw|alloc]: with a new-handler installed that throws bad_alloc, or
+// that allocates a log line and takes itself off at its third call (the same counts).
 #include <cstdio>
 #include <exception>
 #include <memory_resource>
 #include <new>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 static bool fail_arrays;
+
+/* The new-handler of "alloc": a log line per call (the handler's own allocation, not a
+ * bucket array), off at its third call of a failure. */
+static std::string *log_line;
+static int handler_calls;
+static void handler_alloc()
+{
+	delete log_line;
+	log_line = new std::string(100, 'x');
+	if (++handler_calls == 3)
+		std::set_new_handler(nullptr);
+}
+static void handler_throw()
+{
+	throw std::bad_alloc();
+}
+static std::new_handler handler;
+static void rearm()
+{
+	handler_calls = 0;
+	std::set_new_handler(handler);
+}
 
 template <class T> struct flaky {
 	using value_type = T;
@@ -78,6 +103,7 @@ __attribute__((noinline)) static void between()
 	try {
 		a.reserve(1ULL << 40);
 	} catch (const std::bad_alloc &) {
+		rearm();
 	}
 	int gb = fill_b(b);
 	ga += fill_a(a, 20, 40);
@@ -113,6 +139,7 @@ __attribute__((noinline)) static void empty()
 		try {
 			m.reserve(1ULL << 40); /* EMPTY_LINE */
 		} catch (const std::bad_alloc &) {
+			rearm();
 		}
 		g += PUT(m, 0, 20); /* EMPTY_LINE2 */
 		max = m.size() > max ? m.size() : max;
@@ -154,12 +181,16 @@ __attribute__((noinline)) static void new_fails(std::vector<std::exception_ptr> 
 			::operator delete(p);
 		} catch (const std::bad_alloc &) {
 			kept.push_back(std::current_exception());
+			rearm();
 		}
 	}
 }
 
-int main()
+int main(int argc, char **argv)
 {
+	if (argc > 1)
+		handler = std::string(argv[1]) == "throw" ? handler_throw : handler_alloc;
+	rearm();
 	between();
 	thrower();
 	empty();
@@ -168,5 +199,6 @@ int main()
 	kept.reserve(100);
 	new_fails(kept);
 	std::printf("newfail kept %zu\n", kept.size());
+	delete log_line;
 	return 0;
 }
