@@ -57,7 +57,7 @@ struct mp_symbolizer {
 	size_t npaths, cap_paths;
 	mp_htab_t path_index;
 	int demangler_state;	    /* 0 not tried, 1 loaded, -1 unavailable */
-	const struct mp_inputs *in; /* the dumps: when each object was last known as it ran */
+	const struct mp_inputs *in; /* the dumps: when the processes that ran each object began */
 	void *libstdcxx;
 	cxa_demangle_fn demangle;
 };

@@ -136,8 +136,6 @@ static void reenter_new(uint32_t *level)
 	new_level = *level;
 }
 
-/* Runs the program's handler with the guard down; back up on return or throw (a handler may
- * throw bad_alloc itself). */
 static void new_failed(size_t n);
 
 /* A handler call left by an exception (a handler may throw: bad_alloc, or its own): the grow
@@ -168,6 +166,8 @@ static void call_handler(new_handler_t h, size_t n)
 	mp_maps_unpark(&mp_tls, &c.park);
 }
 
+/* Runs the program's handler with the guard down; back up on return or throw (a handler may
+ * throw bad_alloc itself). */
 static void run_handler(void)
 {
 	new_handler_t h = pending;
