@@ -91,7 +91,8 @@ void mp_stacks_begin(mp_stacks_t *st, const mp_dump_t *d)
 	for (uint32_t i = 0; i < d->nobjects; i++)
 		st->obj_mapping[i] = add_mapping(st, &d->objects[i]);
 	MP_GROW(st->stack_id, st->cap_stack_id, d->nstacks);
-	memset(st->stack_id, 0, d->nstacks * sizeof(*st->stack_id));
+	if (d->nstacks) /* none: still NULL (a process that allocated nothing) */
+		memset(st->stack_id, 0, d->nstacks * sizeof(*st->stack_id));
 }
 
 struct mp_stacks_fn {
