@@ -221,9 +221,9 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->turns += d->turns;
 	s->max_threads = max64(s->max_threads, d->max_threads);
 	s->noexpand += d->noexpand;
-	s->grow_bytes += d->grow_bytes;
-	s->heap_grow_bytes += d->heap_grow_bytes;
-	s->grow_ns += d->grow_ns;
+	s->grow_bytes = mp_add_sat_u64(s->grow_bytes, d->grow_bytes);
+	s->heap_grow_bytes = mp_add_sat_u64(s->heap_grow_bytes, d->heap_grow_bytes);
+	s->grow_ns = mp_add_sat_u64(s->grow_ns, d->grow_ns);
 	s->max_grow_ns = max64(s->max_grow_ns, d->max_grow_ns);
 	s->max_size = max64(s->max_size, d->max_size);
 	for (int b = 0; b < MP_HIST_SIZE_BUCKETS; b++)
@@ -593,9 +593,9 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 		s->grow_time_share = c->thread_ns ? (double)s->grow_ns / (double)c->thread_ns : 0;
 		c->maps += s->instances;
 		c->grows += s->grows;
-		c->grow_bytes += s->grow_bytes;
-		c->heap_grow_bytes += s->heap_grow_bytes;
-		c->grow_ns += s->grow_ns;
+		c->grow_bytes = mp_add_sat_u64(c->grow_bytes, s->grow_bytes);
+		c->heap_grow_bytes = mp_add_sat_u64(c->heap_grow_bytes, s->heap_grow_bytes);
+		c->grow_ns = mp_add_sat_u64(c->grow_ns, s->grow_ns);
 		judge(s, c);
 	}
 	if (c->n)

@@ -38,6 +38,14 @@ static inline int64_t mp_add_sat(int64_t a, int64_t b)
 	return r;
 }
 
+/* a + b, held at UINT64_MAX: byte and time sums of absurd inputs (an API map's SIZE_MAX-byte
+ * grow) must not wrap below their parts. */
+static inline uint64_t mp_add_sat_u64(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 /* The length (2 to 4) of the well-formed UTF-8 sequence at p, a byte >= 0x80 of a
  * NUL-terminated string; 0 if it starts none (JSON must be UTF-8: paths need not be). */
 size_t mp_utf8_len(const unsigned char *p);

@@ -48,6 +48,14 @@ static inline uint64_t mix(uint64_t x)
 	return mp_mix64(x);
 }
 
+/* a + b, held at UINT64_MAX: the public API takes any value (a SIZE_MAX-byte grow), and a sum
+ * must not wrap below its parts. */
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 /* --- a chained hash table of intrusive nodes, in arena memory --- */
 
 static bool htab_grow(mp_htab_t *t)
@@ -504,16 +512,16 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 		s->flags |= MP_SITE_RESERVES;
 	}
 	s->agg.grows++;
-	s->agg.grow_bytes += bytes;
+	s->agg.grow_bytes = sat_add(s->agg.grow_bytes, bytes);
 	/* The API's arrays are the program's to tell (taken as malloc's); uthash's and an
 	 * unordered_map's count when their front ends saw them allocated. */
 	if ((m->key & 3) == MP_KIND_API)
-		s->agg.heap_grow_bytes += bytes;
+		s->agg.heap_grow_bytes = sat_add(s->agg.heap_grow_bytes, bytes);
 	mp_map_grow_t *g = grow_get(stack, m->key & 3, flags, from, to);
 	if (g) {
 		g->count++;
-		g->rehashed += elements;
-		g->bytes += bytes;
+		g->rehashed = sat_add(g->rehashed, elements);
+		g->bytes = sat_add(g->bytes, bytes);
 	}
 	mp_maps_grow_ns_locked(s, g, ns);
 	return g;
@@ -544,8 +552,8 @@ void mp_maps_ungrow_locked(mp_map_inst_t *m, mp_map_grow_t *g, unsigned flags, u
 void mp_maps_grow_ns_locked(mp_map_site_t *s, mp_map_grow_t *g, uint64_t ns)
 {
 	if (g)
-		g->ns += ns;
-	s->agg.grow_ns += ns;
+		g->ns = sat_add(g->ns, ns);
+	s->agg.grow_ns = sat_add(s->agg.grow_ns, ns);
 	if (ns > s->agg.max_grow_ns)
 		s->agg.max_grow_ns = ns;
 }

@@ -232,6 +232,19 @@ for s in d["sites"]:
 expect_eq "maps of 6e9 elements: size percentiles and reserve() at 6e9" \
 	"6000000000 6000000000 6000000000 ['call reserve(6000000000)']" "$got"
 
+# --- absurd API values: sums held at the top, not wrapped below their parts
+run api_absurd "$PROGS/maps_api_absurd"
+got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = 2**64 - 1
+sites = sorted((s["grow_bytes"], s["grow_ns"]) for s in d["sites"])
+sm = d["summary"]
+print(sites, sm["grow_bytes"] == m, sm["grow_ns"] == m)
+' "$T/api_absurd.json" 2>&1)
+expect_eq "absurd API values: the sums are held at 2^64-1, not wrapped" \
+	"[(1280, 1000), (18446744073709551615, 18446744073709551615)] True True" "$got"
+
 # --- reuse on a thread pool: maps made at one line on several threads at once; the suggestion
 # is one map per thread (one hoisted map would be shared), and stays "one map" on one thread
 run reuse_pool "$PROGS/churn_reuse_pool"
