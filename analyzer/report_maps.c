@@ -134,6 +134,7 @@ int mp_report_maps(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 static void jstr(FILE *f, const char *s)
 {
 	fputc('"', f);
+	size_t n;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\')
 			fprintf(f, "\\%c", *p);
@@ -141,8 +142,7 @@ static void jstr(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *p);
 		else if (*p < 0x80)
 			fputc(*p, f);
-		else if (mp_utf8_len(p)) {
-			size_t n = mp_utf8_len(p);
+		else if ((n = mp_utf8_len(p)) != 0) {
 			fwrite(p, 1, n, f);
 			p += n - 1;
 		} else {
