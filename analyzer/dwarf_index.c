@@ -10,6 +10,7 @@
 
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ struct mp_dwidx {
 	cu_range_t *cu_ranges;
 	size_t ncu_ranges, cap_cu_ranges;
 	bool cu_ranges_built;
+	Dwarf_Addr code_lo; /* no code below (see find_code_lo); 0 until known */
+	bool code_lo_known;
 };
 
 /* In an array sorted by lo (the first member of range_t and cu_range_t): the index after the
@@ -92,8 +95,47 @@ static int is_function(int tag)
 	       tag == DW_TAG_entry_point;
 }
 
+/* The lowest address of the object's code: where its first executable segment starts, past the
+ * ELF and program headers when that segment maps them (linked without -z separate-code). GNU ld
+ * gives a function that --gc-sections removed DW_AT_low_pc 0 (1 in .debug_ranges) and keeps its
+ * size, and the address ranges of its unit too: [0, size) would claim the object's first code,
+ * naming code without debug info (crt1's _start, a file built without -g) after a function that
+ * is not in the binary. A range that starts below is none. */
+static void find_code_lo(mp_dwidx_t *x, Dwfl_Module *mod)
+{
+	x->code_lo_known = true;
+	x->code_lo = 1; /* without program headers: still no code at 0 (the ELF header is there) */
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	GElf_Ehdr eh;
+	size_t n;
+	if (!elf || !gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &n) != 0)
+		return;
+	Dwarf_Addr lo = (Dwarf_Addr)-1;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		Dwarf_Addr start = ph.p_vaddr;
+		if (ph.p_offset == 0) {
+			uint64_t hdrs = eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize;
+			start += hdrs > eh.e_ehsize ? hdrs : eh.e_ehsize;
+		}
+		if (start < lo)
+			lo = start;
+	}
+	if (lo != (Dwarf_Addr)-1 && lo > x->code_lo)
+		x->code_lo = lo;
+}
+
+/* A function's or a unit's range that can hold code (not a removed function's). */
+static bool code_range(const mp_dwidx_t *x, Dwarf_Addr lo, Dwarf_Addr hi)
+{
+	return hi > lo && lo >= x->code_lo;
+}
+
 /* Depth-first over the children of die; `parent` is the nearest function node above them. */
-static void walk(cu_t *c, Dwarf_Die *die, int32_t parent, uint32_t depth)
+static void walk(const mp_dwidx_t *x, cu_t *c, Dwarf_Die *die, int32_t parent, uint32_t depth)
 {
 	Dwarf_Die child;
 	if (dwarf_child(die, &child) != 0)
@@ -106,7 +148,7 @@ static void walk(cu_t *c, Dwarf_Die *die, int32_t parent, uint32_t depth)
 			uint32_t node = (uint32_t)c->nnodes;
 			int any = 0;
 			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
-				if (hi <= lo)
+				if (!code_range(x, lo, hi))
 					continue;
 				MP_GROW(c->ranges, c->cap_ranges, c->nranges + 1);
 				c->ranges[c->nranges++] = (range_t){lo, hi, node, depth};
@@ -119,7 +161,7 @@ static void walk(cu_t *c, Dwarf_Die *die, int32_t parent, uint32_t depth)
 			}
 		}
 		if (dwarf_haschildren(&child))
-			walk(c, &child, here, depth + 1);
+			walk(x, c, &child, here, depth + 1);
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
@@ -157,7 +199,7 @@ static cu_t *cu_get(mp_dwidx_t *x, Dwarf_Die *cudie)
 	MP_GROW(x->cus, x->cap_cus, x->ncus + 1);
 	cu_t *c = &x->cus[x->ncus];
 	*c = (cu_t){.cu = off};
-	walk(c, cudie, -1, 0);
+	walk(x, c, cudie, -1, 0);
 	if (c->nranges)
 		qsort(c->ranges, c->nranges, sizeof(*c->ranges), range_cmp);
 	mp_htab_insert(&x->index, h, (uint32_t)x->ncus);
@@ -165,7 +207,8 @@ static cu_t *cu_get(mp_dwidx_t *x, Dwarf_Die *cudie)
 	return c;
 }
 
-int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max)
+int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max,
+		   const Dwarf_Die **cut)
 {
 	cu_t *c = cu_get(x, cudie);
 	size_t lo = after_lo(c->ranges, c->nranges, sizeof(*c->ranges), addr);
@@ -180,9 +223,23 @@ int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *
 		if (c->nodes[c->ranges[i].node].parent < 0)
 			break;
 	}
+	int len = 0;
+	for (int32_t i = node; i >= 0; i = c->nodes[i].parent)
+		len++;
+	*cut = NULL;
 	int n = 0;
-	for (; node >= 0 && n < max; node = c->nodes[node].parent)
+	for (; node >= 0 && n < max; node = c->nodes[node].parent, len--) {
+		if (len > max - n && n == max - 1) {
+			/* Deeper than max: the frames between go, not the function that holds the
+			 * code (the last node); the one just inside it gives its call line. */
+			while (c->nodes[node].parent >= 0 &&
+			       c->nodes[c->nodes[node].parent].parent >= 0)
+				node = c->nodes[node].parent;
+			*cut = &c->nodes[node].die;
+			node = c->nodes[node].parent;
+		}
 		out[n++] = c->nodes[node].die;
+	}
 	return n;
 }
 
@@ -202,7 +259,7 @@ static void build_cu_ranges(mp_dwidx_t *x, Dwfl_Module *mod)
 		Dwarf_Addr base, lo, hi;
 		ptrdiff_t off = 0;
 		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
-			if (hi <= lo)
+			if (!code_range(x, lo, hi))
 				continue;
 			MP_GROW(x->cu_ranges, x->cap_cu_ranges, x->ncu_ranges + 1);
 			x->cu_ranges[x->ncu_ranges++] =
@@ -213,12 +270,26 @@ static void build_cu_ranges(mp_dwidx_t *x, Dwfl_Module *mod)
 		qsort(x->cu_ranges, x->ncu_ranges, sizeof(*x->cu_ranges), cu_range_cmp);
 }
 
+/* Whether cu's code holds the DWARF address a (dwarf_haspc, without a removed function's). */
+static bool cu_holds(const mp_dwidx_t *x, Dwarf_Die *cu, Dwarf_Addr a)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0)
+		if (code_range(x, lo, hi) && a >= lo && a < hi)
+			return true;
+	return false;
+}
+
 Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 {
+	if (x && !x->code_lo_known)
+		find_code_lo(x, mod);
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
 	/* aranges may also name a CU that does not hold addr: in a Go program with cgo, the
-	 * aranges of the C parts answer for the Go code too (every Go frame read gcc_mmap.c:37) */
-	if (!x || (cu && dwarf_haspc(cu, addr - *bias) > 0))
+	 * aranges of the C parts answer for the Go code too (every Go frame read gcc_mmap.c:37);
+	 * with --gc-sections, a removed function's unit answers for the object's first code */
+	if (!x || (cu && cu_holds(x, cu, addr - *bias)))
 		return cu;
 	if (!x->cu_ranges_built)
 		build_cu_ranges(x, mod);

@@ -15,8 +15,11 @@ void mp_dwidx_free(mp_dwidx_t *x);
 
 /* Fills out[0..] with the function DIEs whose code contains addr (a DWARF address in cudie's
  * CU), innermost first: inlined instances, then the subprogram that holds them. Returns the
- * number found (0: no function covers addr). The CU is indexed on first use. */
-int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max);
+ * number found (0: no function covers addr). The CU is indexed on first use. A chain deeper than
+ * max keeps its innermost max - 1 and the subprogram (last); *cut is then the DIE just inside
+ * the subprogram, whose call line is the subprogram's line (else NULL). */
+int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *out, int max,
+		   const Dwarf_Die **cut);
 
 /* The CU holding module address addr, and its bias: libdwfl's lookup, which reads
  * .debug_aranges only in elfutils 0.188, when the CU it names does hold addr; else the CUs' own

@@ -431,8 +431,9 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 		return 0;
 	Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem);
 	Dwarf_Die chain[MP_SYM_MAX_INLINE];
+	const Dwarf_Die *cut;
 	int n = mp_dwidx_chain(o->idx, unit, addr - cubias, chain,
-			       max < MP_SYM_MAX_INLINE ? max : MP_SYM_MAX_INLINE);
+			       max < MP_SYM_MAX_INLINE ? max : MP_SYM_MAX_INLINE, &cut);
 	if (n <= 0)
 		return 0;
 	Dwarf_Files *files = NULL; /* of the unit whose DW_AT_call_file indices these are */
@@ -444,6 +445,10 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 	die_info_t inner = {0}; /* chain[k - 1] */
 	for (; k < n; k++) {
 		mp_sym_frame_t *f = &out[k];
+		if (cut && k == n - 1) { /* the inlined frames between were left out */
+			Dwarf_Die mem = *cut;
+			inner = die_info(s, o, &mem, files, nfiles);
+		}
 		die_info_t d = die_info(s, o, &chain[k], files, nfiles);
 		*f = d.names;
 		if (k == 0) {

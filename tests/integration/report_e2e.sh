@@ -217,6 +217,62 @@ else
 	not_ok "g++ -O2 builds the _start program" "$(cat "$T/start/s.err")"
 fi
 
+# ---- a function removed by --gc-sections keeps its DWARF with DW_AT_low_pc 0 and its size: its
+# [0, size) claimed the object's first code, so code without debug info (plain_alloc) and crt1's
+# _start were named after it (dead_big, which is not in the binary). Both link orders, and the
+# layout whose first segment holds the headers and the code (-z noseparate-code).
+mkdir -p "$T/gc"
+cat >"$T/gc/dead.c" <<'EOF'
+void dead_big(void) { __asm__ volatile(".fill 8192, 1, 0x90"); }
+EOF
+cat >"$T/gc/nodbg.c" <<'EOF'
+#include <stdlib.h>
+void *plain_alloc(size_t n) { return malloc(n); }
+EOF
+cat >"$T/gc/main.c" <<'EOF'
+#include <stdlib.h>
+void *plain_alloc(size_t n);
+int main(void) { for (int i = 0; i < 2; i++) free(plain_alloc(31)); return 0; }
+EOF
+if (cd "$T/gc" && gcc -O1 -fno-optimize-sibling-calls -c nodbg.c && gcc -g -O1 -c main.c &&
+	gcc -g -O1 -ffunction-sections -c dead.c && gcc -Wl,--gc-sections -o a nodbg.o main.o dead.o &&
+	gcc -Wl,--gc-sections -o b main.o nodbg.o dead.o &&
+	gcc -Wl,--gc-sections -Wl,-z,noseparate-code -o c nodbg.o main.o dead.o) 2>"$T/gc/err"; then
+	for v in a b c; do
+		mp_run "$T/gc/d$v" "$T/gc/$v" >/dev/null
+		got=$("$REPORT" --folded --sample-index alloc_objects "$T/gc/d$v"/*.mprof 2>&1 | grep 'plain_alloc')
+		[[ $got == _start\;*\;main\;plain_alloc\ 2 && $got != *dead_big* ]] &&
+			ok "--gc-sections ($v): a removed function names no code" ||
+			not_ok "--gc-sections ($v): a removed function names no code" "$got"
+	done
+else
+	not_ok "the --gc-sections programs build" "$(cat "$T/gc/err")"
+fi
+
+# ---- more inline levels than a frame holds (64): the function that holds the code stays, at the
+# line of its call, and the innermost frames; the ones between go (f63 read as called by main).
+mkdir -p "$T/deep"
+{
+	echo '#include <stdlib.h>'
+	echo 'static void *volatile sink;'
+	echo 'static inline __attribute__((always_inline)) void *f0(size_t n) { return malloc(n); }'
+	for i in $(seq 1 69); do
+		echo "static inline __attribute__((always_inline)) void *f$i(size_t n) { return f$((i - 1))(n + 1); }"
+	done
+	echo '__attribute__((noinline)) void outer_fn(void) { sink = f69(1); free(sink); } /* CALL */'
+	echo 'int main(void) { outer_fn(); return 0; }'
+} >"$T/deep/deep.c"
+if gcc -g -O2 -o "$T/deep/deep" "$T/deep/deep.c" 2>"$T/deep/err"; then
+	mp_run "$T/deep/d" "$T/deep/deep"
+	"$REPORT" -o "$T/deep.pb.gz" "$T/deep/d"/*.mprof 2>/dev/null
+	got=$("$PBDUMP" --stacks "$T/deep.pb.gz" | grep '^ *1 .*f0@' | sed 's/.* | //')
+	want="f62@$T/deep/deep.c:$(line_of "$T/deep/deep.c" "void \*f62(");outer_fn@$T/deep/deep.c:$(line_of "$T/deep/deep.c" CALL);main@"
+	[[ $got == f0@*";"$want* ]] && ok "70 inline levels: the function that holds them stays, at its line" ||
+		not_ok "70 inline levels: the function that holds them stays, at its line" "want ...$want" "$got"
+else
+	not_ok "the deep-inline program builds" "$(cat "$T/deep/err")"
+fi
+
 # ---- sampled mode ----
 # At rate R an object of s bytes is sampled with p = 1 - exp(-s/R); the estimate of n objects
 # has standard deviation sqrt(n (1 - p) / p). Bounds are 5 standard deviations (plus 1 for
