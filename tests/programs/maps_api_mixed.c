@@ -2,7 +2,8 @@
 /* One creation site whose maps reserve only sometimes (tests/integration/churn.sh): 40 tables
  * made by make_table, 10 of them sized up front to 16 slots, all then filled to 100 items with
  * doublings reported through the public API. The presize verdict said "after their reserve()"
- * and "the reserve is too small" as if every instance reserved. */
+ * and "the reserve is too small" as if every instance reserved. With an argument, that many
+ * tables: 400 makes reuse fire, whose suggestion must not name std::unordered_map's clear(). */
 #include <stdlib.h>
 #include "mapprof.h"
 
@@ -29,9 +30,10 @@ __attribute__((noinline)) static void make_table(struct table *t)
 	MAPPROF_MAP_CREATE(t);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	for (int k = 0; k < 40; k++) {
+	int tables = argc > 1 ? atoi(argv[1]) : 40;
+	for (int k = 0; k < tables; k++) {
 		struct table t;
 		make_table(&t);
 		if (k % 4 == 0)
