@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Start-up and life cycle: the state machine, resolving the real allocator, reading the
- * environment (once, with secure_getenv), fork handlers, and the exit dump. The dump triggers
- * that need a thread (signal, interval) live in trigger.c. */
+ * environment (once, with secure_getenv: env.c), fork handlers, and the exit dump. The dump
+ * triggers that need a thread (signal, interval) live in trigger.c. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -266,11 +266,11 @@ static bool read_config(void)
 	c->maps = true;
 	c->stack_cache = true;
 	strcpy(c->out, "mapprof.%p.%n.mprof");
-	if ((v = secure_getenv("MAPPROF_RATE"))) {
+	if ((v = mp_getenv("MAPPROF_RATE"))) {
 		if (!parse_u64(v, &c->rate))
 			return bad("MAPPROF_RATE", v, "bytes between samples: 0, 1 or more");
 	}
-	if ((v = secure_getenv("MAPPROF_SEED"))) {
+	if ((v = mp_getenv("MAPPROF_SEED"))) {
 		if (!parse_u64(v, &c->seed))
 			return bad("MAPPROF_SEED", v, "a non-negative integer");
 		c->seed_given = true;
@@ -278,12 +278,12 @@ static bool read_config(void)
 		c->seed = mp_mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&n;
 		c->seed = mp_sample_rng_seed(c->seed, 0);
 	}
-	if ((v = secure_getenv("MAPPROF_DEPTH"))) {
+	if ((v = mp_getenv("MAPPROF_DEPTH"))) {
 		if (!parse_u64(v, &n) || n < 1 || n > MP_MAX_DEPTH)
 			return bad("MAPPROF_DEPTH", v, "1 to 256");
 		c->depth = (unsigned)n;
 	}
-	if ((v = secure_getenv("MAPPROF_OUT"))) {
+	if ((v = mp_getenv("MAPPROF_OUT"))) {
 		if (!*v || strlen(v) >= sizeof(c->out) - 64 || !valid_template(v))
 			return bad("MAPPROF_OUT", v, "a path template with %p, %n, %%");
 		/* A directory ("out/") or a device ("/dev/null") is no file name: dumps would
@@ -322,7 +322,7 @@ static bool read_config(void)
 			    "dumps go where the program's working directory is then");
 		}
 	}
-	if ((v = secure_getenv("MAPPROF_SIGNAL")) && *v) {
+	if ((v = mp_getenv("MAPPROF_SIGNAL")) && *v) {
 		c->signal = parse_signal(v);
 		if (!c->signal)
 			return bad(
@@ -330,24 +330,24 @@ static bool read_config(void)
 			    "USR1, USR2, HUP, PROF, URG, WINCH, PWR, TTIN, TTOU or a real-time "
 			    "signal: RTMIN+n, RTMAX-n or its number");
 	}
-	if ((v = secure_getenv("MAPPROF_INTERVAL")) && *v) {
+	if ((v = mp_getenv("MAPPROF_INTERVAL")) && *v) {
 		if (!parse_u64(v, &n) || n > 86400 * 365)
 			return bad("MAPPROF_INTERVAL", v, "seconds between dumps, 0 for none");
 		c->interval = (unsigned)n;
 	}
-	if ((v = secure_getenv("MAPPROF_MAPS"))) {
+	if ((v = mp_getenv("MAPPROF_MAPS"))) {
 		if (!strcmp(v, "0"))
 			c->maps = false;
 		else if (strcmp(v, "1"))
 			return bad("MAPPROF_MAPS", v, "0 or 1");
 	}
-	if ((v = secure_getenv("MAPPROF_STACK_CACHE"))) {
+	if ((v = mp_getenv("MAPPROF_STACK_CACHE"))) {
 		if (!strcmp(v, "0"))
 			c->stack_cache = false;
 		else if (strcmp(v, "1"))
 			return bad("MAPPROF_STACK_CACHE", v, "0 or 1");
 	}
-	if ((v = secure_getenv("MAPPROF_UNWIND")) && *v) {
+	if ((v = mp_getenv("MAPPROF_UNWIND")) && *v) {
 		if (!strcmp(v, "fp"))
 			c->unwind_fp = true;
 		else if (strcmp(v, "libunwind"))
@@ -448,6 +448,9 @@ void mp_init(void)
 		/* Another thread is initialising: its bootstrap area serves us meanwhile. */
 		return;
 	}
+	/* The program's errno is its own: libunwind's warm-up below leaves EAGAIN (draining its
+	 * pipe), and C promises main errno 0. */
+	int saved_errno = errno;
 	mp_tls.guard++;
 	resolve();
 	if (!mp_real.posix_memalign)
@@ -475,14 +478,17 @@ void mp_init(void)
 	}
 	mp_tls.guard--;
 	__atomic_store_n(&mp_state, next, __ATOMIC_RELEASE);
+	errno = saved_errno;
 }
 
 __attribute__((constructor)) static void mp_ctor(void)
 {
+	int saved_errno = errno;
 	if (mp_state == MP_UNINIT)
 		mp_init();
 	if (mp_state == MP_READY)
 		mp_trigger_start();
+	errno = saved_errno;
 }
 
 /* The final dump, after every destructor. Ours runs after the program's atexit handlers, but
@@ -502,8 +508,10 @@ static void final_dump(void *unused)
 	 * thread inside a dump would wait for its own dump lock): no final dump then. */
 	if (mp_state != MP_READY || mp_final_dumped || mp_tls.guard)
 		return;
+	int saved_errno = errno; /* for the exit handlers that run after ours */
 	mp_trigger_stop();
 	mp_dump_write_final("exit"); /* an _exit from a later destructor adds no second one */
+	errno = saved_errno;
 }
 
 __attribute__((destructor)) static void mp_dtor(void)

@@ -195,20 +195,42 @@ MP_EXPORT void *memalign(size_t align, size_t size)
 	return aligned(align, size, mp_real.memalign);
 }
 
-MP_EXPORT void *valloc(size_t size)
+/* valloc and pvalloc: the allocator's own where it has them, so that the program gets what it
+ * would without us (glibc's pvalloc(0) is its smallest block, not a page; jemalloc's valloc(0)
+ * and its errors differ too), counted as `counted` bytes; else through posix_memalign. */
+static void *page_alloc(size_t size, size_t counted, void *(*real)(size_t))
 {
-	return aligned((size_t)sysconf(_SC_PAGESIZE), size, NULL);
+	if (!real || (mp_unlikely(mp_state != MP_READY) && !settle()))
+		return aligned((size_t)sysconf(_SC_PAGESIZE), counted, NULL);
+	void *p = real(size);
+	mp_tls_t *t = &mp_tls;
+	if (p && mp_state == MP_READY && t->guard == 0)
+		mp_note_alloc(t, p, counted);
+	else if (!p && errno == ENOMEM)
+		mp_alloc_failed(counted);
+	return p;
 }
 
+MP_EXPORT void *valloc(size_t size)
+{
+	return page_alloc(size, size, mp_real.valloc);
+}
+
+/* Counted at the rounded size: pvalloc allocates whole pages (DUMP_FORMAT.md). */
 MP_EXPORT void *pvalloc(size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
+	size_t rounded = (size + page - 1) & ~(page - 1);
 	if (rounded < size) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return aligned(page, rounded, NULL);
+	/* posix_memalign's way has no rounding of its own: a page for 0, as glibc's once did */
+	return page_alloc(size,
+			  mp_real.pvalloc ? rounded
+			  : rounded	  ? rounded
+					  : page,
+			  mp_real.pvalloc);
 }
 
 MP_EXPORT size_t malloc_usable_size(void *p)

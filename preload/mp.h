@@ -237,6 +237,8 @@ static inline uint64_t mp_mix64(uint64_t x)
 MP_HIDDEN void mp_init(void);
 MP_HIDDEN void mp_fault(const char *what);
 MP_HIDDEN void mp_log(const char *msg);
+/* A MAPPROF_* variable (env.c): secure_getenv, also before libc has set environ. */
+MP_HIDDEN const char *mp_getenv(const char *name);
 /* quiet.c: write(2) that raises no SIGPIPE or SIGXFSZ (EPIPE, EFBIG instead). */
 MP_HIDDEN ssize_t mp_write_quiet(int fd, const void *p, size_t n);
 MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */

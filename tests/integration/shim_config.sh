@@ -296,3 +296,13 @@ else
 		expect_eq "setpriv-style drop with $v: output and status unchanged" "$want" "$got"
 	done
 fi
+
+# The first malloc in a .preinit_array function starts the shim before libc has set environ:
+# the variables read as unset, and the dump went to the working directory at the default rate,
+# silently. They are read from /proc/self/environ then.
+mkdir -p "$T/preinit/out"
+got=$(cd "$T/preinit" && env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/preinit/out/p.%p.%n" \
+	"$PROGS/shim_preinit" 2>&1)
+expect_eq "malloc in .preinit_array: errno kept" "errno 0" "$got"
+expect_eq "malloc in .preinit_array: MAPPROF_OUT and MAPPROF_RATE read" "1 0 Values are exact" \
+	"$(ls "$T/preinit/out" | wc -l) $(ls "$T/preinit" | grep -c mprof) $("$REPORT" --top 1 "$T/preinit/out"/* 2>&1 | grep -o 'Values are exact')"

@@ -123,3 +123,11 @@ for rate in 1 4096; do
 			"errno changed 0 times" "$out"
 	done
 done
+
+# --- valloc and pvalloc are the allocator's own: the program sees the same blocks and errors
+want=$("$PROGS/shim_pagealloc")
+got=$(env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/pa.%p.%n" "$PROGS/shim_pagealloc")
+expect_eq "valloc/pvalloc over glibc: as without the shim" "$want" "$got"
+want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv)
+got=$(env LD_PRELOAD="$LIB $JE" MAPPROF_RATE=1 MAPPROF_OUT="$T/pa.%p.%n" "$PROGS/shim_pagealloc" nopv)
+expect_eq "valloc over jemalloc: as without the shim" "$want" "$got"
