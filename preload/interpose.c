@@ -135,6 +135,17 @@ MP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	return realloc(p, n * size);
 }
 
+/* After a real call of the aligned family: p counted as `size` bytes, or its failure. */
+static void *noted(void *p, size_t size)
+{
+	mp_tls_t *t = &mp_tls;
+	if (p && mp_state == MP_READY && t->guard == 0)
+		mp_note_alloc(t, p, size);
+	else if (!p && errno == ENOMEM)
+		mp_alloc_failed(size);
+	return p;
+}
+
 /* The aligned family. The real functions may be missing or belong to another allocator than
  * malloc (init.c then leaves them NULL): everything funnels into posix_memalign there. */
 static void *aligned(size_t align, size_t size, void *(*real)(size_t, size_t))
@@ -157,12 +168,7 @@ static void *aligned(size_t align, size_t size, void *(*real)(size_t, size_t))
 			p = NULL;
 		}
 	}
-	mp_tls_t *t = &mp_tls;
-	if (p && mp_state == MP_READY && t->guard == 0)
-		mp_note_alloc(t, p, size);
-	else if (!p && errno == ENOMEM)
-		mp_alloc_failed(size);
-	return p;
+	return noted(p, size);
 }
 
 MP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -203,12 +209,7 @@ static void *page_alloc(size_t size, size_t counted, void *(*real)(size_t))
 	if (!real || (mp_unlikely(mp_state != MP_READY) && !settle()))
 		return aligned((size_t)sysconf(_SC_PAGESIZE), counted, NULL);
 	void *p = real(size);
-	mp_tls_t *t = &mp_tls;
-	if (p && mp_state == MP_READY && t->guard == 0)
-		mp_note_alloc(t, p, counted);
-	else if (!p && errno == ENOMEM)
-		mp_alloc_failed(counted);
-	return p;
+	return noted(p, counted);
 }
 
 MP_EXPORT void *valloc(size_t size)
