@@ -117,15 +117,31 @@ static void release_guard(int *unused)
 static __thread uint32_t new_level __attribute__((tls_model("initial-exec")));
 static __thread new_handler_t pending __attribute__((tls_model("initial-exec")));
 
-static void leave_new(uint32_t *saved)
+/* A GUARDED_NEW call: the state its end restores, and the size it asks for. */
+struct new_scope {
+	uint32_t outer_level;
+	struct new_scope *outer;
+	size_t n;
+};
+/* The thread's innermost GUARDED_NEW, and the one whose guard give_up() let go. */
+static __thread struct new_scope *new_scope __attribute__((tls_model("initial-exec")));
+static __thread struct new_scope *new_given_up __attribute__((tls_model("initial-exec")));
+
+static void leave_new(struct new_scope *s)
 {
-	new_level = *saved;
-	mp_tls.guard--;
+	new_level = s->outer_level;
+	new_scope = s->outer;
+	if (new_given_up == s)
+		new_given_up = NULL; /* its guard is down already */
+	else
+		mp_tls.guard--;
 }
 
-#define GUARDED_NEW(call)                                                                          \
+#define GUARDED_NEW(size, call)                                                                    \
 	({                                                                                         \
-		uint32_t saved_ __attribute__((cleanup(leave_new))) = new_level;                   \
+		struct new_scope s_                                                                \
+		    __attribute__((cleanup(leave_new))) = {new_level, new_scope, (size)};          \
+		new_scope = &s_;                                                                   \
 		new_level = ++mp_tls.guard;                                                        \
 		call;                                                                              \
 	})
@@ -185,12 +201,32 @@ static void run_handler(void)
 	call_handler(h, 0); /* a throw ends the GUARDED_NEW, whose cleanup takes the grow back */
 }
 
+/* The allocator's operator new inside GUARDED_NEW read no new-handler: it gives up now, and
+ * throws bad_alloc (returns NULL for nothrow). Every allocator reads the handler only after a
+ * failed allocation, and throws right after reading none (libstdc++, jemalloc, tcmalloc). The
+ * exception object is the program's allocation, so the guard goes down now: inside the
+ * operator, its malloc went uncounted while the program's catch freed it, counted (aligned
+ * new, and every form over jemalloc or tcmalloc). A map grow that awaited the allocation does
+ * not happen: taken back now, before the exception's own allocation could be taken for it. */
+static void give_up(void)
+{
+	new_given_up = new_scope;
+	new_level = 0;
+	mp_tls.guard--;
+	if (new_scope)
+		new_failed(new_scope->n);
+}
+
 /* The handler an allocator inside GUARDED_NEW is to call: only the allocator's own code (the
  * object of its operator new) gets run_handler; anything else running on the thread meanwhile
  * (a signal handler) gets the program's handler. */
 static new_handler_t wrap(new_handler_t h, uintptr_t caller)
 {
-	if (h && new_level != 0 && new_level == mp_tls.guard && caller >= op_lo && caller < op_hi) {
+	if (new_level != 0 && new_level == mp_tls.guard && caller >= op_lo && caller < op_hi) {
+		if (!h) {
+			give_up();
+			return h;
+		}
 		pending = h;
 		return run_handler;
 	}
@@ -289,7 +325,7 @@ void *mp_cxx_new_slow(size_t n)
 		}
 	}
 	struct new_try nt __attribute__((cleanup(new_unwound))) = {n, false};
-	p = GUARDED_NEW(real_new(n)); /* new-handler loop, or bad_alloc */
+	p = GUARDED_NEW(n, real_new(n)); /* new-handler loop, or bad_alloc */
 	nt.done = true;
 	mp_note_alloc(&mp_tls, p, n);
 	return p;
@@ -307,7 +343,7 @@ static void *op_new_nothrow(size_t n, const void *nt)
 		}
 		mp_alloc_failed(n);
 	}
-	void *p = GUARDED_NEW(real_new_nt(n, nt));
+	void *p = GUARDED_NEW(n, real_new_nt(n, nt));
 	if (p)
 		mp_note_alloc(&mp_tls, p, n);
 	return p;
@@ -317,7 +353,7 @@ static void *op_new_aligned(size_t n, size_t al)
 {
 	if (!counting())
 		return real_new_al ? real_new_al(n, al) : aligned_alloc(al, n);
-	void *p = GUARDED_NEW(real_new_al(n, al));
+	void *p = GUARDED_NEW(n, real_new_al(n, al));
 	mp_note_alloc(&mp_tls, p, n);
 	return p;
 }
@@ -326,7 +362,7 @@ static void *op_new_aligned_nothrow(size_t n, size_t al, const void *nt)
 {
 	if (!counting())
 		return real_new_al_nt ? real_new_al_nt(n, al, nt) : aligned_alloc(al, n);
-	void *p = GUARDED_NEW(real_new_al_nt(n, al, nt));
+	void *p = GUARDED_NEW(n, real_new_al_nt(n, al, nt));
 	if (p)
 		mp_note_alloc(&mp_tls, p, n);
 	return p;

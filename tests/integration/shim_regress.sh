@@ -131,3 +131,19 @@ expect_eq "valloc/pvalloc over glibc: as without the shim" "$want" "$got"
 want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv)
 got=$(env LD_PRELOAD="$LIB $JE" MAPPROF_RATE=1 MAPPROF_OUT="$T/pa.%p.%n" "$PROGS/shim_pagealloc" nopv)
 expect_eq "valloc over jemalloc: as without the shim" "$want" "$got"
+
+# --- the bad_alloc object of a failing operator new is the program's allocation: counted, as
+# its free is (over glibc an aligned new, over jemalloc every form, counted only the free)
+for alloc in glibc jemalloc; do
+	pre=$LIB
+	[ $alloc = jemalloc ] && pre="$LIB $JE"
+	for n in 0 5; do
+		out=$(env LD_PRELOAD="$pre" MAPPROF_RATE=1 MAPPROF_OUT="$T/ba$n$alloc.%p.%n" "$PROGS/shim_badalloc" $n)
+		net[$n]="$("$REPORT" --json "$T/ba$n$alloc".* 2>/dev/null | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["totals"]
+print(t["alloc_calls"] - t["free_calls"])') $out"
+	done
+	expect_eq "failing operator new over $alloc: allocations less frees as without failures" \
+		"${net[0]%% *} caught 20" "${net[5]}"
+done
