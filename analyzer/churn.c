@@ -477,6 +477,31 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 "bytes differ between keys (struct padding, a shared prefix)");
 		verdict(s, MP_V_HASH, ev, sg);
 	}
+	/* Maps whose one grow is a reserve() far beyond what they ever hold: the bucket array is
+	 * allocated and cleared whole, and clear() and iteration walk every bucket. Known for
+	 * std::unordered_map, whose bucket is a pointer (an API table's bytes per bucket are its
+	 * own). */
+	if (s->kind == MP_KIND_UNORDERED_MAP && s->instances && s->reserved == s->instances &&
+	    s->grows == s->instances) {
+		uint64_t buckets = s->grow_bytes / s->instances / sizeof(void *);
+		uint64_t held = s->max_size ? s->max_size : 1;
+		if (buckets >= MP_OVERSIZED_MIN_BUCKETS && buckets / MP_OVERSIZED_FACTOR >= held) {
+			char each[32];
+			mp_report_value(each, sizeof(each), (int64_t)(s->grow_bytes / s->instances),
+					"bytes");
+			snprintf(ev, sizeof(ev),
+				 "%" PRIu64 " instance(s) reserved ~%" PRIu64
+				 " buckets each (%s of bucket array) and held at most %" PRIu64
+				 " elements",
+				 s->instances, buckets, each, s->max_size);
+			snprintf(sg, sizeof(sg),
+				 "reserve(%" PRIu64 ") is enough for what these maps held: a "
+				 "smaller reserve allocates less, and clear() and iteration walk "
+				 "fewer buckets",
+				 held);
+			verdict(s, MP_V_OVERSIZED, ev, sg);
+		}
+	}
 	/* Growth means grows beyond the reserves: a site whose every grow is an instance's one
 	 * reserve()/rehash() has sized its maps already, and its bucket arrays are the maps
 	 * themselves, not growth (a reserved std::unordered_set<int> of 2^20 elements has its
@@ -501,13 +526,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	(void)c; /* thresholds are per site; c kept for future cross-site rules */
 }
 
-/* Worst first: sites that grew beyond their reserves (a site whose every grow is its maps'
- * one reserve has sized them: its bytes are the maps, not growth; as for dominant), then bytes
- * allocated by growth, then grows, then instances; ties by place. */
+/* Worst first: sites with a verdict or that grew beyond their reserves (a site whose every
+ * grow is its maps' one reserve has sized them: its bytes are the maps, not growth, as for
+ * dominant; unless the reserve is oversized), then bytes allocated by growth, then grows, then
+ * instances; ties by place. */
 static int worse(const void *a, const void *b)
 {
 	const mp_churn_site_t *x = a, *y = b;
-	bool gx = x->grows > x->reserved, gy = y->grows > y->reserved;
+	bool gx = x->grows > x->reserved || x->nverdicts,
+	     gy = y->grows > y->reserved || y->nverdicts;
 	if (gx != gy)
 		return gx ? -1 : 1;
 	if (x->grow_bytes != y->grow_bytes)
@@ -677,7 +704,7 @@ void mp_churn_free(mp_churn_t *c)
 
 const char *mp_verdict_name(enum mp_verdict_id id)
 {
-	static const char *const names[MP_V_COUNT] = {"presize", "reuse", "tiny",
-						      "shared",	 "hash",  "dominant"};
+	static const char *const names[MP_V_COUNT] = {"presize", "reuse",     "tiny",	 "shared",
+						      "hash",	 "oversized", "dominant"};
 	return id < MP_V_COUNT ? names[id] : "?";
 }

@@ -23,8 +23,10 @@
 #define MP_TINY_MIN_SHARE	 0.9	  /* of the instances never above 4 elements */
 #define MP_SHARED_MIN_INSTANCES	 1	  /* one instance grown from two threads is enough */
 #define MP_HASH_MIN_INSTANCES	 1	  /* one table that stopped expanding is enough */
-#define MP_DOMINANT_BYTES_SHARE	 0.20	  /* grow bytes / all bytes allocated */
-#define MP_DOMINANT_TIME_SHARE	 0.05	  /* grow time / time measured */
+#define MP_OVERSIZED_MIN_BUCKETS 1024 /* a reserve of fewer buckets costs too little to matter */
+#define MP_OVERSIZED_FACTOR	 8    /* buckets reserved per element held at most */
+#define MP_DOMINANT_BYTES_SHARE	 0.20 /* grow bytes / all bytes allocated */
+#define MP_DOMINANT_TIME_SHARE	 0.05 /* grow time / time measured */
 /* presize for uthash: items per initial bucket in the suggested HASH_INITIAL_NUM_BUCKETS.
  * uthash expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items, not when
  * the mean does: 1000 items still expand 128 and 256 buckets (means 7.8 and 3.9), not 512.
@@ -39,6 +41,7 @@ enum mp_verdict_id {
 	MP_V_TINY,
 	MP_V_SHARED,
 	MP_V_HASH,
+	MP_V_OVERSIZED,
 	MP_V_DOMINANT,
 	MP_V_COUNT
 };

@@ -272,8 +272,9 @@ expect_eq "reuse on a pool: one map per thread; on one thread: one map" \
 # --- advice that must not mislead (churn_mixed_sizes): maps of one element and a few of 25000
 # grow 2.1 times each on average, all in the large ones: no presize (it asked for reserve(1),
 # which spares nothing), and tiny keeps the hash map for the large ones (a flat array alone
-# would search 25000 entries). A map reserved once, far too large, has more bytes than the
-# churning site but grew only by its reserve: listed after the sites that grew (it was first).
+# would search 25000 entries). A map reserved once for what it holds has more bytes than the
+# churning site but grew only by its reserve: listed after the sites that grew (it was first);
+# one reserved for 2^20 elements that holds 100 is oversized.
 run mixed_sizes "$PROGS/churn_mixed_sizes"
 src=tests/programs/churn_mixed_sizes.cc
 got=$(python3 -c '
@@ -287,11 +288,12 @@ for s in d["sites"]:
         print("tiny:", v["tiny"].split(": ", 1)[1])
 ' "$T/mixed_sizes.json" 2>&1)
 own() { grep "^$1 " "$T/mixed_sizes.out" | cut -d' ' -f2-; }
-expect_eq "mixed sizes: no presize for the split site, a hybrid for tiny, the reserved map last" \
+expect_eq "mixed sizes: no presize for the split site, a hybrid for tiny, oversized, the reserved map last" \
 	"split_sizes:$(line_of $src SITE_SPLIT) $(own split_sizes) dominant reuse tiny
 tiny: 30 instances held more, up to 25000 elements
+build_index:$(line_of $src SITE_INDEX) $(own build_index) oversized
 scratch_map:$(line_of $src SITE_SCRATCH) $(own scratch_map) presize reuse
-build_index:$(line_of $src SITE_INDEX) $(own build_index) " "$got"
+load_table:$(line_of $src SITE_LOAD) $(own load_table) " "$got"
 
 # --- a user function whose demangled name mentions the map type is the user's call site
 run churn_byref "$PROGS/churn_byref"

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Advice that must not mislead (tests/integration/churn.sh), three sites in one program:
+// Advice that must not mislead (tests/integration/churn.sh), four sites in one program:
 // - split_sizes: 300 maps, 9 in 10 hold one element and every 10th 25000. They grow 2.1 times
 //   each on average, all of it in the large ones: reserve(p90) = reserve(1) spares nothing, so
 //   no presize; tiny fires, but a flat array alone would search 25000 entries linearly, so its
 //   suggestion keeps the hash map for the large ones.
-// - scratch: 1000 maps of 200 elements made one after another, never reserved: the churn.
-// - index: one map reserved for 2^20 elements that holds 100: its one reserve allocates more
-//   bytes than scratch's growth, but it grew only by that reserve, so it is listed after both.
+// - scratch: 200 maps of 200 elements made one after another, never reserved: the churn.
+// - load_table: one map reserved for the 120000 elements it then holds: its one reserve
+//   allocates more bytes than scratch's growth, but it is sized right: listed last.
+// - build_index: one map reserved for 2^20 elements that holds 100: oversized.
 // Prints "<site> instances N grows G max M" per site, counted by watching bucket_count().
 #include <cstdio>
 #include <unordered_map>
@@ -16,7 +17,7 @@ struct count {
 	unsigned instances, grows;
 	size_t max;
 };
-static count split, scratch, index_;
+static count split, scratch, load, index_;
 
 static void note(count &c, size_t before, size_t after, size_t size)
 {
@@ -51,6 +52,20 @@ extern "C" __attribute__((noinline)) long scratch_map(int r)
 	return (long)m.size();
 }
 
+extern "C" __attribute__((noinline)) long load_table(void)
+{
+	std::unordered_map<long, long> m;
+	size_t b = m.bucket_count();
+	m.reserve(120000); /* SITE_LOAD */
+	note(load, b, m.bucket_count(), 0);
+	for (long i = 0; i < 120000; i++) {
+		b = m.bucket_count();
+		m[i] = i;
+		note(load, b, m.bucket_count(), m.size());
+	}
+	return (long)m.size();
+}
+
 extern "C" __attribute__((noinline)) long build_index(void)
 {
 	std::unordered_map<long, long> m;
@@ -71,16 +86,18 @@ extern "C" __attribute__((noinline)) long build_index(void)
 int main()
 {
 	other_work(8 << 20, 20);
-	long sum = build_index();
+	long sum = build_index() + load_table();
 	for (int r = 0; r < 300; r++)
 		sum += split_sizes(r);
-	for (int r = 0; r < 1000; r++)
+	for (int r = 0; r < 200; r++)
 		sum += scratch_map(r);
 	std::printf("checksum %ld\n", sum);
 	std::printf("split_sizes instances %u grows %u max %zu\n", split.instances, split.grows,
 		    split.max);
 	std::printf("scratch_map instances %u grows %u max %zu\n", scratch.instances, scratch.grows,
 		    scratch.max);
+	std::printf("load_table instances %u grows %u max %zu\n", load.instances, load.grows,
+		    load.max);
 	std::printf("build_index instances %u grows %u max %zu\n", index_.instances, index_.grows,
 		    index_.max);
 	return 0;

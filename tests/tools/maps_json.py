@@ -24,7 +24,7 @@ SITE = [
 FINAL_SIZE = ["p50", "p90", "max"]
 LIFETIME = ["p50", "p90"]
 VERDICT = ["id", "evidence", "suggestion"]
-VERDICT_IDS = {"presize", "reuse", "tiny", "shared", "hash", "dominant"}
+VERDICT_IDS = {"presize", "reuse", "tiny", "shared", "hash", "oversized", "dominant"}
 KINDS = {"uthash", "unordered_map", "api"}
 
 
