@@ -3,6 +3,7 @@
  * environment (once, with secure_getenv: env.c), fork handlers, and the exit dump. The dump
  * triggers that need a thread (signal, interval) live in trigger.c. */
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -440,6 +441,25 @@ MP_EXPORT pid_t _Fork(void)
 	return p;
 }
 
+/* An allocator preloaded before us (LD_PRELOAD="libjemalloc.so.2 libmapprof.so"), or a program
+ * with a malloc of its own, takes the program's calls: none reach us, and the profile would be
+ * empty without a word. */
+static void check_first(void)
+{
+	void *m = dlsym(RTLD_DEFAULT, "malloc");
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (!m || !dladdr1(m, &info, (void **)&sym, RTLD_DL_SYMENT) ||
+	    info.dli_fbase == owner((void *)mp_init))
+		return;
+	/* A non-PIE executable that takes malloc's address defines it as its PLT entry, which
+	 * calls ours: no definition of its own (undefined section). */
+	if (!sym || sym->st_shndx != SHN_UNDEF)
+		mp_log("malloc here is not libmapprof.so's (an allocator listed before it in "
+		       "LD_PRELOAD, or the program's own): its calls are not profiled; list "
+		       "libmapprof.so first");
+}
+
 void mp_init(void)
 {
 	int expect = MP_UNINIT;
@@ -475,6 +495,7 @@ void mp_init(void)
 		mp_unload_init();
 		mp_maps_init();
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		check_first();
 	}
 	mp_tls.guard--;
 	__atomic_store_n(&mp_state, next, __ATOMIC_RELEASE);

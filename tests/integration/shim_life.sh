@@ -380,9 +380,12 @@ int main(int argc, char **argv)
 }
 EOF
 if $CC -O1 -g -o "$T/dlself" "$T/dlself.c" -ldl 2>"$T/cc.err"; then
-	out=$(cd "$T" && timeout 30 "$T/dlself" "$LIB" 2>&1)
+	out=$(cd "$T" && timeout 30 "$T/dlself" "$LIB" 2>"$T/dlself.err")
 	expect_eq "the shim dlopen'ed and dlclose'd: exit status and output unchanged" \
 		"dlclose 0|0" "$out|$?"
+	# not preloaded, it sees no call, and says so
+	expect_eq "the shim dlopen'ed: one line says nothing is profiled" \
+		"1 1" "$(wc -l <"$T/dlself.err") $(grep -c '^mapprof: malloc here is not' "$T/dlself.err")"
 else
 	not_ok "dlself builds" "$(cat "$T/cc.err")"
 fi

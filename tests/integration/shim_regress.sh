@@ -147,3 +147,10 @@ print(t["alloc_calls"] - t["free_calls"])') $out"
 	expect_eq "failing operator new over $alloc: allocations less frees as without failures" \
 		"${net[0]%% *} caught 20" "${net[5]}"
 done
+
+# --- an allocator preloaded before the shim takes every call: one line says so (the profile
+# was empty without a word); the program's output is unchanged
+want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv 2>&1)
+got=$(env LD_PRELOAD="$JE $LIB" MAPPROF_OUT="$T/jf.%p.%n" "$PROGS/shim_pagealloc" nopv 2>"$T/jf.err")
+expect_eq "jemalloc before the shim: output unchanged, one line" "$want 1" \
+	"$got $(grep -c '^mapprof: malloc here is not libmapprof.so.s.*list libmapprof.so first$' "$T/jf.err")"
