@@ -295,14 +295,44 @@ static unsigned uthash_log2_for(uint64_t n)
 	return k;
 }
 
-/* Instances whose final size lies in a histogram bucket above the one of size v (a quantile). */
-static uint64_t count_above(const uint64_t *hist, int nb, uint64_t v)
+/* The fewest grows a map of this kind makes to hold n elements from empty, where its growth is
+ * known: libstdc++'s first grow (to 13 buckets), then one per doubling (its primes about
+ * double: 29, 59, 127, ...); uthash, one per doubling past 64 items (2 per bucket of its first
+ * 32). 0 for the others (an API table's growth is its own). */
+static uint64_t grows_to_hold(uint32_t kind, uint64_t n)
 {
-	uint64_t n = 0;
-	for (int b = 1; b < nb; b++)
-		if (b - 1 < 64 && ((uint64_t)1 << (b - 1)) > v)
-			n += hist[b];
-	return n;
+	uint64_t g = 0, cap;
+	if (kind == MP_KIND_UNORDERED_MAP && n > 0) {
+		g = 1;
+		cap = 13;
+	} else if (kind == MP_KIND_UTHASH) {
+		cap = 64;
+	} else {
+		return 0;
+	}
+	for (; cap < n && cap <= UINT64_MAX / 2; g++)
+		cap *= 2;
+	return g;
+}
+
+/* The instances whose final size lies in a histogram bucket above p90's (*above), and the grows
+ * they made, as estimated from their sizes: each what a map of its bucket's smallest size
+ * grows from empty, at most the most grows of one instance. */
+static uint64_t tail_grows(const mp_churn_site_t *s, uint64_t *above)
+{
+	uint64_t grows = 0;
+	*above = 0;
+	for (int b = 1; b < MP_HIST_SIZE_BUCKETS && b - 1 < 64; b++) {
+		uint64_t lo = (uint64_t)1 << (b - 1);
+		if (lo <= s->size_p90 || !s->size_hist[b])
+			continue;
+		uint64_t g = grows_to_hold(s->kind, lo), n = s->size_hist[b];
+		if (g > s->max_grows)
+			g = s->max_grows;
+		*above += n;
+		grows = mp_add_sat_u64(grows, g && n > UINT64_MAX / g ? UINT64_MAX : n * g);
+	}
+	return grows;
 }
 
 static void judge(mp_churn_site_t *s, const mp_churn_t *c)
@@ -316,14 +346,13 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			    : 0;
 	/* reserve(p90) spares the grows of the instances up to p90, not those of the larger
 	 * ones: a site of one-element maps and a few of 100000 grows 2.3 times each on average,
-	 * all of it in the large ones, and reserve(1) spares nothing. Their grows are counted
-	 * out at the most one instance made (an upper bound), so what remains is at least what
-	 * the typical instance grew. */
-	uint64_t above = count_above(s->size_hist, MP_HIST_SIZE_BUCKETS, s->size_p90);
+	 * all of it in the large ones, and reserve(1) spares nothing. The larger ones' grows,
+	 * estimated from their sizes, are counted out: what remains is what the typical
+	 * instance grew. */
+	uint64_t above;
+	uint64_t tail = tail_grows(s, &above);
 	uint64_t growth =
 	    reserves ? (s->grows > s->reserved ? s->grows - s->reserved : 0) : s->grows;
-	uint64_t tail =
-	    s->max_grows && above > UINT64_MAX / s->max_grows ? UINT64_MAX : above * s->max_grows;
 	double typical = s->instances > above && growth > tail
 			     ? (double)(growth - tail) / (double)(s->instances - above)
 			     : 0;
@@ -480,11 +509,12 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	/* Maps whose one grow is a reserve() far beyond what they ever hold: the bucket array is
 	 * allocated and cleared whole, and clear() and iteration walk every bucket. Known for
 	 * std::unordered_map, whose bucket is a pointer (an API table's bytes per bucket are its
-	 * own). */
-	if (s->kind == MP_KIND_UNORDERED_MAP && s->instances && s->reserved == s->instances &&
-	    s->grows == s->instances) {
+	 * own). Not for maps seen holding nothing: elements that come by copy or move assignment
+	 * pass no rehash policy, unseen (a reserved map assigned a full one read as empty). */
+	if (s->kind == MP_KIND_UNORDERED_MAP && s->instances && s->max_size &&
+	    s->reserved == s->instances && s->grows == s->instances) {
 		uint64_t buckets = s->grow_bytes / s->instances / sizeof(void *);
-		uint64_t held = s->max_size ? s->max_size : 1;
+		uint64_t held = s->max_size;
 		if (buckets >= MP_OVERSIZED_MIN_BUCKETS && buckets / MP_OVERSIZED_FACTOR >= held) {
 			char each[32];
 			mp_report_value(each, sizeof(each), (int64_t)(s->grow_bytes / s->instances),
@@ -495,8 +525,9 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 " elements",
 				 s->instances, buckets, each, s->max_size);
 			snprintf(sg, sizeof(sg),
-				 "reserve(%" PRIu64 ") is enough for what these maps held: a "
-				 "smaller reserve allocates less, and clear() and iteration walk "
+				 "reserve(%" PRIu64 ") is enough for what these maps held (at a "
+				 "max_load_factor of 1; a lower one multiplies the buckets): a "
+				 "smaller array allocates less, and clear() and iteration walk "
 				 "fewer buckets",
 				 held);
 			verdict(s, MP_V_OVERSIZED, ev, sg);
