@@ -117,30 +117,29 @@ static void release_guard(int *unused)
 static __thread uint32_t new_level __attribute__((tls_model("initial-exec")));
 static __thread new_handler_t pending __attribute__((tls_model("initial-exec")));
 
-/* A GUARDED_NEW call: the state its end restores, and the size it asks for. */
+/* A GUARDED_NEW call: the state its end restores, the size it asks for, and whether
+ * give_up() let its guard go (each call its own: nested ones give up on their own). */
 struct new_scope {
 	uint32_t outer_level;
 	struct new_scope *outer;
 	size_t n;
+	bool given_up;
 };
-/* The thread's innermost GUARDED_NEW, and the one whose guard give_up() let go. */
+/* The thread's innermost GUARDED_NEW (only read while new_level says one runs). */
 static __thread struct new_scope *new_scope __attribute__((tls_model("initial-exec")));
-static __thread struct new_scope *new_given_up __attribute__((tls_model("initial-exec")));
 
 static void leave_new(struct new_scope *s)
 {
 	new_level = s->outer_level;
 	new_scope = s->outer;
-	if (new_given_up == s)
-		new_given_up = NULL; /* its guard is down already */
-	else
+	if (!s->given_up)
 		mp_tls.guard--;
 }
 
 #define GUARDED_NEW(size, call)                                                                    \
 	({                                                                                         \
 		struct new_scope s_                                                                \
-		    __attribute__((cleanup(leave_new))) = {new_level, new_scope, (size)};          \
+		    __attribute__((cleanup(leave_new))) = {new_level, new_scope, (size), false};   \
 		new_scope = &s_;                                                                   \
 		new_level = ++mp_tls.guard;                                                        \
 		call;                                                                              \
@@ -210,21 +209,24 @@ static void run_handler(void)
  * not happen: taken back now, before the exception's own allocation could be taken for it. */
 static void give_up(void)
 {
-	new_given_up = new_scope;
+	new_scope->given_up = true;
 	new_level = 0;
 	mp_tls.guard--;
-	if (new_scope)
-		new_failed(new_scope->n);
+	new_failed(new_scope->n);
 }
 
 /* The handler an allocator inside GUARDED_NEW is to call: only the allocator's own code (the
  * object of its operator new) gets run_handler; anything else running on the thread meanwhile
- * (a signal handler) gets the program's handler. */
-static new_handler_t wrap(new_handler_t h, uintptr_t caller)
+ * (a signal handler) gets the program's handler. `reading`: h is the handler the allocator
+ * reads (std::get_new_handler, or the first of jemalloc's and tcmalloc's
+ * set_new_handler(nullptr) + set back pair), not the one a set back replaced (that one is
+ * the nullptr the first call put there): none read means the allocator gives up. */
+static new_handler_t wrap(new_handler_t h, uintptr_t caller, bool reading)
 {
 	if (new_level != 0 && new_level == mp_tls.guard && caller >= op_lo && caller < op_hi) {
 		if (!h) {
-			give_up();
+			if (reading)
+				give_up();
 			return h;
 		}
 		pending = h;
@@ -238,17 +240,21 @@ MP_EXPORT new_handler_t _ZSt15get_new_handlerv(void)
 	if (mp_unlikely(mode == UNRESOLVED))
 		resolve();
 	return wrap(real_get_handler ? real_get_handler() : NULL,
-		    (uintptr_t)__builtin_return_address(0));
+		    (uintptr_t)__builtin_return_address(0), true);
 }
 
 MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h)
 {
 	if (mp_unlikely(mode == UNRESOLVED))
 		resolve();
+	/* A set back puts back what the first call of the pair read: run_handler when a handler
+	 * was installed (then the program's own goes back), nullptr when none was (the allocator
+	 * gave up at the first call already). */
+	bool reading = h == NULL;
 	if (h == run_handler) /* an allocator putting back what it read: the program's own */
 		h = pending;
 	return wrap(real_set_handler ? real_set_handler(h) : NULL,
-		    (uintptr_t)__builtin_return_address(0));
+		    (uintptr_t)__builtin_return_address(0), reading);
 }
 
 /* The allocation a map grow awaits failed for good: the grow does not happen (maps.c). */

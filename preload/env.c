@@ -16,28 +16,42 @@ extern char **environ;
 
 #define PREFIX "MAPPROF_"
 
-/* The MAPPROF_ entries, each NUL-terminated; read once, during the shim's start (one thread). */
+/* The MAPPROF_ entries, each NUL-terminated; read once, during the shim's start (one thread).
+ * lost: one of ours did not fit (longer than any valid value, or more than fit here). */
 static char early[3 * 4096];
 static size_t early_len;
-static bool early_read;
+static bool early_read, early_lost;
 
-/* One more byte of the entry being read (cur, len): kept only while it may be one of ours. */
-static void put_byte(char c, char *cur, size_t *len, size_t cap)
+struct entry {
+	char text[4096 + 64]; /* a MAPPROF_OUT of PATH_MAX, named */
+	size_t len;
+	bool other, ours_too_long; /* not ours (skipped), ours but longer than text */
+};
+
+/* One more byte of the entry being read: kept only while it may be one of ours. */
+static void put_byte(struct entry *e, char c)
 {
 	if (c == 0) {
-		if (*len >= sizeof(PREFIX) - 1 && *len < cap &&
-		    early_len + *len + 1 <= sizeof(early)) {
-			memcpy(early + early_len, cur, *len);
-			early_len += *len;
+		bool ours = !e->other && e->len >= sizeof(PREFIX) - 1;
+		if (ours && (e->ours_too_long || early_len + e->len + 1 > sizeof(early))) {
+			early_lost = true;
+		} else if (ours) {
+			memcpy(early + early_len, e->text, e->len);
+			early_len += e->len;
 			early[early_len++] = 0;
 		}
-		*len = 0;
+		e->len = 0;
+		e->other = e->ours_too_long = false;
 		return;
 	}
-	if (*len < sizeof(PREFIX) - 1 && c != PREFIX[*len])
-		*len = cap; /* not ours: skipped to its end */
-	else if (*len < cap)
-		cur[(*len)++] = c;
+	if (e->other || e->ours_too_long)
+		return;
+	if (e->len < sizeof(PREFIX) - 1 && c != PREFIX[e->len])
+		e->other = true;
+	else if (e->len < sizeof(e->text))
+		e->text[e->len++] = c;
+	else
+		e->ours_too_long = true;
 }
 
 static void read_early(void)
@@ -46,15 +60,20 @@ static void read_early(void)
 	int fd = mp_fd_open("/proc/self/environ", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	static char cur[4096 + 64]; /* a MAPPROF_OUT of PATH_MAX, named */
-	size_t len = 0;
+	static struct entry e;
 	char buf[512];
 	ssize_t got;
 	while ((got = syscall(SYS_read, fd, buf, sizeof(buf))) > 0)
 		for (ssize_t i = 0; i < got; i++)
-			put_byte(buf[i], cur, &len, sizeof(cur));
-	put_byte(0, cur, &len, sizeof(cur)); /* a last entry without its NUL */
+			put_byte(&e, buf[i]);
+	if (e.len || e.other || e.ours_too_long)
+		put_byte(&e, 0); /* a last entry without its NUL */
 	mp_fd_close(fd);
+}
+
+bool mp_env_lost(void)
+{
+	return early_lost;
 }
 
 const char *mp_getenv(const char *name)

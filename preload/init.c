@@ -354,6 +354,11 @@ static bool read_config(void)
 		else if (strcmp(v, "libunwind"))
 			return bad("MAPPROF_UNWIND", v, "libunwind or fp");
 	}
+	if (mp_env_lost()) { /* a value too long is no valid one: as a bad value */
+		mp_log("a MAPPROF_ variable is too long (read before libc's start, from "
+		       ".preinit_array); profiling disabled");
+		return false;
+	}
 	return true;
 }
 

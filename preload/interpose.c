@@ -203,35 +203,44 @@ MP_EXPORT void *memalign(size_t align, size_t size)
 
 /* valloc and pvalloc: the allocator's own where it has them, so that the program gets what it
  * would without us (glibc's pvalloc(0) is its smallest block, not a page; jemalloc's valloc(0)
- * and its errors differ too), counted as `counted` bytes; else through posix_memalign. */
-static void *page_alloc(size_t size, size_t counted, void *(*real)(size_t))
+ * and its errors differ too), also while profiling is off; counted as `counted` bytes. Else
+ * posix_memalign of `fallback` bytes. */
+static void *page_alloc(size_t size, size_t counted, size_t fallback, bool pv)
 {
-	if (!real || (mp_unlikely(mp_state != MP_READY) && !settle()))
-		return aligned((size_t)sysconf(_SC_PAGESIZE), counted, NULL);
-	void *p = real(size);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (mp_unlikely(mp_state != MP_READY))
+		settle(); /* resolves the real functions */
+	if (mp_state == MP_BOOTSTRAP)
+		return mp_bootstrap_alloc(fallback, page);
+	void *(*real)(size_t) = pv ? mp_real.pvalloc : mp_real.valloc;
+	void *p = NULL;
+	if (real) {
+		p = real(size);
+	} else {
+		int rc = mp_real.posix_memalign(&p, page, fallback);
+		if (rc) {
+			errno = rc;
+			p = NULL;
+		}
+	}
 	return noted(p, counted);
 }
 
 MP_EXPORT void *valloc(size_t size)
 {
-	return page_alloc(size, size, mp_real.valloc);
+	return page_alloc(size, size, size, false);
 }
 
-/* Counted at the rounded size: pvalloc allocates whole pages (DUMP_FORMAT.md). */
+/* Counted at the size rounded up to whole pages, what pvalloc allocates (DUMP_FORMAT.md); 0
+ * for 0, whatever the allocator gives then. */
 MP_EXPORT void *pvalloc(size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t rounded = (size + page - 1) & ~(page - 1);
-	if (rounded < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/* posix_memalign's way has no rounding of its own: a page for 0, as glibc's once did */
-	return page_alloc(size,
-			  mp_real.pvalloc ? rounded
-			  : rounded	  ? rounded
-					  : page,
-			  mp_real.pvalloc);
+	if (rounded < size) /* no whole pages hold it: the allocator's own says what then */
+		return page_alloc(size, size, SIZE_MAX, true);
+	/* posix_memalign's way: a page for 0, as glibc's pvalloc once gave */
+	return page_alloc(size, rounded, rounded ? rounded : page, true);
 }
 
 MP_EXPORT size_t malloc_usable_size(void *p)

@@ -239,6 +239,8 @@ MP_HIDDEN void mp_fault(const char *what);
 MP_HIDDEN void mp_log(const char *msg);
 /* A MAPPROF_* variable (env.c): secure_getenv, also before libc has set environ. */
 MP_HIDDEN const char *mp_getenv(const char *name);
+/* A MAPPROF_* variable read before libc set environ was too long to keep (env.c). */
+MP_HIDDEN bool mp_env_lost(void);
 /* quiet.c: write(2) that raises no SIGPIPE or SIGXFSZ (EPIPE, EFBIG instead). */
 MP_HIDDEN ssize_t mp_write_quiet(int fd, const void *p, size_t n);
 MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */

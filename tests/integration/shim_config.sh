@@ -306,3 +306,12 @@ got=$(cd "$T/preinit" && env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/pr
 expect_eq "malloc in .preinit_array: errno kept" "errno 0" "$got"
 expect_eq "malloc in .preinit_array: MAPPROF_OUT and MAPPROF_RATE read" "1 0 Values are exact" \
 	"$(ls "$T/preinit/out" | wc -l) $(ls "$T/preinit" | grep -c mprof) $("$REPORT" --top 1 "$T/preinit/out"/* 2>&1 | grep -o 'Values are exact')"
+# A variable too long to keep there is no valid value: one line, profiling off (it was dropped
+# silently, and the dump went to the working directory at the default settings).
+mkdir -p "$T/preinit2"
+long=$(printf 'a%.0s' {1..4200})
+err=$(cd "$T/preinit2" && env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/preinit2/$long.%p" \
+	"$PROGS/shim_preinit" 2>&1 >/dev/null)
+expect_eq "malloc in .preinit_array, a MAPPROF_OUT too long: one line, no dump" \
+	"mapprof: a MAPPROF_ variable is too long (read before libc's start, from .preinit_array); profiling disabled 0" \
+	"$err $(ls "$T/preinit2" | wc -l)"

@@ -134,18 +134,22 @@ expect_eq "valloc over jemalloc: as without the shim" "$want" "$got"
 
 # --- the bad_alloc object of a failing operator new is the program's allocation: counted, as
 # its free is (over glibc an aligned new, over jemalloc every form, counted only the free)
+# (with a new-handler that makes a failing new of its own, the guard wrapped over jemalloc)
 for alloc in glibc jemalloc; do
 	pre=$LIB
 	[ $alloc = jemalloc ] && pre="$LIB $JE"
-	for n in 0 5; do
-		out=$(env LD_PRELOAD="$pre" MAPPROF_RATE=1 MAPPROF_OUT="$T/ba$n$alloc.%p.%n" "$PROGS/shim_badalloc" $n)
-		net[$n]="$("$REPORT" --json "$T/ba$n$alloc".* 2>/dev/null | python3 -c '
+	for h in "" handler; do
+		for n in 0 5; do
+			out=$(env LD_PRELOAD="$pre" MAPPROF_RATE=1 MAPPROF_OUT="$T/ba$n$alloc$h.%p.%n" \
+				"$PROGS/shim_badalloc" $n $h)
+			net[$n]="$("$REPORT" --json "$T/ba$n$alloc$h".* 2>/dev/null | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["totals"]
-print(t["alloc_calls"] - t["free_calls"])') $out"
+print(t["alloc_calls"] - t["free_calls"], t["alloc_calls"] > 1000)') $out"
+		done
+		expect_eq "failing operator new over $alloc ${h:-without handler}: allocations less frees as without failures" \
+			"${net[0]%% caught*} caught 20 handled $([ -n "$h" ] && echo 5 || echo 0)" "${net[5]}"
 	done
-	expect_eq "failing operator new over $alloc: allocations less frees as without failures" \
-		"${net[0]%% *} caught 20" "${net[5]}"
 done
 
 # --- an allocator preloaded before the shim takes every call: one line says so (the profile
@@ -154,3 +158,7 @@ want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv 2>&1)
 got=$(env LD_PRELOAD="$JE $LIB" MAPPROF_OUT="$T/jf.%p.%n" "$PROGS/shim_pagealloc" nopv 2>"$T/jf.err")
 expect_eq "jemalloc before the shim: output unchanged, one line" "$want 1" \
 	"$got $(grep -c '^mapprof: malloc here is not libmapprof.so.s.*list libmapprof.so first$' "$T/jf.err")"
+# ... and while profiling is off (a bad setting): they went to posix_memalign then
+want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv)
+got=$(env LD_PRELOAD="$LIB $JE" MAPPROF_RATE=bogus "$PROGS/shim_pagealloc" nopv 2>/dev/null)
+expect_eq "valloc over jemalloc, profiling off: as without the shim" "$want" "$got"
