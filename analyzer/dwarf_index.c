@@ -25,7 +25,9 @@ typedef struct {
 
 typedef struct {
 	Dwarf_Die die;
-	int32_t parent; /* nearest function ancestor, -1 at the top */
+	int32_t parent;	 /* nearest function ancestor, -1 at the top */
+	uint32_t r0, nr; /* its ranges: ranges[r0, r0 + nr) until they are sorted */
+	bool inlined;	 /* an inlined instance, not a function of its own */
 } node_t;
 
 typedef struct {
@@ -134,7 +136,21 @@ static bool code_range(const mp_dwidx_t *x, Dwarf_Addr lo, Dwarf_Addr hi)
 	return hi > lo && lo >= x->code_lo;
 }
 
-/* Depth-first over the children of die; `parent` is the nearest function node above them. */
+/* Whether an inlined instance's range starts inside one of its function's (c->nodes[parent]). */
+static bool inside(const cu_t *c, int32_t parent, Dwarf_Addr lo)
+{
+	const node_t *p = &c->nodes[parent];
+	for (uint32_t i = p->r0; i < p->r0 + p->nr; i++)
+		if (lo >= c->ranges[i].lo && lo < c->ranges[i].hi)
+			return true;
+	return false;
+}
+
+/* Depth-first over the children of die; `parent` is the nearest function node above them. A
+ * function whose every range is no code (removed by --gc-sections) takes its subtree along:
+ * in DWARF 5 the linker zeroes the base address of a range list, not the offsets after it,
+ * so an inlined instance inside a removed function reads as code at the object's start. An
+ * inlined instance is also held to its function's ranges, for the same reason. */
 static void walk(const mp_dwidx_t *x, cu_t *c, Dwarf_Die *die, int32_t parent, uint32_t depth)
 {
 	Dwarf_Die child;
@@ -142,21 +158,30 @@ static void walk(const mp_dwidx_t *x, cu_t *c, Dwarf_Die *die, int32_t parent, u
 		return;
 	do {
 		int32_t here = parent;
-		if (is_function(dwarf_tag(&child))) {
+		int tag = dwarf_tag(&child);
+		if (is_function(tag)) {
+			bool inlined = tag == DW_TAG_inlined_subroutine;
 			Dwarf_Addr base, lo, hi;
 			ptrdiff_t off = 0;
-			uint32_t node = (uint32_t)c->nnodes;
-			int any = 0;
+			uint32_t node = (uint32_t)c->nnodes, r0 = (uint32_t)c->nranges;
+			int seen = 0, kept = 0;
 			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
-				if (!code_range(x, lo, hi))
+				if (hi <= lo)
+					continue;
+				seen++;
+				if (!code_range(x, lo, hi) ||
+				    (inlined && parent >= 0 && !inside(c, parent, lo)))
 					continue;
 				MP_GROW(c->ranges, c->cap_ranges, c->nranges + 1);
 				c->ranges[c->nranges++] = (range_t){lo, hi, node, depth};
-				any = 1;
+				kept++;
 			}
-			if (any) {
+			if (seen && !kept)
+				continue; /* removed code, and everything inside it */
+			if (kept) {
 				MP_GROW(c->nodes, c->cap_nodes, c->nnodes + 1);
-				c->nodes[c->nnodes++] = (node_t){child, parent};
+				c->nodes[c->nnodes++] =
+				    (node_t){child, parent, r0, (uint32_t)kept, inlined};
 				here = (int32_t)node;
 			}
 		}
@@ -223,22 +248,28 @@ int mp_dwidx_chain(mp_dwidx_t *x, Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *
 		if (c->nodes[c->ranges[i].node].parent < 0)
 			break;
 	}
+	/* The chain ends at the function that holds the code: the first that is not inlined (a
+	 * nested function's enclosing one is no caller of it). */
 	int len = 0;
-	for (int32_t i = node; i >= 0; i = c->nodes[i].parent)
+	for (int32_t i = node; i >= 0; i = c->nodes[i].parent) {
 		len++;
+		if (!c->nodes[i].inlined)
+			break;
+	}
 	*cut = NULL;
 	int n = 0;
-	for (; node >= 0 && n < max; node = c->nodes[node].parent, len--) {
-		if (len > max - n && n == max - 1) {
+	for (int k = 0; node >= 0 && n < max; node = c->nodes[node].parent, k++) {
+		if (len > max && n == max - 1) {
 			/* Deeper than max: the frames between go, not the function that holds the
-			 * code (the last node); the one just inside it gives its call line. */
-			while (c->nodes[node].parent >= 0 &&
-			       c->nodes[c->nodes[node].parent].parent >= 0)
+			 * code (the last one); the one just inside it gives its call line. */
+			for (; k < len - 2; k++)
 				node = c->nodes[node].parent;
 			*cut = &c->nodes[node].die;
 			node = c->nodes[node].parent;
 		}
 		out[n++] = c->nodes[node].die;
+		if (!c->nodes[node].inlined)
+			break;
 	}
 	return n;
 }

@@ -451,7 +451,7 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 		}
 		die_info_t d = die_info(s, o, &chain[k], files, nfiles);
 		*f = d.names;
-		if (k == 0) {
+		if (k == 0 && !(cut && n == 1)) { /* the address's own line, unless cut away */
 			const char *file;
 			int line = mp_dwidx_line(cudie, addr - cubias, &file);
 			f->line = line;

@@ -249,6 +249,29 @@ else
 	not_ok "the --gc-sections programs build" "$(cat "$T/gc/err")"
 fi
 
+# In DWARF 5 the linker zeroes a removed function's range-list base, not the offsets after it:
+# an inlined instance inside unused_huge read as code at the object's start, and main's
+# allocations were named after helper, which is in no function of the binary.
+python3 - "$T/gc/h2.c" <<'EOF'
+import sys
+L = ['#include <stdlib.h>', 'void *volatile sink;', 'volatile int vv;',
+     'static inline void helper(int *a, int n, int k) {',
+     '  for (int i = 0; i < n; i++) { if (a[i] > k) a[i] -= k * vv; else a[i] += vv ^ i; }',
+     '  if (a[0] == k) sink = malloc(k);', '}',
+     '__attribute__((noinline)) void unused_huge(int *a, int n) {']
+L += ['  helper(a, n, %d); if (vv == %d) a[%d] ^= n;' % (i * 7 + 3, i, i % 16) for i in range(400)] + ['}']
+L.append('int main(int argc, char **argv) { ' + ' '.join(
+    'sink = malloc(%d + argc); free(sink);' % (1000 + i) for i in range(60)) + ' return 0; }')
+open(sys.argv[1], 'w').write('\n'.join(L) + '\n')
+EOF
+if gcc -g -O2 -ffunction-sections -Wl,--gc-sections -o "$T/gc/h2" "$T/gc/h2.c" 2>"$T/gc/err"; then
+	mp_run "$T/gc/dh2" "$T/gc/h2"
+	got=$("$REPORT" --folded --sample-index alloc_objects "$T/gc/dh2"/*.mprof 2>&1 | grep -c helper)
+	expect_eq "--gc-sections, DWARF 5: an inlined instance of a removed function names no code" 0 "$got"
+else
+	not_ok "the DWARF 5 --gc-sections program builds" "$(cat "$T/gc/err")"
+fi
+
 # ---- more inline levels than a frame holds (64): the function that holds the code stays, at the
 # line of its call, and the innermost frames; the ones between go (f63 read as called by main).
 mkdir -p "$T/deep"
@@ -271,6 +294,33 @@ if gcc -g -O2 -o "$T/deep/deep" "$T/deep/deep.c" 2>"$T/deep/err"; then
 		not_ok "70 inline levels: the function that holds them stays, at its line" "want ...$want" "$got"
 else
 	not_ok "the deep-inline program builds" "$(cat "$T/deep/err")"
+fi
+
+# The same inside a nested function (GNU C; OpenMP's outlined bodies are nested the same way):
+# the function that holds the code is the nested one, not the one around it (read outer_fn:0).
+mkdir -p "$T/deepn"
+{
+	echo '#include <stdlib.h>'
+	echo 'static void *volatile sink;'
+	echo 'static inline __attribute__((always_inline)) void *f0(size_t n) { return malloc(n); }'
+	for i in $(seq 1 68); do
+		echo "static inline __attribute__((always_inline)) void *f$i(size_t n) { return f$((i - 1))(n + 1); }"
+	done
+	echo '__attribute__((noinline)) void outer_fn(int k) {'
+	echo '  __attribute__((noinline)) void nested_fn(void) { sink = f68(k); free(sink); } /* CALL */'
+	echo '  nested_fn(); /* NCALL */'
+	echo '}'
+	echo 'int main(void) { outer_fn(1); return 0; }'
+} >"$T/deepn/n.c"
+if gcc -g -O2 -o "$T/deepn/n" "$T/deepn/n.c" 2>"$T/deepn/err"; then
+	mp_run "$T/deepn/d" "$T/deepn/n"
+	"$REPORT" -o "$T/deepn.pb.gz" "$T/deepn/d"/*.mprof 2>/dev/null
+	got=$("$PBDUMP" --stacks "$T/deepn.pb.gz" | grep '^ *1 .*f0@' | sed 's/.* | //')
+	want="f62@$T/deepn/n.c:$(line_of "$T/deepn/n.c" "void \*f62(");nested_fn@$T/deepn/n.c:$(line_of "$T/deepn/n.c" '/\* CALL');outer_fn@$T/deepn/n.c:$(line_of "$T/deepn/n.c" NCALL);main@"
+	[[ $got == f0@*";"$want* ]] && ok "70 inline levels in a nested function: it stays, at its line" ||
+		not_ok "70 inline levels in a nested function: it stays, at its line" "want ...$want" "$got"
+else
+	not_ok "the nested deep-inline program builds" "$(cat "$T/deepn/err")"
 fi
 
 # ---- sampled mode ----
