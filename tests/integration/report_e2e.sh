@@ -274,54 +274,48 @@ fi
 
 # ---- more inline levels than a frame holds (64): the function that holds the code stays, at the
 # line of its call, and the innermost frames; the ones between go (f63 read as called by main).
-mkdir -p "$T/deep"
-{
-	echo '#include <stdlib.h>'
-	echo 'static void *volatile sink;'
-	echo 'static inline __attribute__((always_inline)) void *f0(size_t n) { return malloc(n); }'
-	for i in $(seq 1 69); do
-		echo "static inline __attribute__((always_inline)) void *f$i(size_t n) { return f$((i - 1))(n + 1); }"
-	done
-	echo '__attribute__((noinline)) void outer_fn(void) { sink = f69(1); free(sink); } /* CALL */'
-	echo 'int main(void) { outer_fn(); return 0; }'
-} >"$T/deep/deep.c"
-if gcc -g -O2 -o "$T/deep/deep" "$T/deep/deep.c" 2>"$T/deep/err"; then
-	mp_run "$T/deep/d" "$T/deep/deep"
-	"$REPORT" -o "$T/deep.pb.gz" "$T/deep/d"/*.mprof 2>/dev/null
-	got=$("$PBDUMP" --stacks "$T/deep.pb.gz" | grep '^ *1 .*f0@' | sed 's/.* | //')
-	want="f62@$T/deep/deep.c:$(line_of "$T/deep/deep.c" "void \*f62(");outer_fn@$T/deep/deep.c:$(line_of "$T/deep/deep.c" CALL);main@"
-	[[ $got == f0@*";"$want* ]] && ok "70 inline levels: the function that holds them stays, at its line" ||
-		not_ok "70 inline levels: the function that holds them stays, at its line" "want ...$want" "$got"
-else
-	not_ok "the deep-inline program builds" "$(cat "$T/deep/err")"
-fi
-
+# deep_src DIR LEVELS BODY...: DIR/d.c with inline functions f0 (malloc) .. fLEVELS, then BODY.
+deep_src() {
+	local dir=$1 levels=$2
+	shift 2
+	mkdir -p "$dir"
+	{
+		echo '#include <stdlib.h>'
+		echo 'static void *volatile sink;'
+		echo 'static inline __attribute__((always_inline)) void *f0(size_t n) { return malloc(n); }'
+		for i in $(seq 1 "$levels"); do
+			echo "static inline __attribute__((always_inline)) void *f$i(size_t n) { return f$((i - 1))(n + 1); }"
+		done
+		printf '%s\n' "$@"
+	} >"$dir/d.c"
+}
+# deep_check DIR NAME WANT: builds and runs DIR/d.c; the stack of its one 1-object sample must
+# have WANT after its innermost frames (f0 ...).
+deep_check() {
+	local dir=$1 name=$2 want=$3
+	if ! gcc -g -O2 -o "$dir/d" "$dir/d.c" 2>"$dir/err"; then
+		not_ok "$name: builds" "$(cat "$dir/err")"
+		return
+	fi
+	mp_run "$dir/out" "$dir/d"
+	"$REPORT" -o "$dir.pb.gz" "$dir/out"/*.mprof 2>/dev/null
+	local got
+	got=$("$PBDUMP" --stacks "$dir.pb.gz" | grep '^ *1 .*f0@' | sed 's/.* | //')
+	[[ $got == f0@*";"$want* ]] && ok "$name" || not_ok "$name" "want ...$want" "$got"
+}
+deep_src "$T/deep" 69 '__attribute__((noinline)) void outer_fn(void) { sink = f69(1); free(sink); } /* CALL */' \
+	'int main(void) { outer_fn(); return 0; }'
+src=$T/deep/d.c
+deep_check "$T/deep" "70 inline levels: the function that holds them stays, at its line" \
+	"f62@$src:$(line_of "$src" "void \*f62(");outer_fn@$src:$(line_of "$src" CALL);main@"
 # The same inside a nested function (GNU C; OpenMP's outlined bodies are nested the same way):
 # the function that holds the code is the nested one, not the one around it (read outer_fn:0).
-mkdir -p "$T/deepn"
-{
-	echo '#include <stdlib.h>'
-	echo 'static void *volatile sink;'
-	echo 'static inline __attribute__((always_inline)) void *f0(size_t n) { return malloc(n); }'
-	for i in $(seq 1 68); do
-		echo "static inline __attribute__((always_inline)) void *f$i(size_t n) { return f$((i - 1))(n + 1); }"
-	done
-	echo '__attribute__((noinline)) void outer_fn(int k) {'
-	echo '  __attribute__((noinline)) void nested_fn(void) { sink = f68(k); free(sink); } /* CALL */'
-	echo '  nested_fn(); /* NCALL */'
-	echo '}'
-	echo 'int main(void) { outer_fn(1); return 0; }'
-} >"$T/deepn/n.c"
-if gcc -g -O2 -o "$T/deepn/n" "$T/deepn/n.c" 2>"$T/deepn/err"; then
-	mp_run "$T/deepn/d" "$T/deepn/n"
-	"$REPORT" -o "$T/deepn.pb.gz" "$T/deepn/d"/*.mprof 2>/dev/null
-	got=$("$PBDUMP" --stacks "$T/deepn.pb.gz" | grep '^ *1 .*f0@' | sed 's/.* | //')
-	want="f62@$T/deepn/n.c:$(line_of "$T/deepn/n.c" "void \*f62(");nested_fn@$T/deepn/n.c:$(line_of "$T/deepn/n.c" '/\* CALL');outer_fn@$T/deepn/n.c:$(line_of "$T/deepn/n.c" NCALL);main@"
-	[[ $got == f0@*";"$want* ]] && ok "70 inline levels in a nested function: it stays, at its line" ||
-		not_ok "70 inline levels in a nested function: it stays, at its line" "want ...$want" "$got"
-else
-	not_ok "the nested deep-inline program builds" "$(cat "$T/deepn/err")"
-fi
+deep_src "$T/deepn" 68 '__attribute__((noinline)) void outer_fn(int k) {' \
+	'  __attribute__((noinline)) void nested_fn(void) { sink = f68(k); free(sink); } /* CALL */' \
+	'  nested_fn(); /* NCALL */' '}' 'int main(void) { outer_fn(1); return 0; }'
+src=$T/deepn/d.c
+deep_check "$T/deepn" "70 inline levels in a nested function: it stays, at its line" \
+	"f62@$src:$(line_of "$src" "void \*f62(");nested_fn@$src:$(line_of "$src" '/\* CALL');outer_fn@$src:$(line_of "$src" NCALL);main@"
 
 # ---- sampled mode ----
 # At rate R an object of s bytes is sampled with p = 1 - exp(-s/R); the estimate of n objects
