@@ -335,9 +335,30 @@ static uint64_t tail_grows(const mp_churn_site_t *s, uint64_t *above)
 	return grows;
 }
 
+/* The other uthash sites of s's file whose tables hold far fewer than `items` (p90 at most a
+ * quarter): uthash's initial size is one for the whole file from its #define on, so a
+ * presize for s gives them its buckets too (14 times the bytes of tiny tables, seen). The one
+ * at the first line, and how many there are. */
+static const mp_churn_site_t *smaller_in_file(const mp_churn_t *c, const mp_churn_site_t *s,
+					      uint64_t items, size_t *count)
+{
+	const mp_churn_site_t *first = NULL;
+	*count = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const mp_churn_site_t *o = &c->sites[i];
+		if (o == s || o->kind != MP_KIND_UTHASH || strcmp(o->file, s->file) ||
+		    o->size_p90 > items / 4)
+			continue;
+		(*count)++;
+		if (!first || o->line < first->line)
+			first = o;
+	}
+	return first;
+}
+
 static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 {
-	char ev[320], sg[320];
+	char ev[320], sg[512];
 	double per = s->instances ? (double)s->grows / (double)s->instances : 0;
 	bool reserves = (s->flags & MP_SITE_RESERVES) || s->reserved > 0;
 	/* A site that reserves too little still grows after its reserves: that growth counts. */
@@ -380,17 +401,28 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 " elements%s",
 			 s->instances, reserves ? beyond : per, rsv, s->max_grows,
 			 reserves ? ", the reserve included" : "", s->size_p50, s->size_p90, big);
-		if (s->kind == MP_KIND_UTHASH)
+		if (s->kind == MP_KIND_UTHASH) {
+			uint64_t items = uthash_per_bucket(n) << uthash_log2_for(n);
+			size_t others;
+			const mp_churn_site_t *o = smaller_in_file(c, s, items, &others);
+			char also[192] = "";
+			if (o)
+				snprintf(
+				    also, sizeof(also),
+				    "; the tables at line %" PRId64 " (p90 <= %" PRIu64
+				    ")%s hold far fewer: make them before it, or restore 5 and "
+				    "32U after these tables' code",
+				    o->line, o->size_p90, others > 1 ? " and others" : "");
 			snprintf(sg, sizeof(sg),
 				 "uthash cannot reserve per table: after #include \"uthash.h\", "
 				 "redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %u and "
 				 "HASH_INITIAL_NUM_BUCKETS as %" PRIu64 "U (for ~%" PRIu64
-				 " items; applies to every table made in that file), or keep one "
-				 "table alive and reuse it",
-				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n),
-				 uthash_per_bucket(n) << uthash_log2_for(n));
-		else if (s->kind ==
-			 MP_KIND_API) /* a home-made table: no reserve() of libstdc++'s */
+				 " items; every table whose first HASH_ADD comes after it in that "
+				 "file gets it%s), or keep one table alive and reuse it",
+				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n), items,
+				 also);
+		} else if (s->kind ==
+			   MP_KIND_API) /* a home-made table: no reserve() of libstdc++'s */
 			snprintf(sg, sizeof(sg),
 				 "%s for %" PRIu64 " elements when %s: %s then never grows for "
 				 "90%% of the instances",
@@ -554,7 +586,6 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 s->nverdicts ? " (see the other verdicts for how)" : "");
 		verdict(s, MP_V_DOMINANT, ev, sg);
 	}
-	(void)c; /* thresholds are per site; c kept for future cross-site rules */
 }
 
 /* Worst first: sites with a verdict or that grew beyond their reserves (a site whose every
@@ -710,8 +741,9 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 		c->grow_bytes = mp_add_sat_u64(c->grow_bytes, s->grow_bytes);
 		c->heap_grow_bytes = mp_add_sat_u64(c->heap_grow_bytes, s->heap_grow_bytes);
 		c->grow_ns = mp_add_sat_u64(c->grow_ns, s->grow_ns);
-		judge(s, c);
 	}
+	for (size_t i = 0; i < c->n; i++) /* after every site's figures: judge compares sites */
+		judge(&c->sites[i], c);
 	if (c->n)
 		qsort(c->sites, c->n, sizeof(*c->sites), worse);
 	mp_htab_free(&index);

@@ -300,6 +300,21 @@ mirror:$(line_of $src SITE_MIRROR_SRC) instances 1 grows 8 max 2000
 load_table:$(line_of $src SITE_LOAD) $(own load_table) 
 mirror:$(line_of $src "SITE_MIRROR \*/") instances 1 grows 1 max 0 " "$got"
 
+# --- uthash's initial size is one for the whole file from its #define on: the presize
+# suggestion for tables of 600 items names the file's tables of 2 items, which would get the
+# same 512 buckets (14 times their bytes, seen)
+run ut_mixed "$PROGS/churn_ut_mixed"
+src=tests/programs/churn_ut_mixed.c
+got=$(python3 -c '
+import json, sys
+for s in json.load(open(sys.argv[1]))["sites"]:
+    for v in s["verdicts"]:
+        if v["id"] == "presize":
+            print(s["line"], "|".join(v["suggestion"].split("gets it")[1].split(")")[0:2]))
+' "$T/ut_mixed.json" 2>&1)
+expect_eq "uthash presize names the file's far smaller tables" \
+	"$(line_of $src SITE_LOAD) ; the tables at line $(line_of $src SITE_TAGS) (p90 <= 2| hold far fewer: make them before it, or restore 5 and 32U after these tables' code" "$got"
+
 # --- a user function whose demangled name mentions the map type is the user's call site
 run churn_byref "$PROGS/churn_byref"
 src=tests/programs/churn_byref.cc
