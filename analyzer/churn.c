@@ -578,10 +578,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			    : 0;
 	bool time = steady >= MP_DOMINANT_TIME_SHARE;
 	if (grew && (bytes || time)) {
+		/* time is judged without the longest grow: said when that is what decided */
+		char judged[64] = "";
+		if (time && !bytes)
+			snprintf(judged, sizeof(judged), " (%.1f%% without its longest grow)",
+				 100 * steady);
 		snprintf(ev, sizeof(ev),
 			 "growth here allocated %.1f%% of all bytes allocated and took %.1f%% of "
-			 "the time measured",
-			 100 * s->grow_bytes_share, 100 * s->grow_time_share);
+			 "the time measured%s",
+			 100 * s->grow_bytes_share, 100 * s->grow_time_share, judged);
 		snprintf(sg, sizeof(sg), "start here: this site's growth is the largest cost%s",
 			 s->nverdicts ? " (see the other verdicts for how)" : "");
 		verdict(s, MP_V_DOMINANT, ev, sg);

@@ -315,6 +315,37 @@ for s in json.load(open(sys.argv[1]))["sites"]:
 expect_eq "uthash presize names the file's far smaller tables" \
 	"$(line_of $src SITE_LOAD) ; the tables at line $(line_of $src SITE_TAGS) (p90 <= 2| hold far fewer: make them before it, or restore 5 and 32U after these tables' code" "$got"
 
+# --- dominant by time is judged without the site's longest grow: the evidence says that figure
+# too (it showed only the share with it, above the threshold while the judged one may not be)
+mkdir -p "$T/domtime"
+cat >"$T/domtime/t.c" <<'EOF'
+#include <stdlib.h>
+#include "mapprof.h"
+int main(void)
+{
+	static int table;
+	MAPPROF_MAP_CREATE(&table);
+	for (int i = 0; i < 5; i++) /* claimed: 5 s of growing, in a run of milliseconds */
+		MAPPROF_MAP_GROW(&table, 8u << i, 16u << i, 4u << i, 8, 1000000000);
+	MAPPROF_MAP_DESTROY(&table, 100);
+	return 0;
+}
+EOF
+if gcc -g -I"$ROOT/include" -o "$T/domtime/t" "$T/domtime/t.c" 2>"$T/domtime/err"; then
+	run domtime "$T/domtime/t"
+	got=$(python3 -c '
+import json, sys
+for s in json.load(open(sys.argv[1]))["sites"]:
+    for v in s["verdicts"]:
+        if v["id"] == "dominant":
+            print(v["evidence"].split("time measured")[1].split("%")[1])
+' "$T/domtime.json" 2>&1)
+	expect_eq "dominant by time: the evidence gives the share judged, without the longest grow" \
+		" without its longest grow)" "$got"
+else
+	not_ok "the dominant-by-time program builds" "$(cat "$T/domtime/err")"
+fi
+
 # --- a user function whose demangled name mentions the map type is the user's call site
 run churn_byref "$PROGS/churn_byref"
 src=tests/programs/churn_byref.cc
