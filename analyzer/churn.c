@@ -421,8 +421,8 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 "file gets it%s), or keep one table alive and reuse it",
 				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n), items,
 				 also);
-		} else if (s->kind ==
-			   MP_KIND_API) /* a home-made table: no reserve() of libstdc++'s */
+		} else if (s->kind == MP_KIND_API) {
+			/* a home-made table: no reserve() of libstdc++'s */
 			snprintf(sg, sizeof(sg),
 				 "%s for %" PRIu64 " elements when %s: %s then never grows for "
 				 "90%% of the instances",
@@ -432,21 +432,22 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 					    : "size the table",
 				 n, some || reserves ? "they are created" : "it is created",
 				 some || reserves ? "a table" : "it");
-		else if (some)
+		} else if (some) {
 			snprintf(sg, sizeof(sg),
 				 "reserve(%" PRIu64 ") for every instance, right after creating "
 				 "it: the map then never grows for 90%% of the instances",
 				 n);
-		else if (reserves)
+		} else if (reserves) {
 			snprintf(sg, sizeof(sg),
 				 "the reserve is too small: reserve(%" PRIu64 ") instead, and the "
 				 "map then never grows for 90%% of the instances",
 				 n);
-		else
+		} else {
 			snprintf(sg, sizeof(sg),
 				 "call reserve(%" PRIu64 ") right after creating the map: it "
 				 "then never grows for 90%% of the instances",
 				 n);
+		}
 		verdict(s, MP_V_PRESIZE, ev, sg);
 	}
 	uint64_t turnover = s->max_live ? s->instances / s->max_live : 0;
