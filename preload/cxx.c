@@ -128,9 +128,32 @@ struct new_scope {
 /* The thread's innermost GUARDED_NEW (only read while new_level says one runs). */
 static __thread struct new_scope *new_scope __attribute__((tls_model("initial-exec")));
 
+/* Operator calls made with the guard already held (a signal handler's new while ours runs,
+ * libstdc++'s nothrow new calling the throwing one): not the GUARDED_NEW call, whose "no
+ * handler" they must not give up (a signal handler's gave up the call it interrupted, and
+ * crashed where that one was ending). Their exception goes uncounted, with its free. */
+static __thread uint32_t raw_depth __attribute__((tls_model("initial-exec")));
+
+static void raw_leave(int *unused)
+{
+	(void)unused;
+	raw_depth--;
+}
+
+#define RAW(call)                                                                                  \
+	({                                                                                         \
+		int raw_ __attribute__((cleanup(raw_leave))) = 0;                                  \
+		(void)raw_;                                                                        \
+		raw_depth++;                                                                       \
+		call;                                                                              \
+	})
+
+/* Signal fences order the TLS writes against a signal handler on this thread: new_level says
+ * a GUARDED_NEW runs only while new_scope is its own. */
 static void leave_new(struct new_scope *s)
 {
 	new_level = s->outer_level;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	new_scope = s->outer;
 	if (!s->given_up)
 		mp_tls.guard--;
@@ -141,6 +164,7 @@ static void leave_new(struct new_scope *s)
 		struct new_scope s_                                                                \
 		    __attribute__((cleanup(leave_new))) = {new_level, new_scope, (size), false};   \
 		new_scope = &s_;                                                                   \
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);                                           \
 		new_level = ++mp_tls.guard;                                                        \
 		call;                                                                              \
 	})
@@ -225,7 +249,7 @@ static new_handler_t wrap(new_handler_t h, uintptr_t caller, bool reading)
 {
 	if (new_level != 0 && new_level == mp_tls.guard && caller >= op_lo && caller < op_hi) {
 		if (!h) {
-			if (reading)
+			if (reading && raw_depth == 0 && new_scope)
 				give_up();
 			return h;
 		}
@@ -316,7 +340,7 @@ static bool direct_retry(size_t n, void **out)
 void *mp_cxx_new_slow(size_t n)
 {
 	if (!counting())
-		return real_new ? real_new(n) : malloc(n);
+		return real_new ? RAW(real_new(n)) : malloc(n);
 	void *p;
 	if (mp_likely(direct)) {
 		p = mp_real.malloc(n ? n : 1);
@@ -340,7 +364,7 @@ void *mp_cxx_new_slow(size_t n)
 static void *op_new_nothrow(size_t n, const void *nt)
 {
 	if (!counting())
-		return real_new_nt ? real_new_nt(n, nt) : malloc(n);
+		return real_new_nt ? RAW(real_new_nt(n, nt)) : malloc(n);
 	if (mp_likely(direct)) {
 		void *q = mp_real.malloc(n ? n : 1);
 		if (mp_likely(q != NULL)) {
@@ -358,7 +382,7 @@ static void *op_new_nothrow(size_t n, const void *nt)
 static void *op_new_aligned(size_t n, size_t al)
 {
 	if (!counting())
-		return real_new_al ? real_new_al(n, al) : aligned_alloc(al, n);
+		return real_new_al ? RAW(real_new_al(n, al)) : aligned_alloc(al, n);
 	void *p = GUARDED_NEW(n, real_new_al(n, al));
 	mp_note_alloc(&mp_tls, p, n);
 	return p;
@@ -367,7 +391,7 @@ static void *op_new_aligned(size_t n, size_t al)
 static void *op_new_aligned_nothrow(size_t n, size_t al, const void *nt)
 {
 	if (!counting())
-		return real_new_al_nt ? real_new_al_nt(n, al, nt) : aligned_alloc(al, n);
+		return real_new_al_nt ? RAW(real_new_al_nt(n, al, nt)) : aligned_alloc(al, n);
 	void *p = GUARDED_NEW(n, real_new_al_nt(n, al, nt));
 	if (p)
 		mp_note_alloc(&mp_tls, p, n);
