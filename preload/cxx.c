@@ -169,10 +169,26 @@ static void leave_new(struct new_scope *s)
 		call;                                                                              \
 	})
 
-static void reenter_new(uint32_t *level)
+/* run_handler's way back: the guard up again when the program's handler returns. When it
+ * throws, the allocator's operator gives up (it lets the exception through, or a nothrow one
+ * catches it, frees it and returns NULL): the guard stays down, as give_up() leaves it, so
+ * that the exception's free is counted like its allocation (a nothrow operator's catch freed
+ * it uncounted). */
+struct handler_return {
+	uint32_t level;
+	struct new_scope *scope;
+	bool done;
+};
+
+static void reenter_new(struct handler_return *r)
 {
+	if (!r->done && r->scope) {
+		r->scope->given_up = true;
+		return;
+	}
 	mp_tls.guard++;
-	new_level = *level;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	new_level = r->level;
 }
 
 static void new_failed(size_t n);
@@ -218,10 +234,12 @@ static void run_handler(void)
 			h();
 		return;
 	}
-	uint32_t level __attribute__((cleanup(reenter_new))) = new_level;
+	struct handler_return r
+	    __attribute__((cleanup(reenter_new))) = {new_level, new_scope, false};
 	new_level = 0;
 	mp_tls.guard--;
 	call_handler(h, 0); /* a throw ends the GUARDED_NEW, whose cleanup takes the grow back */
+	r.done = true;
 }
 
 /* The allocator's operator new inside GUARDED_NEW read no new-handler: it gives up now, and

@@ -6,7 +6,9 @@
 // "caught C". With "handler", each round first runs a new-handler that uninstalls itself and
 // makes a failing new of its own (over jemalloc, whose operator reads the handler with
 // set_new_handler(nullptr) and sets it back, the set back read as "no handler": the guard went
-// down twice and wrapped, and the profile was lost). Usage: shim_badalloc N [handler]
+// down twice and wrapped, and the profile was lost). With "thrower", a new-handler that throws
+// bad_alloc: a nothrow operator catches it and frees it (uncounted, while its allocation was
+// counted). Usage: shim_badalloc N [handler|thrower]
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,11 @@
 #include <new>
 
 static int handled;
+
+static void thrower()
+{
+	throw std::bad_alloc();
+}
 
 static void nested_handler()
 {
@@ -30,6 +37,8 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 5, caught = 0;
 	bool handler = argc > 2 && !strcmp(argv[2], "handler");
+	if (argc > 2 && !strcmp(argv[2], "thrower"))
+		std::set_new_handler(thrower);
 	for (int i = 0; i < n; i++) {
 		if (handler)
 			std::set_new_handler(nested_handler);
