@@ -169,6 +169,8 @@ static void leave_new(struct new_scope *s)
 		call;                                                                              \
 	})
 
+static void new_failed(size_t n);
+
 /* run_handler's way back: the guard up again when the program's handler returns. When it
  * throws, the allocator's operator gives up (it lets the exception through, or a nothrow one
  * catches it, frees it and returns NULL): the guard stays down, as give_up() leaves it, so
@@ -184,14 +186,16 @@ static void reenter_new(struct handler_return *r)
 {
 	if (!r->done && r->scope) {
 		r->scope->given_up = true;
+		/* The grow that awaited the allocation does not happen: taken back now, before an
+		 * allocator that catches the handler's exception allocates its own (jemalloc's
+		 * throws a new one), which would be taken for the bucket array's end. */
+		new_failed(r->scope->n);
 		return;
 	}
 	mp_tls.guard++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	new_level = r->level;
 }
-
-static void new_failed(size_t n);
 
 /* A handler call left by an exception (a handler may throw: bad_alloc, or its own): the grow
  * that waited goes back to waiting, to be taken back by the failure it now is. */
