@@ -171,6 +171,16 @@ static void leave_new(struct new_scope *s)
 
 static void new_failed(size_t n);
 
+/* Guard down: the GUARDED_NEW call s failed for good. Its guard is not to be lowered again,
+ * and the map grow that awaited its allocation does not happen: taken back now, before an
+ * exception's allocation (the allocator's own, or one it throws after catching the
+ * handler's: jemalloc) could be taken for the bucket array's end. */
+static void scope_failed(struct new_scope *s)
+{
+	s->given_up = true;
+	new_failed(s->n);
+}
+
 /* run_handler's way back: the guard up again when the program's handler returns. When it
  * throws, the allocator's operator gives up (it lets the exception through, or a nothrow one
  * catches it, frees it and returns NULL): the guard stays down, as give_up() leaves it, so
@@ -185,11 +195,7 @@ struct handler_return {
 static void reenter_new(struct handler_return *r)
 {
 	if (!r->done && r->scope) {
-		r->scope->given_up = true;
-		/* The grow that awaited the allocation does not happen: taken back now, before an
-		 * allocator that catches the handler's exception allocates its own (jemalloc's
-		 * throws a new one), which would be taken for the bucket array's end. */
-		new_failed(r->scope->n);
+		scope_failed(r->scope);
 		return;
 	}
 	mp_tls.guard++;
@@ -251,14 +257,12 @@ static void run_handler(void)
  * failed allocation, and throws right after reading none (libstdc++, jemalloc, tcmalloc). The
  * exception object is the program's allocation, so the guard goes down now: inside the
  * operator, its malloc went uncounted while the program's catch freed it, counted (aligned
- * new, and every form over jemalloc or tcmalloc). A map grow that awaited the allocation does
- * not happen: taken back now, before the exception's own allocation could be taken for it. */
+ * new, and every form over jemalloc or tcmalloc). */
 static void give_up(void)
 {
-	new_scope->given_up = true;
 	new_level = 0;
 	mp_tls.guard--;
-	new_failed(new_scope->n);
+	scope_failed(new_scope);
 }
 
 /* The handler an allocator inside GUARDED_NEW is to call: only the allocator's own code (the
