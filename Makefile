@@ -239,6 +239,18 @@ $(BUILD)/tests/programs/maps_uthash_bloom: tests/programs/maps_uthash.c include/
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -DHASH_BLOOM=12 -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_bloom
+# and as non-PIE executables, whose weak references the linker would resolve to 0 for good
+$(BUILD)/tests/programs/maps_uthash_nopie: tests/programs/maps_uthash.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+$(BUILD)/tests/programs/maps_api_nopie: tests/programs/maps_api.c include/mapprof.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -o $@ $< -lpthread -ldl -lm
+programs: $(BUILD)/tests/programs/maps_uthash_nopie $(BUILD)/tests/programs/maps_api_nopie
+# one-item uthash tables made from 2^D distinct stacks
+$(BUILD)/tests/programs/maps_capsites: tests/programs/maps_capsites.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -include mapprof/uthash.h -o $@ $<
 # --- end maps test programs ---
 
 # --- churn test programs ---

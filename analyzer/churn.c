@@ -377,8 +377,13 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	double typical = s->instances > above && growth > tail
 			     ? (double)(growth - tail) / (double)(s->instances - above)
 			     : 0;
+	/* uthash tables that stopped expanding grew because their keys hash to few buckets
+	 * (hash, below), not because they started small: a larger initial size does not spare
+	 * those grows, it only makes them larger. Where half the site's tables or more did, its
+	 * growth is the hash's. */
+	bool hash_grows = s->noexpand > 0 && s->noexpand >= s->instances - s->noexpand;
 	if (s->instances >= MP_PRESIZE_MIN_INSTANCES && typical >= MP_PRESIZE_MIN_GROWS &&
-	    s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 ? s->size_p50 : 1)) {
+	    s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 ? s->size_p50 : 1) && !hash_grows) {
 		uint64_t n = s->size_p90;
 		/* Some instances reserve, not all (a line that makes maps for several callers, an
 		 * API site): "after their reserve()" would speak for all of them. */

@@ -288,6 +288,7 @@ static int parse_totals(cur_t *c, mp_dump_t *d)
 	t->peak_inuse_bytes_est = ld64(c);
 	t->threads = ld64(c);
 	t->grow_thread_ns = left(c) >= 8 ? ld64(c) : 0; /* 1.3 */
+	t->maps_dropped = left(c) >= 8 ? ld64(c) : 0;	/* 1.4 */
 	return MP_OK;
 }
 

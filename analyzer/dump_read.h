@@ -27,6 +27,7 @@ typedef struct {
 	uint64_t alloc_calls, free_calls, alloc_bytes, sampled, dropped, inuse_bytes_est,
 	    peak_inuse_bytes_est, threads;
 	uint64_t grow_thread_ns; /* 1.3; 0 in older dumps */
+	uint64_t maps_dropped;	 /* 1.4; 0 in older dumps */
 } mp_dump_totals_t;
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -221,6 +222,13 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 	case MODE_TOP:
 		return mp_report_top(f, p, info, o->top_n);
 	case MODE_FOLDED:
+		/* The format has no room for a header: the one note goes to stderr. */
+		if (info->in->rate > 1 && strcmp(info->profile, "grow") != 0)
+			fprintf(
+			    stderr,
+			    "mapprof-report: --folded values are sampled estimates (rate %" PRIu64
+			    "), not exact counts\n",
+			    info->in->rate);
 		return mp_report_folded(f, p, info);
 	case MODE_JSON:
 		return mp_report_json(f, p, info);

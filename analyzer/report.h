@@ -26,5 +26,8 @@ void mp_report_value(char *buf, size_t n, int64_t v, const char *unit);
 /* The display name of line k of location id (function name, or the address and object). */
 const char *mp_report_frame_name(const mp_profile_t *p, uint64_t loc, uint32_t k, char *buf,
 				 size_t n);
+/* Writes a name into a line-oriented report: control characters (a newline in a file name)
+ * become '?', and in --folded ';', which separates frames there, becomes ':'. */
+void mp_report_put_name(FILE *f, const char *name, bool folded);
 
 #endif

@@ -24,10 +24,9 @@ static void frames(FILE *f, const mp_profile_t *p, uint32_t stack)
 			if (!first)
 				fputc(';', f);
 			first = 0;
-			/* ';' separates frames and the last ' ' the value: keep both out of names
-			 */
-			for (const char *c = name; *c; c++)
-				fputc(*c == ';' ? ':' : *c, f);
+			/* ';' separates frames, the last ' ' the value and a newline the stacks:
+			 * keep ';' and newlines out of names */
+			mp_report_put_name(f, name, true);
 		}
 	}
 }

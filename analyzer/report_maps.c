@@ -51,7 +51,8 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 	else
 		fprintf(f,
 			"Counts and grows are exact; in-use figures are unbiased estimates from "
-			"samples every %" PRIu64 " bytes on average.\n",
+			"samples every %" PRIu64 " bytes on average (the peak is the highest the "
+			"estimate reached: it reads high where use rises and falls often).\n",
 			in->rate);
 	fputs("\nSummary\n", f);
 	fprintf(f, "  allocation calls  %-14" PRIu64 "  frees          %" PRIu64 "\n",
@@ -67,6 +68,12 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		"  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
 		"  grow bytes    %s (%s)\n",
 		c->maps, c->grows, val(a, sizeof(a), c->grow_bytes, "bytes"), share);
+	if (t->maps_dropped)
+		fprintf(f,
+			"  not recorded      %" PRIu64
+			" map events (no memory left for the profiler "
+			"under the process's memory limit): maps made and grows read low\n",
+			t->maps_dropped);
 	if (c->nstats) {
 		fputs("  allocator        ", f);
 		for (size_t i = 0; i < c->nstats; i++)
@@ -205,11 +212,12 @@ int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		",\"exact\":%s,\"alloc_calls\":%" PRIu64 ",\"free_calls\":%" PRIu64
 		",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%s"
 		",\"inuse_bytes_est\":%s,\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
-		",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64
-		",\"duration_ns\":%" PRIu64 ",\"allocator\":{",
+		",\"maps_dropped\":%" PRIu64 ",\"grow_bytes\":%" PRIu64
+		",\"heap_grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64
+		",\"allocator\":{",
 		c->processes, c->with_maps, in->rate, in->rate == 1 ? "true" : "false",
 		t->alloc_calls, t->free_calls, t->alloc_bytes, peak, now, c->maps, c->grows,
-		c->grow_bytes, c->heap_grow_bytes, c->grow_ns, c->duration_ns);
+		t->maps_dropped, c->grow_bytes, c->heap_grow_bytes, c->grow_ns, c->duration_ns);
 	for (size_t i = 0; i < c->nstats; i++) {
 		if (i)
 			fputc(',', f);

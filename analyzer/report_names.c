@@ -53,3 +53,9 @@ const char *mp_report_frame_name(const mp_profile_t *p, uint64_t loc, uint32_t k
 	}
 	return buf;
 }
+
+void mp_report_put_name(FILE *f, const char *name, bool folded)
+{
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		fputc(*c < 0x20 || *c == 0x7f ? '?' : folded && *c == ';' ? ':' : *c, f);
+}

@@ -10,9 +10,12 @@
 #include <string.h>
 
 typedef struct {
-	uint64_t loc;  /* location id, for unsymbolized rows */
+	uint64_t loc;  /* location id, for unsymbolized rows: the first one seen */
 	uint64_t func; /* function id, 0 for unsymbolized rows */
 	int64_t line;
+	/* Unsymbolized rows are one per object and offset in its file, as they are named: one
+	 * binary's frame is at another address in each process that loaded it. */
+	uint64_t file, build_id, off;
 	int64_t flat, cum;
 	size_t last; /* sample index + 1 that last added to cum */
 } row_t;
@@ -25,27 +28,39 @@ typedef struct {
 
 typedef struct {
 	const rows_t *r;
-	uint64_t loc, func;
+	uint64_t func;
 	int64_t line;
+	uint64_t file, build_id, off;
 } row_key_t;
 
 static int row_eq(const void *ctx, uint32_t i)
 {
 	const row_key_t *k = ctx;
 	const row_t *r = &k->r->rows[i];
-	return r->func == k->func && r->line == k->line && (k->func || r->loc == k->loc);
+	return r->func == k->func && r->line == k->line && r->file == k->file &&
+	       r->build_id == k->build_id && r->off == k->off;
 }
 
-static row_t *row_get(rows_t *r, uint64_t loc, uint64_t func, int64_t line)
+static row_t *row_get(rows_t *r, const mp_profile_t *p, uint64_t loc, uint64_t func, int64_t line)
 {
-	if (func)
-		loc = 0;
-	uint64_t h = mp_hash_u64(func * 0x9e3779b97f4a7c15ull ^ (uint64_t)line ^ loc << 40);
-	row_key_t k = {r, loc, func, line};
+	row_key_t k = {r, func, line, 0, 0, 0};
+	if (!func) { /* its object's file (string ids: equal names, equal ids) and offset */
+		const mp_location_t *l = &p->locations[loc - 1];
+		k.off = l->address;
+		if (l->mapping_id) {
+			const mp_mapping_t *m = &p->mappings[l->mapping_id - 1];
+			k.file = (uint64_t)m->filename;
+			k.build_id = (uint64_t)m->build_id;
+			k.off = l->address - m->start + m->offset;
+		}
+	}
+	uint64_t h = mp_hash_u64(func * 0x9e3779b97f4a7c15ull ^ (uint64_t)line ^ k.off << 20 ^
+				 k.file << 44 ^ k.build_id);
 	uint32_t i = mp_htab_find(&r->index, h, row_eq, &k);
 	if (i == MP_HTAB_NONE) {
 		MP_GROW(r->rows, r->cap, r->n + 1);
-		r->rows[r->n] = (row_t){loc, func, line, 0, 0, 0};
+		r->rows[r->n] =
+		    (row_t){func ? 0 : loc, func, line, k.file, k.build_id, k.off, 0, 0, 0};
 		i = (uint32_t)r->n++;
 		mp_htab_insert(&r->index, h, i);
 	}
@@ -115,7 +130,9 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 			"(exact); %s in use at dump, peak %s (%s); %" PRIu64 " samples, %" PRIu64
 			" dropped\n",
 			t->alloc_calls, t->free_calls, ab, iu, pk,
-			in->rate == 1 ? "exact; the peak within 1 KiB per thread" : "estimates",
+			in->rate == 1 ? "exact; the peak within 1 KiB per thread"
+				      : "estimates; the peak is the highest the estimate reached, "
+					"which reads high where use rises and falls often",
 			t->sampled, t->dropped);
 }
 
@@ -138,7 +155,7 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 			uint32_t nl = l->nlines ? l->nlines : 1;
 			for (uint32_t k = 0; k < nl; k++) {
 				const mp_line_t *ln = l->nlines ? &p->lines[l->line_off + k] : NULL;
-				row_t *row = row_get(&r, locs[j], ln ? ln->function_id : 0,
+				row_t *row = row_get(&r, p, locs[j], ln ? ln->function_id : 0,
 						     ln ? ln->line : 0);
 				if (j == 0 && k == 0)
 					row->flat = mp_add_sat(row->flat, v);
@@ -178,10 +195,14 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 		if (row->func) {
 			const mp_function_t *fn = &p->functions[row->func - 1];
 			const char *file = p->strings[fn->filename];
-			fprintf(f, "%s  %s:%" PRId64 "\n", p->strings[fn->name],
-				*file ? file : "??", row->line);
+			mp_report_put_name(f, p->strings[fn->name], false);
+			fputs("  ", f);
+			mp_report_put_name(f, *file ? file : "??", false);
+			fprintf(f, ":%" PRId64 "\n", row->line);
 		} else {
-			fprintf(f, "%s\n", mp_report_frame_name(p, row->loc, 0, nb, sizeof(nb)));
+			mp_report_put_name(f, mp_report_frame_name(p, row->loc, 0, nb, sizeof(nb)),
+					   false);
+			fputc('\n', f);
 		}
 	}
 	free(r.rows);

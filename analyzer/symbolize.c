@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "dwarf_index.h"
@@ -31,6 +32,9 @@ typedef struct {
 	Dwfl_Module *mod; /* NULL: unsymbolized */
 	Dwarf_Addr bias;  /* the module's own bias in its Dwfl (0 as reported) */
 	bool has_dwarf;
+	/* A file at path, but another build than the process ran (build ID, or modified since it
+	 * started): pprof must not read its names either. */
+	bool stale;
 	mp_dwidx_t *idx;   /* function ranges per CU, built as CUs are met */
 	mp_symtab_t *syms; /* the symbol table by address, built at the first lookup */
 	/* What dwarf_frames reads from each function DIE, by DIE offset: attribute lookups
@@ -170,21 +174,32 @@ static void open_obj(obj_t *o, const mp_inputs_t *in)
 	/* Names that are not files ("linux-vdso.so.1", "", "[anon]"): nothing to warn about. */
 	if (!strchr(o->path, '/'))
 		return;
-	if (access(o->path, R_OK) != 0) {
+	/* The kernel names a file deleted while mapped "PATH (deleted)": an upgrade or an install
+	 * that replaced it, perhaps with the same build, which its build ID then tells. */
+	static const char deleted[] = " (deleted)";
+	size_t len = strlen(o->path), dl = sizeof(deleted) - 1;
+	char file[PATH_MAX];
+	snprintf(file, sizeof(file), "%s", len < sizeof(file) ? o->path : "");
+	if (access(file, R_OK) != 0 && o->build_id_len && len > dl && len < sizeof(file) &&
+	    strcmp(o->path + len - dl, deleted) == 0)
+		file[len - dl] = '\0';
+	if (access(file, R_OK) != 0) {
 		fprintf(
 		    stderr,
 		    "mapprof-report: warning: %s: not readable; its frames keep their addresses\n",
 		    o->path);
 		return;
 	}
-	if (changed_since(o, in))
+	if (changed_since(o, in)) {
+		o->stale = true;
 		return;
+	}
 	o->dwfl = dwfl_begin(&callbacks);
 	if (!o->dwfl)
 		return;
 	dwfl_report_begin(o->dwfl);
-	const char *base = strrchr(o->path, '/');
-	Dwfl_Module *mod = dwfl_report_elf(o->dwfl, base + 1, o->path, -1, 0, false);
+	const char *base = strrchr(file, '/');
+	Dwfl_Module *mod = dwfl_report_elf(o->dwfl, base + 1, file, -1, 0, false);
 	dwfl_report_end(o->dwfl, NULL, NULL);
 	if (!mod) {
 		fprintf(stderr,
@@ -205,6 +220,7 @@ static void open_obj(obj_t *o, const mp_inputs_t *in)
 			    "mapprof-report: warning: %s: build ID %s on disk differs from %s in "
 			    "the dump (rebuilt since?); left unsymbolized\n",
 			    o->path, n > 0 ? have : "(none)", want);
+			o->stale = true;
 			return;
 		}
 	}
@@ -255,6 +271,11 @@ int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *bui
 bool mp_symbolize_has_symbols(const mp_symbolizer_t *s, int obj)
 {
 	return s->objs[obj].mod != NULL;
+}
+
+bool mp_symbolize_is_stale(const mp_symbolizer_t *s, int obj)
+{
+	return s->objs[obj].stale;
 }
 
 bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj)

@@ -34,6 +34,8 @@ int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *bui
 /* What the object can give: any symbols at all, and DWARF (files, lines, inlines). */
 bool mp_symbolize_has_symbols(const mp_symbolizer_t *s, int obj);
 bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj);
+/* Whether the file at obj's path is another build than the one that ran. */
+bool mp_symbolize_is_stale(const mp_symbolizer_t *s, int obj);
 
 /* Fills out[0..] innermost first (inlined functions, then the function that holds the code) for
  * ELF virtual address vaddr of object obj; returns the number of frames, 0 when nothing is

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* mapprof's public API. Every function is a weak reference: a program that uses it links and
  * runs without libmapprof.so, and the calls are then skipped. Always call through the
- * MAPPROF_* macros below (or test the function's address first), never directly: without the
- * shim the address is NULL. */
+ * MAPPROF_* macros below, never directly: without the shim the address is NULL (and in code
+ * built without -fpie, testing the address yourself reads NULL even with the shim). */
 #ifndef MAPPROF_H
 #define MAPPROF_H
 
@@ -19,9 +19,11 @@ extern "C" {
 int mapprof_dump(void) __attribute__((weak));
 
 /* Map growth for hash maps mapprof does not know (khash, your own table). `map` identifies the
- * instance (its address); a new create at an address whose map was destroyed starts a new
- * instance. `elements` is the element count when the call is made; `bytes` the size of the new
- * bucket array; `ns` the time the grow took (0 if unmeasured). */
+ * instance (its address; NULL: the call is ignored); a new create at an address whose map was
+ * destroyed starts a new instance. `elements` is the element count when the call is made;
+ * `bytes` the size of the new bucket array; `ns` the time the grow took (0 if unmeasured). A
+ * grow or reserve to as many buckets as before, or fewer, is not counted as a grow (only its
+ * element count is taken). */
 void mapprof_map_create(const void *map) __attribute__((weak));
 void mapprof_map_grow(const void *map, size_t from_buckets, size_t to_buckets, size_t elements,
 		      size_t bytes, uint64_t ns) __attribute__((weak));
@@ -29,27 +31,37 @@ void mapprof_map_reserve(const void *map, size_t from_buckets, size_t to_buckets
 			 size_t bytes, uint64_t ns) __attribute__((weak));
 void mapprof_map_destroy(const void *map, size_t elements) __attribute__((weak));
 
-#define MAPPROF_DUMP() (mapprof_dump ? mapprof_dump() : -1)
-#define MAPPROF_MAP_CREATE(m)                                                                      \
+/* MAPPROF_FN_(f): the address of the weak function f, NULL without the shim. In code built
+ * without -fpie/-fpic (a -no-pie executable) the linker resolves a weak reference to a function
+ * that no library it links defines to 0 for good, so the shim preloaded at run time could not
+ * supply it and every call would be skipped: such code loads the address from the GOT instead,
+ * which the dynamic linker fills (x86-64; elsewhere build with -fpie). */
+#ifndef MAPPROF_FN_
+#if defined(__x86_64__) && !defined(__PIC__)
+#define MAPPROF_FN_(f)                                                                             \
+	__extension__({                                                                            \
+		__typeof__(&f) mapprof_f_;                                                         \
+		__asm__(".weak " #f "\n\tmovq " #f "@GOTPCREL(%%rip), %0" : "=r"(mapprof_f_));     \
+		mapprof_f_;                                                                        \
+	})
+#else
+#define MAPPROF_FN_(f) (&f)
+#endif
+#endif
+
+#define MAPPROF_DUMP() (MAPPROF_FN_(mapprof_dump) ? MAPPROF_FN_(mapprof_dump)() : -1)
+#define MAPPROF_CALL_(f, ...)                                                                      \
 	do {                                                                                       \
-		if (mapprof_map_create)                                                            \
-			mapprof_map_create(m);                                                     \
+		__typeof__(&f) mapprof_c_ = MAPPROF_FN_(f);                                        \
+		if (mapprof_c_)                                                                    \
+			mapprof_c_(__VA_ARGS__);                                                   \
 	} while (0)
+#define MAPPROF_MAP_CREATE(m) MAPPROF_CALL_(mapprof_map_create, m)
 #define MAPPROF_MAP_GROW(m, from, to, elements, bytes, ns)                                         \
-	do {                                                                                       \
-		if (mapprof_map_grow)                                                              \
-			mapprof_map_grow(m, from, to, elements, bytes, ns);                        \
-	} while (0)
+	MAPPROF_CALL_(mapprof_map_grow, m, from, to, elements, bytes, ns)
 #define MAPPROF_MAP_RESERVE(m, from, to, elements, bytes, ns)                                      \
-	do {                                                                                       \
-		if (mapprof_map_reserve)                                                           \
-			mapprof_map_reserve(m, from, to, elements, bytes, ns);                     \
-	} while (0)
-#define MAPPROF_MAP_DESTROY(m, elements)                                                           \
-	do {                                                                                       \
-		if (mapprof_map_destroy)                                                           \
-			mapprof_map_destroy(m, elements);                                          \
-	} while (0)
+	MAPPROF_CALL_(mapprof_map_reserve, m, from, to, elements, bytes, ns)
+#define MAPPROF_MAP_DESTROY(m, elements) MAPPROF_CALL_(mapprof_map_destroy, m, elements)
 
 #ifdef __cplusplus
 }

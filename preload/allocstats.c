@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ALLOCATOR section: the underlying allocator's own view at dump time. jemalloc through
  * mallctl when it is the allocator; glibc's mallinfo2 when glibc's malloc is. Looked up by
- * dlsym so neither is a link dependency. Guard held, no lock of ours held. */
+ * dlsym so neither is a link dependency. Both take the allocator's locks: not read when the
+ * dump runs in a signal handler (the code it interrupted may hold them: a handler that calls
+ * _exit, or exit, hung the process in the final dump). Guard held, no lock of ours held. */
 #include <dlfcn.h>
 #include <malloc.h>
 #include <string.h>
@@ -25,13 +27,31 @@ static bool same_object(void *a, void *bfn)
 	return a && bfn && dladdr(a, &x) && dladdr(bfn, &y) && x.dli_fbase == y.dli_fbase;
 }
 
-void mp_allocstats_dump(struct mp_buf *b)
+/* Looked up at start-up, with the real functions (init.c): a dlsym for a missing name at dump
+ * time allocates its error text, which a dump from a handler that interrupted malloc cannot. */
+static mallctl_fn mallctl_p;
+static mallinfo2_fn mallinfo2_p;
+
+void mp_allocstats_init(void)
+{
+	mallctl_fn mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+	if (mallctl && same_object((void *)mallctl, (void *)mp_real.malloc)) {
+		mallctl_p = mallctl;
+		return;
+	}
+	mallinfo2_fn mi2 = (mallinfo2_fn)dlsym(RTLD_DEFAULT, "mallinfo2");
+	if (mi2 && same_object((void *)mi2, (void *)mp_real.malloc))
+		mallinfo2_p = mi2;
+}
+
+void mp_allocstats_dump(struct mp_buf *b, bool read)
 {
 	size_t at = mp_buf_section_begin(b, MP_SEC_ALLOCATOR);
 	uint32_t count = 0;
 	size_t count_at = mp_buf_u32_later(b);
-	mallctl_fn mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
-	if (mallctl && same_object((void *)mallctl, (void *)mp_real.malloc)) {
+	mallctl_fn mallctl = read ? mallctl_p : NULL;
+	mallinfo2_fn mi2 = read ? mallinfo2_p : NULL;
+	if (mallctl) {
 		uint64_t epoch = 1;
 		size_t sz = sizeof(epoch);
 		mallctl("epoch", &epoch, &sz, &epoch, sz);
@@ -47,17 +67,14 @@ void mp_allocstats_dump(struct mp_buf *b)
 				kv(b, &count, name, v);
 			}
 		}
-	} else {
-		mallinfo2_fn mi2 = (mallinfo2_fn)dlsym(RTLD_DEFAULT, "mallinfo2");
-		if (mi2 && same_object((void *)mi2, (void *)mp_real.malloc)) {
-			struct mallinfo2 m = mi2();
-			kv(b, &count, "glibc.arena", m.arena);
-			kv(b, &count, "glibc.ordblks", m.ordblks);
-			kv(b, &count, "glibc.hblkhd", m.hblkhd);
-			kv(b, &count, "glibc.uordblks", m.uordblks);
-			kv(b, &count, "glibc.fordblks", m.fordblks);
-			kv(b, &count, "glibc.keepcost", m.keepcost);
-		}
+	} else if (mi2) {
+		struct mallinfo2 m = mi2();
+		kv(b, &count, "glibc.arena", m.arena);
+		kv(b, &count, "glibc.ordblks", m.ordblks);
+		kv(b, &count, "glibc.hblkhd", m.hblkhd);
+		kv(b, &count, "glibc.uordblks", m.uordblks);
+		kv(b, &count, "glibc.fordblks", m.fordblks);
+		kv(b, &count, "glibc.keepcost", m.keepcost);
 	}
 	mp_buf_u32_at(b, count_at, count);
 	mp_buf_section_end(b, at);

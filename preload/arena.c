@@ -3,8 +3,10 @@
  * for reuse (tables that grow give their old arrays back), and direct mappings for large
  * blocks. All profiler metadata comes from here, so the program's heap never holds ours. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include "arena.h"
 
 #define CHUNK	   (1u << 20)
@@ -21,6 +23,13 @@ static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *chunk_cur, *chunk_end;
 static struct free_block *free_lists[NCLASS];
 static size_t mapped;
+/* The profiler's share of the process's address-space or data limit, 0 without one (a quarter
+ * of the smaller: mp_arena_limits_changed). Past it the tables stop growing: samples and map
+ * events are dropped, and said once, rather than the program's own allocations failing for
+ * the profiler's sake (a program that fit its limit plain ran out under the shim). Dump
+ * buffers are exempt: a profile that cannot be written loses everything. */
+static size_t cap;
+static bool cap_reached, cap_said;
 
 static unsigned size_class(size_t size)
 {
@@ -30,8 +39,12 @@ static unsigned size_class(size_t size)
 	return c;
 }
 
-static void *map_pages(size_t size)
+static void *map_pages(size_t size, bool capped)
 {
+	if (capped && cap && mapped + size > cap) {
+		cap_reached = true;
+		return NULL;
+	}
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
@@ -39,7 +52,21 @@ static void *map_pages(size_t size)
 	return p;
 }
 
-void *mp_arena_alloc(size_t size)
+/* Out of line, after the lock: the line that the cap was reached, once. */
+static __attribute__((noinline, cold)) void say_cap(void)
+{
+	if (__atomic_exchange_n(&cap_said, true, __ATOMIC_RELAXED))
+		return;
+	char msg[200];
+	snprintf(
+	    msg, sizeof(msg),
+	    "the profiler's memory reached its share of the process's memory limit (%zu MiB, a "
+	    "quarter of it): from now on new stacks, samples and map events are dropped",
+	    cap >> 20);
+	mp_log(msg);
+}
+
+static void *alloc(size_t size, bool capped)
 {
 	if (size == 0)
 		size = 1;
@@ -57,8 +84,11 @@ void *mp_arena_alloc(size_t size)
 		return p;
 	}
 	if (csize >= DIRECT_MIN) {
-		p = map_pages(csize); /* fresh anonymous pages are already zero */
+		p = map_pages(csize, capped); /* fresh anonymous pages are already zero */
+		bool said = !p && cap_reached;
 		pthread_mutex_unlock(&arena_lock);
+		if (said)
+			say_cap();
 		return p;
 	}
 	/* Power-of-two blocks from a chunk, aligned to min(size, 64): a bump allocator whose
@@ -66,9 +96,12 @@ void *mp_arena_alloc(size_t size)
 	size_t align = csize < 64 ? csize : 64;
 	char *cur = (char *)(((uintptr_t)chunk_cur + align - 1) & ~(uintptr_t)(align - 1));
 	if (!chunk_cur || cur + csize > chunk_end) {
-		char *chunk = map_pages(CHUNK);
+		char *chunk = map_pages(CHUNK, capped);
 		if (!chunk) {
+			bool said = cap_reached;
 			pthread_mutex_unlock(&arena_lock);
+			if (said)
+				say_cap();
 			return NULL;
 		}
 		chunk_cur = chunk;
@@ -79,6 +112,32 @@ void *mp_arena_alloc(size_t size)
 	chunk_cur = cur + csize;
 	pthread_mutex_unlock(&arena_lock);
 	return p; /* chunk memory is handed out once, so it is still zero */
+}
+
+void *mp_arena_alloc(size_t size)
+{
+	return alloc(size, true);
+}
+
+void *mp_arena_alloc_dump(size_t size)
+{
+	return alloc(size, false);
+}
+
+static size_t limit_of(int resource)
+{
+	struct rlimit r;
+	return getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY ? (size_t)r.rlim_cur
+									   : SIZE_MAX;
+}
+
+void mp_arena_limits_changed(void)
+{
+	size_t as = limit_of(RLIMIT_AS), data = limit_of(RLIMIT_DATA);
+	size_t lim = as < data ? as : data;
+	pthread_mutex_lock(&arena_lock);
+	cap = lim == SIZE_MAX ? 0 : lim / 4;
+	pthread_mutex_unlock(&arena_lock);
 }
 
 void mp_arena_free(void *p, size_t size)

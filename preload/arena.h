@@ -6,8 +6,13 @@
 #include "mp.h"
 
 /* Returns zeroed memory aligned to 16 bytes (64 for sizes >= 64), or NULL when the mapping
- * fails or the cap is reached. Takes the arena lock; must not be called from a signal handler. */
+ * fails or the cap is reached (a quarter of the process's address-space or data limit, if it
+ * has one). Takes the arena lock; must not be called from a signal handler. */
 MP_HIDDEN void *mp_arena_alloc(size_t size);
+/* The same past the cap: for the dump's buffer. */
+MP_HIDDEN void *mp_arena_alloc_dump(size_t size);
+/* The process's RLIMIT_AS or RLIMIT_DATA may have changed (init, setrlimit): the cap follows. */
+MP_HIDDEN void mp_arena_limits_changed(void);
 /* Gives memory back for reuse by a later mp_arena_alloc of a similar size. */
 MP_HIDDEN void mp_arena_free(void *p, size_t size);
 /* Bytes mapped so far (for tests and the RSS budget). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "buf.h"
 #include "fdgate.h"
+#include "stack.h"
 #include "mapprof/dump_format.h"
 #include "maps.h"
 #include "objects.h"
@@ -367,6 +368,9 @@ static int write_dump(const char *why, bool final)
 		return -1;
 	mp_tls_t *t = &mp_tls;
 	t->guard++;
+	/* Before the dump lock: the unwind waits for a fork in progress, whose prepare handler
+	 * waits for that lock. */
+	bool handler = mp_stack_in_handler();
 	int cs = mp_nocancel(); /* a program's mapprof_dump() is no cancellation point either */
 	pthread_mutex_lock(&dump_lock);
 	if (final && mp_final_dumped) { /* another thread's exit wrote it while this one waited */
@@ -384,7 +388,7 @@ static int write_dump(const char *why, bool final)
 	put_header(&b, seq);
 	mp_objects_dump(&b);
 	mp_unload_dump(&b); /* before the stacks: every key they carry has its record */
-	mp_allocstats_dump(&b);
+	mp_allocstats_dump(&b, !handler);
 	/* Maps first: every stack they name was interned before they recorded it, so the
 	 * STACKS section written after them holds it. */
 	if (mp_config.maps)
@@ -413,6 +417,7 @@ static int write_dump(const char *why, bool final)
 	mp_buf_u64(&b, st.peak_inuse_est);
 	mp_buf_u64(&b, tot.threads);
 	mp_buf_u64(&b, tot.grow_thread_ns); /* 1.3 */
+	mp_buf_u64(&b, mp_maps_dropped());  /* 1.4 */
 	mp_buf_section_end(&b, at);
 	at = mp_buf_section_begin(&b, MP_SEC_END);
 	mp_buf_section_end(&b, at);

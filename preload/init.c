@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "fdgate.h"
 #include "maps.h"
+#include "objects.h"
 #include "record.h"
 #include "stack.h"
 #include "table.h"
@@ -146,6 +147,7 @@ static void resolve(void)
 #undef SAME_HOME
 	if (!mp_real.posix_memalign || owner((void *)mp_real.posix_memalign) != home)
 		mp_real.posix_memalign = NULL;
+	mp_allocstats_init();
 }
 
 /* posix_memalign through memalign when the allocator has no posix_memalign of its own. */

@@ -156,11 +156,17 @@ void mp_maps_unlock_all(void)
 	mp_maps_unlock();
 }
 
+/* Map events that could not be recorded: an instance (and the grow that made it) or a grow's
+ * record, with no memory for them (the arena's cap). Written under the maps lock; read by the
+ * dump (a racy read sees this count or the one before). */
+static uint64_t dropped;
+
 /* Fork child, single-threaded, lock free: the parent's stacks are gone, so is everything that
  * refers to them. Arena memory of the old objects is simply dropped. */
 void mp_maps_reset(void)
 {
 	mp_maps_lock_word = 0;
+	dropped = 0;
 	htab_clear(&insts);
 	htab_clear(&sites);
 	htab_clear(&grows);
@@ -343,6 +349,16 @@ static mp_map_grow_t *grow_get(uint32_t stack, unsigned kind, unsigned flags, ui
 	return *c = g;
 }
 
+uint64_t mp_maps_dropped(void)
+{
+	return __atomic_load_n(&dropped, __ATOMIC_RELAXED);
+}
+
+static void drop_locked(void)
+{
+	__atomic_store_n(&dropped, dropped + 1, __ATOMIC_RELAXED);
+}
+
 mp_map_inst_t *mp_maps_find_locked(uintptr_t key)
 {
 	uint64_t h = mix(key);
@@ -360,13 +376,17 @@ mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now
 	if (old)
 		mp_maps_kill_locked(old, now);
 	mp_map_site_t *s = site_get(stack, key & 3);
-	if (!s)
+	if (!s) {
+		drop_locked();
 		return NULL;
+	}
 	mp_map_inst_t *m = free_insts;
 	if (m)
 		free_insts = (mp_map_inst_t *)m->h.next;
-	else if (!(m = mp_arena_alloc(sizeof(*m))))
+	else if (!(m = mp_arena_alloc(sizeof(*m)))) {
+		drop_locked();
 		return NULL;
+	}
 	memset(m, 0, sizeof(*m));
 	m->h.hash = mix(key);
 	m->key = key;
@@ -378,6 +398,7 @@ mp_map_inst_t *mp_maps_create_locked(uintptr_t key, uint32_t stack, uint64_t now
 		m->serial = 0; /* never live */
 		m->h.next = (mp_hnode_t *)free_insts;
 		free_insts = m;
+		drop_locked();
 		return NULL;
 	}
 	s->agg.instances++;
@@ -522,6 +543,8 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 		g->count++;
 		g->rehashed = sat_add(g->rehashed, elements);
 		g->bytes = sat_add(g->bytes, bytes);
+	} else {
+		drop_locked(); /* counted at its site, not in the grow profile */
 	}
 	mp_maps_grow_ns_locked(s, g, ns);
 	return g;
@@ -574,6 +597,8 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 	if (m->array)
 		array_drop(m);
 	m->array = p;
+	m->unseen = false;
+	__atomic_store_n(&m->learned, NULL, __ATOMIC_RELAXED);
 	m->ah.hash = mix((uintptr_t)p);
 	if (!htab_insert(&arrays, &m->ah)) {
 		mp_filter_remove_map(p);

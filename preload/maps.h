@@ -23,6 +23,8 @@ MP_HIDDEN void mp_maps_alloc_failed(mp_tls_t *t, size_t size);
 /* Serializes the MAP_GROWS and MAP_SITES sections (dump.c); see dump.h. */
 struct mp_buf;
 MP_HIDDEN void mp_maps_dump(struct mp_buf *b);
+/* Map events not recorded for want of memory (TOTALS.maps_dropped). */
+MP_HIDDEN uint64_t mp_maps_dropped(void);
 /* Init, before profiling starts: chooses the event clock (maps_int.h, mp_maps_now). */
 MP_HIDDEN void mp_maps_init(void);
 /* fork: the prepare handler takes the maps locks, parent and child release them. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The public map API of include/mapprof.h (kind MP_KIND_API): any other hash map reports its
- * creation, grows and destruction itself. `map` is the instance's identity. */
+ * creation, grows and destruction itself. `map` is the instance's identity; NULL is no map
+ * (the calls are ignored). */
 #include "maps_int.h"
 
 static inline uintptr_t key_of(const void *map)
@@ -11,7 +12,7 @@ static inline uintptr_t key_of(const void *map)
 MP_EXPORT void mapprof_map_create(const void *map)
 {
 	mp_tls_t *t = &mp_tls;
-	if (!mp_maps_active(t))
+	if (!mp_maps_active(t) || !map)
 		return;
 	t->guard++;
 	uint32_t stack = mp_maps_stack();
@@ -26,18 +27,21 @@ static void api_grow(const void *map, size_t from, size_t to, size_t elements, s
 		     uint64_t ns, unsigned flags)
 {
 	mp_tls_t *t = &mp_tls;
-	if (!mp_maps_active(t))
+	if (!mp_maps_active(t) || !map)
 		return;
 	t->guard++;
 	uint32_t stack = mp_maps_stack();
 	uint64_t now = mp_maps_now();
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(map));
-	if (!m) /* no create call seen: first seen at this grow */
+	if (!m && to > from) /* no create call seen: first seen at this grow */
 		m = mp_maps_create_locked(key_of(map), stack, now);
 	if (m) {
 		mp_maps_set_size_locked(m, elements);
-		mp_maps_grow_locked(m, stack, flags, from, to, elements, bytes, ns);
+		/* To as many buckets or fewer: no grow (as a rehash to fewer buckets of an
+		 * unordered_map), only the element count is taken. */
+		if (to > from)
+			mp_maps_grow_locked(m, stack, flags, from, to, elements, bytes, ns);
 	}
 	mp_maps_unlock();
 	t->guard--;
@@ -58,7 +62,7 @@ MP_EXPORT void mapprof_map_reserve(const void *map, size_t from_buckets, size_t 
 MP_EXPORT void mapprof_map_destroy(const void *map, size_t elements)
 {
 	mp_tls_t *t = &mp_tls;
-	if (!mp_maps_active(t))
+	if (!mp_maps_active(t) || !map)
 		return;
 	t->guard++;
 	uint64_t now = mp_maps_now();

@@ -58,7 +58,7 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 	mp_htab_t *st = mp_maps_sites_locked(), *it = mp_maps_insts_locked();
 	/* Scratch aggregates: one arena block for all sites, released before returning. */
 	size_t nsites = st->n, k = 0;
-	mp_site_agg_t *scratch = nsites ? mp_arena_alloc(nsites * sizeof(*scratch)) : NULL;
+	mp_site_agg_t *scratch = nsites ? mp_arena_alloc_dump(nsites * sizeof(*scratch)) : NULL;
 	if (nsites && !scratch) {
 		b->failed = true;
 		return;

@@ -10,8 +10,8 @@
  * whenever an instance takes a bucket array, lets any insert find the instance by the map's
  * array and raise its largest size. Entries are not removed when an array is freed (one scan
  * fewer per grow): a stale entry fails the check every read makes, that the instance read
- * from it still holds the array (instances are arena memory, never unmapped, so a stale one is
- * safe to read); an overwritten one only loses that count. */
+ * from it still holds the array, tracked or learned (instances are arena memory, never
+ * unmapped, so a stale one is safe to read); an overwritten one only loses that count. */
 #include <string.h>
 #include "maps_int.h"
 
@@ -62,7 +62,8 @@ void mp_maps_hint_note(const void *array, uint64_t elems)
 		if (__atomic_load_n(&s[i].array, __ATOMIC_ACQUIRE) != array)
 			continue;
 		mp_map_inst_t *m = __atomic_load_n(&s[i].inst, __ATOMIC_RELAXED);
-		if (m && __atomic_load_n(&m->array, __ATOMIC_RELAXED) == array)
+		if (m && (__atomic_load_n(&m->array, __ATOMIC_RELAXED) == array ||
+			  __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array))
 			mp_maps_raise_max(m, elems);
 		return;
 	}

@@ -89,13 +89,23 @@ typedef struct mp_map_inst {
 	uint8_t ntids;	   /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
 	bool turns;	   /* counted in its site's turns */
 	bool explicit_grow, noexpand, adoptable;
+	/* unordered_map: a grow of its was not seen allocated (a caching allocator handed out an
+	 * array it kept, or the map's own allocator made it): `array`, if set, may be no longer
+	 * the map's. Cleared when a grow's array is seen. */
+	bool unseen;
+	/* unordered_map: the bucket array of such a grow, learned from the insert after it. Not
+	 * tracked (its free says nothing), but inserts that do not come through the growing
+	 * thread's elements cache find the instance by it (maps_hint.c). */
+	const void *learned;
 } mp_map_inst_t;
 
 /* Per-thread state of the front ends, in initial-exec TLS like mp_tls. */
 typedef struct mp_maps_tls {
 	uint32_t tid;	 /* our own thread number for "threads that grew it", from 1 */
 	uint8_t in_need; /* inside the real _M_need_rehash: its _M_next_bkt call is not explicit */
-	uint8_t stage;	 /* unordered_map grow: 0 none, 1 await new array, 2 await old free */
+	/* unordered_map grow: 0 none, 1 await new array, 2 await old free, 3 the allocation
+	 * that came was not the new array (it came unseen) */
+	uint8_t stage;
 	uint8_t adoptable; /* the pending grow's instance was first seen at it with from > 1 */
 	uint32_t gen;	   /* mp_maps_gen when the pending grow was set */
 	uintptr_t key;	   /* its instance */

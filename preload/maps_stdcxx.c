@@ -186,6 +186,23 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
 		mp_filter_remove_map(p);
 }
 
+/* Maps lock held. m's map holds cur, an array not seen allocated for it: the array tracked for
+ * m is not its any more, and an instance that holds cur, tracked, lost it unseen: a caching
+ * allocator took it back from a map that died (or that grew with an array of its own unseen,
+ * as m did) and handed it to m's. */
+static void claim_locked(mp_map_inst_t *m, const void *cur, uint64_t now)
+{
+	if (m->array && m->array != cur)
+		mp_maps_array_remove_locked(m->array, m);
+	mp_map_inst_t *o = cur ? mp_maps_array_owner_locked(cur) : NULL;
+	if (o && o != m) {
+		if (o->unseen)
+			mp_maps_array_remove_locked(o->array, o);
+		else
+			mp_maps_kill_locked(o, now);
+	}
+}
+
 /* Maps lock held. The live instance of the map whose policy is at self: the one under its key,
  * unless its bucket array is not the map's (the map it was is gone from here, moved or swapped
  * away, but lives on: detached, found by its array), else the instance that owns the map's
@@ -198,8 +215,13 @@ instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t n
 		m = mp_maps_find_locked(key);
 	void *cur = head_of(self)->buckets;
 	if (m && m->array && m->array != cur) {
-		mp_maps_detach_locked(m);
-		m = NULL;
+		if (m->unseen) {
+			/* The map's array came unseen since: the one tracked is not its. */
+			claim_locked(m, cur, now);
+		} else {
+			mp_maps_detach_locked(m);
+			m = NULL;
+		}
 	}
 	if (!m && cur && !single_bucket(self, cur)) {
 		m = mp_maps_array_owner_locked(cur);
@@ -225,6 +247,18 @@ static inline bool failed_before(const mp_maps_tls_t *x, const mp_map_inst_t *m,
 	       m->grows > 0;
 }
 
+/* Maps lock held. This thread's pending grow never saw its new bucket array: no allocation
+ * came (a caching allocator handed out an array it kept), or another one (the map's allocator
+ * made it from elsewhere). Unless the rehash failed, the map no longer holds the array tracked
+ * for it: the first insert after the grow tells (learn_array), else its next grow
+ * (instance_at_locked). */
+static void unseen_locked(const mp_maps_tls_t *x)
+{
+	mp_map_inst_t *m = x->gen == mp_maps_gen ? valid(x->key, x->serial) : NULL;
+	if (m && m->array && m->array == x->old_array)
+		m->unseen = true;
+}
+
 /* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
  * buckets (the map's own counts), `moved` elements rehashed, `size` elements after the
  * insert. */
@@ -245,6 +279,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	uint64_t now = mp_maps_now();
 	uintptr_t key = mp_maps_key(MP_KIND_UNORDERED_MAP, self);
 	mp_maps_lock();
+	if (x->stage == 1 || x->stage == 3)
+		unseen_locked(x);
 	enter_new_array_locked(x);
 	x->stage = 0; /* a pending grow not finished by now stays unmeasured */
 	mp_map_inst_t *m = instance_at_locked(x, self, key, now);
@@ -333,7 +369,8 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
 	if (x->stage != 1 || x->gen != mp_maps_gen || size != x->to * sizeof(void *)) {
-		x->stage = 0; /* not a bucket array: a custom allocator, or the rehash failed */
+		/* not a bucket array: a custom allocator's, or the rehash failed */
+		x->stage = x->stage == 1 && x->gen == mp_maps_gen ? 3 : 0;
 		return 0;
 	}
 	mp_filter_add_map(p); /* before the program holds p: any thread's free of it sees it */
@@ -415,10 +452,14 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	mp_maps_tls_t *x = &mp_maps_tls;
 	uint64_t now = mp_maps_now();
 	mp_maps_lock();
-	bool pending = x->stage == 2 && x->gen == mp_maps_gen;
+	/* Awaited: the free of the array a grow replaces, also when the new one came unseen. */
+	bool pending = (x->stage == 2 || ((x->stage == 1 || x->stage == 3) && p == x->old_array)) &&
+		       x->gen == mp_maps_gen;
 	mp_map_inst_t *g = pending ? valid(x->key, x->serial) : NULL;
-	if (pending)
+	if (pending) {
 		x->stage = 0;
+		t->map_pending = 0; /* still set if no allocation came */
+	}
 	mp_map_inst_t *owner = mp_maps_array_remove_locked(p, g); /* g's old array, usually */
 	if (g && owner == g && p == x->old_array) {
 		/* The grow's end: its old array goes, its new one (if any) takes the place. */
@@ -504,10 +545,31 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 	t->guard--;
 }
 
+/* Guard not held. The first insert after this thread's grow of the map at self, whose bucket
+ * array was not seen allocated: cur is that array, if the map there is still the one that
+ * grew (as many buckets). Its instance claims it and learns it, for inserts that do not come
+ * through this cache (maps_hint.c). */
+static __attribute__((noinline)) void learn_array(mp_maps_tls_t *x, const void *self, void *cur)
+{
+	mp_tls_t *t = &mp_tls;
+	t->guard++;
+	mp_maps_lock();
+	mp_map_inst_t *m = x->policy_inst;
+	if (m && m->serial != 0 && m->serial == x->policy_serial && x->gen == mp_maps_gen &&
+	    m->cached_by == x && head_of(self)->bucket_count == m->buckets) {
+		claim_locked(m, cur, mp_maps_now());
+		__atomic_store_n(&m->learned, cur, __ATOMIC_RELAXED);
+		mp_maps_hint_put_locked(m, cur);
+	}
+	mp_maps_unlock();
+	t->guard--;
+}
+
 /* An insert reached `elems` in a map at the policy this thread last grew, whose bucket array is
  * not the one cached: the array of a grow not seen allocated (a custom allocator) is taken
  * from the first insert after it; any other goes to recheck_policy. */
-static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, void *cur, uint64_t elems)
+static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, const void *self, void *cur,
+						  uint64_t elems)
 {
 	const void *none = NULL;
 	/* Not a plain store: the maps lock's holder may mark it gone meanwhile. */
@@ -518,6 +580,8 @@ static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, void *cur, u
 	}
 	if (elems > x->policy_elems)
 		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
+	if (!single_bucket(self, cur))
+		learn_array(x, self, cur);
 }
 
 /* An insert reached `elems` in a map at self that is not this thread's cached one: the map
@@ -581,7 +645,7 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 			if (n_elt + 1 > x->policy_elems) /* read by dumps */
 				__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
 		} else if (self == x->policy) {
-			other_array(x, cur, n_elt + 1);
+			other_array(x, self, cur, n_elt + 1);
 		} else if (mp_config.maps) {
 			other_map(self, cur, n_elt + 1);
 		}

@@ -21,5 +21,7 @@ typedef struct mp_object {
 MP_HIDDEN bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			    mp_object_t *o);
 MP_HIDDEN void mp_object_put(struct mp_buf *b, const mp_object_t *o);
-MP_HIDDEN void mp_allocstats_dump(struct mp_buf *b);
+MP_HIDDEN void mp_allocstats_init(void);
+/* read false: the section says nothing (a dump from a signal handler). */
+MP_HIDDEN void mp_allocstats_dump(struct mp_buf *b, bool read);
 #endif

@@ -171,6 +171,29 @@ __attribute__((noinline)) int mp_stack_first_frame(uintptr_t *out)
 	return 0;
 }
 
+bool mp_stack_in_handler(void)
+{
+	/* Without libunwind (frame pointers: MAPPROF_UNWIND=fp, a low RLIMIT_NOFILE; or its pipe's
+	 * numbers are the program's now) this cannot be told: taken as in a handler. */
+	if (mp_config.unwind_fp || !mp_unwfd_safe())
+		return true;
+	int cs = mp_nocancel();
+	uint32_t *flag = capture_begin();
+	unw_context_t uc;
+	unw_cursor_t c;
+	bool in = false;
+	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0) {
+		for (int i = 0; i < 4096 && !in; i++) {
+			in = unw_is_signal_frame(&c) > 0;
+			if (unw_step(&c) <= 0)
+				break;
+		}
+	}
+	capture_end(flag);
+	mp_cancel_restore(cs);
+	return in;
+}
+
 uint32_t *mp_stack_capture_begin(void)
 {
 	return capture_begin();

@@ -15,6 +15,10 @@ MP_HIDDEN void mp_stack_init(void);
 MP_HIDDEN bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 /* The parts of a capture (stack.c): the fork flag around libunwind, the frame-pointer walk,
  * and dropping the shim's own frames. */
+/* Guard held, no lock of ours held (it waits for a fork in progress): whether a signal handler
+ * may be on this thread's stack (a frame of the kernel's signal return, found by unwinding;
+ * true when libunwind may not run): the code it interrupted may hold the allocator's locks. */
+MP_HIDDEN bool mp_stack_in_handler(void);
 MP_HIDDEN uint32_t *mp_stack_capture_begin(void);
 MP_HIDDEN void mp_stack_capture_end(uint32_t *flag);
 MP_HIDDEN int mp_stack_fp_walk(uintptr_t *buf, int max);

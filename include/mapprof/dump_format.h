@@ -12,7 +12,7 @@
 #define MP_DUMP_MAGIC_LEN 8
 #define MP_DUMP_MAJOR	  1 /* readers refuse a newer major */
 #define MP_DUMP_MINOR                                                                              \
-	3 /* readers accept any minor: new fields go in new sections, or after a section's own */
+	4 /* readers accept any minor: new fields go in new sections, or after a section's own */
 #define MP_DUMP_FILE_HEADER_SIZE 16
 
 /* Every section: u32 type, u32 reserved (0), u64 payload length, then the payload. A reader skips

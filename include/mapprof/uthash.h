@@ -8,7 +8,9 @@
  * be given on the command line too (-DHASH_BLOOM=n) when this header is force-included, since
  * it includes uthash.h before the source's own #defines (a later one is ignored, silently for
  * most). Macros uthash only defaults (HASH_FUNCTION, uthash_fatal...) may still be defined
- * later (the compiler warns of the redefinition). If uthash_malloc/uthash_free are already
+ * later (the compiler warns of the redefinition), but not uthash_expand_fyi and
+ * uthash_noexpand_fyi: they are mapprof's hooks, and a program's own replaces them (its tables'
+ * grows are then not seen). If uthash_malloc/uthash_free are already
  * defined by the program (its own allocator) before this header, they are kept: expansions are
  * still recorded, but table creation and destruction are not. Include this header before
  * uthash.h (or force-include it): after uthash.h it cannot tell a program's hooks from
@@ -34,6 +36,9 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 #ifdef __cplusplus
 }
 #endif
+
+/* MAPPROF_FN_: the weak functions' addresses, also in code built without -fpie. */
+#include "../mapprof.h"
 
 /* uthash.h already included: its default hooks are replaced (macros expand at their use). */
 #ifdef UTHASH_H
@@ -67,19 +72,19 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
  * it the same way: no block has size 0). */
 static inline void *mapprof_uthash_malloc_(size_t sz, int buckets)
 {
-	return mapprof_uthash_malloc
-		   ? mapprof_uthash_malloc(sz, buckets ? 0 : sizeof(UT_hash_table))
-		   : malloc(sz);
+	__typeof__(&mapprof_uthash_malloc) f = MAPPROF_FN_(mapprof_uthash_malloc);
+	return f ? f(sz, buckets ? 0 : sizeof(UT_hash_table)) : malloc(sz);
 }
 
 /* A block of the table's size that is no bucket array is the table (HASH_CLEAR, HASH_DELETE of
  * the last item): its element count at death is read here. */
 static inline void mapprof_uthash_free_(void *p, size_t sz, int buckets)
 {
-	if (mapprof_uthash_free) {
+	__typeof__(&mapprof_uthash_free) f = MAPPROF_FN_(mapprof_uthash_free);
+	if (f) {
 		int table = !buckets && sz == sizeof(UT_hash_table) && p;
-		mapprof_uthash_free(p, sz, buckets ? 0 : sizeof(UT_hash_table),
-				    table ? ((const UT_hash_table *)p)->num_items : 0);
+		f(p, sz, buckets ? 0 : sizeof(UT_hash_table),
+		  table ? ((const UT_hash_table *)p)->num_items : 0);
 	} else {
 		free(p);
 	}
@@ -87,9 +92,10 @@ static inline void mapprof_uthash_free_(void *p, size_t sz, int buckets)
 
 static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
 {
-	if (mapprof_uthash_expand_fyi)
-		mapprof_uthash_expand_fyi(tbl, tbl->buckets, tbl->num_buckets, tbl->num_items,
-					  sizeof(UT_hash_bucket), (int)tbl->noexpand);
+	__typeof__(&mapprof_uthash_expand_fyi) f = MAPPROF_FN_(mapprof_uthash_expand_fyi);
+	if (f)
+		f(tbl, tbl->buckets, tbl->num_buckets, tbl->num_items, sizeof(UT_hash_bucket),
+		  (int)tbl->noexpand);
 }
 
 /* Every add runs HASH_BLOOM_ADD: it is redefined (after uthash.h, so it wins at expansion) to
@@ -99,8 +105,11 @@ static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
 static inline void mapprof_uthash_added_(const UT_hash_table *tbl)
 {
 	unsigned n = tbl->num_items;
-	if (mapprof_uthash_size && (n <= 8 || (n & 15) == 0))
-		mapprof_uthash_size(tbl, n);
+	if (n <= 8 || (n & 15) == 0) {
+		__typeof__(&mapprof_uthash_size) f = MAPPROF_FN_(mapprof_uthash_size);
+		if (f)
+			f(tbl, n);
+	}
 }
 #undef HASH_BLOOM_ADD
 #ifdef HASH_BLOOM
@@ -138,8 +147,9 @@ static inline void mapprof_uthash_added_(const UT_hash_table *tbl)
 
 static inline void mapprof_uthash_noexpand_fyi_(const UT_hash_table *tbl)
 {
-	if (mapprof_uthash_noexpand_fyi)
-		mapprof_uthash_noexpand_fyi(tbl);
+	__typeof__(&mapprof_uthash_noexpand_fyi) f = MAPPROF_FN_(mapprof_uthash_noexpand_fyi);
+	if (f)
+		f(tbl);
 }
 
 #endif

@@ -2,7 +2,9 @@
 /* Absurd values through the public API (tests/integration/churn.sh): one map reports a grow of
  * SIZE_MAX bytes and UINT64_MAX ns and then a normal one (ABSURD_LINE); 10 others report
  * 128-byte grows (NORMAL_LINE). No sum may wrap below its parts: the site and the summary
- * read at least SIZE_MAX bytes (they wrapped to 127 and to about 1.3 kB). */
+ * read at least SIZE_MAX bytes (they wrapped to 127 and to about 1.3 kB). Calls on NULL make
+ * no map (they made one, grown); one map reports "grows" to fewer or as many buckets, which are
+ * no grows (they counted as 3, one of them "sized up front"), and its size. */
 #include <stdint.h>
 #include <stdio.h>
 #include "mapprof.h"
@@ -20,6 +22,16 @@ int main(void)
 		MAPPROF_MAP_GROW(&maps[i], 8, 16, 4, 128, 100); /* NORMAL_LINE */
 		MAPPROF_MAP_DESTROY(&maps[i], 10);
 	}
-	puts("absurd 1 normal 10");
+	MAPPROF_MAP_CREATE(NULL);
+	MAPPROF_MAP_GROW(NULL, 8, 16, 4, 128, 100);
+	MAPPROF_MAP_RESERVE(NULL, 8, 16, 4, 128, 100);
+	MAPPROF_MAP_DESTROY(NULL, 4);
+	static char shrink;
+	MAPPROF_MAP_CREATE(&shrink);
+	MAPPROF_MAP_GROW(&shrink, 1024, 16, 5, 128, 100);
+	MAPPROF_MAP_GROW(&shrink, 64, 64, 6, 512, 0);
+	MAPPROF_MAP_RESERVE(&shrink, 1024, 8, 7, 64, 0);
+	MAPPROF_MAP_DESTROY(&shrink, 7);
+	puts("absurd 1 normal 10 shrink 1");
 	return 0;
 }

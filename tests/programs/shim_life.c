@@ -87,6 +87,7 @@ static int count_files(const char *dir)
 }
 
 static volatile int stop;
+static int started; /* churn threads past their first allocation */
 static volatile sig_atomic_t usr1;
 
 static void on_usr1(int sig)
@@ -102,6 +103,8 @@ NOINLINE void *churn(void *arg)
 		unsigned i = n++ % 64;
 		free(ring[i]);
 		ring[i] = malloc(16 + (n % 512));
+		if (n == 1) /* each thread is in every dump, however late it is scheduled */
+			__atomic_add_fetch(&started, 1, __ATOMIC_RELEASE);
 	}
 	for (int i = 0; i < 64; i++)
 		free(ring[i]);
@@ -117,6 +120,8 @@ static int do_signal(const char *dir)
 	pthread_t th[4];
 	for (int i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, churn, NULL);
+	while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) < 4)
+		sleep_ms(1);
 	for (int k = 0; k < 3; k++) {
 		int before = count_files(dir);
 		kill(getpid(), SIGUSR2);

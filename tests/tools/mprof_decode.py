@@ -194,6 +194,7 @@ TOTAL_FIELDS = ("alloc_calls", "free_calls", "alloc_bytes", "sampled", "dropped"
 def decode_totals(r):
     t = {k: r.u64() for k in TOTAL_FIELDS}
     t["grow_thread_ns"] = r.u64() if len(r.data) - r.pos >= 8 else 0  # 1.3
+    t["maps_dropped"] = r.u64() if len(r.data) - r.pos >= 8 else 0  # 1.4
     return t
 
 

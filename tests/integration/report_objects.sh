@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The objects behind the frames, as they are on disk when mapprof-report runs: a stripped
+# binary run by several processes (each loads it at another address), a binary rebuilt since
+# its run, one replaced while it ran (the kernel names it "PATH (deleted)"), and a file name
+# with a newline in it. Programs are built here from one small source.
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -f "$LIB" ] || [ ! -x "$REPORT" ]; then
+	ok "objects on disk # SKIP $LIB or $REPORT not built yet"
+	exit 0
+fi
+
+cat >"$T/prog.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+__attribute__((noinline)) void *VERSION(size_t n) { return malloc(n); }
+int main(int argc, char **argv)
+{
+	(void)argv;
+	char c;
+	if (argc > 1 && read(0, &c, 1) < 0) /* wait until told */
+		return 1;
+	static void *keep[10];
+	for (int i = 0; i < 10; i++)
+		keep[i] = VERSION(1000);
+	printf("ok %p\n", keep[9] ? (void *)keep : NULL);
+	return 0;
+}
+EOF
+# build NAME VERSION: $T/NAME from prog.c with its allocating function named VERSION.
+build() { cc -O1 -g -fpie -pie -DVERSION="$2" -o "$T/$1" "$T/prog.c"; }
+
+# --- a stripped binary in two processes: one --top row per frame, not one per process (each
+# process loads it at another address; the rows were split in two halves).
+build progS stripped_fn && strip "$T/progS"
+for i in 1 2; do mp_run "$T/strip" "$T/progS" >/dev/null 2>&1; done
+one=$("$REPORT" --top 5 "$(ls "$T"/strip/*.mprof | head -1)" 2>/dev/null)
+two=$("$REPORT" --top 5 "$T"/strip/*.mprof 2>/dev/null)
+expect_eq "stripped binary in 2 processes: as many --top rows as for one" \
+	"$(grep '^Showing' <<<"$one" | sed 's/, accounting.*//')" \
+	"$(grep '^Showing' <<<"$two" | sed 's/, accounting.*//')"
+check "stripped binary in 2 processes: its leaf frame is one row of 2 x 10 x 1000 B" \
+	grep -qE '^ *19.53kB .*  progS\+0x' <<<"$two"
+
+# --- rebuilt since the run: left unsymbolized, and go tool pprof must not name its frames after
+# the new build's functions either (it re-symbolized them from the file on disk).
+build progR first_version
+mp_run "$T/rebuilt" "$T/progR" >/dev/null 2>&1
+build progR second_version
+"$REPORT" -o "$T/rebuilt.pb.gz" "$T"/rebuilt/*.mprof 2>"$T/rebuilt.err"
+check "rebuilt binary: the report says so" grep -q 'progR: build ID .* differs' "$T/rebuilt.err"
+if command -v go >/dev/null; then
+	got=$(go tool pprof -top -sample_index=alloc_space "$T/rebuilt.pb.gz" 2>&1)
+	check "rebuilt binary: go tool pprof names no function of the new build" \
+		bash -c '! grep -q second_version <<<"$1" && grep -q "^ *9.77kB" <<<"$1"' _ "$got"
+else
+	ok "rebuilt binary: go tool pprof # SKIP go not installed"
+fi
+
+# --- replaced while it ran, by the same build (an install or an upgrade): symbolized from the
+# file at the path the kernel called deleted, its build ID being the same.
+build progD replaced_fn
+mkfifo "$T/go"
+mkdir -p "$T/deleted"
+MAPPROF_RATE=1 MAPPROF_OUT="$T/deleted/mapprof.%p.%n.mprof" LD_PRELOAD="$LIB" \
+	timeout 60 "$T/progD" wait <"$T/go" >"$T/deleted.out" 2>&1 &
+pid=$!
+exec 7>"$T/go" # the program is in its read: started
+for _ in $(seq 50); do # until its executable is mapped
+	grep -q progD "/proc/$pid/maps" 2>/dev/null && break
+	sleep 0.1
+done
+cp "$T/progD" "$T/progD.new" && rm "$T/progD" && mv "$T/progD.new" "$T/progD"
+echo >&7
+exec 7>&-
+wait "$pid"
+top=$("$REPORT" --top "$T"/deleted/*.mprof 2>"$T/deleted.err")
+check "replaced binary: the dump names it deleted" grep -qa 'progD (deleted)' "$T"/deleted/*.mprof
+check "replaced binary: symbolized from the file now at its path" grep -q 'replaced_fn' <<<"$top"
+
+# --- a newline in a file name: --folded stays one stack per line, --top one row per line.
+nl=$'a\nb'
+build "$nl" newline_fn && strip "$T/$nl"
+mp_run "$T/newline" "$T/$nl" >/dev/null 2>&1
+folded=$("$REPORT" --folded "$T"/newline/*.mprof 2>/dev/null)
+check "newline in a file name: every --folded line ends in its value" \
+	bash -c '[ -n "$1" ] && ! grep -qvE " [0-9]+$" <<<"$1"' _ "$folded"
+top=$("$REPORT" --top "$T"/newline/*.mprof 2>/dev/null)
+check "newline in a file name: --top shows it as a?b" grep -q 'a?b+0x' <<<"$top"
