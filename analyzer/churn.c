@@ -702,7 +702,7 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	mp_stacks_t st;
 	mp_stacks_init(&st, &scratch, sym);
 	mp_htab_t index = {0};
-	char buf[128];
+	char buf[MP_FRAME_NAME_MAX];
 	live_run_t *runs = NULL;
 	size_t nruns = 0, cap_runs = 0;
 	c->processes = in->n;

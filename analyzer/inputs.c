@@ -203,7 +203,7 @@ static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
 	t->alloc_bytes += d->alloc_bytes;
 	t->sampled += d->sampled;
 	t->dropped += d->dropped;
-	t->maps_dropped += d->maps_dropped;
+	t->maps_dropped = mp_add_sat_u64(t->maps_dropped, d->maps_dropped);
 	t->inuse_bytes_est += d->inuse_bytes_est;
 	t->peak_inuse_bytes_est += d->peak_inuse_bytes_est; /* an upper bound of the joint peak */
 	t->threads += d->threads;

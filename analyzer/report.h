@@ -24,6 +24,8 @@ int mp_report_json(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 /* Shared: "12.5MB"-style rendering of a value in unit (bytes, nanoseconds, count). */
 void mp_report_value(char *buf, size_t n, int64_t v, const char *unit);
 /* The display name of line k of location id (function name, or the address and object). */
+/* Room for a frame's name without symbols: a file name (NAME_MAX) and "+0x" and an offset. */
+#define MP_FRAME_NAME_MAX 288
 const char *mp_report_frame_name(const mp_profile_t *p, uint64_t loc, uint32_t k, char *buf,
 				 size_t n);
 /* Writes a name into a line-oriented report: control characters (a newline in a file name)

@@ -14,7 +14,7 @@ static void frames(FILE *f, const mp_profile_t *p, uint32_t stack)
 {
 	uint32_t n = mp_profile_stack_len(p, stack);
 	const uint64_t *locs = mp_profile_stack_locs(p, stack);
-	char buf[96];
+	char buf[MP_FRAME_NAME_MAX];
 	int first = 1;
 	for (uint32_t j = n; j-- > 0;) { /* root first */
 		const mp_location_t *l = &p->locations[locs[j] - 1];

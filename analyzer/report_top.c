@@ -14,7 +14,8 @@ typedef struct {
 	uint64_t func; /* function id, 0 for unsymbolized rows */
 	int64_t line;
 	/* Unsymbolized rows are one per object and offset in its file, as they are named: one
-	 * binary's frame is at another address in each process that loaded it. */
+	 * binary's frame is at another address in each process that loaded it. A frame in no
+	 * object: file UINT64_MAX, off its address. */
 	uint64_t file, build_id, off;
 	int64_t flat, cum;
 	size_t last; /* sample index + 1 that last added to cum */
@@ -47,6 +48,7 @@ static row_t *row_get(rows_t *r, const mp_profile_t *p, uint64_t loc, uint64_t f
 	if (!func) { /* its object's file (string ids: equal names, equal ids) and offset */
 		const mp_location_t *l = &p->locations[loc - 1];
 		k.off = l->address;
+		k.file = UINT64_MAX; /* no string id: apart from an object named "" */
 		if (l->mapping_id) {
 			const mp_mapping_t *m = &p->mappings[l->mapping_id - 1];
 			k.file = (uint64_t)m->filename;
@@ -186,7 +188,7 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 	for (size_t i = 0; i < show; i++) {
 		const row_t *row = &r.rows[i];
 		sum = mp_add_sat(sum, row->flat);
-		char fl[32], cu[32], nb[96];
+		char fl[32], cu[32], nb[MP_FRAME_NAME_MAX];
 		mp_report_value(fl, sizeof(fl), row->flat, unit);
 		mp_report_value(cu, sizeof(cu), row->cum, unit);
 		double d = total ? (double)total : 1.0;

@@ -71,9 +71,9 @@ static uint64_t add_mapping(mp_stacks_t *st, const mp_dump_object_t *o)
 		return (uint64_t)i + 1;
 	int obj = mp_symbolize_object(st->sym, o->path, o->build_id, o->build_id_len);
 	/* pprof re-symbolizes mappings whose has_* flags are false; set them for what we could
-	 * resolve, and leave them false where the file was missing (pprof may find it by its
-	 * build ID). Not where it was rebuilt: go tool pprof does not check build IDs, and named
-	 * the old code's frames after the new build's functions. */
+	 * resolve, and leave them false where the file was missing (left to pprof). Not where it
+	 * was rebuilt: go tool pprof does not check build IDs, and named the old code's frames
+	 * after the new build's functions. */
 	m.has_functions =
 	    mp_symbolize_has_symbols(st->sym, obj) || mp_symbolize_is_stale(st->sym, obj);
 	m.has_filenames = m.has_line_numbers = m.has_inline_frames =

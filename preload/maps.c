@@ -461,6 +461,7 @@ void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 {
 	if (m->array)
 		array_drop(m);
+	__atomic_store_n(&m->learned, NULL, __ATOMIC_RELAXED);
 	mp_maps_cxx_uncache_locked(m); /* perhaps another thread, which filled it after its grow */
 	mp_map_site_t *s = m->site;
 	mp_maps_fold(&s->agg, m, now);
@@ -623,6 +624,7 @@ static void rekey(mp_map_inst_t *m, uintptr_t key)
 
 void mp_maps_detach_locked(mp_map_inst_t *m)
 {
+	__atomic_store_n(&m->learned, NULL, __ATOMIC_RELAXED); /* the map here now is not it */
 	mp_maps_cxx_uncache_locked(m); /* its count so far is its own: the map here now is not it */
 	rekey(m, mp_maps_key(m->key & 3, m->array));
 }

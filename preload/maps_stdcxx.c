@@ -186,38 +186,24 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
 		mp_filter_remove_map(p);
 }
 
-/* Maps lock held. m's map holds cur, an array not seen allocated for it: the array tracked for
- * m is not its any more, and an instance that holds cur, tracked, lost it unseen: a caching
- * allocator took it back from a map that died (or that grew with an array of its own unseen,
- * as m did) and handed it to m's. */
-static void claim_locked(mp_map_inst_t *m, const void *cur, uint64_t now)
-{
-	if (m->array && m->array != cur)
-		mp_maps_array_remove_locked(m->array, m);
-	mp_map_inst_t *o = cur ? mp_maps_array_owner_locked(cur) : NULL;
-	if (o && o != m) {
-		if (o->unseen)
-			mp_maps_array_remove_locked(o->array, o);
-		else
-			mp_maps_kill_locked(o, now);
-	}
-}
-
 /* Maps lock held. The live instance of the map whose policy is at self: the one under its key,
  * unless its bucket array is not the map's (the map it was is gone from here, moved or swapped
  * away, but lives on: detached, found by its array), else the instance that owns the map's
- * bucket array (a map moved or swapped here), which takes the key. NULL if neither. */
+ * bucket array (a map moved or swapped here), which takes the key. NULL if neither. An
+ * instance whose last grow's array came unseen (m->unseen) still lists the array before it:
+ * when the map has the count that grow gave it (from) and an array no other instance holds,
+ * it is that map, and the array listed is no longer its. */
 static inline __attribute__((always_inline)) mp_map_inst_t *
-instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t now)
+instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t from, uint64_t now)
 {
 	mp_map_inst_t *m = x->inst;
 	if (!m || m->serial == 0 || x->gen != mp_maps_gen || m->key != key)
 		m = mp_maps_find_locked(key);
 	void *cur = head_of(self)->buckets;
 	if (m && m->array && m->array != cur) {
-		if (m->unseen) {
-			/* The map's array came unseen since: the one tracked is not its. */
-			claim_locked(m, cur, now);
+		mp_map_inst_t *o = cur ? mp_maps_array_owner_locked(cur) : NULL;
+		if (m->unseen && from == m->buckets && (!o || o == m)) {
+			mp_maps_array_remove_locked(m->array, m);
 		} else {
 			mp_maps_detach_locked(m);
 			m = NULL;
@@ -249,8 +235,8 @@ static inline bool failed_before(const mp_maps_tls_t *x, const mp_map_inst_t *m,
 
 /* Maps lock held. This thread's pending grow never saw its new bucket array: no allocation
  * came (a caching allocator handed out an array it kept), or another one (the map's allocator
- * made it from elsewhere). Unless the rehash failed, the map no longer holds the array tracked
- * for it: the first insert after the grow tells (learn_array), else its next grow
+ * made it from elsewhere, or the rehash failed and an exception was allocated). Unless the
+ * rehash failed, the map no longer holds the array tracked for it: its next grow tells
  * (instance_at_locked). */
 static void unseen_locked(const mp_maps_tls_t *x)
 {
@@ -283,7 +269,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		unseen_locked(x);
 	enter_new_array_locked(x);
 	x->stage = 0; /* a pending grow not finished by now stays unmeasured */
-	mp_map_inst_t *m = instance_at_locked(x, self, key, now);
+	mp_map_inst_t *m = instance_at_locked(x, self, key, from, now);
 	if (m && failed_before(x, m, from))
 		mp_maps_ungrow_locked(m, x->grow, x->flags, from, x->moved, x->to * sizeof(void *));
 	if (x->policy && x->policy != self)
@@ -291,6 +277,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	else if (m && x->policy == self && x->policy_serial == m->serial &&
 		 x->policy_elems > m->size)
 		mp_maps_set_size_locked(m, x->policy_elems);
+	if (m) /* its array changes now: known again at the insert after (learn_array) */
+		__atomic_store_n(&m->learned, NULL, __ATOMIC_RELAXED);
 	bool fresh = false;
 	if (!m || m->buckets != from) {
 		/* First sighting (a new map, a copy, one whose buckets come from elsewhere), or
@@ -452,14 +440,10 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	mp_maps_tls_t *x = &mp_maps_tls;
 	uint64_t now = mp_maps_now();
 	mp_maps_lock();
-	/* Awaited: the free of the array a grow replaces, also when the new one came unseen. */
-	bool pending = (x->stage == 2 || ((x->stage == 1 || x->stage == 3) && p == x->old_array)) &&
-		       x->gen == mp_maps_gen;
+	bool pending = x->stage == 2 && x->gen == mp_maps_gen;
 	mp_map_inst_t *g = pending ? valid(x->key, x->serial) : NULL;
-	if (pending) {
+	if (pending)
 		x->stage = 0;
-		t->map_pending = 0; /* still set if no allocation came */
-	}
 	mp_map_inst_t *owner = mp_maps_array_remove_locked(p, g); /* g's old array, usually */
 	if (g && owner == g && p == x->old_array) {
 		/* The grow's end: its old array goes, its new one (if any) takes the place. */
@@ -547,8 +531,10 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 
 /* Guard not held. The first insert after this thread's grow of the map at self, whose bucket
  * array was not seen allocated: cur is that array, if the map there is still the one that
- * grew (as many buckets). Its instance claims it and learns it, for inserts that do not come
- * through this cache (maps_hint.c). */
+ * grew (as many buckets). Its instance learns it, for inserts that do not come through this
+ * cache (maps_hint.c: a pmr map's elements added after another map grew went uncounted),
+ * unless another instance holds it, tracked (a map moved here, or one whose array a caching
+ * allocator took back unseen: its next grow tells which). */
 static __attribute__((noinline)) void learn_array(mp_maps_tls_t *x, const void *self, void *cur)
 {
 	mp_tls_t *t = &mp_tls;
@@ -557,9 +543,12 @@ static __attribute__((noinline)) void learn_array(mp_maps_tls_t *x, const void *
 	mp_map_inst_t *m = x->policy_inst;
 	if (m && m->serial != 0 && m->serial == x->policy_serial && x->gen == mp_maps_gen &&
 	    m->cached_by == x && head_of(self)->bucket_count == m->buckets) {
-		claim_locked(m, cur, mp_maps_now());
-		__atomic_store_n(&m->learned, cur, __ATOMIC_RELAXED);
-		mp_maps_hint_put_locked(m, cur);
+		m->unseen = m->array != NULL;
+		mp_map_inst_t *o = mp_maps_array_owner_locked(cur);
+		if (!o) {
+			__atomic_store_n(&m->learned, cur, __ATOMIC_RELAXED);
+			mp_maps_hint_put_locked(m, cur);
+		}
 	}
 	mp_maps_unlock();
 	t->guard--;

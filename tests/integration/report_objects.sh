@@ -89,3 +89,14 @@ check "newline in a file name: every --folded line ends in its value" \
 	bash -c '[ -n "$1" ] && ! grep -qvE " [0-9]+$" <<<"$1"' _ "$folded"
 top=$("$REPORT" --top "$T"/newline/*.mprof 2>/dev/null)
 check "newline in a file name: --top shows it as a?b" grep -q 'a?b+0x' <<<"$top"
+
+# --- a long file name: a frame's name kept its object but lost its offset (a 96-byte buffer),
+# and --folded merged different stacks into one line. A made-up object of a 200-byte name.
+long=/nonexistent/$(printf 'x%.0s' $(seq 200))
+"$ROOT/$BUILD/tests/tools/mapprof-gendump" --fake-exe "$long" --samples 50 --stacks 10 \
+	--depth 4 -o "$T/long.mprof"
+"$ROOT/$BUILD/tests/tools/mapprof-gendump" --fake-exe /nonexistent/short --samples 50 \
+	--stacks 10 --depth 4 -o "$T/short.mprof"
+expect_eq "a 200-byte object name: --folded keeps as many stacks as with a short one" \
+	"$("$REPORT" --folded "$T/short.mprof" 2>/dev/null | wc -l)" \
+	"$("$REPORT" --folded "$T/long.mprof" 2>/dev/null | wc -l)"

@@ -11,7 +11,7 @@
 //    second one at the insert line of that later grow).
 //  - turns_a / turns_b: the same two filled in turns, so that b gets a's old arrays each time.
 //  - handed_d / handed_e: d dies unseen (its arrays stay with the allocator); e gets d's last
-//    array: d's max must stay its own and d must end (it read e's elements, and lived on).
+//    array, still listed as d's: d's max must stay its own.
 #include <cstdio>
 #include <cstdlib>
 #include <memory_resource>
