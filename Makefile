@@ -247,6 +247,10 @@ $(BUILD)/tests/programs/maps_api_nopie: tests/programs/maps_api.c include/mappro
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_nopie $(BUILD)/tests/programs/maps_api_nopie
+$(BUILD)/tests/programs/maps_api_global_nopie: tests/programs/maps_api_global.cc include/mapprof.h
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(PROG_CXXFLAGS) -fno-pie -no-pie -o $@ $<
+programs: $(BUILD)/tests/programs/maps_api_global_nopie
 # one-item uthash tables made from 2^D distinct stacks
 $(BUILD)/tests/programs/maps_capsites: tests/programs/maps_capsites.c include/mapprof/uthash.h
 	@mkdir -p $(@D)

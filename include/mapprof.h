@@ -35,9 +35,10 @@ void mapprof_map_destroy(const void *map, size_t elements) __attribute__((weak))
  * without -fpie/-fpic (a -no-pie executable) the linker resolves a weak reference to a function
  * that no library it links defines to 0 for good, so the shim preloaded at run time could not
  * supply it and every call would be skipped: such code loads the address from the GOT instead,
- * which the dynamic linker fills (x86-64; elsewhere build with -fpie). */
+ * which the dynamic linker fills (x86-64, not x32; elsewhere build with -fpie). A statement
+ * expression: for function bodies only (the getters below wrap it). */
 #ifndef MAPPROF_FN_
-#if defined(__x86_64__) && !defined(__PIC__)
+#if defined(__x86_64__) && !defined(__ILP32__) && !defined(__PIC__)
 #define MAPPROF_FN_(f)                                                                             \
 	__extension__({                                                                            \
 		__typeof__(&f) mapprof_f_;                                                         \
@@ -49,19 +50,57 @@ void mapprof_map_destroy(const void *map, size_t elements) __attribute__((weak))
 #endif
 #endif
 
-#define MAPPROF_DUMP() (MAPPROF_FN_(mapprof_dump) ? MAPPROF_FN_(mapprof_dump)() : -1)
-#define MAPPROF_CALL_(f, ...)                                                                      \
+typedef int (*mapprof_dump_fn_)(void);
+typedef void (*mapprof_create_fn_)(const void *);
+typedef void (*mapprof_grow_fn_)(const void *, size_t, size_t, size_t, size_t, uint64_t);
+typedef void (*mapprof_destroy_fn_)(const void *, size_t);
+static inline mapprof_dump_fn_ mapprof_dump_fn_get_(void)
+{
+	return MAPPROF_FN_(mapprof_dump);
+}
+static inline mapprof_create_fn_ mapprof_create_fn_get_(void)
+{
+	return MAPPROF_FN_(mapprof_map_create);
+}
+static inline mapprof_grow_fn_ mapprof_grow_fn_get_(int reserve)
+{
+	return reserve ? MAPPROF_FN_(mapprof_map_reserve) : MAPPROF_FN_(mapprof_map_grow);
+}
+static inline mapprof_destroy_fn_ mapprof_destroy_fn_get_(void)
+{
+	return MAPPROF_FN_(mapprof_map_destroy);
+}
+/* An expression: also usable outside functions (a C++ initializer at namespace scope). */
+static inline int mapprof_dump_or_skip_(void)
+{
+	mapprof_dump_fn_ f = mapprof_dump_fn_get_();
+	return f ? f() : -1;
+}
+
+/* The arguments are evaluated only under the shim. */
+#define MAPPROF_DUMP() mapprof_dump_or_skip_()
+#define MAPPROF_MAP_CREATE(m)                                                                      \
 	do {                                                                                       \
-		__typeof__(&f) mapprof_c_ = MAPPROF_FN_(f);                                        \
+		mapprof_create_fn_ mapprof_c_ = mapprof_create_fn_get_();                          \
 		if (mapprof_c_)                                                                    \
-			mapprof_c_(__VA_ARGS__);                                                   \
+			mapprof_c_(m);                                                             \
 	} while (0)
-#define MAPPROF_MAP_CREATE(m) MAPPROF_CALL_(mapprof_map_create, m)
+#define MAPPROF_MAP_GROW_(reserve, m, from, to, elements, bytes, ns)                               \
+	do {                                                                                       \
+		mapprof_grow_fn_ mapprof_g_ = mapprof_grow_fn_get_(reserve);                       \
+		if (mapprof_g_)                                                                    \
+			mapprof_g_(m, from, to, elements, bytes, ns);                              \
+	} while (0)
 #define MAPPROF_MAP_GROW(m, from, to, elements, bytes, ns)                                         \
-	MAPPROF_CALL_(mapprof_map_grow, m, from, to, elements, bytes, ns)
+	MAPPROF_MAP_GROW_(0, m, from, to, elements, bytes, ns)
 #define MAPPROF_MAP_RESERVE(m, from, to, elements, bytes, ns)                                      \
-	MAPPROF_CALL_(mapprof_map_reserve, m, from, to, elements, bytes, ns)
-#define MAPPROF_MAP_DESTROY(m, elements) MAPPROF_CALL_(mapprof_map_destroy, m, elements)
+	MAPPROF_MAP_GROW_(1, m, from, to, elements, bytes, ns)
+#define MAPPROF_MAP_DESTROY(m, elements)                                                           \
+	do {                                                                                       \
+		mapprof_destroy_fn_ mapprof_d_ = mapprof_destroy_fn_get_();                        \
+		if (mapprof_d_)                                                                    \
+			mapprof_d_(m, elements);                                                   \
+	} while (0)
 
 #ifdef __cplusplus
 }

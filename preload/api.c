@@ -10,5 +10,5 @@ MP_EXPORT int mapprof_dump(void)
 		mp_init();
 	if (mp_tls.guard)
 		return -1;
-	return mp_dump_write("mapprof_dump");
+	return mp_dump_write("mapprof_dump", MP_STATS_CHECK);
 }

@@ -23,13 +23,32 @@ static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *chunk_cur, *chunk_end;
 static struct free_block *free_lists[NCLASS];
 static size_t mapped;
-/* The profiler's share of the process's address-space or data limit, 0 without one (a quarter
- * of the smaller: mp_arena_limits_changed). Past it the tables stop growing: samples and map
- * events are dropped, and said once, rather than the program's own allocations failing for
- * the profiler's sake (a program that fit its limit plain ran out under the shim). Dump
- * buffers are exempt: a profile that cannot be written loses everything. */
-static size_t cap;
+/* The profiler's share of the process's address-space or data limit: a quarter of the smaller.
+ * Past it the tables stop growing: samples and map events are dropped, and said once, rather
+ * than the program's own allocations failing for the profiler's sake (a program that fit its
+ * limit plain ran out under the shim). Dump buffers are exempt: a profile that cannot be
+ * written loses everything. The limits are read at each new mapping (1 MiB at least, rare):
+ * they may change from outside (prlimit), and a vfork child's setrlimit is not the parent's. */
+static size_t cap; /* the last one computed, for the line */
 static bool cap_reached, cap_said;
+
+static size_t limit_of(int resource)
+{
+	struct rlimit r;
+	return getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY ? (size_t)r.rlim_cur
+									   : SIZE_MAX;
+}
+
+/* Arena lock held: whether `size` more bytes mapped would pass the cap. */
+static bool over_cap(size_t size)
+{
+	size_t as = limit_of(RLIMIT_AS), data = limit_of(RLIMIT_DATA);
+	size_t lim = as < data ? as : data;
+	if (lim == SIZE_MAX)
+		return false;
+	cap = lim / 4;
+	return mapped + size > cap;
+}
 
 static unsigned size_class(size_t size)
 {
@@ -41,8 +60,8 @@ static unsigned size_class(size_t size)
 
 static void *map_pages(size_t size, bool capped)
 {
-	if (capped && cap && mapped + size > cap) {
-		cap_reached = true;
+	if (capped && over_cap(size)) {
+		__atomic_store_n(&cap_reached, true, __ATOMIC_RELAXED);
 		return NULL;
 	}
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -124,20 +143,9 @@ void *mp_arena_alloc_dump(size_t size)
 	return alloc(size, false);
 }
 
-static size_t limit_of(int resource)
+bool mp_arena_cap_reached(void)
 {
-	struct rlimit r;
-	return getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY ? (size_t)r.rlim_cur
-									   : SIZE_MAX;
-}
-
-void mp_arena_limits_changed(void)
-{
-	size_t as = limit_of(RLIMIT_AS), data = limit_of(RLIMIT_DATA);
-	size_t lim = as < data ? as : data;
-	pthread_mutex_lock(&arena_lock);
-	cap = lim == SIZE_MAX ? 0 : lim / 4;
-	pthread_mutex_unlock(&arena_lock);
+	return __atomic_load_n(&cap_reached, __ATOMIC_RELAXED);
 }
 
 void mp_arena_free(void *p, size_t size)

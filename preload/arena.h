@@ -11,8 +11,8 @@
 MP_HIDDEN void *mp_arena_alloc(size_t size);
 /* The same past the cap: for the dump's buffer. */
 MP_HIDDEN void *mp_arena_alloc_dump(size_t size);
-/* The process's RLIMIT_AS or RLIMIT_DATA may have changed (init, setrlimit): the cap follows. */
-MP_HIDDEN void mp_arena_limits_changed(void);
+/* Whether an allocation was refused at the cap (its line said so: other lines need not). */
+MP_HIDDEN bool mp_arena_cap_reached(void);
 /* Gives memory back for reuse by a later mp_arena_alloc of a similar size. */
 MP_HIDDEN void mp_arena_free(void *p, size_t size);
 /* Bytes mapped so far (for tests and the RSS budget). */

@@ -362,7 +362,7 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 	mp_buf_section_end(b, at);
 }
 
-static int write_dump(const char *why, bool final)
+static int write_dump(const char *why, bool final, enum mp_dump_stats stats)
 {
 	if (mp_state != MP_READY)
 		return -1;
@@ -370,7 +370,8 @@ static int write_dump(const char *why, bool final)
 	t->guard++;
 	/* Before the dump lock: the unwind waits for a fork in progress, whose prepare handler
 	 * waits for that lock. */
-	bool handler = mp_stack_in_handler();
+	bool read_stats =
+	    stats == MP_STATS_READ || (stats == MP_STATS_CHECK && !mp_stack_in_handler());
 	int cs = mp_nocancel(); /* a program's mapprof_dump() is no cancellation point either */
 	pthread_mutex_lock(&dump_lock);
 	if (final && mp_final_dumped) { /* another thread's exit wrote it while this one waited */
@@ -388,7 +389,7 @@ static int write_dump(const char *why, bool final)
 	put_header(&b, seq);
 	mp_objects_dump(&b);
 	mp_unload_dump(&b); /* before the stacks: every key they carry has its record */
-	mp_allocstats_dump(&b, !handler);
+	mp_allocstats_dump(&b, read_stats);
 	/* Maps first: every stack they name was interned before they recorded it, so the
 	 * STACKS section written after them holds it. */
 	if (mp_config.maps)
@@ -435,14 +436,14 @@ static int write_dump(const char *why, bool final)
 	return rc;
 }
 
-int mp_dump_write(const char *why)
+int mp_dump_write(const char *why, enum mp_dump_stats stats)
 {
-	return write_dump(why, false);
+	return write_dump(why, false, stats);
 }
 
-int mp_dump_write_final(const char *why)
+int mp_dump_write_final(const char *why, enum mp_dump_stats stats)
 {
-	return write_dump(why, true);
+	return write_dump(why, true, stats);
 }
 
 void mp_dump_fork_prepare(void)

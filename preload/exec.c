@@ -37,7 +37,7 @@ static void on_fork_child(void)
 	exiting = 0;
 }
 
-static void final_dump(const char *why, bool last);
+static void final_dump(const char *why, bool last, enum mp_dump_stats stats);
 
 /* quick_exit runs its handlers, then glibc's own _exit, not ours. Registered before any other
  * handler, this one runs after them all (reverse order): the dump sees what they did. Libraries
@@ -46,7 +46,7 @@ static void final_dump(const char *why, bool last);
  * first registration of anyone's or in our constructor. */
 static void on_quick_exit(void)
 {
-	final_dump("quick_exit", true);
+	final_dump("quick_exit", true, MP_STATS_SKIP);
 }
 
 MP_EXPORT int __cxa_at_quick_exit(void (*func)(void), void *dso);
@@ -97,7 +97,7 @@ __attribute__((constructor)) static void exec_ctor(void)
 /* A fork child that is about to exec or leaves with _exit is skipped when it allocated
  * nothing: its exact counts are worth a file, sampled or not (a child that exec'd after
  * 50,000 unsampled calls was lost from the totals at MAPPROF_RATE=0). */
-static void final_dump(const char *why, bool last)
+static void final_dump(const char *why, bool last, enum mp_dump_stats stats)
 {
 	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
 		return;
@@ -118,20 +118,20 @@ static void final_dump(const char *why, bool last)
 	/* Not last before an exec (which may fail) nor in daemon's parent (whose child inherits
 	 * the flag): the process goes on. */
 	if (last)
-		mp_dump_write_final(why);
+		mp_dump_write_final(why, stats);
 	else
-		mp_dump_write(why);
+		mp_dump_write(why, stats);
 	errno = saved;
 }
 
 static void before_exec(void)
 {
-	final_dump("exec", false);
+	final_dump("exec", false, MP_STATS_CHECK);
 }
 
 static __attribute__((noreturn)) void leave(int status)
 {
-	final_dump("_exit", true);
+	final_dump("_exit", true, MP_STATS_SKIP);
 	if (next_exit)
 		next_exit(status);
 	for (;;)
@@ -165,7 +165,7 @@ static bool other_exiting(void)
 MP_EXPORT __attribute__((noreturn)) void exit(int status)
 {
 	if (mp_state == MP_READY && other_exiting())
-		final_dump("exit", true);
+		final_dump("exit", true, MP_STATS_CHECK);
 	void (*f)(int) = next_exit_fn;
 	if (!f)
 		f = (void (*)(int))dlsym(RTLD_NEXT, "exit");
@@ -236,7 +236,7 @@ MP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
  * on, and its exit dump comes later. The child is a fork child like any other. */
 MP_EXPORT int daemon(int nochdir, int noclose)
 {
-	final_dump("daemon", false); /* a later exit still dumps */
+	final_dump("daemon", false, MP_STATS_CHECK); /* a later exit still dumps */
 	return NEXT(int (*)(int, int), "daemon")(nochdir, noclose);
 }
 

@@ -25,7 +25,6 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "arena.h"
 #include "mp.h"
 #include "hot.h"
 
@@ -77,7 +76,6 @@ static bool strict_overcommit(void)
 
 void mp_fallible_init(void)
 {
-	mp_arena_limits_changed();
 	if (limited(RLIMIT_AS) || limited(RLIMIT_DATA) || strict_overcommit())
 		return; /* stays checked */
 	__atomic_store_n(&mp_malloc_next, mp_real.malloc, __ATOMIC_SEQ_CST);
@@ -98,8 +96,6 @@ static void *next_sym(const char *name)
  * program's struct, so it is readable). */
 static void limit_set(int resource, rlim_t cur)
 {
-	if (resource == RLIMIT_AS || resource == RLIMIT_DATA)
-		mp_arena_limits_changed();
 	if ((resource == RLIMIT_AS || resource == RLIMIT_DATA) && cur != RLIM_INFINITY)
 		mp_alloc_may_fail();
 }

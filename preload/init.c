@@ -538,7 +538,7 @@ static void final_dump(void *unused)
 		return;
 	int saved_errno = errno; /* for the exit handlers that run after ours */
 	mp_trigger_stop();
-	mp_dump_write_final("exit"); /* an _exit from a later destructor adds no second one */
+	mp_dump_write_final("exit", MP_STATS_CHECK); /* a later _exit adds no second one */
 	errno = saved_errno;
 }
 

@@ -311,10 +311,16 @@ static inline bool mp_filter_maybe(const void *p)
 	return mp_filter_bits[mp_filter_slot(p)] != 0;
 }
 
+/* Whether a dump reads the allocator's own statistics (allocstats.c), which take the
+ * allocator's locks: a signal handler may have interrupted the code that holds them. READ: on
+ * a thread that runs no handler (the writer thread blocks every signal); CHECK: unless an
+ * unwind finds a handler on the stack; SKIP: the _exit family, which handlers call (one with
+ * no unwind information hid from the check). */
+enum mp_dump_stats { MP_STATS_READ, MP_STATS_CHECK, MP_STATS_SKIP };
 /* Time a dump: what triggered it. */
-MP_HIDDEN int mp_dump_write(const char *why);
+MP_HIDDEN int mp_dump_write(const char *why, enum mp_dump_stats stats);
 /* The final dump: written once, whichever thread asks first (checked under the dump lock, so
  * a thread that waited for another's writes none); sets mp_final_dumped. */
-MP_HIDDEN int mp_dump_write_final(const char *why);
+MP_HIDDEN int mp_dump_write_final(const char *why, enum mp_dump_stats stats);
 
 #endif

@@ -4,6 +4,7 @@
  * in the thread's cache without a lock, and only p's shard of the live table is locked for the
  * update (table.h). Map hooks (maps.c) get the allocation or free before the real free runs. */
 #include <errno.h>
+#include "arena.h"
 #include "maps.h"
 #include "record.h"
 #include "stack.h"
@@ -19,7 +20,7 @@ static bool said_dropped; /* the line below, once per process */
 static __attribute__((noinline, cold)) void dropped(void)
 {
 	__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
-	if (!__atomic_exchange_n(&said_dropped, true, __ATOMIC_RELAXED))
+	if (!mp_arena_cap_reached() && !__atomic_exchange_n(&said_dropped, true, __ATOMIC_RELAXED))
 		mp_log("a sample could not be recorded (no memory for the profiler's tables, an "
 		       "address-space limit perhaps, or no stack); the dumps count such samples as "
 		       "dropped");

@@ -175,7 +175,7 @@ bool mp_stack_in_handler(void)
 {
 	/* Without libunwind (frame pointers: MAPPROF_UNWIND=fp, a low RLIMIT_NOFILE; or its pipe's
 	 * numbers are the program's now) this cannot be told: taken as in a handler. */
-	if (mp_config.unwind_fp || !mp_unwfd_safe())
+	if (mp_config.unwind_fp || !mp_unwfd_safe_quiet())
 		return true;
 	int cs = mp_nocancel();
 	uint32_t *flag = capture_begin();

@@ -126,7 +126,7 @@ static void *writer_main(void *arg)
 			break;
 		due = next_due = deadline(); /* a signal's dump also restarts the interval */
 		mp_tls.guard--;
-		mp_dump_write(signalled ? "signal" : "interval");
+		mp_dump_write(signalled ? "signal" : "interval", MP_STATS_READ);
 		mp_tls.guard++;
 	}
 	return NULL;

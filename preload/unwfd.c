@@ -230,7 +230,7 @@ static int end_state(int i)
 	return __atomic_load_n(&reopening, __ATOMIC_SEQ_CST) ? THEIRS : TAKEN;
 }
 
-bool mp_unwfd_safe(void)
+static bool safe(bool say)
 {
 	if (mp_likely(!__atomic_load_n(&suspect, __ATOMIC_RELAXED)) && mp_likely(countdown-- != 0))
 		return true;
@@ -241,9 +241,19 @@ bool mp_unwfd_safe(void)
 	/* Suspect until libunwind's pipe is back at both numbers (a periodic check may find it
 	 * gone: a raw close). */
 	__atomic_store_n(&suspect, a == THEIRS && b == THEIRS ? 0 : 1, __ATOMIC_RELAXED);
-	if (!ok && !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+	if (!ok && say && !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
 		mp_log("the program reused the descriptors of libunwind's pipe; stacks are cut to "
 		       "their first frame while it holds them");
 	errno = saved;
 	return ok;
+}
+
+bool mp_unwfd_safe(void)
+{
+	return safe(true);
+}
+
+bool mp_unwfd_safe_quiet(void)
+{
+	return safe(false);
 }

@@ -11,4 +11,6 @@ MP_HIDDEN void mp_unwfd_init(void);
  * number. Two fstat calls only while the program may have closed them (and every 256 unwinds
  * of a thread); otherwise a thread-local countdown. */
 MP_HIDDEN bool mp_unwfd_safe(void);
+/* The same without the line (an unwind that is no stack capture). */
+MP_HIDDEN bool mp_unwfd_safe_quiet(void);
 #endif

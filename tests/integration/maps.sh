@@ -349,6 +349,20 @@ run uthash_nopie maps_uthash_nopie
 check_py uthash_nopie "$T/uthash_nopie" "$T/uthash_nopie.out"
 run api_nopie maps_api_nopie
 check_py api_nopie "$T/api_nopie" "$T/api_nopie.out"
+# MAPPROF_DUMP() in C++ initializers outside functions, PIE and not (the non-PIE build did not
+# compile); and the header in x32 code (its GOT load was a 64-bit one: it did not assemble).
+for p in maps_api_global maps_api_global_nopie; do
+	expect_eq "$p: MAPPROF_DUMP() in initializers, with and without the shim" \
+		"early -1 member -1|early 0 member 0" \
+		"$("$PROGS/$p")|$(mp_run "$T/$p" "$PROGS/$p" 2>&1)"
+done
+printf '#include "mapprof.h"\nint f(void) { int m; MAPPROF_MAP_CREATE(&m); return MAPPROF_DUMP(); }\n' >"$T/x32.c"
+if echo 'int x;' | cc -mx32 -ffreestanding -x c -c -o /dev/null - 2>/dev/null; then
+	check "the API header builds for x32 without -fpie" \
+		cc -mx32 -ffreestanding -fno-pie -O2 -Iinclude -c -o /dev/null "$T/x32.c"
+else
+	ok "the API header builds for x32 # SKIP the compiler has no x32"
+fi
 
 # Under an address-space limit the program fits plain, 16384 distinct map sites: the profiler
 # keeps to a quarter of the limit (its tables took the room, and the program's 32 MiB malloc
@@ -358,12 +372,21 @@ if [ -z "${SANITIZED:-}" ]; then # ASan's shadow memory needs more than the limi
 	out=$( (ulimit -S -v 60000 && mp_run "$T/cap" "$PROGS/maps_capsites" 14) 2>"$T/cap.err")
 	expect_eq "memory cap: the program runs as without the shim" "ok|ok" "$plain|$out"
 	check "memory cap: one mapprof line says the profiler reached its share" \
-		grep -q "^mapprof: the profiler's memory reached its share" "$T/cap.err"
+		bash -c '[ "$(grep -c "^mapprof:" "$1")" = 1 ] &&
+			grep -q "^mapprof: the profiler.s memory reached its share" "$1"' _ "$T/cap.err"
 	"$REPORT" --maps --json "$T/cap"/*.mprof >"$T/cap.json" 2>>"$T/cap.err"
 	check "memory cap: the dump is written; maps made + not recorded = 16384" python3 -c "
 import json, sys
 s = json.load(open('$T/cap.json'))['summary']
 assert s['maps_dropped'] > 0 and s['maps'] + s['maps_dropped'] == 16384, s"
+	# A vfork child's lower limit is its own: the parent, unlimited, records every site.
+	out=$(mp_run "$T/capv" "$PROGS/maps_capsites" 12 vfork 2>"$T/capv.err")
+	"$REPORT" --maps --json "$T"/capv/mapprof.*.mprof >"$T/capv.json" 2>>"$T/capv.err"
+	check "memory cap: a vfork child's setrlimit does not cap the parent" python3 -c "
+import json, sys
+s = json.load(open('$T/capv.json'))['summary']
+assert '$out' == 'ok' and s['maps_dropped'] == 0 and s['maps'] == 4096, s
+assert 'mapprof:' not in open('$T/capv.err').read()"
 else
 	ok "memory cap # SKIP under ASan"
 fi
