@@ -77,11 +77,10 @@ static __attribute__((noinline, cold)) void say_cap(void)
 	if (__atomic_exchange_n(&cap_said, true, __ATOMIC_RELAXED))
 		return;
 	char msg[200];
-	snprintf(
-	    msg, sizeof(msg),
-	    "the profiler's memory reached its share of the process's memory limit (%zu MiB, a "
-	    "quarter of it): from now on new stacks, samples and map events are dropped",
-	    cap >> 20);
+	snprintf(msg, sizeof(msg),
+		 "the profiler's memory reached its share of the process's memory limit (%.1f MiB, "
+		 "a quarter of it): from now on new stacks, samples and map events are dropped",
+		 (double)cap / (1 << 20));
 	mp_log(msg);
 }
 

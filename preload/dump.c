@@ -41,7 +41,7 @@ static size_t put_dec(char *out, uint64_t v)
 }
 
 /* Expands MAPPROF_OUT; false if the result would not fit. */
-static bool expand(char *out, size_t cap, uint64_t seq, unsigned suffix)
+static bool expand(char *out, size_t cap, uint64_t seq, uint64_t suffix)
 {
 	size_t n = 0;
 	for (const char *s = mp_config.out; *s; s++) {
@@ -230,7 +230,43 @@ static int publish_named(const struct mp_buf *b, const char *name)
 	return le;
 }
 
-/* Writes the dump under the first free name of the template. */
+/* Where the last dump of this process found a free name, as an offset past its own: the next
+ * one starts there. Dump lock held. */
+static uint64_t name_skip;
+
+/* Whether the name at offset off is taken (by any file, a dangling symlink too). */
+static bool taken_at(uint64_t seq, bool has_n, uint64_t off)
+{
+	static char probe[MP_PATH_MAX + 64]; /* dump lock held */
+	struct stat st;
+	return expand(probe, sizeof(probe), has_n ? seq + off : seq, has_n ? 0 : off) &&
+	       lstat(probe, &st) == 0;
+}
+
+/* A free offset past `from`, whose name is taken: the lowest one where the names taken are the
+ * first ones (dumps fill them from the lowest), found by doubling steps and then halving them,
+ * some forty lstat calls for a million names taken. The dumps were lost for good after 1,000
+ * names (a run with MAPPROF_INTERVAL=1 and no %n lost every dump after 17 minutes, the final
+ * one too; a template with %n and no %p, every process after the 1,000th). */
+static uint64_t next_free(uint64_t seq, bool has_n, uint64_t from)
+{
+	uint64_t lo = from, hi = from + 1, step = 1; /* lo taken; hi free once the loop ends */
+	while (taken_at(seq, has_n, hi) && step < ((uint64_t)1 << 40)) {
+		lo = hi;
+		step *= 2;
+		hi = from + step;
+	}
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (taken_at(seq, has_n, mid))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi;
+}
+
+/* Writes the dump under the first free name of the template (past those taken). */
 static int publish(const struct mp_buf *b, uint64_t seq)
 {
 	static char name[MP_PATH_MAX + 64]; /* dump lock held */
@@ -242,9 +278,10 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 		}
 	int fd = -1, rc = -1;
 	bool named = false;
-	for (unsigned attempt = 0; attempt < 1000; attempt++) {
+	uint64_t off = name_skip;
+	for (unsigned attempt = 0; attempt < 16; attempt++) {
 		/* An exec'd image has the same pid and restarts at seq 0: skip names taken. */
-		if (!expand(name, sizeof(name), has_n ? seq + attempt : seq, has_n ? 0 : attempt)) {
+		if (!expand(name, sizeof(name), has_n ? seq + off : seq, has_n ? 0 : off)) {
 			report("cannot write dump", mp_config.out, ENAMETOOLONG);
 			break;
 		}
@@ -265,12 +302,14 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 		}
 		if (e == 0) {
 			rc = 0;
+			name_skip = off;
 			break;
 		}
 		if (e != EEXIST)
 			break; /* reported */
-		if (attempt == 999)
+		if (attempt == 15)
 			report("cannot write dump", name, EEXIST);
+		off = next_free(seq, has_n, off); /* another process may take it first: again */
 	}
 	if (fd >= 0)
 		mp_fd_close(fd);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -245,10 +246,20 @@ static bool valid_template(const char *s)
 
 static bool bad(const char *var, const char *val, const char *expect)
 {
+	/* A long value is shown by its ends and length: the line must reach its reason (it was
+	 * cut in the middle of a 4,000-byte path). */
+	char shown[160];
+	size_t len = strlen(val);
+	if (len < 120)
+		snprintf(shown, sizeof(shown), "%s", val);
+	else
+		snprintf(shown, sizeof(shown), "%.60s...%s' (%zu bytes)", val, val + len - 40, len);
 	char msg[400];
 	size_t n = 0;
 	const char *parts[] = {
-	    var, "='", val, "' is not valid (expected ", expect, "); profiling disabled"};
+	    var,    "='",
+	    shown,  len < 120 ? "' is not valid (expected " : " is not valid (expected ",
+	    expect, "); profiling disabled"};
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		for (const char *s = parts[i]; *s && n < sizeof(msg) - 1; s++)
 			msg[n++] = *s;
@@ -287,8 +298,10 @@ static bool read_config(void)
 		c->depth = (unsigned)n;
 	}
 	if ((v = mp_getenv("MAPPROF_OUT"))) {
-		if (!*v || strlen(v) >= sizeof(c->out) - 64 || !valid_template(v))
+		if (!*v || !valid_template(v))
 			return bad("MAPPROF_OUT", v, "a path template with %p, %n, %%");
+		if (strlen(v) >= sizeof(c->out) - 64) /* room for the numbers and a suffix */
+			return bad("MAPPROF_OUT", v, "a path template under 4032 bytes");
 		/* A directory ("out/") or a device ("/dev/null") is no file name: dumps would
 		 * land beside it as hidden ".1" files, or in /dev. */
 		struct stat sb;
@@ -304,6 +317,7 @@ static bool read_config(void)
 		static char cwd[sizeof(c->out)], full[sizeof(c->out)]; /* init: one thread */
 		size_t len = strlen(c->out), k = 0;
 		bool fits = getcwd(cwd, sizeof(cwd)) != NULL;
+		int cwd_errno = fits ? 0 : errno;
 		/* The directory is literal text in the template: a '%' in it is doubled, or a
 		 * directory named "a%p" would be expanded into another one. */
 		for (const char *s = cwd; fits && *s; s++) {
@@ -319,6 +333,10 @@ static bool read_config(void)
 			full[k++] = '/';
 			memcpy(full + k, c->out, len + 1);
 			memcpy(c->out, full, k + len + 1);
+		} else if (cwd_errno == ENOENT) {
+			mp_log(
+			    "MAPPROF_OUT is relative and the working directory was deleted: dumps "
+			    "go where the program's working directory is then");
 		} else {
 			mp_log(
 			    "MAPPROF_OUT is relative and the working directory too long to keep: "

@@ -3,6 +3,7 @@
  * build ID, read with dl_iterate_phdr at dump time (so dlopen'ed libraries are included).
  * Called with the guard held and no lock of ours held: dl_iterate_phdr takes the loader lock. */
 #include <elf.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include "buf.h"
@@ -52,6 +53,22 @@ ssize_t mp_exe_link(char *buf, size_t n)
 	return r;
 }
 
+/* Whether /proc/self/exe is the program's own interpreter (PT_INTERP): it was started
+ * through the loader. Compared by device and inode (the interpreter's path is a link). */
+static bool exe_is_loader(const struct dl_phdr_info *info)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_INTERP)
+			continue;
+		const char *interp = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		struct stat a, b;
+		return stat("/proc/self/exe", &a) == 0 && stat(interp, &b) == 0 &&
+		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	}
+	return false;
+}
+
 bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX], mp_object_t *o)
 {
 	const char *name = info->dlpi_name;
@@ -65,14 +82,22 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 	}
 	if (!text)
 		return false;
+	uintptr_t lo, hi, at = info->dlpi_addr + text->p_vaddr;
 	if (name == NULL || name[0] == 0) {
-		ssize_t n = mp_exe_link(exe, MP_OBJECT_PATH_MAX - 1);
-		exe[n > 0 ? n : 0] = 0;
+		/* /proc/self/exe, unless the program was started through the loader
+		 * (ld-linux-x86-64.so.2 ./prog: the program's frames were named after the loader):
+		 * then the file mapped at its code (where the kernel writes a newline in a name as
+		 * \012, so not always). */
+		if (!exe_is_loader(info) ||
+		    !mp_proc_maps_find(at, at, &lo, &hi, exe, MP_OBJECT_PATH_MAX) ||
+		    exe[0] != '/') {
+			ssize_t n = mp_exe_link(exe, MP_OBJECT_PATH_MAX - 1);
+			exe[n > 0 ? n : 0] = 0;
+		}
 		name = exe;
 	} else if (name[0] != '/' && strchr(name, '/') && exe) {
 		/* dlopen("./libx.so") keeps the name as given, relative to a directory the report
 		 * does not know (and the program may have left): the file mapped there instead. */
-		uintptr_t lo, hi, at = info->dlpi_addr + text->p_vaddr;
 		if (mp_proc_maps_find(at, at, &lo, &hi, exe, MP_OBJECT_PATH_MAX) && exe[0] == '/')
 			name = exe;
 	}

@@ -200,6 +200,11 @@ static void stop_locked(void)
 
 void mp_trigger_stop(void)
 {
+	/* A child of a raw clone (no fork handlers ran) holds a copy of this state, the lock
+	 * perhaps taken, but no writer thread: it waited for it forever at exit. A vfork child's
+	 * state is its parent's. */
+	if (__atomic_load_n(&writer_pid, __ATOMIC_RELAXED) != getpid())
+		return;
 	pthread_mutex_lock(&ctl_lock);
 	stop_locked();
 	pthread_mutex_unlock(&ctl_lock);

@@ -100,3 +100,17 @@ long=/nonexistent/$(printf 'x%.0s' $(seq 200))
 expect_eq "a 200-byte object name: --folded keeps as many stacks as with a short one" \
 	"$("$REPORT" --folded "$T/short.mprof" 2>/dev/null | wc -l)" \
 	"$("$REPORT" --folded "$T/long.mprof" 2>/dev/null | wc -l)"
+
+# --- a program started through the loader (ld-linux-x86-64.so.2 ./prog): /proc/self/exe is the
+# loader, and the program's frames were named after it (with its build ID: "differs").
+ldso=$(readelf -l "$T/progR" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+if [ -x "$ldso" ]; then
+	build progL loader_fn
+	mp_run "$T/loader" "$ldso" "$T/progL" >/dev/null 2>&1
+	top=$("$REPORT" --top 5 "$T"/loader/*.mprof 2>"$T/loader.err")
+	check "started through the loader: the program's frames are named" grep -q loader_fn <<<"$top"
+	check "started through the loader: no build ID warning" \
+		bash -c '! grep -q "build ID" "$1"' _ "$T/loader.err"
+else
+	ok "started through the loader # SKIP no interpreter found"
+fi

@@ -69,6 +69,22 @@ same_but_one_line "garbage: every variable at once" MAPPROF_RATE=abc MAPPROF_DEP
 # program calls MAPPROF_DUMP() and exits: two failed dumps, still one line.
 touch "$T/afile"
 same_but_one_line "unwritable: MAPPROF_OUT in a missing directory" MAPPROF_OUT="$T/no/such/dir/m.%p"
+# A template too long: the line is cut to show its ends and reach its reason (it stopped in the
+# middle of the path).
+long=$T/$(printf 'x%.0s' $(seq 4040))
+same_but_one_line "garbage: MAPPROF_OUT of 4,040 bytes" MAPPROF_OUT="$long"
+err=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$long" "$LIFE" out 2>&1 >/dev/null)
+check "garbage: a 4,040-byte MAPPROF_OUT's line gives its reason, and its length" \
+	grep -q "^mapprof: MAPPROF_OUT='.*' ([0-9]* bytes) is not valid (expected a path template under 4032 bytes)" <<<"$err"
+# 1,200 names of the template taken (other processes', a template without %p): the dump takes
+# the first free one (dumps were lost for good after 1,000 names).
+mkdir -p "$T/taken"
+(cd "$T/taken" && touch $(seq -f 'n.%g' 0 1199) $(seq -f 's.%g' 1 1099) s)
+env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/taken/n.%n" "$LIFE" out >/dev/null 2>"$T/taken.err"
+env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/taken/s" "$LIFE" out >/dev/null 2>>"$T/taken.err"
+expect_eq "1,200 names taken: the dump is the first free %n, or suffix; no mapprof line" \
+	"n.1200 s.1100|0" \
+	"$(cd "$T/taken" && find . -type f -size +0 -printf '%f\n' | sort | tr '\n' ' ' | sed 's/ $//')|$(grep -c '^mapprof:' "$T/taken.err")"
 same_but_one_line "unwritable: MAPPROF_OUT under a regular file" MAPPROF_OUT="$T/afile/m.%p"
 dir=$T/unw
 mkdir -p "$dir"

@@ -296,6 +296,16 @@ if t.eq("one dump", 1, len(ds)):
                                                    ("quick_handler", 33): [4, 4]}, sites)
 EOF
 
+# --- a child of a raw clone (no fork handlers) with a writer thread in the parent: its exit
+# waited for a thread it does not have, forever.
+for v in MAPPROF_INTERVAL=1 MAPPROF_SIGNAL=USR2; do
+	mkdir -p "$T/rc_${v%%=*}"
+	out=$(timeout -s KILL 20 env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/rc_${v%%=*}/m.%p.%n" \
+		"$PROGS/shim_rawclone" 2>&1)
+	expect_eq "raw clone child with $v: it ends, the parent reports its status" \
+		"child status 4|0" "$out|$?"
+done
+
 # --- a signal handler that calls _exit or exit while the main thread is inside malloc: the
 # final dump read the allocator's statistics, which wait for malloc's lock: the process hung
 # (about one run in two). 10 runs each, at the default rate: every one must exit 0, and most
