@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ALLOCATOR section: the underlying allocator's own view at dump time. jemalloc through
  * mallctl when it is the allocator; glibc's mallinfo2 when glibc's malloc is. Looked up by
- * dlsym so neither is a link dependency. Both take the allocator's locks: not read when the
- * dump runs in a signal handler (the code it interrupted may hold them: a handler that calls
- * _exit, or exit, hung the process in the final dump). Guard held, no lock of ours held. */
+ * dlsym so neither is a link dependency. Both take the allocator's locks, which code a signal
+ * handler interrupted may hold (a handler that called _exit hung the process in the final
+ * dump): read only as the dump's mp_dump_stats says (mp.h). Guard held, no lock of ours held. */
 #include <dlfcn.h>
 #include <malloc.h>
 #include <string.h>
