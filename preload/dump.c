@@ -107,9 +107,16 @@ static void report(const char *what, const char *name, int e)
 {
 	if (__atomic_exchange_n(&said_error, 1, __ATOMIC_RELAXED))
 		return;
+	/* A long name by its ends: the line must reach its reason. */
+	char shown[200];
+	size_t len = strlen(name);
+	if (len < 180)
+		snprintf(shown, sizeof(shown), "%s", name);
+	else
+		snprintf(shown, sizeof(shown), "%.80s...%s", name, name + len - 80);
 	char msg[480];
 	size_t n = 0;
-	const char *parts[] = {what, " ", name, ": ", errtext(e), " (no dump written)"};
+	const char *parts[] = {what, " ", shown, ": ", errtext(e), " (no dump written)"};
 	for (size_t i = 0; i < 6; i++)
 		for (const char *s = parts[i]; *s && n < sizeof(msg) - 1; s++)
 			msg[n++] = *s;
@@ -279,7 +286,7 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 	int fd = -1, rc = -1;
 	bool named = false;
 	uint64_t off = name_skip;
-	for (unsigned attempt = 0; attempt < 16; attempt++) {
+	for (unsigned attempt = 0; attempt < 64; attempt++) {
 		/* An exec'd image has the same pid and restarts at seq 0: skip names taken. */
 		if (!expand(name, sizeof(name), has_n ? seq + off : seq, has_n ? 0 : off)) {
 			report("cannot write dump", mp_config.out, ENAMETOOLONG);
@@ -307,7 +314,7 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 		}
 		if (e != EEXIST)
 			break; /* reported */
-		if (attempt == 15)
+		if (attempt == 63)
 			report("cannot write dump", name, EEXIST);
 		off = next_free(seq, has_n, off); /* another process may take it first: again */
 	}
@@ -499,4 +506,5 @@ void mp_dump_reset_child(void)
 {
 	pthread_mutex_init(&dump_lock, NULL);
 	next_seq = 0;
+	name_skip = 0; /* the child's names start from its own seq 0 */
 }

@@ -189,6 +189,12 @@ static void stop_locked(void)
 {
 	if (!running || pthread_equal(pthread_self(), writer))
 		return;
+	/* Not in this process (a raw clone child that is pid 1 of a new pid namespace, as its
+	 * parent may be: the pid alone cannot tell): nothing to stop. */
+	if (pthread_kill(writer, 0) == ESRCH) {
+		running = 0;
+		return;
+	}
 	stopping = 1;
 	sem_post(&wake);
 	int cs = mp_nocancel(); /* reached from exit() and unshare(), no cancellation points */

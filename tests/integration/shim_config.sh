@@ -76,6 +76,10 @@ same_but_one_line "garbage: MAPPROF_OUT of 4,040 bytes" MAPPROF_OUT="$long"
 err=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$long" "$LIFE" out 2>&1 >/dev/null)
 check "garbage: a 4,040-byte MAPPROF_OUT's line gives its reason, and its length" \
 	grep -q "^mapprof: MAPPROF_OUT='.*' ([0-9]* bytes) is not valid (expected a path template under 4032 bytes)" <<<"$err"
+# A fork child's first dump takes its own name (it inherited where its parent's names stood).
+mkdir -p "$T/fnames"
+child=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/fnames/s.%p" "$PROGS/shim_forknames" 2>/dev/null)
+check "a fork child's first dump is s.<its pid>, no suffix" test -s "$T/fnames/s.$child"
 # 1,200 names of the template taken (other processes', a template without %p): the dump takes
 # the first free one (dumps were lost for good after 1,000 names).
 mkdir -p "$T/taken"

@@ -305,6 +305,16 @@ for v in MAPPROF_INTERVAL=1 MAPPROF_SIGNAL=USR2; do
 	expect_eq "raw clone child with $v: it ends, the parent reports its status" \
 		"child status 4|0" "$out|$?"
 done
+# The same as pid 1 of a pid namespace, the child pid 1 of another: the same pid in both.
+if unshare -p -f true 2>/dev/null; then
+	mkdir -p "$T/rc_ns"
+	out=$(timeout -s KILL 20 unshare -p -f env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=1 \
+		MAPPROF_OUT="$T/rc_ns/m.%p.%n" "$PROGS/shim_rawclone" newpid 2>&1)
+	expect_eq "raw clone child, both pid 1 of their namespaces: it ends" \
+		"child status 4|0" "$out|$?"
+else
+	ok "raw clone child in pid namespaces # SKIP unshare -p not permitted"
+fi
 
 # --- a signal handler that calls _exit or exit while the main thread is inside malloc: the
 # final dump read the allocator's statistics, which wait for malloc's lock: the process hung
