@@ -108,19 +108,13 @@ static void report(const char *what, const char *name, int e)
 	if (__atomic_exchange_n(&said_error, 1, __ATOMIC_RELAXED))
 		return;
 	/* A long name by its ends: the line must reach its reason. */
-	char shown[200];
+	char msg[480];
 	size_t len = strlen(name);
 	if (len < 180)
-		snprintf(shown, sizeof(shown), "%s", name);
+		snprintf(msg, sizeof(msg), "%s %s: %s (no dump written)", what, name, errtext(e));
 	else
-		snprintf(shown, sizeof(shown), "%.80s...%s", name, name + len - 80);
-	char msg[480];
-	size_t n = 0;
-	const char *parts[] = {what, " ", shown, ": ", errtext(e), " (no dump written)"};
-	for (size_t i = 0; i < 6; i++)
-		for (const char *s = parts[i]; *s && n < sizeof(msg) - 1; s++)
-			msg[n++] = *s;
-	msg[n] = 0;
+		snprintf(msg, sizeof(msg), "%s %.80s...%s: %s (no dump written)", what, name,
+			 name + len - 80, errtext(e));
 	mp_log(msg);
 }
 

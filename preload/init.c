@@ -248,22 +248,16 @@ static bool bad(const char *var, const char *val, const char *expect)
 {
 	/* A long value is shown by its ends and length: the line must reach its reason (it was
 	 * cut in the middle of a 4,000-byte path). */
-	char shown[160];
+	char msg[400];
 	size_t len = strlen(val);
 	if (len < 120)
-		snprintf(shown, sizeof(shown), "%s", val);
+		snprintf(msg, sizeof(msg), "%s='%s' is not valid (expected %s); profiling disabled",
+			 var, val, expect);
 	else
-		snprintf(shown, sizeof(shown), "%.60s...%s' (%zu bytes)", val, val + len - 40, len);
-	char msg[400];
-	size_t n = 0;
-	const char *parts[] = {
-	    var,    "='",
-	    shown,  len < 120 ? "' is not valid (expected " : " is not valid (expected ",
-	    expect, "); profiling disabled"};
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		for (const char *s = parts[i]; *s && n < sizeof(msg) - 1; s++)
-			msg[n++] = *s;
-	msg[n] = 0;
+		snprintf(
+		    msg, sizeof(msg),
+		    "%s='%.60s...%s' (%zu bytes) is not valid (expected %s); profiling disabled",
+		    var, val, val + len - 40, len, expect);
 	mp_log(msg);
 	return false;
 }
