@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,10 +140,34 @@ bool mp_churn_impl_name(const char *fn)
 	       !strncmp(own, "operator new", 12);
 }
 
+/* Frames of a site in code without symbols named together (innermost first). */
+#define BARE_FRAMES 4
+
+/* The names of frames j.. (at most BARE_FRAMES) of a stack, joined by " < " into buf. */
+static const char *bare_path(const mp_profile_t *p, const uint64_t *locs, uint32_t j, uint32_t len,
+			     char *buf, size_t n, bool *bare)
+{
+	char one[MP_FRAME_NAME_MAX];
+	size_t used = 0;
+	buf[0] = 0;
+	for (uint32_t i = j; i < len && i < j + BARE_FRAMES; i++) {
+		const char *name = mp_report_frame_name(p, locs[i], 0, one, sizeof(one));
+		int w = snprintf(buf + used, n - used, "%s%s", i > j ? " < " : "", name);
+		if (w < 0 || (size_t)w >= n - used)
+			break;
+		used += (size_t)w;
+	}
+	*bare = true;
+	return buf;
+}
+
 /* Picks the user frame of profile stack s: fills function, file, line (file "" if unknown) and
- * the index of its location in the stack. */
+ * the index of its location in the stack. A frame without symbols (a stripped program) cannot
+ * be told from a map's template code inlined there, which every site of that map type shares:
+ * such a site is named, and told apart, by its frame and the next BARE_FRAMES - 1 (its
+ * callers'), joined by " < " into buf; *bare says so. */
 static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
-		       int64_t *line, uint32_t *at, char *buf, size_t n)
+		       int64_t *line, uint32_t *at, bool *bare, char *buf, size_t n)
 {
 	uint32_t len = mp_profile_stack_len(p, s);
 	const uint64_t *locs = mp_profile_stack_locs(p, s);
@@ -150,6 +175,7 @@ static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 	*file = "";
 	*line = 0;
 	*at = 0;
+	*bare = false;
 	bool first = true;
 	for (uint32_t j = 0; j < len; j++) {
 		const mp_location_t *l = &p->locations[locs[j] - 1];
@@ -176,6 +202,8 @@ static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				*file = f;
 				*line = ln;
 				*at = j;
+				if (!l->nlines && j + 1 < len)
+					*fn = bare_path(p, locs, j, len, buf, n, bare);
 				return;
 			}
 		}
@@ -279,18 +307,29 @@ static void verdict(mp_churn_site_t *s, enum mp_verdict_id id, const char *evide
 }
 
 /* uthash has no per-table reserve: the initial bucket count is a compile-time constant. It
- * expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items, which happens long
- * before the mean chain does (see MP_UTHASH_ITEMS_PER_BUCKET); the suggestion names the log2
- * that gives n items at most that many per bucket on average. */
-static uint64_t uthash_per_bucket(uint64_t n)
+ * expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items. With n items hashed
+ * into b buckets a chain's length is about Poisson(n / b), so the chance that one of them
+ * reaches 10 is about b * P(X >= 10). The suggestion is the log2 of the fewest buckets (32,
+ * uthash's default, at least) that keep it under MP_UTHASH_EXPAND_SHARE. */
+static double chain_reaches(double lambda)
 {
-	return n > MP_UTHASH_MANY_ITEMS ? 1 : MP_UTHASH_ITEMS_PER_BUCKET;
+	if (lambda >= 5) /* P(X >= 10) is past 3%: any table of 32 buckets or more fails */
+		return 1;
+	double p = exp(-lambda), tail = 0; /* summed upward: 1 - cdf would cancel */
+	for (int k = 0; k < 60; k++) {
+		if (k >= MP_UTHASH_CHAIN_THRESH)
+			tail += p;
+		p *= lambda / (k + 1);
+	}
+	return tail;
 }
 
 static unsigned uthash_log2_for(uint64_t n)
 {
 	unsigned k = 5; /* uthash's default, 32 buckets */
-	while (((uint64_t)uthash_per_bucket(n) << k) < n && k < 30)
+	while (k < 30 &&
+	       (double)((uint64_t)1 << k) * chain_reaches((double)n / (double)((uint64_t)1 << k)) >
+		   MP_UTHASH_EXPAND_SHARE)
 		k++;
 	return k;
 }
@@ -356,6 +395,13 @@ static const mp_churn_site_t *smaller_in_file(const mp_churn_t *c, const mp_chur
 	return first;
 }
 
+/* p90 within MP_PRESIZE_MAX_SPREAD times p50, on the bounds the histogram gives (2^k - 1, or
+ * the largest size seen): p50 <= 127 and p90 <= 511 are 4x apart, as the README says. */
+static bool spread_ok(const mp_churn_site_t *s)
+{
+	return s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 + 1) - 1;
+}
+
 static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 {
 	char ev[320], sg[512];
@@ -383,7 +429,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	 * growth is the hash's. */
 	bool hash_grows = s->noexpand > 0 && s->noexpand >= s->instances - s->noexpand;
 	if (s->instances >= MP_PRESIZE_MIN_INSTANCES && typical >= MP_PRESIZE_MIN_GROWS &&
-	    s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 ? s->size_p50 : 1) && !hash_grows) {
+	    spread_ok(s) && !hash_grows) {
 		uint64_t n = s->size_p90;
 		/* Some instances reserve, not all (a line that makes maps for several callers, an
 		 * API site): "after their reserve()" would speak for all of them. */
@@ -407,9 +453,8 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 s->instances, reserves ? beyond : per, rsv, s->max_grows,
 			 reserves ? ", the reserve included" : "", s->size_p50, s->size_p90, big);
 		if (s->kind == MP_KIND_UTHASH) {
-			uint64_t items = uthash_per_bucket(n) << uthash_log2_for(n);
 			size_t others;
-			const mp_churn_site_t *o = smaller_in_file(c, s, items, &others);
+			const mp_churn_site_t *o = smaller_in_file(c, s, n, &others);
 			char also[192] = "";
 			if (o)
 				snprintf(
@@ -424,8 +469,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 "HASH_INITIAL_NUM_BUCKETS as %" PRIu64 "U (for ~%" PRIu64
 				 " items; every table whose first HASH_ADD comes after it in that "
 				 "file gets it%s), or keep one table alive and reuse it",
-				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n), items,
-				 also);
+				 uthash_log2_for(n), (uint64_t)1 << uthash_log2_for(n), n, also);
 		} else if (s->kind == MP_KIND_API) {
 			/* a home-made table: no reserve() of libstdc++'s */
 			snprintf(sg, sizeof(sg),
@@ -449,7 +493,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 n);
 		} else {
 			snprintf(sg, sizeof(sg),
-				 "call reserve(%" PRIu64 ") right after creating the map: it "
+				 "call reserve(%" PRIu64 ") on the map before it is filled: it "
 				 "then never grows for 90%% of the instances",
 				 n);
 		}
@@ -545,12 +589,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 		verdict(s, MP_V_HASH, ev, sg);
 	}
 	/* Maps whose one grow is a reserve() far beyond what they ever hold: the bucket array is
-	 * allocated and cleared whole, and clear() and iteration walk every bucket. Known for
+	 * allocated and cleared whole, and clear() and iteration walk every bucket. Not where a
+	 * reserve ran at a max_load_factor below 1 (dump 1.5): the buckets per element were the
+	 * program's choice, and reserve(held) would ask for as many again. Known for
 	 * std::unordered_map, whose bucket is a pointer (an API table's bytes per bucket are its
 	 * own). Not for maps seen holding nothing: elements that come by copy or move assignment
 	 * pass no rehash policy, unseen (a reserved map assigned a full one read as empty). */
 	if (s->kind == MP_KIND_UNORDERED_MAP && s->instances && s->max_size &&
-	    s->reserved == s->instances && s->grows == s->instances) {
+	    s->reserved == s->instances && s->grows == s->instances &&
+	    !(s->flags & MP_SITE_LOWLOAD)) {
 		uint64_t buckets = s->grow_bytes / s->instances / sizeof(void *);
 		uint64_t held = s->max_size;
 		if (buckets >= MP_OVERSIZED_MIN_BUCKETS && buckets / MP_OVERSIZED_FACTOR >= held) {
@@ -563,8 +610,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 " elements",
 				 s->instances, buckets, each, s->max_size);
 			snprintf(sg, sizeof(sg),
-				 "reserve(%" PRIu64 ") is enough for what these maps held (at a "
-				 "max_load_factor of 1; a lower one multiplies the buckets): a "
+				 "reserve(%" PRIu64 ") is enough for what these maps held: a "
 				 "smaller array allocates less, and clear() and iteration walk "
 				 "fewer buckets",
 				 held);
@@ -593,7 +639,8 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 "growth here allocated %.1f%% of all bytes allocated and took %.1f%% of "
 			 "the time measured%s",
 			 100 * s->grow_bytes_share, 100 * s->grow_time_share, judged);
-		snprintf(sg, sizeof(sg), "start here: this site's growth is the largest cost%s",
+		snprintf(sg, sizeof(sg),
+			 "start here: this site's growth is a large part of the run's cost%s",
 			 s->nverdicts ? " (see the other verdicts for how)" : "");
 		verdict(s, MP_V_DOMINANT, ev, sg);
 	}
@@ -724,8 +771,13 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			const char *fn, *file;
 			int64_t line;
 			uint32_t ps = mp_stacks_get(&st, ds->stack), at;
-			pick_frame(&scratch, ps, &fn, &file, &line, &at, buf, sizeof(buf));
+			bool bare;
+			pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf, sizeof(buf));
 			mp_churn_site_t *s = site_for(c, &index, ds->kind, fn, file, line);
+			if (bare && !s->bare) {
+				s->bare = true;
+				c->bare_sites++;
+			}
 			fold(s, ds);
 			add_live(s, (uint32_t)(s - c->sites), d, (uint32_t)i, ds, &scratch, ps, at,
 				 &runs, &nruns, &cap_runs);

@@ -27,13 +27,13 @@
 #define MP_OVERSIZED_FACTOR	 8    /* buckets reserved per element held at most */
 #define MP_DOMINANT_BYTES_SHARE	 0.20 /* grow bytes / all bytes allocated */
 #define MP_DOMINANT_TIME_SHARE	 0.05 /* grow time / time measured */
-/* presize for uthash: items per initial bucket in the suggested HASH_INITIAL_NUM_BUCKETS.
- * uthash expands as soon as one chain reaches HASH_BKT_CAPACITY_THRESH (10) items, not when
- * the mean does: 1000 items still expand 128 and 256 buckets (means 7.8 and 3.9), not 512.
- * The longest of more chains is longer: 30000 items in 16384 buckets (1.8) still expand, and
- * 100000 in 65536; 1 item per bucket suffices there (above MP_UTHASH_MANY_ITEMS). */
-#define MP_UTHASH_ITEMS_PER_BUCKET 2
-#define MP_UTHASH_MANY_ITEMS	   16384
+/* presize for uthash: the suggested HASH_INITIAL_NUM_BUCKETS leaves at most this share of the
+ * tables of p90's size expanding. uthash expands as soon as one chain reaches
+ * HASH_BKT_CAPACITY_THRESH (10) items, not when the mean does, and the longest of more chains is
+ * longer: 2 items per bucket hold 1000 items (2% expand), but left 20% of 8192-item tables
+ * expanding in 4096 buckets (measured; chain lengths are Poisson, churn.c). */
+#define MP_UTHASH_EXPAND_SHARE 0.05
+#define MP_UTHASH_CHAIN_THRESH 10
 
 enum mp_verdict_id {
 	MP_V_PRESIZE,
@@ -76,6 +76,8 @@ typedef struct {
 	double grow_bytes_share, grow_time_share;
 	mp_verdict_t verdicts[MP_V_COUNT];
 	int nverdicts;
+	/* In code without symbols: named by its frame's and its callers' addresses (churn.c) */
+	bool bare;
 } mp_churn_site_t;
 
 typedef struct {
@@ -86,6 +88,7 @@ typedef struct {
 	 * (dump 1.3), at least its duration; summed over processes. */
 	uint64_t thread_ns;
 	size_t processes, with_maps; /* processes, and those that had map tracking on */
+	size_t bare_sites;	     /* sites in code without symbols (mp_churn_site_t.bare) */
 	/* The allocator's own figures, summed over processes, in first-seen key order. */
 	char **stat_keys;
 	uint64_t *stat_values;

@@ -211,6 +211,12 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 	if (o->maps) {
 		mp_churn_t c;
 		mp_churn_build(&c, info->in, info->sym);
+		if (c.bare_sites) /* no file or line to show: say why, once */
+			fprintf(
+			    stderr,
+			    "mapprof-report: %zu map site%s in code without symbols (stripped?): "
+			    "each is named by the addresses of its frame and its callers'\n",
+			    c.bare_sites, c.bare_sites > 1 ? "s are" : " is");
 		int rc = o->mode == MODE_JSON ? mp_report_maps_json(f, &c, info->in)
 					      : mp_report_maps(f, &c, info->in);
 		mp_churn_free(&c);

@@ -5,6 +5,7 @@
  * into the default place, silently. The environment the kernel laid out is then read from
  * /proc/self/environ. The caller has checked AT_SECURE: a set-uid process reads no variable. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -87,4 +88,59 @@ const char *mp_getenv(const char *name)
 		if (!strncmp(early + at, name, n) && early[at + n] == '=')
 			return early + at + n + 1;
 	return NULL;
+}
+
+/* The variables mapprof reads (the shim's, and mapprof-report's MAPPROF_DEBUGINFOD, which a
+ * user may well export for both). */
+static const char *const known[] = {"RATE",	"SEED", "DEPTH",       "OUT",	 "SIGNAL",
+				    "INTERVAL", "MAPS", "STACK_CACHE", "UNWIND", "DEBUGINFOD"};
+
+/* Whether the entry "MAPPROF_NAME=..." (or without '=') names one of ours. */
+static bool is_known(const char *entry)
+{
+	const char *name = entry + sizeof(PREFIX) - 1;
+	size_t n = strcspn(name, "=");
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == n && !strncmp(known[i], name, n))
+			return true;
+	return false;
+}
+
+/* Appends the name of entry (up to its '=') to out, comma-separated, while it fits. */
+static void add_name(char *out, size_t cap, const char *entry, size_t *shown, size_t *more)
+{
+	size_t len = strlen(out), n = strcspn(entry, "=");
+	if (*shown < 4 && len + n + 3 < cap && n < 64) {
+		if (len)
+			memcpy(out + len, ", ", 2), len += 2;
+		for (size_t i = 0; i < n; i++) /* a name may hold any byte but '=' */
+			out[len + i] = entry[i] > 0x20 && entry[i] < 0x7f ? entry[i] : '?';
+		out[len + n] = 0;
+		++*shown;
+	} else {
+		++*more;
+	}
+}
+
+size_t mp_env_unknown(char *out, size_t cap)
+{
+	size_t shown = 0, more = 0;
+	if (cap)
+		out[0] = 0;
+	if (environ) {
+		for (char **e = environ; *e; e++)
+			if (!strncmp(*e, PREFIX, sizeof(PREFIX) - 1) && !is_known(*e))
+				add_name(out, cap, *e, &shown, &more);
+	} else {
+		if (!early_read)
+			read_early();
+		for (size_t at = 0; at < early_len; at += strlen(early + at) + 1)
+			if (!is_known(early + at))
+				add_name(out, cap, early + at, &shown, &more);
+	}
+	if (more && cap) {
+		size_t len = strlen(out);
+		snprintf(out + len, cap - len, " and %zu more", more);
+	}
+	return shown + more;
 }

@@ -262,8 +262,9 @@ static bool bad(const char *var, const char *val, const char *expect)
 	return false;
 }
 
-/* Reads every MAPPROF_* variable once. A bad value disables profiling with one line naming it
- * (a silently ignored typo would produce a misleading profile). */
+/* Reads every MAPPROF_* variable once. A bad value disables profiling with one line naming it,
+ * and a name mapprof does not know gets a line too (a silently ignored typo would produce a
+ * misleading profile). */
 static bool read_config(void)
 {
 	struct mp_config *c = &mp_config;
@@ -372,6 +373,17 @@ static bool read_config(void)
 		mp_log("a MAPPROF_ variable is too long (read before libc's start, from "
 		       ".preinit_array); profiling disabled");
 		return false;
+	}
+	/* Not a reason to stop: the program runs as configured, and the line says what. */
+	char names[200], msg[400];
+	size_t k = mp_env_unknown(names, sizeof(names));
+	if (k) {
+		snprintf(msg, sizeof(msg),
+			 "%s %s not known to mapprof, ignored (misspelled? mapprof reads "
+			 "MAPPROF_RATE, _SEED, _DEPTH, _OUT, _SIGNAL, _INTERVAL, _MAPS, "
+			 "_STACK_CACHE, _UNWIND)",
+			 names, k > 1 ? "are" : "is");
+		mp_log(msg);
 	}
 	return true;
 }

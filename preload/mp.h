@@ -241,6 +241,9 @@ MP_HIDDEN void mp_log(const char *msg);
 MP_HIDDEN const char *mp_getenv(const char *name);
 /* A MAPPROF_* variable read before libc set environ was too long to keep (env.c). */
 MP_HIDDEN bool mp_env_lost(void);
+/* The names of MAPPROF_* variables mapprof does not know (a misspelled one would be ignored
+ * silently) into out: up to four, comma-separated, then how many more; returns how many. */
+MP_HIDDEN size_t mp_env_unknown(char *out, size_t cap);
 /* quiet.c: write(2) that raises no SIGPIPE or SIGXFSZ (EPIPE, EFBIG instead). */
 MP_HIDDEN ssize_t mp_write_quiet(int fd, const void *p, size_t n);
 MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */

@@ -12,7 +12,7 @@
 #define MP_DUMP_MAGIC_LEN 8
 #define MP_DUMP_MAJOR	  1 /* readers refuse a newer major */
 #define MP_DUMP_MINOR                                                                              \
-	4 /* readers accept any minor: new fields go in new sections, or after a section's own */
+	5 /* readers accept any minor: new fields go in new sections, or after a section's own */
 #define MP_DUMP_FILE_HEADER_SIZE 16
 
 /* Every section: u32 type, u32 reserved (0), u64 payload length, then the payload. A reader skips
@@ -56,6 +56,9 @@ enum mp_map_kind {
 
 /* MP_SEC_MAP_SITES flags. */
 #define MP_SITE_RESERVES (1u << 0) /* at least one instance of this site called reserve/rehash */
+/* (1.5) unordered_map: an instance was sized by reserve/rehash with a max_load_factor below 1,
+ * which multiplies its buckets per element: the program's choice, not oversizing. */
+#define MP_SITE_LOWLOAD (1u << 1)
 
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];
  * the last bucket also holds everything larger. Lifetime buckets are the same on nanoseconds. */

@@ -65,6 +65,15 @@ same_but_one_line "garbage: MAPPROF_UNWIND=magic" MAPPROF_UNWIND=magic
 same_but_one_line "garbage: MAPPROF_STACK_CACHE=yes" MAPPROF_STACK_CACHE=yes
 same_but_one_line "garbage: every variable at once" MAPPROF_RATE=abc MAPPROF_DEPTH=300 \
 	MAPPROF_OUT=%x MAPPROF_SIGNAL=FOO MAPPROF_INTERVAL=x MAPPROF_MAPS=2 MAPPROF_SEED=-5
+# A name mapprof does not know (a typo) was ignored silently: one line names it, the run is
+# profiled as configured, and mapprof-report's own variable is known (no line).
+mkdir -p "$T/unknown"
+out=$(cd "$T/unknown" && env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/unknown/m.%p.%n" MAPPROF_RATES=1 \
+	MAPPROF_DEBUGINFOD=0 "$LIFE" out 2>"$T/unknown.err")
+rc=$?
+expect_eq "unknown MAPPROF_RATES: same output and status, one line naming it, dumps written" \
+	"$base_out|$base_err|$base_rc|1|1|yes" \
+	"$out|$(grep -v '^mapprof: ' "$T/unknown.err")|$rc|$(grep -c '^mapprof: ' "$T/unknown.err")|$(grep -c '^mapprof: MAPPROF_RATES is not known to mapprof' "$T/unknown.err")|$(ls "$T/unknown" | grep -q '^m\.' && echo yes)"
 # Unwritable output: a missing directory, a regular file where a directory should be. The
 # program calls MAPPROF_DUMP() and exits: two failed dumps, still one line.
 touch "$T/afile"
