@@ -143,18 +143,26 @@ bool mp_churn_impl_name(const char *fn)
 /* Frames of a site in code without symbols named together (innermost first). */
 #define BARE_FRAMES 4
 
-/* The names of frames j.. (at most BARE_FRAMES) of a stack, joined by " < " into buf. */
+/* The names of frames j.. (at most BARE_FRAMES) of a stack, joined by " < " into buf: a
+ * symbolized caller by its function's own name (no parameters), cut at 80 bytes; a frame that
+ * does not fit ends the list whole, never in its middle. */
 static const char *bare_path(const mp_profile_t *p, const uint64_t *locs, uint32_t j, uint32_t len,
 			     char *buf, size_t n, bool *bare)
 {
-	char one[MP_FRAME_NAME_MAX];
+	char one[MP_FRAME_NAME_MAX], own[81];
 	size_t used = 0;
 	buf[0] = 0;
 	for (uint32_t i = j; i < len && i < j + BARE_FRAMES; i++) {
 		const char *name = mp_report_frame_name(p, locs[i], 0, one, sizeof(one));
+		if (p->locations[locs[i] - 1].nlines) {
+			own_name(name, own, sizeof(own));
+			name = own[0] ? own : name;
+		}
 		int w = snprintf(buf + used, n - used, "%s%s", i > j ? " < " : "", name);
-		if (w < 0 || (size_t)w >= n - used)
+		if (w < 0 || (size_t)w >= n - used) {
+			buf[used] = 0;
 			break;
+		}
 		used += (size_t)w;
 	}
 	*bare = true;
@@ -165,9 +173,11 @@ static const char *bare_path(const mp_profile_t *p, const uint64_t *locs, uint32
  * the index of its location in the stack. A frame without symbols (a stripped program) cannot
  * be told from a map's template code inlined there, which every site of that map type shares:
  * such a site is named, and told apart, by its frame and the next BARE_FRAMES - 1 (its
- * callers'), joined by " < " into buf; *bare says so. */
+ * callers'), joined by " < " into bare_buf; *bare says so. A guess both ways: deeper template
+ * code (-O0) still merges sites, and a helper called from several places is several sites. */
 static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
-		       int64_t *line, uint32_t *at, bool *bare, char *buf, size_t n)
+		       int64_t *line, uint32_t *at, bool *bare, char *buf, size_t n, char *bare_buf,
+		       size_t bare_n)
 {
 	uint32_t len = mp_profile_stack_len(p, s);
 	const uint64_t *locs = mp_profile_stack_locs(p, s);
@@ -202,8 +212,8 @@ static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				*file = f;
 				*line = ln;
 				*at = j;
-				if (!l->nlines && j + 1 < len)
-					*fn = bare_path(p, locs, j, len, buf, n, bare);
+				if (!l->nlines)
+					*fn = bare_path(p, locs, j, len, bare_buf, bare_n, bare);
 				return;
 			}
 		}
@@ -590,8 +600,9 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	}
 	/* Maps whose one grow is a reserve() far beyond what they ever hold: the bucket array is
 	 * allocated and cleared whole, and clear() and iteration walk every bucket. Not where a
-	 * reserve ran at a max_load_factor below 1 (dump 1.5): the buckets per element were the
-	 * program's choice, and reserve(held) would ask for as many again. Known for
+	 * reserve ran at a max_load_factor of 1/8 or less (dump 1.5): 8 buckets per element or
+	 * more were the program's choice, and reserve(held) would ask for as many again. (A
+	 * reserve far beyond what such maps hold is missed; one instance marks its site.) Known for
 	 * std::unordered_map, whose bucket is a pointer (an API table's bytes per bucket are its
 	 * own). Not for maps seen holding nothing: elements that come by copy or move assignment
 	 * pass no rehash policy, unseen (a reserved map assigned a full one read as empty). */
@@ -749,7 +760,7 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	mp_stacks_t st;
 	mp_stacks_init(&st, &scratch, sym);
 	mp_htab_t index = {0};
-	char buf[MP_FRAME_NAME_MAX];
+	char buf[MP_FRAME_NAME_MAX], bare_buf[BARE_FRAMES * (MP_FRAME_NAME_MAX + 3)];
 	live_run_t *runs = NULL;
 	size_t nruns = 0, cap_runs = 0;
 	c->processes = in->n;
@@ -772,7 +783,8 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			int64_t line;
 			uint32_t ps = mp_stacks_get(&st, ds->stack), at;
 			bool bare;
-			pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf, sizeof(buf));
+			pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf, sizeof(buf),
+				   bare_buf, sizeof(bare_buf));
 			mp_churn_site_t *s = site_for(c, &index, ds->kind, fn, file, line);
 			if (bare && !s->bare) {
 				s->bare = true;

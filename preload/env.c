@@ -106,16 +106,24 @@ static bool is_known(const char *entry)
 	return false;
 }
 
+/* Room kept at the end of out for " and N more". */
+#define MORE_ROOM 32
+/* The longest name shown whole; a longer one is cut there and marked "...". */
+#define NAME_SHOWN 60
+
 /* Appends the name of entry (up to its '=') to out, comma-separated, while it fits. */
 static void add_name(char *out, size_t cap, const char *entry, size_t *shown, size_t *more)
 {
-	size_t len = strlen(out), n = strcspn(entry, "=");
-	if (*shown < 4 && len + n + 3 < cap && n < 64) {
+	size_t len = strlen(out), n = strcspn(entry, "="), m = n > NAME_SHOWN ? NAME_SHOWN : n;
+	if (*shown < 4 && len + 2 + m + 3 + MORE_ROOM < cap) {
 		if (len)
 			memcpy(out + len, ", ", 2), len += 2;
-		for (size_t i = 0; i < n; i++) /* a name may hold any byte but '=' */
+		for (size_t i = 0; i < m; i++) /* a name may hold any byte but '=' */
 			out[len + i] = entry[i] > 0x20 && entry[i] < 0x7f ? entry[i] : '?';
-		out[len + n] = 0;
+		len += m;
+		if (m < n)
+			memcpy(out + len, "...", 3), len += 3;
+		out[len] = 0;
 		++*shown;
 	} else {
 		++*more;

@@ -375,7 +375,7 @@ static bool read_config(void)
 		return false;
 	}
 	/* Not a reason to stop: the program runs as configured, and the line says what. */
-	char names[200], msg[400];
+	char names[320], msg[512];
 	size_t k = mp_env_unknown(names, sizeof(names));
 	if (k) {
 		snprintf(msg, sizeof(msg),

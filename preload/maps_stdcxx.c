@@ -290,9 +290,10 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		mp_maps_unlock();
 		return;
 	}
-	/* A reserve at a load factor below 1 asks for more buckets than elements on purpose:
-	 * not to be read as oversized (churn.c). */
-	if ((flags & MP_GROW_EXPLICIT) && ((const struct policy *)self)->max_load_factor < 1.0f)
+	/* A reserve at a load factor of 1/8 or less asks for 8 buckets per element or more on
+	 * purpose: not to be read as oversized (churn.c). */
+	if ((flags & MP_GROW_EXPLICIT) &&
+	    ((const struct policy *)self)->max_load_factor <= MP_SITE_LOWLOAD_MAX)
 		m->site->flags |= MP_SITE_LOWLOAD;
 	/* rehash(n) and reserve(n) below the current count shrink the array: followed like a
 	 * grow (the new array replaces the old), but not counted as one (nor adopted: adoption

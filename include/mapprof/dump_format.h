@@ -56,9 +56,11 @@ enum mp_map_kind {
 
 /* MP_SEC_MAP_SITES flags. */
 #define MP_SITE_RESERVES (1u << 0) /* at least one instance of this site called reserve/rehash */
-/* (1.5) unordered_map: an instance was sized by reserve/rehash with a max_load_factor below 1,
- * which multiplies its buckets per element: the program's choice, not oversizing. */
-#define MP_SITE_LOWLOAD (1u << 1)
+/* (1.5) unordered_map: an instance had an explicit grow (reserve/rehash, or libstdc++'s own)
+ * at a max_load_factor of MP_SITE_LOWLOAD_MAX or less: 8 buckets or more per element by the
+ * program's choice, which the report's oversized verdict (8 per element) cannot tell apart. */
+#define MP_SITE_LOWLOAD	    (1u << 1)
+#define MP_SITE_LOWLOAD_MAX 0.125f
 
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];
  * the last bucket also holds everything larger. Lifetime buckets are the same on nanoseconds. */

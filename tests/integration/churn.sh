@@ -253,17 +253,18 @@ fi
 
 # --- oversized and a deliberate max_load_factor: maps reserved at 0.1 for what they hold are not
 # oversized (the advice, reserve(what they held), asked for the same buckets again); maps
-# reserved for 100 times what they hold at the default load factor are.
+# reserved for 100 times what they hold at the default load factor, or at 0.5, are.
 run lowload "$PROGS/churn_lowload"
 got=$(python3 -c "
 import sys; sys.path.insert(0, '$ROOT/tests/tools'); import maps_json as mj
 d = mj.load('$T/lowload.json')
-for f in ('spacious', 'wasteful'):
+for f in ('spacious', 'wasteful', 'halfload'):
     s = mj.sites_named(d, f)
     print(f, [(x['instances'], x['grows'], mj.verdicts(x)) for x in s])" 2>&1)
-expect_eq "a reserve at max_load_factor 0.1 is not oversized; one of 100x at 1 is" \
+expect_eq "a reserve at max_load_factor 0.1 is not oversized; ones of 100x at 1 and at 0.5 are" \
 	"spacious [(20, 20, [])]
-wasteful [(20, 20, ['oversized'])]" "$got"
+wasteful [(20, 20, ['oversized'])]
+halfload [(20, 20, ['oversized'])]" "$got"
 
 # --- a site where only some maps reserve: the presize verdict says how many, and asks for a
 # reserve for every one (it said "after their reserve()" and "the reserve is too small")

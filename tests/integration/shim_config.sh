@@ -74,6 +74,32 @@ rc=$?
 expect_eq "unknown MAPPROF_RATES: same output and status, one line naming it, dumps written" \
 	"$base_out|$base_err|$base_rc|1|1|yes" \
 	"$out|$(grep -v '^mapprof: ' "$T/unknown.err")|$rc|$(grep -c '^mapprof: ' "$T/unknown.err")|$(grep -c '^mapprof: MAPPROF_RATES is not known to mapprof' "$T/unknown.err")|$(ls "$T/unknown" | grep -q '^m\.' && echo yes)"
+# Every variable the shim reads is known to the check (a new one missing from its list would be
+# called misspelled): each set to a valid value, no such line.
+vars=()
+for v in $(grep -ho 'mp_getenv("MAPPROF_[A-Z_]*")' "$ROOT"/preload/*.c | sed 's/.*("\(.*\)")/\1/' | sort -u); do
+	case $v in
+	MAPPROF_RATE | MAPPROF_SEED | MAPPROF_MAPS | MAPPROF_STACK_CACHE) vars+=("$v=1") ;;
+	MAPPROF_DEPTH) vars+=("$v=16") ;;
+	MAPPROF_OUT) vars+=("$v=$T/known/m.%p.%n") ;;
+	MAPPROF_SIGNAL) vars+=("$v=USR2") ;;
+	MAPPROF_INTERVAL) vars+=("$v=0") ;;
+	MAPPROF_UNWIND) vars+=("$v=libunwind") ;;
+	*) vars+=("$v=?") ;; # no valid value known here: add one above
+	esac
+done
+mkdir -p "$T/known"
+(cd "$T/known" && env LD_PRELOAD="$LIB" "${vars[@]}" "$LIFE" out >/dev/null 2>"$T/known.err")
+expect_eq "every variable the shim reads (${#vars[@]}), set to a valid value: no mapprof line" \
+	"" "$(grep '^mapprof: ' "$T/known.err")"
+# Long names: each shown cut at 60 bytes, the count of the others kept whole.
+long=$(printf 'A%.0s' $(seq 70))
+(cd "$T/unknown" && env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/unknown/l.%p.%n" "MAPPROF_1$long=1" \
+	"MAPPROF_2$long=1" "MAPPROF_3$long=1" "MAPPROF_4$long=1" "MAPPROF_5$long=1" "$LIFE" out \
+	>/dev/null 2>"$T/long.err")
+check "five unknown names of 78 bytes: shown cut, the rest counted" \
+	grep -Eq "^mapprof: MAPPROF_1A{51}\.\.\., (MAPPROF_[0-9]A{51}\.\.\., )*MAPPROF_[0-9]A{51}\.\.\. and [1-3] more are not known to mapprof" "$T/long.err"
+
 # Unwritable output: a missing directory, a regular file where a directory should be. The
 # program calls MAPPROF_DUMP() and exits: two failed dumps, still one line.
 touch "$T/afile"
