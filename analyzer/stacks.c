@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Converting dump stacks into profile locations (see stacks.h). Every pc in a dump is a return
- * address: the location's address is pc - 1, inside the call instruction, so that both our
- * symbolization and pprof's own (-list, -disasm) name the line of the call, not the next one. */
+ * address (or, for a frame a signal interrupted, its exact pc + 1): the location's address is
+ * pc - 1, inside the call instruction, so that both our symbolization and pprof's own (-list,
+ * -disasm) name the line of the call, not the next one. */
 #include "stacks.h"
 
 #include <stdlib.h>

@@ -5,8 +5,10 @@
  * rather than by a fixed count, so inlining changes in the shim cannot shift the stacks. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <gnu/libc-version.h>
 #include <linux/futex.h>
 #include <sys/resource.h>
+#include <sys/ucontext.h>
 #include <link.h>
 #include <sched.h>
 #include <string.h>
@@ -103,6 +105,38 @@ bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 	return true;
 }
 
+/* Signal frames. Below a handler, a stack holds the signal trampoline (glibc's __restore_rt,
+ * where the handler "returns"), then the frame the signal interrupted, whose pc is the exact
+ * pc of the interrupted instruction, not a return address. A reader looks up pc - 1 (a return
+ * address's call), which names the instruction before: another line, or another function when
+ * the instruction is a function's first. So such a pc is stored as pc + 1 (mp_stack_trim), and
+ * the trampoline's too: nothing calls it, and pc - 1 is the padding before it.
+ * unw_backtrace says nothing of the signal frames it crossed, and asking libunwind about each
+ * frame (unw_is_signal_frame) would take a cursor walk, seven times the cost; so the
+ * trampoline is told by its code, as libunwind's unw_is_signal_frame tells it on x86_64:
+ * `mov $15, %rax; syscall` (rt_sigreturn). Only glibc's is looked for: a pc in libc's code,
+ * 16-byte aligned (glibc aligns __restore_rt so), which keeps the check to two comparisons per
+ * frame and the reads inside libc's segment. tramp_lo, tramp_span: written once by
+ * mp_stack_init (span 0: libc not found, no pc matches), read-only afterwards. */
+static uintptr_t tramp_lo, tramp_span;
+static const unsigned char rt_sigreturn_code[9] = {0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05};
+
+static inline bool is_sigtramp(uintptr_t pc)
+{
+	if (mp_likely((pc & 15) != 0 || pc - tramp_lo >= tramp_span))
+		return false;
+	return memcmp((const void *)pc, rt_sigreturn_code, sizeof(rt_sigreturn_code)) == 0;
+}
+
+static void find_libc(void)
+{
+	uintptr_t lo, hi;
+	if (mp_code_segment((uintptr_t)&gnu_get_libc_version, &lo, &hi) && hi - lo > 16) {
+		tramp_lo = lo;
+		tramp_span = hi - lo - 16; /* the code read stays inside the segment */
+	}
+}
+
 /* Below this soft RLIMIT_NOFILE, libunwind's memory-check pipe (unwfd.c) would be too large a
  * share of the program's descriptors (with `ulimit -n 5`, cat could not open its file): stacks
  * are walked by frame pointers instead, and libunwind, which opens the pipe at its set-up, is
@@ -112,6 +146,7 @@ bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 void mp_stack_init(void)
 {
 	mp_code_segment((uintptr_t)&mp_stack_init, &self_lo, &self_hi);
+	find_libc();
 	mp_unwfd_init();
 	struct rlimit rl;
 	if (!mp_config.unwind_fp && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
@@ -134,7 +169,10 @@ void mp_stack_init(void)
 #define in_self mp_stack_in_self
 
 /* The frame-pointer walk: each frame is [saved rbp][return address]. Stops at the first
- * implausible frame pointer (not increasing, misaligned, or more than 8 MiB up the stack). */
+ * implausible frame pointer (not increasing, misaligned, or more than 8 MiB up the stack).
+ * A handler's return address is the signal trampoline, and the kernel's frame follows it: the
+ * interrupted pc and rbp are read from its ucontext (the rbp chain alone would skip the
+ * interrupted function). */
 __attribute__((noinline)) static int fp_walk(uintptr_t *buf, int max)
 {
 	uintptr_t *fp = __builtin_frame_address(0);
@@ -145,6 +183,14 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *buf, int max)
 			break;
 		buf[n++] = ret;
 		uintptr_t *next = (uintptr_t *)fp[0];
+		if (mp_unlikely(is_sigtramp(ret))) {
+			const ucontext_t *uc = (const ucontext_t *)&fp[2];
+			uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+			if (n == max || pc == 0)
+				break;
+			buf[n++] = pc;
+			next = (uintptr_t *)uc->uc_mcontext.gregs[REG_RBP];
+		}
 		if (next <= fp || ((uintptr_t)next & 7) ||
 		    (uintptr_t)next - (uintptr_t)fp > (8u << 20))
 			break;
@@ -218,11 +264,23 @@ int mp_stack_trim(const uintptr_t *buf, int n, uintptr_t *out, int max)
 		skip++;
 	/* Further in, too: where the shim runs the program's code (a new-handler, an exit
 	 * handler) or a runtime's (the exception a failing operator new throws), and that code
-	 * allocates, the shim's frames sit between the program's. */
+	 * allocates, the shim's frames sit between the program's. A signal trampoline and the
+	 * frame after it (exact pcs, see is_sigtramp) get pc + 1; the leading frames skipped are
+	 * the shim's, never a trampoline. One comparison per frame: only a pc in libc, or any pc
+	 * after a trampoline (lo 0, span all), takes the slow path. */
 	int k = 0;
-	for (int i = skip; i < n && k < max; i++)
-		if (!in_self(buf[i]))
-			out[k++] = buf[i];
+	uintptr_t lo = tramp_lo, span = tramp_span;
+	for (int i = skip; i < n && k < max; i++) {
+		uintptr_t pc = buf[i];
+		if (mp_unlikely(pc - lo < span)) {
+			bool tramp = is_sigtramp(pc);
+			pc += tramp || lo == 0;	   /* lo 0: the frame after a trampoline */
+			lo = tramp ? 0 : tramp_lo; /* a trampoline after one: a handler's return */
+			span = tramp ? UINTPTR_MAX : tramp_span;
+		}
+		if (!in_self(pc))
+			out[k++] = pc;
+	}
 	return k;
 }
 

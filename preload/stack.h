@@ -53,10 +53,11 @@ MP_HIDDEN bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi, bool *fixed);
 MP_HIDDEN bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, char *path,
 				 size_t n);
 
-/* Fills out[0..] with up to max return addresses, innermost first, starting at the first
- * frame outside the shim; out has room for max + MP_STACK_SLACK (the shim's frames are walked
- * into it, then dropped). Guard held; takes no lock of ours; returns the count (0 on failure).
- * *cut: the stack is only its first frame, because libunwind could not run (unwfd.h).
+/* Fills out[0..] with up to max return addresses (a signal trampoline's pc and the
+ * interrupted pc below it are exact pcs, stored + 1: stack.c), innermost first, starting at
+ * the first frame outside the shim; out has room for max + MP_STACK_SLACK (the shim's frames are
+ * walked into it, then dropped). Guard held; takes no lock of ours; returns the count (0 on
+ * failure). *cut: the stack is only its first frame, because libunwind could not run (unwfd.h).
  * Always inlined: libunwind then starts in the caller's frame, and every shim frame it does
  * not have to walk saves about 65 instructions per capture. */
 static inline __attribute__((always_inline)) int mp_stack_capture(uintptr_t *out, int max,

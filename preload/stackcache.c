@@ -191,7 +191,8 @@ static bool offset_of(const uintptr_t *loc0, unw_word_t addr, uintptr_t hi, uint
  * a frame below, kept and checked too (when rbp merely holds a local's address, the value is
  * the same on every repeat anyway). Refused (false): signal frames, slots that are not plain
  * stack slots rising towards the top of this thread's stack, and DRAP frames (rbp points at
- * the saved caller rbp, the CFA is loaded from memory). */
+ * the saved caller rbp, the CFA is loaded from memory). A signal frame's stored pc is its
+ * pc + 1 (stack.c), as is the interrupted frame's: the pc comparison refuses them first. */
 static __attribute__((noinline)) bool locate(struct sc_entry *e, const uintptr_t *loc0,
 					     uintptr_t hi)
 {

@@ -155,3 +155,34 @@ PYTHONHASHSEED=0 same_profile "python3" /usr/bin/python3 "$T/s.py"
 same_profile "shim_stackcache" $P 200
 same_profile "shim_alloca" $PROGS/shim_alloca 300
 same_profile "shim_realign" $PROGS/shim_realign 300
+
+# Allocations and map grows in signal handlers: below the handler, the signal trampoline, then
+# the interrupted frame, whose pc is exact (not a return address). pc - 1 named before_trap
+# for a ud2 that is trap_first's first instruction, the line before a faulting load, and the
+# padding before __restore_rt for the trampoline (named from libc's symbols when it has them).
+# Both unwinders; the frame-pointer walk skips the caller of a function without a frame.
+# sig_stacks DIR KEEP: the alloc and grow stacks from main (KEEP=main), or their 3 innermost frames
+sig_stacks() {
+	local cut='s/^.*;main;/main;/'
+	[ "$2" == main ] || cut='s/^.*;([^;]*;[^;]*;[^;]* [0-9]+)$/\1/'
+	{
+		"$REPORT" --folded --sample-index alloc_objects "$1"/*.mprof
+		"$REPORT" --profile grow --folded "$1"/*.mprof
+	} 2>/dev/null | sed -E "$cut"'; s/;(__restore_rt|libc\.so\.6\+0x[0-9a-f]*0);handler /;TRAMP;handler /' |
+		sort | tr '\n' '|'
+}
+S=$PROGS/shim_sigframe
+mp_run "$T/sig" $S 30 >/dev/null 2>&1
+want="main;call_trap;trap_first;TRAMP;handler 30|main;call_trap;trap_first;TRAMP;handler 30|"
+want+="main;fault_line;TRAMP;handler 30|main;fault_line;TRAMP;handler 30|"
+expect_eq "signal handlers: interrupted function and trampoline (allocations, grows)" "$want" \
+	"$(sig_stacks "$T/sig" main)"
+fl=$("$REPORT" --json "$T/sig"/*.mprof 2>/dev/null | grep -o '"function":"fault_line"[^}]*' | sort -u)
+expect_eq "signal handlers: the interrupted line" \
+	"\"function\":\"fault_line\",\"file\":\"tests/programs/shim_sigframe.c\",\"line\":$(line_of tests/programs/shim_sigframe.c 'fault here')" "$fl"
+MAPPROF_UNWIND=fp mp_run "$T/sigfp" $S 30 >/dev/null 2>&1
+want="fault_line;TRAMP;handler 30|fault_line;TRAMP;handler 30|"
+want+="trap_first;TRAMP;handler 30|trap_first;TRAMP;handler 30|"
+expect_eq "signal handlers, frame-pointer walk: interrupted function and trampoline" "$want" \
+	"$(sig_stacks "$T/sigfp" 3)"
+same_profile "shim_sigframe" $S 30
