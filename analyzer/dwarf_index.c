@@ -342,11 +342,15 @@ int mp_dwidx_line(Dwarf_Die *cudie, Dwarf_Addr addr, const char **file)
 	return *file ? line : 0;
 }
 
-Dwarf_Die *mp_dwidx_unit(Dwarf_Die *cudie, Dwarf_Die *mem)
+Dwarf_Die *mp_dwidx_unit(Dwarf_Die *cudie, Dwarf_Die *mem, bool *missing)
 {
 	uint8_t type;
-	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, mem, NULL, NULL, NULL) == 0 &&
-	    type == DW_UT_skeleton && dwarf_tag(mem) == DW_TAG_compile_unit)
+	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, mem, NULL, NULL, NULL) != 0 ||
+	    type != DW_UT_skeleton)
+		return cudie;
+	if (dwarf_tag(mem) == DW_TAG_compile_unit)
 		return mem;
+	if (missing)
+		*missing = true;
 	return cudie;
 }

@@ -33,6 +33,7 @@ typedef struct {
 	Dwfl_Module *mod; /* NULL: unsymbolized */
 	Dwarf_Addr bias;  /* the module's own bias in its Dwfl (0 as reported) */
 	bool has_dwarf;
+	bool said_split; /* its split DWARF was not found: said once */
 	/* A file at path, but another build than the process ran (build ID, or modified since it
 	 * started): pprof must not read its names either. */
 	bool stale;
@@ -469,7 +470,17 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 	Dwarf_Die *cudie = mp_dwidx_cu(o->idx, o->mod, addr, &cubias);
 	if (!cudie)
 		return 0;
-	Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem);
+	bool missing = false;
+	Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem, &missing);
+	if (missing && !o->said_split) {
+		/* Its lines are in the skeleton, its functions and inlined calls are not. */
+		o->said_split = true;
+		fprintf(
+		    stderr,
+		    "mapprof-report: warning: %s: its split DWARF (-gsplit-dwarf .dwo files) was "
+		    "not found: no inlined frames (a .dwp package is not read by this libdw)\n",
+		    o->path);
+	}
 	Dwarf_Die chain[MP_SYM_MAX_INLINE];
 	const Dwarf_Die *cut;
 	int n = mp_dwidx_chain(o->idx, unit, addr - cubias, chain,
@@ -559,7 +570,7 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 		const char *file = NULL;
 		int line = cudie ? mp_dwidx_line(cudie, addr - cubias, &file) : 0;
 		if (file) {
-			Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem);
+			Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem, NULL);
 			out[0].file = absolute(s, cudie, unit, file);
 			out[0].line = line;
 		}

@@ -3,7 +3,7 @@
 # The objects behind the frames, as they are on disk when mapprof-report runs: a stripped
 # binary run by several processes (each loads it at another address), a binary rebuilt since
 # its run, one replaced while it ran (the kernel names it "PATH (deleted)"), and a file name
-# with a newline in it. Programs are built here from one small source.
+# with a newline in it, and split DWARF with and without its .dwo. Programs are built here.
 . "$(dirname "$0")/lib.sh"
 
 if [ ! -f "$LIB" ] || [ ! -x "$REPORT" ]; then
@@ -113,4 +113,41 @@ if [ -x "$ldso" ]; then
 		bash -c '! grep -q "build ID" "$1"' _ "$T/loader.err"
 else
 	ok "started through the loader # SKIP no interpreter found"
+fi
+
+# --- split DWARF: the .dwo beside the binary gives the inlined frame; without it, one warning
+# names the binary (the inlined frames were missing without a word).
+cat >"$T/split.c" <<'EOF2'
+#include <stdio.h>
+#include <stdlib.h>
+static inline __attribute__((always_inline)) void *inlined_make(int n)
+{
+	char *p = malloc(n); /* not a tail call: the frame stays */
+	if (p)
+		p[0] = 1;
+	return p;
+}
+__attribute__((noinline)) void *split_site(int n) { return inlined_make(n); }
+int main(void)
+{
+	static void *keep[10];
+	for (int i = 0; i < 10; i++)
+		keep[i] = split_site(100 + i);
+	printf("ok %p\n", keep[9] ? (void *)keep : NULL);
+	return 0;
+}
+EOF2
+mkdir -p "$T/split" "$T/nodwo"
+if (cd "$T/split" && cc -O2 -g -gsplit-dwarf -o prog ../split.c) &&
+	(cd "$T/nodwo" && cc -O2 -g -gsplit-dwarf -o prog ../split.c && rm -f ./*.dwo); then
+	for d in split nodwo; do
+		mp_run "$T/$d/dumps" "$T/$d/prog" >/dev/null 2>&1
+		"$REPORT" --folded "$T/$d/dumps"/*.mprof >"$T/$d.folded" 2>"$T/$d.err"
+	done
+	expect_eq "split DWARF found: the inlined frame, no warning" "1|0" \
+		"$(grep -c 'split_site;inlined_make' "$T/split.folded")|$(grep -c warning "$T/split.err")"
+	expect_eq "split DWARF missing: one warning naming the binary" "1" \
+		"$(grep -c "^mapprof-report: warning: $T/nodwo/prog: its split DWARF" "$T/nodwo.err")"
+else
+	not_ok "cc -gsplit-dwarf"
 fi
