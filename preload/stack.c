@@ -173,6 +173,19 @@ void mp_stack_init(void)
  * A handler's return address is the signal trampoline, and the kernel's frame follows it: the
  * interrupted pc and rbp are read from its ucontext (the rbp chain alone would skip the
  * interrupted function). */
+/* Whether a kernel signal frame's ucontext is at p, right above a handler's frame that
+ * returns to the trampoline. Not when the trampoline's address is a copy (a handler that
+ * realigns its stack pushes one, and its saved rbp, below its locals): the kernel leaves
+ * uc_link NULL, puts the saved FPU state just above the frame, and the interrupted stack
+ * pointer above both (not on an alternate signal stack: that walk stops there instead). */
+static bool sigframe_at(const void *p)
+{
+	const ucontext_t *uc = p;
+	uintptr_t fpr = (uintptr_t)uc->uc_mcontext.fpregs;
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	return uc->uc_link == NULL && fpr > (uintptr_t)p && fpr - (uintptr_t)p < 4096 && sp > fpr;
+}
+
 __attribute__((noinline)) static int fp_walk(uintptr_t *buf, int max)
 {
 	uintptr_t *fp = __builtin_frame_address(0);
@@ -183,7 +196,7 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *buf, int max)
 			break;
 		buf[n++] = ret;
 		uintptr_t *next = (uintptr_t *)fp[0];
-		if (mp_unlikely(is_sigtramp(ret))) {
+		if (mp_unlikely(is_sigtramp(ret)) && sigframe_at(&fp[2])) {
 			const ucontext_t *uc = (const ucontext_t *)&fp[2];
 			uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 			if (n == max || pc == 0)

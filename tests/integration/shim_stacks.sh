@@ -185,4 +185,12 @@ want="fault_line;TRAMP;handler 30|fault_line;TRAMP;handler 30|"
 want+="trap_first;TRAMP;handler 30|trap_first;TRAMP;handler 30|"
 expect_eq "signal handlers, frame-pointer walk: interrupted function and trampoline" "$want" \
 	"$(sig_stacks "$T/sigfp" 3)"
+# A handler that realigns its stack pushes a copy of the trampoline's address with no signal
+# frame above it: the walk must not read the words there as a ucontext (it named a garbage pc
+# and went on from a garbage rbp). The 5 allocations end in main, through the trampoline.
+MAPPROF_UNWIND=fp mp_run "$T/sigrealign" "$PROGS/shim_sigrealign" >/dev/null 2>&1
+expect_eq "frame-pointer walk, a realigning handler: no ucontext read where none is" \
+	"main;TRAMP;realigned_handler 5" \
+	"$("$REPORT" --folded --sample-index alloc_objects "$T/sigrealign"/*.mprof 2>/dev/null |
+		grep 'realigned_handler' | sed -E 's/^.*;main;/main;/; s/;(__restore_rt|libc\.so\.6\+0x[0-9a-f]*0);/;TRAMP;/')"
 same_profile "shim_sigframe" $S 30
