@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "dwarf_index.h"
-#include "dwarf_name.h"
 #include "symtab.h"
 #include "util.h"
 
@@ -37,9 +36,8 @@ typedef struct {
 	/* A file at path, but another build than the process ran (build ID, or modified since it
 	 * started): pprof must not read its names either. */
 	bool stale;
-	mp_dwidx_t *idx;    /* function ranges per CU, built as CUs are met */
-	mp_dwname_t *names; /* C++ names of functions without a linkage name */
-	mp_symtab_t *syms;  /* the symbol table by address, built at the first lookup */
+	mp_dwidx_t *idx;   /* function ranges per CU, built as CUs are met */
+	mp_symtab_t *syms; /* the symbol table by address, built at the first lookup */
 	/* What dwarf_frames reads from each function DIE, by DIE offset: attribute lookups
 	 * (dwarf_attr_integrate follows abstract origins) were most of symbolization's cost, and
 	 * the same functions and inlined instances recur at many addresses. */
@@ -94,7 +92,6 @@ void mp_symbolize_free(mp_symbolizer_t *s)
 		return;
 	for (size_t i = 0; i < s->nobjs; i++) {
 		mp_dwidx_free(s->objs[i].idx);
-		mp_dwname_free(s->objs[i].names);
 		mp_symtab_free(s->objs[i].syms);
 		free(s->objs[i].dies);
 		mp_htab_free(&s->objs[i].die_index);
@@ -340,29 +337,13 @@ static const char *attr_string(Dwarf_Die *die, unsigned int name)
 	return dwarf_formstring(dwarf_attr_integrate(die, name, &a));
 }
 
-static const char *demangle_cb(void *s, const char *name)
-{
-	return demangle(s, name);
-}
-
-/* A function DIE's names: the linkage name (mangled) when there is one, else DW_AT_name, in
- * C++ qualified by its scopes and parameters (dwarf_name.c), as the symbol of the function
- * would read: GCC names no symbol of internal linkage, and two inlined methods Alpha::make and
- * Beta::make of an anonymous namespace were both "make". The same pointer as system_name too:
- * mp_symbolize then still prefers the symbol's name for the outermost frame. */
-static void die_names(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, mp_sym_frame_t *f)
+/* A function DIE's names: the linkage name (mangled) when there is one, else DW_AT_name. */
+static void die_names(mp_symbolizer_t *s, Dwarf_Die *die, mp_sym_frame_t *f)
 {
 	const char *link = attr_string(die, DW_AT_linkage_name);
 	if (!link)
 		link = attr_string(die, DW_AT_MIPS_linkage_name);
 	const char *plain = attr_string(die, DW_AT_name);
-	if (!link && plain) {
-		if (!o->names)
-			o->names = mp_dwname_new(demangle_cb, s);
-		const char *q = mp_dwname_function(o->names, die);
-		if (q && *q)
-			plain = q;
-	}
 	f->system_name = link ? link : plain;
 	f->name = link ? demangle(s, link) : plain;
 	const char *file = dwarf_decl_file(die);
@@ -402,7 +383,7 @@ static die_info_t die_info(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, Dwarf_F
 	if (i != MP_HTAB_NONE)
 		return o->dies[i];
 	die_info_t d = {.off = k.off};
-	die_names(s, o, die, &d.names);
+	die_names(s, die, &d.names);
 	d.inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
 	if (d.inlined) {
 		Dwarf_Attribute a;
@@ -533,9 +514,9 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 	/* The ELF symbol names the outermost function when DWARF has nothing (stripped objects,
 	 * code without debug info) or gave a nameless DIE. */
 	const char *symname = NULL;
-	/* Also when the DIE has no linkage name (system_name is its name, built from DWARF): the
-	 * symbol has what DWARF may not (a lambda's number in its scope, clang's "$_0", a
-	 * template's full arguments where GCC's DW_AT_name leaves the default ones out). */
+	/* Also when the DIE has no linkage name (system_name is its plain name): a lambda or a
+	 * method of a local class is "operator()" or "go" there, while its symbol is qualified
+	 * ("parse()::{lambda(int)#1}::operator()(int) const"). */
 	bool unlinked = n > 0 && out[n - 1].name && out[n - 1].system_name == out[n - 1].name;
 	if (n == 0 || !out[n - 1].name || unlinked) {
 		if (!o->syms)

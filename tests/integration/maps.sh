@@ -244,9 +244,8 @@ for l in open(sys.argv[1]):
         truth[w[0]] = (int(w[2]), int(w[4]))
 j = json.load(open(sys.argv[2]))
 for fn, heap in (("pool_round", 0), ("heap_round", truth["heap_round"][1])):
-    # the site is fill<Map>, inlined and named as its symbol would be (a template's return type
-    # first): told apart by the map's allocator
-    s = [x for x in j["sites"] if x["function"].startswith("void fill<") and
+    # the site is fill<Map>: told apart by the map's allocator
+    s = [x for x in j["sites"] if x["function"].startswith("fill<") and
          ("polymorphic_allocator" in x["function"]) == (fn == "pool_round")]
     assert len(s) == 1, [x["function"] for x in j["sites"]]
     s = s[0]

@@ -189,23 +189,6 @@ done
 "$PBDUMP" "$T/cxx.pb.gz" | grep -q '^function .*: shapes::Widget::make(int) system _ZN6shapes6Widget4makeEi ' &&
 	ok "system_name keeps the mangled name" || not_ok "system_name keeps the mangled name"
 
-# ---- inlined functions without a linkage name (GCC writes none for internal linkage): named by
-# their scopes and parameters, as their symbols read when not inlined. Both make methods were
-# "make", one function, and fill was "fill" inlined but "outer::(anonymous namespace)::fill(int)"
-# out of line.
-mp_run "$T/anon" "$PROGS/report_anon_inline"
-"$REPORT" -o "$T/anon.pb.gz" "$T"/anon/*.mprof 2>/dev/null
-for f in "(anonymous namespace)::Alpha::make(int)|3 300" \
-	"(anonymous namespace)::Beta::make(int) const|7 1400" \
-	"outer::(anonymous namespace)::fill(int)|7 210"; do
-	expect_eq "inlined without a linkage name: ${f%|*}" "${f#*|} ${f#*|}" \
-		"$(frame_values "$T/anon.pb.gz" "${f%|*}")"
-done
-folded=$("$REPORT" --folded --sample-index alloc_objects "$T"/anon/*.mprof 2>/dev/null)
-expect_eq "--folded: Alpha::make and Beta::make apart, fill inlined or not one name" \
-	"use_alpha();(anonymous namespace)::Alpha::make(int) 3|use_beta();(anonymous namespace)::Beta::make(int) const 7|use_fill();outer::(anonymous namespace)::fill(int) 7" \
-	"$(grep -o 'use_[a-z]*();.*' <<<"$folded" | sort | paste -sd'|')"
-
 # ---- a frame past every CU's range takes no line: g++ -O2 puts main in .text.startup, before
 # crt1's _start, and libdwfl's line lookup answered for _start with the last line of main's unit
 # (basic_string.h:795). The program is written here: the layout is the compiler's.
