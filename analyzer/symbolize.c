@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dwarf_index.h"
+#include "dwarf_scope.h"
 #include "symtab.h"
 #include "util.h"
 
@@ -36,8 +37,9 @@ typedef struct {
 	/* A file at path, but another build than the process ran (build ID, or modified since it
 	 * started): pprof must not read its names either. */
 	bool stale;
-	mp_dwidx_t *idx;   /* function ranges per CU, built as CUs are met */
-	mp_symtab_t *syms; /* the symbol table by address, built at the first lookup */
+	mp_dwidx_t *idx;      /* function ranges per CU, built as CUs are met */
+	mp_dwscope_t *scopes; /* scopes per CU, for names without a linkage name */
+	mp_symtab_t *syms;    /* the symbol table by address, built at the first lookup */
 	/* What dwarf_frames reads from each function DIE, by DIE offset: attribute lookups
 	 * (dwarf_attr_integrate follows abstract origins) were most of symbolization's cost, and
 	 * the same functions and inlined instances recur at many addresses. */
@@ -56,6 +58,8 @@ struct mp_symbolizer {
 	/* Demangled names by mangled name: the same function is met at many addresses. */
 	char **mangled, **demangled;
 	size_t ndm, cap_dm, cap_dm2;
+	char **scoped; /* names built by mp_dwscope_name, owned */
+	size_t nscoped, cap_scoped;
 	mp_htab_t dm_index;
 	/* Source paths made absolute (joined to their unit's compile directory). */
 	char **paths;
@@ -92,6 +96,7 @@ void mp_symbolize_free(mp_symbolizer_t *s)
 		return;
 	for (size_t i = 0; i < s->nobjs; i++) {
 		mp_dwidx_free(s->objs[i].idx);
+		mp_dwscope_free(s->objs[i].scopes);
 		mp_symtab_free(s->objs[i].syms);
 		free(s->objs[i].dies);
 		mp_htab_free(&s->objs[i].die_index);
@@ -102,6 +107,9 @@ void mp_symbolize_free(mp_symbolizer_t *s)
 	}
 	free(s->objs);
 	mp_htab_free(&s->obj_index);
+	for (size_t i = 0; i < s->nscoped; i++)
+		free(s->scoped[i]);
+	free(s->scoped);
 	for (size_t i = 0; i < s->ndm; i++) {
 		free(s->mangled[i]);
 		free(s->demangled[i]);
@@ -338,7 +346,7 @@ static const char *attr_string(Dwarf_Die *die, unsigned int name)
 }
 
 /* A function DIE's names: the linkage name (mangled) when there is one, else DW_AT_name. */
-static void die_names(mp_symbolizer_t *s, Dwarf_Die *die, mp_sym_frame_t *f)
+static void die_names(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, mp_sym_frame_t *f)
 {
 	const char *link = attr_string(die, DW_AT_linkage_name);
 	if (!link)
@@ -346,6 +354,17 @@ static void die_names(mp_symbolizer_t *s, Dwarf_Die *die, mp_sym_frame_t *f)
 	const char *plain = attr_string(die, DW_AT_name);
 	f->system_name = link ? link : plain;
 	f->name = link ? demangle(s, link) : plain;
+	/* No linkage name (an anonymous namespace's function, a local class's method): the bare
+	 * name would merge Alpha::make and Beta::make; qualified by its scopes instead. The
+	 * outermost frame still prefers the symbol's name (mp_symbolize: system_name). */
+	if (!link && plain && !o->scopes)
+		o->scopes = mp_dwscope_new();
+	char *q = link || !plain ? NULL : mp_dwscope_name(o->scopes, die, plain);
+	if (q) {
+		MP_GROW(s->scoped, s->cap_scoped, s->nscoped + 1);
+		s->scoped[s->nscoped++] = q;
+		f->name = f->system_name = q;
+	}
 	const char *file = dwarf_decl_file(die);
 	f->file = file ? file : "";
 	int line = 0;
@@ -383,7 +402,7 @@ static die_info_t die_info(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, Dwarf_F
 	if (i != MP_HTAB_NONE)
 		return o->dies[i];
 	die_info_t d = {.off = k.off};
-	die_names(s, die, &d.names);
+	die_names(s, o, die, &d.names);
 	d.inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
 	if (d.inlined) {
 		Dwarf_Attribute a;

@@ -189,6 +189,14 @@ done
 "$PBDUMP" "$T/cxx.pb.gz" | grep -q '^function .*: shapes::Widget::make(int) system _ZN6shapes6Widget4makeEi ' &&
 	ok "system_name keeps the mangled name" || not_ok "system_name keeps the mangled name"
 
+# ---- inlined functions without a linkage name (GCC writes none for internal linkage): named by
+# their scopes (Alpha::make and Beta::make were both "make", one function).
+mp_run "$T/anon" "$PROGS/report_anon_inline"
+folded=$("$REPORT" --folded --sample-index alloc_objects "$T"/anon/*.mprof 2>/dev/null)
+expect_eq "--folded: inlined functions without a linkage name, by their scopes" \
+	"use_alpha();(anonymous namespace)::Alpha::make 3|use_beta();(anonymous namespace)::Beta::make 7|use_fill();outer::(anonymous namespace)::fill 5" \
+	"$(grep -o 'use_[a-z]*();.*' <<<"$folded" | sort | paste -sd'|')"
+
 # ---- a frame past every CU's range takes no line: g++ -O2 puts main in .text.startup, before
 # crt1's _start, and libdwfl's line lookup answered for _start with the last line of main's unit
 # (basic_string.h:795). The program is written here: the layout is the compiler's.

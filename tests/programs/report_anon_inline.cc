@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/* Inlined functions whose DWARF has no linkage name, for tests/integration/report_e2e.sh. GCC
+ * writes none for a function of internal linkage (here: an anonymous namespace), so both make
+ * methods were named "make" wherever they were inlined: one function in a profile. Known
+ * counts, all kept:
+ *   (anonymous namespace)::Alpha::make      3 x malloc(100)  inlined in use_alpha
+ *   (anonymous namespace)::Beta::make       7 x malloc(200)  inlined in use_beta
+ *   outer::(anonymous namespace)::fill      5 x malloc(30)   inlined in use_fill
+ */
+#include <cstdlib>
+
+#define INLINE inline __attribute__((always_inline))
+
+namespace
+{
+struct Alpha {
+	INLINE void *make(int n)
+	{
+		return malloc(n);
+	}
+};
+struct Beta {
+	INLINE void *make(int n) const
+	{
+		return malloc(n);
+	}
+};
+} // namespace
+
+namespace outer
+{
+namespace
+{
+INLINE void *fill(int n)
+{
+	return malloc(n);
+}
+} // namespace
+} // namespace outer
+
+static void *keep[64];
+static int k;
+void *volatile sink;
+
+__attribute__((noinline)) void use_alpha()
+{
+	Alpha a;
+	for (int i = 0; i < 3; i++)
+		keep[k++] = a.make(100);
+}
+
+__attribute__((noinline)) void use_beta()
+{
+	const Beta b{};
+	for (int i = 0; i < 7; i++)
+		keep[k++] = b.make(200);
+}
+
+__attribute__((noinline)) void use_fill()
+{
+	for (int i = 0; i < 5; i++)
+		keep[k++] = outer::fill(30);
+}
+
+int main()
+{
+	use_alpha();
+	use_beta();
+	use_fill();
+	sink = keep[0];
+	return 0;
+}
