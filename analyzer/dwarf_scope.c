@@ -19,9 +19,11 @@
 
 #include "util.h"
 
-#define MAX_HOPS  4  /* abstract origin, then specification: a chain longer is no C++'s */
-#define MAX_DEPTH 64 /* scopes nested deeper are not walked into */
-#define NAME_MAX_ 1024
+#define MAX_HOPS   4	   /* abstract origin, then specification: no C++ chain is longer */
+#define MAX_DEPTH  64	   /* scopes nested deeper are not walked into */
+#define MAX_FNS	   8	   /* enclosing functions a local class's name goes through */
+#define MAX_SCOPES 1000000 /* per unit */
+#define NAME_MAX_  1024
 
 typedef struct {
 	Dwarf_Off start, end; /* the scope's DIE and where its subtree ends */
@@ -32,8 +34,11 @@ typedef struct {
 
 typedef struct {
 	const Dwarf_CU *cu;
+	Dwarf *dbg; /* the unit's (a split unit's is its .dwo's) */
 	scope_t *s;
 	size_t n, cap;
+	Dwarf_Off last; /* the last DIE walked: offsets only rise */
+	bool walked;
 } unit_t;
 
 struct mp_dwscope {
@@ -70,23 +75,41 @@ static bool walked_into(int tag)
 	return is_scope(tag) || tag == DW_TAG_lexical_block;
 }
 
+static const char *name_of(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+}
+
 /* Records the scopes among die and its siblings, and their subtrees', under parent; `end` is
- * where the enclosing subtree ends. Iterative over siblings, recursive over depth (capped). */
+ * where the enclosing subtree ends. Iterative over siblings, recursive over depth (capped).
+ * Offsets must rise: a DW_AT_sibling into a DIE's own subtree (bad DWARF) would have it walked
+ * again at every level, doubling the work per level. A method's declaration (in its class)
+ * holds no class: neither recorded nor walked into. */
 static void walk(unit_t *u, Dwarf_Die *die, uint32_t parent, Dwarf_Off end, int depth)
 {
 	Dwarf_Die cur = *die, sib, child;
 	for (;;) {
+		Dwarf_Off here = dwarf_dieoffset(&cur);
+		if ((u->walked && here <= u->last) || u->n >= MAX_SCOPES)
+			return;
+		u->walked = true;
+		u->last = here;
 		int more = dwarf_siblingof(&cur, &sib);
-		Dwarf_Off here = dwarf_dieoffset(&cur),
-			  next = more == 0 ? dwarf_dieoffset(&sib) : end;
+		Dwarf_Off next = more == 0 ? dwarf_dieoffset(&sib) : end;
 		int tag = dwarf_tag(&cur);
+		bool decl = tag == DW_TAG_subprogram && dwarf_hasattr(&cur, DW_AT_declaration);
 		uint32_t me = parent;
-		if (is_scope(tag)) {
+		if (is_scope(tag) && !decl) {
 			MP_GROW(u->s, u->cap, u->n + 1);
-			u->s[u->n] = (scope_t){here, next, dwarf_diename(&cur), tag, parent};
+			/* a function's name may be on its declaration (DW_AT_specification) */
+			const char *nm =
+			    tag == DW_TAG_subprogram ? name_of(&cur) : dwarf_diename(&cur);
+			u->s[u->n] = (scope_t){here, next, nm, tag, parent};
 			me = (uint32_t)u->n++;
 		}
-		if (walked_into(tag) && depth < MAX_DEPTH && dwarf_child(&cur, &child) == 0)
+		if (walked_into(tag) && !decl && depth < MAX_DEPTH &&
+		    dwarf_child(&cur, &child) == 0)
 			walk(u, &child, me, next, depth + 1);
 		if (more != 0 || next <= here) /* no sibling, or offsets going back: bad DWARF */
 			return;
@@ -114,6 +137,7 @@ static unit_t *unit_of(mp_dwscope_t *x, Dwarf_Die *die)
 	unit_t *u = &x->units[x->n];
 	memset(u, 0, sizeof(*u));
 	u->cu = cudie.cu;
+	u->dbg = dwarf_cu_getdwarf(cudie.cu);
 	if (dwarf_child(&cudie, &child) == 0)
 		walk(u, &child, UINT32_MAX, UINT64_MAX, 0);
 	mp_htab_insert(&x->index, h, (uint32_t)x->n++);
@@ -166,6 +190,36 @@ static void declaration(Dwarf_Die *die, Dwarf_Die *out)
 	}
 }
 
+/* Appends the scopes that hold the DIE cur, innermost first, to names (n so far, of MAX_DEPTH).
+ * A function reached (the one a local class or a lambda is in) ends the list unless it has a
+ * declaration elsewhere (a method, or a function declared in a namespace and defined outside
+ * it, at the unit's top): then *next is that declaration, whose scopes come next. False when
+ * the scopes are more than MAX_DEPTH. */
+static bool scopes_of(mp_dwscope_t *x, Dwarf_Die *cur, const scope_t **names, int *n,
+		      Dwarf_Die *next, bool *more)
+{
+	*more = false;
+	const unit_t *u = unit_of(x, cur);
+	if (!u)
+		return true;
+	for (uint32_t i = holder(u, dwarf_dieoffset(cur)); i != UINT32_MAX; i = u->s[i].parent) {
+		if (*n == MAX_DEPTH)
+			return false;
+		names[(*n)++] = &u->s[i];
+		Dwarf_Die fn;
+		if (u->s[i].tag != DW_TAG_subprogram || !u->dbg ||
+		    !dwarf_offdie(u->dbg, u->s[i].start, &fn) || fn.cu != u->cu ||
+		    dwarf_tag(&fn) != DW_TAG_subprogram) /* a type unit's offsets are not these */
+			continue;
+		declaration(&fn, next);
+		if (dwarf_dieoffset(next) != u->s[i].start || next->cu != fn.cu) {
+			*more = true;
+			return true;
+		}
+	}
+	return true;
+}
+
 char *mp_dwscope_name(mp_dwscope_t *x, Dwarf_Die *die, const char *plain)
 {
 	if (!plain || !*plain)
@@ -177,14 +231,15 @@ char *mp_dwscope_name(mp_dwscope_t *x, Dwarf_Die *die, const char *plain)
 	int lang = cu_lang(&decl);
 	if (!is_cxx(lang < 0 ? cu_lang(die) : lang))
 		return NULL;
-	const unit_t *u = unit_of(x, &decl);
-	if (!u)
-		return NULL;
 	const scope_t *chain[MAX_DEPTH];
 	int n = 0;
-	for (uint32_t i = holder(u, dwarf_dieoffset(&decl)); i != UINT32_MAX && n < MAX_DEPTH;
-	     i = u->s[i].parent)
-		chain[n++] = &u->s[i];
+	bool more = true;
+	for (int fns = 0; more && fns < MAX_FNS; fns++) {
+		Dwarf_Die next;
+		if (!scopes_of(x, &decl, chain, &n, &next, &more))
+			return NULL; /* deeper than kept: a name cut at both ends would mislead */
+		decl = next;
+	}
 	if (!n)
 		return NULL; /* at file scope: the plain name is the whole name */
 	char buf[NAME_MAX_];

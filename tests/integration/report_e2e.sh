@@ -196,6 +196,9 @@ folded=$("$REPORT" --folded --sample-index alloc_objects "$T"/anon/*.mprof 2>/de
 expect_eq "--folded: inlined functions without a linkage name, by their scopes" \
 	"use_alpha();(anonymous namespace)::Alpha::make 3|use_beta();(anonymous namespace)::Beta::make 7|use_fill();outer::(anonymous namespace)::fill 5" \
 	"$(grep -o 'use_[a-z]*();.*' <<<"$folded" | sort | paste -sd'|')"
+expect_eq "--folded: local classes and lambdas, by their functions' declared scopes" \
+	"A::g();A::g::{unnamed type}::operator() 2|B::g();B::g::{unnamed type}::operator() 5|alpha::f();alpha::f::Loc::make 4|beta::f();beta::f::Loc::make 6" \
+	"$(grep -oE '(A|B|alpha|beta)::[fg]\(\);.*' <<<"$folded" | sort | paste -sd'|')"
 
 # ---- a frame past every CU's range takes no line: g++ -O2 puts main in .text.startup, before
 # crt1's _start, and libdwfl's line lookup answered for _start with the last line of main's unit

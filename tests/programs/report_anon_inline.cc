@@ -6,6 +6,10 @@
  *   (anonymous namespace)::Alpha::make      3 x malloc(100)  inlined in use_alpha
  *   (anonymous namespace)::Beta::make       7 x malloc(200)  inlined in use_beta
  *   outer::(anonymous namespace)::fill      5 x malloc(30)   inlined in use_fill
+ *   alpha::f::Loc::make, beta::f::Loc::make  4 and 6 x malloc(40): local classes, whose
+ *                                            scopes go through their function's declaration
+ *   A::g::{unnamed type}::operator()         2 x malloc(10): a lambda in a method (its
+ *   B::g::{unnamed type}::operator()         5 x malloc(20)  closure type has no name)
  */
 #include <cstdlib>
 
@@ -42,6 +46,63 @@ static void *keep[64];
 static int k;
 void *volatile sink;
 
+namespace alpha
+{
+__attribute__((noinline)) void f()
+{
+	struct Loc {
+		INLINE void *make(int n)
+		{
+			return malloc(n);
+		}
+	};
+	for (int i = 0; i < 4; i++)
+		keep[k++] = Loc().make(40);
+}
+} // namespace alpha
+
+namespace beta
+{
+__attribute__((noinline)) void f()
+{
+	struct Loc {
+		INLINE void *make(int n)
+		{
+			return malloc(n);
+		}
+	};
+	for (int i = 0; i < 6; i++)
+		keep[k++] = Loc().make(40);
+}
+} // namespace beta
+
+struct A {
+	__attribute__((noinline)) void g();
+};
+struct B {
+	__attribute__((noinline)) void g();
+};
+
+void A::g()
+{
+	auto l = [](int n) __attribute__((always_inline))
+	{
+		return malloc(n);
+	};
+	for (int i = 0; i < 2; i++)
+		keep[k++] = l(10);
+}
+
+void B::g()
+{
+	auto l = [](int n) __attribute__((always_inline))
+	{
+		return malloc(n);
+	};
+	for (int i = 0; i < 5; i++)
+		keep[k++] = l(20);
+}
+
 __attribute__((noinline)) void use_alpha()
 {
 	Alpha a;
@@ -67,6 +128,10 @@ int main()
 	use_alpha();
 	use_beta();
 	use_fill();
+	alpha::f();
+	beta::f();
+	A().g();
+	B().g();
 	sink = keep[0];
 	return 0;
 }
