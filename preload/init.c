@@ -433,7 +433,6 @@ static void atfork_child(void)
 	mp_record_reset();
 	mp_maps_reset();
 	mp_unload_reset_child();
-	mp_trigger_reset_child(); /* also resets the dump writer's lock and sequence */
 	mp_start_ns = mp_now_ns();
 	mp_forked_child = 1;
 	forks = 0;
@@ -446,6 +445,11 @@ static void atfork_child(void)
 		int64_t first = mp_sample_next(&t->rng, mp_config.rate);
 		mp_countdown_set(t, first < 0 ? 0 : (uint64_t)first);
 	}
+	/* Last: it starts the child's dump thread, which a MAPPROF_SIGNAL already pending makes
+	 * write at once; before the lines above, that dump took the parent's start time, seed
+	 * and no fork-child flag (a process too many in reports). Also resets the dump writer's
+	 * lock and sequence. */
+	mp_trigger_reset_child();
 	mp_tls.guard--;
 }
 
