@@ -30,7 +30,11 @@ static size_t mapped;
  * written loses everything. The limits are read at each new mapping (1 MiB at least, rare):
  * they may change from outside (prlimit), and a vfork child's setrlimit is not the parent's. */
 static size_t cap; /* the last one computed, for the line */
-static bool cap_reached, cap_said;
+static bool cap_reached;
+/* Whether a line said the profiler ran short of memory: one line per process, whichever comes
+ * first, the cap's or a dropped sample's (both can happen in one run: an mmap refused by the
+ * limit itself, then the cap, in an order the layout decides). */
+static bool short_said;
 
 static size_t limit_of(int resource)
 {
@@ -74,7 +78,7 @@ static void *map_pages(size_t size, bool capped)
 /* Out of line, after the lock: the line that the cap was reached, once. */
 static __attribute__((noinline, cold)) void say_cap(void)
 {
-	if (__atomic_exchange_n(&cap_said, true, __ATOMIC_RELAXED))
+	if (!mp_arena_short_first())
 		return;
 	char msg[200];
 	snprintf(msg, sizeof(msg),
@@ -142,9 +146,14 @@ void *mp_arena_alloc_dump(size_t size)
 	return alloc(size, false);
 }
 
-bool mp_arena_cap_reached(void)
+bool mp_arena_short_first(void)
 {
-	return __atomic_load_n(&cap_reached, __ATOMIC_RELAXED);
+	return !__atomic_exchange_n(&short_said, true, __ATOMIC_RELAXED);
+}
+
+void mp_arena_short_reset(void)
+{
+	short_said = false;
 }
 
 void mp_arena_free(void *p, size_t size)

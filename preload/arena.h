@@ -11,8 +11,11 @@
 MP_HIDDEN void *mp_arena_alloc(size_t size);
 /* The same past the cap: for the dump's buffer. */
 MP_HIDDEN void *mp_arena_alloc_dump(size_t size);
-/* Whether an allocation was refused at the cap (its line said so: other lines need not). */
-MP_HIDDEN bool mp_arena_cap_reached(void);
+/* True once per process: the caller says the profiler ran short of memory (the cap's line or
+ * a dropped sample's); one such line is enough, the dumps count the rest. */
+MP_HIDDEN bool mp_arena_short_first(void);
+/* Fork child, single-threaded: its first such line is said again. */
+MP_HIDDEN void mp_arena_short_reset(void);
 /* Gives memory back for reuse by a later mp_arena_alloc of a similar size. */
 MP_HIDDEN void mp_arena_free(void *p, size_t size);
 /* Bytes mapped so far (for tests and the RSS budget). */

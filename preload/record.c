@@ -14,13 +14,13 @@
 /* Sampling points that could not be recorded (no memory). Atomic: rare, any thread. Read by
  * the dump writer; the other totals (sampled objects, in-use estimate) live in table.c. */
 static uint64_t n_dropped;
-static bool said_dropped; /* the line below, once per process */
 
-/* Out of line: the first drop says so (a dump's "dropped" alone went unnoticed). */
+/* Out of line: the first drop says so (a dump's "dropped" alone went unnoticed), unless the
+ * arena's cap line came first. */
 static __attribute__((noinline, cold)) void dropped(void)
 {
 	__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
-	if (!mp_arena_cap_reached() && !__atomic_exchange_n(&said_dropped, true, __ATOMIC_RELAXED))
+	if (mp_arena_short_first())
 		mp_log("a sample could not be recorded (no memory for the profiler's tables, an "
 		       "address-space limit perhaps, or no stack); the dumps count such samples as "
 		       "dropped");
@@ -114,8 +114,8 @@ void mp_record_stats_locked(struct mp_sample_stats *out)
 
 void mp_record_reset(void)
 {
-	n_dropped = 0; /* the rest is reset with the table */
-	said_dropped = false;
+	n_dropped = 0;		/* the rest is reset with the table */
+	mp_arena_short_reset(); /* a fork child says its own */
 }
 
 /* Guard not held. Forgets p (before the real free or realloc: after it, p may belong to
