@@ -13,6 +13,13 @@
 extern "C" {
 #endif
 
+/* inline is C99 and C++: C89 code (-std=c89, -ansi) gets GCC's and clang's own spelling. */
+#if defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)
+#define MAPPROF_INLINE_ inline
+#else
+#define MAPPROF_INLINE_ __inline__
+#endif
+
 /* Writes a dump now (a full snapshot; the file name comes from MAPPROF_OUT). Returns 0 on
  * success, -1 if profiling is off or the dump could not be written (also when called from a
  * signal handler that interrupted the profiler on this thread: use MAPPROF_SIGNAL instead). */
@@ -54,24 +61,24 @@ typedef int (*mapprof_dump_fn_)(void);
 typedef void (*mapprof_create_fn_)(const void *);
 typedef void (*mapprof_grow_fn_)(const void *, size_t, size_t, size_t, size_t, uint64_t);
 typedef void (*mapprof_destroy_fn_)(const void *, size_t);
-static inline mapprof_dump_fn_ mapprof_dump_fn_get_(void)
+static MAPPROF_INLINE_ mapprof_dump_fn_ mapprof_dump_fn_get_(void)
 {
 	return MAPPROF_FN_(mapprof_dump);
 }
-static inline mapprof_create_fn_ mapprof_create_fn_get_(void)
+static MAPPROF_INLINE_ mapprof_create_fn_ mapprof_create_fn_get_(void)
 {
 	return MAPPROF_FN_(mapprof_map_create);
 }
-static inline mapprof_grow_fn_ mapprof_grow_fn_get_(int reserve)
+static MAPPROF_INLINE_ mapprof_grow_fn_ mapprof_grow_fn_get_(int reserve)
 {
 	return reserve ? MAPPROF_FN_(mapprof_map_reserve) : MAPPROF_FN_(mapprof_map_grow);
 }
-static inline mapprof_destroy_fn_ mapprof_destroy_fn_get_(void)
+static MAPPROF_INLINE_ mapprof_destroy_fn_ mapprof_destroy_fn_get_(void)
 {
 	return MAPPROF_FN_(mapprof_map_destroy);
 }
 /* An expression: also usable outside functions (a C++ initializer at namespace scope). */
-static inline int mapprof_dump_or_skip_(void)
+static MAPPROF_INLINE_ int mapprof_dump_or_skip_(void)
 {
 	mapprof_dump_fn_ f = mapprof_dump_fn_get_();
 	return f ? f() : -1;

@@ -14,7 +14,8 @@
  * defined by the program (its own allocator) before this header, they are kept: expansions are
  * still recorded, but table creation and destruction are not. Include this header before
  * uthash.h (or force-include it): after uthash.h it cannot tell a program's hooks from
- * uthash's defaults, and replaces both. Needs uthash 2.1 or later. */
+ * uthash's defaults, and replaces both. A program's own copy of uthash.h needs -I for its
+ * directory: <uthash.h> below is not looked for beside the source. Needs uthash 2.1 or later. */
 #ifndef MAPPROF_UTHASH_H
 #define MAPPROF_UTHASH_H
 
@@ -70,7 +71,7 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 
 /* table_size 0 tells the shim "a bucket array, no table" (a shim that predates the flag reads
  * it the same way: no block has size 0). */
-static inline void *mapprof_uthash_malloc_(size_t sz, int buckets)
+static MAPPROF_INLINE_ void *mapprof_uthash_malloc_(size_t sz, int buckets)
 {
 	__typeof__(&mapprof_uthash_malloc) f = MAPPROF_FN_(mapprof_uthash_malloc);
 	return f ? f(sz, buckets ? 0 : sizeof(UT_hash_table)) : malloc(sz);
@@ -78,7 +79,7 @@ static inline void *mapprof_uthash_malloc_(size_t sz, int buckets)
 
 /* A block of the table's size that is no bucket array is the table (HASH_CLEAR, HASH_DELETE of
  * the last item): its element count at death is read here. */
-static inline void mapprof_uthash_free_(void *p, size_t sz, int buckets)
+static MAPPROF_INLINE_ void mapprof_uthash_free_(void *p, size_t sz, int buckets)
 {
 	__typeof__(&mapprof_uthash_free) f = MAPPROF_FN_(mapprof_uthash_free);
 	if (f) {
@@ -90,7 +91,7 @@ static inline void mapprof_uthash_free_(void *p, size_t sz, int buckets)
 	}
 }
 
-static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
+static MAPPROF_INLINE_ void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
 {
 	__typeof__(&mapprof_uthash_expand_fyi) f = MAPPROF_FN_(mapprof_uthash_expand_fyi);
 	if (f)
@@ -102,7 +103,7 @@ static inline void mapprof_uthash_expand_fyi_(const UT_hash_table *tbl)
  * also report the table's size at each of its first 8 items and then every 16th, so that a
  * table emptied item by item before it dies still shows how large it got (within 16). The bloom
  * filter's own work is kept when HASH_BLOOM is on. */
-static inline void mapprof_uthash_added_(const UT_hash_table *tbl)
+static MAPPROF_INLINE_ void mapprof_uthash_added_(const UT_hash_table *tbl)
 {
 	unsigned n = tbl->num_items;
 	if (n <= 8 || (n & 15) == 0) {
@@ -145,7 +146,7 @@ static inline void mapprof_uthash_added_(const UT_hash_table *tbl)
 	} while (0)
 #endif
 
-static inline void mapprof_uthash_noexpand_fyi_(const UT_hash_table *tbl)
+static MAPPROF_INLINE_ void mapprof_uthash_noexpand_fyi_(const UT_hash_table *tbl)
 {
 	__typeof__(&mapprof_uthash_noexpand_fyi) f = MAPPROF_FN_(mapprof_uthash_noexpand_fyi);
 	if (f)

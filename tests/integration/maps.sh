@@ -356,6 +356,82 @@ for p in maps_api_global maps_api_global_nopie; do
 		"early -1 member -1|early 0 member 0" \
 		"$("$PROGS/$p")|$(mp_run "$T/$p" "$PROGS/$p" 2>&1)"
 done
+# The headers in C89 code (-std=c89 -pedantic, as uthash itself builds; their inline functions
+# did not compile there), with gcc and clang: the uthash hooks still see every expansion, which
+# the program counts itself.
+cat >"$T/c89.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include "uthash.h"
+struct item {
+	int id;
+	UT_hash_handle hh;
+};
+int main(void)
+{
+	struct item *h = NULL, *it, *tmp;
+	unsigned i, nb = 0, grows = 0;
+	for (i = 0; i < 3000; i++) {
+		it = (struct item *)malloc(sizeof *it);
+		it->id = (int)i;
+		HASH_ADD_INT(h, id, it);
+		if (h->hh.tbl->num_buckets != nb) {
+			grows += nb != 0;
+			nb = h->hh.tbl->num_buckets;
+		}
+	}
+	HASH_ITER(hh, h, it, tmp)
+	{
+		HASH_DEL(h, it);
+		free(it);
+	}
+	printf("%u %d\n", grows, MAPPROF_DUMP() == 0);
+	return 0;
+}
+EOF
+for c in gcc clang; do
+	if ! command -v "$c" >/dev/null; then
+		ok "C89: the headers build with $c # SKIP no $c"
+		continue
+	fi
+	if ! "$c" -std=c89 -pedantic -Werror -Wall -Wextra -include mapprof/uthash.h -Iinclude \
+		-o "$T/c89_$c" "$T/c89.c" 2>"$T/c89_$c.err"; then
+		not_ok "C89: the headers build with $c (-std=c89 -pedantic -Werror)" \
+			"$(head -5 "$T/c89_$c.err")"
+		continue
+	fi
+	plain=$("$T/c89_$c")
+	out=$(mp_run "$T/c89_$c.d" "$T/c89_$c" 2>&1)
+	# the grow profile's grows (its first value, summed)
+	got=$("$REPORT" --profile grow --json "$T/c89_$c.d"/*.mprof 2>&1 | python3 -c '
+import json, sys
+print(sum(s["values"][0] for s in json.load(sys.stdin)["samples"]))' 2>&1)
+	expect_eq "C89: the headers build with $c; grows as the program counts them, same output plain" \
+		"${out%% *} 1|${out%% *} 0|${out%% *}" "$out|$plain|$got"
+done
+# A project's own copy of uthash.h, included as "uthash.h" beside its source (here one that
+# starts tables at 64 buckets): with -I for its directory, as the README says, the forced
+# header compiles that copy, not the system's, and the shim sees its grows from 64 buckets.
+mkdir -p "$T/vend"
+sed 's/^#define HASH_INITIAL_NUM_BUCKETS 32U.*/#define HASH_INITIAL_NUM_BUCKETS 64U/;
+     s/^#define HASH_INITIAL_NUM_BUCKETS_LOG2 5U.*/#define HASH_INITIAL_NUM_BUCKETS_LOG2 6U/' \
+	"$(echo '#include <uthash.h>' | cc -E -H -x c - 2>&1 >/dev/null | sed -n 's/^\. //p' | head -1)" \
+	>"$T/vend/uthash.h"
+cp "$T/c89.c" "$T/vend/prog.c"
+if ! grep -q 'HASH_INITIAL_NUM_BUCKETS 64U' "$T/vend/uthash.h"; then
+	not_ok "own copy of uthash.h: could not make one from the system's"
+elif ! cc -O1 -include mapprof/uthash.h -Iinclude -I"$T/vend" -o "$T/vend/prog" \
+	"$T/vend/prog.c" 2>"$T/vend.err" || ! cc -O1 -Iinclude -include mapprof.h -I"$T/vend" -o "$T/vend/plain" \
+		"$T/vend/prog.c" 2>>"$T/vend.err"; then
+	not_ok "own copy of uthash.h: builds" "$(head -5 "$T/vend.err")"
+else
+	out=$(mp_run "$T/vend/d" "$T/vend/prog" 2>&1)
+	first=$("$REPORT" --profile grow --json "$T/vend/d"/*.mprof 2>&1 | python3 -c '
+import json, sys
+print(min(s["labels"]["from_buckets"] for s in json.load(sys.stdin)["samples"]))' 2>&1)
+	expect_eq "own copy of uthash.h with -I: that copy is compiled (same grows as plain, from 64)" \
+		"$("$T/vend/plain" | cut -d' ' -f1)|64" "${out%% *}|$first"
+fi
 printf '#include "mapprof.h"\nint f(void) { int m; MAPPROF_MAP_CREATE(&m); return MAPPROF_DUMP(); }\n' >"$T/x32.c"
 if echo 'int x;' | cc -mx32 -ffreestanding -x c -c -o /dev/null - 2>/dev/null; then
 	check "the API header builds for x32 without -fpie" \
