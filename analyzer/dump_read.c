@@ -275,7 +275,10 @@ static int parse_samples(cur_t *c, mp_dump_t *d)
 
 static int parse_totals(cur_t *c, mp_dump_t *d)
 {
-	int rc = need(c, TOTALS_SIZE, "TOTALS section");
+	/* The fields its minor version has: 1.3 appended grow_thread_ns, 1.4 maps_dropped (a
+	 * 1.5 payload cut short lost the line that map counts read low, silently). */
+	size_t size = TOTALS_SIZE + (d->minor >= 3 ? 8 : 0) + (d->minor >= 4 ? 8 : 0);
+	int rc = need(c, size, "TOTALS section");
 	if (rc != MP_OK)
 		return rc;
 	mp_dump_totals_t *t = &d->totals;

@@ -196,6 +196,33 @@ static int check_rates(const mp_inputs_t *in)
 	return MP_OK;
 }
 
+/* A grow profile takes dumps of any rates: its grows are exact at every one. The totals' in-use
+ * figures are not: summed over processes, they are exact only if every process recorded every
+ * allocation, unbiased estimates if some sampled, and unknown if one did not sample at all.
+ * in->rate, which the outputs label them by, says which, and one line says why. */
+static void mixed_rates(mp_inputs_t *in)
+{
+	const mp_dump_t *a = NULL, *b = NULL; /* two processes at different rates */
+	uint64_t worst = 1;
+	for (size_t i = 0; i < in->n; i++) {
+		const mp_dump_t *d = &in->dumps[i];
+		if (!a)
+			a = d;
+		else if (!b && d->rate != a->rate)
+			b = d;
+		if (d->rate == 0 || (worst != 0 && d->rate > 1 && worst == 1))
+			worst = d->rate;
+	}
+	if (!b)
+		return;
+	in->rate = worst;
+	fprintf(stderr,
+		"mapprof-report: warning: %s was sampled at rate %llu, %s at rate %llu: the grows "
+		"are exact at any rate, but the in-use totals are %s\n",
+		b->name, (unsigned long long)b->rate, a->name, (unsigned long long)a->rate,
+		worst == 0 ? "unknown (a process did not sample)" : "estimates");
+}
+
 static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
 {
 	t->alloc_calls += d->alloc_calls;
@@ -267,6 +294,8 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 			in->rate = in->dumps[i].rate;
 		add_totals(&in->totals, &in->dumps[i].totals);
 	}
+	if (!check_rate)
+		mixed_rates(in);
 	return MP_OK;
 }
 

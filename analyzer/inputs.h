@@ -20,7 +20,8 @@ typedef struct mp_inputs {
 
 /* Reads every path. With keep_going an unreadable file is a warning; without, the first one
  * ends with its status (MP_EINPUT or MP_EIO, message printed). When check_rate is set (heap
- * profiles), dumps that sample at different rates are refused with MP_EINPUT. */
+ * profiles), dumps that sample at different rates are refused with MP_EINPUT; when not, rate
+ * says how the totals' in-use figures sum (1 exact, 0 unknown, else estimates). */
 int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep_going,
 		   bool check_rate);
 void mp_inputs_free(mp_inputs_t *in);

@@ -57,6 +57,24 @@ expect_rc "mixed rates: exit 2" 2 'at rate 4096, but .* at rate 1|at rate 1, but
 "$GEN" --exe "$T/target" --samples 0 --stacks 1 --pid 14 --rate 0 -o "$T/off.mprof"
 expect_rc "sampling off with a profiled dump: exit 2" 2 'sampling was off \(rate 0\), but .* at rate 1' \
 	"$REPORT" --top 3 "$T/a.mprof" "$T/off.mprof"
+# The grow profile takes any mix of rates (its grows are exact at each), but its in-use totals
+# are then estimates (exact + sampled) or unknown (a process that did not sample): labelled so,
+# with one line why. They were labelled by whichever process came first ("exact").
+for order in "a.mprof sampled.mprof" "sampled.mprof a.mprof"; do
+	# shellcheck disable=SC2086
+	out=$(cd "$T" && "$REPORT" --profile grow --top 3 $order 2>"$T/mixed.err")
+	rc=$?
+	js=$(cd "$T" && "$REPORT" --profile grow --json $order 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["rate"], d["exact"])')
+	expect_eq "grow profile over rates 1 and 4096 ($order): exit 0, in use labelled estimates" \
+		"0|1|1|4096 True" \
+		"$rc|$(grep -c 'in use at dump.*(estimates' <<<"$out")|$(grep -c 'warning: .* at rate .*the in-use totals are estimates' "$T/mixed.err")|$js"
+done
+out=$("$REPORT" --profile grow --top 3 "$T/a.mprof" "$T/off.mprof" 2>"$T/mixed.err")
+expect_eq "grow profile over rates 1 and 0: exit 0, in use unknown, one line why" "0|1|1" \
+	"$?|$(grep -c 'in use unknown' <<<"$out")|$(grep -c 'in-use totals are unknown' "$T/mixed.err")"
 # --keep-going over mixed rates: the dumps at the most common rate are kept (a.mprof and
 # b.mprof at rate 1; sampled.mprof at 4096 and off.mprof at 0 are skipped), in any order.
 for order in "a b sampled off" "off sampled b a"; do

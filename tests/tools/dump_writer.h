@@ -144,6 +144,8 @@ static inline void mpw_totals(mpw_t *w, uint64_t calls, uint64_t frees, uint64_t
 	mpw_u64(w, inuse);
 	mpw_u64(w, inuse); /* peak */
 	mpw_u64(w, 1);	   /* threads */
+	mpw_u64(w, 0);	   /* grow_thread_ns (1.3) */
+	mpw_u64(w, 0);	   /* maps_dropped (1.4) */
 	mpw_end(w);
 }
 

@@ -237,6 +237,58 @@ static void newer_major(void **state)
 	free(w.b);
 }
 
+/* Where build()'s TOTALS section starts (its 16-byte section header, then 10 u64). */
+static size_t totals_at(const mpw_t *full)
+{
+	for (size_t i = 16; i + 24 < full->n; i++)
+		if (full->b[i] == MP_SEC_TOTALS && full->b[i + 8] == 80 && full->b[i + 16] == 100)
+			return i;
+	fail_msg("no TOTALS section");
+	return 0;
+}
+
+/* build()'s dump with minor version `minor` and a TOTALS payload of `fields` u64: parsed, or
+ * the error, in err. */
+static int totals_of(unsigned minor, int fields, char *err, size_t n)
+{
+	mpw_t full = build(NULL);
+	size_t at = totals_at(&full);
+	mpw_t w = {0};
+	mpw_bytes(&w, full.b, at);
+	w.b[10] = (uint8_t)minor;
+	mpw_begin(&w, MP_SEC_TOTALS);
+	for (int i = 0; i < fields; i++)
+		mpw_u64(&w, 100 + (uint64_t)i);
+	mpw_end(&w);
+	mpw_bytes(&w, full.b + at + 16 + 80, full.n - at - 16 - 80);
+	mp_dump_t d;
+	int rc = mp_dump_parse(w.b, w.n, "t.mprof", &d, err, n);
+	if (rc == MP_OK)
+		assert_int_equal(d.totals.maps_dropped, fields >= 10 ? 109 : 0);
+	mp_dump_free(&d);
+	free(w.b);
+	free(full.b);
+	return rc;
+}
+
+/* TOTALS has the fields of its minor version: 1.3 appended grow_thread_ns, 1.4 maps_dropped. A
+ * current dump whose TOTALS was cut to 1.2's size lost its maps_dropped, silently. */
+static void totals_by_minor(void **state)
+{
+	char err[256] = "";
+	assert_int_equal(totals_of(5, 10, err, sizeof(err)), MP_OK);
+	assert_int_equal(totals_of(4, 10, err, sizeof(err)), MP_OK);
+	assert_int_equal(totals_of(3, 9, err, sizeof(err)), MP_OK);
+	assert_int_equal(totals_of(2, 8, err, sizeof(err)), MP_OK);
+	for (int fields = 8; fields <= 9; fields++) {
+		assert_int_equal(totals_of(5, fields, err, sizeof(err)), MP_EINPUT);
+		assert_non_null(strstr(err, "truncated TOTALS"));
+		assert_int_equal(totals_of(4, fields, err, sizeof(err)), MP_EINPUT);
+	}
+	assert_int_equal(totals_of(3, 8, err, sizeof(err)), MP_EINPUT);
+	(void)state;
+}
+
 static void newer_minor_accepted(void **state)
 {
 	/* a later minor: minor 7, an unknown section, and TOTALS with a field appended */
@@ -247,20 +299,14 @@ static void newer_minor_accepted(void **state)
 	mpw_u64(&w, 12345);
 	mpw_end(&w);
 	mpw_begin(&w, MP_SEC_TOTALS);
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 11; i++)
 		mpw_u64(&w, 100 + (uint64_t)i);
 	mpw_end(&w);
-	/* the rest of a valid dump, without its TOTALS (6 + 8 u64 = 80 bytes) */
+	/* the rest of a valid dump, without its TOTALS */
 	mpw_t full = build(NULL);
-	size_t totals = 0;
-	for (size_t i = 16; i + 4 < full.n; i++)
-		if (full.b[i] == MP_SEC_TOTALS && full.b[i + 8] == 64 && full.b[i + 16] == 100) {
-			totals = i;
-			break;
-		}
-	assert_true(totals != 0);
+	size_t totals = totals_at(&full);
 	mpw_bytes(&w, full.b + 16, totals - 16);
-	mpw_bytes(&w, full.b + totals + 80, full.n - totals - 80);
+	mpw_bytes(&w, full.b + totals + 16 + 80, full.n - totals - 16 - 80);
 	mp_dump_t d;
 	char err[256] = "";
 	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
@@ -516,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(bad_magic),
 	    cmocka_unit_test(newer_major),
 	    cmocka_unit_test(newer_minor_accepted),
+	    cmocka_unit_test(totals_by_minor),
 	    cmocka_unit_test(impossible_counts),
 	    cmocka_unit_test(times_out_of_range),
 	    cmocka_unit_test(impossible_frames),
