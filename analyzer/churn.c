@@ -470,12 +470,12 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				snprintf(
 				    also, sizeof(also),
 				    "; the tables at line %" PRId64 " (p90 <= %" PRIu64
-				    ")%s hold far fewer: make them before it, or restore 5 and "
+				    ")%s hold far fewer: make them before it, or restore 5U and "
 				    "32U after these tables' code",
 				    o->line, o->size_p90, others > 1 ? " and others" : "");
 			snprintf(sg, sizeof(sg),
 				 "uthash cannot reserve per table: after #include \"uthash.h\", "
-				 "redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %u and "
+				 "#undef and redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %u and "
 				 "HASH_INITIAL_NUM_BUCKETS as %" PRIu64 "U (for ~%" PRIu64
 				 " items; every table whose first HASH_ADD comes after it in that "
 				 "file gets it%s), or keep one table alive and reuse it",
@@ -618,8 +618,9 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			snprintf(ev, sizeof(ev),
 				 "%" PRIu64 " instance(s) reserved ~%" PRIu64
 				 " buckets each (%s of bucket array) and held at most %" PRIu64
-				 " elements",
-				 s->instances, buckets, each, s->max_size);
+				 " element%s",
+				 s->instances, buckets, each, s->max_size,
+				 s->max_size == 1 ? "" : "s");
 			snprintf(sg, sizeof(sg),
 				 "reserve(%" PRIu64 ") is enough for what these maps held: a "
 				 "smaller array allocates less, and clear() and iteration walk "

@@ -356,14 +356,17 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 		s->heap_grow_bytes = s->grow_bytes;
 		s->turns = s->shared;
 	}
-	/* 1.2: heap_grow_bytes per entry, appended */
+	/* The arrays its minor version appends: 1.2 heap_grow_bytes per entry, 1.3 turns per
+	 * entry after those (older dumps read them as grow_bytes and shared). */
+	size_t more = (size_t)d->nsites * 8 * ((d->minor >= 2) + (d->minor >= 3));
+	if ((rc = need(c, more, "MAP_SITES appended fields")) != MP_OK)
+		return rc;
 	if (left(c) >= (size_t)d->nsites * 8)
 		for (uint32_t i = 0; i < d->nsites; i++) {
 			uint64_t v = ld64(c); /* a part of grow_bytes */
 			if (v < d->sites[i].grow_bytes)
 				d->sites[i].heap_grow_bytes = v;
 		}
-	/* 1.3: turns per entry, appended after those */
 	if (left(c) >= (size_t)d->nsites * 8)
 		for (uint32_t i = 0; i < d->nsites; i++) {
 			uint64_t v = ld64(c); /* a part of shared */

@@ -202,7 +202,7 @@ static int check_rates(const mp_inputs_t *in)
  * in->rate, which the outputs label them by, says which, and one line says why. */
 static void mixed_rates(mp_inputs_t *in)
 {
-	const mp_dump_t *a = NULL, *b = NULL; /* two processes at different rates */
+	const mp_dump_t *a = NULL, *b = NULL, *off = NULL; /* a and b: at different rates */
 	uint64_t worst = 1;
 	for (size_t i = 0; i < in->n; i++) {
 		const mp_dump_t *d = &in->dumps[i];
@@ -210,17 +210,30 @@ static void mixed_rates(mp_inputs_t *in)
 			a = d;
 		else if (!b && d->rate != a->rate)
 			b = d;
-		if (d->rate == 0 || (worst != 0 && d->rate > 1 && worst == 1))
+		if (d->rate == 0 && !off)
+			off = d;
+		if (d->rate > 1 && worst == 1)
 			worst = d->rate;
 	}
 	if (!b)
 		return;
-	in->rate = worst;
-	fprintf(stderr,
-		"mapprof-report: warning: %s was sampled at rate %llu, %s at rate %llu: the grows "
-		"are exact at any rate, but the in-use totals are %s\n",
-		b->name, (unsigned long long)b->rate, a->name, (unsigned long long)a->rate,
-		worst == 0 ? "unknown (a process did not sample)" : "estimates");
+	in->mixed_rates = true;
+	in->rate = off ? 0 : worst;
+	if (off) {
+		const mp_dump_t *on = off == a ? b : a;
+		fprintf(
+		    stderr,
+		    "mapprof-report: warning: %s: sampling was off (rate 0), but %s was sampled "
+		    "at rate %llu: the grows are exact at any rate, but the in-use totals are "
+		    "unknown\n",
+		    off->name, on->name, (unsigned long long)on->rate);
+	} else {
+		fprintf(
+		    stderr,
+		    "mapprof-report: warning: %s was sampled at rate %llu, %s at rate %llu: the "
+		    "grows are exact at any rate, but the in-use totals are estimates\n",
+		    b->name, (unsigned long long)b->rate, a->name, (unsigned long long)a->rate);
+	}
 }
 
 static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)

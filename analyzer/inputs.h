@@ -12,9 +12,10 @@
 typedef struct mp_inputs {
 	mp_dump_t *dumps; /* one per process, sorted by (start_ns, pid, ppid) */
 	size_t n, cap;
-	size_t read;	/* distinct dumps read (snapshots included; a file given twice once) */
-	size_t skipped; /* files skipped under keep_going */
-	uint64_t rate;	/* the common sampling rate of the dumps that sample (0: none does) */
+	size_t read;	  /* distinct dumps read (snapshots included; a file given twice once) */
+	size_t skipped;	  /* files skipped under keep_going */
+	uint64_t rate;	  /* the common sampling rate of the dumps that sample (0: none does) */
+	bool mixed_rates; /* a grow profile's processes at several rates (rate: see mixed_rates) */
 	mp_dump_totals_t totals; /* summed over processes */
 } mp_inputs_t;
 

@@ -137,6 +137,8 @@ static void header(jout_t *o, const mp_profile_t *p, const mp_report_info_t *inf
 	jstr(o, info->profile);
 	jput(o, ",\"rate\":");
 	ju64(o, in->rate);
+	if (in->mixed_rates) /* processes at several rates: rate says how in-use totals sum */
+		jput(o, ",\"mixed_rates\":true");
 	jput(o, grow || in->rate == 1 ? ",\"exact\":true" : ",\"exact\":false");
 	jput(o, ",\"processes\":");
 	ju64(o, in->n);

@@ -123,9 +123,10 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 	if (in->rate == 0)
 		fprintf(f,
 			"Totals: %" PRIu64 " allocation calls, %" PRIu64 " frees, %s allocated "
-			"(exact); in use unknown (sampling off); %" PRIu64 " samples, %" PRIu64
-			" dropped\n",
-			t->alloc_calls, t->free_calls, ab, t->sampled, t->dropped);
+			"(exact); in use unknown (%s); %" PRIu64 " samples, %" PRIu64 " dropped\n",
+			t->alloc_calls, t->free_calls, ab,
+			in->mixed_rates ? "a process did not sample" : "sampling off", t->sampled,
+			t->dropped);
 	else
 		fprintf(f,
 			"Totals: %" PRIu64 " allocation calls, %" PRIu64 " frees, %s allocated "

@@ -153,7 +153,7 @@ bool mp_arena_short_first(void)
 
 void mp_arena_short_reset(void)
 {
-	short_said = false;
+	__atomic_store_n(&short_said, false, __ATOMIC_RELAXED);
 }
 
 void mp_arena_free(void *p, size_t size)

@@ -67,14 +67,18 @@ for order in "a.mprof sampled.mprof" "sampled.mprof a.mprof"; do
 	js=$(cd "$T" && "$REPORT" --profile grow --json $order 2>/dev/null | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print(d["rate"], d["exact"])')
+print(d["rate"], d["exact"], d.get("mixed_rates"))')
 	expect_eq "grow profile over rates 1 and 4096 ($order): exit 0, in use labelled estimates" \
-		"0|1|1|4096 True" \
+		"0|1|1|4096 True True" \
 		"$rc|$(grep -c 'in use at dump.*(estimates' <<<"$out")|$(grep -c 'warning: .* at rate .*the in-use totals are estimates' "$T/mixed.err")|$js"
 done
-out=$("$REPORT" --profile grow --top 3 "$T/a.mprof" "$T/off.mprof" 2>"$T/mixed.err")
-expect_eq "grow profile over rates 1 and 0: exit 0, in use unknown, one line why" "0|1|1" \
-	"$?|$(grep -c 'in use unknown' <<<"$out")|$(grep -c 'in-use totals are unknown' "$T/mixed.err")"
+# With a process that did not sample among others: unknown, and the line names that one.
+out=$("$REPORT" --profile grow --top 3 "$T/a.mprof" "$T/sampled.mprof" "$T/off.mprof" \
+	2>"$T/mixed.err")
+expect_eq "grow profile over rates 1, 4096 and 0: exit 0, in use unknown, one line naming it" \
+	"0|1|1" "$?|$(grep -c 'in use unknown (a process did not sample)' <<<"$out")|$(grep -c \
+		"off.mprof: sampling was off (rate 0), but .* at rate [0-9]*: .*in-use totals are unknown" \
+		"$T/mixed.err")"
 # --keep-going over mixed rates: the dumps at the most common rate are kept (a.mprof and
 # b.mprof at rate 1; sampled.mprof at 4096 and off.mprof at 0 are skipped), in any order.
 for order in "a b sampled off" "off sampled b a"; do

@@ -310,6 +310,8 @@ int main(int argc, char **argv)
 			mpw_site(&w, (uint32_t)(rnd() % nstacks), (uint16_t)(1 + i % 3), 1 + i);
 		for (uint64_t i = 0; i < nsites; i++) /* 1.2: heap_grow_bytes, appended */
 			mpw_u64(&w, rnd() % 64);
+		for (uint64_t i = 0; i < nsites; i++) /* 1.3: turns, all of shared (mpw_site) */
+			mpw_u64(&w, 1 + i + 7);
 		mpw_end(&w);
 		mpw_begin(&w, MP_SEC_MAP_PC_LIVE); /* 1.2: maps alive at once per site pc */
 		mpw_u32(&w, (uint32_t)nsites);

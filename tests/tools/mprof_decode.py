@@ -291,6 +291,16 @@ def decode(data, name="dump"):
                 raise FormatError("%s: section %s appears twice" % (name, key))
             r = Reader(memoryview(data)[body:body + length], body, "%s: %s" % (name, key))
             d[key] = fn(r)  # a longer payload is allowed (later minors append fields)
+            # ...but not a shorter one: the fields a minor appended are there from it on
+            if key == "totals":
+                need = 64 + 8 * (minor >= 3) + 8 * (minor >= 4)
+            elif key == "map_sites":
+                entry = 8 + 8 * (len(SITE_FIELDS) + 32 + 48 + (minor >= 2) + (minor >= 3))
+                need = 4 + entry * len(d[key])
+            else:
+                need = 0
+            if length < need:
+                raise FormatError("%s: %s section short of its minor's fields" % (name, key))
         else:
             d["unknown_sections"].append(stype)
         pos = body + length

@@ -74,7 +74,8 @@ static mpw_t build(marks_t *m)
 	mpw_begin(&w, MP_SEC_MAP_SITES);
 	mpw_u32(&w, 1);
 	mpw_site(&w, 2, MP_KIND_UNORDERED_MAP, 7);
-	mpw_u64(&w, 5); /* 1.2: its heap_grow_bytes, appended */
+	mpw_u64(&w, 5);	 /* 1.2: its heap_grow_bytes, appended */
+	mpw_u64(&w, 14); /* 1.3: its turns, after those (all of shared, 7 + 7) */
 	mpw_end(&w);
 	mpw_begin(&w, MP_SEC_MAP_PC_LIVE); /* written unsorted: the reader sorts for lookups */
 	mpw_u32(&w, 2);
@@ -158,11 +159,13 @@ static void valid_dump(void **state)
 }
 
 /* A dump whose MAP_SITES entry has grow_bytes 17 and, if trailer, heap_grow_bytes *trailer
- * appended (1.2); without it, a 1.1 section. */
+ * appended (1.2, and 1.3's turns); without it, a 1.1 dump. */
 static uint64_t heap_of(const uint64_t *trailer)
 {
 	mpw_t w = {0};
 	mpw_file_header(&w);
+	if (!trailer)
+		w.b[10] = 1;
 	mpw_header(&w, 7, 0, 512, 1000, 2000, "/bin/app");
 	mpw_begin(&w, MP_SEC_OBJECTS);
 	mpw_u32(&w, 0);
@@ -179,8 +182,10 @@ static uint64_t heap_of(const uint64_t *trailer)
 	mpw_begin(&w, MP_SEC_MAP_SITES);
 	mpw_u32(&w, 1);
 	mpw_site(&w, 0, MP_KIND_UNORDERED_MAP, 7); /* grow_bytes 7 + 10 */
-	if (trailer)
+	if (trailer) {
 		mpw_u64(&w, *trailer);
+		mpw_u64(&w, 14); /* turns */
+	}
 	mpw_end(&w);
 	mpw_finish(&w);
 	mp_dump_t d;
@@ -191,6 +196,39 @@ static uint64_t heap_of(const uint64_t *trailer)
 	mp_dump_free(&d);
 	free(w.b);
 	return heap;
+}
+
+/* build()'s dump with its MAP_SITES payload cut by `cut` bytes (the appended arrays): a
+ * current dump lost heap_grow_bytes and turns silently, read as a 1.1 section. */
+static void sites_by_minor(void **state)
+{
+	for (size_t cut = 8; cut <= 16; cut += 8) {
+		mpw_t full = build(NULL);
+		size_t at = 0;
+		for (size_t i = 16; i + 24 < full.n && !at; i++)
+			if (full.b[i] == MP_SEC_MAP_SITES && full.b[i + 16] == 1 &&
+			    full.b[i + 20] == 2)
+				at = i;
+		assert_true(at != 0);
+		uint64_t len = 0;
+		for (int k = 0; k < 8; k++)
+			len |= (uint64_t)full.b[at + 8 + k] << (8 * k);
+		mpw_t w = {0};
+		mpw_bytes(&w, full.b, at + 8);
+		mpw_le(&w, len - cut, 8);
+		mpw_bytes(&w, full.b + at + 16, len - cut);
+		size_t after = at + 16 + len;
+		mpw_bytes(&w, full.b + after, full.n - after);
+		mp_dump_t d;
+		char err[256] = "";
+		assert_int_equal(mp_dump_parse(w.b, w.n, "t.mprof", &d, err, sizeof(err)),
+				 MP_EINPUT);
+		assert_non_null(strstr(err, "MAP_SITES appended"));
+		mp_dump_free(&d);
+		free(w.b);
+		free(full.b);
+	}
+	(void)state;
 }
 
 static void heap_grow_bytes(void **state)
@@ -563,6 +601,7 @@ int main(void)
 	    cmocka_unit_test(newer_major),
 	    cmocka_unit_test(newer_minor_accepted),
 	    cmocka_unit_test(totals_by_minor),
+	    cmocka_unit_test(sites_by_minor),
 	    cmocka_unit_test(impossible_counts),
 	    cmocka_unit_test(times_out_of_range),
 	    cmocka_unit_test(impossible_frames),
