@@ -242,6 +242,23 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 	return MP_EUSAGE;
 }
 
+/* A grow profile of processes that ran with map tracking off (MAPPROF_MAPS=0) holds none of
+ * their grows, and no output format but pprof's comments could say so: one line does. */
+static void tracking_off(const mp_inputs_t *in)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < in->n; i++)
+		off += !in->dumps[i].has_grows && !(in->dumps[i].flags & MP_HDR_MAPS_ENABLED);
+	if (off == in->n)
+		fprintf(stderr, "mapprof-report: warning: no process had map tracking on "
+				"(MAPPROF_MAPS=0): the grow profile is empty\n");
+	else if (off)
+		fprintf(stderr,
+			"mapprof-report: warning: %zu of %zu processes had map tracking off "
+			"(MAPPROF_MAPS=0): their grows are not in the profile\n",
+			off, in->n);
+}
+
 /* Writes f's contents, then closes it; a failed write or close is an error naming `name`. */
 static int finish(FILE *f, int rc, const char *name)
 {
@@ -361,8 +378,10 @@ int main(int argc, char **argv)
 	}
 	if (heap)
 		mp_heap_build(&p, &in, sym);
-	else
+	else {
+		tracking_off(&in);
 		mp_grow_build(&p, &in, sym);
+	}
 	mp_report_info_t info = {o.profile, &in, 0, sym};
 	const char *index = o.sample_index ? o.sample_index : p.strings[p.default_type];
 	info.sample_index = mp_profile_type_index(&p, index);

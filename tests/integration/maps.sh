@@ -478,6 +478,13 @@ assert not d[0]['header']['maps_enabled']
 assert all(s['kind'] == 0 for s in d[0]['samples'])"
 done
 
+# The grow profile of such dumps says so on stderr, in every output mode (it read "every map grow
+# is recorded" over nothing), and with tracking on in one process of two, how many had it off.
+err=$("$REPORT" --profile grow --top 5 "$T/off_maps_umap"/*.mprof 2>&1 >/dev/null)
+err2=$("$REPORT" --profile grow --folded "$T/off_maps_umap"/*.mprof "$T/umap"/*.mprof 2>&1 >/dev/null)
+expect_eq "maps off: the grow profile says it is empty, or which processes it lacks" "1|1" \
+	"$(grep -c 'no process had map tracking on (MAPPROF_MAPS=0): the grow profile is empty' <<<"$err")|$(grep -c '1 of 2 processes had map tracking off' <<<"$err2")"
+
 # In the heap profile, sampled bucket arrays carry their map kind.
 check "umap: bucket arrays labelled unordered_map in samples" python3 -c "
 import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
