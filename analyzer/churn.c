@@ -467,15 +467,14 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			const mp_churn_site_t *o = smaller_in_file(c, s, n, &others);
 			char also[192] = "";
 			if (o)
-				snprintf(
-				    also, sizeof(also),
-				    "; the tables at line %" PRId64 " (p90 <= %" PRIu64
-				    ")%s hold far fewer: make them before it, or restore 5U and "
-				    "32U after these tables' code",
-				    o->line, o->size_p90, others > 1 ? " and others" : "");
+				snprintf(also, sizeof(also),
+					 "; the tables at line %" PRId64 " (p90 <= %" PRIu64
+					 ")%s hold far fewer: make them before it, or #undef and "
+					 "restore 5U and 32U after these tables' code",
+					 o->line, o->size_p90, others > 1 ? " and others" : "");
 			snprintf(sg, sizeof(sg),
 				 "uthash cannot reserve per table: after #include \"uthash.h\", "
-				 "#undef and redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %u and "
+				 "#undef and redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %uU and "
 				 "HASH_INITIAL_NUM_BUCKETS as %" PRIu64 "U (for ~%" PRIu64
 				 " items; every table whose first HASH_ADD comes after it in that "
 				 "file gets it%s), or keep one table alive and reuse it",

@@ -356,9 +356,10 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 		s->heap_grow_bytes = s->grow_bytes;
 		s->turns = s->shared;
 	}
-	/* The arrays its minor version appends: 1.2 heap_grow_bytes per entry, 1.3 turns per
-	 * entry after those (older dumps read them as grow_bytes and shared). */
-	size_t more = (size_t)d->nsites * 8 * ((d->minor >= 2) + (d->minor >= 3));
+	/* The arrays appended per entry: heap_grow_bytes (1.2), then turns (1.3), each required
+	 * from the minor after its own, since shims wrote that minor before they had it (1.2's
+	 * MAP_PC_LIVE, 1.3's grow_thread_ns came first). Without them: grow_bytes and shared. */
+	size_t more = (size_t)d->nsites * 8 * ((d->minor >= 3) + (d->minor >= 4));
 	if ((rc = need(c, more, "MAP_SITES appended fields")) != MP_OK)
 		return rc;
 	if (left(c) >= (size_t)d->nsites * 8)

@@ -294,9 +294,10 @@ static bool read_config(void)
 	}
 	if ((v = mp_getenv("MAPPROF_OUT"))) {
 		if (!*v || !valid_template(v))
-			return bad("MAPPROF_OUT", v,
-				   "a file name, where %p, %n and %% may stand for the pid, the "
-				   "dump number and %");
+			return bad(
+			    "MAPPROF_OUT", v,
+			    "a file name whose only % escapes are %p (pid), %n (dump number) and "
+			    "%% (a percent sign)");
 		if (strlen(v) >= sizeof(c->out) - 64) /* room for the numbers and a suffix */
 			return bad("MAPPROF_OUT", v, "a path template under 4032 bytes");
 		/* A directory ("out/") or a device ("/dev/null") is no file name: dumps would

@@ -22,8 +22,8 @@ static __attribute__((noinline, cold)) void dropped(void)
 	__atomic_fetch_add(&n_dropped, 1, __ATOMIC_RELAXED);
 	if (mp_arena_short_first())
 		mp_log("a sample could not be recorded (no memory for the profiler's tables, an "
-		       "address-space limit perhaps, or no stack): from now on samples, stacks and "
-		       "map events may be dropped; the dumps count them");
+		       "address-space limit perhaps, or no stack); samples, stacks and map events "
+		       "that find no memory are dropped too, and the dumps count them");
 }
 
 /* Guard held, no lock held. */

@@ -376,7 +376,7 @@ for s in json.load(open(sys.argv[1]))["sites"]:
             print(s["line"], "|".join(v["suggestion"].split("gets it")[1].split(")")[0:2]))
 ' "$T/ut_mixed.json" 2>&1)
 expect_eq "uthash presize names the file's far smaller tables" \
-	"$(line_of $src SITE_LOAD) ; the tables at line $(line_of $src SITE_TAGS) (p90 <= 2| hold far fewer: make them before it, or restore 5U and 32U after these tables' code" "$got"
+	"$(line_of $src SITE_LOAD) ; the tables at line $(line_of $src SITE_TAGS) (p90 <= 2| hold far fewer: make them before it, or #undef and restore 5U and 32U after these tables' code" "$got"
 
 # --- dominant by time is judged without the site's longest grow: the evidence says that figure
 # too (it showed only the share with it, above the threshold while the judged one may not be)

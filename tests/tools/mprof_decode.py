@@ -295,7 +295,8 @@ def decode(data, name="dump"):
             if key == "totals":
                 need = 64 + 8 * (minor >= 3) + 8 * (minor >= 4)
             elif key == "map_sites":
-                entry = 8 + 8 * (len(SITE_FIELDS) + 32 + 48 + (minor >= 2) + (minor >= 3))
+                # heap_grow_bytes from 1.3 on, turns from 1.4 (shims wrote 1.2 and 1.3 first)
+                entry = 8 + 8 * (len(SITE_FIELDS) + 32 + 48 + (minor >= 3) + (minor >= 4))
                 need = 4 + entry * len(d[key])
             else:
                 need = 0
