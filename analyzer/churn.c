@@ -688,11 +688,15 @@ static int worse(const void *a, const void *b)
  * may have theirs alive together), and over the sites of a line where nothing better is known;
  * but where the line's frame is among a site's first MP_SITE_PC_DEPTH, the dump (1.2) counted
  * the maps of every site with that frame's pc together (MAP_PC_LIVE): that count once, or the
- * sum of the sites' own if smaller. Runs: one per (line, dump, pc) found. */
+ * sum of the sites' own if smaller. A line whose maps come through several pcs of its frame
+ * (the calls of reserve() and of operator[] on one line) is bounded by its callers' frame too:
+ * each of its maps passes through one of those frames' pcs, so their counts summed are also
+ * at least its maps alive at once. Runs: one per (line, dump, pc) found. */
 typedef struct {
 	uint32_t site, dump, key;
 	uint16_t kind;
 	uint64_t pc, own, together;
+	uint64_t caller, caller_together; /* the next frame's pc and count; 0: none known */
 } live_run_t;
 
 static int live_run_cmp(const void *a, const void *b)
@@ -704,7 +708,27 @@ static int live_run_cmp(const void *a, const void *b)
 		return x->dump < y->dump ? -1 : 1;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
-	return x->pc < y->pc ? -1 : x->pc > y->pc;
+	if (x->pc != y->pc)
+		return x->pc < y->pc ? -1 : 1;
+	return x->caller < y->caller ? -1 : x->caller > y->caller;
+}
+
+/* The dump's count for the frame at location `at` of profile stack ps, if that frame is among
+ * the first MP_SITE_PC_DEPTH of the site's dump stack; its pc in *pc. */
+static const mp_dump_pc_live_t *pc_live_at(const mp_dump_t *d, const mp_dump_site_t *ds,
+					   uint32_t key, const mp_profile_t *p, uint32_t ps,
+					   uint32_t at, uint64_t *pc)
+{
+	*pc = 0;
+	if (at >= mp_profile_stack_len(p, ps))
+		return NULL;
+	*pc = p->locations[mp_profile_stack_locs(p, ps)[at] - 1].address + 1;
+	const uint64_t *pcs = mp_dump_stack_pcs(d, ds->stack);
+	uint32_t n = mp_dump_stack_len(d, ds->stack);
+	for (uint32_t e = 0; e < n && e < MP_SITE_PC_DEPTH; e++)
+		if (pcs[e] == *pc)
+			return mp_dump_pc_live(d, ds->kind, key, *pc);
+	return NULL;
 }
 
 /* Site ds of dump d (number di) folded into line s (number si), its line at location `at` of
@@ -713,25 +737,68 @@ static void add_live(mp_churn_site_t *s, uint32_t si, const mp_dump_t *d, uint32
 		     const mp_dump_site_t *ds, const mp_profile_t *p, uint32_t ps, uint32_t at,
 		     live_run_t **runs, size_t *nruns, size_t *cap)
 {
-	const mp_dump_pc_live_t *g = NULL;
-	uint64_t pc = 0;
 	uint32_t key = d->stack_key ? d->stack_key[ds->stack] : 0;
-	if (at < mp_profile_stack_len(p, ps)) {
-		pc = p->locations[mp_profile_stack_locs(p, ps)[at] - 1].address + 1;
-		const uint64_t *pcs = mp_dump_stack_pcs(d, ds->stack);
-		uint32_t n = mp_dump_stack_len(d, ds->stack);
-		for (uint32_t e = 0; e < n && e < MP_SITE_PC_DEPTH && !g; e++)
-			if (pcs[e] == pc)
-				g = mp_dump_pc_live(d, ds->kind, key, pc);
-	}
+	uint64_t pc, caller;
+	const mp_dump_pc_live_t *g = pc_live_at(d, ds, key, p, ps, at, &pc);
 	if (!g) {
 		s->max_live = mp_add_sat(s->max_live, ds->max_live);
 		if (ds->max_live > s->max_live_proc)
 			s->max_live_proc = ds->max_live;
 		return;
 	}
+	/* Inlined frames share one pc: the caller is the next frame with another. */
+	uint32_t up = at + 1;
+	while (up < mp_profile_stack_len(p, ps) &&
+	       p->locations[mp_profile_stack_locs(p, ps)[up] - 1].address + 1 == pc)
+		up++;
+	const mp_dump_pc_live_t *gc = pc_live_at(d, ds, key, p, ps, up, &caller);
 	MP_GROW(*runs, *cap, *nruns + 1);
-	(*runs)[(*nruns)++] = (live_run_t){si, di, key, ds->kind, pc, ds->max_live, g->max_live};
+	(*runs)[(*nruns)++] = (live_run_t){si,
+					   di,
+					   key,
+					   ds->kind,
+					   pc,
+					   ds->max_live,
+					   g->max_live,
+					   gc ? caller : 0,
+					   gc ? gc->max_live : 0};
+}
+
+static bool same_line_run(const live_run_t *x, const live_run_t *y)
+{
+	return x->site == y->site && x->dump == y->dump && x->key == y->key;
+}
+
+typedef struct {
+	uint64_t pc, live;
+} caller_t;
+
+static int caller_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const caller_t *)a)->pc, y = ((const caller_t *)b)->pc;
+	return x < y ? -1 : x > y;
+}
+
+/* Runs [i, j) of one line and dump: the callers' counts summed, each caller once (several pcs
+ * of the line may share one; its count is the same in every run naming it), or UINT64_MAX if
+ * a run has no caller's count. */
+static uint64_t callers_live(const live_run_t *runs, size_t i, size_t j)
+{
+	caller_t *cs = mp_xcalloc(j - i, sizeof(*cs));
+	for (size_t k = i; k < j; k++) {
+		if (!runs[k].caller) {
+			free(cs);
+			return UINT64_MAX;
+		}
+		cs[k - i] = (caller_t){runs[k].caller, runs[k].caller_together};
+	}
+	qsort(cs, j - i, sizeof(*cs), caller_cmp);
+	uint64_t sum = 0;
+	for (size_t k = 0; k < j - i; k++)
+		if (!k || cs[k].pc != cs[k - 1].pc)
+			sum = mp_add_sat(sum, cs[k].live);
+	free(cs);
+	return sum;
 }
 
 static void settle_live(mp_churn_t *c, live_run_t *runs, size_t n)
@@ -739,12 +806,23 @@ static void settle_live(mp_churn_t *c, live_run_t *runs, size_t n)
 	if (n)
 		qsort(runs, n, sizeof(*runs), live_run_cmp);
 	for (size_t i = 0; i < n;) {
+		/* One line of one dump: per pc of its frame, that pc's count, or its sites' own
+		 * summed if smaller; then at most its callers' counts. */
+		uint64_t line = 0;
 		size_t j = i;
-		uint64_t own = 0;
-		for (; j < n && !live_run_cmp(&runs[i], &runs[j]); j++)
-			own = mp_add_sat(own, runs[j].own);
+		while (j < n && same_line_run(&runs[i], &runs[j])) {
+			size_t k = j;
+			uint64_t own = 0;
+			for (;
+			     k < n && same_line_run(&runs[j], &runs[k]) && runs[k].pc == runs[j].pc;
+			     k++)
+				own = mp_add_sat(own, runs[k].own);
+			line = mp_add_sat(line, own < runs[j].together ? own : runs[j].together);
+			j = k;
+		}
+		uint64_t callers = callers_live(runs, i, j);
+		uint64_t here = callers < line ? callers : line;
 		mp_churn_site_t *s = &c->sites[runs[i].site];
-		uint64_t here = own < runs[i].together ? own : runs[i].together;
 		s->max_live = mp_add_sat(s->max_live, here);
 		if (here > s->max_live_proc)
 			s->max_live_proc = here;

@@ -220,6 +220,18 @@ applied big 12 100000 '(k)*7+(t)' 0
 # expanding; the suggestion must leave at most one in twenty.
 applied mid 100 8192 '(k)*7+(t)*100003' 5
 
+# "At most N at once" of a line whose maps come through two pcs of its frame (reserve() first or
+# operator[] first, tests/programs/churn_twopaths.cc): bounded by its caller's frame, 10, not
+# each pc's count summed, 20, which kept reuse from firing (150 maps, 15 batches of 10).
+run churn_twopaths "$PROGS/churn_twopaths"
+got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = [s for s in d["sites"] if s["function"].startswith("batch")]
+print(len(s), s[0]["instances"], s[0]["max_live"], [v["id"] for v in s[0]["verdicts"]])' \
+	"$T/churn_twopaths.json" 2>&1)
+expect_eq "two paths of one line: at most 10 at once, reuse fires" "1 150 10 ['reuse', 'tiny']" "$got"
+
 # --- presize at the README's own edge of similar sizes: p50 <= 127, p90 <= 511 (4x apart on
 # the bounds shown) gets presize with reserve(511); no other verdict but dominant's.
 run spread "$PROGS/churn_spread"
