@@ -689,9 +689,11 @@ static int worse(const void *a, const void *b)
  * but where the line's frame is among a site's first MP_SITE_PC_DEPTH, the dump (1.2) counted
  * the maps of every site with that frame's pc together (MAP_PC_LIVE): that count once, or the
  * sum of the sites' own if smaller. A line whose maps come through several pcs of its frame
- * (the calls of reserve() and of operator[] on one line) is bounded by its callers' frame too:
- * each of its maps passes through one of those frames' pcs, so their counts summed are also
- * at least its maps alive at once. Runs: one per (line, dump, pc) found. */
+ * (the calls of reserve() and of operator[] on one line) is bounded by its callers' frame too,
+ * where every site's is also among its first MP_SITE_PC_DEPTH: each of its maps passes through
+ * one of those pcs, so their counts summed (which include any other maps made under them) are
+ * also at least its maps alive at once. Runs: one per site of a dump whose line frame has a
+ * count. */
 typedef struct {
 	uint32_t site, dump, key;
 	uint16_t kind;
@@ -746,12 +748,9 @@ static void add_live(mp_churn_site_t *s, uint32_t si, const mp_dump_t *d, uint32
 			s->max_live_proc = ds->max_live;
 		return;
 	}
-	/* Inlined frames share one pc: the caller is the next frame with another. */
-	uint32_t up = at + 1;
-	while (up < mp_profile_stack_len(p, ps) &&
-	       p->locations[mp_profile_stack_locs(p, ps)[up] - 1].address + 1 == pc)
-		up++;
-	const mp_dump_pc_live_t *gc = pc_live_at(d, ds, key, p, ps, up, &caller);
+	/* The caller's frame: inlined callees are lines of one location, so the next location is
+	 * the physical caller. */
+	const mp_dump_pc_live_t *gc = pc_live_at(d, ds, key, p, ps, at + 1, &caller);
 	MP_GROW(*runs, *cap, *nruns + 1);
 	(*runs)[(*nruns)++] = (live_run_t){si,
 					   di,
