@@ -198,19 +198,32 @@ static uint64_t heap_of(const uint64_t *trailer)
 	return heap;
 }
 
+/* Where the section of `type` in a dump built here starts (its 16-byte header: u32 type, u32
+ * reserved, u64 payload length), walking the sections from the file header; its payload
+ * length in *len. */
+static size_t section_at(const mpw_t *w, uint32_t type, uint64_t *len)
+{
+	for (size_t at = 16; at + 16 <= w->n;) {
+		uint64_t n = 0;
+		for (int k = 0; k < 8; k++)
+			n |= (uint64_t)w->b[at + 8 + k] << (8 * k);
+		if (w->b[at] == type) {
+			*len = n;
+			return at;
+		}
+		at += 16 + n;
+	}
+	fail_msg("no section %u", type);
+	return 0;
+}
+
 /* build()'s dump at minor `minor` with its MAP_SITES payload cut by `cut` bytes (its appended
  * arrays, 8 bytes each for its one entry): parsed, or the error in err. */
 static int sites_cut(unsigned minor, size_t cut, char *err, size_t n)
 {
 	mpw_t full = build(NULL);
-	size_t at = 0;
-	for (size_t i = 16; i + 24 < full.n && !at; i++)
-		if (full.b[i] == MP_SEC_MAP_SITES && full.b[i + 16] == 1 && full.b[i + 20] == 2)
-			at = i;
-	assert_true(at != 0);
-	uint64_t len = 0;
-	for (int k = 0; k < 8; k++)
-		len |= (uint64_t)full.b[at + 8 + k] << (8 * k);
+	uint64_t len;
+	size_t at = section_at(&full, MP_SEC_MAP_SITES, &len);
 	mpw_t w = {0};
 	mpw_bytes(&w, full.b, at + 8);
 	w.b[10] = (uint8_t)minor;
@@ -288,22 +301,13 @@ static void newer_major(void **state)
 	free(w.b);
 }
 
-/* Where build()'s TOTALS section starts (its 16-byte section header, then 10 u64). */
-static size_t totals_at(const mpw_t *full)
-{
-	for (size_t i = 16; i + 24 < full->n; i++)
-		if (full->b[i] == MP_SEC_TOTALS && full->b[i + 8] == 80 && full->b[i + 16] == 100)
-			return i;
-	fail_msg("no TOTALS section");
-	return 0;
-}
-
 /* build()'s dump with minor version `minor` and a TOTALS payload of `fields` u64: parsed, or
  * the error, in err. */
 static int totals_of(unsigned minor, int fields, char *err, size_t n)
 {
 	mpw_t full = build(NULL);
-	size_t at = totals_at(&full);
+	uint64_t len;
+	size_t at = section_at(&full, MP_SEC_TOTALS, &len);
 	mpw_t w = {0};
 	mpw_bytes(&w, full.b, at);
 	w.b[10] = (uint8_t)minor;
@@ -311,7 +315,7 @@ static int totals_of(unsigned minor, int fields, char *err, size_t n)
 	for (int i = 0; i < fields; i++)
 		mpw_u64(&w, 100 + (uint64_t)i);
 	mpw_end(&w);
-	mpw_bytes(&w, full.b + at + 16 + 80, full.n - at - 16 - 80);
+	mpw_bytes(&w, full.b + at + 16 + len, full.n - at - 16 - len);
 	mp_dump_t d;
 	int rc = mp_dump_parse(w.b, w.n, "t.mprof", &d, err, n);
 	if (rc == MP_OK)
@@ -355,9 +359,10 @@ static void newer_minor_accepted(void **state)
 	mpw_end(&w);
 	/* the rest of a valid dump, without its TOTALS */
 	mpw_t full = build(NULL);
-	size_t totals = totals_at(&full);
+	uint64_t len;
+	size_t totals = section_at(&full, MP_SEC_TOTALS, &len);
 	mpw_bytes(&w, full.b + 16, totals - 16);
-	mpw_bytes(&w, full.b + totals + 16 + 80, full.n - totals - 16 - 80);
+	mpw_bytes(&w, full.b + totals + 16 + len, full.n - totals - 16 - len);
 	mp_dump_t d;
 	char err[256] = "";
 	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
