@@ -14,6 +14,7 @@
 #include "dwarf_scope.h"
 
 #include <dwarf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ typedef struct {
 	Dwarf_Off start, end; /* the scope's DIE and where its subtree ends */
 	const char *name;     /* NULL: unnamed */
 	int tag;
+	int line;	 /* an unnamed type's declaration line (a lambda's closure type), else 0 */
 	uint32_t parent; /* index in the unit's scopes, UINT32_MAX at the unit's top */
 } scope_t;
 
@@ -105,7 +107,14 @@ static void walk(unit_t *u, Dwarf_Die *die, uint32_t parent, Dwarf_Off end, int 
 			/* a function's name may be on its declaration (DW_AT_specification) */
 			const char *nm =
 			    tag == DW_TAG_subprogram ? name_of(&cur) : dwarf_diename(&cur);
-			u->s[u->n] = (scope_t){here, next, nm, tag, parent};
+			/* Two lambdas in one function have two unnamed closure types: their lines
+			 * tell them apart (the demangler's {lambda(int)#2} needs the mangled name)
+			 */
+			int line = 0;
+			if (!nm && tag != DW_TAG_namespace && tag != DW_TAG_subprogram &&
+			    dwarf_decl_line(&cur, &line) != 0)
+				line = 0;
+			u->s[u->n] = (scope_t){here, next, nm, tag, line, parent};
 			me = (uint32_t)u->n++;
 		}
 		if (walked_into(tag) && !decl && depth < MAX_DEPTH &&
@@ -246,7 +255,11 @@ char *mp_dwscope_name(mp_dwscope_t *x, Dwarf_Die *die, const char *plain)
 	size_t len = 0;
 	for (int k = n - 1; k >= 0; k--) {
 		const char *nm = chain[k]->name;
-		if (!nm)
+		char typ[48];
+		if (!nm && chain[k]->line > 0) {
+			snprintf(typ, sizeof(typ), "{unnamed type at line %d}", chain[k]->line);
+			nm = typ;
+		} else if (!nm)
 			nm = chain[k]->tag == DW_TAG_namespace	  ? "(anonymous namespace)"
 			     : chain[k]->tag == DW_TAG_subprogram ? "?"
 								  : "{unnamed type}";

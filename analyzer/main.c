@@ -152,8 +152,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
 		} else if (strncmp(a, "--top", 5) == 0 && (a[5] == '\0' || a[5] == '=')) {
 			/* N is optional: "--top", "--top=5", or "--top 5" */
 			const char *n = a[5] == '=' ? a + 6 : NULL;
-			if (!n && i + 1 < argc && all_digits(argv[i + 1]))
-				n = argv[++i];
+			if (!n && i + 1 < argc &&
+			    (all_digits(argv[i + 1]) ||
+			     (argv[i + 1][0] == '-' && all_digits(argv[i + 1] + 1))))
+				n = argv[++i]; /* "--top -5": a bad N, not an unknown option */
 			if (n && !all_digits(n))
 				return usage_error("--top: '%s' is not a number", n);
 			if (n) { /* more rows than any profile has means all of them */

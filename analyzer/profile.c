@@ -52,6 +52,12 @@ int64_t mp_profile_str(mp_profile_t *p, const char *s)
 {
 	if (!s)
 		s = "";
+	char *fixed = mp_utf8_fixed(s);
+	if (fixed) {
+		int64_t i = mp_profile_str(p, fixed);
+		free(fixed);
+		return i;
+	}
 	size_t len = strlen(s);
 	uint64_t h = mp_hash_bytes(s, len, 0);
 	str_key_t k = {p, s};

@@ -156,3 +156,32 @@ size_t mp_utf8_len(const unsigned char *p)
 			return 0;
 	return n;
 }
+
+char *mp_utf8_fixed(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t bad = 0, len = 0, n;
+	for (; u[len]; len += n) {
+		n = u[len] < 0x80 ? 1 : mp_utf8_len(u + len);
+		if (!n) {
+			bad++;
+			n = 1;
+		}
+	}
+	if (!bad)
+		return NULL;
+	char *out = mp_xmalloc(len + 2 * bad + 1), *o = out;
+	for (size_t i = 0; i < len; i += n) {
+		n = u[i] < 0x80 ? 1 : mp_utf8_len(u + i);
+		if (n) {
+			memcpy(o, s + i, n);
+			o += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		}
+	}
+	*o = 0;
+	return out;
+}

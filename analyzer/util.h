@@ -50,6 +50,12 @@ static inline uint64_t mp_add_sat_u64(uint64_t a, uint64_t b)
  * NUL-terminated string; 0 if it starts none (JSON must be UTF-8: paths need not be). */
 size_t mp_utf8_len(const unsigned char *p);
 
+/* NULL when s is well-formed UTF-8; else a copy (mp_xmalloc) with each byte that starts no
+ * sequence replaced by U+FFFD. A profile's strings must be UTF-8 (profile.proto is proto3:
+ * protoc, Python's and Java's decoders refuse the whole profile otherwise); paths and symbols
+ * need not be. */
+char *mp_utf8_fixed(const char *s);
+
 /* FNV-1a, then a final mix: stable across runs, so table iteration never leaks into output. */
 uint64_t mp_hash_bytes(const void *p, size_t n, uint64_t seed);
 uint64_t mp_hash_u64(uint64_t x);

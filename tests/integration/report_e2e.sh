@@ -196,8 +196,16 @@ folded=$("$REPORT" --folded --sample-index alloc_objects "$T"/anon/*.mprof 2>/de
 expect_eq "--folded: inlined functions without a linkage name, by their scopes" \
 	"use_alpha();(anonymous namespace)::Alpha::make 3|use_beta();(anonymous namespace)::Beta::make 7|use_fill();outer::(anonymous namespace)::fill 5" \
 	"$(grep -o 'use_[a-z]*();.*' <<<"$folded" | sort | paste -sd'|')"
+# A lambda's closure type is unnamed: named by the line of its declaration (two in B::g).
+src=$ROOT/tests/programs/report_anon_inline.cc
+la=$(grep -n 'auto l = ' "$src" | sed -n 1p | cut -d: -f1)
+lb=$(grep -n 'auto l = ' "$src" | sed -n 2p | cut -d: -f1)
+lb2=$(grep -n 'auto l2 = ' "$src" | cut -d: -f1)
 expect_eq "--folded: local classes and lambdas, by their functions' declared scopes" \
-	"A::g();A::g::{unnamed type}::operator() 2|B::g();B::g::{unnamed type}::operator() 5|alpha::f();alpha::f::Loc::make 4|beta::f();beta::f::Loc::make 6" \
+	"$(printf '%s\n' "A::g();A::g::{unnamed type at line $la}::operator() 2" \
+		"B::g();B::g::{unnamed type at line $lb}::operator() 5" \
+		"B::g();B::g::{unnamed type at line $lb2}::operator() 3" \
+		"alpha::f();alpha::f::Loc::make 4" "beta::f();beta::f::Loc::make 6" | sort | paste -sd'|')" \
 	"$(grep -oE '(A|B|alpha|beta)::[fg]\(\);.*' <<<"$folded" | sort | paste -sd'|')"
 
 # ---- a frame past every CU's range takes no line: g++ -O2 puts main in .text.startup, before

@@ -8,8 +8,9 @@
  *   outer::(anonymous namespace)::fill      5 x malloc(30)   inlined in use_fill
  *   alpha::f::Loc::make, beta::f::Loc::make  4 and 6 x malloc(40): local classes, whose
  *                                            scopes go through their function's declaration
- *   A::g::{unnamed type}::operator()         2 x malloc(10): a lambda in a method (its
- *   B::g::{unnamed type}::operator()         5 x malloc(20)  closure type has no name)
+ *   A::g::{unnamed type at line L}::operator()  2 x malloc(10): a lambda in a method (its
+ *   B::g::{unnamed type at line L}::operator()  5 x malloc(20)  closure type has no name:
+ *   B::g::{unnamed type at line L}::operator()  3 x malloc(24)  its line tells two apart)
  */
 #include <cstdlib>
 
@@ -101,6 +102,12 @@ void B::g()
 	};
 	for (int i = 0; i < 5; i++)
 		keep[k++] = l(20);
+	auto l2 = [](int n) __attribute__((always_inline))
+	{
+		return malloc(n);
+	};
+	for (int i = 0; i < 3; i++)
+		keep[k++] = l2(24);
 }
 
 __attribute__((noinline)) void use_alpha()

@@ -23,6 +23,7 @@
 #include "profile.h"
 #include "profile.pb-c.h"
 #include "symbolize.h"
+#include "util.h"
 #include "../tools/dump_writer.h"
 
 #define EXE "/nonexistent/mapprof-unit/app"
@@ -388,6 +389,53 @@ static void encoding_matches_protobuf_c(void **state)
 	mp_profile_free(&p);
 }
 
+/* A path or a symbol need not be UTF-8; a profile's strings must be (proto3): strict decoders
+ * (protoc, Python's, Java's) refuse the whole profile otherwise. */
+static void strings_are_utf8(void **state)
+{
+	(void)state;
+	mp_profile_t p;
+	mp_profile_init(&p);
+	mp_profile_add_type(&p, "alloc_space", "bytes");
+	mp_mapping_t m = {.start = 0x1000,
+			  .limit = 0x2000,
+			  .filename = mp_profile_str(&p, "/tmp/bad\xff"
+							 "dir/prog")};
+	uint64_t map = mp_profile_mapping(&p, &m);
+	uint64_t fn = mp_profile_function(&p, "f\xfe", "f\xfe",
+					  "/tmp/bad\xff"
+					  "dir/a.c",
+					  3);
+	mp_line_t line = {fn, 4};
+	uint64_t loc = mp_profile_location_add(&p, map, 0x1234, &line, 1);
+	uint32_t st = mp_profile_stack(&p, &loc, 1);
+	int64_t v = 64;
+	mp_profile_add_sample(&p, st, &v, NULL, 0);
+	mp_profile_finish(&p);
+	char *out;
+	size_t n;
+	FILE *f = open_memstream(&out, &n);
+	assert_int_equal(mp_pprof_write(&p, f, "mem"), MP_OK);
+	fclose(f);
+	uint8_t *raw = gunzip(out, &n);
+	Perftools__Profiles__Profile *d = perftools__profiles__profile__unpack(NULL, n, raw);
+	assert_non_null(d);
+	for (size_t i = 0; i < d->n_string_table; i++) {
+		for (const unsigned char *c = (const unsigned char *)d->string_table[i]; *c;) {
+			size_t len = *c < 0x80 ? 1 : mp_utf8_len(c);
+			assert_true(len > 0);
+			c += len;
+		}
+	}
+	assert_string_equal(d->string_table[d->mapping[0]->filename], "/tmp/bad\xef\xbf\xbd"
+								      "dir/prog");
+	assert_string_equal(d->string_table[d->function[0]->name], "f\xef\xbf\xbd");
+	perftools__profiles__profile__free_unpacked(d, NULL);
+	free(raw);
+	free(out);
+	mp_profile_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(deterministic),
 	    cmocka_unit_test(grow_profile),
 	    cmocka_unit_test(encoding_matches_protobuf_c),
+	    cmocka_unit_test(strings_are_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include "util.h"
@@ -43,11 +44,33 @@ static void ill_formed(void **state)
 	assert_int_equal(LEN("\xf0\x9f\x98"), 0);
 }
 
+/* mp_utf8_fixed: what the profile's string table holds (proto3 strings must be UTF-8). */
+static void fixed(void **state)
+{
+	(void)state;
+	assert_null(mp_utf8_fixed(""));
+	assert_null(mp_utf8_fixed("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+	assert_null(mp_utf8_fixed("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+	char *f = mp_utf8_fixed("/tmp/bad\xff"
+				"dir/a\xc3");
+	assert_non_null(f);
+	assert_string_equal(f, "/tmp/bad\xef\xbf\xbd"
+			       "dir/a\xef\xbf\xbd");
+	free(f);
+	/* every byte of an ill-formed sequence on its own; a well-formed one after it kept */
+	f = mp_utf8_fixed("\xe2\x82x\xe2\x82\xac\xed\xa0\x80");
+	assert_non_null(f);
+	assert_string_equal(f, "\xef\xbf\xbd\xef\xbf\xbdx\xe2\x82\xac"
+			       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(well_formed),
 	    cmocka_unit_test(ill_formed),
+	    cmocka_unit_test(fixed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
