@@ -171,21 +171,18 @@ static int unnamed(const struct mp_buf *b, const char *name)
 }
 
 /* Links the unnamed file fd at name: 0, or the errno (EEXIST: try another name). Through the
- * thread's own view when the process's has no descriptors (a zombie leader: main() left with
- * pthread_exit). */
+ * thread's own view of descriptors: mp_fd_private's thread has a table of its own, and
+ * /proc/self/fd (the main thread's table) names another file at that number, or none (a zombie
+ * leader: main() left with pthread_exit). */
 static int link_unnamed(int fd, const char *name)
 {
-	int e = ENOENT;
-	for (int k = 0; k < 2 && e == ENOENT; k++) {
-		char proc[48];
-		const char *base = k ? "/proc/thread-self/fd/" : "/proc/self/fd/";
-		size_t n = strlen(base);
-		memcpy(proc, base, n);
-		n += put_dec(proc + n, (uint64_t)fd);
-		proc[n] = 0;
-		e = linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
-	}
-	return e;
+	char proc[48];
+	const char *base = "/proc/thread-self/fd/";
+	size_t n = strlen(base);
+	memcpy(proc, base, n);
+	n += put_dec(proc + n, (uint64_t)fd);
+	proc[n] = 0;
+	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
 }
 
 /* Writes the buffer under a temporary name and links it to the final one: 0, or the errno
@@ -268,7 +265,7 @@ static uint64_t next_free(uint64_t seq, bool has_n, uint64_t from)
 }
 
 /* Writes the dump under the first free name of the template (past those taken). */
-static int publish(const struct mp_buf *b, uint64_t seq)
+static int publish_here(const struct mp_buf *b, uint64_t seq)
 {
 	static char name[MP_PATH_MAX + 64]; /* dump lock held */
 	bool has_n = false;		    /* a real %n, not the text "%n" after a "%%" */
@@ -317,6 +314,49 @@ static int publish(const struct mp_buf *b, uint64_t seq)
 	return rc;
 }
 
+struct publish_args {
+	const struct mp_buf *b;
+	uint64_t seq;
+};
+
+static int publish_fn(void *p)
+{
+	const struct publish_args *a = p;
+	return publish_here(a->b, a->seq);
+}
+
+/* The dump's file is held for as long as writing it takes (milliseconds): with a descriptor
+ * of the program's numbers, a program that closes one and opens a file meanwhile (stdout
+ * redirected by close(1) and open) got another number, and wrote into the dump. */
+static int publish(const struct mp_buf *b, uint64_t seq)
+{
+	struct publish_args a = {b, seq};
+	return mp_fd_private(publish_fn, &a);
+}
+
+/* The command line, read in pieces straight into the buffer; the thread's own view when the
+ * process's is empty (a zombie leader: main() left with pthread_exit). Private descriptors
+ * (mp_fd_private): its total. */
+static int read_cmdline(void *p)
+{
+	struct mp_buf *b = p;
+	uint32_t total = 0;
+	for (int k = 0; k < 2 && total == 0; k++) {
+		int fd = mp_fd_open(k ? "/proc/thread-self/cmdline" : "/proc/self/cmdline",
+				    O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		static char chunk[4096];
+		ssize_t r;
+		while ((r = read(fd, chunk, sizeof(chunk))) > 0 && total + r <= MP_MAX_STRING) {
+			mp_buf_put(b, chunk, (size_t)r);
+			total += (uint32_t)r;
+		}
+		mp_fd_close(fd);
+	}
+	return (int)total;
+}
+
 static void put_header(struct mp_buf *b, uint64_t seq)
 {
 	size_t at = mp_buf_section_begin(b, MP_SEC_HEADER);
@@ -335,24 +375,8 @@ static void put_header(struct mp_buf *b, uint64_t seq)
 	static char exe[MP_PATH_MAX]; /* dump lock held */
 	ssize_t n = mp_exe_link(exe, sizeof(exe));
 	mp_buf_str(b, exe, n > 0 ? (size_t)n : 0);
-	/* The command line, read in pieces straight into the buffer; the thread's own view when
-	 * the process's is empty (a zombie leader: main() left with pthread_exit). */
-	uint32_t total = 0;
 	size_t len_at = mp_buf_u32_later(b);
-	for (int k = 0; k < 2 && total == 0; k++) {
-		int fd = mp_fd_open(k ? "/proc/thread-self/cmdline" : "/proc/self/cmdline",
-				    O_RDONLY | O_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		static char chunk[4096];
-		ssize_t r;
-		while ((r = read(fd, chunk, sizeof(chunk))) > 0 && total + r <= MP_MAX_STRING) {
-			mp_buf_put(b, chunk, (size_t)r);
-			total += (uint32_t)r;
-		}
-		mp_fd_close(fd);
-	}
-	mp_buf_u32_at(b, len_at, total);
+	mp_buf_u32_at(b, len_at, (uint32_t)mp_fd_private(read_cmdline, b));
 	mp_buf_section_end(b, at);
 }
 

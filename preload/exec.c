@@ -14,10 +14,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "mp.h"
+#include "stack.h"
 #include "thread.h"
 
 /* The pid this image's state belongs to: set at load and in fork children; a different
@@ -99,6 +101,8 @@ __attribute__((constructor)) static void exec_ctor(void)
  * 50,000 unsampled calls was lost from the totals at MAPPROF_RATE=0). */
 static void final_dump(const char *why, bool last, enum mp_dump_stats stats)
 {
+	if (last && mp_tls.guard && getpid() == image_pid)
+		mp_final_dump_skipped(why);
 	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
 		return;
 	/* A handler on an alternate signal stack (a SIGSEGV handler after a stack overflow,
@@ -127,6 +131,18 @@ static void final_dump(const char *why, bool last, enum mp_dump_stats stats)
 static void before_exec(void)
 {
 	final_dump("exec", false, MP_STATS_CHECK);
+}
+
+/* The same, unless there is no file at path (a program that looks for its command along PATH
+ * itself, one execve per directory, wrote a dump per attempt): that exec fails, and the process
+ * goes on to dump later. A file that appears in between is the one miss. */
+static void before_exec_path(const char *path)
+{
+	int saved = errno;
+	bool none = path && access(path, F_OK) != 0 && (errno == ENOENT || errno == ENOTDIR);
+	errno = saved;
+	if (!none)
+		before_exec();
 }
 
 static __attribute__((noreturn)) void leave(int status)
@@ -162,9 +178,22 @@ static bool other_exiting(void)
  * final dump itself first (waiting for the first one's, if that is being written), then goes
  * on as before: it does not wait for the other thread, whose exit handlers may be waiting for
  * it. A mark left by a vfork child (which shares this memory) is another process's: passed. */
+/* An exit() called by a destructor that the loader runs (one of the executable's, at exit):
+ * glibc's nested exit ends the process without returning to the loader, whose later
+ * destructors (ours, which arms the final dump) never run, so no dump was written. */
+static bool from_destructor(void)
+{
+	if (mp_tls.guard)
+		return false;
+	mp_tls.guard++; /* libunwind's allocations are the profiler's */
+	bool in = mp_stack_in_loader();
+	mp_tls.guard--;
+	return in;
+}
+
 MP_EXPORT __attribute__((noreturn)) void exit(int status)
 {
-	if (mp_state == MP_READY && other_exiting())
+	if (mp_state == MP_READY && (other_exiting() || from_destructor()))
 		final_dump("exit", true, MP_STATS_CHECK);
 	void (*f)(int) = next_exit_fn;
 	if (!f)
@@ -189,26 +218,26 @@ MP_EXPORT void _Exit(int status)
 
 MP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	before_exec();
+	before_exec_path(path);
 	return NEXT(int (*)(const char *, char *const[], char *const[]), "execve")(path, argv,
 										   envp);
 }
 
 MP_EXPORT int execv(const char *path, char *const argv[])
 {
-	before_exec();
+	before_exec_path(path);
 	return NEXT(int (*)(const char *, char *const[]), "execv")(path, argv);
 }
 
 MP_EXPORT int execvp(const char *file, char *const argv[])
 {
-	before_exec();
+	before_exec_path(strchr(file, '/') ? file : NULL); /* else a PATH search */
 	return NEXT(int (*)(const char *, char *const[]), "execvp")(file, argv);
 }
 
 MP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	before_exec();
+	before_exec_path(strchr(file, '/') ? file : NULL);
 	return NEXT(int (*)(const char *, char *const[], char *const[]), "execvpe")(file, argv,
 										    envp);
 }

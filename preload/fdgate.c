@@ -13,8 +13,14 @@
  * while that number is the profiler's (a number the program holds cannot be). Waits poll: a dump
  * holds its file for milliseconds, a range close is rare. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,8 +162,112 @@ void mp_fd_range_end(bool began)
 	closing--;
 }
 
+/* mp_fd_private's threads: their stacks (each made on first use and kept, a guard page below)
+ * and which are in use. A caller finding all in use waits for one: running its function on
+ * the program's descriptors instead would give the number away (another thread's /proc read
+ * during a dump). */
+#define PRIVATE_STACK (256 * 1024)
+#define PRIVATE_SLOTS 4
+static char *private_stack[PRIVATE_SLOTS];
+static int private_busy[PRIVATE_SLOTS];
+
+struct private_call {
+	int (*fn)(void *);
+	void *arg;
+	int result;
+};
+
+static int private_thread(void *p)
+{
+	struct private_call *c = p;
+	c->result = c->fn(c->arg);
+	return 0; /* glibc's clone ends the thread with exit(2), not exit_group */
+}
+
+static char *private_stack_top(int i)
+{
+	char *s = private_stack[i]; /* the slot's owner's alone */
+	if (!s) {
+		s = mmap(NULL, PRIVATE_STACK + 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+		if (s == MAP_FAILED)
+			return NULL;
+		(void)mprotect(s, 4096, PROT_NONE); /* an overflow faults, corrupting nothing */
+		private_stack[i] = s;
+	}
+	return s + 4096 + PRIVATE_STACK;
+}
+
+static int private_slot(void)
+{
+	unsigned spins = 0;
+	for (;;) {
+		for (int i = 0; i < PRIVATE_SLOTS; i++) {
+			int z = 0;
+			if (__atomic_load_n(&private_busy[i], __ATOMIC_RELAXED) == 0 &&
+			    __atomic_compare_exchange_n(&private_busy[i], &z, 1, false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				return i;
+		}
+		pause_a_little(&spins);
+	}
+}
+
+/* Valgrind ends the process at a clone it does not know ("Valgrind does not support general
+ * clone()") instead of failing it: its preloaded core is looked for once. */
+static int find_valgrind(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	return info->dlpi_name && strstr(info->dlpi_name, "/vgpreload_") != NULL;
+}
+
+static bool under_valgrind(void)
+{
+	static int known; /* 0 not yet, 1 no, 2 yes */
+	int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+	if (!v) {
+		v = dl_iterate_phdr(find_valgrind, NULL) ? 2 : 1;
+		__atomic_store_n(&known, v, __ATOMIC_RELAXED);
+	}
+	return v == 2;
+}
+
+int mp_fd_private(int (*fn)(void *), void *arg)
+{
+	/* A seccomp filter may kill a process for a clone with flags it does not expect: only
+	 * where there is none (PR_GET_SECCOMP is 0; a strict-mode process dies at the open too). */
+	int e = errno; /* fn's errno is the caller's to see: the thread shares this one's TLS */
+	if (under_valgrind() || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+		errno = e;
+		return fn(arg);
+	}
+	int slot = private_slot();
+	char *top = private_stack_top(slot);
+	struct private_call c = {fn, arg, 0};
+	int tid = -1;
+	if (top) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old); /* inherited: no handler runs there */
+		tid = clone(private_thread, top,
+			    CLONE_VM | CLONE_FS | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+				CLONE_VFORK,
+			    &c);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	__atomic_store_n(&private_busy[slot], 0, __ATOMIC_RELEASE);
+	if (tid == -1) { /* EAGAIN at a thread limit */
+		errno = e;
+		return fn(arg);
+	}
+	return c.result;
+}
+
 void mp_fd_reset_child(void)
 {
+	for (int i = 0; i < PRIVATE_SLOTS; i++)
+		private_busy[i] = 0; /* a fork while another thread waited for its private call */
 	users = closers = mine = closing = 0;
 	for (int i = 0; i < HELD; i++)
 		held[i] = 0;

@@ -20,6 +20,14 @@ MP_HIDDEN void mp_fd_leave(void);
 MP_HIDDEN void mp_fd_single(int fd);
 MP_HIDDEN bool mp_fd_range_begin(void);
 MP_HIDDEN void mp_fd_range_end(bool began);
+/* Runs fn(arg) with a private copy of the process's descriptor table and returns its result:
+ * whatever it opens takes no number of the program's (which opens the lowest free one, and
+ * relies on that: close(1) then open() to redirect stdout). On a thread of its own, made
+ * with CLONE_VFORK (this one waits) and without CLONE_FILES, all signals blocked; fn runs
+ * directly where that thread cannot be made (a seccomp filter, a thread limit, valgrind).
+ * fn may use the raw-system-call helpers above and the calling thread's TLS, not libc state
+ * that knows threads (no malloc, no stdio, no locks but the profiler's). */
+MP_HIDDEN int mp_fd_private(int (*fn)(void *), void *arg);
 /* Fork child: nothing is held there. */
 MP_HIDDEN void mp_fd_reset_child(void);
 #endif

@@ -560,11 +560,33 @@ bool mp_final_dumped;
 
 extern int __cxa_atexit(void (*func)(void *), void *arg, void *dso);
 
+void mp_final_dump_skipped(const char *why)
+{
+	static int said;
+	if (mp_state != MP_READY || mp_final_dumped ||
+	    __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		return;
+	/* No snprintf: this runs in a signal handler. */
+	static const char
+	    head[] = "no final dump: ",
+	    tail[] =
+		"() ran in a signal handler that interrupted the profiler, whose locks may be held "
+		"(MAPPROF_SIGNAL or MAPPROF_INTERVAL dumps come from a thread of its own)";
+	char msg[sizeof(head) + sizeof(tail) + 16];
+	size_t n = strlen(why) < 16 ? strlen(why) : 15;
+	memcpy(msg, head, sizeof(head) - 1);
+	memcpy(msg + sizeof(head) - 1, why, n);
+	memcpy(msg + sizeof(head) - 1 + n, tail, sizeof(tail));
+	mp_log(msg);
+}
+
 static void final_dump(void *unused)
 {
 	(void)unused;
 	/* Not from a signal handler that interrupted the profiler (exit() from a handler on a
 	 * thread inside a dump would wait for its own dump lock): no final dump then. */
+	if (mp_state == MP_READY && mp_tls.guard)
+		mp_final_dump_skipped("exit");
 	if (mp_state != MP_READY || mp_final_dumped || mp_tls.guard)
 		return;
 	int saved_errno = errno; /* for the exit handlers that run after ours */

@@ -251,6 +251,9 @@ MP_HIDDEN uint64_t mp_mono_ns(void);   /* CLOCK_MONOTONIC */
 extern MP_HIDDEN uint64_t mp_start_ns; /* CLOCK_REALTIME at start (or fork) */
 extern MP_HIDDEN int mp_forked_child;
 extern MP_HIDDEN bool mp_final_dumped; /* the exit dump is written (init.c's destructor) */
+/* The final dump cannot be written: the process ends (why: "exit", "_exit") in a signal handler
+ * that interrupted the profiler, whose locks may be held. Says so once (init.c). */
+MP_HIDDEN void mp_final_dump_skipped(const char *why);
 
 /* bootstrap.c: the static area that serves allocations while dlsym runs. */
 MP_HIDDEN void *mp_bootstrap_alloc(size_t size, size_t align);

@@ -11,6 +11,7 @@
 #include <sys/ucontext.h>
 #include <link.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -244,6 +245,48 @@ bool mp_stack_in_handler(void)
 	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0) {
 		for (int i = 0; i < 4096 && !in; i++) {
 			in = unw_is_signal_frame(&c) > 0;
+			if (unw_step(&c) <= 0)
+				break;
+		}
+	}
+	capture_end(flag);
+	mp_cancel_restore(cs);
+	return in;
+}
+
+/* The dynamic loader's code (the object at AT_BASE): its executable segment. */
+static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct code_range *r = data;
+	if (info->dlpi_addr != r->addr)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			r->lo = info->dlpi_addr + ph->p_vaddr;
+			r->hi = r->lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 1;
+}
+
+bool mp_stack_in_loader(void)
+{
+	struct code_range ld = {(uintptr_t)getauxval(AT_BASE), 0, 0};
+	if (!ld.addr || mp_config.unwind_fp || !mp_unwfd_safe_quiet() ||
+	    !dl_iterate_phdr(find_loader, &ld) || ld.lo == ld.hi)
+		return false;
+	int cs = mp_nocancel();
+	uint32_t *flag = capture_begin();
+	unw_context_t uc;
+	unw_cursor_t c;
+	bool in = false;
+	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0) {
+		for (int i = 0; i < 4096 && !in; i++) {
+			unw_word_t ip;
+			in = unw_get_reg(&c, UNW_REG_IP, &ip) == 0 && ip >= ld.lo && ip < ld.hi;
 			if (unw_step(&c) <= 0)
 				break;
 		}

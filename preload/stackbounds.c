@@ -34,8 +34,18 @@ static int hexval(char c)
 	return -1;
 }
 
-bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, char *path, size_t n)
+struct maps_find {
+	uintptr_t a, b, *lo, *hi;
+	char *path;
+	size_t n;
+};
+
+static int maps_find_fn(void *arg)
 {
+	const struct maps_find *m = arg;
+	uintptr_t a = m->a, b = m->b, *lo = m->lo, *hi = m->hi;
+	char *path = m->path;
+	size_t n = m->n;
 	int fd = mp_fd_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
@@ -79,6 +89,14 @@ bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, c
 	}
 	mp_fd_close(fd);
 	return found;
+}
+
+/* With private descriptors (mp_fd_private): another thread of the program may be between a
+ * close() and the open() that expects its number. */
+bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, char *path, size_t n)
+{
+	struct maps_find m = {a, b, lo, hi, path, n};
+	return mp_fd_private(maps_find_fn, &m) != 0;
 }
 
 bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi, bool *fixed)

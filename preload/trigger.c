@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "fdgate.h"
@@ -49,16 +50,38 @@ static struct timespec deadline(void)
 	return ts;
 }
 
-/* Reads a /proc stat file and returns the text after the command name ("S ppid ..."), in buf;
- * NULL on failure. The name may hold spaces and parentheses: the last ')' ends it. */
-static const char *stat_fields(const char *path, char *buf, size_t n)
+struct stat_read {
+	const char *path;
+	char *buf;
+	size_t n;
+	ssize_t got;
+	pid_t caller;
+	bool elsewhere; /* read on mp_fd_private's thread: one thread more in the count */
+};
+
+static int stat_read_fn(void *p)
 {
-	int cs = mp_nocancel();
-	int fd = mp_fd_open(path, O_RDONLY | O_CLOEXEC, 0);
-	ssize_t got = fd < 0 ? -1 : read(fd, buf, n - 1);
+	struct stat_read *r = p;
+	int fd = mp_fd_open(r->path, O_RDONLY | O_CLOEXEC, 0);
+	r->got = fd < 0 ? -1 : read(fd, r->buf, r->n - 1);
 	if (fd >= 0)
 		mp_fd_close(fd);
+	r->elsewhere = (pid_t)syscall(SYS_gettid) != r->caller;
+	return 0;
+}
+
+/* Reads a /proc stat file and returns the text after the command name ("S ppid ..."), in buf;
+ * NULL on failure. The name may hold spaces and parentheses: the last ')' ends it. Read with
+ * private descriptors (this runs every second): *elsewhere tells whether a thread of the
+ * profiler's read it (/proc/thread-self is then that thread's, in the same process). */
+static const char *stat_fields(const char *path, char *buf, size_t n, bool *elsewhere)
+{
+	int cs = mp_nocancel();
+	struct stat_read r = {path, buf, n, -1, (pid_t)syscall(SYS_gettid), false};
+	mp_fd_private(stat_read_fn, &r);
 	mp_cancel_restore(cs);
+	*elsewhere = r.elsewhere;
+	ssize_t got = r.got;
 	if (got <= 0)
 		return NULL;
 	buf[got] = 0;
@@ -72,15 +95,17 @@ static const char *stat_fields(const char *path, char *buf, size_t n)
 static bool alone(void)
 {
 	char buf[1024];
-	const char *f = stat_fields("/proc/thread-self/stat", buf, sizeof(buf));
+	bool elsewhere;
+	const char *f = stat_fields("/proc/thread-self/stat", buf, sizeof(buf), &elsewhere);
 	for (int field = 3; f && field < 20; field++) {
 		f = strchr(f, ' ');
 		f = f ? f + 1 : NULL;
 	}
-	long n = f ? strtol(f, NULL, 10) : 0;
+	long n = f ? strtol(f, NULL, 10) - elsewhere : 0;
 	if (n != 2)
 		return n == 1;
-	const char *leader = stat_fields("/proc/thread-self/../../stat", buf, sizeof(buf));
+	const char *leader =
+	    stat_fields("/proc/thread-self/../../stat", buf, sizeof(buf), &elsewhere);
 	return leader && leader[0] == 'Z';
 }
 

@@ -126,3 +126,37 @@ timeout 60 env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=1 MAPPROF_OUT="$T/fr4/m.%p.%n"
 n=$(ls "$T/fr4" | wc -l)
 if [ "$n" -ge 4 ]; then ok "seteuid every 0.5 s: interval dumps go on ($n dumps in 5 s)"; else
 	not_ok "seteuid every 0.5 s: interval dumps go on (at least 4 in 5 s)" "got $n"; fi
+
+# --- the lowest free number is the program's (shim_lowfd.c): a dump's file, a /proc read took
+# the number the program had just closed, and its next open got another (stdout redirected by
+# close(1) and open(log) wrote into the dump). The profiler's files are on descriptors of a
+# table of its own now, never in the program's: watched through /proc/self/fd/0 while 0 is free.
+lowfd() { # lowfd NAME ENV...: shim_lowfd watch 2.5 s, two threads making threads, at rate 1
+	local name=$1
+	shift
+	mkdir -p "$T/$name"
+	env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/$name/m.%p.%n" "$@" \
+		timeout 60 "$PROGS/shim_lowfd" watch 2.5 2 2>"$T/$name.err"
+}
+out=$(lowfd lowi MAPPROF_INTERVAL=1)
+rc=$?
+n=$(ls "$T/lowi" | wc -l)
+bad=$(for f in "$T"/lowi/*; do $DEC --sites "$f" >/dev/null 2>&1 || echo "$f"; done)
+expect_eq "descriptor 0 closed during interval dumps: never the profiler's" \
+	"0|descriptor 0 taken in 0 of" "$rc|$(grep -o 'descriptor 0 taken in [0-9]* of' <<<"$out")"
+[ "$n" -ge 2 ] && [ -z "$bad" ] && ! grep -q . "$T/lowi.err" &&
+	ok "... its $n interval dumps are whole, no mapprof: line" ||
+	not_ok "... its interval dumps are whole, no mapprof: line" "$n dumps; bad: $bad; $(cat "$T/lowi.err")"
+lowfd lows MAPPROF_SIGNAL=USR2 >"$T/lows.out" &
+pid=$!
+sleep 0.3
+while kill -0 $pid 2>/dev/null; do
+	pkill -USR2 -P $pid -x shim_lowfd 2>/dev/null || pkill -USR2 -f "$PROGS/shim_lowfd watch"
+	sleep 0.05
+done
+wait $pid
+rc=$?
+n=$(ls "$T/lows" | wc -l)
+expect_eq "descriptor 0 closed during a storm of signal dumps: never the profiler's" \
+	"0|descriptor 0 taken in 0 of" "$rc|$(grep -o 'descriptor 0 taken in [0-9]* of' "$T/lows.out")"
+[ "$n" -ge 10 ] && ok "... $n signal dumps written" || not_ok "... signal dumps written (at least 10)" "$n"

@@ -321,6 +321,48 @@ if t.eq("one dump", 1, len(ds)):
                                                    ("quick_handler", 33): [4, 4]}, sites)
 EOF
 
+# --- exec attempts where there is no file (a PATH search by hand) fail: no dump for each
+mkdir -p "$T/xf"
+out=$(mp_run "$T/xf" "$PROGS/shim_execfail" 2>&1)
+rc=$?
+expect_eq "200 failed execs: output and status unchanged" "ENOENT 100 ENOTDIR 100|0" "$out|$rc"
+expect_eq "200 failed execs: one dump, at exit" 1 "$(ls "$T/xf" | wc -l)"
+
+# --- exit() from the executable's destructor: glibc's nested exit ended the process inside the
+# loader's destructor loop, before ours armed the final dump: no dump, and nothing said so.
+for mode in dtor dtor-exit; do
+	mkdir -p "$T/dx_$mode"
+	out=$(mp_run "$T/dx_$mode" "$PROGS/shim_dtorexit" "$mode" 2>&1)
+	rc=$?
+	expect_eq "exit(9) from a destructor ($mode): status 9, nothing printed" "9|" "$rc|$out"
+	py "$T/dx_$mode" "$mode" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("exit from a destructor (%s): " % sys.argv[2])
+ds = m.load_dir(sys.argv[1])
+if t.eq("one dump", 1, len(ds)):
+    sites = {(fn, size): v for (fn, kind, size), v in m.site_table(ds[0]).items()
+             if fn in ("main_work", "dtor_work")}
+    t.eq("main's and the destructor's allocations", {("main_work", 88): [10, 10],
+                                                      ("dtor_work", 44): [3, 3]}, sites)
+EOF
+done
+# --- exit() from a SIGTERM handler that interrupted the profiler cannot dump (its locks may be
+# held): one mapprof: line says so. Either one dump and no line, or no dump and that line.
+bad=""
+for i in 1 2 3 4 5 6 7 8; do
+	mkdir -p "$T/term$i"
+	mp_run "$T/term$i" "$PROGS/shim_dtorexit" term >/dev/null 2>"$T/term$i.err"
+	rc=$?
+	n=$(ls "$T/term$i" | wc -l)
+	l=$(grep -c '^mapprof: no final dump: exit() ran in a signal handler that interrupted the profiler' "$T/term$i.err")
+	o=$(grep -vc '^mapprof: no final dump' "$T/term$i.err")
+	[ "$rc|$o" = "7|0" ] && { [ "$n|$l" = "1|0" ] || [ "$n|$l" = "0|1" ]; } ||
+		bad="$bad run $i: status $rc, $n dumps, $l lines, $o other lines;"
+done
+[ -z "$bad" ] && ok "exit(7) from a SIGTERM handler: status 7; a dump, or one line saying why not (8 runs)" ||
+	not_ok "exit(7) from a SIGTERM handler: status 7; a dump, or one line saying why not" "$bad"
+
 # --- a child of a raw clone (no fork handlers) with a writer thread in the parent: its exit
 # waited for a thread it does not have, forever.
 for v in MAPPROF_INTERVAL=1 MAPPROF_SIGNAL=USR2; do
