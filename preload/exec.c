@@ -171,13 +171,6 @@ static bool other_exiting(void)
 	}
 }
 
-/* exit() from a second thread while another runs the exit handlers (a worker's exit while
- * main's runs; undefined in C, and glibc 2.36 lets it through): the second one finds the
- * handler list emptied by the first and ends the process with exit_group, which cut short the
- * final dump the first was writing (four runs in five lost it). So the second one writes the
- * final dump itself first (waiting for the first one's, if that is being written), then goes
- * on as before: it does not wait for the other thread, whose exit handlers may be waiting for
- * it. A mark left by a vfork child (which shares this memory) is another process's: passed. */
 /* An exit() called by a destructor that the loader runs (one of the executable's, at exit):
  * glibc's nested exit ends the process without returning to the loader, whose later
  * destructors (ours, which arms the final dump) never run, so no dump was written. */
@@ -186,11 +179,18 @@ static bool from_destructor(void)
 	if (mp_tls.guard)
 		return false;
 	mp_tls.guard++; /* libunwind's allocations are the profiler's */
-	bool in = mp_stack_in_loader();
+	bool in = mp_stack_in_exit_destructor((const void *)next_exit_fn);
 	mp_tls.guard--;
 	return in;
 }
 
+/* exit() from a second thread while another runs the exit handlers (a worker's exit while
+ * main's runs; undefined in C, and glibc 2.36 lets it through): the second one finds the
+ * handler list emptied by the first and ends the process with exit_group, which cut short the
+ * final dump the first was writing (four runs in five lost it). So the second one writes the
+ * final dump itself first (waiting for the first one's, if that is being written), then goes
+ * on as before: it does not wait for the other thread, whose exit handlers may be waiting for
+ * it. A mark left by a vfork child (which shares this memory) is another process's: passed. */
 MP_EXPORT __attribute__((noreturn)) void exit(int status)
 {
 	if (mp_state == MP_READY && (other_exiting() || from_destructor()))

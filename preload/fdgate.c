@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <link.h>
 #include <sched.h>
 #include <signal.h>
@@ -39,6 +40,15 @@ static pid_t owner;
  * _exit that interrupted this thread's closefrom), since backing off would wait for itself. */
 static __thread uint32_t mine __attribute__((tls_model("initial-exec")));
 static __thread uint32_t closing __attribute__((tls_model("initial-exec")));
+/* Set by mp_fd_private's thread (which runs on its caller's TLS, the caller waiting): its
+ * descriptors are in a table of its own, which nothing of the program's can close or reuse, so
+ * the gate is not for them (their numbers are often the program's own). */
+static __thread uint32_t in_private __attribute__((tls_model("initial-exec")));
+/* Whether a seccomp filter was seen (mp_fd_private then runs its function here: a file it
+ * opens on the program's table is moved to a high number at once, mp_fd_open, so the
+ * program's number is taken for microseconds, not for a dump's write). Once set, for good: a
+ * filter cannot be removed. */
+static int filtered;
 
 /* The counts and numbers are this process's own (not a raw clone child's inheritance). */
 static bool ours(void)
@@ -80,13 +90,30 @@ void mp_fd_leave(void)
 	errno = e;
 }
 
+/* A high number for a descriptor opened on the program's table (where mp_fd_private could not
+ * make its thread, and at init): F_DUPFD_CLOEXEC takes the lowest free one from there, so the
+ * lowest free number, the one a program's open expects, is the profiler's only for the moment
+ * between the open and the move. */
+#define HIGH_FD 200
+
 int mp_fd_open(const char *path, int flags, mode_t mode)
 {
+	if (in_private)
+		return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 	mp_fd_enter();
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 	if (fd < 0) {
 		mp_fd_leave();
 		return -1;
+	}
+	if (fd < HIGH_FD) {
+		int e = errno;
+		int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, HIGH_FD);
+		if (hi >= 0) {
+			syscall(SYS_close, fd);
+			fd = hi;
+		}
+		errno = e;
 	}
 	for (int i = 0; i < HELD; i++) {
 		int zero = 0;
@@ -100,6 +127,8 @@ int mp_fd_open(const char *path, int flags, mode_t mode)
 
 int mp_fd_close(int fd)
 {
+	if (in_private)
+		return (int)syscall(SYS_close, fd);
 	for (int i = 0; i < HELD; i++) {
 		int want = fd + 1;
 		if (__atomic_compare_exchange_n(&held[i], &want, 0, false, __ATOMIC_SEQ_CST,
@@ -175,13 +204,30 @@ struct private_call {
 	int (*fn)(void *);
 	void *arg;
 	int result;
+	pid_t
+	    tid; /* the thread's, cleared by the kernel when it has exited (CLONE_CHILD_CLEARTID) */
 };
 
 static int private_thread(void *p)
 {
 	struct private_call *c = p;
+	in_private++;
 	c->result = c->fn(c->arg);
+	in_private--;
 	return 0; /* glibc's clone ends the thread with exit(2), not exit_group */
+}
+
+/* The caller waits for the thread to end (a futex on its tid, which the kernel clears and wakes
+ * at its exit: after that the thread no longer touches its stack). Not CLONE_VFORK: a debugger
+ * would see a vfork each time, take the program's breakpoints out meanwhile, or hold it. */
+static void private_wait(struct private_call *c)
+{
+	for (;;) {
+		pid_t t = __atomic_load_n(&c->tid, __ATOMIC_ACQUIRE);
+		if (t == 0)
+			return;
+		syscall(SYS_futex, &c->tid, FUTEX_WAIT, t, NULL, NULL, 0);
+	}
 }
 
 static char *private_stack_top(int i)
@@ -222,38 +268,42 @@ static int find_valgrind(struct dl_phdr_info *info, size_t size, void *data)
 	return info->dlpi_name && strstr(info->dlpi_name, "/vgpreload_") != NULL;
 }
 
-static bool under_valgrind(void)
+static bool valgrind; /* written once by mp_fd_init */
+
+void mp_fd_init(void)
 {
-	static int known; /* 0 not yet, 1 no, 2 yes */
-	int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
-	if (!v) {
-		v = dl_iterate_phdr(find_valgrind, NULL) ? 2 : 1;
-		__atomic_store_n(&known, v, __ATOMIC_RELAXED);
-	}
-	return v == 2;
+	valgrind = dl_iterate_phdr(find_valgrind, NULL) != 0;
 }
 
 int mp_fd_private(int (*fn)(void *), void *arg)
 {
-	/* A seccomp filter may kill a process for a clone with flags it does not expect: only
+	/* A seccomp filter may kill a process for a clone with flags it does not expect (a
+	 * sandbox's; a container's lets these through, but which is which cannot be told): only
 	 * where there is none (PR_GET_SECCOMP is 0; a strict-mode process dies at the open too). */
 	int e = errno; /* fn's errno is the caller's to see: the thread shares this one's TLS */
-	if (under_valgrind() || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+	if (!__atomic_load_n(&filtered, __ATOMIC_RELAXED) && !valgrind &&
+	    prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
+		__atomic_store_n(&filtered, 1, __ATOMIC_RELAXED);
+	if (valgrind || __atomic_load_n(&filtered, __ATOMIC_RELAXED)) {
 		errno = e;
 		return fn(arg);
 	}
 	int slot = private_slot();
 	char *top = private_stack_top(slot);
-	struct private_call c = {fn, arg, 0};
+	struct private_call c = {fn, arg, 0, 0};
 	int tid = -1;
 	if (top) {
+		/* Blocked here until the thread has ended, and inherited by it: no handler of the
+		 * program's runs on this thread while the other one uses its TLS, nor there. */
 		sigset_t all, old;
 		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old); /* inherited: no handler runs there */
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		tid = clone(private_thread, top,
 			    CLONE_VM | CLONE_FS | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
-				CLONE_VFORK,
-			    &c);
+				CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
+			    &c, &c.tid, NULL, &c.tid);
+		if (tid != -1)
+			private_wait(&c);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	__atomic_store_n(&private_busy[slot], 0, __ATOMIC_RELEASE);

@@ -23,11 +23,15 @@ MP_HIDDEN void mp_fd_range_end(bool began);
 /* Runs fn(arg) with a private copy of the process's descriptor table and returns its result:
  * whatever it opens takes no number of the program's (which opens the lowest free one, and
  * relies on that: close(1) then open() to redirect stdout). On a thread of its own, made
- * with CLONE_VFORK (this one waits) and without CLONE_FILES, all signals blocked; fn runs
- * directly where that thread cannot be made (a seccomp filter, a thread limit, valgrind).
+ * without CLONE_FILES (this one waits for it), all signals blocked; fn runs directly where
+ * that thread cannot be made (a seccomp filter, a thread limit, valgrind), its files moved to
+ * high numbers at once.
  * fn may use the raw-system-call helpers above and the calling thread's TLS, not libc state
  * that knows threads (no malloc, no stdio, no locks but the profiler's). */
 MP_HIDDEN int mp_fd_private(int (*fn)(void *), void *arg);
+/* Init, single-threaded: whether mp_fd_private may make its thread here (not under valgrind,
+ * which ends a process at a clone it does not know). */
+MP_HIDDEN void mp_fd_init(void);
 /* Fork child: nothing is held there. */
 MP_HIDDEN void mp_fd_reset_child(void);
 #endif

@@ -399,8 +399,16 @@ static bool read_config(void)
  * children sample independently yet reproducibly under MAPPROF_SEED. */
 static uint64_t forks, fork_no;
 
+/* Whether this fork's prepare handler took the locks (the profiler was ready then): its parent
+ * and child handlers undo only what it did. glibc holds its atfork lock from the prepare
+ * handlers to the parent's or child's, so forks do not interleave here. */
+static bool fork_locked;
+
 static void atfork_prepare(void)
 {
+	fork_locked = __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_READY;
+	if (!fork_locked)
+		return;
 	mp_tls.guard++;
 	fork_no = __atomic_add_fetch(&forks, 1, __ATOMIC_RELAXED);
 	mp_stack_fork_prepare();
@@ -413,6 +421,8 @@ static void atfork_prepare(void)
 
 static void atfork_parent(void)
 {
+	if (!fork_locked)
+		return;
 	mp_arena_unlock();
 	mp_thread_unlock();
 	mp_table_unlock_all();
@@ -425,6 +435,8 @@ static void atfork_parent(void)
 /* The child starts a profile of its own: counts, samples and maps from the fork on. */
 static void atfork_child(void)
 {
+	if (!fork_locked)
+		return;
 	mp_fd_reset_child();
 	mp_arena_unlock();
 	mp_thread_unlock();
@@ -454,6 +466,49 @@ static void atfork_child(void)
 	 * lock and sequence. */
 	mp_trigger_reset_child();
 	mp_tls.guard--;
+}
+
+/* Ours are the first fork handlers registered, before any library's: glibc runs the prepare
+ * handlers newest first and the parent and child handlers oldest first, so ours take the
+ * profiler's locks after every other prepare handler has run, as glibc's malloc takes its own,
+ * and release them before any other parent or child handler runs. Registered later (our
+ * constructor runs after the libraries' constructors), ours held the locks while a library's
+ * prepare handler waited for its own lock, held by a thread that was waiting in malloc for one
+ * of ours: the fork hung. And the allocations of those handlers went unrecorded. So the
+ * registration function that pthread_atfork calls (glibc's, from libc_nonshared) is
+ * interposed: the first registration of anyone's registers ours first. */
+typedef int (*register_atfork_fn)(void (*)(void), void (*)(void), void (*)(void), void *);
+extern void *__dso_handle __attribute__((visibility("hidden")));
+static int ours_registered;
+
+static register_atfork_fn next_register_atfork(void)
+{
+	static register_atfork_fn next;
+	register_atfork_fn f = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = (register_atfork_fn)dlsym(RTLD_NEXT, "__register_atfork");
+		__atomic_store_n(&next, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+static void register_ours(void)
+{
+	int z = 0;
+	if (!__atomic_compare_exchange_n(&ours_registered, &z, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
+	register_atfork_fn f = next_register_atfork();
+	if (!f || f(atfork_prepare, atfork_parent, atfork_child, __dso_handle) != 0)
+		__atomic_store_n(&ours_registered, 0, __ATOMIC_RELEASE);
+}
+
+MP_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+				void *dso)
+{
+	register_ours();
+	register_atfork_fn f = next_register_atfork();
+	return f ? f(prepare, parent, child, dso) : ENOMEM;
 }
 
 /* _Fork (glibc 2.34) forks without the atfork handlers, and is async-signal-safe: a program
@@ -529,10 +584,11 @@ void mp_init(void)
 		mp_log("cannot set up (out of memory); profiling disabled");
 		next = MP_FORWARD;
 	} else {
+		mp_fd_init();
 		mp_stack_init();
 		mp_unload_init();
 		mp_maps_init();
-		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		register_ours(); /* unless a library's registration did already */
 		check_first();
 	}
 	mp_tls.guard--;

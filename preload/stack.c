@@ -4,6 +4,7 @@
  * times cheaper; see the benchmark). Frames inside libmapprof.so are dropped by address range
  * rather than by a fixed count, so inlining changes in the shim cannot shift the stacks. */
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <libunwind.h>
 #include <gnu/libc-version.h>
 #include <linux/futex.h>
@@ -144,10 +145,13 @@ static void find_libc(void)
  * never touched. */
 #define MIN_NOFILE 64
 
+static void find_loader_code(void);
+
 void mp_stack_init(void)
 {
 	mp_code_segment((uintptr_t)&mp_stack_init, &self_lo, &self_hi);
 	find_libc();
+	find_loader_code();
 	mp_unwfd_init();
 	struct rlimit rl;
 	if (!mp_config.unwind_fp && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
@@ -254,7 +258,10 @@ bool mp_stack_in_handler(void)
 	return in;
 }
 
-/* The dynamic loader's code (the object at AT_BASE): its executable segment. */
+/* The dynamic loader's code (the object at AT_BASE): its executable segment, found by
+ * mp_stack_init (read-only afterwards; empty when not found). */
+static uintptr_t loader_lo, loader_hi;
+
 static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
@@ -272,28 +279,54 @@ static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
 	return 1;
 }
 
-bool mp_stack_in_loader(void)
+static void find_loader_code(void)
 {
-	struct code_range ld = {(uintptr_t)getauxval(AT_BASE), 0, 0};
-	if (!ld.addr || mp_config.unwind_fp || !mp_unwfd_safe_quiet() ||
-	    !dl_iterate_phdr(find_loader, &ld) || ld.lo == ld.hi)
+	struct code_range r = {(uintptr_t)getauxval(AT_BASE), 0, 0};
+	if (r.addr && dl_iterate_phdr(find_loader, &r)) {
+		loader_lo = r.lo;
+		loader_hi = r.hi;
+	}
+}
+
+static inline bool in_loader(uintptr_t ip)
+{
+	return ip >= loader_lo && ip < loader_hi;
+}
+
+/* The stack of an exit() that a destructor run by exit calls: the loader's code (_dl_fini, the
+ * exit handler that runs the objects' destructors), and within the next few frames outward
+ * glibc's own `exit`, whose __run_exit_handlers called it. Not the loader's code run by
+ * dlopen (a constructor) or dlclose (a destructor): the process is not in its exit handlers. */
+bool mp_stack_in_exit_destructor(const void *libc_exit)
+{
+	if (loader_lo == loader_hi || !libc_exit || mp_config.unwind_fp || !mp_unwfd_safe_quiet())
 		return false;
 	int cs = mp_nocancel();
 	uint32_t *flag = capture_begin();
 	unw_context_t uc;
 	unw_cursor_t c;
-	bool in = false;
+	uintptr_t ip[256];
+	int n = 0;
 	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0) {
-		for (int i = 0; i < 4096 && !in; i++) {
-			unw_word_t ip;
-			in = unw_get_reg(&c, UNW_REG_IP, &ip) == 0 && ip >= ld.lo && ip < ld.hi;
-			if (unw_step(&c) <= 0)
+		do {
+			unw_word_t w;
+			if (unw_get_reg(&c, UNW_REG_IP, &w) != 0)
 				break;
+			ip[n++] = (uintptr_t)w;
+		} while (n < 256 && unw_step(&c) > 0);
+	}
+	bool found = false;
+	for (int i = 0; i < n && !found; i++) {
+		if (!in_loader(ip[i]) || (i + 1 < n && in_loader(ip[i + 1])))
+			continue; /* the outermost frame of a run of the loader's */
+		for (int k = i + 1; k < n && k <= i + 3 && !found; k++) {
+			Dl_info di;
+			found = dladdr((const void *)(ip[k] - 1), &di) && di.dli_saddr == libc_exit;
 		}
 	}
 	capture_end(flag);
 	mp_cancel_restore(cs);
-	return in;
+	return found;
 }
 
 uint32_t *mp_stack_capture_begin(void)

@@ -329,7 +329,7 @@ done
 # Concurrent unshare calls stop and restart the dump thread one at a time (they hung).
 out=$(env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR2 MAPPROF_OUT="$T/mx/u.%p.%n" timeout 60 \
 	"$PROGS/shim_threadctl" unshare 2>&1)
-expect_eq "unshare from 4 threads at once, 200 times: no hang" "done|0" "$out|$?"
+expect_eq "unshare from 4 threads at once, 50 times: no hang" "done|0" "$out|$?"
 # setns into a mount namespace (nsenter -m) needs the process single-threaded too.
 if sleeper=$(unshare -m --propagation private sleep 30 >/dev/null 2>&1 & echo $!) &&
 	sleep 0.3 && base=$(nsenter -t "$sleeper" -m true 2>&1); then

@@ -136,27 +136,34 @@ lowfd() { # lowfd NAME ENV...: shim_lowfd watch 2.5 s, two threads making thread
 	shift
 	mkdir -p "$T/$name"
 	env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/$name/m.%p.%n" "$@" \
-		timeout 60 "$PROGS/shim_lowfd" watch 2.5 2 2>"$T/$name.err"
+		timeout 60 "$PROGS/shim_lowfd" watch 2.5 2 "$T" 2>"$T/$name.err" # $T: for pkill
 }
-out=$(lowfd lowi MAPPROF_INTERVAL=1)
-rc=$?
-n=$(ls "$T/lowi" | wc -l)
-bad=$(for f in "$T"/lowi/*; do $DEC --sites "$f" >/dev/null 2>&1 || echo "$f"; done)
-expect_eq "descriptor 0 closed during interval dumps: never the profiler's" \
-	"0|descriptor 0 taken in 0 of" "$rc|$(grep -o 'descriptor 0 taken in [0-9]* of' <<<"$out")"
-[ "$n" -ge 2 ] && [ -z "$bad" ] && ! grep -q . "$T/lowi.err" &&
-	ok "... its $n interval dumps are whole, no mapprof: line" ||
-	not_ok "... its interval dumps are whole, no mapprof: line" "$n dumps; bad: $bad; $(cat "$T/lowi.err")"
-lowfd lows MAPPROF_SIGNAL=USR2 >"$T/lows.out" &
-pid=$!
-sleep 0.3
-while kill -0 $pid 2>/dev/null; do
-	pkill -USR2 -P $pid -x shim_lowfd 2>/dev/null || pkill -USR2 -f "$PROGS/shim_lowfd watch"
-	sleep 0.05
-done
-wait $pid
-rc=$?
-n=$(ls "$T/lows" | wc -l)
-expect_eq "descriptor 0 closed during a storm of signal dumps: never the profiler's" \
-	"0|descriptor 0 taken in 0 of" "$rc|$(grep -o 'descriptor 0 taken in [0-9]* of' "$T/lows.out")"
-[ "$n" -ge 10 ] && ok "... $n signal dumps written" || not_ok "... signal dumps written (at least 10)" "$n"
+# Under a seccomp filter (a container's) the profiler makes no thread (a sandbox's filter may
+# kill a process for a clone it does not expect): its files move to high numbers at once, and
+# a watch this close still sees the moment in between.
+if [ "$(awk '/^Seccomp:/ {print $2}' /proc/self/status)" != 0 ]; then
+	ok "descriptor 0 closed during dumps: never the profiler's # SKIP under a seccomp filter"
+else
+	out=$(lowfd lowi MAPPROF_INTERVAL=1)
+	rc=$?
+	n=$(ls "$T/lowi" | wc -l)
+	bad=$(for f in "$T"/lowi/*; do $DEC --sites "$f" >/dev/null 2>&1 || echo "$f"; done)
+	expect_eq "descriptor 0 closed during interval dumps: never the profiler's" \
+		"0|descriptor 0 taken in 0 of" "$rc|$(grep -o 'descriptor 0 taken in [0-9]* of' <<<"$out")"
+	[ "$n" -ge 2 ] && [ -z "$bad" ] && ! grep -q . "$T/lowi.err" &&
+		ok "... its $n interval dumps are whole, no mapprof: line" ||
+		not_ok "... its interval dumps are whole, no mapprof: line" "$n dumps; bad: $bad; $(cat "$T/lowi.err")"
+	lowfd lows MAPPROF_SIGNAL=USR2 >"$T/lows.out" &
+	pid=$!
+	sleep 0.3
+	while kill -0 $pid 2>/dev/null; do
+		pkill -USR2 -f "^$PROGS/shim_lowfd watch 2.5 2 $T\$" 2>/dev/null
+		sleep 0.05
+	done
+	wait $pid
+	rc=$?
+	n=$(ls "$T/lows" | wc -l)
+	expect_eq "descriptor 0 closed during a storm of signal dumps: never the profiler's" \
+		"0|descriptor 0 taken in 0 of" "$rc|$(grep -o 'descriptor 0 taken in [0-9]* of' "$T/lows.out")"
+	[ "$n" -ge 10 ] && ok "... $n signal dumps written" || not_ok "... signal dumps written (at least 10)" "$n"
+fi

@@ -347,6 +347,118 @@ if t.eq("one dump", 1, len(ds)):
                                                       ("dtor_work", 44): [3, 3]}, sites)
 EOF
 done
+# ... but an exit() from a constructor run by dlopen is no exit handler: the program's atexit
+# handlers still run, and the dump comes after them (an early one read their frees as leaks).
+mkdir -p "$T/plug"
+cat >"$T/plug/plug.c" <<'EOF'
+#include <stdlib.h>
+__attribute__((constructor)) static void bye(void) { exit(3); }
+EOF
+cat >"$T/plug/host.c" <<'EOF'
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+static void *big;
+static void drop(void) { free(big); }
+int main(int argc, char **argv) {
+	big = malloc(1 << 20);
+	atexit(drop);
+	dlopen(argv[1], RTLD_NOW);
+	return 0;
+}
+EOF
+cc -shared -fPIC -o "$T/plug/plug.so" "$T/plug/plug.c" && cc -o "$T/plug/host" "$T/plug/host.c" -ldl
+mkdir -p "$T/plugd"
+mp_run "$T/plugd" "$T/plug/host" "$T/plug/plug.so" >/dev/null 2>&1
+rc=$?
+py "$T/plugd" "$rc" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("exit from a dlopen'd constructor: ")
+ds = m.load_dir(sys.argv[1])
+t.eq("status 3, one dump", (3, 1), (int(sys.argv[2]), len(ds)))
+if ds:
+    live = [(fn, size, v) for (fn, kind, size), v in m.site_table(ds[0]).items() if size == 1 << 20]
+    t.eq("the atexit handler's free is in it (1 MiB allocated, none in use)", [1, 0],
+         [sum(v[0] for _, _, v in live), sum(v[1] for _, _, v in live)])
+EOF
+
+# --- fork handlers of a library (registered by its constructor, which runs before ours): ours
+# ran first and held the profiler's locks while the library's prepare handler waited for its
+# own lock, held by a worker waiting in malloc for one of ours (the fork hung); and the
+# handlers' allocations went unrecorded. Ours are now registered first, as glibc's malloc does.
+mkdir -p "$T/afk"
+cat >"$T/afk/lib.c" <<'EOF'
+#include <pthread.h>
+#include <stdlib.h>
+pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+void *kept[1000];
+int nk;
+static void prep(void) { pthread_mutex_lock(&mu); for (int i = 0; i < 3; i++) kept[nk++] = malloc(111); }
+static void parent(void) { for (int i = 0; i < 5; i++) kept[nk++] = malloc(222); pthread_mutex_unlock(&mu); }
+static void child(void) { for (int i = 0; i < 7; i++) kept[nk++] = malloc(333); pthread_mutex_unlock(&mu); }
+__attribute__((constructor)) static void init(void) { pthread_atfork(prep, parent, child); }
+void *lib_alloc(size_t n) { pthread_mutex_lock(&mu); void *p = malloc(n); pthread_mutex_unlock(&mu); return p; }
+void lib_free(void *p) { pthread_mutex_lock(&mu); free(p); pthread_mutex_unlock(&mu); }
+EOF
+cat >"$T/afk/main.c" <<'EOF'
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+void *lib_alloc(size_t n);
+void lib_free(void *p);
+extern void *kept[];
+extern int nk;
+static volatile int stop;
+static void *work(void *a) {
+	unsigned s = (unsigned)(size_t)a;
+	while (!stop) { s = s * 1103515245 + 12345; lib_free(lib_alloc(1000 + s % 3000)); }
+	return NULL;
+}
+int main(void) {
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, work, (void *)(size_t)(i + 1));
+	for (int i = 0; i < 20; i++) { pid_t p = fork(); if (p == 0) _exit(0); waitpid(p, NULL, 0); }
+	stop = 1;
+	for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+	for (int i = 0; i < nk; i++) free(kept[i]);
+	printf("20 forks, %d blocks\n", nk);
+	return 0;
+}
+EOF
+cc -shared -fPIC -o "$T/afk/liblk.so" "$T/afk/lib.c" -pthread &&
+	cc -o "$T/afk/main" "$T/afk/main.c" -L"$T/afk" -llk -Wl,-rpath,"$T/afk" -pthread
+mkdir -p "$T/afkd"
+out=$(MAPPROF_RATE=1 mp_run "$T/afkd" timeout -s KILL 60 "$T/afk/main" 2>&1)
+rc=$?
+expect_eq "fork handlers of a library, workers allocating under its lock: no hang" \
+	"0|20 forks, 160 blocks" "$rc|$out"
+py "$T/afkd" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("fork handlers of a library: ")
+ds = m.load_dir(sys.argv[1])
+mine = [d for d in ds if d["header"]["exe"].endswith("/afk/main")]  # not timeout's
+par = [d for d in mine if not d["header"]["fork_child"]]
+kids = [d for d in mine if d["header"]["fork_child"]]
+t.eq("the parent's dump and the 20 children's", (1, 20), (len(par), len(kids)))
+def sized(d):
+    out = {}
+    for (fn, kind, size), v in m.site_table(d).items():
+        if size in (111, 222, 333):
+            c = out.setdefault(size, [0, 0])
+            c[0] += v[0]
+            c[1] += v[1]
+    return out
+if par:
+    t.eq("the parent: prepare's and parent's allocations, all freed",
+         {111: [60, 0], 222: [100, 0]}, sized(par[0]))
+t.eq("each child: its child handler's 7 allocations, kept",
+     [{333: [7, 7]}] * len(kids), [sized(d) for d in kids])
+EOF
+
 # --- exit() from a SIGTERM handler that interrupted the profiler cannot dump (its locks may be
 # held): one mapprof: line says so. Either one dump and no line, or no dump and that line.
 bad=""
