@@ -572,10 +572,10 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	/* Threads taking turns with a map (or using it at once), not one handing it to the next
 	 * (a producer that fills it, a consumer that grows it on): that is no sharing. */
 	if (s->turns >= MP_SHARED_MIN_INSTANCES) {
+		/* max_threads is the site's most, not every instance's: "up to" */
 		snprintf(ev, sizeof(ev),
-			 "%" PRIu64 " instance(s) grown by %s%" PRIu64
-			 " threads in turn (one thread, "
-			 "another, then the first again)",
+			 "%" PRIu64 " instance(s) grown by threads in turn (one thread, another, "
+			 "then the first again), by %s%" PRIu64 " threads at most",
 			 s->turns, s->max_threads > 4 ? "more than " : "",
 			 s->max_threads > 4 ? (uint64_t)4 : s->max_threads);
 		snprintf(sg, sizeof(sg),

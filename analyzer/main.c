@@ -246,19 +246,21 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 
 /* A grow profile of processes that ran with map tracking off (MAPPROF_MAPS=0) holds none of
  * their grows, and no output format but pprof's comments could say so: one line does. */
-static void tracking_off(const mp_inputs_t *in)
+static void tracking_off(const mp_inputs_t *in, const char *what)
 {
 	size_t off = 0;
 	for (size_t i = 0; i < in->n; i++)
 		off += !in->dumps[i].has_grows && !(in->dumps[i].flags & MP_HDR_MAPS_ENABLED);
 	if (off == in->n)
-		fprintf(stderr, "mapprof-report: warning: no process had map tracking on "
-				"(MAPPROF_MAPS=0): the grow profile is empty\n");
+		fprintf(stderr,
+			"mapprof-report: warning: no process had map tracking on "
+			"(MAPPROF_MAPS=0): the %s is empty\n",
+			what);
 	else if (off)
 		fprintf(stderr,
 			"mapprof-report: warning: %zu of %zu processes had map tracking off "
-			"(MAPPROF_MAPS=0): their grows are not in the profile\n",
-			off, in->n);
+			"(MAPPROF_MAPS=0): their maps are not in the %s\n",
+			off, in->n, what);
 }
 
 /* Writes f's contents, then closes it; a failed write or close is an error naming `name`. */
@@ -374,6 +376,7 @@ int main(int argc, char **argv)
 		goto out;
 	sym = mp_symbolize_new(&in);
 	if (o.maps) {
+		tracking_off(&in, "churn report");
 		mp_report_info_t minfo = {o.profile, &in, 0, sym};
 		rc = emit(&o, &p, &minfo);
 		goto out;
@@ -381,7 +384,7 @@ int main(int argc, char **argv)
 	if (heap)
 		mp_heap_build(&p, &in, sym);
 	else {
-		tracking_off(&in);
+		tracking_off(&in, "grow profile");
 		mp_grow_build(&p, &in, sym);
 	}
 	mp_report_info_t info = {o.profile, &in, 0, sym};
