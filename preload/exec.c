@@ -10,6 +10,7 @@
  * profiler (a signal handler calling _exit there: the dump would wait for our own locks). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,7 +34,12 @@ static void (*next_exit)(int);
 static uint64_t exiting;
 static void (*next_exit_fn)(int);
 
-static void on_fork_child(void)
+/* Glibc's exit(), as an address range (found at load: nothing asks the loader at exit). */
+static uintptr_t exit_lo, exit_hi;
+
+/* Fork child, first of all its handlers (atfork_child): another library's child handler may
+ * leave with _exit, whose dump must know the child for what it is. */
+void mp_exec_fork_child(void)
 {
 	image_pid = getpid();
 	exiting = 0;
@@ -92,7 +98,14 @@ __attribute__((constructor)) static void exec_ctor(void)
 	image_pid = getpid();
 	next_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
 	next_exit_fn = (void (*)(int))dlsym(RTLD_NEXT, "exit");
-	pthread_atfork(NULL, NULL, on_fork_child);
+	Dl_info di;
+	const ElfW(Sym) *sym = NULL;
+	if (next_exit_fn &&
+	    dladdr1((const void *)next_exit_fn, &di, (void **)&sym, RTLD_DL_SYMENT) && sym &&
+	    sym->st_size) {
+		exit_lo = (uintptr_t)next_exit_fn;
+		exit_hi = exit_lo + sym->st_size;
+	}
 	register_quick_exit();
 }
 
@@ -179,7 +192,7 @@ static bool from_destructor(void)
 	if (mp_tls.guard)
 		return false;
 	mp_tls.guard++; /* libunwind's allocations are the profiler's */
-	bool in = mp_stack_in_exit_destructor((const void *)next_exit_fn);
+	bool in = mp_stack_in_exit_destructor(exit_lo, exit_hi);
 	mp_tls.guard--;
 	return in;
 }

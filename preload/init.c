@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,16 +398,24 @@ static bool read_config(void)
  * other path takes them in. */
 /* Forks made by this process: the child's sampler is reseeded from it (fork_no), so sibling
  * children sample independently yet reproducibly under MAPPROF_SEED. */
-static uint64_t forks, fork_no;
+static uint64_t forks;
+static __thread uint64_t fork_no __attribute__((tls_model("initial-exec")));
 
 /* Whether this fork's prepare handler took the locks (the profiler was ready then): its parent
- * and child handlers undo only what it did. glibc holds its atfork lock from the prepare
- * handlers to the parent's or child's, so forks do not interleave here. */
-static bool fork_locked;
+ * and child handlers, on the same thread (the child's is its copy), undo only what it did.
+ * Per thread: glibc runs the handlers of forks on two threads at once. */
+static __thread bool fork_locked __attribute__((tls_model("initial-exec")));
+
+/* A fork from a signal handler that interrupted the profiler on this thread: its locks may
+ * be held here, so they are not taken (that waited for itself); the child, whose profiler
+ * state cannot be trusted, profiles nothing, as _Fork's. */
+static __thread bool fork_unsafe __attribute__((tls_model("initial-exec")));
 
 static void atfork_prepare(void)
 {
-	fork_locked = __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_READY;
+	bool ready = __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_READY;
+	fork_unsafe = ready && mp_tls.guard != 0;
+	fork_locked = ready && !fork_unsafe;
 	if (!fork_locked)
 		return;
 	mp_tls.guard++;
@@ -435,6 +444,9 @@ static void atfork_parent(void)
 /* The child starts a profile of its own: counts, samples and maps from the fork on. */
 static void atfork_child(void)
 {
+	mp_exec_fork_child();
+	if (fork_unsafe && mp_state == MP_READY)
+		__atomic_store_n(&mp_state, MP_FORWARD, __ATOMIC_RELEASE);
 	if (!fork_locked)
 		return;
 	mp_fd_reset_child();
@@ -478,8 +490,9 @@ static void atfork_child(void)
  * registration function that pthread_atfork calls (glibc's, from libc_nonshared) is
  * interposed: the first registration of anyone's registers ours first. */
 typedef int (*register_atfork_fn)(void (*)(void), void (*)(void), void (*)(void), void *);
-extern void *__dso_handle __attribute__((visibility("hidden")));
+/* 0 none, 1 being registered (by registering_thread), 2 registered. */
 static int ours_registered;
+static __thread bool registering __attribute__((tls_model("initial-exec")));
 
 static register_atfork_fn next_register_atfork(void)
 {
@@ -492,15 +505,29 @@ static register_atfork_fn next_register_atfork(void)
 	return f;
 }
 
+/* Another thread's registration waits for ours to be in (or else it may go first); the
+ * registering thread's own nested calls (dlsym may allocate, and the first allocation sets up
+ * the profiler, which registers) go through. No DSO handle: the shim is never unloaded while
+ * preloaded, and with one its handlers left at its __cxa_finalize, before the exit of other
+ * threads that may still fork. */
 static void register_ours(void)
 {
-	int z = 0;
-	if (!__atomic_compare_exchange_n(&ours_registered, &z, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_RELAXED))
+	if (registering)
 		return;
+	for (;;) {
+		int z = 0;
+		if (__atomic_compare_exchange_n(&ours_registered, &z, 1, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			break;
+		if (z == 2)
+			return;
+		sched_yield(); /* 1: another thread's is going in */
+	}
+	registering = true;
 	register_atfork_fn f = next_register_atfork();
-	if (!f || f(atfork_prepare, atfork_parent, atfork_child, __dso_handle) != 0)
-		__atomic_store_n(&ours_registered, 0, __ATOMIC_RELEASE);
+	bool ok = f && f(atfork_prepare, atfork_parent, atfork_child, NULL) == 0;
+	registering = false;
+	__atomic_store_n(&ours_registered, ok ? 2 : 0, __ATOMIC_RELEASE);
 }
 
 MP_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),

@@ -254,6 +254,8 @@ extern MP_HIDDEN bool mp_final_dumped; /* the exit dump is written (init.c's des
 /* The final dump cannot be written: the process ends (why: "exit", "_exit") in a signal handler
  * that interrupted the profiler, whose locks may be held. Says so once (init.c). */
 MP_HIDDEN void mp_final_dump_skipped(const char *why);
+/* exec.c: fork child, before any other child handler. */
+MP_HIDDEN void mp_exec_fork_child(void);
 
 /* bootstrap.c: the static area that serves allocations while dlsym runs. */
 MP_HIDDEN void *mp_bootstrap_alloc(size_t size, size_t align);

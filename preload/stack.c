@@ -4,7 +4,6 @@
  * times cheaper; see the benchmark). Frames inside libmapprof.so are dropped by address range
  * rather than by a fixed count, so inlining changes in the shim cannot shift the stacks. */
 #define UNW_LOCAL_ONLY
-#include <dlfcn.h>
 #include <libunwind.h>
 #include <gnu/libc-version.h>
 #include <linux/futex.h>
@@ -297,15 +296,16 @@ static inline bool in_loader(uintptr_t ip)
  * exit handler that runs the objects' destructors), and within the next few frames outward
  * glibc's own `exit`, whose __run_exit_handlers called it. Not the loader's code run by
  * dlopen (a constructor) or dlclose (a destructor): the process is not in its exit handlers. */
-bool mp_stack_in_exit_destructor(const void *libc_exit)
+bool mp_stack_in_exit_destructor(uintptr_t exit_lo, uintptr_t exit_hi)
 {
-	if (loader_lo == loader_hi || !libc_exit || mp_config.unwind_fp || !mp_unwfd_safe_quiet())
+	if (loader_lo == loader_hi || exit_lo == exit_hi || mp_config.unwind_fp ||
+	    !mp_unwfd_safe_quiet())
 		return false;
 	int cs = mp_nocancel();
 	uint32_t *flag = capture_begin();
 	unw_context_t uc;
 	unw_cursor_t c;
-	uintptr_t ip[256];
+	uintptr_t ip[512];
 	int n = 0;
 	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0) {
 		do {
@@ -313,20 +313,18 @@ bool mp_stack_in_exit_destructor(const void *libc_exit)
 			if (unw_get_reg(&c, UNW_REG_IP, &w) != 0)
 				break;
 			ip[n++] = (uintptr_t)w;
-		} while (n < 256 && unw_step(&c) > 0);
-	}
-	bool found = false;
-	for (int i = 0; i < n && !found; i++) {
-		if (!in_loader(ip[i]) || (i + 1 < n && in_loader(ip[i + 1])))
-			continue; /* the outermost frame of a run of the loader's */
-		for (int k = i + 1; k < n && k <= i + 3 && !found; k++) {
-			Dl_info di;
-			found = dladdr((const void *)(ip[k] - 1), &di) && di.dli_saddr == libc_exit;
-		}
+		} while (n < 512 && unw_step(&c) > 0);
 	}
 	capture_end(flag);
 	mp_cancel_restore(cs);
-	return found;
+	for (int i = 0; i < n; i++) {
+		if (!in_loader(ip[i]) || (i + 1 < n && in_loader(ip[i + 1])))
+			continue; /* the outermost frame of a run of the loader's */
+		for (int k = i + 1; k < n && k <= i + 3; k++)
+			if (ip[k] - 1 >= exit_lo && ip[k] - 1 < exit_hi)
+				return true;
+	}
+	return false;
 }
 
 uint32_t *mp_stack_capture_begin(void)

@@ -20,9 +20,9 @@ MP_HIDDEN bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
  * true when libunwind may not run): the code it interrupted may hold the allocator's locks. */
 MP_HIDDEN bool mp_stack_in_handler(void);
 /* Guard held, no lock of ours held: whether this thread runs a destructor that the loader
- * runs from glibc's exit handlers (libc_exit: glibc's exit), by unwinding; false when
+ * runs from glibc's exit handlers ([exit_lo, exit_hi): glibc's exit), by unwinding; false when
  * libunwind may not run. */
-MP_HIDDEN bool mp_stack_in_exit_destructor(const void *libc_exit);
+MP_HIDDEN bool mp_stack_in_exit_destructor(uintptr_t exit_lo, uintptr_t exit_hi);
 MP_HIDDEN uint32_t *mp_stack_capture_begin(void);
 MP_HIDDEN void mp_stack_capture_end(uint32_t *flag);
 MP_HIDDEN int mp_stack_fp_walk(uintptr_t *buf, int max);

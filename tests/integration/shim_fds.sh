@@ -136,7 +136,7 @@ lowfd() { # lowfd NAME ENV...: shim_lowfd watch 2.5 s, two threads making thread
 	shift
 	mkdir -p "$T/$name"
 	env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/$name/m.%p.%n" "$@" \
-		timeout 60 "$PROGS/shim_lowfd" watch 2.5 2 "$T" 2>"$T/$name.err" # $T: for pkill
+		timeout 60 "$PROGS/shim_lowfd" watch 2.5 2 2>"$T/$name.err"
 }
 # Under a seccomp filter (a container's) the profiler makes no thread (a sandbox's filter may
 # kill a process for a clone it does not expect): its files move to high numbers at once, and
@@ -157,7 +157,7 @@ else
 	pid=$!
 	sleep 0.3
 	while kill -0 $pid 2>/dev/null; do
-		pkill -USR2 -f "^$PROGS/shim_lowfd watch 2.5 2 $T\$" 2>/dev/null
+		pkill -USR2 -x shim_lowfd -P "$(pgrep -x timeout -P $pid)" 2>/dev/null
 		sleep 0.05
 	done
 	wait $pid

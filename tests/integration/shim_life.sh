@@ -367,7 +367,8 @@ int main(int argc, char **argv) {
 	return 0;
 }
 EOF
-cc -shared -fPIC -o "$T/plug/plug.so" "$T/plug/plug.c" && cc -o "$T/plug/host" "$T/plug/host.c" -ldl
+$CC -shared -fPIC -o "$T/plug/plug.so" "$T/plug/plug.c" && $CC -o "$T/plug/host" "$T/plug/host.c" -ldl ||
+	not_ok "exit from a dlopen'd constructor: the test's programs build"
 mkdir -p "$T/plugd"
 mp_run "$T/plugd" "$T/plug/host" "$T/plug/plug.so" >/dev/null 2>&1
 rc=$?
@@ -428,8 +429,9 @@ int main(void) {
 	return 0;
 }
 EOF
-cc -shared -fPIC -o "$T/afk/liblk.so" "$T/afk/lib.c" -pthread &&
-	cc -o "$T/afk/main" "$T/afk/main.c" -L"$T/afk" -llk -Wl,-rpath,"$T/afk" -pthread
+$CC -shared -fPIC -o "$T/afk/liblk.so" "$T/afk/lib.c" -pthread &&
+	$CC -o "$T/afk/main" "$T/afk/main.c" -L"$T/afk" -llk -Wl,-rpath,"$T/afk" -pthread ||
+	not_ok "fork handlers of a library: the test's programs build"
 mkdir -p "$T/afkd"
 out=$(MAPPROF_RATE=1 mp_run "$T/afkd" timeout -s KILL 60 "$T/afk/main" 2>&1)
 rc=$?
