@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -284,7 +285,12 @@ int mp_fd_private(int (*fn)(void *), void *arg)
 	if (!__atomic_load_n(&filtered, __ATOMIC_RELAXED) && !valgrind &&
 	    prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
 		__atomic_store_n(&filtered, 1, __ATOMIC_RELAXED);
-	if (valgrind || __atomic_load_n(&filtered, __ATOMIC_RELAXED)) {
+	/* A low process limit (RLIMIT_NPROC counts threads) would lose the program a thread
+	 * creation to this one's moment; a high one leaves room. */
+	struct rlimit rl;
+	bool few =
+	    getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1024;
+	if (valgrind || few || __atomic_load_n(&filtered, __ATOMIC_RELAXED)) {
 		errno = e;
 		return fn(arg);
 	}

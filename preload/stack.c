@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "stack.h"
 #include "thread.h"
+#include "unwfd.h"
 
 /* Keeping fork out of stack capture: libunwind may be inside dl_iterate_phdr, whose loader
  * lock glibc does not reset in a fork child, so a child forked mid-capture would hang in its
@@ -42,6 +43,8 @@ static void wait_fork(void)
 /* Lowers the flag raised by capture_begin: a plain release store for the thread's own flag. */
 static inline void capture_end(uint32_t *flag)
 {
+	if (mp_unlikely(mp_unwfd_reopen_held))
+		mp_unwfd_reopen_release();
 	if (mp_likely(flag != &anon_capturing))
 		__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
 	else

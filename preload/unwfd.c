@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -83,8 +84,59 @@ static inline void suspect_if(bool maybe)
 		__atomic_store_n(&suspect, 1, __ATOMIC_RELAXED);
 }
 
+/* libunwind reopens its pipe without a lock: close both ends, then pipe2 into the same static
+ * array. Threads unwinding at once each did it, and each closed numbers the others had just
+ * been given, or that the program had opened since (after its closefrom): the program's files
+ * were closed under it, and stack bytes were written into them. So a reopen is one thread's
+ * at a time, from its first close of a pipe end to its pipe2 (which releases it); and an end
+ * is closed only while it is still libunwind's pipe. Per thread, it knows whether it holds it
+ * (a signal handler's unwind inside a reopen goes through). */
+static int reopen_lock;
+__thread bool mp_unwfd_reopen_held __attribute__((tls_model("initial-exec")));
+#define reopen_held mp_unwfd_reopen_held
+
+static void reopen_begin(void)
+{
+	if (reopen_held)
+		return;
+	unsigned spins = 0;
+	int z = 0;
+	while (!__atomic_compare_exchange_n(&reopen_lock, &z, 1, false, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED)) {
+		z = 0;
+		if (++spins > 64)
+			sched_yield();
+	}
+	reopen_held = true;
+}
+
+static void reopen_end(void)
+{
+	if (!reopen_held)
+		return;
+	reopen_held = false;
+	__atomic_store_n(&reopen_lock, 0, __ATOMIC_RELEASE);
+}
+
+void mp_unwfd_reopen_release(void)
+{
+	reopen_end();
+}
+
+static bool is_pipe_end(int i);
+
 MP_EXPORT int close(int fd)
 {
+	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+	if (mp_unlikely(ours(fd)) && caller >= unw_lo && caller < unw_hi) {
+		reopen_begin();
+		int i = fd == __atomic_load_n(&pipe_fd[0], __ATOMIC_RELAXED) ? 0 : 1;
+		if (fd != __atomic_load_n(&pipe_fd[i], __ATOMIC_RELAXED) || !is_pipe_end(i))
+			return 0; /* not its pipe any more: another thread's reopen, or the
+				     program's */
+		__atomic_store_n(&pipe_fd[i], -1, __ATOMIC_RELAXED);
+		return (int)syscall(SYS_close, fd);
+	}
 	suspect_if(ours(fd));
 	mp_fd_single(fd); /* not while the profiler holds fd (fdgate.c) */
 	return next_close ? next_close(fd) : (int)syscall(SYS_close, fd);
@@ -192,19 +244,26 @@ MP_EXPORT int pipe2(int fds[2], int flags)
 		return next_pipe2 ? next_pipe2(fds, flags) : (int)syscall(SYS_pipe2, fds, flags);
 	/* The pipe takes the lowest free numbers until it is moved up: a dup2 of the program's
 	 * onto one of them meanwhile would fail (EBUSY) or be closed under it (fdgate.c). */
+	reopen_begin(); /* held since its closes, if it closed its old pipe */
 	mp_fd_enter();
 	__atomic_add_fetch(&reopening, 1, __ATOMIC_SEQ_CST);
-	int r = next_pipe2 ? next_pipe2(fds, flags) : (int)syscall(SYS_pipe2, fds, flags);
+	/* Into a local pair: fds is libunwind's static array, which other threads read for their
+	 * writes; it gets the moved numbers only. */
+	int mine[2];
+	int r = next_pipe2 ? next_pipe2(mine, flags) : (int)syscall(SYS_pipe2, mine, flags);
 	int saved = errno;
 	if (r == 0) {
 		int base = high_base();
-		fds[0] = move_up(fds[0], base, flags & O_CLOEXEC);
-		fds[1] = move_up(fds[1], base, flags & O_CLOEXEC);
-		remember(fds);
+		mine[0] = move_up(mine[0], base, flags & O_CLOEXEC);
+		mine[1] = move_up(mine[1], base, flags & O_CLOEXEC);
+		remember(mine);
+		fds[0] = mine[0];
+		fds[1] = mine[1];
 		__atomic_store_n(&suspect, 0, __ATOMIC_RELAXED);
 	}
 	__atomic_sub_fetch(&reopening, 1, __ATOMIC_SEQ_CST);
 	mp_fd_leave();
+	reopen_end();
 	errno = saved;
 	return r;
 }
@@ -228,6 +287,16 @@ static int end_state(int i)
 		return THEIRS;
 	/* Another pipe: libunwind's new one, between its move and remember(), or the program's. */
 	return __atomic_load_n(&reopening, __ATOMIC_SEQ_CST) ? THEIRS : TAKEN;
+}
+
+/* End i is still the pipe remembered there (its number may be the program's file now). */
+static bool is_pipe_end(int i)
+{
+	int fd = __atomic_load_n(&pipe_fd[i], __ATOMIC_RELAXED);
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	       (uint64_t)st.st_ino == __atomic_load_n(&pipe_ino[i], __ATOMIC_RELAXED) &&
+	       (uint64_t)st.st_dev == __atomic_load_n(&pipe_dev[i], __ATOMIC_RELAXED);
 }
 
 static bool safe(bool say)
