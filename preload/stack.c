@@ -43,8 +43,6 @@ static void wait_fork(void)
 /* Lowers the flag raised by capture_begin: a plain release store for the thread's own flag. */
 static inline void capture_end(uint32_t *flag)
 {
-	if (mp_unlikely(mp_unwfd_reopen_held))
-		mp_unwfd_reopen_release();
 	if (mp_likely(flag != &anon_capturing))
 		__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
 	else

@@ -21,8 +21,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -85,102 +83,11 @@ static inline void suspect_if(bool maybe)
 		__atomic_store_n(&suspect, 1, __ATOMIC_RELAXED);
 }
 
-/* libunwind reopens its pipe without a lock (close both ends, then pipe2 into the same static
- * array) when a read from it fails: after the program closed it, or because the thread read
- * the array before another thread's reopen changed it. Threads doing that at once closed the
- * pipe another had just made, or the program's files opened since at those numbers (and wrote
- * stack bytes into them), and a write to a pipe whose read end was gone ended the program with
- * SIGPIPE. So a reopen is one thread's at a time, from its first close to its pipe2, which
- * releases it (or the end of its unwind does, stack.c). Its first close decides: if the
- * remembered pipe is whole, the thread failed on an older one, and its pipe2 is handed the
- * current pipe (merge); otherwise what is still the pipe is closed, write end first (a writer
- * meanwhile gets EBADF, never SIGPIPE), and the numbers are kept with no identity: a file of
- * the program's there later is told from the pipe (end_state: TAKEN), and never closed. */
-static int reopen_lock;
-__thread bool mp_unwfd_reopen_held __attribute__((tls_model("initial-exec")));
-#define reopen_held mp_unwfd_reopen_held
-static __thread bool merge __attribute__((tls_model("initial-exec")));
-
-static void reopen_begin(void)
-{
-	if (reopen_held)
-		return;
-	unsigned spins = 0;
-	int z = 0;
-	while (!__atomic_compare_exchange_n(&reopen_lock, &z, 1, false, __ATOMIC_ACQUIRE,
-					    __ATOMIC_RELAXED)) {
-		z = 0;
-		if (++spins > 64)
-			sched_yield();
-	}
-	reopen_held = true;
-}
-
-static void reopen_end(void)
-{
-	if (!reopen_held)
-		return;
-	reopen_held = false;
-	merge = false;
-	__atomic_store_n(&reopen_lock, 0, __ATOMIC_RELEASE);
-}
-
-void mp_unwfd_reopen_release(void)
-{
-	reopen_end();
-}
-
-/* End i is still the pipe remembered there (its number may be the program's file now). */
-static bool is_pipe_end(int i)
-{
-	int fd = __atomic_load_n(&pipe_fd[i], __ATOMIC_RELAXED);
-	struct stat st;
-	return fd >= 0 && __atomic_load_n(&pipe_ino[i], __ATOMIC_RELAXED) != 0 &&
-	       fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
-	       (uint64_t)st.st_ino == __atomic_load_n(&pipe_ino[i], __ATOMIC_RELAXED) &&
-	       (uint64_t)st.st_dev == __atomic_load_n(&pipe_dev[i], __ATOMIC_RELAXED);
-}
-
-/* Reopen lock held: closes what is still the pipe, write end first; its numbers stay known. */
-static void close_pipe_ends(void)
-{
-	for (int i = 1; i >= 0; i--) {
-		if (!is_pipe_end(i))
-			continue;
-		syscall(SYS_close, __atomic_load_n(&pipe_fd[i], __ATOMIC_RELAXED));
-		__atomic_store_n(&pipe_ino[i], 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&pipe_dev[i], 0, __ATOMIC_RELAXED);
-	}
-}
-
 MP_EXPORT int close(int fd)
 {
-	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
-	if (mp_unlikely(ours(fd)) && caller >= unw_lo && caller < unw_hi) {
-		if (!reopen_held) { /* the reopen's first close */
-			reopen_begin();
-			merge = is_pipe_end(0) && is_pipe_end(1);
-			if (!merge)
-				close_pipe_ends();
-		}
-		return 0;
-	}
 	suspect_if(ours(fd));
 	mp_fd_single(fd); /* not while the profiler holds fd (fdgate.c) */
 	return next_close ? next_close(fd) : (int)syscall(SYS_close, fd);
-}
-
-/* Before the program closes a range that holds the pipe: its write end goes first, under the
- * reopen lock, so that no unwind writes into it once its read end is gone (SIGPIPE). */
-static void close_write_end_first(void)
-{
-	reopen_begin();
-	if (is_pipe_end(1)) {
-		syscall(SYS_close, __atomic_load_n(&pipe_fd[1], __ATOMIC_RELAXED));
-		__atomic_store_n(&pipe_ino[1], 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&pipe_dev[1], 0, __ATOMIC_RELAXED);
-	}
-	reopen_end();
 }
 
 /* Ends a gated call (fdgate.c) with its result and errno. */
@@ -224,8 +131,6 @@ static inline bool any_in(unsigned lo, unsigned hi)
 MP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	suspect_if(any_in(first, last));
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && any_in(first, last))
-		close_write_end_first();
 	bool gated = mp_fd_range_begin(); /* none of the profiler's meanwhile */
 	int r = next_close_range ? next_close_range(first, last, flags)
 				 : (int)syscall(SYS_close_range, first, last, flags);
@@ -235,8 +140,6 @@ MP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 MP_EXPORT void closefrom(int lowfd)
 {
 	suspect_if(lowfd >= 0 && any_in((unsigned)lowfd, ~0u));
-	if (lowfd >= 0 && any_in((unsigned)lowfd, ~0u))
-		close_write_end_first();
 	bool gated = mp_fd_range_begin();
 	if (next_closefrom)
 		next_closefrom(lowfd);
@@ -289,32 +192,19 @@ MP_EXPORT int pipe2(int fds[2], int flags)
 		return next_pipe2 ? next_pipe2(fds, flags) : (int)syscall(SYS_pipe2, fds, flags);
 	/* The pipe takes the lowest free numbers until it is moved up: a dup2 of the program's
 	 * onto one of them meanwhile would fail (EBUSY) or be closed under it (fdgate.c). */
-	reopen_begin(); /* held since its closes, if it closed its old pipe */
-	if (merge && is_pipe_end(0) && is_pipe_end(1)) { /* it failed on an older pipe */
-		fds[0] = __atomic_load_n(&pipe_fd[0], __ATOMIC_RELAXED);
-		fds[1] = __atomic_load_n(&pipe_fd[1], __ATOMIC_RELAXED);
-		reopen_end();
-		return 0;
-	}
 	mp_fd_enter();
 	__atomic_add_fetch(&reopening, 1, __ATOMIC_SEQ_CST);
-	/* Into a local pair: fds is libunwind's static array, which other threads read for their
-	 * writes; it gets the moved numbers only. */
-	int mine[2];
-	int r = next_pipe2 ? next_pipe2(mine, flags) : (int)syscall(SYS_pipe2, mine, flags);
+	int r = next_pipe2 ? next_pipe2(fds, flags) : (int)syscall(SYS_pipe2, fds, flags);
 	int saved = errno;
 	if (r == 0) {
 		int base = high_base();
-		mine[0] = move_up(mine[0], base, flags & O_CLOEXEC);
-		mine[1] = move_up(mine[1], base, flags & O_CLOEXEC);
-		remember(mine);
-		fds[0] = mine[0];
-		fds[1] = mine[1];
+		fds[0] = move_up(fds[0], base, flags & O_CLOEXEC);
+		fds[1] = move_up(fds[1], base, flags & O_CLOEXEC);
+		remember(fds);
 		__atomic_store_n(&suspect, 0, __ATOMIC_RELAXED);
 	}
 	__atomic_sub_fetch(&reopening, 1, __ATOMIC_SEQ_CST);
 	mp_fd_leave();
-	reopen_end();
 	errno = saved;
 	return r;
 }

@@ -13,9 +13,4 @@ MP_HIDDEN void mp_unwfd_init(void);
 MP_HIDDEN bool mp_unwfd_safe(void);
 /* The same without the line (an unwind that is no stack capture). */
 MP_HIDDEN bool mp_unwfd_safe_quiet(void);
-/* This thread is inside libunwind's reopen of its pipe (from its closes to its pipe2, which
- * ends it). An unwind that ends with it still held (a close with no pipe2 after it) releases
- * it (stack.c), so that no other thread's reopen waits for it forever. */
-extern MP_HIDDEN __thread bool mp_unwfd_reopen_held __attribute__((tls_model("initial-exec")));
-MP_HIDDEN void mp_unwfd_reopen_release(void);
 #endif

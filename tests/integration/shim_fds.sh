@@ -167,20 +167,3 @@ else
 		"0|descriptor 0 taken in 0 of" "$rc|$(grep -o 'descriptor 0 taken in [0-9]* of' "$T/lows.out")"
 	[ "$n" -ge 10 ] && ok "... $n signal dumps written" || not_ok "... signal dumps written (at least 10)" "$n"
 fi
-
-# --- libunwind's pipe reopened by several threads at once while the program closes everything
-# in a loop (shim_unwpipe.c): each reopen closed numbers the others or the program had just
-# been given; the program's files lost their contents, and a write into a pipe whose reader
-# was gone ended it with SIGPIPE. The reopen is one thread's at a time now, and closes only its
-# own pipe.
-rcs="" bad=""
-for i in 1 2 3; do
-	mkdir -p "$T/up$i"
-	(cd "$T/up$i" && env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/up$i/m.%p.%n" \
-		timeout 120 "$PROGS/shim_unwpipe" 3000 >/dev/null 2>"$T/up$i.err")
-	rcs="$rcs$? "
-	grep -q '^mismatch 0$' "$T/up$i.err" || bad="$bad run $i: $(grep -v '^mapprof:' "$T/up$i.err" | tr '\n' ' ');"
-done
-expect_eq "closefrom in a loop while threads unwind: the program ends normally (3 runs)" "0 0 0 " "$rcs"
-[ -z "$bad" ] && ok "... and every file it wrote reads back as written" ||
-	not_ok "... and every file it wrote reads back as written" "$bad"
