@@ -349,18 +349,27 @@ static void edge_profile(mp_profile_t *p)
 	mp_profile_finish(p);
 }
 
+/* p as mp_pprof_write writes it, unzipped (*n bytes; the caller frees it). */
+static uint8_t *written(const mp_profile_t *p, size_t *n)
+{
+	char *out;
+	size_t gz;
+	FILE *f = open_memstream(&out, &gz);
+	assert_int_equal(mp_pprof_write(p, f, "mem"), MP_OK);
+	fclose(f);
+	*n = gz;
+	uint8_t *raw = gunzip(out, n);
+	free(out);
+	return raw;
+}
+
 /* The streamed encoding must be the bytes protobuf-c writes for the same whole message. */
 static void encoding_matches_protobuf_c(void **state)
 {
 	mp_profile_t p;
 	edge_profile(&p);
-	char *out;
-	size_t n;
-	FILE *f = open_memstream(&out, &n);
-	assert_int_equal(mp_pprof_write(&p, f, "mem"), MP_OK);
-	fclose(f);
-	size_t rawlen = n;
-	uint8_t *raw = gunzip(out, &rawlen);
+	size_t rawlen;
+	uint8_t *raw = written(&p, &rawlen);
 	Perftools__Profiles__Profile *d = perftools__profiles__profile__unpack(NULL, rawlen, raw);
 	assert_non_null(d);
 	size_t want = perftools__profiles__profile__get_packed_size(d);
@@ -385,7 +394,6 @@ static void encoding_matches_protobuf_c(void **state)
 	perftools__profiles__profile__free_unpacked(d, NULL);
 	free(again);
 	free(raw);
-	free(out);
 	mp_profile_free(&p);
 }
 
@@ -412,12 +420,8 @@ static void strings_are_utf8(void **state)
 	int64_t v = 64;
 	mp_profile_add_sample(&p, st, &v, NULL, 0);
 	mp_profile_finish(&p);
-	char *out;
 	size_t n;
-	FILE *f = open_memstream(&out, &n);
-	assert_int_equal(mp_pprof_write(&p, f, "mem"), MP_OK);
-	fclose(f);
-	uint8_t *raw = gunzip(out, &n);
+	uint8_t *raw = written(&p, &n);
 	Perftools__Profiles__Profile *d = perftools__profiles__profile__unpack(NULL, n, raw);
 	assert_non_null(d);
 	for (size_t i = 0; i < d->n_string_table; i++) {
@@ -432,7 +436,6 @@ static void strings_are_utf8(void **state)
 	assert_string_equal(d->string_table[d->function[0]->name], "f\xef\xbf\xbd");
 	perftools__profiles__profile__free_unpacked(d, NULL);
 	free(raw);
-	free(out);
 	mp_profile_free(&p);
 }
 
