@@ -128,6 +128,8 @@ $(BUILD)/tests/programs/shim_stackcache: PROG_CXXFLAGS += -O2 -fomit-frame-point
 $(BUILD)/tests/programs/shim_maploop: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_realign: PROG_CFLAGS += -O2 -fomit-frame-pointer
 $(BUILD)/tests/programs/shim_varframe: PROG_CFLAGS += -O2 -fomit-frame-pointer
+# reserve()/rehash() ending in a tail call to the rehash (maps.sh).
+$(BUILD)/tests/programs/maps_tailgrow: PROG_CXXFLAGS += -O2 -fno-exceptions -fomit-frame-pointer
 # One line's maps for many callers at -O0: the line is deeper in each stack (maps.sh).
 $(BUILD)/tests/programs/maps_callers_O0: tests/programs/maps_callers.cc
 	@mkdir -p $(@D)

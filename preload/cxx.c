@@ -367,6 +367,8 @@ void *mp_cxx_new_slow(size_t n)
 {
 	if (!counting())
 		return real_new ? RAW(real_new(n)) : malloc(n);
+	if (mp_unlikely(mp_tls.map_pending)) /* tail-called by operator new: its caller's stack */
+		mp_tls.map_call_sp = (uintptr_t)__builtin_dwarf_cfa();
 	void *p;
 	if (mp_likely(direct)) {
 		p = mp_real.malloc(n ? n : 1);

@@ -37,6 +37,8 @@ void *mp_malloc_slow(size_t size)
 			return mp_state == MP_BOOTSTRAP ? mp_bootstrap_alloc(size, 16)
 							: mp_real.malloc(size);
 	}
+	if (mp_unlikely(mp_tls.map_pending)) /* tail-called by malloc: its caller's stack */
+		mp_tls.map_call_sp = (uintptr_t)__builtin_dwarf_cfa();
 	void *p = mp_real.malloc(size);
 	if (mp_likely(p != NULL))
 		mp_record_alloc(&mp_tls, p, size);

@@ -11,11 +11,14 @@
  * array and raise its largest size. Entries are not removed when an array is freed (one scan
  * fewer per grow): a stale entry fails the check every read makes, that the instance read
  * from it still holds the array, tracked or learned (instances are arena memory, never
- * unmapped, so a stale one is safe to read); an overwritten one only loses that count. */
+ * unmapped, so a stale one is safe to read). The table is a cache: an insert that finds no
+ * entry (its set overflowed: many maps filled at once; or the array was never entered: a map
+ * whose arrays do not come from malloc, whose thread moved on to another map before its next
+ * insert) asks the maps lock once (maps_stdcxx.c, other_map), and the entry it finds goes in. */
 #include <string.h>
 #include "maps_int.h"
 
-#define SET_BITS 10 /* 1024 sets of 4: 64 KiB, touched only where maps are */
+#define SET_BITS 13 /* 8192 sets of 4: 512 KiB, touched only where maps' arrays hash */
 #define WAYS	 4
 
 struct hint {
@@ -55,7 +58,7 @@ void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
 	__atomic_store_n(&s[w].array, p, __ATOMIC_RELEASE);
 }
 
-void mp_maps_hint_note(const void *array, uint64_t elems)
+bool mp_maps_hint_note(const void *array, uint64_t elems)
 {
 	struct hint *s = hints[set_of(array)];
 	for (int i = 0; i < WAYS; i++) {
@@ -63,10 +66,13 @@ void mp_maps_hint_note(const void *array, uint64_t elems)
 			continue;
 		mp_map_inst_t *m = __atomic_load_n(&s[i].inst, __ATOMIC_RELAXED);
 		if (m && (__atomic_load_n(&m->array, __ATOMIC_RELAXED) == array ||
-			  __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array))
+			  __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array)) {
 			mp_maps_raise_max(m, elems);
-		return;
+			return true;
+		}
+		return false; /* stale: the array is another map's now, or no map's we know */
 	}
+	return false;
 }
 
 void mp_maps_hint_reset(void)

@@ -117,10 +117,14 @@ typedef struct mp_maps_tls {
 	 * fewer per grow). Any other map event of this thread enters it first. */
 	void *new_array;
 	uint64_t from, to, t0; /* t0: mp_maps_now at the decision */
-	uint64_t moved;	       /* its elements to rehash, as recorded */
-	unsigned flags;	       /* its MP_GROW_* flags */
-	uint64_t ops; /* this thread's alloc+free calls when the new array came: the old array's
-		       * free is the very next heap call of the rehash */
+	/* The stack pointer of the map's call that decided it (to _M_need_rehash, _M_next_bkt):
+	 * the new array is allocated below it, within that call's rehash. An allocation called
+	 * from above it (mp_tls_t.map_call_sp) comes after the rehash: not the array. */
+	uintptr_t call_sp;
+	uint64_t moved; /* its elements to rehash, as recorded */
+	unsigned flags; /* its MP_GROW_* flags */
+	uint64_t ops;	/* this thread's alloc+free calls when the new array came: the old array's
+			 * free is the very next heap call of the rehash */
 	mp_map_grow_t *grow; /* where its duration goes */
 	bool shrink;	     /* the pending "grow" is a rehash to fewer buckets: not a grow */
 	/* To take it back if its array cannot be allocated (mp_maps_cxx_alloc_failed): whether its
@@ -134,6 +138,13 @@ typedef struct mp_maps_tls {
 	struct mp_map_inst *policy_inst; /* its instance (arena memory: safe to test when stale) */
 	/* Its bucket array (NULL: the next insert's; MP_MAPS_ARRAY_GONE: ask the array table) */
 	const void *policy_buckets;
+	/* Maps this thread inserted into that neither the hints nor the maps lock knew (a copy
+	 * not grown since, a map whose instance could not be made): not asked again while the
+	 * map at `self` holds `array` with `buckets` buckets (maps_stdcxx.c, other_map). */
+	struct {
+		const void *self, *array;
+		uint64_t buckets;
+	} unknown[32];
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
 	const void *ut_array;
 	uint64_t ut_t0;
@@ -198,6 +209,13 @@ static inline void mp_maps_lock(void)
 						     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
 		mp_maps_lock_slow();
 }
+/* The lock if free now: for work that a later event redoes (an insert's count). */
+static inline bool mp_maps_trylock(void)
+{
+	int z = 0;
+	return __atomic_compare_exchange_n(&mp_maps_lock_word, &z, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
 static inline void mp_maps_unlock(void)
 {
 	if (mp_unlikely(__atomic_exchange_n(&mp_maps_lock_word, 0, __ATOMIC_RELEASE) == 2))
@@ -260,9 +278,9 @@ static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
 
 /* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
  * last. put: m holds p now (maps lock held). note: raises the max_size of the instance
- * holding `array`, if known (no lock). */
+ * holding `array` and returns true, if known (no lock); false: ask the maps lock. */
 MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p);
-MP_HIDDEN void mp_maps_hint_note(const void *array, uint64_t elems);
+MP_HIDDEN bool mp_maps_hint_note(const void *array, uint64_t elems);
 /* Fork child: the parent's instances are gone. */
 MP_HIDDEN void mp_maps_hint_reset(void);
 

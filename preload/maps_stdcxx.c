@@ -250,7 +250,7 @@ static void unseen_locked(const mp_maps_tls_t *x)
  * insert. */
 static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *self, uint64_t from,
 						       uint64_t to, uint64_t moved, uint64_t size,
-						       unsigned flags)
+						       unsigned flags, uintptr_t call_sp)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
 	if (mp_unlikely(to > MAX_BUCKETS))
@@ -339,6 +339,11 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->t0 = now;
 	if (to > 1) {
 		x->stage = 1;
+		/* An insert's decision only: its caller goes on after the rehash (it inserts the
+		 * node), so the array comes from below it. reserve() and rehash() may end in a tail
+		 * call to the rehash (built without exceptions) that leaves their frame first. */
+		x->call_sp = flags & MP_GROW_EXPLICIT ? 0 : call_sp;
+		t->map_call_sp = 0;
 		t->map_kind = MP_KIND_UNORDERED_MAP;
 		t->map_pending = 1;
 	} else {
@@ -361,8 +366,13 @@ static void grow_ends_locked(const mp_maps_tls_t *x, mp_map_inst_t *m, uint64_t 
 unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
-	if (x->stage != 1 || x->gen != mp_maps_gen || size != x->to * sizeof(void *)) {
-		/* not a bucket array: a custom allocator's, or the rehash failed */
+	uintptr_t sp = t->map_call_sp;
+	t->map_call_sp = 0;
+	if (x->stage != 1 || x->gen != mp_maps_gen || size != x->to * sizeof(void *) ||
+	    (sp && x->call_sp && sp > x->call_sp)) {
+		/* not a bucket array: a custom allocator's, or the rehash failed; or one of the
+		 * array's size that the program asked for after the rehash (a std::pmr map's array
+		 * comes from its resource, not from malloc) */
 		x->stage = x->stage == 1 && x->gen == mp_maps_gen ? 3 : 0;
 		return 0;
 	}
@@ -562,31 +572,84 @@ static __attribute__((noinline)) void learn_array(mp_maps_tls_t *x, const void *
 /* An insert reached `elems` in a map at the policy this thread last grew, whose bucket array is
  * not the one cached: the array of a grow not seen allocated (a custom allocator) is taken
  * from the first insert after it; any other goes to recheck_policy. */
-static __attribute__((noinline)) void other_array(mp_maps_tls_t *x, const void *self, void *cur,
-						  uint64_t elems)
+static __attribute__((noinline)) mp_need_t other_array(mp_maps_tls_t *x, const void *self,
+						       void *cur, uint64_t elems)
 {
 	const void *none = NULL;
 	/* Not a plain store: the maps lock's holder may mark it gone meanwhile. */
 	if (!__atomic_compare_exchange_n(&x->policy_buckets, &none, cur, false, __ATOMIC_RELAXED,
 					 __ATOMIC_RELAXED)) {
 		recheck_policy(x, cur, elems);
-		return;
+		return (mp_need_t){false, 0};
 	}
 	if (elems > x->policy_elems)
 		__atomic_store_n(&x->policy_elems, elems, __ATOMIC_RELAXED);
 	if (!single_bucket(self, cur))
 		learn_array(x, self, cur);
+	return (mp_need_t){false, 0};
+}
+
+/* Maps lock held: the instance of the map at self, whose bucket array is cur, when the hints
+ * did not know it. The instance that holds cur, tracked (its hint was overwritten); else the
+ * one at self's key with as many buckets, if no array is known for it since its last grow
+ * (arrays that do not come from malloc: learned here as learn_array does, when its thread
+ * moved on to another map before its next insert, or another thread inserts first). An
+ * instance that knows another array is not this map: its own moved away (a map copied or
+ * assigned here since, with no call to us), or died unseen. NULL: no instance we know. */
+static mp_map_inst_t *insert_owner_locked(const void *self, void *cur)
+{
+	mp_map_inst_t *m = mp_maps_array_owner_locked(cur);
+	if (m)
+		return m;
+	m = mp_maps_find_locked(mp_maps_key(MP_KIND_UNORDERED_MAP, self));
+	if (!m || head_of(self)->bucket_count != m->buckets || (m->array && !m->unseen))
+		return NULL; /* another map, or one whose array we track: not this one */
+	const void *known = __atomic_load_n(&m->learned, __ATOMIC_RELAXED);
+	if (known && known != cur)
+		return NULL;
+	__atomic_store_n(&m->learned, cur, __ATOMIC_RELAXED);
+	return m;
 }
 
 /* An insert reached `elems` in a map at self that is not this thread's cached one: the map
  * whose bucket array an instance holds (maps_hint.c: a map this thread grew before, one handed
  * over from the thread that grew it, one filled by threads in turn) gets its largest size
  * raised without the lock (racy with a dump's read under the lock, which sees this size or
- * the one before). A map that never left its built-in bucket has no instance. */
-static __attribute__((noinline)) void other_map(const void *self, const void *cur, uint64_t elems)
+ * the one before). A map that never left its built-in bucket has no instance. One the hints
+ * do not know is looked for under the lock: found, it goes in the hints; not found, in this
+ * thread's `unknown` list. Only if the lock is free: an insert never waits for it (threads
+ * filling many maps at once would queue on it), and the map's next insert, which counts every
+ * element before it, tries again. */
+static __attribute__((noinline)) mp_need_t other_map(const void *self, void *cur, uint64_t elems)
 {
-	if (!single_bucket(self, cur))
-		mp_maps_hint_note(cur, elems);
+	if (single_bucket(self, cur) || mp_maps_hint_note(cur, elems))
+		return (mp_need_t){false, 0};
+	mp_tls_t *t = &mp_tls;
+	mp_maps_tls_t *x = &mp_maps_tls;
+	uint64_t nb = head_of(self)->bucket_count;
+	unsigned k = (unsigned)(((uintptr_t)cur >> 4) ^ ((uintptr_t)self >> 3)) & 31;
+	if ((x->unknown[k].array == cur && x->unknown[k].self == self &&
+	     x->unknown[k].buckets == nb) ||
+	    !mp_maps_active(t))
+		return (mp_need_t){false, 0};
+	t->guard++;
+	if (!mp_maps_trylock()) {
+		t->guard--;
+		return (mp_need_t){false, 0};
+	}
+	mp_map_inst_t *m = insert_owner_locked(self, cur);
+	if (m) {
+		mp_maps_hint_put_locked(m, cur);
+		mp_maps_raise_max(m, elems);
+	}
+	mp_maps_unlock();
+	t->guard--;
+	if (!m) {
+		x->unknown[k].self = self;
+		x->unknown[k].array = cur;
+		x->unknown[k].buckets = nb;
+	}
+	return (mp_need_t){false, 0};
 }
 
 /* Everything but the common "no rehash" answer: resolution, forwarding when inactive, and
@@ -594,7 +657,7 @@ static __attribute__((noinline)) void other_map(const void *self, const void *cu
  * capture buffer lives here); reached by a tail call, so it adds no frame to the stack that
  * libunwind walks. */
 static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_bkt, size_t n_elt,
-						     size_t n_ins)
+						     size_t n_ins, uintptr_t call_sp)
 {
 	need_fn f = __atomic_load_n(&real_need, __ATOMIC_ACQUIRE);
 	if (mp_unlikely(!f)) {
@@ -613,13 +676,14 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 	if (!r.first)
 		return r;
 	t->guard++;
-	grow(t, self, n_bkt, r.second, n_elt, n_elt + 1, 0);
+	grow(t, self, n_bkt, r.second, n_elt, n_elt + 1, 0, call_sp);
 	t->guard--;
 	return r;
 }
 
 /* Called on every insert: keep the common "no rehash" answer to a load, a call and a compare.
- * Guard not held on entry. */
+ * Guard not held on entry. Every other way out is a tail call, so it needs no frame of its
+ * own (the caller's stack pointer for need_slow is then an lea, not a frame's setup). */
 MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size_t n_ins)
 {
 	/* The real function's first test, done here: below the policy's _M_next_resize it
@@ -639,13 +703,14 @@ MP_EXPORT mp_need_t NEED_NAME(const void *self, size_t n_bkt, size_t n_elt, size
 			if (n_elt + 1 > x->policy_elems) /* read by dumps */
 				__atomic_store_n(&x->policy_elems, n_elt + 1, __ATOMIC_RELAXED);
 		} else if (self == x->policy) {
-			other_array(x, self, cur, n_elt + 1);
+			return other_array(x, self, cur, n_elt + 1);
 		} else if (mp_config.maps) {
-			other_map(self, cur, n_elt + 1);
+			return other_map(self, cur, n_elt + 1);
 		}
 		return (mp_need_t){false, 0};
 	}
-	return need_slow(self, n_bkt, n_elt, n_ins);
+	/* The caller's stack pointer, taken here: need_slow's own frame may be below it. */
+	return need_slow(self, n_bkt, n_elt, n_ins, (uintptr_t)__builtin_dwarf_cfa());
 }
 
 /* Called by reserve(), rehash() and the sizing constructors (explicit grows), and by the real
@@ -670,7 +735,7 @@ MP_EXPORT size_t NEXT_NAME(const void *self, size_t n)
 	if (r != h->bucket_count && h->bucket_count - 1 < MAX_BUCKETS &&
 	    h->element_count < MAX_BUCKETS) /* not a policy outside a _Hashtable */
 		grow(t, self, h->bucket_count, r, h->element_count, h->element_count,
-		     MP_GROW_EXPLICIT);
+		     MP_GROW_EXPLICIT, (uintptr_t)__builtin_dwarf_cfa());
 	t->guard--;
 	return r;
 }

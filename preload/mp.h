@@ -137,6 +137,10 @@ typedef struct mp_tls {
 	struct mp_counts n;
 	uint64_t rng;	  /* xorshift state for the sampler */
 	uint8_t map_kind; /* kind of the allocation map_pending waits for */
+	/* While map_pending: the program's stack pointer at its call to malloc or operator new,
+	 * set by their slow paths (0 from any other entry point: not known). A bucket array is
+	 * allocated deeper than the call that decided its grow (maps_stdcxx.c). */
+	uintptr_t map_call_sp;
 	/* Slow path only. avail's value when the slow path last set it, so avail_set - avail
 	 * is bytes the fast path counted; bseq is odd while the owner rewrites the pair (a dump
 	 * reading another thread's counts retries then, or takes bytes_snap: thread.c). */

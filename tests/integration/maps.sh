@@ -585,8 +585,9 @@ PY
 
 # Bucket arrays that do not come from the heap calls after their grows (tests/programs/
 # maps_foreign.cc): a pmr map's or a bump allocator's inserts after another map grew went
-# uncounted; a caching allocator that hands one map's old array to another split that map in
-# two instances.
+# uncounted (also where that grow came before the map's next insert, or another thread made
+# it); a caching allocator that hands one map's old array to another split that map in two
+# instances, and so did a heap block of a pmr map's array size made after its insert.
 run foreign maps_foreign
 maps_json foreign
 check "unordered_map: maps on pmr, bump and caching allocators are counted as the program counts" \
@@ -597,7 +598,7 @@ for l in open(sys.argv[1]):
     w = l.split()
     assert w[0] == "site" and w[5] == "1", l
     truth[int(w[3])] = (w[1], int(w[7]), int(w[9]))
-assert len(truth) == 10, truth
+assert len(truth) == 18, truth
 j = json.load(open(sys.argv[2]))
 sites = {x["line"]: x for x in j["sites"] if x["file"].endswith("maps_foreign.cc")}
 bad = []
@@ -607,6 +608,45 @@ for line, (name, grows, mx) in sorted(truth.items()):
     if got != (1, grows, mx):
         bad.append((name, line, got, (1, grows, mx)))
 assert not bad and not sites, (bad, [(l, x["instances"]) for l, x in sites.items()])
+PY
+
+# A reserve() that ends in a tail call to the rehash (built without exceptions,
+# tests/programs/maps_tailgrow.cc): the new array comes from above the frame that asked for it,
+# and is still the map's (its old array's free is no death).
+run tailgrow maps_tailgrow
+maps_json tailgrow
+check "unordered_map: a reserve that tail-calls the rehash keeps its map" \
+	python3 - "$T/tailgrow.out" "$T/tailgrow.json" <<PY
+import json, sys
+truth = {}
+for l in open(sys.argv[1]):
+    w = l.split()
+    truth[int(w[3])] = (w[1], int(w[5]), int(w[7]), int(w[9]))
+assert len(truth) == 1 and all(t[1:] == (1, 2, 900) for t in truth.values()), truth
+j = json.load(open(sys.argv[2]))
+sites = {x["line"]: x for x in j["sites"] if x["file"].endswith("maps_tailgrow.cc")}
+got = {l: (x["instances"], x["grows"], x["final_size"]["max"], x["heap_grow_bytes"])
+       for l, x in sites.items()}
+want = {l: (1, 2, 900, 8 * (13 + 1031)) for l in truth}
+assert got == want, (got, want)
+PY
+
+# 6000 maps filled at once, an element per map in turn (tests/programs/maps_scatter.cc): more
+# than the insert hints hold; a map they had lost read as holding 1, its size at its last grow.
+run scatter maps_scatter
+maps_json scatter
+check "unordered_map: 6000 maps filled at once each count all 8 elements" \
+	python3 - "$T/scatter.out" "$T/scatter.json" "$ROOT/tests/programs/maps_scatter.cc" <<PY
+import json, sys
+assert open(sys.argv[1]).read().split() == "maps 6000 least 8 most 8".split()
+line = [i + 1 for i, l in enumerate(open(sys.argv[3])) if "SCATTER_LINE" in l][0]
+j = json.load(open(sys.argv[2]))
+s = [x for x in j["sites"] if x["file"].endswith("maps_scatter.cc") and x["line"] == line]
+assert len(s) == 1, [(x["file"], x["line"]) for x in j["sites"]]
+got = (s[0]["instances"], s[0]["tiny"], s[0]["final_size"])
+assert got[:2] == (6000, 0) and got[2]["max"] == 8, got
+h = s[0]["final_size"]
+assert h["p50"] == h["p90"] == 8, h  # every map in the 8..15 bucket, bounded by the max
 PY
 
 # Inserts by a thread that did not grow the map last count toward its size: a map handed over

@@ -12,10 +12,26 @@
 //  - turns_a / turns_b: the same two filled in turns, so that b gets a's old arrays each time.
 //  - handed_d / handed_e: d dies unseen (its arrays stay with the allocator); e gets d's last
 //    array, still listed as d's: d's max must stay its own.
+//  - reserve_pmr_a / reserve_pmr_b: two pmr maps reserve(1000), then a takes 900 elements and
+//    b 900: a's were lost (this thread's next grow, b's reserve, came before a's next insert).
+//  - step_pmr_a / step_pmr_b: two pmr maps filled in lockstep grow at the same inserts; a's
+//    elements after its last grow were lost the same way.
+//  - passed_pmr: a pmr map grows on this thread and is filled on another one from there (its
+//    inserts there went uncounted: no grow on that thread, the map never in its cache).
+//  - moved_a / moved_p: a pmr map grown at moved_a is moved to another variable, and a copy of
+//    map p (as many buckets, no grow of its own) is assigned to where it was and takes inserts
+//    there: the moved map's instance must not take the copy for itself (the moved map's later
+//    inserts then went uncounted).
+//  - coinc_pmr: a pmr map filled by a function of its own, its caller making a 104-byte heap
+//    record after each insert: as large as a 13-bucket array, it was taken for the one the
+//    map's first grow did not allocate on the heap, and its free for the map's death (the map
+//    read as two instances).
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <memory_resource>
 #include <new>
+#include <thread>
 #include <unordered_map>
 
 #define NOINLINE __attribute__((noinline))
@@ -236,6 +252,122 @@ NOINLINE static void handed(void)
 	say("handed_e", ce);
 }
 
+alignas(64) static char pmr_buf2[1 << 16];
+
+NOINLINE static void reserve_pmr(void)
+{
+	std::pmr::monotonic_buffer_resource res(pmr_buf2, sizeof pmr_buf2,
+						std::pmr::null_memory_resource());
+	std::pmr::unordered_map<int, int> a(&res), b(&res);
+	count ca{}, cb{};
+	size_t ba = a.bucket_count(), bb = b.bucket_count();
+	a.reserve(1000);
+	if (a.bucket_count() > ba)
+		ca = count{1, 0, __LINE__ - 2};
+	b.reserve(1000);
+	if (b.bucket_count() > bb)
+		cb = count{1, 0, __LINE__ - 2};
+	for (int i = 0; i < 900; i++)
+		PUT(a, i, ca);
+	for (int i = 0; i < 900; i++)
+		PUT(b, i, cb);
+	say("reserve_pmr_a", ca);
+	say("reserve_pmr_b", cb);
+}
+
+NOINLINE static void step_pmr(void)
+{
+	std::pmr::monotonic_buffer_resource res(pmr_buf, sizeof pmr_buf,
+						std::pmr::null_memory_resource());
+	std::pmr::unordered_map<int, int> a(&res), b(&res);
+	count ca{}, cb{};
+	for (int i = 0; i < 200; i++) {
+		PUT(a, i, ca);
+		PUT(b, i, cb);
+	}
+	say("step_pmr_a", ca);
+	say("step_pmr_b", cb);
+}
+
+NOINLINE static void passed_fill(std::pmr::unordered_map<int, int> &m, int from, count &c)
+{
+	for (int i = from; i < 55; i++) /* 59 buckets hold them: no grow here */
+		PUT(m, i, c);
+}
+
+NOINLINE static void passed_pmr(void)
+{
+	std::pmr::monotonic_buffer_resource res(pmr_buf, sizeof pmr_buf,
+						std::pmr::null_memory_resource());
+	std::pmr::unordered_map<int, int> m(&res);
+	count c{};
+	int i = 0;
+	while (c.grows < 3) { /* up to the insert that grows it a third time */
+		PUT(m, i, c);
+		i++;
+	}
+	std::thread([&] { passed_fill(m, i, c); }).join();
+	say("passed_pmr", c);
+}
+
+NOINLINE static void moved_a(std::pmr::unordered_map<int, int> &m, int from, int to, count &c)
+{
+	for (int i = from; i < to; i++)
+		PUT(m, i, c);
+}
+
+NOINLINE static void moved_p(std::pmr::unordered_map<int, int> &m, int from, int to, count &c)
+{
+	for (int i = from; i < to; i++)
+		PUT(m, i, c);
+}
+
+NOINLINE static void moved(void)
+{
+	std::pmr::monotonic_buffer_resource res(pmr_buf2, sizeof pmr_buf2,
+						std::pmr::null_memory_resource());
+	std::pmr::unordered_map<int, int> a(&res);
+	count ca{}, cp{}, ccopy{};
+	moved_a(a, 0, 100, ca); /* 127 buckets */
+	std::pmr::unordered_map<int, int> b(std::move(a));
+	std::pmr::unordered_map<int, int> p(&res);
+	moved_p(p, -100, 0, cp); /* 127 buckets too */
+	a = p;			 /* a copy, no grow: not an instance */
+	moved_a(a, 1000, 1005, ccopy);
+	moved_a(b, 100, 127, ca); /* the moved map goes on, to 127 elements */
+	if (ccopy.grows || a.bucket_count() != b.bucket_count())
+		std::abort(); /* the scenario needs the copy as large, never grown */
+	say("moved_a", ca);
+	say("moved_p", cp);
+}
+
+struct rec13 {
+	long v[13]; /* 104 bytes: a 13-bucket array's size */
+};
+
+NOINLINE static void coinc_put(std::pmr::unordered_map<int, int> &m, int k, count &c)
+{
+	PUT(m, k, c);
+}
+
+NOINLINE static void coinc_pmr(void)
+{
+	std::pmr::monotonic_buffer_resource res(pmr_buf, sizeof pmr_buf,
+						std::pmr::null_memory_resource());
+	std::pmr::unordered_map<int, int> m(&res);
+	count c{};
+	long sum = 0;
+	for (int i = 0; i < 100; i++) {
+		coinc_put(m, i, c);
+		auto r = std::make_unique<rec13>();
+		__asm__ volatile("" : : "r"(r.get()) : "memory");
+		sum += r->v[0];
+	}
+	say("coinc_pmr", c);
+	if (sum)
+		std::abort();
+}
+
 int main()
 {
 	late_pmr();
@@ -243,5 +375,10 @@ int main()
 	kept();
 	turns();
 	handed();
+	reserve_pmr();
+	step_pmr();
+	passed_pmr();
+	moved();
+	coinc_pmr();
 	return 0;
 }
