@@ -245,7 +245,11 @@ static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
 	t->dropped += d->dropped;
 	t->maps_dropped = mp_add_sat_u64(t->maps_dropped, d->maps_dropped);
 	t->inuse_bytes_est += d->inuse_bytes_est;
-	t->peak_inuse_bytes_est += d->peak_inuse_bytes_est; /* an upper bound of the joint peak */
+	/* The peak is the highest the in-use estimate reached, which noise can carry above all
+	 * the bytes the process allocated: no heap held more than that at once. Summed over the
+	 * processes: an upper bound of their joint peak. */
+	uint64_t peak = d->peak_inuse_bytes_est;
+	t->peak_inuse_bytes_est += peak < d->alloc_bytes ? peak : d->alloc_bytes;
 	t->threads += d->threads;
 }
 

@@ -66,6 +66,20 @@ static void private_wait(struct private_call *c)
 	}
 }
 
+/* The kernel clears the tid a moment before it takes the thread out of the process: until
+ * then the process is multithreaded to unshare(CLONE_NEWUSER) and setns, which fail (EINVAL:
+ * `unshare -r` right after its first sample's /proc read), and to a count of its threads. So
+ * waited for too (tgkill without a signal fails, ESRCH, once it is gone), for a bounded time: a
+ * tracer that has not reaped it yet keeps it longer. */
+static void private_gone(pid_t tid)
+{
+	int e = errno; /* fn's, the caller's to see */
+	pid_t pid = getpid();
+	for (int i = 0; i < 20000 && syscall(SYS_tgkill, pid, tid, 0) == 0; i++)
+		sched_yield();
+	errno = e;
+}
+
 static char *private_stack_top(int i)
 {
 	char *s = private_stack[i]; /* the slot's owner's alone */
@@ -144,8 +158,10 @@ int mp_fd_private(int (*fn)(void *), void *arg)
 			    CLONE_VM | CLONE_FS | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
 				CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
 			    &c, &c.tid, NULL, &c.tid);
-		if (tid != -1)
+		if (tid != -1) {
 			private_wait(&c);
+			private_gone(tid);
+		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	__atomic_store_n(&private_busy[slot], 0, __ATOMIC_RELEASE);

@@ -574,10 +574,18 @@ static void check_first(void)
 		return;
 	/* A non-PIE executable that takes malloc's address defines it as its PLT entry, which
 	 * calls ours: no definition of its own (undefined section). */
-	if (!sym || sym->st_shndx != SHN_UNDEF)
+	if (sym && sym->st_shndx == SHN_UNDEF)
+		return;
+	/* The executable's own malloc (rustc exports one) comes first whatever LD_PRELOAD says:
+	 * no advice to reorder it. */
+	Dl_info exe;
+	void *phdr = (void *)getauxval(AT_PHDR);
+	if (phdr && dladdr(phdr, &exe) && exe.dli_fbase == info.dli_fbase)
+		mp_log("the program defines malloc itself: its calls are not profiled (map grows "
+		       "still are)");
+	else
 		mp_log("malloc here is not libmapprof.so's (an allocator listed before it in "
-		       "LD_PRELOAD, or the program's own): its calls are not profiled; list "
-		       "libmapprof.so first");
+		       "LD_PRELOAD): its calls are not profiled; list libmapprof.so first");
 }
 
 void mp_init(void)

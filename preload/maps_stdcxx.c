@@ -508,6 +508,8 @@ static void drop_policy_locked(mp_maps_tls_t *x)
 static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur, uint64_t elems)
 {
 	mp_tls_t *t = &mp_tls;
+	if (t->guard)
+		return; /* a signal handler's insert: the interrupted profiler may hold the lock */
 	t->guard++;
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_array_owner_locked(cur);
@@ -553,6 +555,8 @@ static __attribute__((noinline)) void recheck_policy(mp_maps_tls_t *x, void *cur
 static __attribute__((noinline)) void learn_array(mp_maps_tls_t *x, const void *self, void *cur)
 {
 	mp_tls_t *t = &mp_tls;
+	if (t->guard)
+		return; /* a signal handler's insert: the interrupted profiler may hold the lock */
 	t->guard++;
 	mp_maps_lock();
 	mp_map_inst_t *m = x->policy_inst;

@@ -27,8 +27,10 @@ for t in "$BUILD"/tests/unit/test_*; do
 	mkdir -p "$LOGDIR/unit-dumps"
 	MAPPROF_OUT="$LOGDIR/unit-dumps/$name.%p.%n.mprof" CMOCKA_MESSAGE_OUTPUT=STDOUT "$t" >"$log" 2>&1
 	rc=$?
-	p=$(grep -c '^\[       OK \]' "$log")
-	f=$(grep -c '^\[  FAILED  \] [a-z_0-9]' "$log")
+	[ -f "$log" ] || rc=99 # the build tree went away under the run: no result is a failure
+	p=$(grep -c '^\[       OK \]' "$log" 2>/dev/null)
+	f=$(grep -c '^\[  FAILED  \] [a-z_0-9]' "$log" 2>/dev/null)
+	p=${p:-0} f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crashed before reporting
 	pass=$((pass + p))
 	fail=$((fail + f))
@@ -47,8 +49,10 @@ for s in tests/integration/*.sh; do
 	log=$LOGDIR/$name.log
 	timeout 600 bash "$s" >"$log" 2>&1
 	rc=$?
-	p=$(grep -c '^ok ' "$log")
-	f=$(grep -c '^not ok ' "$log")
+	[ -f "$log" ] || rc=99
+	p=$(grep -c '^ok ' "$log" 2>/dev/null)
+	f=$(grep -c '^not ok ' "$log" 2>/dev/null)
+	p=${p:-0} f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited $rc" >>"$log"; fi
 	pass=$((pass + p))
 	fail=$((fail + f))

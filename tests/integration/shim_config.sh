@@ -287,6 +287,15 @@ else
 		out=$(env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/un.%p.%n" unshare -r id -u 2>&1)
 		expect_eq "unshare -r with $v: output and status unchanged" "$base|0" "$out|$?"
 	done
+	# Without a dump thread: the short-lived thread a /proc read runs on (fdprivate.c) was
+	# still counted in the process a moment after its end (EINVAL in 25 of 40 runs in exact
+	# mode, whose first sample reads /proc/self/maps just before unshare's call).
+	bad=0
+	for i in $(seq 20); do
+		out=$(env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/un.%p.%n" unshare -r id -u 2>&1)
+		[ "$out|$?" = "$base|0" ] || bad=$((bad + 1))
+	done
+	expect_eq "unshare -r in exact mode, 20 runs: output and status unchanged" 0 "$bad"
 fi
 
 # MAPPROF_SIGNAL on a signal the process inherited as ignored: it stays ignored (the program
@@ -336,6 +345,13 @@ if sleeper=$(unshare -m --propagation private sleep 30 >/dev/null 2>&1 & echo $!
 	out=$(env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=5 MAPPROF_OUT="$T/mx/n.%p.%n" \
 		nsenter -t "$sleeper" -m true 2>&1)
 	expect_eq "nsenter -m with the dump thread: output and status unchanged" "$base|0" "$out|$?"
+	bad=0
+	for i in $(seq 20); do
+		out=$(env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/mx/n.%p.%n" \
+			nsenter -t "$sleeper" -m true 2>&1)
+		[ "$out|$?" = "$base|0" ] || bad=$((bad + 1))
+	done
+	expect_eq "nsenter -m in exact mode, 20 runs: output and status unchanged" 0 "$bad"
 else
 	ok "nsenter -m: skipped (no mount namespaces here) # SKIP"
 fi

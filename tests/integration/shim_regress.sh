@@ -159,6 +159,12 @@ want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv 2>&1)
 got=$(env LD_PRELOAD="$JE $LIB" MAPPROF_OUT="$T/jf.%p.%n" "$PROGS/shim_pagealloc" nopv 2>"$T/jf.err")
 expect_eq "jemalloc before the shim: output unchanged, one line" "$want 1" \
 	"$got $(grep -c '^mapprof: malloc here is not libmapprof.so.s.*list libmapprof.so first$' "$T/jf.err")"
+# ... and a program with a malloc of its own (rustc's): one line, with no advice to reorder
+# LD_PRELOAD (the executable comes first whatever its order)
+want=$("$PROGS/shim_ownmalloc" 2>&1)
+got=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/om.%p.%n" "$PROGS/shim_ownmalloc" 2>"$T/om.err")
+expect_eq "a program's own malloc: output unchanged, one line that says so" "$want 1 0" \
+	"$got $(grep -c '^mapprof: the program defines malloc itself' "$T/om.err") $(grep -c 'list libmapprof.so first' "$T/om.err")"
 # ... and while profiling is off (a bad setting): they went to posix_memalign then
 want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv)
 got=$(env LD_PRELOAD="$LIB $JE" MAPPROF_RATE=bogus "$PROGS/shim_pagealloc" nopv 2>/dev/null)

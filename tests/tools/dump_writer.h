@@ -132,8 +132,8 @@ static inline void mpw_sample(mpw_t *w, uint32_t stack, uint32_t kind, uint64_t 
 	mpw_u64(w, inuse);
 }
 
-static inline void mpw_totals(mpw_t *w, uint64_t calls, uint64_t frees, uint64_t bytes,
-			      uint64_t sampled, uint64_t inuse)
+static inline void mpw_totals_peak(mpw_t *w, uint64_t calls, uint64_t frees, uint64_t bytes,
+				   uint64_t sampled, uint64_t inuse, uint64_t peak)
 {
 	mpw_begin(w, MP_SEC_TOTALS);
 	mpw_u64(w, calls);
@@ -142,11 +142,17 @@ static inline void mpw_totals(mpw_t *w, uint64_t calls, uint64_t frees, uint64_t
 	mpw_u64(w, sampled);
 	mpw_u64(w, 0); /* dropped */
 	mpw_u64(w, inuse);
-	mpw_u64(w, inuse); /* peak */
-	mpw_u64(w, 1);	   /* threads */
-	mpw_u64(w, 0);	   /* grow_thread_ns (1.3) */
-	mpw_u64(w, 0);	   /* maps_dropped (1.4) */
+	mpw_u64(w, peak);
+	mpw_u64(w, 1); /* threads */
+	mpw_u64(w, 0); /* grow_thread_ns (1.3) */
+	mpw_u64(w, 0); /* maps_dropped (1.4) */
 	mpw_end(w);
+}
+
+static inline void mpw_totals(mpw_t *w, uint64_t calls, uint64_t frees, uint64_t bytes,
+			      uint64_t sampled, uint64_t inuse)
+{
+	mpw_totals_peak(w, calls, frees, bytes, sampled, inuse, inuse);
 }
 
 static inline void mpw_grow(mpw_t *w, uint32_t stack, uint16_t kind, uint16_t flags, uint64_t from,
