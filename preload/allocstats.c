@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "mapprof/dump_format.h"
 #include "objects.h"
+#include "stack.h"
 
 typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
 typedef struct mallinfo2 (*mallinfo2_fn)(void);
@@ -23,8 +24,7 @@ static void kv(struct mp_buf *b, uint32_t *count, const char *key, uint64_t v)
 
 static bool same_object(void *a, void *bfn)
 {
-	Dl_info x, y;
-	return a && bfn && dladdr(a, &x) && dladdr(bfn, &y) && x.dli_fbase == y.dli_fbase;
+	return a && bfn && mp_loaded_object(a) && mp_loaded_object(a) == mp_loaded_object(bfn);
 }
 
 /* Looked up at start-up, with the real functions (init.c): a dlsym for a missing name at dump

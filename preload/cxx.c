@@ -6,6 +6,7 @@
  * new, not libstdc++'s operator. Built with -fexceptions: a throwing operator new unwinds
  * through these frames, and the guard is released by a cleanup on the way. */
 #include <dlfcn.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include "hot.h"
@@ -75,9 +76,9 @@ static void resolve(void)
 	mp_tls.guard--;
 	if (real_new)
 		mp_code_segment((uintptr_t)real_new, &op_lo, &op_hi);
-	Dl_info info;
-	direct = real_new && real_del && dladdr((void *)real_new, &info) && info.dli_fname &&
-		 strstr(info.dli_fname, "libstdc++") != NULL;
+	const struct link_map *lm =
+	    real_new && real_del ? mp_loaded_object((void *)real_new) : NULL;
+	direct = lm && lm->l_name && strstr(lm->l_name, "libstdc++") != NULL;
 	/* Without a next operator (no libstdc++: nobody calls these) the fallbacks use malloc. */
 	__atomic_store_n(&mode, real_new && real_del ? COUNT : FORWARD, __ATOMIC_RELEASE);
 	__atomic_store_n(&mp_cxx_direct, direct && mode == COUNT, __ATOMIC_RELEASE);

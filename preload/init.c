@@ -116,10 +116,7 @@ static void *next_sym(const char *name)
  * allocator as malloc (with libjemalloc preloaded after us, glibc's pvalloc must not be used). */
 static const void *owner(void *fn)
 {
-	Dl_info info;
-	if (!fn || !dladdr(fn, &info))
-		return NULL;
-	return info.dli_fbase;
+	return mp_loaded_object(fn);
 }
 
 static void resolve(void)
@@ -569,8 +566,9 @@ static void check_first(void)
 	void *m = dlsym(RTLD_DEFAULT, "malloc");
 	Dl_info info;
 	const ElfW(Sym) *sym = NULL;
-	if (!m || !dladdr1(m, &info, (void **)&sym, RTLD_DL_SYMENT) ||
-	    info.dli_fbase == owner((void *)mp_init))
+	const void *obj = owner(m);
+	if (!m || obj == owner((void *)mp_init) ||
+	    !dladdr1(m, &info, (void **)&sym, RTLD_DL_SYMENT))
 		return;
 	/* A non-PIE executable that takes malloc's address defines it as its PLT entry, which
 	 * calls ours: no definition of its own (undefined section). */
@@ -578,9 +576,8 @@ static void check_first(void)
 		return;
 	/* The executable's own malloc (rustc exports one) comes first whatever LD_PRELOAD says:
 	 * no advice to reorder it. */
-	Dl_info exe;
 	void *phdr = (void *)getauxval(AT_PHDR);
-	if (phdr && dladdr(phdr, &exe) && exe.dli_fbase == info.dli_fbase)
+	if (phdr && owner(phdr) == obj)
 		mp_log("the program defines malloc itself: its calls are not profiled (map grows "
 		       "still are)");
 	else

@@ -4,6 +4,7 @@
  * times cheaper; see the benchmark). Frames inside libmapprof.so are dropped by address range
  * rather than by a fixed count, so inlining changes in the shim cannot shift the stacks. */
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <libunwind.h>
 #include <gnu/libc-version.h>
 #include <linux/futex.h>
@@ -95,6 +96,18 @@ static int find_code(struct dl_phdr_info *info, size_t size, void *data)
 		}
 	}
 	return 0;
+}
+
+const struct link_map *mp_loaded_object(const void *addr)
+{
+	struct dl_find_object o;
+	if (addr && _dl_find_object((void *)addr, &o) == 0)
+		return o.dlfo_link_map;
+	Dl_info info;
+	struct link_map *lm = NULL;
+	if (addr && dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP))
+		return lm;
+	return NULL;
 }
 
 bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)

@@ -11,6 +11,10 @@
 /* Finds the shim's own code range (frames inside it are dropped) and sets libunwind's
  * per-thread cache. Called once by init. */
 MP_HIDDEN void mp_stack_init(void);
+/* The loaded object holding addr (its link map: one per object), or NULL. _dl_find_object, not
+ * dladdr: dladdr also looks for the nearest symbol, through every one of the object's (9 us
+ * for one of libc's here), and start-up asks a dozen times. */
+MP_HIDDEN const struct link_map *mp_loaded_object(const void *addr);
 /* The executable segment of the loaded object holding addr (dl_iterate_phdr); false if none. */
 MP_HIDDEN bool mp_code_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 /* The parts of a capture (stack.c): the fork flag around libunwind, the frame-pointer walk,
