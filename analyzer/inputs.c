@@ -246,10 +246,14 @@ static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
 	t->maps_dropped = mp_add_sat_u64(t->maps_dropped, d->maps_dropped);
 	t->inuse_bytes_est += d->inuse_bytes_est;
 	/* The peak is the highest the in-use estimate reached, which noise can carry above all
-	 * the bytes the process allocated: no heap held more than that at once. Summed over the
-	 * processes: an upper bound of their joint peak. */
+	 * the bytes the process allocated: no heap held more than that at once. But not below
+	 * the in-use estimate itself, which is left as it is (unbiased; the top report notes
+	 * one above the bytes allocated): a peak below the in-use figure would read as wrong.
+	 * Summed over the processes: an upper bound of their joint peak. */
 	uint64_t peak = d->peak_inuse_bytes_est;
-	t->peak_inuse_bytes_est += peak < d->alloc_bytes ? peak : d->alloc_bytes;
+	if (peak > d->alloc_bytes)
+		peak = d->alloc_bytes > d->inuse_bytes_est ? d->alloc_bytes : d->inuse_bytes_est;
+	t->peak_inuse_bytes_est += peak;
 	t->threads += d->threads;
 }
 
