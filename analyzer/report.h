@@ -21,6 +21,9 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 int mp_report_folded(FILE *f, const mp_profile_t *p, const mp_report_info_t *info);
 int mp_report_json(FILE *f, const mp_profile_t *p, const mp_report_info_t *info);
 
+/* Shared: the note, after the totals, that an in-use estimate above the bytes allocated comes
+ * from few samples (nothing when it does not, or when the figures are exact). */
+void mp_report_inuse_note(FILE *f, const mp_inputs_t *in, const char *indent);
 /* Shared: "12.5MB"-style rendering of a value in unit (bytes, nanoseconds, count). */
 void mp_report_value(char *buf, size_t n, int64_t v, const char *unit);
 /* The display name of line k of location id (function name, or the address and object). */

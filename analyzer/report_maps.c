@@ -61,6 +61,7 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		val(a, sizeof(a), t->alloc_bytes, "bytes"),
 		in->rate ? val(b, sizeof(b), t->peak_inuse_bytes_est, "bytes") : "unknown",
 		in->rate ? val(d, sizeof(d), t->inuse_bytes_est, "bytes") : "unknown");
+	mp_report_inuse_note(f, in, "  ");
 	char share[96];
 	bytes_share(share, sizeof(share), c->grow_bytes, c->heap_grow_bytes,
 		    t->alloc_bytes ? (double)c->heap_grow_bytes / (double)t->alloc_bytes : 0.0);

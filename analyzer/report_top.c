@@ -137,13 +137,19 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 				      : "estimates; the peak is the highest the estimate reached, "
 					"which reads high where use rises and falls often",
 			t->sampled, t->dropped);
-	/* An estimate from a few samples can exceed what was allocated at all (one 64-byte
-	 * sample stands for `rate` bytes): unbiased, but say why the two disagree. */
+	mp_report_inuse_note(f, in, "");
+}
+
+/* An estimate from a few samples can exceed what was allocated at all (one 64-byte sample
+ * stands for `rate` bytes): unbiased, but say why the two disagree. */
+void mp_report_inuse_note(FILE *f, const mp_inputs_t *in, const char *indent)
+{
+	const mp_dump_totals_t *t = &in->totals;
 	if (in->rate > 1 && t->inuse_bytes_est > t->alloc_bytes)
 		fprintf(f,
-			"Note: the in-use estimate exceeds the bytes allocated: %" PRIu64
+			"%sNote: the in-use estimate exceeds the bytes allocated: %" PRIu64
 			" samples make a rough estimate (MAPPROF_RATE=1 counts exactly).\n",
-			t->sampled);
+			indent, t->sampled);
 }
 
 int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, int nrows)
