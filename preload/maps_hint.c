@@ -14,17 +14,28 @@
  * unmapped, so a stale one is safe to read). The table is a cache: an insert that finds no
  * entry (its set overflowed: many maps filled at once; or the array was never entered: a map
  * whose arrays do not come from malloc, whose thread moved on to another map before its next
- * insert) asks the maps lock once (maps_stdcxx.c, other_map), and the entry it finds goes in. */
+ * insert) asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance,
+ * or that there is none (a copy that never grew), which its later inserts then find here. */
 #include <string.h>
 #include "maps_int.h"
 
-#define SET_BITS 13 /* 8192 sets of 4: 512 KiB, touched only where maps' arrays hash */
+#define SET_BITS 16 /* 65536 sets of 4: 4 MiB, touched only where maps' arrays hash */
 #define WAYS	 4
 
+/* who: the instance holding array (arena memory, 8-aligned), or, bit 0 set, "no instance": the
+ * map at address who & NONE_SELF (8-aligned too) with as many buckets as who's top 16 bits
+ * say held it when the maps lock was asked (a copy never grown), so inserts into it do not ask
+ * again. */
 struct hint {
 	const void *array;
-	mp_map_inst_t *inst;
+	uintptr_t who;
 };
+#define NONE_SELF (((uintptr_t)1 << 48) - 8)
+
+static inline uintptr_t none_of(const void *self, uint64_t buckets)
+{
+	return (buckets & 0xffff) << 48 | (uintptr_t)self | 1;
+}
 
 /* One cache line per set. Written under the maps lock (inst, then array with release), read by
  * any thread (array with acquire, then inst). */
@@ -36,7 +47,7 @@ static inline unsigned set_of(const void *p)
 	return (unsigned)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS));
 }
 
-void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
+static void put(uintptr_t who, const void *p)
 {
 	unsigned k = set_of(p);
 	struct hint *s = hints[k];
@@ -54,17 +65,30 @@ void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
 		w = victim[k];
 		victim[k] = (uint8_t)((w + 1) % WAYS);
 	}
-	__atomic_store_n(&s[w].inst, m, __ATOMIC_RELAXED);
+	__atomic_store_n(&s[w].who, who, __ATOMIC_RELAXED);
 	__atomic_store_n(&s[w].array, p, __ATOMIC_RELEASE);
 }
 
-bool mp_maps_hint_note(const void *array, uint64_t elems)
+void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
+{
+	put((uintptr_t)m, p);
+}
+
+void mp_maps_hint_none_locked(const void *self, uint64_t buckets, const void *p)
+{
+	put(none_of(self, buckets), p);
+}
+
+bool mp_maps_hint_note(const void *self, uint64_t buckets, const void *array, uint64_t elems)
 {
 	struct hint *s = hints[set_of(array)];
 	for (int i = 0; i < WAYS; i++) {
 		if (__atomic_load_n(&s[i].array, __ATOMIC_ACQUIRE) != array)
 			continue;
-		mp_map_inst_t *m = __atomic_load_n(&s[i].inst, __ATOMIC_RELAXED);
+		uintptr_t who = __atomic_load_n(&s[i].who, __ATOMIC_RELAXED);
+		if (who & 1)
+			return who == none_of(self, buckets); /* known to be no instance's */
+		mp_map_inst_t *m = (mp_map_inst_t *)who;
 		if (m && (__atomic_load_n(&m->array, __ATOMIC_RELAXED) == array ||
 			  __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array)) {
 			mp_maps_raise_max(m, elems);

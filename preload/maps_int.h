@@ -138,13 +138,6 @@ typedef struct mp_maps_tls {
 	struct mp_map_inst *policy_inst; /* its instance (arena memory: safe to test when stale) */
 	/* Its bucket array (NULL: the next insert's; MP_MAPS_ARRAY_GONE: ask the array table) */
 	const void *policy_buckets;
-	/* Maps this thread inserted into that neither the hints nor the maps lock knew (a copy
-	 * not grown since, a map whose instance could not be made): not asked again while the
-	 * map at `self` holds `array` with `buckets` buckets (maps_stdcxx.c, other_map). */
-	struct {
-		const void *self, *array;
-		uint64_t buckets;
-	} unknown[32];
 	/* uthash: the last bucket array handed out by mapprof_uthash_malloc, and when. */
 	const void *ut_array;
 	uint64_t ut_t0;
@@ -277,10 +270,14 @@ static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
 }
 
 /* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
- * last. put: m holds p now (maps lock held). note: raises the max_size of the instance
- * holding `array` and returns true, if known (no lock); false: ask the maps lock. */
+ * last. put: m holds p now (maps lock held). none: the map at self, with `buckets` buckets,
+ * holds p and no instance is its (maps lock held). note: an insert reached `elems` in the
+ * map at self holding `array`: raises the max_size of the instance holding it and returns
+ * true, or true if it is known to have none (no lock); false: ask the maps lock. */
 MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p);
-MP_HIDDEN bool mp_maps_hint_note(const void *array, uint64_t elems);
+MP_HIDDEN void mp_maps_hint_none_locked(const void *self, uint64_t buckets, const void *p);
+MP_HIDDEN bool mp_maps_hint_note(const void *self, uint64_t buckets, const void *array,
+				 uint64_t elems);
 /* Fork child: the parent's instances are gone. */
 MP_HIDDEN void mp_maps_hint_reset(void);
 

@@ -620,21 +620,17 @@ static mp_map_inst_t *insert_owner_locked(const void *self, void *cur)
  * over from the thread that grew it, one filled by threads in turn) gets its largest size
  * raised without the lock (racy with a dump's read under the lock, which sees this size or
  * the one before). A map that never left its built-in bucket has no instance. One the hints
- * do not know is looked for under the lock: found, it goes in the hints; not found, in this
- * thread's `unknown` list. Only if the lock is free: an insert never waits for it (threads
- * filling many maps at once would queue on it), and the map's next insert, which counts every
- * element before it, tries again. */
+ * do not know is looked for under the lock, and the answer goes in the hints: its instance, or
+ * that it has none (a copy that never grew: its inserts then do not ask again). Only if the
+ * lock is free: an insert never waits for it (threads filling many maps at once would queue on
+ * it), and the map's next insert, which counts every element before it, tries again. */
 static __attribute__((noinline)) mp_need_t other_map(const void *self, void *cur, uint64_t elems)
 {
-	if (single_bucket(self, cur) || mp_maps_hint_note(cur, elems))
+	uint64_t nb = head_of(self)->bucket_count;
+	if (single_bucket(self, cur) || mp_maps_hint_note(self, nb, cur, elems))
 		return (mp_need_t){false, 0};
 	mp_tls_t *t = &mp_tls;
-	mp_maps_tls_t *x = &mp_maps_tls;
-	uint64_t nb = head_of(self)->bucket_count;
-	unsigned k = (unsigned)(((uintptr_t)cur >> 4) ^ ((uintptr_t)self >> 3)) & 31;
-	if ((x->unknown[k].array == cur && x->unknown[k].self == self &&
-	     x->unknown[k].buckets == nb) ||
-	    !mp_maps_active(t))
+	if (!mp_maps_active(t))
 		return (mp_need_t){false, 0};
 	t->guard++;
 	if (!mp_maps_trylock()) {
@@ -645,14 +641,11 @@ static __attribute__((noinline)) mp_need_t other_map(const void *self, void *cur
 	if (m) {
 		mp_maps_hint_put_locked(m, cur);
 		mp_maps_raise_max(m, elems);
+	} else {
+		mp_maps_hint_none_locked(self, nb, cur);
 	}
 	mp_maps_unlock();
 	t->guard--;
-	if (!m) {
-		x->unknown[k].self = self;
-		x->unknown[k].array = cur;
-		x->unknown[k].buckets = nb;
-	}
 	return (mp_need_t){false, 0};
 }
 
