@@ -15,40 +15,63 @@
  * entry (its set overflowed: many maps filled at once; or the array was never entered: a map
  * whose arrays do not come from malloc, whose thread moved on to another map before its next
  * insert) asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance,
- * or that there is none (a copy that never grew), which its later inserts then find here. */
+ * or that there is none (a copy that never grew), which its later inserts then find here until
+ * the next unordered_map grow anywhere (an instance may then take that map and array: a pmr map
+ * at a reused address, whose array no allocation shows us). */
 #include <string.h>
+#include <sys/mman.h>
 #include "maps_int.h"
 
-#define SET_BITS 16 /* 65536 sets of 4: 4 MiB, touched only where maps' arrays hash */
+#define SET_BITS 13 /* 8192 sets of 4: 512 KiB, touched only where maps' arrays hash */
 #define WAYS	 4
 
-/* who: the instance holding array (arena memory, 8-aligned), or, bit 0 set, "no instance": the
- * map at address who & NONE_SELF (8-aligned too) with as many buckets as who's top 16 bits
- * say held it when the maps lock was asked (a copy never grown), so inserts into it do not ask
- * again. */
+/* who: the instance holding array (arena memory, 8-aligned), or, bit 0 set, "no instance" for
+ * the map at the address in its low 48 bits (8-aligned too), as of the grow count (low 16
+ * bits) in its top 16 bits. */
 struct hint {
 	const void *array;
 	uintptr_t who;
 };
-#define NONE_SELF (((uintptr_t)1 << 48) - 8)
 
-static inline uintptr_t none_of(const void *self, uint64_t buckets)
+/* Grows of unordered_maps so far (maps lock held to write; read without it). */
+static uint32_t epoch;
+
+static inline uintptr_t none_of(const void *self)
 {
-	return (buckets & 0xffff) << 48 | (uintptr_t)self | 1;
+	uint64_t e = __atomic_load_n(&epoch, __ATOMIC_RELAXED) & 0xffff;
+	return (uintptr_t)(e << 48) | ((uintptr_t)self & (((uintptr_t)1 << 48) - 1)) | 1;
 }
 
-/* One cache line per set. Written under the maps lock (inst, then array with release), read by
- * any thread (array with acquire, then inst). */
-static struct hint hints[1u << SET_BITS][WAYS] __attribute__((aligned(64)));
-static uint8_t victim[1u << SET_BITS]; /* maps lock held: the way to evict next */
+/* One cache line per set, in a mapping of its own (made by the first put, under the maps
+ * lock; pages cost memory only once touched, and the fork child drops them all at once).
+ * Written under the maps lock (who, then array with release), read by any thread (array with
+ * acquire, then who). */
+#define SETS (1u << SET_BITS)
+static struct hint (*hints)[WAYS];
+static uint8_t *victim; /* maps lock held: the way of each set to evict next */
 
 static inline unsigned set_of(const void *p)
 {
 	return (unsigned)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS));
 }
 
+static bool table(void)
+{
+	if (hints)
+		return true;
+	void *m = mmap(NULL, SETS * sizeof(*hints) + SETS, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return false; /* inserts that miss ask the lock each time */
+	victim = (uint8_t *)m + SETS * sizeof(*hints);
+	__atomic_store_n(&hints, (struct hint(*)[WAYS])m, __ATOMIC_RELEASE);
+	return true;
+}
+
 static void put(uintptr_t who, const void *p)
 {
+	if (!table())
+		return;
 	unsigned k = set_of(p);
 	struct hint *s = hints[k];
 	int w = -1;
@@ -74,20 +97,28 @@ void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
 	put((uintptr_t)m, p);
 }
 
-void mp_maps_hint_none_locked(const void *self, uint64_t buckets, const void *p)
+void mp_maps_hint_none_locked(const void *self, const void *p)
 {
-	put(none_of(self, buckets), p);
+	put(none_of(self), p);
 }
 
-bool mp_maps_hint_note(const void *self, uint64_t buckets, const void *array, uint64_t elems)
+void mp_maps_hint_grow_locked(void)
 {
-	struct hint *s = hints[set_of(array)];
+	__atomic_store_n(&epoch, epoch + 1, __ATOMIC_RELAXED);
+}
+
+bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
+{
+	struct hint(*h)[WAYS] = __atomic_load_n(&hints, __ATOMIC_ACQUIRE);
+	if (!h)
+		return false;
+	struct hint *s = h[set_of(array)];
 	for (int i = 0; i < WAYS; i++) {
 		if (__atomic_load_n(&s[i].array, __ATOMIC_ACQUIRE) != array)
 			continue;
 		uintptr_t who = __atomic_load_n(&s[i].who, __ATOMIC_RELAXED);
 		if (who & 1)
-			return who == none_of(self, buckets); /* known to be no instance's */
+			return who == none_of(self); /* no instance's, as of no grow since */
 		mp_map_inst_t *m = (mp_map_inst_t *)who;
 		if (m && (__atomic_load_n(&m->array, __ATOMIC_RELAXED) == array ||
 			  __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array)) {
@@ -99,8 +130,9 @@ bool mp_maps_hint_note(const void *self, uint64_t buckets, const void *array, ui
 	return false;
 }
 
+/* Fork child, single-threaded: the parent's instances are gone. */
 void mp_maps_hint_reset(void)
 {
-	memset(hints, 0, sizeof(hints));
-	memset(victim, 0, sizeof(victim));
+	if (hints)
+		madvise(hints, SETS * sizeof(*hints) + SETS, MADV_DONTNEED);
 }

@@ -265,6 +265,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	uint64_t now = mp_maps_now();
 	uintptr_t key = mp_maps_key(MP_KIND_UNORDERED_MAP, self);
 	mp_maps_lock();
+	mp_maps_hint_grow_locked(); /* "no instance" answers may no longer hold */
 	if (x->stage == 1 || x->stage == 3)
 		unseen_locked(x);
 	enter_new_array_locked(x);
@@ -621,13 +622,13 @@ static mp_map_inst_t *insert_owner_locked(const void *self, void *cur)
  * raised without the lock (racy with a dump's read under the lock, which sees this size or
  * the one before). A map that never left its built-in bucket has no instance. One the hints
  * do not know is looked for under the lock, and the answer goes in the hints: its instance, or
- * that it has none (a copy that never grew: its inserts then do not ask again). Only if the
+ * that it has none (a copy that never grew: its inserts then do not ask again until a grow
+ * somewhere, which may give the map at that address an instance we cannot see). Only if the
  * lock is free: an insert never waits for it (threads filling many maps at once would queue on
  * it), and the map's next insert, which counts every element before it, tries again. */
 static __attribute__((noinline)) mp_need_t other_map(const void *self, void *cur, uint64_t elems)
 {
-	uint64_t nb = head_of(self)->bucket_count;
-	if (single_bucket(self, cur) || mp_maps_hint_note(self, nb, cur, elems))
+	if (single_bucket(self, cur) || mp_maps_hint_note(self, cur, elems))
 		return (mp_need_t){false, 0};
 	mp_tls_t *t = &mp_tls;
 	if (!mp_maps_active(t))
@@ -642,7 +643,7 @@ static __attribute__((noinline)) mp_need_t other_map(const void *self, void *cur
 		mp_maps_hint_put_locked(m, cur);
 		mp_maps_raise_max(m, elems);
 	} else {
-		mp_maps_hint_none_locked(self, nb, cur);
+		mp_maps_hint_none_locked(self, cur);
 	}
 	mp_maps_unlock();
 	t->guard--;
