@@ -22,6 +22,10 @@
 //    map p (as many buckets, no grow of its own) is assigned to where it was and takes inserts
 //    there: the moved map's instance must not take the copy for itself (the moved map's later
 //    inserts then went uncounted).
+//  - again_a / again_b: a request handler on a per-request pmr buffer (the same addresses
+//    each time) first takes a path that copies a template into its map a and inserts (no
+//    instance: the insert's lookup says so), then the path that reserves a and b and fills a:
+//    that answer, kept for the copy, hid the instance of the later a (read as holding 0).
 //  - coinc_pmr: a pmr map filled by a function of its own, its caller making a 104-byte heap
 //    record after each insert: as large as a 13-bucket array, it was taken for the one the
 //    map's first grow did not allocate on the heap, and its free for the map's death (the map
@@ -341,6 +345,45 @@ NOINLINE static void moved(void)
 	say("moved_p", cp);
 }
 
+alignas(64) static char again_buf[1 << 14];
+
+NOINLINE static void again_req(bool copy, const std::pmr::unordered_map<int, int> &tmpl, count &ca,
+			       count &cb)
+{
+	std::pmr::monotonic_buffer_resource res(again_buf, sizeof again_buf,
+						std::pmr::null_memory_resource());
+	std::pmr::unordered_map<int, int> a(&res), b(&res);
+	if (copy) {
+		a = tmpl; /* as many buckets as a's reserve below gives, no grow */
+		a[1000] = 1;
+		return;
+	}
+	size_t ba = a.bucket_count(), bb = b.bucket_count();
+	a.reserve(12);
+	if (a.bucket_count() > ba)
+		ca = count{1, 0, __LINE__ - 2};
+	b.reserve(12);
+	if (b.bucket_count() > bb)
+		cb = count{1, 0, __LINE__ - 2};
+	for (int i = 0; i < 12; i++)
+		PUT(a, i, ca);
+}
+
+NOINLINE static void again(void)
+{
+	std::pmr::unordered_map<int, int> tmpl;
+	count ct{}, ca{}, cb{}, unused{};
+	tmpl.reserve(12);
+	ct = count{1, 0, __LINE__ - 1};
+	for (int i = 0; i < 5; i++)
+		PUT(tmpl, i, ct);
+	again_req(true, tmpl, unused, unused);
+	again_req(false, tmpl, ca, cb);
+	say("again_tmpl", ct);
+	say("again_a", ca);
+	say("again_b", cb);
+}
+
 struct rec13 {
 	long v[13]; /* 104 bytes: a 13-bucket array's size */
 };
@@ -379,6 +422,7 @@ int main()
 	step_pmr();
 	passed_pmr();
 	moved();
+	again();
 	coinc_pmr();
 	return 0;
 }
