@@ -604,6 +604,7 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 	if (!htab_insert(&arrays, &m->ah)) {
 		mp_filter_remove_map(p);
 		m->array = NULL;
+		mp_maps_hint_unseen(); /* an array we do not know: as one we did not see */
 		return;
 	}
 	mp_maps_hint_put_locked(m, p);

@@ -16,8 +16,9 @@
  * whose arrays do not come from malloc, whose thread moved on to another map before its next
  * insert) asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance,
  * or that there is none (a copy that never grew), which its later inserts then find here until
- * the next unordered_map grow anywhere (an instance may then take that map and array: a pmr map
- * at a reused address, whose array no allocation shows us). */
+ * some map grows into an array we cannot see (an instance may then hold that map and array: a
+ * pmr map at a reused address; an array we see is entered here, which replaces the answer). */
+#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "maps_int.h"
@@ -26,14 +27,14 @@
 #define WAYS	 4
 
 /* who: the instance holding array (arena memory, 8-aligned), or, bit 0 set, "no instance" for
- * the map at the address in its low 48 bits (8-aligned too), as of the grow count (low 16
- * bits) in its top 16 bits. */
+ * the map at the address in its low 48 bits (8-aligned too), as of the count of unseen arrays
+ * (low 16 bits) in its top 16 bits. */
 struct hint {
 	const void *array;
 	uintptr_t who;
 };
 
-/* Grows of unordered_maps so far (maps lock held to write; read without it). */
+/* Grows whose bucket array we could not see, so far (atomic). */
 static uint32_t epoch;
 
 static inline uintptr_t none_of(const void *self)
@@ -57,12 +58,19 @@ static inline unsigned set_of(const void *p)
 
 static bool table(void)
 {
+	static bool failed; /* for good: a retry under the lock at every put would cost more */
 	if (hints)
 		return true;
+	if (failed)
+		return false;
+	int e = errno; /* an insert's: the program's */
 	void *m = mmap(NULL, SETS * sizeof(*hints) + SETS, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED)
-		return false; /* inserts that miss ask the lock each time */
+	errno = e;
+	if (m == MAP_FAILED) {
+		failed = true; /* inserts that miss ask the lock each time */
+		return false;
+	}
 	victim = (uint8_t *)m + SETS * sizeof(*hints);
 	__atomic_store_n(&hints, (struct hint(*)[WAYS])m, __ATOMIC_RELEASE);
 	return true;
@@ -102,9 +110,9 @@ void mp_maps_hint_none_locked(const void *self, const void *p)
 	put(none_of(self), p);
 }
 
-void mp_maps_hint_grow_locked(void)
+void mp_maps_hint_unseen(void)
 {
-	__atomic_store_n(&epoch, epoch + 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&epoch, 1, __ATOMIC_RELAXED);
 }
 
 bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)

@@ -240,6 +240,8 @@ static inline bool failed_before(const mp_maps_tls_t *x, const mp_map_inst_t *m,
  * (instance_at_locked). */
 static void unseen_locked(const mp_maps_tls_t *x)
 {
+	if (x->stage == 1)
+		mp_maps_hint_unseen(); /* no allocation came: stage 3 said it already */
 	mp_map_inst_t *m = x->gen == mp_maps_gen ? valid(x->key, x->serial) : NULL;
 	if (m && m->array && m->array == x->old_array)
 		m->unseen = true;
@@ -265,7 +267,6 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	uint64_t now = mp_maps_now();
 	uintptr_t key = mp_maps_key(MP_KIND_UNORDERED_MAP, self);
 	mp_maps_lock();
-	mp_maps_hint_grow_locked(); /* "no instance" answers may no longer hold */
 	if (x->stage == 1 || x->stage == 3)
 		unseen_locked(x);
 	enter_new_array_locked(x);
@@ -308,6 +309,10 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	x->size_set = size;
 	if (size > m->size)
 		mp_maps_set_size_locked(m, size);
+	/* A map whose array we do not know (a pmr map's, a copy's): its new one will likely come
+	 * unseen too, and another thread may insert before this one tells (stage 3). */
+	if (from > 1 && (!m->array || m->unseen))
+		mp_maps_hint_unseen();
 	if (x->shrink) {
 		m->buckets = to;
 		x->grow = NULL;
@@ -374,7 +379,12 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 		/* not a bucket array: a custom allocator's, or the rehash failed; or one of the
 		 * array's size that the program asked for after the rehash (a std::pmr map's array
 		 * comes from its resource, not from malloc) */
-		x->stage = x->stage == 1 && x->gen == mp_maps_gen ? 3 : 0;
+		if (x->stage == 1 && x->gen == mp_maps_gen) {
+			x->stage = 3;
+			mp_maps_hint_unseen(); /* "no instance" answers may no longer hold */
+		} else {
+			x->stage = 0;
+		}
 		return 0;
 	}
 	mp_filter_add_map(p); /* before the program holds p: any thread's free of it sees it */
