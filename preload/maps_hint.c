@@ -126,7 +126,7 @@ bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
 			continue;
 		uintptr_t who = __atomic_load_n(&s[i].who, __ATOMIC_RELAXED);
 		if (who & 1)
-			return who == none_of(self); /* no instance's, as of no grow since */
+			return who == none_of(self); /* no instance's, no unseen array since */
 		mp_map_inst_t *m = (mp_map_inst_t *)who;
 		if (m && (__atomic_load_n(&m->array, __ATOMIC_RELAXED) == array ||
 			  __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array)) {

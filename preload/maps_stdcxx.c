@@ -632,8 +632,8 @@ static mp_map_inst_t *insert_owner_locked(const void *self, void *cur)
  * raised without the lock (racy with a dump's read under the lock, which sees this size or
  * the one before). A map that never left its built-in bucket has no instance. One the hints
  * do not know is looked for under the lock, and the answer goes in the hints: its instance, or
- * that it has none (a copy that never grew: its inserts then do not ask again until a grow
- * somewhere, which may give the map at that address an instance we cannot see). Only if the
+ * that it has none (a copy that never grew: its inserts then do not ask again until some map
+ * grows into an array we cannot see, which may give the map here an instance). Only if the
  * lock is free: an insert never waits for it (threads filling many maps at once would queue on
  * it), and the map's next insert, which counts every element before it, tries again. */
 static __attribute__((noinline)) mp_need_t other_map(const void *self, void *cur, uint64_t elems)
