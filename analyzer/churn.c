@@ -174,8 +174,9 @@ static const char *bare_path(const mp_profile_t *p, const uint64_t *locs, uint32
  * be told from a map's template code inlined there, which every site of that map type shares:
  * such a site is named, and told apart, by its frame and the next BARE_FRAMES - 1 (its
  * callers'), joined by " < " into bare_buf; *bare says so. A guess both ways: deeper template
- * code (-O0) still merges sites, and a helper called from several places is several sites. */
-static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
+ * code (-O0) still merges sites, and a helper called from several places is several sites.
+ * false: every frame is the map's code or mapprof's (a stack cut short), named by the innermost. */
+static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
 		       int64_t *line, uint32_t *at, bool *bare, char *buf, size_t n, char *bare_buf,
 		       size_t bare_n)
 {
@@ -214,10 +215,11 @@ static void pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				*at = j;
 				if (!l->nlines)
 					*fn = bare_path(p, locs, j, len, bare_buf, bare_n, bare);
-				return;
+				return true;
 			}
 		}
 	}
+	return false;
 }
 
 static mp_churn_site_t *site_for(mp_churn_t *c, mp_htab_t *index, uint32_t kind, const char *fn,
@@ -860,12 +862,16 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			int64_t line;
 			uint32_t ps = mp_stacks_get(&st, ds->stack), at;
 			bool bare;
-			pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf, sizeof(buf),
-				   bare_buf, sizeof(bare_buf));
+			bool user = pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf,
+					       sizeof(buf), bare_buf, sizeof(bare_buf));
 			mp_churn_site_t *s = site_for(c, &index, ds->kind, fn, file, line);
 			if (bare && !s->bare) {
 				s->bare = true;
 				c->bare_sites++;
+			}
+			if (!user && !s->no_user_frame) {
+				s->no_user_frame = true;
+				c->impl_sites++;
 			}
 			fold(s, ds);
 			add_live(s, (uint32_t)(s - c->sites), d, (uint32_t)i, ds, &scratch, ps, at,

@@ -78,6 +78,8 @@ typedef struct {
 	int nverdicts;
 	/* In code without symbols: named by its frame's and its callers' addresses (churn.c) */
 	bool bare;
+	/* No frame of its stack is outside the map's code and mapprof's: named by the innermost */
+	bool no_user_frame;
 } mp_churn_site_t;
 
 typedef struct {
@@ -89,6 +91,7 @@ typedef struct {
 	uint64_t thread_ns;
 	size_t processes, with_maps; /* processes, and those that had map tracking on */
 	size_t bare_sites;	     /* sites in code without symbols (mp_churn_site_t.bare) */
+	size_t impl_sites;	     /* sites with no user frame (mp_churn_site_t.no_user_frame) */
 	/* The allocator's own figures, summed over processes, in first-seen key order. */
 	char **stat_keys;
 	uint64_t *stat_values;

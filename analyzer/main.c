@@ -219,6 +219,13 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 			    "mapprof-report: %zu map site%s in code without symbols (stripped?): "
 			    "each is named by the addresses of its frame and its callers'\n",
 			    c.bare_sites, c.bare_sites > 1 ? "s are" : " is");
+		if (c.impl_sites) /* named by the map's own code: say why they may merge */
+			fprintf(
+			    stderr,
+			    "mapprof-report: %zu map site%s no frame outside the map's own code "
+			    "(stacks cut short: MAPPROF_DEPTH too small?): each is named by its "
+			    "innermost frame, so sites may merge\n",
+			    c.impl_sites, c.impl_sites > 1 ? "s have" : " has");
 		int rc = o->mode == MODE_JSON ? mp_report_maps_json(f, &c, info->in)
 					      : mp_report_maps(f, &c, info->in);
 		mp_churn_free(&c);

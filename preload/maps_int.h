@@ -169,11 +169,17 @@ static inline bool mp_maps_active(const mp_tls_t *t)
 	return mp_state == MP_READY && mp_config.maps && t->guard == 0;
 }
 
+/* Map events' stacks are at least this deep, whatever MAPPROF_DEPTH: a site is the first frame
+ * outside the map's code (libstdc++'s insert is 4 to 6 frames deep unoptimized, uthash's
+ * hooks 1), and a stack cut before it would name the map's code, merging every site. */
+#define MP_MAPS_MIN_DEPTH 16
+
 /* Guard held, no lock held: the caller's stack, interned (stackcache.c: a loop's repeated
  * grows cost a check of its frames' return-address slots, not an unwind). */
 static inline uint32_t mp_maps_stack(void)
 {
-	return mp_stack_id(&mp_tls);
+	unsigned d = mp_config.depth;
+	return mp_stack_id_depth(&mp_tls, d < MP_MAPS_MIN_DEPTH ? MP_MAPS_MIN_DEPTH : d);
 }
 
 /* Event times. TSC ticks where the kernel's own clocksource is the TSC (so it is invariant

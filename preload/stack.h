@@ -48,6 +48,8 @@ static inline bool mp_stack_in_self(uintptr_t pc)
  * stack (MP_NO_STACK on failure): from the thread's cache of validated stacks when the frames
  * are provably the same as at an earlier capture, else captured and interned. */
 MP_HIDDEN uint32_t mp_stack_id(mp_tls_t *t);
+/* The same, captured up to `depth` frames (1..MP_MAX_DEPTH) instead of MAPPROF_DEPTH. */
+MP_HIDDEN uint32_t mp_stack_id_depth(mp_tls_t *t, unsigned depth);
 struct mp_stack_cache;
 MP_HIDDEN void mp_stack_cache_forget(struct mp_stack_cache *c);
 MP_HIDDEN void mp_stack_cache_fork_child(void);

@@ -287,7 +287,7 @@ static struct sc_entry *victim(struct sc_entry *set)
 	return best;
 }
 
-static uint32_t stack_id(mp_tls_t *t);
+static uint32_t stack_id(mp_tls_t *t, unsigned depth);
 
 /* The floor of the calling thread's fixed stack, or 0 (none known, or the main thread's,
  * which grows): from the bounds the stack cache read, or read here (without the cache, or
@@ -311,15 +311,20 @@ static uintptr_t stack_floor(mp_tls_t *t)
 
 /* errno is the program's: libunwind's memory check reads a non-blocking pipe (EAGAIN), and a
  * sampled malloc must leave errno as the program set it. */
-uint32_t mp_stack_id(mp_tls_t *t)
+uint32_t mp_stack_id_depth(mp_tls_t *t, unsigned depth)
 {
 	int saved = errno;
-	uint32_t id = stack_id(t);
+	uint32_t id = stack_id(t, depth);
 	errno = saved;
 	return id;
 }
 
-static uint32_t stack_id(mp_tls_t *t)
+uint32_t mp_stack_id(mp_tls_t *t)
+{
+	return mp_stack_id_depth(t, mp_config.depth);
+}
+
+static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 {
 	const uintptr_t *loc0 = mp_config.unwind_fp || !mp_config.stack_cache ? NULL : first_slot();
 	struct mp_stack_cache *c = loc0 ? cache_of(t) : NULL;
@@ -329,13 +334,16 @@ static uint32_t stack_id(mp_tls_t *t)
 	if (set) {
 		for (int k = 0; k < SC_WAYS; k++) {
 			struct sc_entry *e = &set[k];
-			if (e->state == VALID && same_key(e, loc0) && slots_hold(e)) {
+			/* Entries are whole stacks (a cut one is never learned): one deeper
+			 * than asked for belongs to a capture that asked for more. */
+			if (e->state == VALID && same_key(e, loc0) && e->n <= depth &&
+			    slots_hold(e)) {
 				e->used = ++c->clock;
 				return e->id;
 			}
 		}
 	}
-	uintptr_t pcs[mp_config.depth + MP_STACK_SLACK]; /* sized to fit small thread stacks */
+	uintptr_t pcs[depth + MP_STACK_SLACK]; /* sized to fit small thread stacks */
 	bool cut;
 	int n;
 	uintptr_t floor = mp_config.unwind_fp ? 0 : stack_floor(t);
@@ -345,7 +353,7 @@ static uint32_t stack_id(mp_tls_t *t)
 		n = mp_stack_first_frame(pcs);
 		cut = true;
 	} else {
-		n = mp_stack_capture(pcs, (int)mp_config.depth, &cut);
+		n = mp_stack_capture(pcs, (int)depth, &cut);
 	}
 	uint32_t id = mp_table_intern(t, pcs, n);
 	if (!set || id == MP_NO_STACK || n <= 0 || n > SC_DEPTH || pcs[0] != *loc0 || cut)

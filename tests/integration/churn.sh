@@ -328,6 +328,19 @@ print(sites, sm["grow_bytes"] == m, sm["grow_ns"] == m, sm["maps"])
 expect_eq "absurd API values: sums held at 2^64-1, not wrapped; NULL no map; shrinks no grows" \
 	"[(0, 0, 1, 0, 0, 7), (1280, 1000, 10, 10, 0, 10), (18446744073709551615, 18446744073709551615, 1, 2, 0, 20)] True True 12" "$got"
 
+# --- a site whose stack has no frame outside the map's code (cut short): named by its
+# innermost frame, and stderr says that sites may have merged
+run api_deep "$PROGS/maps_api_deep"
+expect_eq "stack all in the map's code: its grows at one site, named by the innermost frame" \
+	"[('mapprof_test_descend', 5, 5)]" "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print([(s["function"].split("(")[0], s["instances"], s["grows"]) for s in d["sites"]])
+' "$T/api_deep.json" 2>&1)"
+grep -q "1 map site has no frame outside the map's own code" "$T/api_deep.err" &&
+	ok "stack all in the map's code: stderr says sites may merge" ||
+	not_ok "stack all in the map's code: stderr says sites may merge ($(cat "$T/api_deep.err"))"
+
 # --- reuse on a thread pool: maps made at one line on several threads at once; the suggestion
 # is one map per thread (one hoisted map would be shared), and stays "one map" on one thread
 run reuse_pool "$PROGS/churn_reuse_pool"
