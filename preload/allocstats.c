@@ -11,6 +11,7 @@
 #include "mapprof/dump_format.h"
 #include "objects.h"
 #include "stack.h"
+#include "table.h"
 
 typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
 typedef struct mallinfo2 (*mallinfo2_fn)(void);
@@ -44,13 +45,24 @@ void mp_allocstats_init(void)
 		mallinfo2_p = mi2;
 }
 
+/* glibc's mallinfo2 walks every free chunk, holding the arena's lock: 0.8 s, with every malloc
+ * of the program waiting, in a process whose 180 MB of small maps had just been freed. So it is
+ * read only where the heap stayed small, by the in-use estimate's peak (unknown at rate 0);
+ * jemalloc's counters are kept up to date and cost nothing to read. */
+#define MALLINFO_HEAP_MAX ((uint64_t)16 << 20)
+
+static bool heap_small(void)
+{
+	return mp_config.rate != 0 && mp_table_peak_est() <= MALLINFO_HEAP_MAX;
+}
+
 void mp_allocstats_dump(struct mp_buf *b, bool read)
 {
 	size_t at = mp_buf_section_begin(b, MP_SEC_ALLOCATOR);
 	uint32_t count = 0;
 	size_t count_at = mp_buf_u32_later(b);
 	mallctl_fn mallctl = read ? mallctl_p : NULL;
-	mallinfo2_fn mi2 = read ? mallinfo2_p : NULL;
+	mallinfo2_fn mi2 = read && heap_small() ? mallinfo2_p : NULL;
 	if (mallctl) {
 		uint64_t epoch = 1;
 		size_t sz = sizeof(epoch);

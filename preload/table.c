@@ -646,6 +646,13 @@ void mp_table_stats_locked(struct mp_table_stats *out)
 	out->peak_est = (__atomic_load_n(&est.peak, __ATOMIC_RELAXED) + half) >> EST_SHIFT;
 }
 
+/* Any lock or none: the in-use estimate's peak so far, in bytes (0 at MAPPROF_RATE=0). */
+uint64_t mp_table_peak_est(void)
+{
+	return (__atomic_load_n(&est.peak, __ATOMIC_RELAXED) + (1u << (EST_SHIFT - 1))) >>
+	       EST_SHIFT;
+}
+
 void mp_table_forget_cached(void)
 {
 	__atomic_add_fetch(&table_gen, 1, __ATOMIC_RELAXED);

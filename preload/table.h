@@ -87,4 +87,5 @@ MP_HIDDEN const mp_stack_t *mp_table_stack_locked(uint32_t id);
 MP_HIDDEN uint32_t mp_table_bucket_count_locked(void);
 MP_HIDDEN const mp_bucket_t *mp_table_bucket_locked(uint32_t i);
 MP_HIDDEN void mp_table_stats_locked(struct mp_table_stats *out);
+MP_HIDDEN uint64_t mp_table_peak_est(void);
 #endif
