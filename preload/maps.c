@@ -607,7 +607,7 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 		mp_maps_hint_unseen(); /* an array we do not know: as one we did not see */
 		return;
 	}
-	mp_maps_hint_put_locked(m, p);
+	mp_maps_hint_put_locked(m, p, arrays.n);
 }
 
 mp_map_inst_t *mp_maps_array_owner_locked(const void *p)
@@ -688,7 +688,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		old->ah.hash = fresh->ah.hash;
 		htab_insert(&arrays, &old->ah); /* cannot fail: the table just lost an entry */
 		fresh->array = NULL;
-		mp_maps_hint_put_locked(old, old->array);
+		mp_maps_hint_put_locked(old, old->array, arrays.n);
 	}
 	htab_insert(&insts, &old->h); /* cannot fail: the table just lost two entries */
 	fresh->serial = 0;

@@ -11,10 +11,11 @@
  * array and raise its largest size. Entries are not removed when an array is freed (one scan
  * fewer per grow): a stale entry fails the check every read makes, that the instance read
  * from it still holds the array, tracked or learned (instances are arena memory, never
- * unmapped, so a stale one is safe to read). The table is a cache: an insert that finds no
- * entry (its set overflowed: many maps filled at once; or the array was never entered: a map
- * whose arrays do not come from malloc, whose thread moved on to another map before its next
- * insert) asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance,
+ * unmapped, so a stale one is safe to read). The table is a cache with at least twice as many
+ * entries as there are tracked arrays (8192 sets of 4 to start with, up to 2^20 sets; with 32k
+ * entries for 200,000 maps filled in turn, most inserts asked the lock). An insert that finds
+ * no entry (its set overflowed; or the array was never entered: a map whose arrays do not come
+ * from malloc, whose thread moved on to another map before its next insert) asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance,
  * or that there is none (a copy that never grew), which its later inserts then find here until
  * some map grows into an array we cannot see (an instance may then hold that map and array: a
  * pmr map at a reused address; an array we see is entered here, which replaces the answer). */
@@ -23,8 +24,9 @@
 #include <sys/mman.h>
 #include "maps_int.h"
 
-#define SET_BITS 13 /* 8192 sets of 4: 512 KiB, touched only where maps' arrays hash */
 #define WAYS	 4
+#define BITS_MIN 13 /* 8192 sets of 4: 512 KiB, touched only where maps' arrays hash */
+#define BITS_MAX 20 /* 64 MiB: a million maps filled at once */
 
 /* who: the instance holding array (arena memory, 8-aligned), or, bit 0 set, "no instance" for
  * the map at the address in its low 48 bits (8-aligned too), as of the count of unseen arrays
@@ -32,6 +34,18 @@
 struct hint {
 	const void *array;
 	uintptr_t who;
+};
+
+/* One mapping: this header's cache line, then one cache line per set, then a victim byte per
+ * set (the way to evict next). Pages cost memory only once touched. A table outgrown by the
+ * tracked arrays is replaced by one twice as large (under the maps lock) and its pages are
+ * dropped (MADV_DONTNEED), never unmapped: a reader still in it reads zeros (bits 0, or no
+ * entry), which is a miss. Written under the maps lock (who, then array with release), read by
+ * any thread (array with acquire, then who). */
+struct table {
+	uint32_t bits; /* sets = 2^bits; 0 in a dropped table */
+	char pad[64 - sizeof(uint32_t)];
+	struct hint sets[][WAYS];
 };
 
 /* Grows whose bucket array we could not see, so far (atomic). */
@@ -43,45 +57,45 @@ static inline uintptr_t none_of(const void *self)
 	return (uintptr_t)(e << 48) | ((uintptr_t)self & (((uintptr_t)1 << 48) - 1)) | 1;
 }
 
-/* One cache line per set, in a mapping of its own (made by the first put, under the maps
- * lock; pages cost memory only once touched, and the fork child drops them all at once).
- * Written under the maps lock (who, then array with release), read by any thread (array with
- * acquire, then who). */
-#define SETS (1u << SET_BITS)
-static struct hint (*hints)[WAYS];
-static uint8_t *victim; /* maps lock held: the way of each set to evict next */
+static struct table *cur; /* written under the maps lock (release), read by any thread */
+static bool failed;	  /* maps lock held: no mmap to retry (every put would cost one) */
 
-static inline unsigned set_of(const void *p)
+static inline size_t table_size(unsigned bits)
 {
-	return (unsigned)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS));
+	size_t sets = (size_t)1 << bits;
+	return sizeof(struct table) + sets * sizeof(struct hint[WAYS]) + sets;
 }
 
-static bool table(void)
+static inline uint8_t *victims(struct table *t)
 {
-	static bool failed; /* for good: a retry under the lock at every put would cost more */
-	if (hints)
-		return true;
-	if (failed)
-		return false;
-	int e = errno; /* an insert's: the program's */
-	void *m = mmap(NULL, SETS * sizeof(*hints) + SETS, PROT_READ | PROT_WRITE,
+	return (uint8_t *)t->sets[(size_t)1 << t->bits];
+}
+
+static inline size_t set_of(const void *p, unsigned bits)
+{
+	return (size_t)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+}
+
+/* Maps lock held. NULL (remembered) when there is no memory. */
+static struct table *make(unsigned bits)
+{
+	int e = errno; /* an insert's or a grow's: the program's */
+	void *m = mmap(NULL, table_size(bits), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	errno = e;
 	if (m == MAP_FAILED) {
-		failed = true; /* inserts that miss ask the lock each time */
-		return false;
+		failed = true;
+		return NULL;
 	}
-	victim = (uint8_t *)m + SETS * sizeof(*hints);
-	__atomic_store_n(&hints, (struct hint(*)[WAYS])m, __ATOMIC_RELEASE);
-	return true;
+	struct table *t = m;
+	t->bits = bits;
+	return t;
 }
 
-static void put(uintptr_t who, const void *p)
+static void put_in(struct table *t, uintptr_t who, const void *p)
 {
-	if (!table())
-		return;
-	unsigned k = set_of(p);
-	struct hint *s = hints[k];
+	size_t k = set_of(p, t->bits);
+	struct hint *s = t->sets[k];
 	int w = -1;
 	for (int i = 0; i < WAYS; i++) {
 		const void *a = s[i].array;
@@ -93,21 +107,50 @@ static void put(uintptr_t who, const void *p)
 			w = i;
 	}
 	if (w < 0) {
-		w = victim[k];
-		victim[k] = (uint8_t)((w + 1) % WAYS);
+		uint8_t *v = victims(t);
+		w = v[k];
+		v[k] = (uint8_t)((w + 1) % WAYS);
 	}
 	__atomic_store_n(&s[w].who, who, __ATOMIC_RELAXED);
 	__atomic_store_n(&s[w].array, p, __ATOMIC_RELEASE);
 }
 
-void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
+/* Maps lock held: a table with room for twice the tracked arrays, the current one's entries
+ * moved into it. */
+static struct table *table(size_t arrays)
 {
-	put((uintptr_t)m, p);
+	struct table *t = cur;
+	if (!t) {
+		if (failed || !(t = make(BITS_MIN)))
+			return NULL;
+		__atomic_store_n(&cur, t, __ATOMIC_RELEASE);
+	}
+	if (arrays <= ((size_t)2 << t->bits) || t->bits >= BITS_MAX || failed)
+		return t;
+	struct table *n = make(t->bits + 1);
+	if (!n)
+		return t;
+	for (size_t k = 0; k < ((size_t)1 << t->bits); k++)
+		for (int i = 0; i < WAYS; i++)
+			if (t->sets[k][i].array)
+				put_in(n, t->sets[k][i].who, t->sets[k][i].array);
+	__atomic_store_n(&cur, n, __ATOMIC_RELEASE);
+	madvise(t, table_size(t->bits), MADV_DONTNEED);
+	return n;
+}
+
+void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p, size_t arrays)
+{
+	struct table *t = table(arrays);
+	if (t)
+		put_in(t, (uintptr_t)m, p);
 }
 
 void mp_maps_hint_none_locked(const void *self, const void *p)
 {
-	put(none_of(self), p);
+	struct table *t = table(0);
+	if (t)
+		put_in(t, none_of(self), p);
 }
 
 void mp_maps_hint_unseen(void)
@@ -117,10 +160,13 @@ void mp_maps_hint_unseen(void)
 
 bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
 {
-	struct hint(*h)[WAYS] = __atomic_load_n(&hints, __ATOMIC_ACQUIRE);
-	if (!h)
+	struct table *t = __atomic_load_n(&cur, __ATOMIC_ACQUIRE);
+	if (!t)
 		return false;
-	struct hint *s = h[set_of(array)];
+	unsigned bits = __atomic_load_n(&t->bits, __ATOMIC_RELAXED);
+	if (bits < BITS_MIN || bits > BITS_MAX)
+		return false; /* a table dropped for a larger one */
+	struct hint *s = t->sets[set_of(array, bits)];
 	for (int i = 0; i < WAYS; i++) {
 		if (__atomic_load_n(&s[i].array, __ATOMIC_ACQUIRE) != array)
 			continue;
@@ -141,6 +187,10 @@ bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
 /* Fork child, single-threaded: the parent's instances are gone. */
 void mp_maps_hint_reset(void)
 {
-	if (hints)
-		madvise(hints, SETS * sizeof(*hints) + SETS, MADV_DONTNEED);
+	struct table *t = cur;
+	if (t) {
+		unsigned bits = t->bits;
+		madvise(t, table_size(bits), MADV_DONTNEED);
+		t->bits = bits;
+	}
 }

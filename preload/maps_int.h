@@ -276,13 +276,12 @@ static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
 }
 
 /* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
- * last. put: m holds p now (maps lock held). none: the map at self holds p and no instance
- * is its (maps lock held), until a map grows into an array we cannot see (unseen: one may
- * have; any lock or none). note:
- * an insert reached `elems` in the map at self holding `array`: raises the max_size of the
- * instance holding it and returns true, or true if it is known to have none (no lock);
- * false: ask the maps lock. */
-MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p);
+ * last. put: m holds p now (maps lock held; `arrays` tracked in all, which sizes the table). none:
+ * the map at self holds p and no instance is its (maps lock held), until a map grows into an array
+ * we cannot see (unseen: one may have; any lock or none). note: an insert reached `elems` in the
+ * map at self holding `array`: raises the max_size of the instance holding it and returns true, or
+ * true if it is known to have none (no lock); false: ask the maps lock. */
+MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p, size_t arrays);
 MP_HIDDEN void mp_maps_hint_none_locked(const void *self, const void *p);
 MP_HIDDEN void mp_maps_hint_unseen(void);
 MP_HIDDEN bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems);
