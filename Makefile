@@ -232,6 +232,9 @@ $(BUILD)/tests/programs/maps_uthash_O0: tests/programs/maps_uthash.c include/map
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -O0 -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_O0
+$(BUILD)/tests/programs/maps_ut_depth: tests/programs/maps_ut_depth.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -O0 -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
 # 4 initial buckets: the first bucket array is as large as the table
 $(BUILD)/tests/programs/maps_ut_small: tests/programs/maps_ut_small.c include/mapprof/uthash.h
 	@mkdir -p $(@D)

@@ -203,6 +203,12 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				ln = li->line;
 			}
 			if (first) { /* fallback: the innermost frame */
+				/* kept where later frames' names do not overwrite it: bare_buf is
+				 * used only when a user frame is found */
+				if (name == buf) {
+					snprintf(bare_buf, bare_n, "%s", name);
+					name = bare_buf;
+				}
 				*fn = name;
 				*file = f;
 				*line = ln;
@@ -852,6 +858,7 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 		c->thread_ns += d->totals.grow_thread_ns > span ? d->totals.grow_thread_ns : span;
 		for (uint32_t k = 0; k < d->nstats; k++)
 			add_stat(c, d->stats[k].key, d->stats[k].value);
+		c->stat_processes += d->nstats > 0;
 		if (!d->has_sites && !(d->flags & MP_HDR_MAPS_ENABLED))
 			continue;
 		c->with_maps++;

@@ -92,7 +92,9 @@ typedef struct {
 	size_t processes, with_maps; /* processes, and those that had map tracking on */
 	size_t bare_sites;	     /* sites in code without symbols (mp_churn_site_t.bare) */
 	size_t impl_sites;	     /* sites with no user frame (mp_churn_site_t.no_user_frame) */
-	/* The allocator's own figures, summed over processes, in first-seen key order. */
+	/* The allocator's own figures, summed over the stat_processes that have them (a dump
+	 * may leave them out), in first-seen key order. */
+	size_t stat_processes;
 	char **stat_keys;
 	uint64_t *stat_values;
 	size_t nstats, cap_stats;

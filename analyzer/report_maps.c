@@ -81,6 +81,9 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 			fprintf(f, "%s %s=%s", i ? "," : "", c->stat_keys[i],
 				val(a, sizeof(a), c->stat_values[i],
 				    stat_is_count(c->stat_keys[i]) ? "count" : "bytes"));
+		if (c->stat_processes < c->processes) /* the sums are of these only */
+			fprintf(f, " (from %zu of the %zu processes)", c->stat_processes,
+				c->processes);
 		fputc('\n', f);
 	}
 }
@@ -225,7 +228,7 @@ int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		jstr(f, c->stat_keys[i]);
 		fprintf(f, ":%" PRIu64, c->stat_values[i]);
 	}
-	fputs("}},\n\"sites\":[", f);
+	fprintf(f, "},\"allocator_processes\":%zu},\n\"sites\":[", c->stat_processes);
 	for (size_t i = 0; i < c->n; i++) {
 		fputs(i ? ",\n" : "\n", f);
 		site_json(f, &c->sites[i]);

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <string.h>
+#include <unistd.h>
 #include "buf.h"
 #include "mapprof/dump_format.h"
 #include "objects.h"
@@ -32,9 +33,12 @@ static bool same_object(void *a, void *bfn)
  * time allocates its error text, which a dump from a handler that interrupted malloc cannot. */
 static mallctl_fn mallctl_p;
 static mallinfo2_fn mallinfo2_p;
+static uintptr_t brk0; /* the program break at start-up (heap_small) */
 
 void mp_allocstats_init(void)
 {
+	void *b = sbrk(0);
+	brk0 = b == (void *)-1 ? 0 : (uintptr_t)b;
 	mallctl_fn mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
 	if (mallctl && same_object((void *)mallctl, (void *)mp_real.malloc)) {
 		mallctl_p = mallctl;
@@ -47,13 +51,23 @@ void mp_allocstats_init(void)
 
 /* glibc's mallinfo2 walks every free chunk, holding the arena's lock: 0.8 s, with every malloc
  * of the program waiting, in a process whose 180 MB of small maps had just been freed. So it is
- * read only where the heap stayed small, by the in-use estimate's peak (unknown at rate 0);
- * jemalloc's counters are kept up to date and cost nothing to read. */
+ * read only where the heap stayed small: the main arena's extent (the program break since
+ * start-up, inherited by a fork child, whose in-use estimate starts afresh) and the in-use
+ * estimate's peak, which covers the other arenas (one sample weighs about the rate: at rates
+ * above 8 MiB, twice the rate; unknown at rate 0). jemalloc's counters are kept up to date and
+ * cost nothing to read. */
 #define MALLINFO_HEAP_MAX ((uint64_t)16 << 20)
 
 static bool heap_small(void)
 {
-	return mp_config.rate != 0 && mp_table_peak_est() <= MALLINFO_HEAP_MAX;
+	uintptr_t b = (uintptr_t)sbrk(0); /* glibc's cached break: no system call */
+	if (brk0 && b != (uintptr_t)-1 && b > brk0 && b - brk0 > MALLINFO_HEAP_MAX)
+		return false;
+	if (mp_config.rate == 0)
+		return true;
+	uint64_t most =
+	    mp_config.rate > MALLINFO_HEAP_MAX / 2 ? 2 * mp_config.rate : MALLINFO_HEAP_MAX;
+	return mp_table_peak_est() <= most;
 }
 
 void mp_allocstats_dump(struct mp_buf *b, bool read)

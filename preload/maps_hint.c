@@ -15,10 +15,11 @@
  * entries as there are tracked arrays (8192 sets of 4 to start with, up to 2^20 sets; with 32k
  * entries for 200,000 maps filled in turn, most inserts asked the lock). An insert that finds
  * no entry (its set overflowed; or the array was never entered: a map whose arrays do not come
- * from malloc, whose thread moved on to another map before its next insert) asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance,
- * or that there is none (a copy that never grew), which its later inserts then find here until
- * some map grows into an array we cannot see (an instance may then hold that map and array: a
- * pmr map at a reused address; an array we see is entered here, which replaces the answer). */
+ * from malloc, whose thread moved on to another map before its next insert) asks the maps lock
+ * (maps_stdcxx.c, other_map), and the answer goes in: the instance, or that there is none (a copy
+ * that never grew), which its later inserts then find here until some map grows into an array we
+ * cannot see (an instance may then hold that map and array: a pmr map at a reused address; an array
+ * we see is entered here, which replaces the answer). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,8 +41,10 @@ struct hint {
  * set (the way to evict next). Pages cost memory only once touched. A table outgrown by the
  * tracked arrays is replaced by one twice as large (under the maps lock) and its pages are
  * dropped (MADV_DONTNEED), never unmapped: a reader still in it reads zeros (bits 0, or no
- * entry), which is a miss. Written under the maps lock (who, then array with release), read by
- * any thread (array with acquire, then who). */
+ * entry), which is a miss, or the entries as they were, which are checked as any are. (Under
+ * mlockall the drop fails: the outgrown tables stay, at most as large as the current one.) Written
+ * under the maps lock (who, then array with release), read by any thread (array with acquire, then
+ * who). */
 struct table {
 	uint32_t bits; /* sets = 2^bits; 0 in a dropped table */
 	char pad[64 - sizeof(uint32_t)];

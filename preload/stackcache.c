@@ -43,6 +43,7 @@ struct sc_entry {
 	uint32_t gen; /* sc_gen when made */
 	uint32_t id;
 	uint16_t n;
+	uint16_t asked; /* the depth asked for: n frames of it (fewer: the whole stack) */
 	uint8_t state;
 	uint8_t located; /* times locate() ran for it */
 	uint32_t used;	 /* clock of its last use: the least recent of a set goes first */
@@ -271,6 +272,15 @@ static inline bool same_key(const struct sc_entry *e, const uintptr_t *loc0)
 	       e->gen == __atomic_load_n(&sc_gen, __ATOMIC_RELAXED);
 }
 
+/* Whether e answers a capture of `depth` frames: a stack shorter than the depth it was taken at
+ * is whole, and answers any depth that holds it; one as long may have been cut there, and
+ * answers that depth only (a map grow's deeper capture shares heap samples' call sites:
+ * uthash's table allocation). */
+static inline bool fits(const struct sc_entry *e, unsigned depth)
+{
+	return e->n < e->asked ? e->n <= depth : e->asked == depth;
+}
+
 /* The entry to replace in a set: an empty one, else the least recently used, seen-once entries
  * before validated ones (a validated stack is worth a locate()). */
 static struct sc_entry *victim(struct sc_entry *set)
@@ -334,9 +344,7 @@ static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 	if (set) {
 		for (int k = 0; k < SC_WAYS; k++) {
 			struct sc_entry *e = &set[k];
-			/* Entries are whole stacks (a cut one is never learned): one deeper
-			 * than asked for belongs to a capture that asked for more. */
-			if (e->state == VALID && same_key(e, loc0) && e->n <= depth &&
+			if (e->state == VALID && same_key(e, loc0) && fits(e, depth) &&
 			    slots_hold(e)) {
 				e->used = ++c->clock;
 				return e->id;
@@ -360,7 +368,7 @@ static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 		return id; /* a cut stack is never learned: the next capture may be whole */
 	for (int k = 0; k < SC_WAYS; k++) {
 		struct sc_entry *e = &set[k];
-		if (!same_key(e, loc0) || e->id != id)
+		if (!same_key(e, loc0) || e->id != id || e->asked != depth)
 			continue;
 		/* Seen before with the same frames (same id: the same interned stack), or valid
 		 * but a slot moved: find the slots (again). */
@@ -375,6 +383,7 @@ static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 	e->gen = __atomic_load_n(&sc_gen, __ATOMIC_RELAXED);
 	e->id = id;
 	e->n = (uint16_t)n;
+	e->asked = (uint16_t)depth;
 	e->located = 0;
 	e->used = ++c->clock;
 	for (int i = 0; i < n; i++)

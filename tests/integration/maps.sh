@@ -237,6 +237,20 @@ for fn in ("parse", "nest"):
 PY
 done
 
+# uthash at MAPPROF_DEPTH=1 in exact mode: a table's allocation (a heap sample cut at one frame)
+# and its creation share a call site; the creation is sited at the program's line, not at the
+# cached one-frame stack of the sample (tests/programs/maps_ut_depth.c).
+run ut_depth maps_ut_depth MAPPROF_DEPTH=1
+maps_json ut_depth
+check "uthash at depth 1: all 20 tables at the program's line" \
+	python3 - "$T/ut_depth.json" "$ROOT/tests/programs/maps_ut_depth.c" <<PY
+import json, sys
+line = [i + 1 for i, l in enumerate(open(sys.argv[2])) if "FILL_LINE" in l][0]
+j = json.load(open(sys.argv[1]))
+got = [(x["file"].split("/")[-1], x["line"], x["instances"]) for x in j["sites"]]
+assert got == [("maps_ut_depth.c", line, 20)], (got, line)
+PY
+
 # Buckets from a std::pmr resource on a buffer: grown, but not through malloc, so no share of
 # the bytes allocated (it read 534%) and no `dominant` from it; plain maps' bytes all count.
 run pmr maps_pmr

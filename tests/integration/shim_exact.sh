@@ -134,6 +134,22 @@ t = m.Tap("bigheap: ")
 d = m.load_dir(sys.argv[1])[0]
 t.eq("a heap that peaked at 24 MiB: no mallinfo2 keys", [], sorted(d.get("allocator", {})))
 EOF
+mp_run "$T/bigheap_fork" "$PROGS/shim_bigheap" fork >"$T/bigheap_fork.out" 2>"$T/bigheap_fork.err"
+grep -q 'glibc.arena=.* (from 1 of the 2 processes)$' <<<"$("$REPORT" --maps "$T/bigheap_fork"/*.mprof 2>&1)" &&
+	ok "bigheap: --maps says its allocator line is from 1 of the 2 processes" ||
+	not_ok "bigheap: --maps says its allocator line is from 1 of the 2 processes" \
+		"$("$REPORT" --maps "$T/bigheap_fork"/*.mprof 2>&1 | grep allocator)"
+# A small heap at a large rate, where one sample weighs 16 MiB: the keys are read.
+mp_run "$T/bigrate" MAPPROF_RATE=16777216 "$PROGS/shim_sites" >/dev/null 2>&1
+"$PY" - "$T/bigrate" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("bigrate: ")
+d = m.load_dir(sys.argv[1])[0]
+t.eq("a small heap at MAPPROF_RATE=16777216: mallinfo2 keys",
+     ["glibc.arena", "glibc.fordblks", "glibc.hblkhd", "glibc.keepcost", "glibc.ordblks",
+      "glibc.uordblks"], sorted(d.get("allocator", {})))
+EOF
 
 # MAPPROF_RATE=0: no samples, but the same exact totals as in exact mode (the program is
 # deterministic and single-threaded).

@@ -11,7 +11,7 @@ SUMMARY = [
     ("alloc_calls", int), ("free_calls", int), ("alloc_bytes", int),
     ("peak_inuse_bytes_est", (int, None)), ("inuse_bytes_est", (int, None)), ("maps", int), ("grows", int),
     ("maps_dropped", int), ("grow_bytes", int), ("heap_grow_bytes", int), ("grow_ns", int), ("duration_ns", int),
-    ("allocator", dict),
+    ("allocator", dict), ("allocator_processes", int),
 ]
 SITE = [
     ("kind", str), ("function", str), ("file", str), ("line", int), ("instances", int),
