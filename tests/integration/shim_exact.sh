@@ -112,28 +112,29 @@ t.ok("objects: build IDs present", all(len(o["build_id"]) >= 16 for o in objs[:1
 EOF
 }
 
-run_sites glibc
-check_truth glibc 2
-"$PY" - "$T/glibc" <<'EOF'
+# allocator_keys LABEL DIR TITLE WANT: the keys of DIR's one dump's ALLOCATOR section, sorted,
+# are WANT ("mallinfo2": glibc's six, or "none").
+allocator_keys() {
+	"$PY" - "$@" <<'EOF'
 import sys
 import mprof_decode as m
-t = m.Tap("glibc: ")
-d = m.load_dir(sys.argv[1])[0]
-t.eq("allocator section has mallinfo2 keys",
-     ["glibc.arena", "glibc.fordblks", "glibc.hblkhd", "glibc.keepcost", "glibc.ordblks",
-      "glibc.uordblks"], sorted(d.get("allocator", {})))
+label, dumpdir, title, want = sys.argv[1:5]
+t = m.Tap(label + ": ")
+d = m.load_dir(dumpdir)[0]
+keys = ["glibc.arena", "glibc.fordblks", "glibc.hblkhd", "glibc.keepcost", "glibc.ordblks",
+        "glibc.uordblks"] if want == "mallinfo2" else []
+t.eq(title, keys, sorted(d.get("allocator", {})))
 EOF
+}
+
+run_sites glibc
+check_truth glibc 2
+allocator_keys glibc "$T/glibc" "allocator section has mallinfo2 keys" mallinfo2
 
 # A heap that peaked above 16 MiB: glibc's mallinfo2 is not read (it walks every free chunk
 # holding the allocator's lock: 0.8 s at the exit of a program with 180 MB of small maps).
 mp_run "$T/bigheap" "$PROGS/shim_bigheap" >"$T/bigheap.out" 2>"$T/bigheap.err"
-"$PY" - "$T/bigheap" <<'EOF'
-import sys
-import mprof_decode as m
-t = m.Tap("bigheap: ")
-d = m.load_dir(sys.argv[1])[0]
-t.eq("a heap that peaked at 24 MiB: no mallinfo2 keys", [], sorted(d.get("allocator", {})))
-EOF
+allocator_keys bigheap "$T/bigheap" "a heap that peaked at 24 MiB: no mallinfo2 keys" none
 mp_run "$T/bigheap_fork" "$PROGS/shim_bigheap" fork >"$T/bigheap_fork.out" 2>"$T/bigheap_fork.err"
 grep -q 'glibc.arena=.* (from 1 of the 2 processes)$' <<<"$("$REPORT" --maps "$T/bigheap_fork"/*.mprof 2>&1)" &&
 	ok "bigheap: --maps says its allocator line is from 1 of the 2 processes" ||
@@ -141,15 +142,8 @@ grep -q 'glibc.arena=.* (from 1 of the 2 processes)$' <<<"$("$REPORT" --maps "$T
 		"$("$REPORT" --maps "$T/bigheap_fork"/*.mprof 2>&1 | grep allocator)"
 # A small heap at a large rate, where one sample weighs 16 MiB: the keys are read.
 mp_run "$T/bigrate" MAPPROF_RATE=16777216 "$PROGS/shim_sites" >/dev/null 2>&1
-"$PY" - "$T/bigrate" <<'EOF'
-import sys
-import mprof_decode as m
-t = m.Tap("bigrate: ")
-d = m.load_dir(sys.argv[1])[0]
-t.eq("a small heap at MAPPROF_RATE=16777216: mallinfo2 keys",
-     ["glibc.arena", "glibc.fordblks", "glibc.hblkhd", "glibc.keepcost", "glibc.ordblks",
-      "glibc.uordblks"], sorted(d.get("allocator", {})))
-EOF
+allocator_keys bigrate "$T/bigrate" "a small heap at MAPPROF_RATE=16777216: mallinfo2 keys" \
+	mallinfo2
 
 # MAPPROF_RATE=0: no samples, but the same exact totals as in exact mode (the program is
 # deterministic and single-threaded).
