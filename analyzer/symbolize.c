@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <gelf.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -177,6 +178,38 @@ static bool changed_since(const obj_t *o, const mp_inputs_t *in)
 	return true;
 }
 
+/* Whether the file's executable PT_LOAD segment is the one each process that loaded path
+ * without a build ID ran (its dump's start, limit and offset, less the load bias). A check an
+ * object without a build ID has besides its mtime, which a copy keeps (cp -p, tar, rsync -t):
+ * another build's code is another size or place, nearly always. Objects with a build ID are
+ * checked by it. */
+static bool segment_matches(Elf *elf, const char *path, const mp_inputs_t *in)
+{
+	size_t n;
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		return true; /* nothing to compare: dwfl read it, so let it be */
+	for (size_t i = 0; in && i < in->n; i++) {
+		const mp_dump_t *d = &in->dumps[i];
+		for (uint32_t k = 0; k < d->nobjects; k++) {
+			const mp_dump_object_t *ob = &d->objects[k];
+			if (ob->build_id_len || !ob->path || strcmp(ob->path, path) != 0 ||
+			    ob->limit <= ob->start)
+				continue;
+			bool found = false;
+			for (size_t j = 0; j < n && !found; j++) {
+				GElf_Phdr ph;
+				found = gelf_getphdr(elf, (int)j, &ph) && ph.p_type == PT_LOAD &&
+					(ph.p_flags & PF_X) && ph.p_offset == ob->offset &&
+					ph.p_vaddr + ob->bias == ob->start &&
+					ph.p_vaddr + ph.p_memsz + ob->bias == ob->limit;
+			}
+			if (!found)
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Opens the file and checks its build ID; on any failure the object stays unsymbolized. */
 static void open_obj(obj_t *o, const mp_inputs_t *in)
 {
@@ -233,8 +266,19 @@ static void open_obj(obj_t *o, const mp_inputs_t *in)
 			return;
 		}
 	}
-	if (!dwfl_module_getelf(mod, &o->bias))
+	Elf *elf = dwfl_module_getelf(mod, &o->bias);
+	if (!elf)
 		return;
+	if (!o->build_id_len && !segment_matches(elf, o->path, in)) {
+		fprintf(
+		    stderr,
+		    "mapprof-report: warning: %s: its code on disk is not where or as large as in "
+		    "the process that ran it, and no build ID tells more (another build?); left "
+		    "unsymbolized\n",
+		    o->path);
+		o->stale = true;
+		return;
+	}
 	Dwarf_Addr dbias;
 	o->has_dwarf = dwfl_module_getdwarf(mod, &dbias) != NULL;
 	if (o->has_dwarf)

@@ -111,6 +111,16 @@ if (cd "$T/nobid" && gcc -g -O0 -Wl,--build-id=none -o prog a.c 2>err); then
 	"$REPORT" --folded "$T/nobid/d"/*.mprof >"$T/nobid/both" 2>"$T/nobid/warn3"
 	expect_eq "no build ID, runs of two builds reported together: warned, no name of either" \
 		"1|0" "$(grep -c 'prog: modified after' "$T/nobid/warn3")|$(grep -cE 'alpha|beta' "$T/nobid/both")"
+	# Replaced by another build with an old mtime (cp -p, tar, rsync -t keep it): its code
+	# segment is not the one that ran (it read as beta's, silently).
+	mkdir -p "$T/nobid/cp"
+	(cd "$T/nobid" && gcc -g -O0 -Wl,--build-id=none -o cp/prog a.c &&
+		gcc -g -O0 -Wl,--build-id=none -o cp/prog_b b.c && touch -d 2020-01-01 cp/prog_b)
+	mp_run "$T/nobid/cp/d" "$T/nobid/cp/prog"
+	cp -p "$T/nobid/cp/prog_b" "$T/nobid/cp/prog"
+	"$REPORT" --folded "$T/nobid/cp/d"/*.mprof >"$T/nobid/cp/out" 2>"$T/nobid/cp/warn"
+	expect_eq "no build ID, replaced keeping an old mtime: warned, no name of either build" \
+		"1|0" "$(grep -c 'prog: its code on disk is not where or as large' "$T/nobid/cp/warn")|$(grep -cE 'alpha|beta' "$T/nobid/cp/out")"
 else
 	ok "no build ID # SKIP gcc -Wl,--build-id=none failed: $(cat "$T/nobid/err")"
 fi
