@@ -454,6 +454,7 @@ static void array_drop(mp_map_inst_t *m)
 		__atomic_store_n(&c->policy_buckets, MP_MAPS_ARRAY_GONE, __ATOMIC_RELAXED);
 	htab_remove(&arrays, &m->ah);
 	mp_filter_remove_map(m->array);
+	mp_maps_hint_drop_locked(m, m->array);
 	m->array = NULL;
 }
 
@@ -666,6 +667,8 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 	os->agg.heap_grow_bytes += bytes;
 	old->grows++;
 	old->buckets = fresh->buckets;
+	if (fresh->array) /* what inserts counted for fresh since its grow */
+		mp_maps_hint_drop_locked(fresh, fresh->array);
 	if (fresh->max_size > old->size)
 		mp_maps_set_size_locked(old, fresh->max_size);
 	for (unsigned i = 0; i < fresh->ntids && i < MP_MAP_TIDS; i++)

@@ -137,6 +137,7 @@ static void put_pcgs_locked(struct mp_buf *b)
 void mp_maps_dump(struct mp_buf *b)
 {
 	mp_maps_lock();
+	mp_maps_hint_fold_locked(); /* the sizes inserts counted in the hints */
 	put_grows_locked(b);
 	put_sites_locked(b, mp_maps_now());
 	put_pcgs_locked(b);

@@ -8,12 +8,13 @@
  * reported as "tiny", a shared map short of a whole thread's inserts. The maps lock on every
  * such insert would cost too much; so a small set-associative table, written under the lock
  * whenever an instance takes a bucket array, lets any insert find the instance by the map's
- * array and raise its largest size. Entries are not removed when an array is freed (one scan
- * fewer per grow): a stale entry fails the check every read makes, that the instance read
- * from it still holds the array, tracked or learned (instances are arena memory, never
- * unmapped, so a stale one is safe to read). The table is a cache with at least twice as many
- * entries as there are tracked arrays (8192 sets of 4 to start with, up to 2^20 sets; with 32k
- * entries for 200,000 maps filled in turn, most inserts asked the lock). An insert that finds
+ * array and raise its largest size. Entries other than a tracked array's are not removed when
+ * the array goes: a stale one fails the check every read makes, that the instance read
+ * from it still holds the array (instances are arena memory, never
+ * unmapped, so a stale one is safe to read; the table's own entries for tracked arrays are
+ * removed with them, below). The table is a cache with at least twice as many entries as there
+ * are tracked arrays (16384 sets of 2 to start with, up to 2^21 sets; with 32k entries for
+ * 200,000 maps filled in turn, most inserts asked the lock). An insert that finds
  * no entry (its set overflowed; or the array was never entered: a map whose arrays do not come
  * from malloc, whose thread moved on to another map before its next insert) asks the maps lock
  * (maps_stdcxx.c, other_map), and the answer goes in: the instance, or that there is none (a copy
@@ -25,31 +26,53 @@
 #include <sys/mman.h>
 #include "maps_int.h"
 
-#define WAYS	 4
-#define BITS_MIN 13 /* 8192 sets of 4: 512 KiB, touched only where maps' arrays hash */
-#define BITS_MAX 20 /* 64 MiB: a million maps filled at once */
+#define WAYS	 2
+#define BITS_MIN 14 /* 16384 sets of 2: 1 MiB, touched only where maps' arrays hash */
+#define BITS_MAX 21 /* 128 MiB: a million maps filled at once */
 
-/* who: the instance holding array (arena memory, 8-aligned), or, bit 0 set, "no instance" for
- * the map at the address in its low 48 bits (8-aligned too), as of the count of unseen arrays
- * (low 16 bits) in its top 16 bits. */
+/* An entry. who: the instance holding array (arena memory, 8-aligned), WHO_LEARNED set if it
+ * holds it as learned (a pmr map's: checked against the instance on every read), or, bit 0
+ * set, "no instance" for the map at the address in its low 48 bits (8-aligned too), as of the
+ * count of unseen arrays (low 16 bits) in its top 16 bits.
+ *
+ * A tracked entry (the instance's tracked array) keeps the largest size inserts reached in
+ * `count` itself, raised there by a compare-and-swap without the lock: one cache line per
+ * insert, not also the instance's (a memory miss each when many maps are filled in turn). The
+ * entry is retired when the array leaves the instance (mp_maps_hint_drop_locked), replaced,
+ * evicted or moved to a larger table: its count is swapped for DEAD and folded into the
+ * instance's max_size, under the maps lock; dumps fold live counts (mp_maps_hint_fold_locked).
+ * So a tracked entry is valid while count is not DEAD, with no look at the instance. Its top
+ * 16 bits are a tag that changes at every reuse of the slot: a swap that read the count of the
+ * slot's previous entry fails. */
+#define WHO_NONE    ((uintptr_t)1)
+#define WHO_LEARNED ((uintptr_t)2)
+#define DEAD	    UINT64_MAX
+#define COUNT_MAX   (((uint64_t)1 << 48) - 2)
 struct hint {
 	const void *array;
 	uintptr_t who;
+	uint64_t count; /* tracked: tag << 48 | largest size; else DEAD */
+	uint64_t tag;	/* the slot's next tag (maps lock held) */
 };
 
 /* One mapping: this header's cache line, then one cache line per set, then a victim byte per
  * set (the way to evict next). Pages cost memory only once touched. A table outgrown by the
  * tracked arrays is replaced by one twice as large (under the maps lock) and its pages are
  * dropped (MADV_DONTNEED), never unmapped: a reader still in it reads zeros (bits 0, or no
- * entry), which is a miss, or the entries as they were, which are checked as any are. (Under
- * mlockall the drop fails: the outgrown tables stay, at most as large as the current one.) Written
- * under the maps lock (who, then array with release), read by any thread (array with acquire, then
- * who). */
+ * entry), which is a miss, or the entries as they were, which are checked as any are (tracked
+ * ones were retired: their swaps fail). (Under mlockall the drop fails: the outgrown tables
+ * stay, at most as large as the current one.) Written under the maps lock, read by any thread
+ * (array with acquire, then who and count). */
 struct table {
 	uint32_t bits; /* sets = 2^bits; 0 in a dropped table */
 	char pad[64 - sizeof(uint32_t)];
 	struct hint sets[][WAYS];
 };
+
+static inline bool tracked(uintptr_t who)
+{
+	return who && !(who & (WHO_NONE | WHO_LEARNED));
+}
 
 /* Grows whose bucket array we could not see, so far (atomic). */
 static uint32_t epoch;
@@ -95,7 +118,24 @@ static struct table *make(unsigned bits)
 	return t;
 }
 
-static void put_in(struct table *t, uintptr_t who, const void *p)
+/* Maps lock held: the count of a live tracked entry goes to its instance, and the entry is no
+ * longer live (a reader's swap fails from now on). Returns the count. */
+static uint64_t retire(struct hint *h)
+{
+	uintptr_t who = h->who;
+	if (!tracked(who))
+		return 0;
+	uint64_t c = __atomic_exchange_n(&h->count, DEAD, __ATOMIC_ACQ_REL);
+	if (c == DEAD)
+		return 0;
+	c &= ((uint64_t)1 << 48) - 1;
+	mp_maps_raise_max((mp_map_inst_t *)who, c);
+	return c;
+}
+
+/* Maps lock held. The array goes NULL first, so that a reader that took the slot's previous
+ * array and then reads the new count finds the array changed. */
+static void put_in(struct table *t, uintptr_t who, const void *p, uint64_t count)
 {
 	size_t k = set_of(p, t->bits);
 	struct hint *s = t->sets[k];
@@ -114,12 +154,21 @@ static void put_in(struct table *t, uintptr_t who, const void *p)
 		w = v[k];
 		v[k] = (uint8_t)((w + 1) % WAYS);
 	}
-	__atomic_store_n(&s[w].who, who, __ATOMIC_RELAXED);
-	__atomic_store_n(&s[w].array, p, __ATOMIC_RELEASE);
+	struct hint *h = &s[w];
+	retire(h);
+	__atomic_store_n(&h->array, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->who, who, __ATOMIC_RELAXED);
+	uint64_t c = DEAD;
+	if (tracked(who)) {
+		c = (h->tag & 0xffff) << 48 | (count > COUNT_MAX ? COUNT_MAX : count);
+		h->tag++;
+	}
+	__atomic_store_n(&h->count, c, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->array, p, __ATOMIC_RELEASE);
 }
 
 /* Maps lock held: a table with room for twice the tracked arrays, the current one's entries
- * moved into it. */
+ * moved into it (tracked ones retired there: a reader still in the old table asks the lock). */
 static struct table *table(size_t arrays)
 {
 	struct table *t = cur;
@@ -128,15 +177,20 @@ static struct table *table(size_t arrays)
 			return NULL;
 		__atomic_store_n(&cur, t, __ATOMIC_RELEASE);
 	}
-	if (arrays <= ((size_t)2 << t->bits) || t->bits >= BITS_MAX || failed)
+	if (arrays <= ((size_t)1 << t->bits) || t->bits >= BITS_MAX || failed)
 		return t;
 	struct table *n = make(t->bits + 1);
 	if (!n)
 		return t;
-	for (size_t k = 0; k < ((size_t)1 << t->bits); k++)
-		for (int i = 0; i < WAYS; i++)
-			if (t->sets[k][i].array)
-				put_in(n, t->sets[k][i].who, t->sets[k][i].array);
+	for (size_t k = 0; k < ((size_t)1 << t->bits); k++) {
+		for (int i = 0; i < WAYS; i++) {
+			struct hint *h = &t->sets[k][i];
+			if (!h->array)
+				continue;
+			uint64_t c = tracked(h->who) ? retire(h) : 0;
+			put_in(n, h->who, h->array, c);
+		}
+	}
 	__atomic_store_n(&cur, n, __ATOMIC_RELEASE);
 	madvise(t, table_size(t->bits), MADV_DONTNEED);
 	return n;
@@ -146,19 +200,71 @@ void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p, size_t arrays)
 {
 	struct table *t = table(arrays);
 	if (t)
-		put_in(t, (uintptr_t)m, p);
+		put_in(t, (uintptr_t)m | (m->array == p ? 0 : WHO_LEARNED), p, 0);
 }
 
 void mp_maps_hint_none_locked(const void *self, const void *p)
 {
 	struct table *t = table(0);
 	if (t)
-		put_in(t, none_of(self), p);
+		put_in(t, none_of(self), p, 0);
+}
+
+void mp_maps_hint_drop_locked(mp_map_inst_t *m, const void *p)
+{
+	struct table *t = cur;
+	if (!t)
+		return;
+	struct hint *s = t->sets[set_of(p, t->bits)];
+	for (int i = 0; i < WAYS; i++) {
+		if (s[i].array == p && s[i].who == (uintptr_t)m) {
+			retire(&s[i]);
+			__atomic_store_n(&s[i].array, NULL, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+void mp_maps_hint_fold_locked(void)
+{
+	struct table *t = cur;
+	if (!t)
+		return;
+	for (size_t k = 0; k < ((size_t)1 << t->bits); k++) {
+		for (int i = 0; i < WAYS; i++) {
+			struct hint *h = &t->sets[k][i];
+			if (!h->array || !tracked(h->who))
+				continue;
+			uint64_t c = __atomic_load_n(&h->count, __ATOMIC_ACQUIRE);
+			if (c != DEAD)
+				mp_maps_raise_max((mp_map_inst_t *)h->who,
+						  c & (((uint64_t)1 << 48) - 1));
+		}
+	}
 }
 
 void mp_maps_hint_unseen(void)
 {
 	__atomic_add_fetch(&epoch, 1, __ATOMIC_RELAXED);
+}
+
+/* A tracked entry: its count is raised while the slot still holds the array and the entry is
+ * live (a swap that read a count, then found the array changed, or lost to a retire or a
+ * reuse, which changes the count, fails). */
+static bool raise_count(struct hint *h, const void *array, uint64_t elems)
+{
+	if (elems > COUNT_MAX)
+		elems = COUNT_MAX;
+	for (;;) {
+		uint64_t c = __atomic_load_n(&h->count, __ATOMIC_ACQUIRE);
+		if (c == DEAD || __atomic_load_n(&h->array, __ATOMIC_ACQUIRE) != array)
+			return false;
+		if ((c & (((uint64_t)1 << 48) - 1)) >= elems)
+			return true;
+		uint64_t nc = (c & ~(((uint64_t)1 << 48) - 1)) | elems;
+		if (__atomic_compare_exchange_n(&h->count, &c, nc, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return true;
+	}
 }
 
 bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
@@ -174,11 +280,12 @@ bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
 		if (__atomic_load_n(&s[i].array, __ATOMIC_ACQUIRE) != array)
 			continue;
 		uintptr_t who = __atomic_load_n(&s[i].who, __ATOMIC_RELAXED);
-		if (who & 1)
+		if (who & WHO_NONE)
 			return who == none_of(self); /* no instance's, no unseen array since */
-		mp_map_inst_t *m = (mp_map_inst_t *)who;
-		if (m && (__atomic_load_n(&m->array, __ATOMIC_RELAXED) == array ||
-			  __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array)) {
+		if (tracked(who))
+			return raise_count(&s[i], array, elems);
+		mp_map_inst_t *m = (mp_map_inst_t *)(who & ~WHO_LEARNED);
+		if (m && __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array) {
 			mp_maps_raise_max(m, elems);
 			return true;
 		}

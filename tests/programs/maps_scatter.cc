@@ -3,7 +3,8 @@
 // of 8 fields in 6000 partition maps, one field per pass over all of them, with other
 // allocations in between so that their bucket arrays land at irregular addresses. Every map
 // holds 8 elements at the end; more maps alive than the insert hints hold read as holding 1
-// (their size at their last grow): "tiny".
+// (their size at their last grow): "tiny". Usage: maps_scatter [N=6000] [leak] (leak: the maps
+// are alive at the exit dump).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -13,7 +14,10 @@
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? std::atoi(argv[1]) : 6000, k = 8;
-	std::vector<std::unordered_map<int, int>> parts(n);
+	/* "leak": the maps are still alive at the exit dump */
+	bool leak = argc > 2 && std::string(argv[2]) == "leak";
+	auto *kept = new std::vector<std::unordered_map<int, int>>(n);
+	auto &parts = *kept;
 	std::vector<std::string> payload; /* the other work's allocations */
 	unsigned r = 1;
 	for (int e = 0; e < k; e++)
@@ -30,5 +34,7 @@ int main(int argc, char **argv)
 		least = m.size() < least ? m.size() : least;
 	}
 	std::printf("maps %d least %zu most %zu\n", n, least, most);
+	if (!leak)
+		delete kept;
 	return 0;
 }
