@@ -135,8 +135,9 @@ typedef struct mp_tls {
 	 * the fast path allocated since avail was last set, avail_set - avail: the fast path only
 	 * moves avail, one write fewer (thread.c's tls_bytes adds it back). */
 	struct mp_counts n;
-	uint64_t rng;	  /* xorshift state for the sampler */
-	uint8_t map_kind; /* kind of the allocation map_pending waits for */
+	uint64_t rng;	   /* xorshift state for the sampler */
+	uint8_t map_kind;  /* kind of the allocation map_pending waits for */
+	uint8_t free_wait; /* frees counted as orphans before a record (thread.c) */
 	/* While map_pending: the program's stack pointer at its call to malloc or operator new,
 	 * set by their slow paths (0 from any other entry point: not known). A bucket array is
 	 * allocated deeper than the call that decided its grow (maps_stdcxx.c). */

@@ -119,9 +119,16 @@ void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes)
 	__atomic_fetch_add(&orphan_bytes, bytes, __ATOMIC_RELAXED);
 }
 
+/* Frees before a thread's first allocation get it a record only from the 64th on. glibc frees
+ * the dtv of a detached thread on the thread itself after its key destructors ran: a record
+ * taken then is never let go by the exit destructor, and every dump after read the thread's
+ * TLS, gone with its stack (a crash at exit with 1,000 short threads that never allocate). Its
+ * teardown frees a few blocks; a thread that only frees (a consumer) attaches soon enough. */
+#define ATTACH_AFTER_FREES 64
+
 void mp_thread_count_free_cold(mp_tls_t *t)
 {
-	if (!t->dying && !t->guard) {
+	if (!t->dying && !t->guard && ++t->free_wait >= ATTACH_AFTER_FREES) {
 		t->guard++;
 		mp_thread_attach(t);
 		t->guard--;
