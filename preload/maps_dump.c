@@ -74,6 +74,7 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 		for (mp_hnode_t *n = it->b[i]; n; n = n->next) {
 			mp_map_inst_t *m = (mp_map_inst_t *)n;
 			mp_maps_cxx_take_cache_locked(m); /* elements since its last grow */
+			mp_maps_hint_fold_locked(m);	  /* and those the hints counted */
 			mp_maps_fold(m->site->dump, m, now);
 		}
 	}
@@ -137,7 +138,6 @@ static void put_pcgs_locked(struct mp_buf *b)
 void mp_maps_dump(struct mp_buf *b)
 {
 	mp_maps_lock();
-	mp_maps_hint_fold_locked(); /* the sizes inserts counted in the hints */
 	put_grows_locked(b);
 	put_sites_locked(b, mp_maps_now());
 	put_pcgs_locked(b);

@@ -26,9 +26,9 @@
 #include <sys/mman.h>
 #include "maps_int.h"
 
-#define WAYS	 2
-#define BITS_MIN 14 /* 16384 sets of 2: 1 MiB, touched only where maps' arrays hash */
-#define BITS_MAX 21 /* 128 MiB: a million maps filled at once */
+#define WAYS	 4
+#define BITS_MIN 13 /* 8192 sets of 4: 1 MiB, touched only where maps' arrays hash */
+#define BITS_MAX 20 /* 128 MiB: two million maps filled at once */
 
 /* An entry. who: the instance holding array (arena memory, 8-aligned), WHO_LEARNED set if it
  * holds it as learned (a pmr map's: checked against the instance on every read), or, bit 0
@@ -40,23 +40,27 @@
  * insert, not also the instance's (a memory miss each when many maps are filled in turn). The
  * entry is retired when the array leaves the instance (mp_maps_hint_drop_locked), replaced,
  * evicted or moved to a larger table: its count is swapped for DEAD and folded into the
- * instance's max_size, under the maps lock; dumps fold live counts (mp_maps_hint_fold_locked).
- * So a tracked entry is valid while count is not DEAD, with no look at the instance. Its top
- * 16 bits are a tag that changes at every reuse of the slot: a swap that read the count of the
- * slot's previous entry fails. */
+ * instance's max_size, under the maps lock; a dump folds a live instance's count first
+ * (mp_maps_hint_fold_locked). So a tracked entry is valid while count is not DEAD, with no look
+ * at the instance. Its top 24 bits are a tag, never 0, that changes at every reuse of the slot:
+ * a swap that read the count of the slot's previous entry, or of a table since dropped (whose
+ * pages read 0), fails. An insert that finds the entry retired (DEAD: the lock's holder is at
+ * it) raises the instance itself, as long as the instance still holds the array. */
 #define WHO_NONE    ((uintptr_t)1)
 #define WHO_LEARNED ((uintptr_t)2)
 #define DEAD	    UINT64_MAX
-#define COUNT_MAX   (((uint64_t)1 << 48) - 2)
+#define TAG_SHIFT   40
+#define SIZE_MASK   (((uint64_t)1 << TAG_SHIFT) - 1)
+#define TAG_MAX	    ((1u << (64 - TAG_SHIFT)) - 1)
 struct hint {
 	const void *array;
 	uintptr_t who;
-	uint64_t count; /* tracked: tag << 48 | largest size; else DEAD */
-	uint64_t tag;	/* the slot's next tag (maps lock held) */
+	uint64_t count; /* tracked: tag << TAG_SHIFT | largest size; else DEAD */
+	uint64_t tag;	/* the slot's last tag (maps lock held) */
 };
 
-/* One mapping: this header's cache line, then one cache line per set, then a victim byte per
- * set (the way to evict next). Pages cost memory only once touched. A table outgrown by the
+/* One mapping: this header (two cache lines), then two cache lines per set, then a victim byte
+ * per set (the way to evict next). Pages cost memory only once touched. A table outgrown by the
  * tracked arrays is replaced by one twice as large (under the maps lock) and its pages are
  * dropped (MADV_DONTNEED), never unmapped: a reader still in it reads zeros (bits 0, or no
  * entry), which is a miss, or the entries as they were, which are checked as any are (tracked
@@ -65,7 +69,7 @@ struct hint {
  * (array with acquire, then who and count). */
 struct table {
 	uint32_t bits; /* sets = 2^bits; 0 in a dropped table */
-	char pad[64 - sizeof(uint32_t)];
+	char pad[128 - sizeof(uint32_t)];
 	struct hint sets[][WAYS];
 };
 
@@ -128,7 +132,7 @@ static uint64_t retire(struct hint *h)
 	uint64_t c = __atomic_exchange_n(&h->count, DEAD, __ATOMIC_ACQ_REL);
 	if (c == DEAD)
 		return 0;
-	c &= ((uint64_t)1 << 48) - 1;
+	c &= SIZE_MASK;
 	mp_maps_raise_max((mp_map_inst_t *)who, c);
 	return c;
 }
@@ -160,8 +164,8 @@ static void put_in(struct table *t, uintptr_t who, const void *p, uint64_t count
 	__atomic_store_n(&h->who, who, __ATOMIC_RELAXED);
 	uint64_t c = DEAD;
 	if (tracked(who)) {
-		c = (h->tag & 0xffff) << 48 | (count > COUNT_MAX ? COUNT_MAX : count);
-		h->tag++;
+		h->tag = h->tag % TAG_MAX + 1;
+		c = h->tag << TAG_SHIFT | (count > SIZE_MASK ? SIZE_MASK : count);
 	}
 	__atomic_store_n(&h->count, c, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->array, p, __ATOMIC_RELEASE);
@@ -177,7 +181,7 @@ static struct table *table(size_t arrays)
 			return NULL;
 		__atomic_store_n(&cur, t, __ATOMIC_RELEASE);
 	}
-	if (arrays <= ((size_t)1 << t->bits) || t->bits >= BITS_MAX || failed)
+	if (arrays <= ((size_t)2 << t->bits) || t->bits >= BITS_MAX || failed)
 		return t;
 	struct table *n = make(t->bits + 1);
 	if (!n)
@@ -224,21 +228,19 @@ void mp_maps_hint_drop_locked(mp_map_inst_t *m, const void *p)
 	}
 }
 
-void mp_maps_hint_fold_locked(void)
+void mp_maps_hint_fold_locked(mp_map_inst_t *m)
 {
 	struct table *t = cur;
-	if (!t)
+	const void *p = m->array;
+	if (!t || !p)
 		return;
-	for (size_t k = 0; k < ((size_t)1 << t->bits); k++) {
-		for (int i = 0; i < WAYS; i++) {
-			struct hint *h = &t->sets[k][i];
-			if (!h->array || !tracked(h->who))
-				continue;
-			uint64_t c = __atomic_load_n(&h->count, __ATOMIC_ACQUIRE);
-			if (c != DEAD)
-				mp_maps_raise_max((mp_map_inst_t *)h->who,
-						  c & (((uint64_t)1 << 48) - 1));
-		}
+	struct hint *s = t->sets[set_of(p, t->bits)];
+	for (int i = 0; i < WAYS; i++) {
+		if (s[i].array != p || s[i].who != (uintptr_t)m)
+			continue;
+		uint64_t c = __atomic_load_n(&s[i].count, __ATOMIC_ACQUIRE);
+		if (c != DEAD)
+			mp_maps_raise_max(m, c & SIZE_MASK);
 	}
 }
 
@@ -247,24 +249,31 @@ void mp_maps_hint_unseen(void)
 	__atomic_add_fetch(&epoch, 1, __ATOMIC_RELAXED);
 }
 
-/* A tracked entry: its count is raised while the slot still holds the array and the entry is
- * live (a swap that read a count, then found the array changed, or lost to a retire or a
- * reuse, which changes the count, fails). */
-static bool raise_count(struct hint *h, const void *array, uint64_t elems)
+/* A tracked entry, who's: its count is raised while the slot still holds the array and the
+ * entry is live (a swap that read a count, then found the array changed, or lost to a retire
+ * or a reuse, which change the count, fails). Retired (or read from a dropped table): the
+ * instance, if it still holds the array. */
+static bool raise_count(struct hint *h, uintptr_t who, const void *array, uint64_t elems)
 {
-	if (elems > COUNT_MAX)
-		elems = COUNT_MAX;
+	if (elems > SIZE_MASK)
+		elems = SIZE_MASK;
 	for (;;) {
 		uint64_t c = __atomic_load_n(&h->count, __ATOMIC_ACQUIRE);
-		if (c == DEAD || __atomic_load_n(&h->array, __ATOMIC_ACQUIRE) != array)
+		if (__atomic_load_n(&h->array, __ATOMIC_ACQUIRE) != array)
 			return false;
-		if ((c & (((uint64_t)1 << 48) - 1)) >= elems)
+		if (c == DEAD || (c >> TAG_SHIFT) == 0)
+			break;
+		if ((c & SIZE_MASK) >= elems)
 			return true;
-		uint64_t nc = (c & ~(((uint64_t)1 << 48) - 1)) | elems;
-		if (__atomic_compare_exchange_n(&h->count, &c, nc, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&h->count, &c, (c & ~SIZE_MASK) | elems, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			return true;
 	}
+	mp_map_inst_t *m = (mp_map_inst_t *)who;
+	if (__atomic_load_n(&m->array, __ATOMIC_RELAXED) != array)
+		return false;
+	mp_maps_raise_max(m, elems);
+	return true;
 }
 
 bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
@@ -283,7 +292,7 @@ bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
 		if (who & WHO_NONE)
 			return who == none_of(self); /* no instance's, no unseen array since */
 		if (tracked(who))
-			return raise_count(&s[i], array, elems);
+			return raise_count(&s[i], who, array, elems);
 		mp_map_inst_t *m = (mp_map_inst_t *)(who & ~WHO_LEARNED);
 		if (m && __atomic_load_n(&m->learned, __ATOMIC_RELAXED) == array) {
 			mp_maps_raise_max(m, elems);

@@ -285,8 +285,8 @@ MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p, size_t a
 MP_HIDDEN void mp_maps_hint_none_locked(const void *self, const void *p);
 /* m no longer holds p (maps lock held): its entry goes, what inserts counted there to m. */
 MP_HIDDEN void mp_maps_hint_drop_locked(mp_map_inst_t *m, const void *p);
-/* Maps lock held: every live entry's count goes to its instance's max_size (a dump reads it). */
-MP_HIDDEN void mp_maps_hint_fold_locked(void);
+/* Maps lock held: what inserts counted in m's entry goes to its max_size (a dump reads it). */
+MP_HIDDEN void mp_maps_hint_fold_locked(mp_map_inst_t *m);
 MP_HIDDEN void mp_maps_hint_unseen(void);
 MP_HIDDEN bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems);
 /* Fork child: the parent's instances are gone. */
