@@ -8,19 +8,18 @@
  * reported as "tiny", a shared map short of a whole thread's inserts. The maps lock on every
  * such insert would cost too much; so a small set-associative table, written under the lock
  * whenever an instance takes a bucket array, lets any insert find the instance by the map's
- * array and raise its largest size. Entries other than a tracked array's are not removed when
- * the array goes: a stale one fails the check every read makes, that the instance read
- * from it still holds the array (instances are arena memory, never
- * unmapped, so a stale one is safe to read; the table's own entries for tracked arrays are
- * removed with them, below). The table is a cache with at least twice as many entries as there
- * are tracked arrays (16384 sets of 2 to start with, up to 2^21 sets; with 32k entries for
- * 200,000 maps filled in turn, most inserts asked the lock). An insert that finds
- * no entry (its set overflowed; or the array was never entered: a map whose arrays do not come
- * from malloc, whose thread moved on to another map before its next insert) asks the maps lock
- * (maps_stdcxx.c, other_map), and the answer goes in: the instance, or that there is none (a copy
- * that never grew), which its later inserts then find here until some map grows into an array we
- * cannot see (an instance may then hold that map and array: a pmr map at a reused address; an array
- * we see is entered here, which replaces the answer). */
+ * array and raise its largest size. The table is a cache with at least twice as many entries
+ * as there are tracked arrays (8192 sets of 4 to start with, up to 2^20 sets; with a fixed 32k
+ * entries, 200,000 maps filled in turn asked the lock on most inserts). Entries other than a
+ * tracked array's are not removed when the array goes: a stale one fails the check every read
+ * makes, that the instance read from it still holds the array (instances are arena memory,
+ * never unmapped, so a stale one is safe to read); a tracked array's goes with it (below). An
+ * insert that finds no entry (its set overflowed; or the array was never entered: a map whose
+ * arrays do not come from malloc, whose thread moved on to another map before its next insert)
+ * asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance, or that
+ * there is none (a copy that never grew), which its later inserts then find here until some map
+ * grows into an array we cannot see (an instance may then hold that map and array: a pmr map at
+ * a reused address; an array we see is entered here, which replaces the answer). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
