@@ -101,6 +101,7 @@ typedef struct mp_thread {
 	int64_t est_pending; /* table.c: frees not yet in the in-use estimate (<= 0), written
 			      * by the owner under a shard lock, read under every shard lock */
 	uint64_t born_ns;    /* mp_mono_ns when its owner registered (registry lock) */
+	int32_t tid;	     /* its owner's kernel thread id (registry lock) */
 	/* stackcache.c: its owner's fixed stack floor (0: none, or
 	 * the main thread's, which grows), once floor_known. Owner only. */
 	uintptr_t stack_floor;

@@ -3,8 +3,11 @@
  * record, so counting takes no lock and shares no cache line. Records live in arena memory and
  * are never freed: when a thread exits its record is marked free and the next new thread keeps
  * counting in it, which folds the dead thread's totals in without any copying. */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "arena.h"
 #include "maps.h"
 #include "stack.h"
@@ -87,6 +90,7 @@ void mp_thread_attach(mp_tls_t *t)
 		r->live = 1;
 		r->index = nthreads++;
 		r->born_ns = mp_mono_ns();
+		r->tid = (int32_t)syscall(SYS_gettid);
 		__atomic_store_n(&r->grew_maps, 0, __ATOMIC_RELAXED);
 		r->floor_known = r->floor_reads = 0; /* another thread's stack */
 	}
@@ -167,12 +171,31 @@ static uint64_t tls_bytes(mp_tls_t *t)
 	return __atomic_load_n(&t->bytes_snap, __ATOMIC_RELAXED);
 }
 
+/* Registry lock held: whether r's owner is gone without its exit destructor. A thread that
+ * first calls malloc or free after its key destructors ran (glibc's own teardown frees, a
+ * destructor of another key in the last round) takes a record that no destructor lets go; its
+ * TLS went with its stack, or now belongs to another thread. A thread that no longer exists
+ * is released here (its last calls are lost: a few). tgkill with no signal fails with ESRCH
+ * once the thread is gone. */
+static bool owner_gone(mp_thread_t *r, pid_t pid)
+{
+	int e = errno;
+	bool gone = r->tid > 0 && syscall(SYS_tgkill, pid, r->tid, 0) != 0 && errno == ESRCH;
+	errno = e;
+	if (gone) {
+		r->live_t = NULL;
+		r->live = 0;
+	}
+	return gone;
+}
+
 void mp_thread_totals(struct mp_totals *out)
 {
 	out->alloc_calls = __atomic_load_n(&orphan_allocs, __ATOMIC_RELAXED);
 	out->free_calls = __atomic_load_n(&orphan_frees, __ATOMIC_RELAXED);
 	out->alloc_bytes = __atomic_load_n(&orphan_bytes, __ATOMIC_RELAXED);
 	uint64_t now = mp_mono_ns();
+	pid_t pid = (pid_t)syscall(SYS_getpid);
 	pthread_mutex_lock(&registry_lock);
 	out->grow_thread_ns = grow_thread_ns;
 	for (mp_thread_t *r = registry; r; r = r->next) {
@@ -180,6 +203,8 @@ void mp_thread_totals(struct mp_totals *out)
 		out->free_calls += r->folded.free_calls;
 		out->alloc_bytes += r->folded.alloc_bytes;
 		mp_tls_t *t = r->live_t;
+		if (t && t != &mp_tls && owner_gone(r, pid))
+			t = NULL;
 		if (t) {
 			out->grow_thread_ns += grow_life(r, now);
 			/* Another thread's TLS, written by its owner without a lock: a dump is a
@@ -234,7 +259,8 @@ void mp_thread_reset_child(mp_tls_t *t)
 		r->est_pending = 0;
 		r->live = (r == t->rec);
 		r->live_t = r->live ? t : NULL; /* the other threads' TLS is gone */
-		r->born_ns = mp_mono_ns();	/* the child's time starts at the fork */
+		r->tid = r->live ? (int32_t)syscall(SYS_gettid) : 0; /* the child's own */
+		r->born_ns = mp_mono_ns(); /* the child's time starts at the fork */
 		__atomic_store_n(&r->grew_maps, 0, __ATOMIC_RELAXED);
 	}
 	t->n = (struct mp_counts){0, 0, 0};
