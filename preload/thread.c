@@ -125,9 +125,11 @@ void mp_thread_count_orphan(uint64_t allocs, uint64_t frees, uint64_t bytes)
 
 /* Frees before a thread's first allocation get it a record only from the 64th on. glibc frees
  * the dtv of a detached thread on the thread itself after its key destructors ran: a record
- * taken then is never let go by the exit destructor, and every dump after read the thread's
- * TLS, gone with its stack (a crash at exit with 1,000 short threads that never allocate). Its
- * teardown frees a few blocks; a thread that only frees (a consumer) attaches soon enough. */
+ * taken then is never let go by the exit destructor (1,000 short threads that never allocate
+ * left a thousand, each read by the dumps). Its teardown frees a few blocks; a thread that only
+ * frees (a consumer) attaches soon enough. Records taken that late all the same (the 64th
+ * free, an allocation in another key's last destructor round) are released by the next dump
+ * (owner_gone). */
 #define ATTACH_AFTER_FREES 64
 
 void mp_thread_count_free_cold(mp_tls_t *t)
