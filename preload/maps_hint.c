@@ -213,34 +213,34 @@ void mp_maps_hint_none_locked(const void *self, const void *p)
 		put_in(t, none_of(self), p, 0);
 }
 
-void mp_maps_hint_drop_locked(mp_map_inst_t *m, const void *p)
+/* Maps lock held: m's entry for p, or NULL (a set holds one entry per array: put_in reuses it). */
+static struct hint *entry_of(const mp_map_inst_t *m, const void *p)
 {
 	struct table *t = cur;
-	if (!t)
-		return;
+	if (!t || !p)
+		return NULL;
 	struct hint *s = t->sets[set_of(p, t->bits)];
-	for (int i = 0; i < WAYS; i++) {
-		if (s[i].array == p && s[i].who == (uintptr_t)m) {
-			retire(&s[i]);
-			__atomic_store_n(&s[i].array, NULL, __ATOMIC_RELEASE);
-		}
+	for (int i = 0; i < WAYS; i++)
+		if (s[i].array == p && s[i].who == (uintptr_t)m)
+			return &s[i];
+	return NULL;
+}
+
+void mp_maps_hint_drop_locked(mp_map_inst_t *m, const void *p)
+{
+	struct hint *h = entry_of(m, p);
+	if (h) {
+		retire(h);
+		__atomic_store_n(&h->array, NULL, __ATOMIC_RELEASE);
 	}
 }
 
 void mp_maps_hint_fold_locked(mp_map_inst_t *m)
 {
-	struct table *t = cur;
-	const void *p = m->array;
-	if (!t || !p)
-		return;
-	struct hint *s = t->sets[set_of(p, t->bits)];
-	for (int i = 0; i < WAYS; i++) {
-		if (s[i].array != p || s[i].who != (uintptr_t)m)
-			continue;
-		uint64_t c = __atomic_load_n(&s[i].count, __ATOMIC_ACQUIRE);
-		if (c != DEAD)
-			mp_maps_raise_max(m, c & SIZE_MASK);
-	}
+	struct hint *h = entry_of(m, m->array);
+	uint64_t c = h ? __atomic_load_n(&h->count, __ATOMIC_ACQUIRE) : DEAD;
+	if (c != DEAD)
+		mp_maps_raise_max(m, c & SIZE_MASK);
 }
 
 void mp_maps_hint_unseen(void)
