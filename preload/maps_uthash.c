@@ -115,6 +115,14 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 		mp_maps_discard_locked(fake);
 	}
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
+	if (m && m->grows > 0 && num_buckets / 2 < m->buckets) {
+		/* A table's bucket count only doubles: one that grows from fewer buckets than its
+		 * instance has is another table at the same address, made and freed unseen (on the
+		 * program's own uthash_malloc and uthash_free, or by code built without the
+		 * header). Its predecessor ends here, not counted in with it. */
+		mp_maps_kill_locked(m, now);
+		m = NULL;
+	}
 	if (!m) /* made before map tracking saw it: first seen here */
 		m = mp_maps_create_locked(key_of(tbl), stack, now);
 	if (m) {

@@ -283,7 +283,7 @@ grep -q 'not from malloc' <<<"$("$REPORT" --maps "$T/pmr"/*.mprof 2>&1)" &&
 # uthash on the program's own uthash_malloc (an arena): the same, its grow bytes are not malloc's.
 run ut_arena maps_ut_arena
 maps_json ut_arena
-check "uthash on its own allocator: grow bytes seen, none from malloc, no dominant" \
+check "uthash on its own allocator: grow bytes seen, none from malloc, no dominant, tables one after another at one address apart" \
 	python3 - "$T/ut_arena.json" <<PY
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -292,6 +292,9 @@ assert len(s) == 1, s
 s = s[0]
 assert s["grow_bytes"] > 0 and s["heap_grow_bytes"] == 0 and s["grow_bytes_share"] == 0, s
 assert not any(v["id"] == "dominant" for v in s["verdicts"]), s["verdicts"]
+# 50 tables one after another at one address, their deaths unseen: each first grow from 32
+# buckets after one that reached 256 starts another instance (not one of 150 grows).
+assert (s["instances"], s["grows"], s["max_grows"], s["max_live"]) == (50, 150, 3, 1), s
 PY
 
 # Sampling off (MAPPROF_RATE=0): the churn report's in-use figures are unknown, not 0 or
