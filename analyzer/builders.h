@@ -12,6 +12,12 @@
 void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym);
 void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym);
 
+/* The order a builder takes the processes in: the one with the most `weight` first, then the
+ * others as sorted. pprof names a profile after its first mapping ("File:"), the first object of
+ * the first process taken: the program whose allocations (or grows) it mostly holds, not a
+ * `timeout` or `sh -c` that started it. order has in->n entries. */
+void mp_builders_order(const mp_inputs_t *in, uint64_t (*weight)(const mp_dump_t *), size_t *order);
+
 /* Profile time and duration: from the earliest start to the latest dump. */
 void mp_builders_set_time(mp_profile_t *p, const mp_inputs_t *in);
 

@@ -5,11 +5,21 @@
  * `from_buckets` and `to_buckets` (numeric, unit "buckets"). */
 #include "builders.h"
 
+#include <stdlib.h>
+
 #include "stacks.h"
 
 static int64_t sat(uint64_t v)
 {
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static uint64_t grow_weight(const mp_dump_t *d)
+{
+	uint64_t n = 0;
+	for (uint32_t j = 0; j < d->ngrows; j++)
+		n += d->grows[j].count;
+	return n;
 }
 
 void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
@@ -37,8 +47,10 @@ void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	int32_t unit = (int32_t)mp_profile_str(p, "buckets");
 	mp_stacks_t st;
 	mp_stacks_init(&st, p, sym);
-	for (size_t i = 0; i < in->n; i++) {
-		const mp_dump_t *d = &in->dumps[i];
+	size_t *order = mp_xmalloc((in->n ? in->n : 1) * sizeof(*order));
+	mp_builders_order(in, grow_weight, order);
+	for (size_t k = 0; k < in->n; k++) {
+		const mp_dump_t *d = &in->dumps[order[k]];
 		mp_stacks_begin(&st, d);
 		for (uint32_t j = 0; j < d->ngrows; j++) {
 			const mp_dump_grow_t *g = &d->grows[j];
@@ -52,6 +64,7 @@ void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			mp_profile_add_sample(p, mp_stacks_get(&st, g->stack), v, l, 3);
 		}
 	}
+	free(order);
 	mp_stacks_free(&st);
 	mp_profile_finish(p);
 }

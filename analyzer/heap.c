@@ -8,6 +8,7 @@
 #include "builders.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "estimate.h"
 #include "stacks.h"
@@ -23,6 +24,26 @@ void mp_builders_set_time(mp_profile_t *p, const mp_inputs_t *in)
 	}
 	p->time_nanos = start;
 	p->duration_nanos = end > start ? end - start : 0;
+}
+
+void mp_builders_order(const mp_inputs_t *in, uint64_t (*weight)(const mp_dump_t *), size_t *order)
+{
+	size_t first = 0;
+	uint64_t best = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		uint64_t w = weight(&in->dumps[i]);
+		if (w > best) /* ties: the earlier process */
+			best = w, first = i;
+	}
+	order[0] = first;
+	for (size_t i = 0, k = 1; i < in->n; i++)
+		if (i != first)
+			order[k++] = i;
+}
+
+static uint64_t heap_weight(const mp_dump_t *d)
+{
+	return d->totals.alloc_bytes;
 }
 
 static void comment(mp_profile_t *p, const mp_inputs_t *in, const char *what)
@@ -77,8 +98,10 @@ void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	int32_t key_kind = (int32_t)mp_profile_str(p, "map_kind");
 	mp_stacks_t st;
 	mp_stacks_init(&st, p, sym);
-	for (size_t i = 0; i < in->n; i++) {
-		const mp_dump_t *d = &in->dumps[i];
+	size_t *order = mp_xmalloc((in->n ? in->n : 1) * sizeof(*order));
+	mp_builders_order(in, heap_weight, order);
+	for (size_t k = 0; k < in->n; k++) {
+		const mp_dump_t *d = &in->dumps[order[k]];
 		mp_stacks_begin(&st, d);
 		for (uint32_t j = 0; j < d->nsamples; j++) {
 			const mp_dump_sample_t *s = &d->samples[j];
@@ -104,6 +127,7 @@ void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			mp_profile_add_sample(p, mp_stacks_get(&st, s->stack), v, l, nl);
 		}
 	}
+	free(order);
 	mp_stacks_free(&st);
 	mp_profile_finish(p);
 }

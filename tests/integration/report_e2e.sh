@@ -56,6 +56,17 @@ grep -qE "site_live $ROOT/$src:[0-9]+|site_live $src:[0-9]+" <<<"$raw" &&
 	grep -qE '^ +50 +50000 +50 +50000: ' <<<"$raw" &&
 	ok "go tool pprof -raw reads the same site and values" ||
 	not_ok "go tool pprof -raw reads the same site and values" "$(grep -m5 -E 'site_live|50000' <<<"$raw")"
+# A program started by a wrapper that runs under the shim too (timeout, sh -c): go tool pprof
+# names a profile after its first mapping ("File:"), which must be the program's, not the
+# wrapper's (the first process by start time).
+mp_run "$T/wrapped" timeout 60 "$PROGS/maps_umap" >/dev/null
+"$REPORT" -o "$T/wrapped.pb.gz" "$T"/wrapped/*.mprof 2>/dev/null
+"$REPORT" --profile grow -o "$T/wrapped_grow.pb.gz" "$T"/wrapped/*.mprof 2>/dev/null
+check "wrapped: the wrapper leaves a dump of its own too" test "$(ls "$T"/wrapped/*.mprof | wc -l)" -ge 2
+for f in wrapped wrapped_grow; do
+	expect_eq "$f: go tool pprof names the program, not the wrapper that started it" maps_umap \
+		"$(go tool pprof -top "$T/$f.pb.gz" 2>/dev/null | sed -n 's/^File: //p')"
+done
 out=$(go tool pprof -list '^site_live$' "$T/sites.pb.gz" 2>&1)
 grep -qE '48\.83kB .*keep\[nkeep\+\+\] = malloc\(1000\)' <<<"$out" &&
 	ok "go tool pprof -list attributes site_live's bytes to the malloc line" ||
