@@ -207,8 +207,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
 	return MP_OK;
 }
 
-static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
-			const mp_report_info_t *info, const char *name)
+static int write_mode(FILE *f, const opts_t *o, const mp_profile_t *p, const mp_report_info_t *info,
+		      const char *name)
 {
 	if (o->maps) {
 		mp_churn_t c;
@@ -244,11 +244,27 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 			    "mapprof-report: --folded values are sampled estimates (rate %" PRIu64
 			    "), not exact counts\n",
 			    info->in->rate);
+		else if (info->in->rate == 0 && strcmp(info->profile, "grow") != 0)
+			fputs("mapprof-report: sampling was off (MAPPROF_RATE=0): there are no "
+			      "allocation samples to fold\n",
+			      stderr);
 		return mp_report_folded(f, p, info);
 	case MODE_JSON:
 		return mp_report_json(f, p, info);
 	}
 	return MP_EUSAGE;
+}
+
+/* The text writers tell a failed write by ferror alone (pprof's names its output itself): one
+ * that failed before the last flush (an output larger than stdio's buffer) says so here, where
+ * a failure at the flush or close says so in emit and finish. */
+static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
+			const mp_report_info_t *info, const char *name)
+{
+	int rc = write_mode(f, o, p, info, name);
+	if (rc == MP_EIO && ferror(f) && (o->maps || o->mode != MODE_PPROF))
+		fprintf(stderr, "mapprof-report: %s: write failed: %s\n", name, strerror(errno));
+	return rc;
 }
 
 /* A grow profile of processes that ran with map tracking off (MAPPROF_MAPS=0) holds none of

@@ -343,3 +343,21 @@ else
 fi
 [ "$gsum" -gt 0 ] 2>/dev/null && ok "--profile grow --folded over two processes" ||
 	not_ok "--profile grow --folded over two processes" "sum '$gsum'"
+
+# A write that fails (a full disk: /dev/full) is an error that names the output, in every mode,
+# also when the output is larger than stdio's buffer and the failure comes before the last flush.
+for args in "--json" "--maps --json" "--maps" "--top 1000" "--folded" "--profile grow --json" ""; do
+	err=$("$REPORT" $args "$T/a.mprof" "$T/b.mprof" 2>&1 >/dev/full)
+	rc=$?
+	[ "$rc" -ne 0 ] && grep -q 'write failed' <<<"$err" &&
+		ok "[$args] to a full disk: non-zero exit and 'write failed'" ||
+		not_ok "[$args] to a full disk: non-zero exit and 'write failed'" "exit $rc" "$err"
+done
+big=$("$REPORT" --json "$T/a.mprof" "$T/b.mprof" 2>/dev/null | wc -c)
+check "the --json output above is larger than stdio's buffer ($big bytes)" test "$big" -gt 8192
+
+# --folded of dumps that did not sample (MAPPROF_RATE=0) folds nothing, and says why.
+"$GEN" --exe "$T/target" --samples 0 --stacks 5 --pid 14 --rate 0 -o "$T/rate0.mprof"
+err=$("$REPORT" --folded "$T/rate0.mprof" 2>&1 >/dev/null)
+grep -q 'sampling was off (MAPPROF_RATE=0)' <<<"$err" &&
+	ok "--folded at rate 0 says sampling was off" || not_ok "--folded at rate 0 says sampling was off" "$err"
