@@ -9,6 +9,11 @@
 #include "profile.h"
 #include "symbolize.h"
 
+/* Their sample types, in order (names for --sample-index). */
+#define MP_SAMPLE_TYPES 4
+extern const char *const mp_heap_types[MP_SAMPLE_TYPES][2];
+extern const char *const mp_grow_types[MP_SAMPLE_TYPES][2];
+
 void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym);
 void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym);
 

@@ -9,6 +9,13 @@
 
 #include "stacks.h"
 
+const char *const mp_grow_types[MP_SAMPLE_TYPES][2] = {
+    {"grows", "count"},
+    {"grow_bytes", "bytes"},
+    {"rehashed", "count"},
+    {"grow_time", "nanoseconds"},
+};
+
 static int64_t sat(uint64_t v)
 {
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
@@ -24,10 +31,8 @@ static uint64_t grow_weight(const mp_dump_t *d)
 
 void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 {
-	mp_profile_add_type(p, "grows", "count");
-	mp_profile_add_type(p, "grow_bytes", "bytes");
-	mp_profile_add_type(p, "rehashed", "count");
-	mp_profile_add_type(p, "grow_time", "nanoseconds");
+	for (int k = 0; k < MP_SAMPLE_TYPES; k++)
+		mp_profile_add_type(p, mp_grow_types[k][0], mp_grow_types[k][1]);
 	p->default_type = mp_profile_str(p, "grows");
 	p->period_type = mp_profile_str(p, "grows");
 	p->period_unit = mp_profile_str(p, "count");

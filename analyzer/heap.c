@@ -13,6 +13,13 @@
 #include "estimate.h"
 #include "stacks.h"
 
+const char *const mp_heap_types[MP_SAMPLE_TYPES][2] = {
+    {"alloc_objects", "count"},
+    {"alloc_space", "bytes"},
+    {"inuse_objects", "count"},
+    {"inuse_space", "bytes"},
+};
+
 void mp_builders_set_time(mp_profile_t *p, const mp_inputs_t *in)
 {
 	int64_t start = in->dumps[0].start_ns, end = in->dumps[0].dump_ns;
@@ -83,10 +90,8 @@ static double dither(const mp_dump_t *d, uint32_t j, uint64_t size)
 
 void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 {
-	mp_profile_add_type(p, "alloc_objects", "count");
-	mp_profile_add_type(p, "alloc_space", "bytes");
-	mp_profile_add_type(p, "inuse_objects", "count");
-	mp_profile_add_type(p, "inuse_space", "bytes");
+	for (int k = 0; k < MP_SAMPLE_TYPES; k++)
+		mp_profile_add_type(p, mp_heap_types[k][0], mp_heap_types[k][1]);
 	p->default_type = mp_profile_str(p, "inuse_space");
 	p->period_type = mp_profile_str(p, "space");
 	p->period_unit = mp_profile_str(p, "bytes");

@@ -177,6 +177,20 @@ static int parse_args(int argc, char **argv, opts_t *o)
 		if (rc != MP_OK)
 			return rc;
 	}
+	if (o->sample_index) { /* before the dumps: not after reading them all */
+		const char *const(*t)[2] =
+		    strcmp(o->profile, "grow") == 0 ? mp_grow_types : mp_heap_types;
+		bool known = false;
+		for (int k = 0; k < MP_SAMPLE_TYPES; k++)
+			known |= strcmp(t[k][0], o->sample_index) == 0;
+		if (!known) {
+			char msg[512];
+			snprintf(msg, sizeof(msg),
+				 "--sample-index: %s profiles have no '%.200s' (%s, %s, %s, %s)",
+				 o->profile, o->sample_index, t[0][0], t[1][0], t[2][0], t[3][0]);
+			return usage_error("%s", msg);
+		}
+	}
 	if (o->ndumps == 0)
 		return usage_error("%sno dump files given", "");
 	/* `-o mapprof.*.mprof` (the output name forgotten) would replace the first dump with a

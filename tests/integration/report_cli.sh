@@ -36,6 +36,12 @@ expect_rc "no arguments: usage, exit 1" 1 '^mapprof-report: no dump files' "$REP
 expect_rc "unknown option: exit 1" 1 "unknown option '--bogus'" "$REPORT" --bogus "$T/a.mprof"
 expect_rc "bad --profile: exit 1" 1 'not heap or grow' "$REPORT" --profile cpu -o "$T/x" "$T/a.mprof"
 expect_rc "bad --sample-index: exit 1" 1 "no 'bogus'" "$REPORT" --top --sample-index bogus "$T/a.mprof"
+# Told before any dump is read, with the names there are: a dump's name taken for the index
+# (--sample-index missing its value) is not "no dump files given".
+expect_rc "--sample-index FILE: the names there are" 1 "heap profiles have no '.*a.mprof' \\(alloc_objects, alloc_space, inuse_objects, inuse_space\\)" \
+	"$REPORT" --sample-index "$T/a.mprof"
+expect_rc "grow --sample-index inuse_space: the grow profile's names" 1 "grow profiles have no 'inuse_space' \\(grows, grow_bytes, rehashed, grow_time\\)" \
+	"$REPORT" --profile grow --sample-index inuse_space "$T/a.mprof"
 expect_rc "two text modes: exit 1" 1 'choose one' "$REPORT" --top --json "$T/a.mprof"
 expect_rc "--help: exit 0" 0 '' "$REPORT" --help
 expect_rc "missing file: I/O error, exit 3" 3 "^mapprof-report: $T/none.mprof: cannot open" \
