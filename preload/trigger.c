@@ -357,3 +357,6 @@ SETID(setregid, (gid_t rg, gid_t eg), (rg, eg))
 SETID(setresuid, (uid_t ru, uid_t eu, uid_t su), (ru, eu, su))
 SETID(setresgid, (gid_t rg, gid_t eg, gid_t sg), (rg, eg, sg))
 SETID(setgroups, (size_t n, const gid_t *list), (n, list))
+/* glibc's initgroups calls its own setgroups, not through the PLT (setpriv --init-groups after a
+ * drop that raised CAP_SETGID in its thread only aborted). */
+SETID(initgroups, (const char *user, gid_t group), (user, group))

@@ -371,12 +371,16 @@ expect_eq "relative MAPPROF_OUT from a ${#long}-byte directory: the dump stays t
 if [ "$(id -u)" -ne 0 ]; then
 	ok "setpriv-style drop # SKIP needs root"
 else
-	want=$("$PROGS/shim_privdrop" 2>&1; echo "rc $?")
 	mkdir -p "$T/priv" && chmod 777 "$T/priv"
-	for v in MAPPROF_INTERVAL=1 MAPPROF_SIGNAL=USR2; do
-		got=$(env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/priv/m.%p.%n" "$PROGS/shim_privdrop" 2>&1
-			echo "rc $?")
-		expect_eq "setpriv-style drop with $v: output and status unchanged" "$want" "$got"
+	for how in setresgid initgroups; do
+		want=$("$PROGS/shim_privdrop" $how 2>&1; echo "rc $?")
+		for v in MAPPROF_INTERVAL=1 MAPPROF_SIGNAL=USR2; do
+			got=$(env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/priv/m.%p.%n" \
+				"$PROGS/shim_privdrop" $how 2>&1
+				echo "rc $?")
+			expect_eq "setpriv-style drop ($how) with $v: output and status unchanged" \
+				"$want" "$got"
+		done
 	done
 fi
 

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* A privilege drop the way setpriv(1) makes it (tests/integration/shim_config.sh, as root):
  * keep the capabilities across setresuid, raise CAP_SETGID again in this thread's effective set
- * (capset is per thread), then setresgid. glibc makes every thread repeat a set*id call and
- * aborts when one fails: a profiler thread without the raised capability must not be there. */
+ * (capset is per thread), then setresgid, or with the argument "initgroups" initgroups (as
+ * `setpriv --reuid=65534 --init-groups` does; glibc's initgroups calls its own setgroups). glibc
+ * makes every thread repeat a set*id call and aborts when one fails: a profiler thread without
+ * the raised capability must not be there. */
+#include <grp.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
 	free(malloc(64));
 	if (prctl(PR_SET_KEEPCAPS, 1) != 0 || setresuid(65534, 65534, 65534) != 0)
@@ -23,8 +27,12 @@ int main(void)
 	d[1].effective = d[1].permitted;
 	if (syscall(SYS_capset, &h, d) != 0)
 		return 4;
-	if (setresgid(65534, 65534, 65534) != 0)
+	if (argc > 1 && strcmp(argv[1], "initgroups") == 0) {
+		if (initgroups("nobody", 65534) != 0)
+			return 6;
+	} else if (setresgid(65534, 65534, 65534) != 0) {
 		return 5;
+	}
 	printf("dropped to uid %d gid %d\n", (int)getuid(), (int)getgid());
 	return 0;
 }
