@@ -91,6 +91,8 @@ static const char *errtext(int e)
 		return "symbolic link in the way";
 	case EIO:
 		return "I/O error";
+	case ENOTSUP:
+		return "the directory takes no new files";
 	case EFBIG:
 		return "file size limit (RLIMIT_FSIZE) reached";
 	case ENOMEM:
@@ -197,8 +199,17 @@ static int publish_named(const struct mp_buf *b, const char *name)
 	n += put_dec(tmp + n, mp_mono_ns() ^ ((uint64_t)getpid() << 20));
 	tmp[n] = 0;
 	int fd = mp_fd_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return report("cannot write dump", tmp, errno), errno ? errno : EIO;
+	if (fd < 0) {
+		/* Named by the dump's name, not the temporary one; a directory that exists but
+		 * takes no new files (/proc) says ENOENT too. */
+		int e = errno ? errno : EIO;
+		static char dir[MP_PATH_MAX + 64]; /* dump lock held */
+		dir_of(name, dir, sizeof(dir));
+		struct stat st;
+		report("cannot write dump", name,
+		       e == ENOENT && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? ENOTSUP : e);
+		return e;
+	}
 	(void)fchmod(fd, 0600); /* as in unnamed() */
 	int err = 0;
 	bool ok = write_all(fd, b->data, b->len, &err);

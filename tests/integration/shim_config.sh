@@ -125,6 +125,12 @@ expect_eq "1,200 names taken: the dump is the first free %n, or suffix; no mappr
 	"n.1200 s.1100|0" \
 	"$(cd "$T/taken" && find . -type f -size +0 -printf '%f\n' | sort | tr '\n' ' ' | sed 's/ $//')|$(grep -c '^mapprof:' "$T/taken.err")"
 same_but_one_line "unwritable: MAPPROF_OUT under a regular file" MAPPROF_OUT="$T/afile/m.%p"
+# A directory that exists but takes no new files (/proc: no O_TMPFILE, and creating says
+# ENOENT; permission denied to a user other than root): the line names the dump, not its
+# temporary name, and does not call /proc missing.
+err=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="/proc/m.%p.mprof" "$LIFE" out 2>&1 >/dev/null)
+check "unwritable: MAPPROF_OUT in /proc names the dump and why" \
+	grep -Eq '^mapprof: cannot write dump /proc/m\.[0-9]+\.mprof: (the directory takes no new files|permission denied) \(no dump written\)$' <<<"$err"
 dir=$T/unw
 mkdir -p "$dir"
 out=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/no/such/m.%p.%n" "$LIFE" dump 2>"$dir.err")
