@@ -26,6 +26,7 @@
 #define GROW_SIZE	(4 + 2 + 2 + 8 * 6)
 #define SITE_SIZE	(4 + 2 + 2 + 8 * 14 + 8 * MP_HIST_SIZE_BUCKETS + 8 * MP_HIST_LIFE_BUCKETS)
 #define PC_LIVE_SIZE	(8 + 4 + 2 + 2 + 8)
+_Static_assert(MP_MIXED_SAMPLE_SIZE == 4 + 8 * 4, "MIXED_SAMPLES entry");
 
 /* A read position inside [0, end) of buf; offsets in messages are absolute file offsets. */
 typedef struct {
@@ -377,6 +378,21 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 	return MP_OK;
 }
 
+static int parse_mixed(cur_t *c, mp_dump_t *d)
+{
+	int rc = rdcount(c, &d->nmixed, MP_MIXED_SAMPLE_SIZE, "MIXED_SAMPLES");
+	if (rc != MP_OK)
+		return rc;
+	d->mixed = mp_xcalloc((size_t)d->nmixed * 5 + 1, sizeof(*d->mixed));
+	for (uint32_t i = 0; i < d->nmixed; i++) {
+		uint64_t *m = &d->mixed[(size_t)i * 5];
+		m[0] = ld32(c);
+		for (int k = 1; k < 5; k++)
+			m[k] = ld64(c);
+	}
+	return MP_OK;
+}
+
 static int pc_live_cmp(const void *a, const void *b)
 {
 	const mp_dump_pc_live_t *x = a, *y = b;
@@ -430,12 +446,13 @@ static const struct {
     {MP_SEC_UNLOADED, "UNLOADED", parse_unloaded, false},
     {MP_SEC_STACK_KEYS, "STACK_KEYS", parse_stack_keys, false},
     {MP_SEC_MAP_PC_LIVE, "MAP_PC_LIVE", parse_pc_live, false},
+    {MP_SEC_MIXED_SAMPLES, "MIXED_SAMPLES", parse_mixed, false},
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 /* Stack indices can only be checked once every section is read (sections come in any order);
  * the payload offsets kept here let the message name the offending record. */
-static int check_refs(cur_t *c, const mp_dump_t *d, const size_t *payload_at)
+static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 {
 	for (uint32_t i = 0; i < d->nsamples; i++) {
 		const mp_dump_sample_t *s = &d->samples[i];
@@ -448,6 +465,29 @@ static int check_refs(cur_t *c, const mp_dump_t *d, const size_t *payload_at)
 				    "SAMPLES entry %u: inuse_count %llu exceeds alloc_count %llu",
 				    i, (unsigned long long)s->inuse_count,
 				    (unsigned long long)s->alloc_count);
+	}
+	for (uint32_t i = 0; i < d->nmixed; i++) {
+		const uint64_t *m = &d->mixed[(size_t)i * 5];
+		size_t at = payload_at[11] + 4 + (size_t)i * MP_MIXED_SAMPLE_SIZE;
+		if (m[0] >= d->nsamples)
+			return fail(c, at,
+				    "MIXED_SAMPLES entry %u: sample %llu out of range (%u samples)",
+				    i, (unsigned long long)m[0], d->nsamples);
+		mp_dump_sample_t *s = &d->samples[m[0]];
+		if (s->mixed)
+			return fail(c, at, "MIXED_SAMPLES entry %u: sample %llu given twice", i,
+				    (unsigned long long)m[0]);
+		if (s->size != 0)
+			return fail(c, at, "MIXED_SAMPLES entry %u: sample %llu has a size (%llu)",
+				    i, (unsigned long long)m[0], (unsigned long long)s->size);
+		if (m[3] > m[1] || m[4] > m[2])
+			return fail(c, at + 20,
+				    "MIXED_SAMPLES entry %u: more in use than allocated", i);
+		s->mixed = true;
+		s->mix_objects = m[1];
+		s->mix_bytes = m[2];
+		s->mix_inuse_objects = m[3];
+		s->mix_inuse_bytes = m[4];
 	}
 	for (uint32_t i = 0; i < d->ngrows; i++)
 		if (d->grows[i].stack >= d->nstacks)
@@ -657,5 +697,6 @@ void mp_dump_free(mp_dump_t *d)
 	free(d->grows);
 	free(d->sites);
 	free(d->pc_live);
+	free(d->mixed);
 	memset(d, 0, sizeof(*d));
 }

@@ -21,6 +21,11 @@ typedef struct {
 typedef struct {
 	uint32_t stack, kind;
 	uint64_t size, alloc_count, inuse_count;
+	/* A sample of many sizes (MIXED_SAMPLES, 1.6; size 0): its estimates, each object weighed
+	 * by its own size, in the fixed points of dump_format.h (objects, bytes; allocated, in
+	 * use). */
+	bool mixed;
+	uint64_t mix_objects, mix_bytes, mix_inuse_objects, mix_inuse_bytes;
 } mp_dump_sample_t;
 
 typedef struct {
@@ -96,6 +101,8 @@ typedef struct {
 
 	uint32_t nsamples;
 	mp_dump_sample_t *samples;
+	uint32_t nmixed;
+	uint64_t *mixed; /* while parsing: MIXED_SAMPLES entries, index then four sums */
 
 	mp_dump_totals_t totals;
 

@@ -422,18 +422,39 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 	uint32_t nb = mp_table_bucket_count_locked();
 	uint32_t written = 0;
 	size_t count_at = mp_buf_u32_later(b);
+	uint32_t mixed = 0;
 	for (uint32_t i = 0; i < nb; i++) {
 		const mp_bucket_t *k = mp_table_bucket_locked(i);
 		if (k->allocs == 0)
 			continue; /* emptied by a kind change */
 		mp_buf_u32(b, k->stack);
-		mp_buf_u32(b, k->kind);
+		mp_buf_u32(b, k->kind & ~MP_BUCKET_MIXED);
 		mp_buf_u64(b, k->size);
 		mp_buf_u64(b, k->allocs);
 		mp_buf_u64(b, k->inuse);
 		written++;
+		mixed += (k->kind & MP_BUCKET_MIXED) != 0;
 	}
 	mp_buf_u32_at(b, count_at, written);
+	mp_buf_section_end(b, at);
+	if (!mixed)
+		return;
+	/* The mixed buckets' own estimates (table.h), by their index among the samples above. */
+	at = mp_buf_section_begin(b, MP_SEC_MIXED_SAMPLES);
+	mp_buf_u32(b, mixed);
+	for (uint32_t i = 0, index = 0; i < nb; i++) {
+		const mp_bucket_t *k = mp_table_bucket_locked(i);
+		if (k->allocs == 0)
+			continue;
+		if (k->kind & MP_BUCKET_MIXED) {
+			mp_buf_u32(b, index);
+			mp_buf_u64(b, k->mix_w);
+			mp_buf_u64(b, k->mix_est);
+			mp_buf_u64(b, k->mix_inuse_w);
+			mp_buf_u64(b, k->mix_inuse_est);
+		}
+		index++;
+	}
 	mp_buf_section_end(b, at);
 }
 

@@ -112,13 +112,14 @@ MP_EXPORT void *realloc(void *p, size_t size)
 	 * must not see more sampled frees than frees counted. */
 	bool counted = mp_count_free_undoable(t);
 	uint32_t taken = UINT32_MAX;
+	uint64_t taken_size = 0;
 	if (mp_unlikely(mp_filter_maybe(p)))
-		taken = mp_record_take(t, p);
+		taken = mp_record_take(t, p, &taken_size);
 	void *q = mp_real.realloc(p, size);
 	if (q == NULL && size != 0) {
 		/* Failed: p is intact and still ours to describe, and was not freed. */
 		if (taken != UINT32_MAX)
-			mp_record_realloc_undo(t, p, taken);
+			mp_record_realloc_undo(t, p, taken, taken_size);
 		mp_uncount_free(t, counted);
 		mp_alloc_failed(size);
 		return NULL;

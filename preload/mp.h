@@ -285,8 +285,8 @@ MP_HIDDEN double mp_sample_weight(uint64_t size, uint64_t rate);
  * the profiler's own allocation, ignored); the others want it not held. */
 MP_HIDDEN void mp_record_alloc(mp_tls_t *t, void *p, size_t size);
 MP_HIDDEN void mp_record_free(mp_tls_t *t, void *p);
-MP_HIDDEN uint32_t mp_record_take(mp_tls_t *t, void *p);
-MP_HIDDEN void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket);
+MP_HIDDEN uint32_t mp_record_take(mp_tls_t *t, void *p, uint64_t *size);
+MP_HIDDEN void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket, uint64_t size);
 
 /* filter.c: read-only-on-the-fast-path filter of pointers the shim tracks. */
 /* cxx.c: the C++ runtime's symbol `name` after us (RTLD_NEXT), or in a libstdc++ or libc++

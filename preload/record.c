@@ -31,7 +31,7 @@ static inline void sample(mp_tls_t *t, void *p, size_t size, unsigned kind)
 {
 	uint32_t id = mp_stack_id(t);
 	uint32_t b = id != MP_NO_STACK ? mp_table_bucket(t, id, size, kind) : MP_NO_BUCKET;
-	if (b == MP_NO_BUCKET || !mp_table_insert(p, b))
+	if (b == MP_NO_BUCKET || !mp_table_insert(p, b, size))
 		dropped();
 }
 
@@ -99,7 +99,8 @@ __attribute__((cold, noinline)) void mp_fast_alloc_undo(size_t size)
  * at, so a bucket array's free never takes a table lock. */
 void mp_record_free(mp_tls_t *t, void *p)
 {
-	(void)mp_record_take(t, p);
+	uint64_t size;
+	(void)mp_record_take(t, p, &size);
 }
 
 void mp_record_stats_locked(struct mp_sample_stats *out)
@@ -121,15 +122,14 @@ void mp_record_reset(void)
 /* Guard not held. Forgets p (before the real free or realloc: after it, p may belong to
  * another thread) and returns the bucket it was in, so that a failed realloc can put it back;
  * UINT32_MAX if p was not a sampled object. */
-uint32_t mp_record_take(mp_tls_t *t, void *p)
+uint32_t mp_record_take(mp_tls_t *t, void *p, uint64_t *size)
 {
 	int saved = errno; /* free() leaves the program's errno alone */
 	t->guard++;
 	uint8_t f = mp_filter_get(p);
-	uint64_t size;
 	uint32_t bucket = UINT32_MAX;
 	if (f & (15u << MP_FILTER_SAMPLE_SHIFT)) {
-		if (!mp_table_take(p, &size, &bucket))
+		if (!mp_table_take(p, size, &bucket))
 			bucket = UINT32_MAX;
 	}
 	if (mp_config.maps && (f & (15u << MP_FILTER_MAP_SHIFT)))
@@ -140,9 +140,9 @@ uint32_t mp_record_take(mp_tls_t *t, void *p)
 }
 
 /* Guard not held. The realloc failed: p is still live, in the bucket it was taken from. */
-void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket)
+void mp_record_realloc_undo(mp_tls_t *t, void *p, uint32_t bucket, uint64_t size)
 {
 	t->guard++;
-	mp_table_relive(p, bucket);
+	mp_table_relive(p, bucket, size);
 	t->guard--;
 }

@@ -37,7 +37,7 @@ static uint32_t bucket_slots_cap;
 struct live {
 	uintptr_t ptr;
 	uint32_t bucket;
-	uint32_t pad;
+	uint32_t size; /* the object's, in a MP_BUCKET_MIXED bucket (which takes none larger) */
 };
 /* Bucket counter changes made in a shard wait in its small direct-mapped cache and reach the
  * shared bucket (atomics) when evicted or when every lock is taken (mp_table_lock_all): threads
@@ -199,6 +199,7 @@ uint32_t mp_table_intern_locked(const uintptr_t *pc, int n, uint32_t key)
 	s->hash = h;
 	s->n = n;
 	s->key = key;
+	s->sizes = 0;
 	memcpy(s->pc, pc, n * sizeof(*pc));
 	stacks[nstacks] = s;
 	stack_slots[i] = ++nstacks;
@@ -244,8 +245,43 @@ static uint64_t est_of(uint64_t size)
 	return e >= 1.8e19 ? UINT64_MAX >> 8 : (uint64_t)e;
 }
 
-/* Index lock held. Returns the bucket index for (stack, size, kind), creating it;
- * MP_NO_BUCKET on no memory. */
+static inline bool is_mixed(const mp_bucket_t *b)
+{
+	return b->kind & MP_BUCKET_MIXED;
+}
+
+/* One object's weight (the objects it stands for) in 1/65536. */
+static uint64_t w_of(uint64_t size)
+{
+	double w = mp_sample_weight(size, mp_config.rate) * (1 << MP_MIXED_W_SHIFT) + 0.5;
+	return w >= 1.8e19 ? UINT64_MAX >> 8 : (uint64_t)w;
+}
+
+/* Shard lock held. An object of `size` joins (d = 1) or leaves (d = -1) mixed bucket b's
+ * in-use sums, and with alloc its allocated ones too. Fixed point: a leave takes off exactly
+ * what the join put in. */
+static void mix_bump(mp_bucket_t *b, uint64_t size, int d, bool alloc)
+{
+	uint64_t w = w_of(size), e = est_of(size);
+	if (d < 0)
+		w = -w, e = -e;
+	__atomic_add_fetch(&b->mix_inuse_w, w, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&b->mix_inuse_est, e, __ATOMIC_RELAXED);
+	if (alloc) {
+		__atomic_add_fetch(&b->mix_w, w, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->mix_est, e, __ATOMIC_RELAXED);
+	}
+}
+
+/* One live object's share of the in-use estimate. */
+static inline uint64_t est_in(const mp_bucket_t *b, const struct live *l)
+{
+	return is_mixed(b) ? est_of(l->size) : b->est;
+}
+
+/* Index lock held. The bucket index for (stack, size, kind), made if needed; MP_NO_BUCKET on
+ * no memory. Past MP_TABLE_SIZES exact sizes at a stack, sampled sizes that fit a live record
+ * go to the stack's mixed bucket of that kind (table.h). */
 static uint32_t bucket_get_locked(uint32_t stack, uint64_t size, unsigned kind)
 {
 	if ((nbuckets + 1) * 2 > bucket_slots_cap && !rehash_buckets())
@@ -256,6 +292,13 @@ static uint32_t bucket_get_locked(uint32_t stack, uint64_t size, unsigned kind)
 		if (b->stack == stack && b->size == size && b->kind == kind)
 			return bucket_slots[i] - 1;
 		i = (i + 1) & (bucket_slots_cap - 1);
+	}
+	mp_stack_t *st = stack < nstacks ? stacks[stack] : NULL;
+	if (!(kind & MP_BUCKET_MIXED) && st) {
+		if (mp_config.rate > 1 && size != 0 && size <= UINT32_MAX &&
+		    st->sizes >= MP_TABLE_SIZES)
+			return bucket_get_locked(stack, 0, kind | MP_BUCKET_MIXED);
+		st->sizes++;
 	}
 	uint32_t id = nbuckets;
 	uint64_t j = (uint64_t)id + (1u << CHUNK0_SHIFT);
@@ -272,10 +315,11 @@ static uint32_t bucket_get_locked(uint32_t stack, uint64_t size, unsigned kind)
 	b->stack = stack;
 	b->size = size;
 	b->kind = kind;
-	b->est = est_of(size);
+	b->est = kind & MP_BUCKET_MIXED ? 0 : est_of(size);
 	/* Chunks are reused after a fork (mp_table_reset keeps them): clear the parent's counts. */
 	b->allocs = 0;
 	b->inuse = 0;
+	b->mix_w = b->mix_est = b->mix_inuse_w = b->mix_inuse_est = 0;
 	bucket_slots[i] = id + 1;
 	__atomic_store_n(&nbuckets, id + 1, __ATOMIC_RELEASE);
 	return id;
@@ -514,7 +558,7 @@ static struct live *live_find(struct shard *s, uint64_t h, const void *p)
 	return NULL;
 }
 
-bool mp_table_insert(const void *p, uint32_t bucket)
+bool mp_table_insert(const void *p, uint32_t bucket, uint64_t size)
 {
 	uint64_t h = mix((uintptr_t)p);
 	struct shard *s = shard_of(p);
@@ -533,8 +577,11 @@ bool mp_table_insert(const void *p, uint32_t bucket)
 		if (s->live[i].ptr == (uintptr_t)p) {
 			/* Already tracked: the old record is stale (its free was never seen, e.g.
 			 * it happened under the guard); replace it. */
+			mp_bucket_t *ob = bucket_at(s->live[i].bucket);
 			bucket_bump(s, s->live[i].bucket, 0, -1);
-			est_sub(bucket_at(s->live[i].bucket)->est);
+			est_sub(est_in(ob, &s->live[i]));
+			if (is_mixed(ob))
+				mix_bump(ob, s->live[i].size, -1, false);
 			s->live[i].bucket = bucket;
 			goto count;
 		}
@@ -552,7 +599,11 @@ bool mp_table_insert(const void *p, uint32_t bucket)
 	mp_filter_add(p);
 count:
 	bucket_bump(s, bucket, 1, 1);
-	est_add(b->est);
+	if (is_mixed(b)) {
+		s->live[i].size = (uint32_t)size; /* a mixed bucket takes none larger */
+		mix_bump(b, size, 1, true);
+	}
+	est_add(est_in(b, &s->live[i]));
 	s->inserted++;
 out:
 	pthread_mutex_unlock(lock_of(s));
@@ -569,8 +620,10 @@ bool mp_table_take(const void *p, uint64_t *size, uint32_t *bucket)
 	if (l) {
 		mp_bucket_t *b = bucket_at(l->bucket);
 		bucket_bump(s, l->bucket, 0, -1);
-		est_sub(b->est);
-		*size = b->size;
+		est_sub(est_in(b, l));
+		*size = is_mixed(b) ? l->size : b->size;
+		if (is_mixed(b))
+			mix_bump(b, l->size, -1, false);
 		*bucket = l->bucket;
 		l->ptr = DELETED;
 		s->count--;
@@ -581,7 +634,7 @@ bool mp_table_take(const void *p, uint64_t *size, uint32_t *bucket)
 	return found;
 }
 
-void mp_table_relive(const void *p, uint32_t bucket)
+void mp_table_relive(const void *p, uint32_t bucket, uint64_t size)
 {
 	if (bucket >= __atomic_load_n(&nbuckets, __ATOMIC_ACQUIRE))
 		return;
@@ -599,7 +652,11 @@ void mp_table_relive(const void *p, uint32_t bucket)
 		s->live[i].bucket = bucket;
 		s->count++;
 		bucket_bump(s, bucket, 0, 1);
-		est_add(b->est);
+		if (is_mixed(b)) {
+			s->live[i].size = (uint32_t)size;
+			mix_bump(b, size, 1, false);
+		}
+		est_add(est_in(b, &s->live[i]));
 		mp_filter_add(p);
 	}
 	pthread_mutex_unlock(lock_of(s));
@@ -612,14 +669,25 @@ void mp_table_set_kind(const void *p, unsigned kind)
 	pthread_mutex_lock(lock_of(s));
 	struct live *l = live_find(s, h, p);
 	mp_bucket_t *old = l ? bucket_at(l->bucket) : NULL;
-	if (old && old->kind != kind) {
+	if (old && (old->kind & ~MP_BUCKET_MIXED) != kind) {
+		/* The object's own size: a mixed bucket's is in its record. */
+		uint64_t size = is_mixed(old) ? l->size : old->size;
 		pthread_mutex_lock(&index_lock); /* shard -> index: the documented order */
-		uint32_t nb = bucket_get_locked(old->stack, old->size, kind);
+		uint32_t nb = is_mixed(old)
+				  ? bucket_get_locked(old->stack, 0, kind | MP_BUCKET_MIXED)
+				  : bucket_get_locked(old->stack, size, kind);
 		pthread_mutex_unlock(&index_lock);
 		if (nb != MP_NO_BUCKET) {
 			/* Same size, so the same share of the in-use estimate. */
 			bucket_bump(s, l->bucket, -1, -1);
 			bucket_bump(s, nb, 1, 1);
+			if (is_mixed(old))
+				mix_bump(old, size, -1, true);
+			mp_bucket_t *n = bucket_at(nb);
+			if (is_mixed(n)) {
+				l->size = (uint32_t)size;
+				mix_bump(n, size, 1, true);
+			}
 			l->bucket = nb;
 		}
 	}

@@ -27,19 +27,33 @@
 typedef struct mp_stack {
 	uint64_t hash;
 	uint32_t n;
-	uint32_t key; /* unload.h: the unload epoch the pcs were captured under, 0 mostly */
+	uint32_t key;	/* unload.h: the unload epoch the pcs were captured under, 0 mostly */
+	uint32_t sizes; /* buckets of exact sizes made for it (index lock held) */
 	uintptr_t pc[];
 } mp_stack_t;
 
 /* stack, kind and size are written once, before the bucket id is published; allocs and inuse
- * change with atomics under the lock of the shard whose object moved. */
+ * change with atomics under the lock of the shard whose object moved.
+ *
+ * A stack sampled at more than MP_TABLE_SIZES distinct sizes (a buffer grown by realloc in
+ * small steps, random sizes: a bucket per sample, memory without bound) puts the sizes after
+ * those in one bucket per kind, flagged MP_BUCKET_MIXED in kind, size 0. Such a bucket keeps its
+ * estimates itself, each object weighted by its own size: objects (sum of weights) and bytes
+ * (sum of weight x size), allocated and in use, in the fixed points below; a live object of it
+ * keeps its size in the live table. Exact mode (rate 1) never mixes: every size stays exact. */
+#define MP_TABLE_SIZES	 64
+#define MP_BUCKET_MIXED	 0x80000000u
+#define MP_MIXED_W_SHIFT MP_MIXED_OBJECTS_SHIFT /* objects in 1/65536 (dump_format.h) */
 typedef struct mp_bucket {
 	uint32_t stack;
 	uint32_t kind;
 	uint64_t size;
 	uint64_t allocs; /* sampled allocations, cumulative */
 	uint64_t inuse;	 /* of those, live */
-	uint64_t est; /* one object's share of the in-use estimate, 1/256 bytes (weight x size) */
+	uint64_t est; /* one object's share of the in-use estimate, 1/4096 bytes (weight x size) */
+	/* MP_BUCKET_MIXED: sums of weight (1/65536) and of est (1/4096 bytes), allocated and in
+	 * use; atomics under the shard lock of the object that changed. */
+	uint64_t mix_w, mix_est, mix_inuse_w, mix_inuse_est;
 } mp_bucket_t;
 
 /* Totals kept next to the live table. */
@@ -71,12 +85,12 @@ MP_HIDDEN uint32_t mp_table_intern(mp_tls_t *t, const uintptr_t *pc, int n);
 MP_HIDDEN uint32_t mp_table_bucket(mp_tls_t *t, uint32_t stack, uint64_t size, unsigned kind);
 /* No table lock held (takes p's shard lock). Records a sampled live object in bucket b;
  * returns false (and records nothing) on no memory. */
-MP_HIDDEN bool mp_table_insert(const void *p, uint32_t bucket);
+MP_HIDDEN bool mp_table_insert(const void *p, uint32_t bucket, uint64_t size);
 /* No table lock held. If p is a live sampled object, forgets it and returns true with its
  * size and bucket (for mp_table_relive). */
 MP_HIDDEN bool mp_table_take(const void *p, uint64_t *size, uint32_t *bucket);
 /* No table lock held. Puts back a live object taken by mp_table_take (a realloc that failed). */
-MP_HIDDEN void mp_table_relive(const void *p, uint32_t bucket);
+MP_HIDDEN void mp_table_relive(const void *p, uint32_t bucket, uint64_t size);
 /* No table lock held. Marks the live sampled object p as a bucket array of `kind` (maps.c):
  * the object moves to the (stack, size, kind) bucket. No-op when p is not sampled. */
 MP_HIDDEN void mp_table_set_kind(const void *p, unsigned kind);

@@ -42,7 +42,8 @@ fi
 i=0
 for args in "--samples 4 --stacks 2 --depth 3" "--samples 10 --stacks 3 --grows 2 --sites 1" \
 	"--samples 1 --stacks 1 --depth 1 --rate 512" "--samples 30 --stacks 5 --grows 5 --sites 3 --rate 4096" \
-	"--samples 0 --stacks 1 --depth 2" "--samples 6 --stacks 4 --depth 3 --unloaded 2"; do
+	"--samples 0 --stacks 1 --depth 2" "--samples 6 --stacks 4 --depth 3 --unloaded 2" \
+	"--samples 8 --stacks 2 --depth 2 --rate 4096 --mixed 3"; do
 	# shellcheck disable=SC2086
 	"$GEN" $args --seed $((i + 1)) -o "$OUT/seeds/seed$i.mprof"
 	i=$((i + 1))

@@ -12,7 +12,7 @@
 #define MP_DUMP_MAGIC_LEN 8
 #define MP_DUMP_MAJOR	  1 /* readers refuse a newer major */
 #define MP_DUMP_MINOR                                                                              \
-	5 /* readers accept any minor: new fields go in new sections, or after a section's own */
+	6 /* readers accept any minor: new fields go in new sections, or after a section's own */
 #define MP_DUMP_FILE_HEADER_SIZE 16
 
 /* Every section: u32 type, u32 reserved (0), u64 payload length, then the payload. A reader skips
@@ -20,19 +20,26 @@
  * truncated. Each known section appears at most once, in any order, before END. */
 #define MP_DUMP_SECTION_HEADER_SIZE 16
 enum mp_section_type {
-	MP_SEC_HEADER = 1,	 /* process and configuration */
-	MP_SEC_OBJECTS = 2,	 /* loaded objects (mappings) */
-	MP_SEC_STACKS = 3,	 /* interned call stacks */
-	MP_SEC_SAMPLES = 4,	 /* sampled allocations per (stack, size, kind) */
-	MP_SEC_TOTALS = 5,	 /* exact counters */
-	MP_SEC_ALLOCATOR = 6,	 /* the underlying allocator's own statistics */
-	MP_SEC_MAP_GROWS = 7,	 /* map grow events per (stack, kind, flags, from, to) */
-	MP_SEC_MAP_SITES = 8,	 /* map instances aggregated per creation site */
-	MP_SEC_UNLOADED = 9,	 /* objects unloaded by dlclose before the dump (1.1) */
-	MP_SEC_STACK_KEYS = 10,	 /* stacks captured after an unload over their pcs (1.1) */
-	MP_SEC_MAP_PC_LIVE = 11, /* map instances alive at once per site-stack pc (1.2) */
+	MP_SEC_HEADER = 1,	   /* process and configuration */
+	MP_SEC_OBJECTS = 2,	   /* loaded objects (mappings) */
+	MP_SEC_STACKS = 3,	   /* interned call stacks */
+	MP_SEC_SAMPLES = 4,	   /* sampled allocations per (stack, size, kind) */
+	MP_SEC_TOTALS = 5,	   /* exact counters */
+	MP_SEC_ALLOCATOR = 6,	   /* the underlying allocator's own statistics */
+	MP_SEC_MAP_GROWS = 7,	   /* map grow events per (stack, kind, flags, from, to) */
+	MP_SEC_MAP_SITES = 8,	   /* map instances aggregated per creation site */
+	MP_SEC_UNLOADED = 9,	   /* objects unloaded by dlclose before the dump (1.1) */
+	MP_SEC_STACK_KEYS = 10,	   /* stacks captured after an unload over their pcs (1.1) */
+	MP_SEC_MAP_PC_LIVE = 11,   /* map instances alive at once per site-stack pc (1.2) */
+	MP_SEC_MIXED_SAMPLES = 12, /* estimates of samples of many sizes (1.6) */
 	MP_SEC_END = 0xE0D,
 };
+
+/* MP_SEC_MIXED_SAMPLES fixed points: objects in 1/2^MP_MIXED_OBJECTS_SHIFT, bytes in
+ * 1/2^MP_MIXED_BYTES_SHIFT. */
+#define MP_MIXED_OBJECTS_SHIFT 16
+#define MP_MIXED_BYTES_SHIFT   12
+#define MP_MIXED_SAMPLE_SIZE   36
 
 /* MP_SEC_HEADER flags. */
 #define MP_HDR_SEED_GIVEN   (1u << 0) /* MAPPROF_SEED was set */

@@ -133,6 +133,7 @@ static const char usage[] =
     "  --grows N            MAP_GROWS entries (default 0)\n"
     "  --sites N            MAP_SITES entries (default 0)\n"
     "  --unloaded N         UNLOADED entries over the executable's range, and STACK_KEYS\n"
+    "  --mixed N            the first N samples hold many sizes (size 0, MIXED_SAMPLES)\n"
     "  --rate R             HEADER rate (default 1)\n"
     "  --pid P --seq S --start-ns T --dump-ns T   process identity\n"
     "  --bias B             load bias (default 0x555555554000 for --exe, 0 for fake)\n"
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 {
 	const char *out = NULL, *exe = NULL, *fake = "/nonexistent/mapprof-golden/app";
 	uint64_t nsamples = 1000, nstacks = 100, depth = 16, ngrows = 0, nsites = 0, rate = 1;
-	uint64_t nunloaded = 0;
+	uint64_t nunloaded = 0, nmixed = 0;
 	uint64_t pid = 1000, seq = 0, seed = 1, bias = UINT64_MAX;
 	int64_t start_ns = 1700000000000000000ll, dump_ns = 1700000001000000000ll;
 	const char *bidhex = NULL;
@@ -168,6 +169,8 @@ int main(int argc, char **argv)
 			nsites = strtoull(v, NULL, 0);
 		else if (OPT("--unloaded"))
 			nunloaded = strtoull(v, NULL, 0);
+		else if (OPT("--mixed"))
+			nmixed = strtoull(v, NULL, 0);
 		else if (OPT("--rate"))
 			rate = strtoull(v, NULL, 0);
 		else if (OPT("--pid"))
@@ -271,16 +274,37 @@ int main(int argc, char **argv)
 	uint64_t calls = 0, bytes = 0, inuse_bytes = 0;
 	mpw_begin(&w, MP_SEC_SAMPLES);
 	mpw_u32(&w, (uint32_t)nsamples);
+	if (nmixed > nsamples)
+		nmixed = nsamples;
+	uint64_t(*mixed)[2] = calloc(nmixed + 1, sizeof(*mixed)); /* alloc, inuse of each */
 	for (uint64_t i = 0; i < nsamples; i++) {
 		uint64_t size = 16 * (i / nstacks + 1) + rnd() % 16;
 		uint32_t kind = i % 17 == 5 ? 1 + (uint32_t)(i / 17 % 3) : 0;
 		uint64_t alloc = 1 + rnd() % 50, inuse = rnd() % (alloc + 1);
-		mpw_sample(&w, (uint32_t)(i % nstacks), kind, size, alloc, inuse);
+		if (i < nmixed) { /* objects of about `size` bytes, weighed as the shim would */
+			mixed[i][0] = alloc;
+			mixed[i][1] = inuse;
+		}
+		mpw_sample(&w, (uint32_t)(i % nstacks), kind, i < nmixed ? 0 : size, alloc, inuse);
 		calls += alloc;
 		bytes += alloc * size;
 		inuse_bytes += inuse * size;
 	}
 	mpw_end(&w);
+	if (nmixed) {
+		mpw_begin(&w, MP_SEC_MIXED_SAMPLES);
+		mpw_u32(&w, (uint32_t)nmixed);
+		for (uint64_t i = 0; i < nmixed; i++) {
+			uint64_t size = 16 * (i / nstacks + 1) + 8;
+			mpw_u32(&w, (uint32_t)i);
+			mpw_u64(&w, mixed[i][0] << MP_MIXED_OBJECTS_SHIFT);
+			mpw_u64(&w, (mixed[i][0] * size) << MP_MIXED_BYTES_SHIFT);
+			mpw_u64(&w, mixed[i][1] << MP_MIXED_OBJECTS_SHIFT);
+			mpw_u64(&w, (mixed[i][1] * size) << MP_MIXED_BYTES_SHIFT);
+		}
+		mpw_end(&w);
+	}
+	free(mixed);
 
 	mpw_totals(&w, calls, calls / 2, bytes, calls, inuse_bytes);
 

@@ -40,6 +40,7 @@ SEC_MAP_SITES = 8
 SEC_UNLOADED = 9
 SEC_STACK_KEYS = 10
 SEC_MAP_PC_LIVE = 11
+SEC_MIXED_SAMPLES = 12
 SEC_END = 0xE0D
 
 FLAG_SEED_GIVEN = 1
@@ -187,6 +188,16 @@ def decode_samples(r):
     return out
 
 
+def decode_mixed_samples(r):
+    """1.6: estimates of samples of many sizes (objects in 1/65536, bytes in 1/4096)."""
+    out = []
+    for _ in range(r.u32()):
+        i, w, b, iw, ib = r.take("<IQQQQ")
+        out.append({"sample": i, "objects": w / 65536.0, "bytes": b / 4096.0,
+                    "inuse_objects": iw / 65536.0, "inuse_bytes": ib / 4096.0})
+    return out
+
+
 TOTAL_FIELDS = ("alloc_calls", "free_calls", "alloc_bytes", "sampled", "dropped",
                 "inuse_bytes_est", "peak_inuse_bytes_est", "threads")
 
@@ -256,6 +267,7 @@ DECODERS = {
     SEC_UNLOADED: ("unloaded", decode_unloaded),
     SEC_STACK_KEYS: ("stack_keys", decode_stack_keys),
     SEC_MAP_PC_LIVE: ("map_pc_live", decode_map_pc_live),
+    SEC_MIXED_SAMPLES: ("mixed_samples", decode_mixed_samples),
 }
 REQUIRED = ("header", "objects", "stacks", "samples", "totals")
 
@@ -319,6 +331,10 @@ def decode(data, name="dump"):
         if s["inuse_count"] > s["alloc_count"]:
             raise FormatError("%s: sample with inuse %d > alloc %d" %
                               (name, s["inuse_count"], s["alloc_count"]))
+    for m in d.get("mixed_samples", []):
+        if m["sample"] >= len(d["samples"]) or "mixed" in d["samples"][m["sample"]]:
+            raise FormatError("%s: mixed_samples names sample %d" % (name, m["sample"]))
+        d["samples"][m["sample"]]["mixed"] = m
     for key in ("map_grows", "map_sites"):
         for s in d.get(key, []):
             if s["stack"] >= ns:

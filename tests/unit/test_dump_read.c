@@ -265,6 +265,75 @@ static void heap_grow_bytes(void **state)
 	assert_int_equal(heap_of(&over), 17); /* never more than grow_bytes */
 }
 
+/* A dump whose sample 1 (of 2) is a mixed one (MIXED_SAMPLES, 1.6): entry `index` with the four
+ * sums given (a second entry too when twice), sample 1 of size `size`. *at: the entry's offset. */
+static mpw_t mixed_dump(uint32_t index, uint64_t size, const uint64_t sums[4], bool twice,
+			size_t *at)
+{
+	mpw_t w = {0};
+	mpw_file_header(&w);
+	mpw_header(&w, 4242, 0, 4096, 1000, 2000, "/bin/app");
+	mpw_begin(&w, MP_SEC_OBJECTS);
+	mpw_u32(&w, 0);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_MIXED_SAMPLES); /* before SAMPLES: sections come in any order */
+	mpw_u32(&w, twice ? 2 : 1);
+	*at = w.n;
+	for (int k = 0; k < (twice ? 2 : 1); k++) {
+		mpw_u32(&w, index);
+		for (int j = 0; j < 4; j++)
+			mpw_u64(&w, sums[j]);
+	}
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_STACKS);
+	mpw_u32(&w, 1);
+	mpw_u32(&w, 1);
+	mpw_u64(&w, 0x2010);
+	mpw_end(&w);
+	mpw_begin(&w, MP_SEC_SAMPLES);
+	mpw_u32(&w, 2);
+	mpw_sample(&w, 0, 0, 64, 10, 5);
+	mpw_sample(&w, 0, 0, size, 7, 2);
+	mpw_end(&w);
+	mpw_totals(&w, 100, 50, 6400, 17, 300);
+	mpw_finish(&w);
+	return w;
+}
+
+static void mixed_samples(void **state)
+{
+	const uint64_t sums[4] = {7u << 16, 5000u << 12, 2u << 16, 1500u << 12};
+	size_t at;
+	mpw_t w = mixed_dump(1, 0, sums, false, &at);
+	mp_dump_t d;
+	char err[256] = "";
+	assert_int_equal(mp_dump_parse(w.b, w.n, "t.mprof", &d, err, sizeof(err)), MP_OK);
+	assert_false(d.samples[0].mixed);
+	assert_true(d.samples[1].mixed);
+	assert_int_equal(d.samples[1].mix_objects, sums[0]);
+	assert_int_equal(d.samples[1].mix_bytes, sums[1]);
+	assert_int_equal(d.samples[1].mix_inuse_objects, sums[2]);
+	assert_int_equal(d.samples[1].mix_inuse_bytes, sums[3]);
+	mp_dump_free(&d);
+	free(w.b);
+	/* An entry past the samples, one given twice, one whose sample has a size, more in use
+	 * than allocated: refused at the entry. */
+	w = mixed_dump(2, 0, sums, false, &at);
+	expect_error(w.b, w.n, at, "out of range");
+	free(w.b);
+	w = mixed_dump(1, 0, sums, true, &at);
+	expect_error(w.b, w.n, at + MP_MIXED_SAMPLE_SIZE, "twice");
+	free(w.b);
+	w = mixed_dump(1, 24, sums, false, &at);
+	expect_error(w.b, w.n, at, "has a size");
+	free(w.b);
+	const uint64_t over[4] = {1u << 16, 5000u << 12, 2u << 16, 1500u << 12};
+	w = mixed_dump(1, 0, over, false, &at);
+	expect_error(w.b, w.n, at + 20, "more in use");
+	free(w.b);
+	(void)state;
+}
+
 static void truncated_at_every_offset(void **state)
 {
 	mpw_t w = build(NULL);
@@ -613,6 +682,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(valid_dump),
+	    cmocka_unit_test(mixed_samples),
 	    cmocka_unit_test(heap_grow_bytes),
 	    cmocka_unit_test(truncated_at_every_offset),
 	    cmocka_unit_test(bad_magic),

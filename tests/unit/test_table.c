@@ -44,7 +44,7 @@ static uint32_t intern(const uintptr_t *pc, int n)
 static bool alloc(const void *p, uint32_t stack, uint64_t size, unsigned kind)
 {
 	uint32_t b = mp_table_bucket(&mp_tls, stack, size, kind);
-	return b != MP_NO_BUCKET && mp_table_insert(p, b);
+	return b != MP_NO_BUCKET && mp_table_insert(p, b, size);
 }
 
 static bool take(const void *p, uint64_t *size)
@@ -192,6 +192,79 @@ static void set_kind_moves_object(void **state)
 	assert_int_equal(find(st, 64, MP_KIND_UTHASH)->allocs, 1);
 }
 
+/* One object's weight at `rate` in the mixed buckets' fixed points (table.h), as table.c has it. */
+static uint64_t w_fx(uint64_t size, uint64_t rate)
+{
+	return (uint64_t)(mp_sample_weight(size, rate) * (1 << MP_MIXED_W_SHIFT) + 0.5);
+}
+
+static uint64_t est_fx(uint64_t size, uint64_t rate)
+{
+	return (uint64_t)(mp_sample_weight(size, rate) * (double)size * 4096 + 0.5);
+}
+
+/* A stack sampled at many sizes (a buffer grown by realloc in small steps): MP_TABLE_SIZES
+ * exact buckets, then one mixed bucket per kind whose sums weigh each object by its own size;
+ * a free takes off exactly what its allocation put in, and the live record keeps the size. In
+ * exact mode every size keeps its own bucket. */
+static void many_sizes_share_a_mixed_bucket(void **state)
+{
+	uint64_t saved = mp_config.rate;
+	mp_config.rate = 4096;
+	uintptr_t pc[1] = {0x77};
+	uint32_t st = intern(pc, 1);
+	enum { N = 300 };
+	static char objs[N];
+	uint64_t w = 0, e = 0, wlive = 0, elive = 0;
+	for (int i = 0; i < N; i++) {
+		uint64_t size = 1000 + 7 * (uint64_t)i;
+		assert_true(alloc(&objs[i], st, size, 0));
+		if (i >= MP_TABLE_SIZES) {
+			w += w_fx(size, 4096);
+			e += est_fx(size, 4096);
+		}
+	}
+	assert_int_equal(mp_table_bucket_count_locked(), MP_TABLE_SIZES + 1);
+	uint64_t size;
+	for (int i = MP_TABLE_SIZES; i < N; i++) {
+		if (i % 3 == 0) {
+			assert_true(take(&objs[i], &size));
+			assert_int_equal(size,
+					 1000 + 7 * (uint64_t)i); /* its own, not the bucket's */
+		} else {
+			wlive += w_fx(1000 + 7 * (uint64_t)i, 4096);
+			elive += est_fx(1000 + 7 * (uint64_t)i, 4096);
+		}
+	}
+	const mp_bucket_t *m = find(st, 0, MP_BUCKET_MIXED);
+	assert_non_null(m);
+	assert_int_equal(m->allocs, N - MP_TABLE_SIZES);
+	assert_int_equal(m->mix_w, w);
+	assert_int_equal(m->mix_est, e);
+	assert_int_equal(m->mix_inuse_w, wlive);
+	assert_int_equal(m->mix_inuse_est, elive);
+	/* A bucket array's kind: the object moves with its own size to the kind's mixed bucket. */
+	int k = MP_TABLE_SIZES + 1; /* live: k % 3 != 0 */
+	mp_table_set_kind(&objs[k], MP_KIND_UTHASH);
+	const mp_bucket_t *mk = find(st, 0, MP_KIND_UTHASH | MP_BUCKET_MIXED);
+	assert_non_null(mk);
+	assert_int_equal(mk->mix_inuse_w, w_fx(1000 + 7 * (uint64_t)k, 4096));
+	assert_int_equal(m->mix_inuse_w, wlive - w_fx(1000 + 7 * (uint64_t)k, 4096));
+	assert_true(take(&objs[k], &size));
+	assert_int_equal(size, 1000 + 7 * (uint64_t)k);
+	assert_int_equal(mk->mix_inuse_w, 0);
+	assert_int_equal(mk->mix_inuse_est, 0);
+	/* Exact mode: a bucket per size, however many. */
+	mp_table_reset();
+	mp_config.rate = 1;
+	st = intern(pc, 1);
+	for (int i = 0; i < N; i++)
+		assert_true(alloc(&objs[i], st, 1000 + 7 * (uint64_t)i, 0));
+	assert_int_equal(mp_table_bucket_count_locked(), N);
+	assert_null(find(st, 0, MP_BUCKET_MIXED));
+	mp_config.rate = saved;
+}
+
 /* The fork child's reset: no stacks, no buckets, nothing live, and buckets created afterwards
  * start from zero (the bucket array is reused: its old counts must not leak into the child). */
 static void reset_forgets_everything(void **state)
@@ -252,6 +325,7 @@ int main(void)
 	    cmocka_unit_test_setup(realloc_same_address, reset),
 	    cmocka_unit_test_setup(live_table_many, reset),
 	    cmocka_unit_test_setup(set_kind_moves_object, reset),
+	    cmocka_unit_test_setup(many_sizes_share_a_mixed_bucket, reset),
 	    cmocka_unit_test_setup(reset_forgets_everything, reset),
 	    cmocka_unit_test_setup(thread_cache_compares_every_frame, reset),
 	};
