@@ -18,6 +18,16 @@
 #include "util.h"
 #include "../tools/dump_writer.h"
 
+/* A STACKS section of one stack of one frame. */
+static void one_stack(mpw_t *w)
+{
+	mpw_begin(w, MP_SEC_STACKS);
+	mpw_u32(w, 1);
+	mpw_u32(w, 1);
+	mpw_u64(w, 0x2010);
+	mpw_end(w);
+}
+
 /* Offsets of interesting places in the dump built by build(). */
 typedef struct {
 	size_t objects_count, stacks_count, first_nframes, samples_count, first_sample, end_section;
@@ -170,11 +180,7 @@ static uint64_t heap_of(const uint64_t *trailer)
 	mpw_begin(&w, MP_SEC_OBJECTS);
 	mpw_u32(&w, 0);
 	mpw_end(&w);
-	mpw_begin(&w, MP_SEC_STACKS);
-	mpw_u32(&w, 1);
-	mpw_u32(&w, 1);
-	mpw_u64(&w, 0x2010);
-	mpw_end(&w);
+	one_stack(&w);
 	mpw_begin(&w, MP_SEC_SAMPLES);
 	mpw_u32(&w, 0);
 	mpw_end(&w);
@@ -285,11 +291,7 @@ static mpw_t mixed_dump(uint32_t index, uint64_t size, const uint64_t sums[4], b
 			mpw_u64(&w, sums[j]);
 	}
 	mpw_end(&w);
-	mpw_begin(&w, MP_SEC_STACKS);
-	mpw_u32(&w, 1);
-	mpw_u32(&w, 1);
-	mpw_u64(&w, 0x2010);
-	mpw_end(&w);
+	one_stack(&w);
 	mpw_begin(&w, MP_SEC_SAMPLES);
 	mpw_u32(&w, 2);
 	mpw_sample(&w, 0, 0, 64, 10, 5);
