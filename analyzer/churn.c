@@ -498,6 +498,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 					    : "size the table",
 				 n, some || reserves ? "they are created" : "it is created",
 				 some || reserves ? "a table" : "it");
+		} else if (s->flags & MP_SITE_SHRUNK) {
+			/* The program shrinks them (rehash(0) after erasing): a reserve at creation
+			 * does not outlive that, the shrink is the cause. */
+			snprintf(
+			    sg, sizeof(sg),
+			    "the program shrinks these maps (rehash() or reserve() to fewer "
+			    "buckets) and fills them again: drop the shrink (erase and clear() "
+			    "keep the buckets), or reserve(%" PRIu64 ") again right after it",
+			    n);
 		} else if (some) {
 			snprintf(sg, sizeof(sg),
 				 "reserve(%" PRIu64 ") for every instance, right after creating "

@@ -301,6 +301,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	 * grow (the new array replaces the old), but not counted as one (nor adopted: adoption
 	 * takes back a grow). */
 	x->shrink = to < from;
+	if (x->shrink) /* its next grows come from the program's own shrink (churn.c) */
+		m->site->flags |= MP_SITE_SHRUNK;
 	m->adoptable = fresh && from > 1 && !x->shrink;
 	x->fresh = fresh;
 	x->size_before = m->size;

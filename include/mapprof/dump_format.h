@@ -68,6 +68,9 @@ enum mp_map_kind {
  * program's choice, which the report's oversized verdict (8 per element) cannot tell apart. */
 #define MP_SITE_LOWLOAD	    (1u << 1)
 #define MP_SITE_LOWLOAD_MAX 0.125f
+/* (1.6) unordered_map: an instance was shrunk by the program (rehash() or reserve() to fewer
+ * buckets than it had): its grows after that are not for want of a reserve. */
+#define MP_SITE_SHRUNK (1u << 2)
 
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];
  * the last bucket also holds everything larger. Lifetime buckets are the same on nanoseconds. */
