@@ -31,6 +31,10 @@ static pid_t writer_pid; /* the process the writer runs in (a vfork child shares
 /* ctl_lock: starting and stopping the writer (exit, unshare/setns, their concurrent callers). */
 static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stopping;
+/* The writer is stopped around a call (pause_writer), and wanted back after it: a fork child
+ * made meanwhile (by another thread) starts its own, as it would had the writer been running.
+ * ctl_lock held. */
+static int writer_paused;
 
 static void on_signal(int sig)
 {
@@ -250,11 +254,13 @@ void mp_trigger_reset_child(void)
 {
 	next_due = (struct timespec){0, 0}; /* the child's own interval from its start */
 	mp_dump_reset_child();
-	pthread_mutex_init(&ctl_lock, NULL);
-	if (!running)
-		return;
+	pthread_mutex_init(&ctl_lock, NULL); /* perhaps held by a parent's thread in a pause */
+	bool wanted = running || writer_paused;
 	running = 0;
 	stopping = 0;
+	writer_paused = 0;
+	if (!wanted)
+		return;
 	if (sem_init(&wake, 0, 0) != 0) {
 		wake_ready = false;
 		return;
@@ -276,6 +282,7 @@ static bool pause_writer(void)
 		pthread_mutex_unlock(&ctl_lock);
 		return false;
 	}
+	writer_paused = 1; /* first: a fork child made while it stops wants its own too */
 	stop_locked();
 	return true;
 }
@@ -295,7 +302,10 @@ static bool retry_single(bool paused, int r, int *tries)
 static void resume_writer(void)
 {
 	int saved = errno;
-	start_thread();
+	if (writer_paused) { /* not if a fork child, made from within the call, started its own */
+		writer_paused = 0;
+		start_thread();
+	}
 	pthread_mutex_unlock(&ctl_lock);
 	errno = saved;
 }
