@@ -373,14 +373,14 @@ expect_eq "relative MAPPROF_OUT from a ${#long}-byte directory: the dump stays t
 
 # Fork children made while another thread is in initgroups, with the dump thread stopped
 # around it: each child starts a dump thread of its own all the same (4 to 7 of 12 had none, no
-# interval dump). Every process lives past one interval: an interval dump and the final one.
+# interval dump). Every process lives past two intervals: interval dumps and the final one.
 mkdir -p "$T/forkpause"
 out=$(env LD_PRELOAD="$LIB" MAPPROF_INTERVAL=1 MAPPROF_OUT="$T/forkpause/m.%p.%n" \
 	"$PROGS/shim_forkpause" 2>&1)
 expect_eq "children forked during a credentials call: each writes its interval dump" \
-	"children 12|13 processes, 13 with 2 dumps" \
+	"children 12|13 processes, 13 with 2 dumps or more" \
 	"$out|$(ls "$T/forkpause" | sed 's/^m\.\([0-9]*\)\..*/\1/' | sort | uniq -c |
-		awk '{ n++; if ($1 == 2) k++ } END { printf "%d processes, %d with 2 dumps", n, k }')"
+		awk '{ n++; if ($1 >= 2) k++ } END { printf "%d processes, %d with 2 dumps or more", n, k }')"
 
 # A privilege drop the way setpriv makes it (capabilities raised in the calling thread only)
 # with the dump thread running: glibc has every thread repeat setresgid and aborted when the
