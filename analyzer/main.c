@@ -177,7 +177,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
 		if (rc != MP_OK)
 			return rc;
 	}
-	if (o->sample_index) { /* before the dumps: not after reading them all */
+	if (o->sample_index && !o->maps) { /* before the dumps: not after reading them all */
 		const char *const(*t)[2] =
 		    strcmp(o->profile, "grow") == 0 ? mp_grow_types : mp_heap_types;
 		bool known = false;
