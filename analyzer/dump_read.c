@@ -278,7 +278,7 @@ static int parse_totals(cur_t *c, mp_dump_t *d)
 {
 	/* The fields its minor version has: 1.3 appended grow_thread_ns, 1.4 maps_dropped (a
 	 * 1.5 payload cut short lost the line that map counts read low, silently). */
-	size_t size = TOTALS_SIZE + (d->minor >= 3 ? 8 : 0) + (d->minor >= 4 ? 8 : 0);
+	size_t size = TOTALS_SIZE + (d->level >= 3 ? 8 : 0) + (d->level >= 4 ? 8 : 0);
 	int rc = need(c, size, "TOTALS section");
 	if (rc != MP_OK)
 		return rc;
@@ -360,7 +360,7 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 	/* The arrays appended per entry: heap_grow_bytes (1.2), then turns (1.3), each required
 	 * from the minor after its own, since shims wrote that minor before they had it (1.2's
 	 * MAP_PC_LIVE, 1.3's grow_thread_ns came first). Without them: grow_bytes and shared. */
-	size_t more = (size_t)d->nsites * 8 * ((d->minor >= 3) + (d->minor >= 4));
+	size_t more = (size_t)d->nsites * 8 * ((d->level >= 3) + (d->level >= 4));
 	if ((rc = need(c, more, "MAP_SITES appended fields")) != MP_OK)
 		return rc;
 	if (left(c) >= (size_t)d->nsites * 8)
@@ -481,7 +481,7 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 			return fail(c, at, "MIXED_SAMPLES entry %u: sample %llu has a size (%llu)",
 				    i, (unsigned long long)m[0], (unsigned long long)s->size);
 		if (m[3] > m[1] || m[4] > m[2])
-			return fail(c, at + 20,
+			return fail(c, at + (m[3] > m[1] ? 20 : 28),
 				    "MIXED_SAMPLES entry %u: more in use than allocated", i);
 		s->mixed = true;
 		s->mix_objects = m[1];
@@ -542,9 +542,12 @@ int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d
 		return rc;
 	d->major = ld16(&c);
 	d->minor = ld16(&c);
-	if (d->major != MP_DUMP_MAJOR)
-		return fail(&c, 8, "format version %u.%u is not supported (this reader reads %u.x)",
-			    d->major, d->minor, MP_DUMP_MAJOR);
+	if (d->major != MP_DUMP_MAJOR && d->major != MP_DUMP_MAJOR_MIXED)
+		return fail(
+		    &c, 8,
+		    "format version %u.%u is not supported (this reader reads %u.x and %u.x)",
+		    d->major, d->minor, MP_DUMP_MAJOR, MP_DUMP_MAJOR_MIXED);
+	d->level = d->major == MP_DUMP_MAJOR ? d->minor : 6u + d->minor; /* 2.0 is 1.6's */
 	uint32_t hsize = ld32(&c);
 	if (hsize < MP_DUMP_FILE_HEADER_SIZE || hsize > len)
 		return fail(&c, 12, "header size %u is impossible (minimum %u, file %zu bytes)",

@@ -69,6 +69,7 @@ typedef struct {
 	char *name;	       /* the file name given, for messages */
 	uint64_t content_hash; /* of the file's bytes: two files of one snapshot must agree */
 	uint16_t major, minor;
+	unsigned level; /* the 1.x minor whose fields it has: 2.0 is 1.6 with MIXED_SAMPLES */
 
 	/* HEADER */
 	uint32_t pid, ppid, depth, flags;

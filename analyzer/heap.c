@@ -2,8 +2,9 @@
 /* The heap profile, in the shape of Go's (runtime/pprof writeHeapProto): sample types
  * alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes, default
  * inuse_space, period type space/bytes, period = the sampling rate, and a numeric label `bytes`
- * with the object size. Bucket arrays of hash maps also carry a string label `map_kind`. Values
- * are unbiased estimates per (stack, size) bucket (estimate.c); object counts are integers
+ * with the object size (none on a sample of many sizes). Bucket arrays of hash maps also carry a
+ * string label `map_kind`. Values are unbiased estimates per (stack, size) bucket (estimate.c),
+ * or the per-object sums of a sample of many sizes (dump_read.h); object counts are integers
  * rounded with a dither, which keeps them unbiased too. */
 #include "builders.h"
 

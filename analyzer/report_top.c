@@ -107,11 +107,11 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 	else if (in->rate == 0)
 		fprintf(f, "Sampling was off (rate 0): there are no allocation samples.\n");
 	else
-		fprintf(
-		    f,
-		    "Values are sampled estimates: rate %" PRIu64 " (one sample per %" PRIu64
-		    " bytes allocated on average), unbiased per (stack, size); not exact counts.\n",
-		    in->rate, in->rate);
+		fprintf(f,
+			"Values are sampled estimates: rate %" PRIu64 " (one sample per %" PRIu64
+			" bytes allocated on average), unbiased (per stack and size, or per object "
+			"at a site of many sizes); not exact counts.\n",
+			in->rate, in->rate);
 	const mp_dump_totals_t *t = &in->totals;
 	char ab[32], iu[32], pk[32];
 	mp_report_value(ab, sizeof(ab), (int64_t)t->alloc_bytes, "bytes");

@@ -250,11 +250,19 @@ static inline bool is_mixed(const mp_bucket_t *b)
 	return b->kind & MP_BUCKET_MIXED;
 }
 
-/* One object's weight (the objects it stands for) in 1/65536. */
+/* One object's weight (the objects it stands for), and its weight x size, in the mixed sums'
+ * fixed points. */
 static uint64_t w_of(uint64_t size)
 {
 	double w = mp_sample_weight(size, mp_config.rate) * (1 << MP_MIXED_W_SHIFT) + 0.5;
 	return w >= 1.8e19 ? UINT64_MAX >> 8 : (uint64_t)w;
+}
+
+static uint64_t wb_of(uint64_t size)
+{
+	double e =
+	    mp_sample_weight(size, mp_config.rate) * (double)size * (1 << MP_MIXED_B_SHIFT) + 0.5;
+	return e >= 1.8e19 ? UINT64_MAX >> 8 : (uint64_t)e;
 }
 
 /* Shard lock held. An object of `size` joins (d = 1) or leaves (d = -1) mixed bucket b's
@@ -262,7 +270,7 @@ static uint64_t w_of(uint64_t size)
  * what the join put in. */
 static void mix_bump(mp_bucket_t *b, uint64_t size, int d, bool alloc)
 {
-	uint64_t w = w_of(size), e = est_of(size);
+	uint64_t w = w_of(size), e = wb_of(size);
 	if (d < 0)
 		w = -w, e = -e;
 	__atomic_add_fetch(&b->mix_inuse_w, w, __ATOMIC_RELAXED);
@@ -295,7 +303,7 @@ static uint32_t bucket_get_locked(uint32_t stack, uint64_t size, unsigned kind)
 	}
 	mp_stack_t *st = stack < nstacks ? stacks[stack] : NULL;
 	if (!(kind & MP_BUCKET_MIXED) && st) {
-		if (mp_config.rate > 1 && size != 0 && size <= UINT32_MAX &&
+		if (mp_config.rate >= MP_TABLE_MIX_MIN && size != 0 && size <= UINT32_MAX &&
 		    st->sizes >= MP_TABLE_SIZES)
 			return bucket_get_locked(stack, 0, kind | MP_BUCKET_MIXED);
 		st->sizes++;

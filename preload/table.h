@@ -40,10 +40,13 @@ typedef struct mp_stack {
  * those in one bucket per kind, flagged MP_BUCKET_MIXED in kind, size 0. Such a bucket keeps its
  * estimates itself, each object weighted by its own size: objects (sum of weights) and bytes
  * (sum of weight x size), allocated and in use, in the fixed points below; a live object of it
- * keeps its size in the live table. Exact mode (rate 1) never mixes: every size stays exact. */
+ * keeps its size in the live table. Below a rate of MP_TABLE_MIX_MIN (exact mode among them),
+ * and above 4 GiB, every size stays exact. */
 #define MP_TABLE_SIZES	 64
+#define MP_TABLE_MIX_MIN 1024 /* the rate from which sizes mix (fixed-point error < 1e-4) */
 #define MP_BUCKET_MIXED	 0x80000000u
-#define MP_MIXED_W_SHIFT MP_MIXED_OBJECTS_SHIFT /* objects in 1/65536 (dump_format.h) */
+#define MP_MIXED_W_SHIFT MP_MIXED_OBJECTS_SHIFT /* objects in 1/4096 (dump_format.h) */
+#define MP_MIXED_B_SHIFT MP_MIXED_BYTES_SHIFT	/* bytes in 1/16 */
 typedef struct mp_bucket {
 	uint32_t stack;
 	uint32_t kind;
@@ -51,8 +54,8 @@ typedef struct mp_bucket {
 	uint64_t allocs; /* sampled allocations, cumulative */
 	uint64_t inuse;	 /* of those, live */
 	uint64_t est; /* one object's share of the in-use estimate, 1/4096 bytes (weight x size) */
-	/* MP_BUCKET_MIXED: sums of weight (1/65536) and of est (1/4096 bytes), allocated and in
-	 * use; atomics under the shard lock of the object that changed. */
+	/* MP_BUCKET_MIXED: sums of weight and of weight x size (fixed points above), allocated
+	 * and in use; atomics under the shard lock of the object that changed. */
 	uint64_t mix_w, mix_est, mix_inuse_w, mix_inuse_est;
 } mp_bucket_t;
 

@@ -11,6 +11,9 @@
 #define MP_DUMP_MAGIC	  "MPROFDMP"
 #define MP_DUMP_MAGIC_LEN 8
 #define MP_DUMP_MAJOR	  1 /* readers refuse a newer major */
+/* A dump with MIXED_SAMPLES is 2.0 (2.0 is 1.6 with them): its size-0 samples hold objects of
+ * many sizes, which a 1.x reader would take for objects of size 0, so it refuses the file. */
+#define MP_DUMP_MAJOR_MIXED 2
 #define MP_DUMP_MINOR                                                                              \
 	6 /* readers accept any minor: new fields go in new sections, or after a section's own */
 #define MP_DUMP_FILE_HEADER_SIZE 16
@@ -36,9 +39,10 @@ enum mp_section_type {
 };
 
 /* MP_SEC_MIXED_SAMPLES fixed points: objects in 1/2^MP_MIXED_OBJECTS_SHIFT, bytes in
- * 1/2^MP_MIXED_BYTES_SHIFT. */
-#define MP_MIXED_OBJECTS_SHIFT 16
-#define MP_MIXED_BYTES_SHIFT   12
+ * 1/2^MP_MIXED_BYTES_SHIFT (cumulative sums: room for 4.5e15 objects and 1.1e18 bytes at one
+ * site). */
+#define MP_MIXED_OBJECTS_SHIFT 12
+#define MP_MIXED_BYTES_SHIFT   4
 #define MP_MIXED_SAMPLE_SIZE   36
 
 /* MP_SEC_HEADER flags. */

@@ -53,9 +53,9 @@ expect_rc "wrong magic: exit 2, offset 0" 2 "^mapprof-report: $T/junk.mprof: off
 head -c 1000 "$T/a.mprof" >"$T/trunc.mprof"
 expect_rc "truncated: exit 2 with offset" 2 "^mapprof-report: $T/trunc.mprof: offset [0-9]+: " \
 	"$REPORT" -o "$T/x.pb.gz" "$T/trunc.mprof"
-{ printf 'MPROFDMP\x02\x00\x00\x00\x10\x00\x00\x00'; tail -c +17 "$T/a.mprof"; } >"$T/major2.mprof"
-expect_rc "newer major: exit 2, offset 8" 2 "offset 8: format version 2.0 is not supported" \
-	"$REPORT" -o "$T/x.pb.gz" "$T/major2.mprof"
+{ printf 'MPROFDMP\x03\x00\x00\x00\x10\x00\x00\x00'; tail -c +17 "$T/a.mprof"; } >"$T/major3.mprof"
+expect_rc "newer major: exit 2, offset 8" 2 "offset 8: format version 3.0 is not supported" \
+	"$REPORT" -o "$T/x.pb.gz" "$T/major3.mprof"
 head -c 4096 /dev/urandom >"$T/random.mprof"
 expect_rc "random bytes: exit 2" 2 'offset 0: bad magic' "$REPORT" -o "$T/x.pb.gz" "$T/random.mprof"
 expect_rc "mixed rates: exit 2" 2 'at rate 4096, but .* at rate 1|at rate 1, but .* at rate 4096' \

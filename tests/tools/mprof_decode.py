@@ -189,12 +189,12 @@ def decode_samples(r):
 
 
 def decode_mixed_samples(r):
-    """1.6: estimates of samples of many sizes (objects in 1/65536, bytes in 1/4096)."""
+    """2.0: estimates of samples of many sizes (objects in 1/4096, bytes in 1/16)."""
     out = []
     for _ in range(r.u32()):
         i, w, b, iw, ib = r.take("<IQQQQ")
-        out.append({"sample": i, "objects": w / 65536.0, "bytes": b / 4096.0,
-                    "inuse_objects": iw / 65536.0, "inuse_bytes": ib / 4096.0})
+        out.append({"sample": i, "objects": w / 4096.0, "bytes": b / 16.0,
+                    "inuse_objects": iw / 4096.0, "inuse_bytes": ib / 16.0})
     return out
 
 
@@ -277,8 +277,10 @@ def decode(data, name="dump"):
     if len(data) < 16 or data[:8] != MAGIC:
         raise FormatError("%s: bad magic" % name)
     major, minor, hsize = struct.unpack_from("<HHI", data, 8)
-    if major != 1:
-        raise FormatError("%s: major version %d (only 1 is known)" % (name, major))
+    if major not in (1, 2):
+        raise FormatError("%s: major version %d (only 1 and 2 are known)" % (name, major))
+    if major == 2:  # 2.0 is 1.6 with MIXED_SAMPLES (its size-0 samples hold many sizes)
+        minor += 6
     if hsize < 16 or hsize > len(data):
         raise FormatError("%s: file header size %d" % (name, hsize))
     d = {"file": name, "major": major, "minor": minor, "unknown_sections": []}

@@ -299,6 +299,8 @@ static mpw_t mixed_dump(uint32_t index, uint64_t size, const uint64_t sums[4], b
 	mpw_end(&w);
 	mpw_totals(&w, 100, 50, 6400, 17, 300);
 	mpw_finish(&w);
+	w.b[8] = MP_DUMP_MAJOR_MIXED; /* 2.0: a dump with MIXED_SAMPLES */
+	w.b[10] = 0;
 	return w;
 }
 
@@ -332,6 +334,10 @@ static void mixed_samples(void **state)
 	const uint64_t over[4] = {1u << 16, 5000u << 12, 2u << 16, 1500u << 12};
 	w = mixed_dump(1, 0, over, false, &at);
 	expect_error(w.b, w.n, at + 20, "more in use");
+	free(w.b);
+	const uint64_t over_b[4] = {7u << 16, 5000u << 12, 2u << 16, 6000u << 12};
+	w = mixed_dump(1, 0, over_b, false, &at);
+	expect_error(w.b, w.n, at + 28, "more in use");
 	free(w.b);
 	(void)state;
 }
@@ -367,8 +373,8 @@ static void bad_magic(void **state)
 static void newer_major(void **state)
 {
 	mpw_t w = build(NULL);
-	w.b[8] = MP_DUMP_MAJOR + 1;
-	expect_error(w.b, w.n, 8, "version 2.");
+	w.b[8] = MP_DUMP_MAJOR_MIXED + 1;
+	expect_error(w.b, w.n, 8, "version 3.");
 	free(w.b);
 }
 

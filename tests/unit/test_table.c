@@ -200,7 +200,24 @@ static uint64_t w_fx(uint64_t size, uint64_t rate)
 
 static uint64_t est_fx(uint64_t size, uint64_t rate)
 {
-	return (uint64_t)(mp_sample_weight(size, rate) * (double)size * 4096 + 0.5);
+	return (uint64_t)(mp_sample_weight(size, rate) * (double)size * (1 << MP_MIXED_B_SHIFT) +
+			  0.5);
+}
+
+static uint64_t saved_rate;
+
+static int rate_4096(void **state)
+{
+	saved_rate = mp_config.rate;
+	mp_config.rate = 4096;
+	return reset(state);
+}
+
+static int rate_back(void **state)
+{
+	(void)state;
+	mp_config.rate = saved_rate;
+	return 0;
 }
 
 /* A stack sampled at many sizes (a buffer grown by realloc in small steps): MP_TABLE_SIZES
@@ -209,8 +226,6 @@ static uint64_t est_fx(uint64_t size, uint64_t rate)
  * exact mode every size keeps its own bucket. */
 static void many_sizes_share_a_mixed_bucket(void **state)
 {
-	uint64_t saved = mp_config.rate;
-	mp_config.rate = 4096;
 	uintptr_t pc[1] = {0x77};
 	uint32_t st = intern(pc, 1);
 	enum { N = 300 };
@@ -254,7 +269,23 @@ static void many_sizes_share_a_mixed_bucket(void **state)
 	assert_int_equal(size, 1000 + 7 * (uint64_t)k);
 	assert_int_equal(mk->mix_inuse_w, 0);
 	assert_int_equal(mk->mix_inuse_est, 0);
-	/* Exact mode: a bucket per size, however many. */
+	/* A realloc that failed puts its object back with its own size: in use as before. */
+	k = MP_TABLE_SIZES + 4; /* live */
+	uint64_t cur = m->mix_inuse_w, cur_est = m->mix_inuse_est;
+	uint32_t bucket;
+	assert_true(mp_table_take(&objs[k], &size, &bucket));
+	assert_int_equal(m->mix_inuse_w, cur - w_fx(size, 4096));
+	mp_table_relive(&objs[k], bucket, size);
+	assert_int_equal(m->mix_inuse_w, cur);
+	assert_int_equal(m->mix_inuse_est, cur_est);
+	/* An object recorded again at its address (its free unseen) leaves the sums it was in. */
+	uint64_t before = m->mix_inuse_w;
+	assert_true(alloc(&objs[k], st, 5000, 0)); /* a new size: mixed too */
+	assert_int_equal(m->mix_inuse_w,
+			 before - w_fx(1000 + 7 * (uint64_t)k, 4096) + w_fx(5000, 4096));
+	assert_true(take(&objs[k], &size));
+	assert_int_equal(size, 5000);
+	/* Exact mode (and rates below MP_TABLE_MIX_MIN): a bucket per size, however many. */
 	mp_table_reset();
 	mp_config.rate = 1;
 	st = intern(pc, 1);
@@ -262,7 +293,6 @@ static void many_sizes_share_a_mixed_bucket(void **state)
 		assert_true(alloc(&objs[i], st, 1000 + 7 * (uint64_t)i, 0));
 	assert_int_equal(mp_table_bucket_count_locked(), N);
 	assert_null(find(st, 0, MP_BUCKET_MIXED));
-	mp_config.rate = saved;
 }
 
 /* The fork child's reset: no stacks, no buckets, nothing live, and buckets created afterwards
@@ -325,7 +355,7 @@ int main(void)
 	    cmocka_unit_test_setup(realloc_same_address, reset),
 	    cmocka_unit_test_setup(live_table_many, reset),
 	    cmocka_unit_test_setup(set_kind_moves_object, reset),
-	    cmocka_unit_test_setup(many_sizes_share_a_mixed_bucket, reset),
+	    cmocka_unit_test_setup_teardown(many_sizes_share_a_mixed_bucket, rate_4096, rate_back),
 	    cmocka_unit_test_setup(reset_forgets_everything, reset),
 	    cmocka_unit_test_setup(thread_cache_compares_every_frame, reset),
 	};
