@@ -466,6 +466,9 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 				    i, (unsigned long long)s->inuse_count,
 				    (unsigned long long)s->alloc_count);
 	}
+	if (d->nmixed && d->major != MP_DUMP_MAJOR_MIXED)
+		return fail(c, payload_at[11] - MP_DUMP_SECTION_HEADER_SIZE,
+			    "MIXED_SAMPLES in a %u.x dump (only a 2.x dump has it)", d->major);
 	for (uint32_t i = 0; i < d->nmixed; i++) {
 		const uint64_t *m = &d->mixed[(size_t)i * 5];
 		size_t at = payload_at[11] + 4 + (size_t)i * MP_MIXED_SAMPLE_SIZE;
@@ -483,12 +486,25 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 		if (m[3] > m[1] || m[4] > m[2])
 			return fail(c, at + (m[3] > m[1] ? 20 : 28),
 				    "MIXED_SAMPLES entry %u: more in use than allocated", i);
+		/* Each sampled object weighs 1 or more: the sums cover the raw counts. */
+		if (m[1] >> MP_MIXED_OBJECTS_SHIFT < s->alloc_count ||
+		    m[3] >> MP_MIXED_OBJECTS_SHIFT < s->inuse_count)
+			return fail(c, at + 4,
+				    "MIXED_SAMPLES entry %u: fewer objects than the sample's %llu "
+				    "sampled",
+				    i, (unsigned long long)s->alloc_count);
 		s->mixed = true;
 		s->mix_objects = m[1];
 		s->mix_bytes = m[2];
 		s->mix_inuse_objects = m[3];
 		s->mix_inuse_bytes = m[4];
 	}
+	/* In a 2.x dump a sample of size 0 is a mixed one (at its rates no 0-byte object is
+	 * sampled): without its estimates it would read as nothing. */
+	for (uint32_t i = 0; d->major == MP_DUMP_MAJOR_MIXED && i < d->nsamples; i++)
+		if (d->samples[i].size == 0 && d->samples[i].alloc_count && !d->samples[i].mixed)
+			return fail(c, payload_at[3] + 4 + (size_t)i * SAMPLE_SIZE + 8,
+				    "SAMPLES entry %u: size 0 with no MIXED_SAMPLES entry", i);
 	for (uint32_t i = 0; i < d->ngrows; i++)
 		if (d->grows[i].stack >= d->nstacks)
 			return fail(c, payload_at[6] + 4 + (size_t)i * GROW_SIZE,

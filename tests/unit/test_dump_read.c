@@ -271,10 +271,20 @@ static void heap_grow_bytes(void **state)
 	assert_int_equal(heap_of(&over), 17); /* never more than grow_bytes */
 }
 
+/* The same with sample 0 of size size0; *at0: sample 0's size field. */
+static mpw_t mixed_dump0(uint64_t size0, uint32_t index, uint64_t size, const uint64_t sums[4],
+			 bool twice, size_t *at, size_t *at0);
+
 /* A dump whose sample 1 (of 2) is a mixed one (MIXED_SAMPLES, 1.6): entry `index` with the four
  * sums given (a second entry too when twice), sample 1 of size `size`. *at: the entry's offset. */
 static mpw_t mixed_dump(uint32_t index, uint64_t size, const uint64_t sums[4], bool twice,
 			size_t *at)
+{
+	return mixed_dump0(64, index, size, sums, twice, at, NULL);
+}
+
+static mpw_t mixed_dump0(uint64_t size0, uint32_t index, uint64_t size, const uint64_t sums[4],
+			 bool twice, size_t *at, size_t *at0)
 {
 	mpw_t w = {0};
 	mpw_file_header(&w);
@@ -294,7 +304,9 @@ static mpw_t mixed_dump(uint32_t index, uint64_t size, const uint64_t sums[4], b
 	one_stack(&w);
 	mpw_begin(&w, MP_SEC_SAMPLES);
 	mpw_u32(&w, 2);
-	mpw_sample(&w, 0, 0, 64, 10, 5);
+	if (at0)
+		*at0 = w.n + 8;
+	mpw_sample(&w, 0, 0, size0, 10, 5);
 	mpw_sample(&w, 0, 0, size, 7, 2);
 	mpw_end(&w);
 	mpw_totals(&w, 100, 50, 6400, 17, 300);
@@ -338,6 +350,21 @@ static void mixed_samples(void **state)
 	const uint64_t over_b[4] = {7u << 16, 5000u << 12, 2u << 16, 6000u << 12};
 	w = mixed_dump(1, 0, over_b, false, &at);
 	expect_error(w.b, w.n, at + 28, "more in use");
+	free(w.b);
+	/* Fewer objects than raw samples (each weighs 1 or more), a size-0 sample of a 2.0 dump
+	 * without its entry, and the section in a 1.x dump: refused. */
+	const uint64_t zero[4] = {0, 0, 0, 0};
+	w = mixed_dump(1, 0, zero, false, &at);
+	expect_error(w.b, w.n, at + 4, "fewer objects");
+	free(w.b);
+	size_t at0;
+	w = mixed_dump0(0, 1, 0, sums, false, &at, &at0);
+	expect_error(w.b, w.n, at0, "size 0 with no MIXED_SAMPLES entry");
+	free(w.b);
+	w = mixed_dump(1, 0, sums, false, &at);
+	w.b[8] = MP_DUMP_MAJOR;
+	w.b[10] = 6;
+	expect_error(w.b, w.n, at - 4 - MP_DUMP_SECTION_HEADER_SIZE, "in a 1.x dump");
 	free(w.b);
 	(void)state;
 }
