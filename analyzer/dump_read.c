@@ -493,11 +493,7 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 				    "MIXED_SAMPLES entry %u: fewer objects than the sample's %llu "
 				    "sampled",
 				    i, (unsigned long long)s->alloc_count);
-		s->mixed = true;
-		s->mix_objects = m[1];
-		s->mix_bytes = m[2];
-		s->mix_inuse_objects = m[3];
-		s->mix_inuse_bytes = m[4];
+		s->mixed = i + 1;
 	}
 	/* In a 2.x dump a sample of size 0 is a mixed one (at its rates no 0-byte object is
 	 * sampled): without its estimates it would read as nothing. */

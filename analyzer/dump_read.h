@@ -21,11 +21,9 @@ typedef struct {
 typedef struct {
 	uint32_t stack, kind;
 	uint64_t size, alloc_count, inuse_count;
-	/* A sample of many sizes (MIXED_SAMPLES, 1.6; size 0): its estimates, each object weighed
-	 * by its own size, in the fixed points of dump_format.h (objects, bytes; allocated, in
-	 * use). */
-	bool mixed;
-	uint64_t mix_objects, mix_bytes, mix_inuse_objects, mix_inuse_bytes;
+	/* A sample of many sizes (size 0 in a 2.x dump): 1 + its MIXED_SAMPLES entry, else 0
+	 * (mp_dump_sample_mix). */
+	uint32_t mixed;
 } mp_dump_sample_t;
 
 typedef struct {
@@ -103,7 +101,7 @@ typedef struct {
 	uint32_t nsamples;
 	mp_dump_sample_t *samples;
 	uint32_t nmixed;
-	uint64_t *mixed; /* while parsing: MIXED_SAMPLES entries, index then four sums */
+	uint64_t *mixed; /* MIXED_SAMPLES entries: the sample's index, then its four sums */
 
 	mp_dump_totals_t totals;
 
@@ -160,6 +158,13 @@ static inline const char *mp_dump_kind_name(uint32_t kind)
 	default:
 		return "other"; /* a kind from a later minor version */
 	}
+}
+
+/* A sample of many sizes' estimates, each object weighed by its own size, in the fixed points
+ * of dump_format.h: objects, bytes, in-use objects, in-use bytes; NULL for any other sample. */
+static inline const uint64_t *mp_dump_sample_mix(const mp_dump_t *d, const mp_dump_sample_t *s)
+{
+	return s->mixed ? &d->mixed[(size_t)(s->mixed - 1) * 5 + 1] : NULL;
 }
 
 #endif

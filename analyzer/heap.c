@@ -52,12 +52,12 @@ void mp_builders_order(const mp_inputs_t *in, uint64_t (*weight)(const mp_dump_t
 
 /* A sample of many sizes (dump_read.h) carries its estimates in fixed point: objects rounded
  * with the sample's dither (unbiased, and in use never above allocated), bytes to the nearest. */
-static void mixed_values(const mp_dump_sample_t *s, double u, int64_t v[4])
+static void mixed_values(const uint64_t *mix, double u, int64_t v[4])
 {
 	const double fo = 1.0 / (1 << MP_MIXED_OBJECTS_SHIFT),
 		     fb = 1.0 / (1 << MP_MIXED_BYTES_SHIFT);
-	double x[4] = {(double)s->mix_objects * fo, (double)s->mix_bytes * fb,
-		       (double)s->mix_inuse_objects * fo, (double)s->mix_inuse_bytes * fb};
+	double x[4] = {(double)mix[0] * fo, (double)mix[1] * fb, (double)mix[2] * fo,
+		       (double)mix[3] * fb};
 	for (int k = 0; k < 4; k++) {
 		double r = k % 2 == 0 ? floor(x[k] + u) : floor(x[k] + 0.5);
 		v[k] = r < 9.2e18 ? (int64_t)r : INT64_MAX;
@@ -136,8 +136,9 @@ void mp_heap_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			    mp_estimate_objects(s->inuse_count, s->size, d->rate, u),
 			    mp_estimate_bytes(s->inuse_count, s->size, d->rate),
 			};
-			if (s->mixed) /* its objects' sizes differ: no `bytes` label */
-				mixed_values(s, u, v);
+			const uint64_t *mix = mp_dump_sample_mix(d, s);
+			if (mix) /* its objects' sizes differ: no `bytes` label */
+				mixed_values(mix, u, v);
 			mp_label_t l[2] = {
 			    {.key = key_bytes,
 			     .num = s->size > INT64_MAX ? INT64_MAX : (int64_t)s->size,
