@@ -466,7 +466,7 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 				    i, (unsigned long long)s->inuse_count,
 				    (unsigned long long)s->alloc_count);
 	}
-	if (d->nmixed && d->major != MP_DUMP_MAJOR_MIXED)
+	if (payload_at[11] && d->major != MP_DUMP_MAJOR_MIXED) /* the section, even empty */
 		return fail(c, payload_at[11] - MP_DUMP_SECTION_HEADER_SIZE,
 			    "MIXED_SAMPLES in a %u.x dump (only a 2.x dump has it)", d->major);
 	for (uint32_t i = 0; i < d->nmixed; i++) {
@@ -487,12 +487,13 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 			return fail(c, at + (m[3] > m[1] ? 20 : 28),
 				    "MIXED_SAMPLES entry %u: more in use than allocated", i);
 		/* Each sampled object weighs 1 or more: the sums cover the raw counts. */
-		if (m[1] >> MP_MIXED_OBJECTS_SHIFT < s->alloc_count ||
-		    m[3] >> MP_MIXED_OBJECTS_SHIFT < s->inuse_count)
-			return fail(c, at + 4,
+		bool all = m[1] >> MP_MIXED_OBJECTS_SHIFT < s->alloc_count;
+		if (all || m[3] >> MP_MIXED_OBJECTS_SHIFT < s->inuse_count)
+			return fail(c, at + (all ? 4 : 20),
 				    "MIXED_SAMPLES entry %u: fewer objects than the sample's %llu "
-				    "sampled",
-				    i, (unsigned long long)s->alloc_count);
+				    "sampled%s",
+				    i, (unsigned long long)(all ? s->alloc_count : s->inuse_count),
+				    all ? "" : " in use");
 		s->mixed = i + 1;
 	}
 	/* In a 2.x dump a sample of size 0 is a mixed one (at its rates no 0-byte object is

@@ -678,7 +678,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		os->agg.reserved++;
 		os->flags |= MP_SITE_RESERVES;
 	}
-	os->flags |= fresh->site->flags & (MP_SITE_LOWLOAD | MP_SITE_SHRUNK); /* its grow's too */
+	os->flags |= fresh->site->flags & MP_SITE_LOWLOAD; /* its grow's load factor too */
 	htab_remove(&insts, &fresh->h);
 	htab_remove(&insts, &old->h);
 	old->key = fresh->key;

@@ -89,6 +89,7 @@ typedef struct mp_map_inst {
 	uint8_t ntids;	   /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
 	bool turns;	   /* counted in its site's turns */
 	bool explicit_grow, noexpand, adoptable;
+	bool shrunk; /* unordered_map: the program shrank it (rehash/reserve to fewer buckets) */
 	/* unordered_map: a grow of its was not seen allocated (a caching allocator handed out an
 	 * array it kept, or the map's own allocator made it): `array`, if set, may be no longer
 	 * the map's. Cleared when a grow's array is seen. */

@@ -301,7 +301,12 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	 * grow (the new array replaces the old), but not counted as one (nor adopted: adoption
 	 * takes back a grow). */
 	x->shrink = to < from;
-	if (x->shrink) /* its next grows come from the program's own shrink (churn.c) */
+	if (x->shrink)
+		m->shrunk = true;
+	else if (m->shrunk && !(flags & MP_GROW_EXPLICIT))
+		/* An insert grows it again after the program shrank it: that grow comes from the
+		 * shrink, not from a reserve too small (churn.c). A shrink at the end (clear(),
+		 * rehash(0) before it dies) says nothing. */
 		m->site->flags |= MP_SITE_SHRUNK;
 	m->adoptable = fresh && from > 1 && !x->shrink;
 	x->fresh = fresh;

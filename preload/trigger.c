@@ -303,8 +303,8 @@ static void resume_writer(void)
 {
 	int saved = errno;
 	if (writer_paused) { /* not if a fork child, made from within the call, started its own */
-		writer_paused = 0;
 		start_thread();
+		writer_paused = 0; /* after: a fork meanwhile sees one of the two set */
 	}
 	pthread_mutex_unlock(&ctl_lock);
 	errno = saved;

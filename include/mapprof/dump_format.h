@@ -72,8 +72,8 @@ enum mp_map_kind {
  * program's choice, which the report's oversized verdict (8 per element) cannot tell apart. */
 #define MP_SITE_LOWLOAD	    (1u << 1)
 #define MP_SITE_LOWLOAD_MAX 0.125f
-/* (1.6) unordered_map: an instance was shrunk by the program (rehash() or reserve() to fewer
- * buckets than it had): its grows after that are not for want of a reserve. */
+/* (1.6) unordered_map: an instance grew by inserts after the program shrank it (rehash() or
+ * reserve() to fewer buckets than it had): those grows are not for want of a reserve. */
 #define MP_SITE_SHRUNK (1u << 2)
 
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];

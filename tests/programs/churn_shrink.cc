@@ -3,11 +3,12 @@
 // for the 1010 elements its maps reach, fills 1000, erases 990, shrinks with rehash(0) and fills
 // 1000 more, so each map grows again after the shrink; the advice asked for the very
 // reserve(1010) the code makes ("the reserve is too small"). small_reserve() reserves 100 and
-// fills 1000 with no shrink: its reserve is too small. Prints the grows each saw.
+// fills 1000 with no shrink: its reserve is too small; so is shrink_at_end()'s, whose maps are
+// shrunk only once full (clear(), rehash(0)), before they die. Prints the grows each saw.
 #include <cstdio>
 #include <unordered_map>
 
-static unsigned shrunk_grows, small_grows;
+static unsigned shrunk_grows, small_grows, end_grows;
 
 static unsigned fill(std::unordered_map<int, int> &m, int from, int n)
 {
@@ -38,12 +39,23 @@ extern "C" __attribute__((noinline)) void small_reserve(void)
 	small_grows += fill(m, 0, 1000);
 }
 
+extern "C" __attribute__((noinline)) void shrink_at_end(void)
+{
+	std::unordered_map<int, int> m;
+	m.reserve(100);
+	end_grows += fill(m, 0, 1000);
+	m.clear();
+	m.rehash(0);
+}
+
 int main()
 {
 	for (int r = 0; r < 20; r++) {
 		shrunk();
 		small_reserve();
+		shrink_at_end();
 	}
-	std::printf("shrunk grows %u small_reserve grows %u\n", shrunk_grows, small_grows);
+	std::printf("shrunk grows %u small_reserve grows %u shrink_at_end grows %u\n", shrunk_grows,
+		    small_grows, end_grows);
 	return 0;
 }

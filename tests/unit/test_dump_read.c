@@ -355,6 +355,10 @@ static void mixed_samples(void **state)
 	w = mixed_dump(1, 0, zero, false, &at);
 	expect_error(w.b, w.n, at + 4, "fewer objects");
 	free(w.b);
+	const uint64_t few_live[4] = {7u << 16, 5000u << 12, 0, 1500u << 12};
+	w = mixed_dump(1, 0, few_live, false, &at);
+	expect_error(w.b, w.n, at + 20, "sampled in use");
+	free(w.b);
 	size_t at0;
 	w = mixed_dump0(0, 1, 0, sums, false, &at, &at0);
 	expect_error(w.b, w.n, at0, "size 0 with no MIXED_SAMPLES entry");
