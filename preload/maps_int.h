@@ -128,6 +128,7 @@ typedef struct mp_maps_tls {
 			 * free is the very next heap call of the rehash */
 	mp_map_grow_t *grow; /* where its duration goes */
 	bool shrink;	     /* the pending "grow" is a rehash to fewer buckets: not a grow */
+	bool shrunk_before;  /* its instance's `shrunk` before this decision */
 	/* To take it back if its array cannot be allocated (mp_maps_cxx_alloc_failed): whether its
 	 * instance was made for it, and the sizes it raised, as they were and as it set them. */
 	bool fresh;

@@ -301,9 +301,12 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	 * grow (the new array replaces the old), but not counted as one (nor adopted: adoption
 	 * takes back a grow). */
 	x->shrink = to < from;
+	x->shrunk_before = m->shrunk; /* back if its array cannot be allocated */
 	if (x->shrink)
 		m->shrunk = true;
-	else if (m->shrunk && !(flags & MP_GROW_EXPLICIT))
+	else if (flags & MP_GROW_EXPLICIT)
+		m->shrunk = false; /* sized again after its shrink: the size is the program's */
+	else if (m->shrunk)
 		/* An insert grows it again after the program shrank it: that grow comes from the
 		 * shrink, not from a reserve too small (churn.c). A shrink at the end (clear(),
 		 * rehash(0) before it dies) says nothing. */
@@ -435,6 +438,7 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
 	mp_maps_lock();
 	mp_map_inst_t *m = valid(x->key, x->serial);
 	if (m) {
+		m->shrunk = x->shrunk_before;
 		if (x->shrink)
 			m->buckets = x->from;
 		else

@@ -281,11 +281,12 @@ halfload [(20, 20, ['oversized'])]" "$got"
 # --- maps the program shrinks (rehash(0) after erasing) and fills again: presize blames the
 # shrink, not a reserve the code already makes (it asked for reserve(1010) again); a reserve
 # that is just too small is still told so, also where the maps are shrunk only before they die
+# or sized again (too small) after the shrink
 run shrink "$PROGS/churn_shrink"
 got=$(python3 -c "
 import sys; sys.path.insert(0, '$ROOT/tests/tools'); import maps_json as mj
 d = mj.load('$T/shrink.json')
-for f in ('shrunk', 'small_reserve', 'shrink_at_end'):
+for f in ('shrunk', 'small_reserve', 'shrink_at_end', 'resized'):
     for x in mj.sites_named(d, f):
         for v in x['verdicts']:
             if v['id'] == 'presize':
@@ -293,7 +294,8 @@ for f in ('shrunk', 'small_reserve', 'shrink_at_end'):
 expect_eq "a map the program shrinks: presize names the shrink; a small reserve stays too small" \
 	"shrunk the program shrinks these maps (rehash() or reserve() to fewer buckets) and fills them again
 small_reserve the reserve is too small
-shrink_at_end the reserve is too small" "$got"
+shrink_at_end the reserve is too small
+resized the reserve is too small" "$got"
 
 # --- a site where only some maps reserve: the presize verdict says how many, and asks for a
 # reserve for every one (it said "after their reserve()" and "the reserve is too small")

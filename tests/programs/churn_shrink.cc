@@ -4,11 +4,12 @@
 // 1000 more, so each map grows again after the shrink; the advice asked for the very
 // reserve(1010) the code makes ("the reserve is too small"). small_reserve() reserves 100 and
 // fills 1000 with no shrink: its reserve is too small; so is shrink_at_end()'s, whose maps are
-// shrunk only once full (clear(), rehash(0)), before they die. Prints the grows each saw.
+// shrunk only once full (clear(), rehash(0)), before they die, and resized()'s, which reserves
+// 100 again after its shrink and then fills 1000. Prints the grows each saw.
 #include <cstdio>
 #include <unordered_map>
 
-static unsigned shrunk_grows, small_grows, end_grows;
+static unsigned shrunk_grows, small_grows, end_grows, resized_grows;
 
 static unsigned fill(std::unordered_map<int, int> &m, int from, int n)
 {
@@ -48,14 +49,28 @@ extern "C" __attribute__((noinline)) void shrink_at_end(void)
 	m.rehash(0);
 }
 
+extern "C" __attribute__((noinline)) void resized(void)
+{
+	std::unordered_map<int, int> m;
+	m.reserve(1010);
+	resized_grows += fill(m, 0, 1000);
+	for (int i = 0; i < 990; i++)
+		m.erase(i);
+	m.rehash(0);
+	m.reserve(100);
+	resized_grows += fill(m, 50000, 1000);
+}
+
 int main()
 {
 	for (int r = 0; r < 20; r++) {
 		shrunk();
 		small_reserve();
 		shrink_at_end();
+		resized();
 	}
-	std::printf("shrunk grows %u small_reserve grows %u shrink_at_end grows %u\n", shrunk_grows,
-		    small_grows, end_grows);
+	std::printf(
+	    "shrunk grows %u small_reserve grows %u shrink_at_end grows %u resized grows %u\n",
+	    shrunk_grows, small_grows, end_grows, resized_grows);
 	return 0;
 }
