@@ -451,9 +451,9 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 		if (k->kind & MP_BUCKET_MIXED) {
 			mp_buf_u32(b, index);
 			mp_buf_u64(b, k->mix_w);
-			mp_buf_u64(b, k->mix_est);
+			mp_buf_u64(b, k->mix_b);
 			mp_buf_u64(b, k->mix_inuse_w);
-			mp_buf_u64(b, k->mix_inuse_est);
+			mp_buf_u64(b, k->mix_inuse_b);
 		}
 		index++;
 	}

@@ -274,10 +274,10 @@ static void mix_bump(mp_bucket_t *b, uint64_t size, int d, bool alloc)
 	if (d < 0)
 		w = -w, e = -e;
 	__atomic_add_fetch(&b->mix_inuse_w, w, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&b->mix_inuse_est, e, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&b->mix_inuse_b, e, __ATOMIC_RELAXED);
 	if (alloc) {
 		__atomic_add_fetch(&b->mix_w, w, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&b->mix_est, e, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->mix_b, e, __ATOMIC_RELAXED);
 	}
 }
 
@@ -327,7 +327,7 @@ static uint32_t bucket_get_locked(uint32_t stack, uint64_t size, unsigned kind)
 	/* Chunks are reused after a fork (mp_table_reset keeps them): clear the parent's counts. */
 	b->allocs = 0;
 	b->inuse = 0;
-	b->mix_w = b->mix_est = b->mix_inuse_w = b->mix_inuse_est = 0;
+	b->mix_w = b->mix_b = b->mix_inuse_w = b->mix_inuse_b = 0;
 	bucket_slots[i] = id + 1;
 	__atomic_store_n(&nbuckets, id + 1, __ATOMIC_RELEASE);
 	return id;

@@ -56,7 +56,7 @@ typedef struct mp_bucket {
 	uint64_t est; /* one object's share of the in-use estimate, 1/4096 bytes (weight x size) */
 	/* MP_BUCKET_MIXED: sums of weight and of weight x size (fixed points above), allocated
 	 * and in use; atomics under the shard lock of the object that changed. */
-	uint64_t mix_w, mix_est, mix_inuse_w, mix_inuse_est;
+	uint64_t mix_w, mix_b, mix_inuse_w, mix_inuse_b;
 } mp_bucket_t;
 
 /* Totals kept next to the live table. */

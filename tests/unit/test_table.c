@@ -255,9 +255,9 @@ static void many_sizes_share_a_mixed_bucket(void **state)
 	assert_non_null(m);
 	assert_int_equal(m->allocs, N - MP_TABLE_SIZES);
 	assert_int_equal(m->mix_w, w);
-	assert_int_equal(m->mix_est, e);
+	assert_int_equal(m->mix_b, e);
 	assert_int_equal(m->mix_inuse_w, wlive);
-	assert_int_equal(m->mix_inuse_est, elive);
+	assert_int_equal(m->mix_inuse_b, elive);
 	/* A bucket array's kind: the object moves with its own size to the kind's mixed bucket. */
 	int k = MP_TABLE_SIZES + 1; /* live: k % 3 != 0 */
 	mp_table_set_kind(&objs[k], MP_KIND_UTHASH);
@@ -268,16 +268,16 @@ static void many_sizes_share_a_mixed_bucket(void **state)
 	assert_true(take(&objs[k], &size));
 	assert_int_equal(size, 1000 + 7 * (uint64_t)k);
 	assert_int_equal(mk->mix_inuse_w, 0);
-	assert_int_equal(mk->mix_inuse_est, 0);
+	assert_int_equal(mk->mix_inuse_b, 0);
 	/* A realloc that failed puts its object back with its own size: in use as before. */
 	k = MP_TABLE_SIZES + 4; /* live */
-	uint64_t cur = m->mix_inuse_w, cur_est = m->mix_inuse_est;
+	uint64_t cur = m->mix_inuse_w, cur_est = m->mix_inuse_b;
 	uint32_t bucket;
 	assert_true(mp_table_take(&objs[k], &size, &bucket));
 	assert_int_equal(m->mix_inuse_w, cur - w_fx(size, 4096));
 	mp_table_relive(&objs[k], bucket, size);
 	assert_int_equal(m->mix_inuse_w, cur);
-	assert_int_equal(m->mix_inuse_est, cur_est);
+	assert_int_equal(m->mix_inuse_b, cur_est);
 	/* An object recorded again at its address (its free unseen) leaves the sums it was in. */
 	uint64_t before = m->mix_inuse_w;
 	assert_true(alloc(&objs[k], st, 5000, 0)); /* a new size: mixed too */
