@@ -548,6 +548,10 @@ int mp_dump_parse(const uint8_t *buf, size_t len, const char *name, mp_dump_t *d
 	cur_t c = {.buf = buf, .pos = 0, .end = len, .name = name, .err = err, .errlen = errlen};
 	int rc;
 
+	/* A file cut short inside the magic is a truncated dump, not some other file. */
+	if (len < MP_DUMP_MAGIC_LEN && len > 0 && memcmp(buf, MP_DUMP_MAGIC, len) == 0)
+		return fail(&c, len, "truncated file header (%zu of %u magic bytes)", len,
+			    (unsigned)MP_DUMP_MAGIC_LEN);
 	if (len < MP_DUMP_MAGIC_LEN || memcmp(buf, MP_DUMP_MAGIC, MP_DUMP_MAGIC_LEN) != 0)
 		return fail(&c, 0, "bad magic: not a mapprof dump");
 	c.pos = MP_DUMP_MAGIC_LEN;

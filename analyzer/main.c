@@ -40,8 +40,8 @@ static const char usage_text[] =
     "usage: mapprof-report [options] DUMP...\n"
     "Folds mapprof dumps (mapprof.*.mprof) into a pprof profile or a text report.\n"
     "\n"
-    "  -o, --output FILE       write to FILE (default: stdout; a pprof profile is not\n"
-    "                          written to a terminal)\n"
+    "  -o, --output FILE       write to FILE (default, or -: stdout; a pprof profile is\n"
+    "                          not written to a terminal)\n"
     "  --profile heap|grow     heap: Go's heap profile of sampled allocations (default);\n"
     "                          grow: hash-map grow events per call site\n"
     "  --top [N]               text table of the top N lines (default 20) instead of pprof\n"
@@ -214,7 +214,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
 		return usage_error("%s--maps reads map sites; --profile does not apply", "");
 	if (o->maps)
 		return MP_OK;
-	if (o->mode == MODE_PPROF && !o->output && isatty(STDOUT_FILENO))
+	if (o->mode == MODE_PPROF && isatty(STDOUT_FILENO) &&
+	    (!o->output || strcmp(o->output, "-") == 0 || strcmp(o->output, "/dev/stdout") == 0))
 		return usage_error("%snot writing a binary profile to a terminal; use -o FILE", "");
 	if (o->mode == MODE_JSON && o->sample_index)
 		return usage_error("%s--sample-index does not apply to --json", "");
@@ -319,7 +320,7 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 	if (!o->output || strcmp(o->output, "-") == 0 || strcmp(o->output, "/dev/stdout") == 0) {
 		int rc = write_output(stdout, o, p, info, "stdout");
 		if (fflush(stdout) != 0 && rc == MP_OK) {
-			fprintf(stderr, "mapprof-report: stdout: write failed\n");
+			fprintf(stderr, "mapprof-report: stdout: write failed: %m\n");
 			rc = MP_EIO;
 		}
 		return rc;

@@ -8,6 +8,7 @@
  * order, and a gzip header with mtime 0, no name, OS "unix" on every platform. */
 #include "pprof_out.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -19,7 +20,7 @@ typedef struct {
 	ProtobufCBuffer base; /* first: protobuf-c calls base.append */
 	z_stream z;
 	FILE *f;
-	int err;
+	int err;	  /* 0, the failed write's errno, or EPROTO: zlib failed */
 	uint8_t *scratch; /* one hand-encoded message (see write_samples) */
 	size_t cap_scratch;
 	size_t nin;
@@ -35,12 +36,12 @@ static void drain(gzout_t *g, int flush)
 		g->z.avail_out = sizeof(g->out);
 		int rc = deflate(&g->z, flush);
 		if (rc == Z_STREAM_ERROR) {
-			g->err = 1;
+			g->err = EPROTO;
 			return;
 		}
 		size_t n = sizeof(g->out) - g->z.avail_out;
 		if (n && fwrite(g->out, 1, n, g->f) != n)
-			g->err = 1;
+			g->err = errno ? errno : EIO;
 	} while (g->z.avail_out == 0 || (flush == Z_FINISH && g->z.avail_in));
 }
 
@@ -307,7 +308,8 @@ int mp_pprof_write(const mp_profile_t *p, FILE *f, const char *name)
 	int err = g->err;
 	free(g);
 	if (err || ferror(f)) {
-		fprintf(stderr, "mapprof-report: %s: write failed\n", name);
+		fprintf(stderr, "mapprof-report: %s: write failed: %s\n", name,
+			err == EPROTO ? "compression error" : strerror(err ? err : EIO));
 		return MP_EIO;
 	}
 	return MP_OK;

@@ -50,6 +50,10 @@ expect_rc "unwritable output: exit 3" 3 'cannot create' "$REPORT" -o /nonexisten
 printf 'not a dump at all' >"$T/junk.mprof"
 expect_rc "wrong magic: exit 2, offset 0" 2 "^mapprof-report: $T/junk.mprof: offset 0: bad magic" \
 	"$REPORT" -o "$T/x.pb.gz" "$T/junk.mprof"
+head -c 4 "$T/a.mprof" >"$T/trunc4.mprof"
+expect_rc "cut inside the magic: truncated, not another file" 2 \
+	"^mapprof-report: $T/trunc4.mprof: offset 4: truncated file header" \
+	"$REPORT" -o "$T/x.pb.gz" "$T/trunc4.mprof"
 head -c 1000 "$T/a.mprof" >"$T/trunc.mprof"
 expect_rc "truncated: exit 2 with offset" 2 "^mapprof-report: $T/trunc.mprof: offset [0-9]+: " \
 	"$REPORT" -o "$T/x.pb.gz" "$T/trunc.mprof"
@@ -355,9 +359,21 @@ fi
 for args in "--json" "--maps --json" "--maps" "--top 1000" "--folded" "--profile grow --json" ""; do
 	err=$("$REPORT" $args "$T/a.mprof" "$T/b.mprof" 2>&1 >/dev/full)
 	rc=$?
-	[ "$rc" -ne 0 ] && grep -q 'write failed' <<<"$err" &&
-		ok "[$args] to a full disk: non-zero exit and 'write failed'" ||
-		not_ok "[$args] to a full disk: non-zero exit and 'write failed'" "exit $rc" "$err"
+	[ "$rc" -ne 0 ] && grep -q 'write failed: No space left on device' <<<"$err" &&
+		ok "[$args] to a full disk: non-zero exit and 'write failed' with the reason" ||
+		not_ok "[$args] to a full disk: non-zero exit and 'write failed' with the reason" \
+			"exit $rc" "$err"
+done
+
+# A binary profile is not written to a terminal, whether stdout is the default or named.
+for o in "" "-o -" "-o /dev/stdout"; do
+	script -qec "$REPORT $o $T/a.mprof" /dev/null >"$T/tty.out" 2>&1
+	rc=$?
+	out=$(od -An -c "$T/tty.out" | head -c 600)
+	[ "$rc" -eq 1 ] && grep -aq 'not writing a binary profile to a terminal' "$T/tty.out" &&
+		! grep -q '037 213' <<<"$out" &&
+		ok "[$o] a pprof profile to a terminal is refused" ||
+		not_ok "[$o] a pprof profile to a terminal is refused" "exit $rc" "$out"
 done
 big=$("$REPORT" --json "$T/a.mprof" "$T/b.mprof" 2>/dev/null | wc -c)
 check "the --json output above is larger than stdio's buffer ($big bytes)" test "$big" -gt 8192
