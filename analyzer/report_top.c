@@ -212,9 +212,13 @@ int mp_report_top(FILE *f, const mp_profile_t *p, const mp_report_info_t *info, 
 			const mp_function_t *fn = &p->functions[row->func - 1];
 			const char *file = p->strings[fn->filename];
 			mp_report_put_name(f, p->strings[fn->name], false);
-			fputs("  ", f);
-			mp_report_put_name(f, *file ? file : "??", false);
-			fprintf(f, ":%" PRId64 "\n", row->line);
+			if (*file ||
+			    row->line) { /* a symbol-table name has neither: as pprof shows it */
+				fputs("  ", f);
+				mp_report_put_name(f, *file ? file : "??", false);
+				fprintf(f, ":%" PRId64, row->line);
+			}
+			fputc('\n', f);
 		} else {
 			mp_report_put_name(f, mp_report_frame_name(p, row->loc, 0, nb, sizeof(nb)),
 					   false);

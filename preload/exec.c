@@ -117,11 +117,6 @@ static void final_dump(const char *why, bool last, enum mp_dump_stats stats)
 		mp_final_dump_skipped(why);
 	if (mp_state != MP_READY || mp_tls.guard || getpid() != image_pid || mp_final_dumped)
 		return;
-	/* A handler on an alternate signal stack (a SIGSEGV handler after a stack overflow,
-	 * often with 8 KiB): the dump needs more stack than that. */
-	stack_t ss;
-	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
-		return;
 	if (mp_forked_child) {
 		struct mp_totals tot;
 		mp_tls.guard++;
@@ -188,7 +183,9 @@ static bool other_exiting(void)
  * destructors (ours, which arms the final dump) never run, so no dump was written. */
 static bool from_destructor(void)
 {
-	if (mp_tls.guard)
+	/* Nor from a handler on an alternate signal stack: the loader runs no handler, and
+	 * such a stack may be too small to unwind on. */
+	if (mp_tls.guard || mp_stack_alt_room() != SIZE_MAX)
 		return false;
 	mp_tls.guard++; /* libunwind's allocations are the profiler's */
 	bool in = mp_stack_in_exit_destructor(exit_lo, exit_hi);

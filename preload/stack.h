@@ -27,6 +27,13 @@ MP_HIDDEN bool mp_stack_in_handler(void);
  * runs from glibc's exit handlers ([exit_lo, exit_hi): glibc's exit), by unwinding; false when
  * libunwind may not run. */
 MP_HIDDEN bool mp_stack_in_exit_destructor(uintptr_t exit_lo, uintptr_t exit_hi);
+/* Bytes left below the caller's frame when this thread runs on its alternate signal stack (a
+ * handler's: often 8 KiB, of which the kernel's signal frame takes 3.6 on a CPU with AVX-512),
+ * else SIZE_MAX. A system call: for the rare paths (dumps, unwinds off the thread's stack). */
+MP_HIDDEN size_t mp_stack_alt_room(void);
+/* What an unwind by libunwind may take below its caller's frame: its cursor and DWARF state,
+ * dl_iterate_phdr, the loader (measured: about 5 KiB), with a margin. */
+#define MP_UNWIND_ROOM (8u << 10)
 MP_HIDDEN uint32_t *mp_stack_capture_begin(void);
 MP_HIDDEN void mp_stack_capture_end(uint32_t *flag);
 MP_HIDDEN int mp_stack_fp_walk(uintptr_t *buf, int max);

@@ -29,9 +29,6 @@
 #define SC_SETS	   4  /* by the first slot's address */
 #define SC_DEPTH   32 /* deeper stacks are not cached */
 #define SC_RETRIES 4  /* locations found again this often (a moving frame): give up */
-/* Stack below stack_id's frame that an unwind may take: libunwind's cursor and DWARF state,
- * dl_iterate_phdr, the loader (measured: about 5 KiB), with a margin. */
-#define MP_UNWIND_ROOM (8u << 10)
 
 enum { EMPTY, SEEN, VALID };
 
@@ -355,9 +352,15 @@ static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 	bool cut;
 	int n;
 	uintptr_t floor = mp_config.unwind_fp ? 0 : stack_floor(t);
-	if (floor && (uintptr_t)__builtin_frame_address(0) - floor < MP_UNWIND_ROOM) {
-		/* libunwind would run off the end of this thread's stack (a thread made with a
-		 * small stack, deep in it): the program's call site alone. */
+	/* Off the thread's own stack (c is NULL then, or there is no cache): on a signal
+	 * handler's alternate stack, the room is that stack's. */
+	size_t alt = mp_config.unwind_fp || c ? SIZE_MAX : mp_stack_alt_room();
+	if (alt < MP_UNWIND_ROOM ||
+	    (alt == SIZE_MAX && floor &&
+	     (uintptr_t)__builtin_frame_address(0) - floor < MP_UNWIND_ROOM)) {
+		/* libunwind would run off the end of this stack (a thread made with a small
+		 * stack, deep in it; a small alternate signal stack): the program's call site
+		 * alone. */
 		n = mp_stack_first_frame(pcs);
 		cut = true;
 	} else {
