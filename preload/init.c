@@ -585,6 +585,32 @@ static void check_first(void)
 		       "LD_PRELOAD): its calls are not profiled; list libmapprof.so first");
 }
 
+/* A sanitizer's run-time library (gcc links it dynamically) replaces malloc and wraps much of
+ * libc, and its set-up allocates before its wrappers can forward: the first call of a wrapped
+ * function from that malloc, as ours made (clock_gettime, open), jumped to address 0. It is
+ * found by name in the loader's list of objects, which calls nothing; the process is then
+ * not profiled (every call forwarded), and runs as it would. NULL if there is none. */
+static const char *sanitizer;
+
+static const char *sanitizer_runtime(void)
+{
+	static const char *const libs[][2] = {{"libasan.so", "AddressSanitizer"},
+					      {"libtsan.so", "ThreadSanitizer"},
+					      {"libhwasan.so", "HWAddressSanitizer"},
+					      {"liblsan.so", "LeakSanitizer"},
+					      {"libmsan.so", "MemorySanitizer"}};
+	for (const struct link_map *m = _r_debug.r_map; m; m = m->l_next) {
+		const char *base = m->l_name ? m->l_name : "";
+		for (const char *c = base; *c; c++)
+			if (*c == '/')
+				base = c + 1;
+		for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
+			if (strncmp(base, libs[i][0], strlen(libs[i][0])) == 0)
+				return libs[i][1];
+	}
+	return NULL;
+}
+
 void mp_init(void)
 {
 	int expect = MP_UNINIT;
@@ -600,6 +626,12 @@ void mp_init(void)
 	resolve();
 	if (!mp_real.posix_memalign)
 		mp_real.posix_memalign = emulated_posix_memalign;
+	if ((sanitizer = sanitizer_runtime()) != NULL) {
+		mp_tls.guard--;
+		__atomic_store_n(&mp_state, MP_FORWARD, __ATOMIC_RELEASE);
+		errno = saved_errno;
+		return; /* said by mp_ctor, once the runtime has set itself up */
+	}
 	mp_fallible_init();
 	mp_start_ns = mp_now_ns();
 	note_stderr();
@@ -633,6 +665,13 @@ __attribute__((constructor)) static void mp_ctor(void)
 	int saved_errno = errno;
 	if (mp_state == MP_UNINIT)
 		mp_init();
+	if (sanitizer) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "the program runs with %s: it is not profiled",
+			 sanitizer);
+		note_stderr();
+		mp_log(msg);
+	}
 	if (mp_state == MP_READY)
 		mp_trigger_start();
 	errno = saved_errno;
