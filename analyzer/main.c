@@ -228,6 +228,7 @@ static int write_mode(FILE *f, const opts_t *o, const mp_profile_t *p, const mp_
 	if (o->maps) {
 		mp_churn_t c;
 		mp_churn_build(&c, info->in, info->sym);
+		mp_report_policy_copies(stderr, info->in, info->sym);
 		if (c.bare_sites) /* no file or line to show: say why, once */
 			fprintf(
 			    stderr,
@@ -424,6 +425,7 @@ int main(int argc, char **argv)
 	else {
 		tracking_off(&in, "grow profile");
 		mp_grow_build(&p, &in, sym);
+		mp_report_policy_copies(stderr, &in, sym);
 	}
 	mp_report_info_t info = {o.profile, &in, 0, sym};
 	const char *index = o.sample_index ? o.sample_index : p.strings[p.default_type];

@@ -31,6 +31,10 @@ void mp_report_value(char *buf, size_t n, int64_t v, const char *unit);
 #define MP_FRAME_NAME_MAX 288
 const char *mp_report_frame_name(const mp_profile_t *p, uint64_t loc, uint32_t k, char *buf,
 				 size_t n);
+/* One line on err for each object of the dumps (those symbolized so far, and the executables)
+ * with its own copy of libstdc++'s rehash policy (-static-libstdc++): grows the shim missed. */
+struct mp_symbolizer;
+void mp_report_policy_copies(FILE *err, const mp_inputs_t *in, struct mp_symbolizer *sym);
 /* Writes a name into a line-oriented report: control characters (a newline in a file name)
  * become '?', and in --folded ';', which separates frames there, becomes ':'. */
 void mp_report_put_name(FILE *f, const char *name, bool folded);

@@ -331,6 +331,26 @@ bool mp_symbolize_is_stale(const mp_symbolizer_t *s, int obj)
 	return s->objs[obj].stale;
 }
 
+int mp_symbolize_count(const mp_symbolizer_t *s)
+{
+	return (int)s->nobjs;
+}
+
+const char *mp_symbolize_path(const mp_symbolizer_t *s, int obj)
+{
+	return s->objs[obj].path;
+}
+
+bool mp_symbolize_defines(mp_symbolizer_t *s, int obj, const char *name)
+{
+	obj_t *o = &s->objs[obj];
+	if (!o->mod || o->stale)
+		return false;
+	if (!o->syms)
+		o->syms = mp_symtab_new(o->mod);
+	return mp_symtab_defines(o->syms, name);
+}
+
 bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj)
 {
 	return s->objs[obj].mod != NULL && s->objs[obj].has_dwarf;

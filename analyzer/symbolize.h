@@ -36,6 +36,11 @@ bool mp_symbolize_has_symbols(const mp_symbolizer_t *s, int obj);
 bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj);
 /* Whether the file at obj's path is another build than the one that ran. */
 bool mp_symbolize_is_stale(const mp_symbolizer_t *s, int obj);
+/* The objects registered so far (handles 0..n-1), and each one's path. */
+int mp_symbolize_count(const mp_symbolizer_t *s);
+const char *mp_symbolize_path(const mp_symbolizer_t *s, int obj);
+/* Whether obj (symbolized, not stale) defines a function of that linkage name itself. */
+bool mp_symbolize_defines(mp_symbolizer_t *s, int obj, const char *name);
 
 /* Fills out[0..] innermost first (inlined functions, then the function that holds the code) for
  * ELF virtual address vaddr of object obj; returns the number of frames, 0 when nothing is

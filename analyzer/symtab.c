@@ -98,3 +98,11 @@ const char *mp_symtab_at(const mp_symtab_t *t, Dwarf_Addr addr)
 	}
 	return near->size == 0 ? near->name : NULL;
 }
+
+bool mp_symtab_defines(const mp_symtab_t *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->s[i].name, name) == 0)
+			return true;
+	return false;
+}

@@ -6,6 +6,7 @@
 #define MP_SYMTAB_H
 
 #include <elfutils/libdwfl.h>
+#include <stdbool.h>
 
 typedef struct mp_symtab mp_symtab_t;
 
@@ -17,5 +18,8 @@ void mp_symtab_free(mp_symtab_t *t);
  * that contains it, else the nearest sizeless one below it; NULL if none. Names live as long
  * as the module. */
 const char *mp_symtab_at(const mp_symtab_t *t, Dwarf_Addr addr);
+
+/* Whether a function symbol of that (linkage) name is defined in the table. */
+bool mp_symtab_defines(const mp_symtab_t *t, const char *name);
 
 #endif

@@ -769,4 +769,50 @@ if [ -x "$REPORT" ] && "$REPORT" --help 2>&1 | grep -q grow; then
 	check "report: --maps counts the instances sized up front" \
 		grep -Eq "grows [0-9]+ \(.*\)   sized up front [1-9][0-9]*$" <<<"$out"
 fi
+# --- a program linked with -static-libstdc++ calls its own copy of the rehash policy: its
+# unordered_maps cannot be seen. With other maps seen (here the API's), the report showed those
+# alone without a word; now a line names the program, for --maps and the grow profile.
+cat >"$T/static.cc" <<'CEOF'
+#include <cstdio>
+#include <cstdlib>
+#include <unordered_map>
+#include "mapprof.h"
+int main()
+{
+	long h = 0;
+	for (int m = 0; m < 20; m++) {
+		std::unordered_map<int, int> u;
+		for (int i = 0; i < 500; i++)
+			u[i] = i;
+		h += (long)u.bucket_count();
+	}
+	void *api = malloc(1);
+	MAPPROF_MAP_CREATE(api);
+	MAPPROF_MAP_GROW(api, 8, 16, 9, 128, 100);
+	std::printf("%ld\n", h);
+	return 0;
+}
+CEOF
+for link in static shared; do
+	flags=; [ $link = static ] && flags=-static-libstdc++
+	if ! ${CXX:-c++} -O1 -g -I"$ROOT/include" $flags -o "$T/umap_$link" "$T/static.cc" 2>"$T/cc.err"; then
+		not_ok "a program built with ${flags:-shared libstdc++}" "$(cat "$T/cc.err")"
+		continue
+	fi
+	rm -rf "$T/st_$link"
+	mp_run "$T/st_$link" "$T/umap_$link" >/dev/null
+	note="mapprof-report: $T/umap_$link has its own copy of libstdc++'s hash-map code"
+	for mode in "--maps" "--profile grow --top"; do
+		# shellcheck disable=SC2086
+		err=$("$REPORT" $mode "$T/st_$link"/*.mprof 2>&1 >/dev/null)
+		said=$(grep -c "^$note" <<<"$err")
+		expect_eq "$link libstdc++, $mode: $([ $link = static ] && echo "a line names the program" || echo "no line")" \
+			"$([ $link = static ] && echo 1 || echo 0)" "$said"
+	done
+	grows=$("$REPORT" --maps --json "$T/st_$link"/*.mprof 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["summary"]["grows"])')
+	expect_eq "$link libstdc++: the grows seen (the API map's; the unordered_maps' too when shared)" \
+		"$([ $link = static ] && echo 1 || echo 121)" "$grows"
+done
 exit 0
