@@ -285,7 +285,7 @@ static int write_output(FILE *f, const opts_t *o, const mp_profile_t *p,
 
 /* A grow profile of processes that ran with map tracking off (MAPPROF_MAPS=0) holds none of
  * their grows, and no output format but pprof's comments could say so: one line does. */
-static void tracking_off(const mp_inputs_t *in, const char *what)
+static bool tracking_off(const mp_inputs_t *in, const char *what)
 {
 	size_t off = 0;
 	for (size_t i = 0; i < in->n; i++)
@@ -300,6 +300,7 @@ static void tracking_off(const mp_inputs_t *in, const char *what)
 			"mapprof-report: warning: %zu of %zu processes had map tracking off "
 			"(MAPPROF_MAPS=0): their maps are not in the %s\n",
 			off, in->n, what);
+	return off == in->n;
 }
 
 /* Writes f's contents, then closes it; a failed write or close is an error naming `name`. */
@@ -423,8 +424,14 @@ int main(int argc, char **argv)
 	if (heap)
 		mp_heap_build(&p, &in, sym);
 	else {
-		tracking_off(&in, "grow profile");
+		bool off = tracking_off(&in, "grow profile");
 		mp_grow_build(&p, &in, sym);
+		if (p.nsamples == 0 && !off)
+			fputs(
+			    "mapprof-report: no map grew in these dumps: the grow profile is empty "
+			    "(uthash needs mapprof/uthash.h; unordered_map needs libstdc++ as a "
+			    "shared library)\n",
+			    stderr);
 		mp_report_policy_copies(stderr, &in, sym);
 	}
 	mp_report_info_t info = {o.profile, &in, 0, sym};

@@ -514,6 +514,14 @@ err2=$("$REPORT" --maps --json "$T/off_maps_umap"/*.mprof "$T/umap"/*.mprof 2>&1
 expect_eq "maps off: the churn report says it is empty, or which processes it lacks" "1|1" \
 	"$(grep -c 'no process had map tracking on (MAPPROF_MAPS=0): the churn report is empty' <<<"$err")|$(grep -c '1 of 2 processes had map tracking off (MAPPROF_MAPS=0): their maps are not in the churn report' <<<"$err2")"
 
+# Tracking on, but no map grew (a program with none): the grow profile says why it is empty
+# (it read "Showing 0 of 0 lines" alone); not when maps grew, nor over tracking off.
+mkdir -p "$T/nomaps"
+mp_run "$T/nomaps" /bin/true
+nogrow='no map grew in these dumps: the grow profile is empty'
+expect_eq "no map grew: the grow profile says so, only then" "1|0|0" \
+	"$("$REPORT" --profile grow --top 5 "$T/nomaps"/*.mprof 2>&1 >/dev/null | grep -c "$nogrow")|$("$REPORT" --profile grow --top 5 "$T/umap"/*.mprof 2>&1 >/dev/null | grep -c "$nogrow")|$("$REPORT" --profile grow --top 5 "$T/off_maps_umap"/*.mprof 2>&1 >/dev/null | grep -c "$nogrow")"
+
 # In the heap profile, sampled bucket arrays carry their map kind.
 check "umap: bucket arrays labelled unordered_map in samples" python3 -c "
 import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
