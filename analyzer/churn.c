@@ -265,6 +265,7 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->tiny += d->tiny;
 	s->shared += d->shared;
 	s->turns += d->turns;
+	s->copies += d->copies;
 	s->max_threads = max64(s->max_threads, d->max_threads);
 	s->noexpand += d->noexpand;
 	s->grow_bytes = mp_add_sat_u64(s->grow_bytes, d->grow_bytes);
@@ -507,6 +508,16 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			    "buckets) and fills them again: drop the shrink (erase and clear() "
 			    "keep the buckets), or reserve(%" PRIu64 ") again right after it",
 			    n);
+		} else if (reserves && (s->flags & MP_SITE_LF_LOWERED)) {
+			/* reserve(n) sizes for the load factor of its time: one set lower after it
+			 * makes the map grow past any reserve (the dump saw it lowered). */
+			snprintf(
+			    sg, sizeof(sg),
+			    "max_load_factor() is set lower after reserve(), which sized the "
+			    "maps for the load factor before it: call max_load_factor() first, "
+			    "then reserve(%" PRIu64 "); the map then never grows for 90%% of the "
+			    "instances",
+			    n);
 		} else if (some) {
 			snprintf(sg, sizeof(sg),
 				 "reserve(%" PRIu64 ") for every instance, right after creating "
@@ -517,11 +528,23 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 "the reserve is too small: reserve(%" PRIu64 ") instead, and the "
 				 "map then never grows for 90%% of the instances",
 				 n);
+		} else if (2 * s->copies >= s->instances) {
+			snprintf(
+			    sg, sizeof(sg),
+			    "call reserve(%" PRIu64
+			    ") on the map right after it is copied (%" PRIu64
+			    " of the instances are copies of other maps, or were assigned one): "
+			    "it then never grows for 90%% of the instances",
+			    n, s->copies);
 		} else {
-			snprintf(sg, sizeof(sg),
-				 "call reserve(%" PRIu64 ") on the map before it is filled: it "
-				 "then never grows for 90%% of the instances",
-				 n);
+			/* A range constructor fills the map itself: there is no "before" to reserve
+			 * in, but its bucket-count argument sizes it first. */
+			snprintf(
+			    sg, sizeof(sg),
+			    "call reserve(%" PRIu64 ") on the map before it is filled, or give "
+			    "its constructor %" PRIu64 " as the bucket count (one built from a "
+			    "range fills itself): it then never grows for 90%% of the instances",
+			    n, n);
 		}
 		verdict(s, MP_V_PRESIZE, ev, sg);
 	}
@@ -560,6 +583,18 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 "pool the tables",
 				 alive > 1 ? "keep the tables alive" : "keep one table alive",
 				 alive > 1 ? "them" : "it", alive > 1 ? "them" : "it", keep);
+		else if (2 * s->copies >= s->instances)
+			/* Each a copy of another map, or assigned one over it (operator= takes the
+			 * other's bucket count: a new array): hoisting does not keep buckets, and
+			 * the map may be hoisted already. */
+			snprintf(
+			    sg, sizeof(sg),
+			    "%" PRIu64 " of them are copies of other maps (copy-constructed, or "
+			    "assigned with operator=, which gives each a new bucket array): keep "
+			    "%s map%s and refill %s with clear() and insert(other.begin(), "
+			    "other.end()) instead, which keeps the buckets%s",
+			    s->copies, alive > 1 ? "the" : "one", alive > 1 ? "s" : "",
+			    alive > 1 ? "them" : "it", keep);
 		else
 			snprintf(sg, sizeof(sg),
 				 "%s and reuse %s (clear() keeps the buckets%s), or pool the maps",

@@ -71,6 +71,9 @@ typedef struct {
 	/* The most alive at once in one process (max_live sums processes: an upper bound); what
 	 * the reuse suggestion goes by. */
 	uint64_t max_live_proc;
+	/* unordered_map instances whose bucket array came from another map (a copy, a
+	 * copy-assignment over it): first seen growing from more than one bucket (dump 1.7). */
+	uint64_t copies;
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;
 	double grow_bytes_share, grow_time_share;

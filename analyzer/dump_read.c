@@ -375,6 +375,12 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 			if (v < d->sites[i].shared)
 				d->sites[i].turns = v;
 		}
+	/* 1.7: copies, optional (none before) */
+	if (left(c) >= (size_t)d->nsites * 8)
+		for (uint32_t i = 0; i < d->nsites; i++) {
+			uint64_t v = ld64(c); /* a part of instances */
+			d->sites[i].copies = v <= d->sites[i].instances ? v : d->sites[i].instances;
+		}
 	return MP_OK;
 }
 

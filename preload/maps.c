@@ -478,6 +478,8 @@ void mp_maps_discard_locked(mp_map_inst_t *m)
 	if (m->array)
 		array_drop(m);
 	m->site->agg.instances--;
+	if (m->copy)
+		m->site->agg.copies--;
 	live_add(m->site, -1);
 	htab_remove(&insts, &m->h);
 	m->serial = 0;
@@ -662,6 +664,8 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 	fs->agg.heap_grow_bytes -= bytes; /* its array was seen: adoption needs that */
 	if (fresh->explicit_grow)
 		fs->agg.reserved--;
+	if (fresh->copy) /* not a copy: the map it was, moved here */
+		fs->agg.copies--;
 	os->agg.grows++;
 	os->agg.grow_bytes += bytes;
 	os->agg.heap_grow_bytes += bytes;

@@ -90,16 +90,17 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 			}
 		}
 	}
-	/* 1.2 and 1.3: appended after the entries, one per entry in their order each */
-	for (int pass = 0; pass < 2; pass++) {
+	/* 1.2, 1.3 and 1.7: appended after the entries, one per entry in their order each */
+	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < st->nb; i++) {
 			for (mp_hnode_t *n = st->b[i]; n; n = n->next) {
 				mp_map_site_t *s = (mp_map_site_t *)n;
-				if (s->stack != MP_NO_STACK &&
-				    (s->dump->instances || s->dump->grows))
-					mp_buf_u64(b, pass ? s->dump->turns
-							   : s->dump->heap_grow_bytes);
-				if (pass)
+				const mp_site_agg_t *a = s->dump;
+				if (s->stack != MP_NO_STACK && (a->instances || a->grows))
+					mp_buf_u64(b, pass == 0	  ? a->heap_grow_bytes
+						      : pass == 1 ? a->turns
+								  : a->copies);
+				if (pass == 2)
 					s->dump = NULL;
 			}
 		}

@@ -34,6 +34,9 @@ typedef struct mp_site_agg {
 	/* Instances grown by one thread, then another, then again by one that grew it before:
 	 * threads taking turns with the map or using it at once, not handing it on (1.3). */
 	uint64_t turns;
+	/* unordered_map: instances first seen at a grow from more than one bucket, with a bucket
+	 * array that came from another map (a copy, a copy-assignment over the map) (1.7) */
+	uint64_t copies;
 } mp_site_agg_t;
 
 /* Instances alive at once over every site (of one kind) with `pc` among the first
@@ -90,6 +93,9 @@ typedef struct mp_map_inst {
 	bool turns;	   /* counted in its site's turns */
 	bool explicit_grow, noexpand, adoptable;
 	bool shrunk; /* unordered_map: the program shrank it (rehash/reserve to fewer buckets) */
+	bool copy;   /* unordered_map: counted in its site's copies */
+	/* unordered_map: its max_load_factor at its last reserve()/rehash() (0: none yet) */
+	float reserve_lf;
 	/* unordered_map: a grow of its was not seen allocated (a caching allocator handed out an
 	 * array it kept, or the map's own allocator made it): `array`, if set, may be no longer
 	 * the map's. Cleared when a grow's array is seen. */

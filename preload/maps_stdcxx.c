@@ -294,9 +294,22 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	}
 	/* A reserve at a load factor of 1/8 or less asks for 8 buckets per element or more on
 	 * purpose: not to be read as oversized (churn.c). */
-	if ((flags & MP_GROW_EXPLICIT) &&
-	    ((const struct policy *)self)->max_load_factor <= MP_SITE_LOWLOAD_MAX)
+	float lf = ((const struct policy *)self)->max_load_factor;
+	if ((flags & MP_GROW_EXPLICIT) && lf <= MP_SITE_LOWLOAD_MAX)
 		m->site->flags |= MP_SITE_LOWLOAD;
+	/* A reserve holds its count at the load factor of its time: one lowered since makes the
+	 * map grow past it, which a larger reserve() would not cure (churn.c). */
+	if (flags & MP_GROW_EXPLICIT)
+		m->reserve_lf = lf;
+	else if (m->reserve_lf > 0 && lf < m->reserve_lf && to > from)
+		m->site->flags |= MP_SITE_LF_LOWERED;
+	/* First seen at a grow (an insert's, or a reserve()) from more buckets than one: its
+	 * array came from another map (a copy of one, or assigned over this one), not from
+	 * growing here (churn.c); a map moved here is adopted by its old instance instead. */
+	if (fresh && from > 1) {
+		m->copy = true;
+		m->site->agg.copies++;
+	}
 	/* rehash(n) and reserve(n) below the current count shrink the array: followed like a
 	 * grow (the new array replaces the old), but not counted as one (nor adopted: adoption
 	 * takes back a grow). */

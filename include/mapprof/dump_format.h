@@ -11,11 +11,13 @@
 #define MP_DUMP_MAGIC	  "MPROFDMP"
 #define MP_DUMP_MAGIC_LEN 8
 #define MP_DUMP_MAJOR	  1 /* readers refuse a newer major */
-/* A dump with MIXED_SAMPLES is 2.0 (2.0 is 1.6 with them): its size-0 samples hold objects of
- * many sizes, which a 1.x reader would take for objects of size 0, so it refuses the file. */
+/* A dump with MIXED_SAMPLES is 2.x (2.0 is 1.6 with them, 2.1 is 1.7): its size-0 samples hold
+ * objects of many sizes, which a 1.x reader would take for objects of size 0, so it refuses the
+ * file. */
 #define MP_DUMP_MAJOR_MIXED 2
 #define MP_DUMP_MINOR                                                                              \
-	6 /* readers accept any minor: new fields go in new sections, or after a section's own */
+	7 /* readers accept any minor: new fields go in new sections, or after a section's own */
+#define MP_DUMP_MINOR_MIXED	 (MP_DUMP_MINOR - 6) /* with MP_DUMP_MAJOR_MIXED */
 #define MP_DUMP_FILE_HEADER_SIZE 16
 
 /* Every section: u32 type, u32 reserved (0), u64 payload length, then the payload. A reader skips
@@ -75,6 +77,9 @@ enum mp_map_kind {
 /* (1.6) unordered_map: an instance grew by inserts after the program shrank it (rehash() or
  * reserve() to fewer buckets than it had): those grows are not for want of a reserve. */
 #define MP_SITE_SHRUNK (1u << 2)
+/* (1.7) unordered_map: an instance grew by inserts at a lower max_load_factor than its reserve()
+ * or rehash() ran at (max_load_factor() set after reserve()): a larger reserve is no cure. */
+#define MP_SITE_LF_LOWERED (1u << 3)
 
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];
  * the last bucket also holds everything larger. Lifetime buckets are the same on nanoseconds. */

@@ -297,6 +297,27 @@ small_reserve the reserve is too small
 shrink_at_end the reserve is too small
 resized the reserve is too small" "$got"
 
+# --- maps that are copies of another (assigned over a hoisted map, or copy-constructed): the
+# reuse advice was "hoist one map", for a map hoisted already (operator= gives it a new array
+# with the other's bucket count); a load factor lowered after reserve() made presize ask for
+# the very reserve the code makes; a map built from a range was told to reserve "before it is
+# filled", which its constructor does
+run copies "$PROGS/churn_copies"
+got=$(python3 -c "
+import sys; sys.path.insert(0, '$ROOT/tests/tools'); import maps_json as mj
+d = mj.load('$T/copies.json')
+for f in ('assigned', 'copied', 'lowered', 'ranged'):
+    for x in mj.sites_named(d, f):
+        v = {v['id']: v['suggestion'] for v in x['verdicts']}
+        print(f, x['instances'], x['copies'], '|', v.get('reuse', '-').split(' (')[0].split(':')[0],
+              '|', v.get('presize', '-').split(':')[0].split(' (')[0])" 2>&1)
+expect_eq "copies, a load factor lowered after reserve(), a range constructor: the advice fits" \
+	"assigned 200 200 | 200 of them are copies of other maps | call reserve(3000) on the map right after it is copied
+copied 200 200 | 200 of them are copies of other maps | call reserve(3000) on the map right after it is copied
+lowered 200 0 | hoist one map and reuse it | max_load_factor() is set lower after reserve(), which sized the maps for the load factor before it
+ranged 200 0 | hoist one map and reuse it | call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count" \
+	"$got"
+
 # --- a site where only some maps reserve: the presize verdict says how many, and asks for a
 # reserve for every one (it said "after their reserve()" and "the reserve is too small")
 run api_mixed "$PROGS/maps_api_mixed"

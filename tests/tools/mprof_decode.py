@@ -252,6 +252,10 @@ def decode_map_sites(r):
     more = len(r.data) - r.pos >= 8 * len(out)
     for s in out:
         s["turns"] = r.u64() if more else s["shared"]
+    # 1.7: copies per entry, appended after those (older: 0)
+    more = len(r.data) - r.pos >= 8 * len(out)
+    for s in out:
+        s["copies"] = r.u64() if more else 0
     return out
 
 

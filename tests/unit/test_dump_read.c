@@ -311,7 +311,8 @@ static mpw_t mixed_dump0(uint64_t size0, uint32_t index, uint64_t size, const ui
 	mpw_end(&w);
 	mpw_totals(&w, 100, 50, 6400, 17, 300);
 	mpw_finish(&w);
-	w.b[8] = MP_DUMP_MAJOR_MIXED; /* 2.0: a dump with MIXED_SAMPLES */
+	w.b[8] = MP_DUMP_MAJOR_MIXED; /* 2.x: a dump with MIXED_SAMPLES */
+	w.b[10] = MP_DUMP_MINOR_MIXED;
 	w.b[10] = 0;
 	return w;
 }
