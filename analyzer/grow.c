@@ -5,6 +5,7 @@
  * `from_buckets` and `to_buckets` (numeric, unit "buckets"). */
 #include "builders.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "stacks.h"
@@ -45,6 +46,14 @@ void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	mp_profile_add_comment(p, "mapprof grow profile: every grow event, not sampled");
 	if (without == in->n)
 		mp_profile_add_comment(p, "no dump has map tracking on (MAPPROF_MAPS=0?)");
+	if (in->totals.maps_dropped) {
+		char buf[160];
+		snprintf(buf, sizeof(buf),
+			 "%llu map events not recorded (the profiler had no memory for them): the "
+			 "values are lower bounds",
+			 (unsigned long long)in->totals.maps_dropped);
+		mp_profile_add_comment(p, buf);
+	}
 
 	int32_t key_kind = (int32_t)mp_profile_str(p, "kind");
 	int32_t key_from = (int32_t)mp_profile_str(p, "from_buckets");

@@ -73,8 +73,8 @@ static void comment(mp_profile_t *p, const mp_inputs_t *in, const char *what)
 {
 	char buf[256];
 	if (in->rate == 1)
-		snprintf(buf, sizeof(buf), "mapprof %s profile: %zu process(es), exact (rate 1)",
-			 what, in->n);
+		snprintf(buf, sizeof(buf), "mapprof %s profile: %zu process(es), %s (rate 1)", what,
+			 in->n, in->totals.dropped ? "every allocation sampled" : "exact");
 	else if (in->rate == 0)
 		snprintf(buf, sizeof(buf), "mapprof %s profile: %zu process(es), sampling off",
 			 what, in->n);
@@ -83,6 +83,15 @@ static void comment(mp_profile_t *p, const mp_inputs_t *in, const char *what)
 			 "mapprof %s profile: %zu process(es), sampled estimates at rate %llu",
 			 what, in->n, (unsigned long long)in->rate);
 	mp_profile_add_comment(p, buf);
+	/* Samples the profiler had no memory to record (an address-space limit): not exact,
+	 * not unbiased either, and the profile must not claim it. */
+	if (in->totals.dropped) {
+		snprintf(buf, sizeof(buf),
+			 "%llu samples dropped (the profiler had no memory for them): the values "
+			 "are lower bounds",
+			 (unsigned long long)in->totals.dropped);
+		mp_profile_add_comment(p, buf);
+	}
 }
 
 /* The dither of a sample's object estimates (estimate.h): uniform in [0, 1), a hash of the

@@ -260,6 +260,12 @@ static int write_mode(FILE *f, const opts_t *o, const mp_profile_t *p, const mp_
 			    "mapprof-report: --folded values are sampled estimates (rate %" PRIu64
 			    "), not exact counts\n",
 			    info->in->rate);
+		else if (info->in->rate == 1 && info->in->totals.dropped &&
+			 strcmp(info->profile, "grow") != 0)
+			fprintf(stderr,
+				"mapprof-report: --folded values are lower bounds: %" PRIu64
+				" samples found no memory left for the profiler\n",
+				info->in->totals.dropped);
 		else if (info->in->rate == 0 && strcmp(info->profile, "grow") != 0)
 			fputs("mapprof-report: sampling was off (MAPPROF_RATE=0): there are no "
 			      "allocation samples to fold\n",

@@ -100,8 +100,23 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 	fprintf(f,
 		"mapprof-report: %s profile of %zu process(es) from %zu dump(s); showing %s (%s)\n",
 		info->profile, in->n, in->read, type, unit);
-	if (strcmp(info->profile, "grow") == 0)
+	const mp_dump_totals_t *t = &in->totals;
+	bool grow = strcmp(info->profile, "grow") == 0;
+	if (grow && t->maps_dropped)
+		fprintf(
+		    f,
+		    "Values are lower bounds: every map grow is recorded, not sampled, but %" PRIu64
+		    " map events found no memory left for the profiler and are missing.\n",
+		    t->maps_dropped);
+	else if (grow)
 		fprintf(f, "Values are exact: every map grow is recorded, not sampled.\n");
+	else if (in->rate == 1 && t->dropped)
+		fprintf(
+		    f,
+		    "Values are lower bounds: rate 1, every allocation sampled, but %" PRIu64
+		    " samples found no memory left for the profiler and are missing (the totals "
+		    "are exact).\n",
+		    t->dropped);
 	else if (in->rate == 1)
 		fprintf(f, "Values are exact: rate 1, every allocation recorded.\n");
 	else if (in->rate == 0)
@@ -112,7 +127,6 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 			" bytes allocated on average), unbiased (per stack and size, or per object "
 			"at a site of many sizes); not exact counts.\n",
 			in->rate, in->rate);
-	const mp_dump_totals_t *t = &in->totals;
 	char ab[32], iu[32], pk[32];
 	mp_report_value(ab, sizeof(ab), (int64_t)t->alloc_bytes, "bytes");
 	mp_report_value(iu, sizeof(iu), (int64_t)t->inuse_bytes_est, "bytes");
@@ -133,10 +147,17 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 			"(exact); %s in use at dump, peak %s (%s); %" PRIu64 " samples, %" PRIu64
 			" dropped\n",
 			t->alloc_calls, t->free_calls, ab, iu, pk,
-			in->rate == 1 ? "exact; the peak within 1 KiB per thread"
-				      : "estimates; the peak is the highest the estimate reached, "
-					"which reads high where use rises and falls often",
+			in->rate == 1 && t->dropped ? "lower bounds: samples dropped"
+			: in->rate == 1
+			    ? "exact; the peak within 1 KiB per thread"
+			    : "estimates; the peak is the highest the estimate reached, "
+			      "which reads high where use rises and falls often",
 			t->sampled, t->dropped);
+	if (in->rate > 1 && t->dropped)
+		fprintf(f,
+			"Note: %" PRIu64 " samples found no memory left for the profiler and are "
+			"missing: the estimates read low.\n",
+			t->dropped);
 	mp_report_inuse_note(f, in, "");
 }
 

@@ -1,10 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /* Little-endian serialization into arena memory (x86_64 is little-endian; memcpy keeps the
  * unaligned stores defined). */
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "arena.h"
 #include "buf.h"
 #include "mapprof/dump_format.h"
+
+/* Address space set aside at start for one dump buffer (mapped, not touched: no memory until a
+ * dump uses it): a program that ran into its RLIMIT_AS (allocating until malloc fails, in exact
+ * mode above all) lost its final dump of a few kilobytes, no mapping being left for it. Taken
+ * when the arena has none, by one buffer at a time. */
+#define SPARE_SIZE (256u << 10)
+static uint8_t *spare;
+static int spare_taken;
+
+void mp_buf_init(void)
+{
+	int e = errno;
+	void *p = mmap(NULL, SPARE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	errno = e;
+	spare = p == MAP_FAILED ? NULL : p;
+}
+
+static uint8_t *take_spare(size_t size)
+{
+	if (!spare || size > SPARE_SIZE || __atomic_exchange_n(&spare_taken, 1, __ATOMIC_ACQUIRE))
+		return NULL;
+	return spare;
+}
+
+static void free_data(uint8_t *p, size_t cap)
+{
+	if (p && p == spare)
+		__atomic_store_n(&spare_taken, 0, __ATOMIC_RELEASE);
+	else
+		mp_arena_free(p, cap);
+}
 
 static bool reserve(struct mp_buf *b, size_t n)
 {
@@ -16,13 +50,15 @@ static bool reserve(struct mp_buf *b, size_t n)
 	while (ncap < b->len + n)
 		ncap *= 2;
 	uint8_t *d = mp_arena_alloc_dump(ncap) /* past the cap: arena.c */;
+	if (!d && (d = take_spare(ncap)) != NULL)
+		ncap = SPARE_SIZE;
 	if (!d) {
 		b->failed = true;
 		return false;
 	}
 	if (b->data) {
 		memcpy(d, b->data, b->len);
-		mp_arena_free(b->data, b->cap);
+		free_data(b->data, b->cap);
 	}
 	b->data = d;
 	b->cap = ncap;
@@ -92,7 +128,7 @@ void mp_buf_u32_at(struct mp_buf *b, size_t at, uint32_t v)
 
 void mp_buf_release(struct mp_buf *b)
 {
-	mp_arena_free(b->data, b->cap);
+	free_data(b->data, b->cap);
 	b->data = NULL;
 	b->len = b->cap = 0;
 }

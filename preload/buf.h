@@ -24,4 +24,6 @@ MP_HIDDEN void mp_buf_section_end(struct mp_buf *b, size_t at);
 MP_HIDDEN size_t mp_buf_u32_later(struct mp_buf *b);
 MP_HIDDEN void mp_buf_u32_at(struct mp_buf *b, size_t at, uint32_t v);
 MP_HIDDEN void mp_buf_release(struct mp_buf *b);
+/* Sets aside the address space of one dump buffer (mp_init). */
+MP_HIDDEN void mp_buf_init(void);
 #endif

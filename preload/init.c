@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "arena.h"
+#include "buf.h"
 #include "fdgate.h"
 #include "maps.h"
 #include "objects.h"
@@ -648,6 +649,7 @@ void mp_init(void)
 		mp_log("cannot set up (out of memory); profiling disabled");
 		next = MP_FORWARD;
 	} else {
+		mp_buf_init();
 		mp_fd_init();
 		mp_stack_init();
 		mp_unload_init();
