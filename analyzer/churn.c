@@ -266,6 +266,7 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->shared += d->shared;
 	s->turns += d->turns;
 	s->copies += d->copies;
+	s->lf_lowered += d->lf_lowered;
 	s->max_threads = max64(s->max_threads, d->max_threads);
 	s->noexpand += d->noexpand;
 	s->grow_bytes = mp_add_sat_u64(s->grow_bytes, d->grow_bytes);
@@ -508,9 +509,10 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			    "buckets) and fills them again: drop the shrink (erase and clear() "
 			    "keep the buckets), or reserve(%" PRIu64 ") again right after it",
 			    n);
-		} else if (reserves && (s->flags & MP_SITE_LF_LOWERED)) {
+		} else if (reserves && s->lf_lowered && 2 * s->lf_lowered >= s->reserved) {
 			/* reserve(n) sizes for the load factor of its time: one set lower after it
-			 * makes the map grow past any reserve (the dump saw it lowered). */
+			 * makes the map grow past any reserve (seen in half the reserving maps or
+			 * more; the others' reserve may just be too small). */
 			snprintf(
 			    sg, sizeof(sg),
 			    "max_load_factor() is set lower after reserve(), which sized the "

@@ -74,6 +74,9 @@ typedef struct {
 	/* unordered_map instances whose bucket array came from another map (a copy, a
 	 * copy-assignment over it): first seen growing from more than one bucket (dump 1.7). */
 	uint64_t copies;
+	/* unordered_map instances that grew by inserts at a lower max_load_factor than their last
+	 * reserve() ran at (dump 1.7). */
+	uint64_t lf_lowered;
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;
 	double grow_bytes_share, grow_time_share;

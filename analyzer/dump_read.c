@@ -375,11 +375,11 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 			if (v < d->sites[i].shared)
 				d->sites[i].turns = v;
 		}
-	/* 1.7: copies, optional (none before) */
-	if (left(c) >= (size_t)d->nsites * 8)
+	/* 1.7: copies, then lf_lowered (parts of instances), optional (none before) */
+	for (int k = 0; k < 2 && left(c) >= (size_t)d->nsites * 8; k++)
 		for (uint32_t i = 0; i < d->nsites; i++) {
-			uint64_t v = ld64(c); /* a part of instances */
-			d->sites[i].copies = v <= d->sites[i].instances ? v : d->sites[i].instances;
+			uint64_t v = ld64(c), n = d->sites[i].instances;
+			*(k ? &d->sites[i].lf_lowered : &d->sites[i].copies) = v <= n ? v : n;
 		}
 	return MP_OK;
 }

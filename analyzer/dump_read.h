@@ -54,6 +54,7 @@ typedef struct {
 	uint64_t heap_grow_bytes; /* 1.2; grow_bytes in older dumps */
 	uint64_t turns;		  /* 1.3; shared in older dumps */
 	uint64_t copies;	  /* 1.7; 0 in older dumps */
+	uint64_t lf_lowered;	  /* 1.7; 0 in older dumps */
 } mp_dump_site_t;
 
 /* MAP_PC_LIVE: maps alive at once over the sites with pc among their stack's first frames. */

@@ -42,7 +42,11 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 	char a[32], b[32], d[32];
 	fprintf(f, "mapprof map churn report: %zu process%s, map tracking on in %zu\n",
 		c->processes, c->processes == 1 ? "" : "es", c->with_maps);
-	if (in->rate == 1)
+	if (in->rate == 1 && (t->dropped || t->maps_dropped))
+		fputs("Figures are exact (MAPPROF_RATE=1) but for what found no memory left for "
+		      "the profiler (below): in-use, maps and grows are lower bounds.\n",
+		      f);
+	else if (in->rate == 1)
 		fputs("All figures are exact (MAPPROF_RATE=1).\n", f);
 	else if (in->rate == 0)
 		fputs("Counts and grows are exact; sampling was off (MAPPROF_RATE=0), so in-use "
@@ -75,6 +79,12 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 			" map events (no memory left for the profiler "
 			"under the process's memory limit): maps made and grows read low\n",
 			t->maps_dropped);
+	if (t->dropped)
+		fprintf(f,
+			"  not recorded      %" PRIu64
+			" samples (no memory left for the profiler under the process's memory "
+			"limit): in-use reads low\n",
+			t->dropped);
 	if (c->nstats) {
 		fputs("  allocator        ", f);
 		for (size_t i = 0; i < c->nstats; i++)

@@ -161,12 +161,42 @@ void mp_maps_unlock_all(void)
  * dump (a racy read sees this count or the one before). */
 static uint64_t dropped;
 
+#define INST_OF_AH(n) ((mp_map_inst_t *)((char *)(n)-offsetof(mp_map_inst_t, ah)))
+
+/* Fork children: the bucket arrays their parents (and theirs) tracked, as one bit each of a
+ * hash (an array that shares a bit with one is taken for one too): a map grown from one was
+ * filled before the fork, in the parent, and is no copy (maps_stdcxx.c). Never cleared; set by
+ * mp_maps_reset, with no memory to allocate. */
+#define INHERITED_BITS 17
+static uint64_t inherited[((size_t)1 << INHERITED_BITS) / 64];
+static bool any_inherited;
+
+static inline size_t inherited_bit(const void *p)
+{
+	return (size_t)(mix((uintptr_t)p) >> (64 - INHERITED_BITS));
+}
+
+bool mp_maps_inherited_locked(const void *p)
+{
+	if (!any_inherited)
+		return false;
+	size_t b = inherited_bit(p);
+	return (inherited[b / 64] >> (b % 64)) & 1;
+}
+
 /* Fork child, single-threaded, lock free: the parent's stacks are gone, so is everything that
  * refers to them. Arena memory of the old objects is simply dropped. */
 void mp_maps_reset(void)
 {
 	mp_maps_lock_word = 0;
 	dropped = 0;
+	for (size_t i = 0; arrays.n && i < arrays.nb; i++) {
+		for (mp_hnode_t *n = arrays.b[i]; n; n = n->next) {
+			size_t b = inherited_bit(INST_OF_AH(n)->array);
+			inherited[b / 64] |= (uint64_t)1 << (b % 64);
+			any_inherited = true;
+		}
+	}
 	htab_clear(&insts);
 	htab_clear(&sites);
 	htab_clear(&grows);
@@ -432,8 +462,6 @@ void mp_maps_fold(mp_site_agg_t *a, const mp_map_inst_t *m, uint64_t now)
 	a->life_hist[hist_bucket(life, MP_HIST_LIFE_BUCKETS)]++;
 }
 
-#define INST_OF_AH(n) ((mp_map_inst_t *)((char *)(n)-offsetof(mp_map_inst_t, ah)))
-
 static mp_map_inst_t *array_find(const void *p)
 {
 	uint64_t h = mix((uintptr_t)p);
@@ -480,6 +508,8 @@ void mp_maps_discard_locked(mp_map_inst_t *m)
 	m->site->agg.instances--;
 	if (m->copy)
 		m->site->agg.copies--;
+	if (m->lf_lowered)
+		m->site->agg.lf_lowered--;
 	live_add(m->site, -1);
 	htab_remove(&insts, &m->h);
 	m->serial = 0;
@@ -666,6 +696,8 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		fs->agg.reserved--;
 	if (fresh->copy) /* not a copy: the map it was, moved here */
 		fs->agg.copies--;
+	if (fresh->lf_lowered) /* its one grow was an insert's: its reserve was old's */
+		fs->agg.lf_lowered--;
 	os->agg.grows++;
 	os->agg.grow_bytes += bytes;
 	os->agg.heap_grow_bytes += bytes;

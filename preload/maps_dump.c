@@ -90,8 +90,8 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 			}
 		}
 	}
-	/* 1.2, 1.3 and 1.7: appended after the entries, one per entry in their order each */
-	for (int pass = 0; pass < 3; pass++) {
+	/* 1.2, 1.3 and 1.7 (two): appended after the entries, one per entry in their order each */
+	for (int pass = 0; pass < 4; pass++) {
 		for (size_t i = 0; i < st->nb; i++) {
 			for (mp_hnode_t *n = st->b[i]; n; n = n->next) {
 				mp_map_site_t *s = (mp_map_site_t *)n;
@@ -99,8 +99,9 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 				if (s->stack != MP_NO_STACK && (a->instances || a->grows))
 					mp_buf_u64(b, pass == 0	  ? a->heap_grow_bytes
 						      : pass == 1 ? a->turns
-								  : a->copies);
-				if (pass == 2)
+						      : pass == 2 ? a->copies
+								  : a->lf_lowered);
+				if (pass == 3)
 					s->dump = NULL;
 			}
 		}

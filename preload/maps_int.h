@@ -37,6 +37,9 @@ typedef struct mp_site_agg {
 	/* unordered_map: instances first seen at a grow from more than one bucket, with a bucket
 	 * array that came from another map (a copy, a copy-assignment over the map) (1.7) */
 	uint64_t copies;
+	/* unordered_map: instances that grew by inserts at a lower max_load_factor than their last
+	 * reserve()/rehash() ran at (max_load_factor() set after reserve()) (1.7) */
+	uint64_t lf_lowered;
 } mp_site_agg_t;
 
 /* Instances alive at once over every site (of one kind) with `pc` among the first
@@ -94,6 +97,7 @@ typedef struct mp_map_inst {
 	bool explicit_grow, noexpand, adoptable;
 	bool shrunk; /* unordered_map: the program shrank it (rehash/reserve to fewer buckets) */
 	bool copy;   /* unordered_map: counted in its site's copies */
+	bool lf_lowered; /* unordered_map: counted in its site's lf_lowered */
 	/* unordered_map: its max_load_factor at its last reserve()/rehash() (0: none yet) */
 	float reserve_lf;
 	/* unordered_map: a grow of its was not seen allocated (a caching allocator handed out an
@@ -299,6 +303,10 @@ MP_HIDDEN void mp_maps_hint_unseen(void);
 MP_HIDDEN bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems);
 /* Fork child: the parent's instances are gone. */
 MP_HIDDEN void mp_maps_hint_reset(void);
+
+/* Maps lock held: whether p is (or may be) a bucket array a parent process tracked before it
+ * forked this one. */
+MP_HIDDEN bool mp_maps_inherited_locked(const void *p);
 
 /* maps_stdcxx.c: the unordered_map halves of mp_maps_on_alloc / mp_maps_on_free. */
 MP_HIDDEN unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size);

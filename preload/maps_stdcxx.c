@@ -245,6 +245,12 @@ static void unseen_locked(const mp_maps_tls_t *x)
 	mp_map_inst_t *m = x->gen == mp_maps_gen ? valid(x->key, x->serial) : NULL;
 	if (m && m->array && m->array == x->old_array)
 		m->unseen = true;
+	/* A first grow whose array comes unseen (a std::pmr map's, a custom allocator's): the
+	 * map may be one moved here from an instance we cannot find by its array, no copy. */
+	if (m && x->fresh && m->copy) {
+		m->copy = false;
+		m->site->agg.copies--;
+	}
 }
 
 /* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
@@ -282,6 +288,11 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	if (m) /* its array changes now: known again at the insert after (learn_array) */
 		__atomic_store_n(&m->learned, NULL, __ATOMIC_RELAXED);
 	bool fresh = false;
+	/* The map's array is one we track or tracked: the instance here, with a stale count (a
+	 * grow its allocator failed unseen), or a parent's before a fork. Not a copy, whose
+	 * array is allocated without a grow and never tracked. */
+	const void *cur = head_of(self)->buckets;
+	bool tracked = cur && ((m && m->array == cur) || mp_maps_inherited_locked(cur));
 	if (!m || m->buckets != from) {
 		/* First sighting (a new map, a copy, one whose buckets come from elsewhere), or
 		 * one whose array escaped us: a new instance, first seen here. */
@@ -301,12 +312,14 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	 * map grow past it, which a larger reserve() would not cure (churn.c). */
 	if (flags & MP_GROW_EXPLICIT)
 		m->reserve_lf = lf;
-	else if (m->reserve_lf > 0 && lf < m->reserve_lf && to > from)
-		m->site->flags |= MP_SITE_LF_LOWERED;
+	else if (m->reserve_lf > 0 && lf < m->reserve_lf && to > from && !m->lf_lowered) {
+		m->lf_lowered = true;
+		m->site->agg.lf_lowered++;
+	}
 	/* First seen at a grow (an insert's, or a reserve()) from more buckets than one: its
 	 * array came from another map (a copy of one, or assigned over this one), not from
 	 * growing here (churn.c); a map moved here is adopted by its old instance instead. */
-	if (fresh && from > 1) {
+	if (fresh && from > 1 && !tracked) {
 		m->copy = true;
 		m->site->agg.copies++;
 	}

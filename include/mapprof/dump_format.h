@@ -77,9 +77,6 @@ enum mp_map_kind {
 /* (1.6) unordered_map: an instance grew by inserts after the program shrank it (rehash() or
  * reserve() to fewer buckets than it had): those grows are not for want of a reserve. */
 #define MP_SITE_SHRUNK (1u << 2)
-/* (1.7) unordered_map: an instance grew by inserts at a lower max_load_factor than its reserve()
- * or rehash() ran at (max_load_factor() set after reserve()): a larger reserve is no cure. */
-#define MP_SITE_LF_LOWERED (1u << 3)
 
 /* Histograms in MP_SEC_MAP_SITES. Size bucket 0 holds 0; bucket b>=1 holds [2^(b-1), 2^b - 1];
  * the last bucket also holds everything larger. Lifetime buckets are the same on nanoseconds. */

@@ -261,9 +261,10 @@ if [ -z "${SANITIZED:-}" ]; then
 		go tool pprof -raw "$T/askeep.pb.gz" 2>/dev/null | grep '^Comment:')
 	dropped=$(sed -n 's/.* \([0-9][0-9]*\) dropped$/\1/p' <<<"$top")
 	if [ "${dropped:-0}" -gt 0 ]; then
-		expect_eq "samples dropped in exact mode: --top and the profile say lower bounds, not exact" \
-			"kept 2000000|1|0|1" \
-			"$out|$(grep -c '^Values are lower bounds: rate 1' <<<"$top")|$(grep -c 'exact' <<<"$raw")|$(grep -c 'samples dropped .*lower bounds' <<<"$raw")"
+		maps=$("$REPORT" --maps "$T/askeep"/*.mprof 2>/dev/null)
+		expect_eq "samples dropped in exact mode: --top, --maps and the profile say lower bounds, not exact" \
+			"kept 2000000|1|0|1|1|0" \
+			"$out|$(grep -c '^Values are lower bounds: rate 1' <<<"$top")|$(grep -c 'exact' <<<"$raw")|$(grep -c 'samples dropped .*lower bounds' <<<"$raw")|$(grep -c 'lower bounds' <<<"$maps")|$(grep -c 'All figures are exact' <<<"$maps")"
 	else
 		not_ok "samples dropped in exact mode under ulimit -v 200000" "none dropped: $top"
 	fi

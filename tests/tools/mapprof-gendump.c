@@ -305,7 +305,6 @@ int main(int argc, char **argv)
 		mpw_end(&w);
 		w.b[8] = MP_DUMP_MAJOR_MIXED; /* 2.x, as the shim writes it */
 		w.b[10] = MP_DUMP_MINOR_MIXED;
-		w.b[10] = 0;
 	}
 	free(mixed);
 

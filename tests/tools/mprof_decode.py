@@ -252,10 +252,11 @@ def decode_map_sites(r):
     more = len(r.data) - r.pos >= 8 * len(out)
     for s in out:
         s["turns"] = r.u64() if more else s["shared"]
-    # 1.7: copies per entry, appended after those (older: 0)
-    more = len(r.data) - r.pos >= 8 * len(out)
-    for s in out:
-        s["copies"] = r.u64() if more else 0
+    # 1.7: copies, then lf_lowered per entry, appended after those (older: 0)
+    for key in ("copies", "lf_lowered"):
+        more = len(r.data) - r.pos >= 8 * len(out)
+        for s in out:
+            s[key] = r.u64() if more else 0
     return out
 
 

@@ -313,7 +313,6 @@ static mpw_t mixed_dump0(uint64_t size0, uint32_t index, uint64_t size, const ui
 	mpw_finish(&w);
 	w.b[8] = MP_DUMP_MAJOR_MIXED; /* 2.x: a dump with MIXED_SAMPLES */
 	w.b[10] = MP_DUMP_MINOR_MIXED;
-	w.b[10] = 0;
 	return w;
 }
 
