@@ -535,9 +535,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			    sg, sizeof(sg),
 			    "call reserve(%" PRIu64
 			    ") on the map right after it is copied (%" PRIu64
-			    " of the instances are copies of other maps, or were assigned one): "
-			    "it then never grows for 90%% of the instances",
-			    n, s->copies);
+			    " of the instances are copies of other maps, or were assigned one; or "
+			    "make it with %" PRIu64 " buckets and insert() the other's elements, "
+			    "which spares rehashing them): it then never grows for 90%% of the "
+			    "instances",
+			    n, s->copies, n);
 		} else {
 			/* A range constructor fills the map itself: there is no "before" to reserve
 			 * in, but its bucket-count argument sizes it first. */
