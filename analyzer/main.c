@@ -309,6 +309,19 @@ static bool tracking_off(const mp_inputs_t *in, const char *what)
 	return off == in->n;
 }
 
+/* A binary profile opened to a terminal under another name (/dev/fd/1, /dev/stderr, /dev/tty):
+ * refused as stdout's is (parse_args), and f closed. */
+static bool refused_tty(FILE *f, const opts_t *o)
+{
+	if (o->maps || o->mode != MODE_PPROF || !isatty(fileno(f)))
+		return false;
+	fclose(f);
+	fprintf(stderr,
+		"mapprof-report: %s: not writing a binary profile to a terminal; use -o FILE\n",
+		o->output);
+	return true;
+}
+
 /* Writes f's contents, then closes it; a failed write or close is an error naming `name`. */
 static int finish(FILE *f, int rc, const char *name)
 {
@@ -354,6 +367,8 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 				close(d);
 			return MP_EIO;
 		}
+		if (refused_tty(f, o))
+			return MP_EUSAGE;
 		return finish(f, write_output(f, o, p, info, o->output), o->output);
 	}
 	struct stat st, lst;
@@ -370,6 +385,8 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 			fprintf(stderr, "mapprof-report: %s: cannot open: %m\n", o->output);
 			return MP_EIO;
 		}
+		if (refused_tty(f, o))
+			return MP_EUSAGE;
 		return finish(f, write_output(f, o, p, info, o->output), o->output);
 	}
 	char *real = link ? realpath(o->output, NULL) : NULL; /* the file a link names */

@@ -495,7 +495,7 @@ static int write_dump(const char *why, bool final, enum mp_dump_stats stats)
 		return -1;
 	/* A handler on an alternate signal stack (a SIGSEGV handler's after a stack overflow,
 	 * often 8 KiB) may have too little left for a dump: it is skipped then, and said. */
-	size_t room = mp_stack_alt_room();
+	size_t room = mp_stack_alt_room(false);
 	if (room < MP_DUMP_ROOM) {
 		short_stack(why, room);
 		return -1;

@@ -185,7 +185,7 @@ static bool from_destructor(void)
 {
 	/* Nor from a handler on an alternate signal stack: the loader runs no handler, and
 	 * such a stack may be too small to unwind on. */
-	if (mp_tls.guard || mp_stack_alt_room() != SIZE_MAX)
+	if (mp_tls.guard || mp_stack_alt_room(false) != SIZE_MAX)
 		return false;
 	mp_tls.guard++; /* libunwind's allocations are the profiler's */
 	bool in = mp_stack_in_exit_destructor(exit_lo, exit_hi);

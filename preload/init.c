@@ -595,19 +595,28 @@ static const char *sanitizer;
 
 static const char *sanitizer_runtime(void)
 {
-	static const char *const libs[][2] = {{"libasan.so", "AddressSanitizer"},
-					      {"libtsan.so", "ThreadSanitizer"},
-					      {"libhwasan.so", "HWAddressSanitizer"},
-					      {"liblsan.so", "LeakSanitizer"},
-					      {"libmsan.so", "MemorySanitizer"}};
+	/* gcc's (libasan.so.8), and clang's with -shared-libsan (libclang_rt.asan-x86_64.so) */
+	static const char *const libs[][2] = {{"asan", "AddressSanitizer"},
+					      {"tsan", "ThreadSanitizer"},
+					      {"hwasan", "HWAddressSanitizer"},
+					      {"lsan", "LeakSanitizer"},
+					      {"msan", "MemorySanitizer"}};
 	for (const struct link_map *m = _r_debug.r_map; m; m = m->l_next) {
 		const char *base = m->l_name ? m->l_name : "";
 		for (const char *c = base; *c; c++)
 			if (*c == '/')
 				base = c + 1;
-		for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
-			if (strncmp(base, libs[i][0], strlen(libs[i][0])) == 0)
+		bool clang = strncmp(base, "libclang_rt.", 12) == 0;
+		const char *rest = clang			  ? base + 12
+				   : strncmp(base, "lib", 3) == 0 ? base + 3
+								  : NULL;
+		for (size_t i = 0; rest && i < sizeof(libs) / sizeof(libs[0]); i++) {
+			size_t n = strlen(libs[i][0]);
+			/* libasan.so.8, libclang_rt.asan-x86_64.so; not libasanfoo.so */
+			if (strncmp(rest, libs[i][0], n) == 0 &&
+			    (strncmp(rest + n, ".so", 3) == 0 || (clang && rest[n] == '-')))
 				return libs[i][1];
+		}
 	}
 	return NULL;
 }

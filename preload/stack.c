@@ -5,7 +5,6 @@
  * rather than by a fixed count, so inlining changes in the shim cannot shift the stacks. */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
-#include <errno.h>
 #include <libunwind.h>
 #include <gnu/libc-version.h>
 #include <linux/futex.h>
@@ -13,7 +12,6 @@
 #include <sys/ucontext.h>
 #include <link.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/auxv.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -271,18 +269,6 @@ bool mp_stack_in_handler(void)
 	capture_end(flag);
 	mp_cancel_restore(cs);
 	return in;
-}
-
-size_t mp_stack_alt_room(void)
-{
-	stack_t ss;
-	int e = errno;
-	bool on = sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
-	errno = e;
-	if (!on)
-		return SIZE_MAX;
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), lo = (uintptr_t)ss.ss_sp;
-	return sp > lo ? sp - lo : 0;
 }
 
 /* The dynamic loader's code (the object at AT_BASE): its executable segment, found by

@@ -27,10 +27,12 @@ MP_HIDDEN bool mp_stack_in_handler(void);
  * runs from glibc's exit handlers ([exit_lo, exit_hi): glibc's exit), by unwinding; false when
  * libunwind may not run. */
 MP_HIDDEN bool mp_stack_in_exit_destructor(uintptr_t exit_lo, uintptr_t exit_hi);
-/* Bytes left below the caller's frame when this thread runs on its alternate signal stack (a
- * handler's: often 8 KiB, of which the kernel's signal frame takes 3.6 on a CPU with AVX-512),
- * else SIZE_MAX. A system call: for the rare paths (dumps, unwinds off the thread's stack). */
-MP_HIDDEN size_t mp_stack_alt_room(void);
+/* altstack.c: bytes left below the caller's frame when this thread runs on its alternate signal
+ * stack (a handler's: often 8 KiB, of which the kernel's signal frame takes 3.6 on a CPU with
+ * AVX-512), else SIZE_MAX. cheap: no system call, so a stack registered other than through
+ * libc's sigaltstack goes unseen (for paths that run often); else one when the stack pointer
+ * is outside the stack the thread registered. */
+MP_HIDDEN size_t mp_stack_alt_room(bool cheap);
 /* What an unwind by libunwind may take below its caller's frame: its cursor and DWARF state,
  * dl_iterate_phdr, the loader (measured: about 5 KiB), with a margin. */
 #define MP_UNWIND_ROOM (8u << 10)

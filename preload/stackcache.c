@@ -354,7 +354,7 @@ static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 	uintptr_t floor = mp_config.unwind_fp ? 0 : stack_floor(t);
 	/* Off the thread's own stack (c is NULL then, or there is no cache): on a signal
 	 * handler's alternate stack, the room is that stack's. */
-	size_t alt = mp_config.unwind_fp || c ? SIZE_MAX : mp_stack_alt_room();
+	size_t alt = mp_config.unwind_fp || c ? SIZE_MAX : mp_stack_alt_room(true);
 	if (alt < MP_UNWIND_ROOM ||
 	    (alt == SIZE_MAX && floor &&
 	     (uintptr_t)__builtin_frame_address(0) - floor < MP_UNWIND_ROOM)) {

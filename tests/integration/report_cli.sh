@@ -366,7 +366,7 @@ for args in "--json" "--maps --json" "--maps" "--top 1000" "--folded" "--profile
 done
 
 # A binary profile is not written to a terminal, whether stdout is the default or named.
-for o in "" "-o -" "-o /dev/stdout"; do
+for o in "" "-o -" "-o /dev/stdout" "-o /dev/fd/1" "-o /proc/self/fd/1" "-o /dev/stderr" "-o /dev/tty"; do
 	script -qec "$REPORT $o $T/a.mprof" /dev/null >"$T/tty.out" 2>&1
 	rc=$?
 	out=$(od -An -c "$T/tty.out" | head -c 600)

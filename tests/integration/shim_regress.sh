@@ -238,6 +238,23 @@ for san in address:AddressSanitizer thread:ThreadSanitizer; do
 		"$(tr '\n' '|' <<<"$out")$rc"
 done
 
+# clang's runtime as a library (-shared-libsan): libclang_rt.asan-x86_64.so, missed at first.
+if [ -n "${SANITIZED:-}" ]; then
+	ok "clang -fsanitize=address -shared-libsan # SKIP under ASan"
+elif ! command -v clang >/dev/null; then
+	ok "clang -fsanitize=address -shared-libsan # SKIP no clang"
+elif ! clang -O1 -fsanitize=address -shared-libsan -o "$T/san_clang" "$T/san.c" 2>"$T/san.err"; then
+	ok "clang -fsanitize=address -shared-libsan # SKIP cannot build: $(head -1 "$T/san.err")"
+else
+	out=$(ASAN_OPTIONS=verify_asan_link_order=0 LD_LIBRARY_PATH="$(clang --print-runtime-dir)" \
+		timeout 60 env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/san_d_address/m.%p.%n.mprof" \
+		"$T/san_clang" 2>&1)
+	rc=$?
+	expect_eq "clang -fsanitize=address -shared-libsan: runs, output and exit status unchanged, one line" \
+		"mapprof: the program runs with AddressSanitizer: it is not profiled|ran|3" \
+		"$(tr '\n' '|' <<<"$out")$rc"
+fi
+
 # --- a program that runs into its address-space limit, in exact mode: the final dump (a few
 # kilobytes) found no mapping left and was lost (9 runs in 10); one that keeps more objects than
 # the profiler's share of the limit can record drops samples, and the report called the rest
