@@ -23,7 +23,7 @@ extern "C" {
 /* Writes a dump now (a full snapshot; the file name comes from MAPPROF_OUT). Returns 0 on
  * success, -1 if profiling is off or the dump could not be written (also when called from a
  * signal handler that interrupted the profiler on this thread, or from one on an alternate
- * signal stack with less than 12 KiB left: use MAPPROF_SIGNAL instead). */
+ * signal stack with less than 9 KiB left: use MAPPROF_SIGNAL instead). */
 int mapprof_dump(void) __attribute__((weak));
 
 /* Map growth for hash maps mapprof does not know (khash, your own table). `map` identifies the

@@ -461,10 +461,11 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 }
 
 /* Stack a dump may take below write_dump's caller on an alternate signal stack (where it does
- * not unwind): 5.2 KiB measured (a 64 KiB stack painted, mapprof_dump() from the handler),
- * with a margin. */
-#define MP_DUMP_ROOM	  (12u << 10)
-#define MP_DUMP_ROOM_TEXT "12 KiB"
+ * not unwind): 5.2 KiB measured (a 64 KiB stack painted, mapprof_dump() from the handler), with
+ * a margin; less than glibc's sysconf(_SC_SIGSTKSZ) leaves (14.2 KiB less a 3.6 KiB AVX-512
+ * signal frame), so a stack sized by the book takes a dump. */
+#define MP_DUMP_ROOM	  (9u << 10)
+#define MP_DUMP_ROOM_TEXT "9 KiB"
 
 /* No snprintf: there is little stack left. Said once. */
 static void short_stack(const char *why, size_t room)
