@@ -439,7 +439,7 @@ static void put_stacks_samples_locked(struct mp_buf *b)
 	mp_buf_section_end(b, at);
 	if (!mixed)
 		return;
-	/* 2.0: a 1.x reader would take the size-0 samples for objects of size 0 */
+	/* 2.x: a 1.x reader would take the size-0 samples for objects of size 0 */
 	mp_buf_u32_at(b, MP_DUMP_MAGIC_LEN, MP_DUMP_MAJOR_MIXED | MP_DUMP_MINOR_MIXED << 16);
 	/* The mixed buckets' own estimates (table.h), by their index among the samples above. */
 	at = mp_buf_section_begin(b, MP_SEC_MIXED_SAMPLES);
