@@ -4,7 +4,7 @@
 # prints what it installs, works as root or through sudo. Usage: scripts/install-deps.sh [--bench]
 set -eu
 
-PKGS="build-essential pkg-config libunwind-dev libjemalloc-dev libjemalloc2 uthash-dev
+PKGS="build-essential pkg-config libunwind-dev libjemalloc-dev libjemalloc2 libtcmalloc-minimal4 uthash-dev
 libdw-dev libelf-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libcmocka-dev
 golang-go clang libclang-rt-14-dev clang-format g++ python3 perl sqlite3"
 # The benchmark compares against heaptrack and counts instructions with valgrind; only

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 # Exact mode (MAPPROF_RATE=1) against tests/programs/shim_sites.c, whose per-site truth is
 # known by construction; checked with the independent decoder tests/tools/mprof_decode.py.
-# Also MAPPROF_RATE=0 (totals only), MAPPROF_DEPTH, MAPPROF_UNWIND=fp, and jemalloc underneath.
+# Also MAPPROF_RATE=0 (totals only), MAPPROF_DEPTH, MAPPROF_UNWIND=fp, and jemalloc or tcmalloc
+# (gperftools) underneath.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 export PYTHONPATH=$ROOT/tests/tools
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 PROG=$PROGS/shim_sites
 
 # run_sites LABEL [ENV=VALUE...]: runs shim_sites under the shim into $T/LABEL, checks output.
@@ -197,4 +199,21 @@ t.ok("libjemalloc in objects", any("libjemalloc" in o["path"] for o in d["object
 EOF
 else
 	ok "jemalloc: skipped, $JEMALLOC not installed"
+fi
+
+# tcmalloc underneath (its operators never call malloc: counted by ours): the same truth. It
+# has no mallctl, and glibc's mallinfo2 is not its allocator's: no ALLOCATOR entries.
+if [ -r "$TCMALLOC" ]; then
+	LIB="$LIB $TCMALLOC" run_sites tcmalloc
+	check_truth tcmalloc 4
+	"$PY" - "$T/tcmalloc" <<'EOF'
+import sys
+import mprof_decode as m
+t = m.Tap("tcmalloc: ")
+d = m.load_dir(sys.argv[1])[0]
+t.eq("no allocator entries (not glibc's, not jemalloc's)", {}, d.get("allocator", {}))
+t.ok("libtcmalloc in objects", any("libtcmalloc" in o["path"] for o in d["objects"]))
+EOF
+else
+	ok "tcmalloc: skipped, $TCMALLOC not installed"
 fi

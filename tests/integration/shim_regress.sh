@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Regressions from the shim review: fork while other threads capture stacks and dumps are in
 # flight (the child must not hang in the loader's lock), C++ operator new/delete over jemalloc
-# (jemalloc's operators never reach malloc), a failed realloc of a sampled block, and threads
+# and tcmalloc (their operators never reach malloc), a failed realloc of a sampled block, and threads
 # that only free.
 . "$(dirname "$0")/lib.sh"
 DEC="python3 $ROOT/tests/tools/mprof_decode.py"
 JE=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 
 # --- fork stress: every child reaped within the time limit, each wrote a valid dump
 for rate in 1 4096; do
@@ -39,15 +40,35 @@ check "operator new: bad_alloc propagates through the shim" grep -q "caught 3" "
 want="cxx_one=1000/1000 cxx_array=200/200 cxx_aligned=100/100 cxx_nothrow=50/50"
 expect_eq "operator new: exact per-site counts over glibc" "$want" "$(totals "$T/g")"
 expect_eq "operator new: exact per-site counts over jemalloc" "$want" "$(totals "$T/j")"
-grows=$($DEC "$T/j"/*.mprof | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(sum(g["count"] for g in d.get("map_grows",[])))')
-if [ "${grows:-0}" -gt 0 ]; then ok "operator new: unordered_map grows seen over jemalloc ($grows)"; else
-	not_ok "operator new: unordered_map grows over jemalloc" "none"; fi
+grows_in() { $DEC "$1"/*.mprof | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(sum(g["count"] for g in d.get("map_grows",[])))'; }
+grows=$(grows_in "$T/g")
+if [ "${grows:-0}" -gt 0 ]; then ok "operator new: unordered_map grows seen over glibc ($grows)"; else
+	not_ok "operator new: unordered_map grows over glibc" "none"; fi
+expect_eq "operator new: as many unordered_map grows over jemalloc" "$grows" "$(grows_in "$T/j")"
+if [ -r "$TC" ]; then
+	mkdir -p "$T/tc"
+	LD_PRELOAD="$LIB $TC" MAPPROF_RATE=1 MAPPROF_OUT="$T/tc/m.%p.mprof" $PROGS/shim_cxxnew \
+		>"$T/tc.out" 2>&1 || true
+	expect_eq "operator new: output over tcmalloc as over glibc" "$(cat "$T/g.out")" \
+		"$(cat "$T/tc.out")"
+	expect_eq "operator new: exact per-site counts over tcmalloc" "$want" "$(totals "$T/tc")"
+	expect_eq "operator new: as many unordered_map grows over tcmalloc" "$grows" \
+		"$(grows_in "$T/tc")"
+else
+	ok "operator new over tcmalloc: skipped, $TC not installed"
+fi
 
 # --- a new-handler that frees a reserve runs as the program's code: its free and its
 # allocation are recorded (they used to pass under the guard of the failing operator new)
-for al in glibc jemalloc; do
-	if [ $al = jemalloc ]; then pre="$LIB $JE" base=(env LD_PRELOAD=$JE); else
-		pre=$LIB base=(env); fi
+for al in glibc jemalloc tcmalloc; do
+	case $al in
+	jemalloc) pre="$LIB $JE" base=(env LD_PRELOAD=$JE) ;;
+	tcmalloc)
+		[ -r "$TC" ] || continue
+		pre="$LIB $TC" base=(env LD_PRELOAD=$TC)
+		;;
+	*) pre=$LIB base=(env) ;;
+	esac
 	for how in plain nothrow aligned; do
 		d=$T/nh-$al-$how
 		mkdir -p "$d"
