@@ -252,6 +252,12 @@ $(BUILD)/tests/programs/maps_api_nopie: tests/programs/maps_api.c include/mappro
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_nopie $(BUILD)/tests/programs/maps_api_nopie
+# and with the headers included under `#pragma GCC visibility push(hidden)`
+$(BUILD)/tests/programs/maps_%_hidden: tests/programs/maps_%.c tests/programs/visibility_hidden.h \
+		include/mapprof.h include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -include tests/programs/visibility_hidden.h -o $@ $< -lpthread -ldl -lm
+programs: $(BUILD)/tests/programs/maps_uthash_hidden $(BUILD)/tests/programs/maps_api_hidden
 $(BUILD)/tests/programs/maps_api_global_nopie: tests/programs/maps_api_global.cc include/mapprof.h
 	@mkdir -p $(@D)
 	$(Q)$(CXX) $(PROG_CXXFLAGS) -fno-pie -no-pie -o $@ $<

@@ -424,7 +424,7 @@ static bool spread_ok(const mp_churn_site_t *s)
 
 static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 {
-	char ev[320], sg[512];
+	char ev[320], sg[640];
 	double per = s->instances ? (double)s->grows / (double)s->instances : 0;
 	bool reserves = (s->flags & MP_SITE_RESERVES) || s->reserved > 0;
 	/* A site that reserves too little still grows after its reserves: that growth counts. */
@@ -475,13 +475,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 		if (s->kind == MP_KIND_UTHASH) {
 			size_t others;
 			const mp_churn_site_t *o = smaller_in_file(c, s, n, &others);
-			char also[192] = "";
+			char also[256] = "";
 			if (o)
-				snprintf(also, sizeof(also),
-					 "; the tables at line %" PRId64 " (p90 <= %" PRIu64
-					 ")%s hold far fewer: make them before it, or #undef and "
-					 "restore 5U and 32U after these tables' code",
-					 o->line, o->size_p90, others > 1 ? " and others" : "");
+				snprintf(
+				    also, sizeof(also),
+				    "; the tables at line %" PRId64 " (p90 <= %" PRIu64
+				    ")%s hold far fewer: make them before it, or #undef and "
+				    "restore the values they had (uthash's defaults: 5U and 32U) "
+				    "after these tables' code",
+				    o->line, o->size_p90, others > 1 ? " and others" : "");
 			snprintf(sg, sizeof(sg),
 				 "uthash cannot reserve per table: after #include \"uthash.h\", "
 				 "#undef and redefine HASH_INITIAL_NUM_BUCKETS_LOG2 as %uU and "

@@ -49,7 +49,7 @@ enum mp_verdict_id {
 typedef struct {
 	enum mp_verdict_id id;
 	char evidence[320];
-	char suggestion[512];
+	char suggestion[640];
 } mp_verdict_t;
 
 typedef struct {

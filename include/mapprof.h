@@ -5,6 +5,8 @@
  * built without -fpie, testing the address yourself reads NULL even with the shim). */
 #ifndef MAPPROF_H
 #define MAPPROF_H
+/* The warnings a system header is spared (C++'s -Wold-style-cast...): none from here. */
+#pragma GCC system_header
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,24 +22,30 @@ extern "C" {
 #define MAPPROF_INLINE_ __inline__
 #endif
 
+/* Weak, and of default visibility whatever the including code's (a library's sources wrapped in
+ * `#pragma GCC visibility push(hidden)`): a hidden undefined weak reference is bound to 0 at
+ * link time, and the shim could never supply it. */
+#define MAPPROF_WEAK_ __attribute__((weak, visibility("default")))
+
 /* Writes a dump now (a full snapshot; the file name comes from MAPPROF_OUT). Returns 0 on
  * success, -1 if profiling is off or the dump could not be written (also when called from a
  * signal handler that interrupted the profiler on this thread, or from one on an alternate
  * signal stack with less than 9 KiB left: use MAPPROF_SIGNAL instead). */
-int mapprof_dump(void) __attribute__((weak));
+int mapprof_dump(void) MAPPROF_WEAK_;
 
 /* Map growth for hash maps mapprof does not know (khash, your own table). `map` identifies the
  * instance (its address; NULL: the call is ignored); a new create at an address whose map was
  * destroyed starts a new instance. `elements` is the element count when the call is made;
- * `bytes` the size of the new bucket array; `ns` the time the grow took (0 if unmeasured). A
+ * `bytes` the size of the new bucket array; `ns` the time the grow took (0 if unmeasured; one
+ * longer than the process has run is taken as unmeasured, with one `mapprof:` line). A
  * grow or reserve to as many buckets as before, or fewer, is not counted as a grow (only its
  * element count is taken). */
-void mapprof_map_create(const void *map) __attribute__((weak));
+void mapprof_map_create(const void *map) MAPPROF_WEAK_;
 void mapprof_map_grow(const void *map, size_t from_buckets, size_t to_buckets, size_t elements,
-		      size_t bytes, uint64_t ns) __attribute__((weak));
+		      size_t bytes, uint64_t ns) MAPPROF_WEAK_;
 void mapprof_map_reserve(const void *map, size_t from_buckets, size_t to_buckets, size_t elements,
-			 size_t bytes, uint64_t ns) __attribute__((weak));
-void mapprof_map_destroy(const void *map, size_t elements) __attribute__((weak));
+			 size_t bytes, uint64_t ns) MAPPROF_WEAK_;
+void mapprof_map_destroy(const void *map, size_t elements) MAPPROF_WEAK_;
 
 /* MAPPROF_FN_(f): the address of the weak function f, NULL without the shim. In code built
  * without -fpie/-fpic (a -no-pie executable) the linker resolves a weak reference to a function

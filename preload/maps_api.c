@@ -2,6 +2,7 @@
 /* The public map API of include/mapprof.h (kind MP_KIND_API): any other hash map reports its
  * creation, grows and destruction itself. `map` is the instance's identity; NULL is no map
  * (the calls are ignored). */
+#include <stdio.h>
 #include "maps_int.h"
 
 static inline uintptr_t key_of(const void *map)
@@ -23,6 +24,31 @@ MP_EXPORT void mapprof_map_create(const void *map)
 	t->guard--;
 }
 
+/* A grow that took longer than the process has run (with 10 ms for the clocks to disagree) is
+ * a time point passed for a duration (now_ns() for now_ns() - t0): taken as unmeasured, as
+ * its site's time share would read billions of percent. Said once. */
+#define NS_SLACK 10000000ull
+static uint64_t sane_ns(uint64_t ns)
+{
+	static bool said;
+	if (!ns)
+		return 0;
+	uint64_t now = mp_now_ns();
+	uint64_t ran = now > mp_start_ns ? now - mp_start_ns : 0;
+	if (ns <= ran + NS_SLACK)
+		return ns;
+	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+			 "mapprof_map_grow() or _reserve() was given a grow time of %llu ns, "
+			 "longer than the process has run: taken as unmeasured, here and wherever "
+			 "it happens (pass the grow's duration, not a time point)",
+			 (unsigned long long)ns);
+		mp_log(msg);
+	}
+	return 0;
+}
+
 static void api_grow(const void *map, size_t from, size_t to, size_t elements, size_t bytes,
 		     uint64_t ns, unsigned flags)
 {
@@ -30,6 +56,7 @@ static void api_grow(const void *map, size_t from, size_t to, size_t elements, s
 	if (!mp_maps_active(t) || !map)
 		return;
 	t->guard++;
+	ns = sane_ns(ns);
 	uint32_t stack = mp_maps_stack();
 	uint64_t now = mp_maps_now();
 	mp_maps_lock();

@@ -18,28 +18,30 @@
  * directory: <uthash.h> below is not looked for beside the source. Needs uthash 2.1 or later. */
 #ifndef MAPPROF_UTHASH_H
 #define MAPPROF_UTHASH_H
+/* Code that builds with warnings uthash.h never gives it (C++'s -Wold-style-cast: the casts of
+ * uthash's macros, expanded through ours, and our own) gets none from here either. */
+#pragma GCC system_header
 
 #include <stddef.h>
 #include <stdlib.h>
+
+/* MAPPROF_FN_ (the weak functions' addresses, also in code built without -fpie) and
+ * MAPPROF_WEAK_. */
+#include "../mapprof.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 /* Implemented by libmapprof.so (preload/maps_uthash.c); call only through the macros below. */
-void *mapprof_uthash_malloc(size_t size, size_t table_size) __attribute__((weak));
-void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
-    __attribute__((weak));
+void *mapprof_uthash_malloc(size_t size, size_t table_size) MAPPROF_WEAK_;
+void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items) MAPPROF_WEAK_;
 void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_buckets,
-			       size_t items, size_t bucket_bytes, int noexpand)
-    __attribute__((weak));
-void mapprof_uthash_noexpand_fyi(const void *tbl) __attribute__((weak));
-void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
+			       size_t items, size_t bucket_bytes, int noexpand) MAPPROF_WEAK_;
+void mapprof_uthash_noexpand_fyi(const void *tbl) MAPPROF_WEAK_;
+void mapprof_uthash_size(const void *tbl, size_t items) MAPPROF_WEAK_;
 #ifdef __cplusplus
 }
 #endif
-
-/* MAPPROF_FN_: the weak functions' addresses, also in code built without -fpie. */
-#include "../mapprof.h"
 
 /* uthash.h already included: its default hooks are replaced (macros expand at their use). */
 #ifdef UTHASH_H
@@ -52,14 +54,18 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
  * (sizeof(UT_hash_table), or a count of UT_hash_bucket): the text tells a bucket array from a
  * table, which the size alone cannot (a 4-bucket array is as large as the table). */
 #ifndef uthash_malloc
-#define uthash_malloc(sz)	   mapprof_uthash_malloc_((sz), MAPPROF_UTHASH_IS_BUCKETS_(#sz))
-#define MAPPROF_UTHASH_OWN_MALLOC_ 1
+#define uthash_malloc(sz) mapprof_uthash_malloc_((sz), MAPPROF_UTHASH_CLASS_(#sz))
 #endif
 #ifndef uthash_free
 #define uthash_free(ptr, sz) mapprof_uthash_free_((ptr), (sz), MAPPROF_UTHASH_IS_BUCKETS_(#sz))
 #endif
-/* Folded at compile time where the compiler can (GCC), else a strstr per call (clang -O0). */
+/* Folded at compile time where the compiler can (GCC), else a strstr per call (clang -O0). A
+ * bucket array (1), the bloom filter's bit vector (2, below) or the table (0). */
 #define MAPPROF_UTHASH_IS_BUCKETS_(text) (__builtin_strstr((text), "UT_hash_bucket") != NULL)
+#define MAPPROF_UTHASH_CLASS_(text)                                                                \
+	(MAPPROF_UTHASH_IS_BUCKETS_(text)				     ? 1                   \
+	 : __builtin_strstr((text), "MAPPROF_UTHASH_BLOOM_BYTELEN_") != NULL ? 2                   \
+									     : 0)
 #ifndef uthash_expand_fyi
 #define uthash_expand_fyi(tbl) mapprof_uthash_expand_fyi_(tbl)
 #endif
@@ -70,11 +76,11 @@ void mapprof_uthash_size(const void *tbl, size_t items) __attribute__((weak));
 #include <uthash.h>
 
 /* table_size 0 tells the shim "a bucket array, no table" (a shim that predates the flag reads
- * it the same way: no block has size 0). */
-static MAPPROF_INLINE_ void *mapprof_uthash_malloc_(size_t sz, int buckets)
+ * it the same way: no block has size 0). The bloom vector is neither: plain malloc. */
+static MAPPROF_INLINE_ void *mapprof_uthash_malloc_(size_t sz, int cls)
 {
 	__typeof__(&mapprof_uthash_malloc) f = MAPPROF_FN_(mapprof_uthash_malloc);
-	return f ? f(sz, buckets ? 0 : sizeof(UT_hash_table)) : malloc(sz);
+	return f && cls != 2 ? f(sz, cls ? 0 : sizeof(UT_hash_table)) : malloc(sz);
 }
 
 /* A block of the table's size that is no bucket array is the table (HASH_CLEAR, HASH_DELETE of
@@ -124,19 +130,18 @@ static MAPPROF_INLINE_ void mapprof_uthash_added_(const UT_hash_table *tbl)
 #define HASH_BLOOM_ADD(tbl, hashv) mapprof_uthash_added_(tbl)
 #endif
 
-/* The bloom filter's bit vector (HASH_BLOOM) is no bucket array: allocated past the hook that
- * labels uthash_malloc's blocks as buckets, with the same allocator (uthash_free frees it). */
+/* The bloom filter's bit vector (HASH_BLOOM) is no bucket array. It is allocated with the
+ * uthash_malloc in force where HASH_BLOOM_MAKE expands, which uthash_free frees it with: ours
+ * knows it by the name of its size (MAPPROF_UTHASH_CLASS_) and passes it to malloc; a
+ * program's own, defined after this header was force-included, gets it as uthash's would (it
+ * got malloc's block before, which its uthash_free was then handed). */
 #ifdef HASH_BLOOM
-#ifdef MAPPROF_UTHASH_OWN_MALLOC_
-#define MAPPROF_UTHASH_BLOOM_MALLOC_(sz) malloc(sz)
-#else
-#define MAPPROF_UTHASH_BLOOM_MALLOC_(sz) uthash_malloc(sz)
-#endif
+#define MAPPROF_UTHASH_BLOOM_BYTELEN_ HASH_BLOOM_BYTELEN
 #undef HASH_BLOOM_MAKE
 #define HASH_BLOOM_MAKE(tbl, oomed)                                                                \
 	do {                                                                                       \
 		(tbl)->bloom_nbits = HASH_BLOOM;                                                   \
-		(tbl)->bloom_bv = (uint8_t *)MAPPROF_UTHASH_BLOOM_MALLOC_(HASH_BLOOM_BYTELEN);     \
+		(tbl)->bloom_bv = (uint8_t *)uthash_malloc(MAPPROF_UTHASH_BLOOM_BYTELEN_);         \
 		if (!(tbl)->bloom_bv) {                                                            \
 			HASH_RECORD_OOM(oomed);                                                    \
 		} else {                                                                           \

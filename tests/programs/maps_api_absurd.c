@@ -2,7 +2,8 @@
 /* Absurd values through the public API (tests/integration/churn.sh): one map reports a grow of
  * SIZE_MAX bytes and UINT64_MAX ns and then a normal one (ABSURD_LINE); 10 others report
  * 128-byte grows (NORMAL_LINE). No sum may wrap below its parts: the site and the summary
- * read at least SIZE_MAX bytes (they wrapped to 127 and to about 1.3 kB). Calls on NULL make
+ * read at least SIZE_MAX bytes (they wrapped to 127 and to about 1.3 kB). The UINT64_MAX ns,
+ * longer than the process has run, are taken as unmeasured (one mapprof: line). Calls on NULL make
  * no map (they made one, grown); one map reports "grows" to fewer or as many buckets, which are
  * no grows (they counted as 3, one of them "sized up front"), and its size. */
 #include <stdint.h>
