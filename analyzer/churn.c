@@ -20,7 +20,7 @@
 typedef struct {
 	const mp_churn_t *c;
 	uint32_t kind;
-	const char *function, *file;
+	const char *function, *file, *container;
 	int64_t line;
 } site_key_t;
 
@@ -29,7 +29,7 @@ static int site_eq(const void *ctx, uint32_t i)
 	const site_key_t *k = ctx;
 	const mp_churn_site_t *s = &k->c->sites[i];
 	return s->kind == k->kind && s->line == k->line && !strcmp(s->function, k->function) &&
-	       !strcmp(s->file, k->file);
+	       !strcmp(s->file, k->file) && !strcmp(s->container, k->container);
 }
 
 static bool contains(const char *s, const char *needle)
@@ -140,6 +140,101 @@ bool mp_churn_impl_name(const char *fn)
 	       !strncmp(own, "operator new", 12);
 }
 
+/* The container type of a std::unordered_ member's own name: its scope ("std::unordered_map<
+ * K, V, ...>::operator[]" gives "std::unordered_map<K, V, ...>"), or "" for another name. */
+static void container_of(const char *own, char *out, size_t n)
+{
+	out[0] = 0;
+	if (strncmp(own, "std::unordered_", 15) != 0)
+		return;
+	size_t scope = 0;
+	for (size_t i = 0; own[i];) {
+		if (own[i] == '<') {
+			size_t j = closing(own, i);
+			i = own[j] ? j + 1 : j;
+		} else if (own[i] == ':' && own[i + 1] == ':') {
+			scope = i;
+			i += 2;
+		} else {
+			i++;
+		}
+	}
+	if (scope > 15 && scope < n) {
+		memcpy(out, own, scope);
+		out[scope] = 0;
+	}
+}
+
+/* Template arguments that are the containers' defaults (and std::string's): left out of a type
+ * as the user wrote it. */
+static bool default_arg(const char *a, size_t len)
+{
+	static const char *const skip[] = {"std::hash<", "std::equal_to<", "std::allocator<",
+					   "std::char_traits<"};
+	for (size_t i = 0; i < sizeof(skip) / sizeof(*skip); i++)
+		if (len >= strlen(skip[i]) && !strncmp(a, skip[i], strlen(skip[i])))
+			return true;
+	return false;
+}
+
+/* Appends type t[0..len) to out (at *at, n bytes) as the user would write it: defaulted
+ * arguments left out, std::string by that name. */
+static void short_type_into(const char *t, size_t len, char *out, size_t n, size_t *at, int depth)
+{
+	static const char str[] = "std::__cxx11::basic_string<char";
+	if (len >= sizeof(str) - 1 && !strncmp(t, str, sizeof(str) - 1) &&
+	    closing(t, sizeof(str) - 6) + 1 >= len) {
+		t = "std::string";
+		len = 11;
+	}
+	size_t open = 0;
+	while (open < len && t[open] != '<')
+		open++;
+	size_t end = open < len ? closing(t, open) : len;
+	if (open >= len || end >= len || depth > 16) {
+		int w = snprintf(out + *at, n - *at, "%.*s", (int)len, t);
+		*at += w > 0 && (size_t)w < n - *at ? (size_t)w : 0;
+		return;
+	}
+	int w = snprintf(out + *at, n - *at, "%.*s<", (int)open, t);
+	*at += w > 0 && (size_t)w < n - *at ? (size_t)w : 0;
+	bool first = true;
+	for (size_t i = open + 1; i < end;) {
+		while (i < end && t[i] == ' ')
+			i++;
+		size_t j = i;
+		while (j < end && t[j] != ',') {
+			if (t[j] == '<' || t[j] == '(')
+				j = closing(t, j);
+			if (j < end)
+				j++;
+		}
+		size_t e = j;
+		while (e > i && t[e - 1] == ' ')
+			e--;
+		if (e > i && !default_arg(t + i, e - i)) {
+			if (!first && *at + 2 < n) {
+				memcpy(out + *at, ", ", 2);
+				*at += 2;
+			}
+			short_type_into(t + i, e - i, out, n, at, depth + 1);
+			first = false;
+		}
+		i = j + 1;
+	}
+	if (*at + 1 < n)
+		out[(*at)++] = '>';
+	out[*at] = 0;
+}
+
+void mp_churn_short_type(const char *type, char *out, size_t n)
+{
+	size_t at = 0;
+	out[0] = 0;
+	if (n > 1)
+		short_type_into(type, strlen(type), out, n, &at, 0);
+}
+
 /* Frames of a site in code without symbols named together (innermost first). */
 #define BARE_FRAMES 4
 
@@ -178,8 +273,12 @@ static const char *bare_path(const mp_profile_t *p, const uint64_t *locs, uint32
  * false: every frame is the map's code or mapprof's (a stack cut short), named by the innermost. */
 static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
 		       int64_t *line, uint32_t *at, bool *bare, char *buf, size_t n, char *bare_buf,
-		       size_t bare_n)
+		       size_t bare_n, char *cont, size_t cont_n)
 {
+	/* The outermost std::unordered_ frame before the user's names the container: two maps
+	 * made on one line (a map of sets, idx[w].insert(d)) are two sites. */
+	const char *outer = NULL;
+	cont[0] = 0;
 	uint32_t len = mp_profile_stack_len(p, s);
 	const uint64_t *locs = mp_profile_stack_locs(p, s);
 	*fn = "?";
@@ -221,19 +320,26 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				*at = j;
 				if (!l->nlines)
 					*fn = bare_path(p, locs, j, len, bare_buf, bare_n, bare);
+				if (outer) {
+					char own[4096];
+					own_name(outer, own, sizeof(own));
+					container_of(own, cont, cont_n);
+				}
 				return true;
 			}
+			if (k < l->nlines && !strncmp(name, "std::unordered_", 15))
+				outer = name;
 		}
 	}
 	return false;
 }
 
 static mp_churn_site_t *site_for(mp_churn_t *c, mp_htab_t *index, uint32_t kind, const char *fn,
-				 const char *file, int64_t line)
+				 const char *file, int64_t line, const char *container)
 {
-	site_key_t k = {c, kind, fn, file, line};
+	site_key_t k = {c, kind, fn, file, container, line};
 	uint64_t h = mp_hash_bytes(fn, strlen(fn), mp_hash_bytes(file, strlen(file), kind));
-	h = mp_hash_u64(h ^ (uint64_t)line);
+	h = mp_hash_bytes(container, strlen(container), mp_hash_u64(h ^ (uint64_t)line));
 	uint32_t i = mp_htab_find(index, h, site_eq, &k);
 	if (i != MP_HTAB_NONE)
 		return &c->sites[i];
@@ -243,10 +349,46 @@ static mp_churn_site_t *site_for(mp_churn_t *c, mp_htab_t *index, uint32_t kind,
 	s->kind = kind;
 	s->function = mp_xstrdup(fn);
 	s->file = mp_xstrdup(file);
+	s->container = mp_xstrdup(container);
 	s->line = line;
 	mp_htab_insert(index, h, (uint32_t)c->n);
 	c->n++;
 	return s;
+}
+
+typedef struct {
+	const mp_churn_t *c;
+	const mp_churn_site_t *s;
+} line_key_t;
+
+static int line_eq(const void *ctx, uint32_t i)
+{
+	const line_key_t *k = ctx;
+	const mp_churn_site_t *a = k->s, *b = &k->c->sites[i];
+	return a->kind == b->kind && a->line == b->line && !strcmp(a->function, b->function) &&
+	       !strcmp(a->file, b->file);
+}
+
+/* Sites that share their kind, function and line with another (told apart by container): the
+ * reports name their container. */
+static void mark_shared_lines(mp_churn_t *c)
+{
+	mp_htab_t lines = {0};
+	for (size_t i = 0; i < c->n; i++) {
+		mp_churn_site_t *s = &c->sites[i];
+		uint64_t h = mp_hash_bytes(s->function, strlen(s->function),
+					   mp_hash_bytes(s->file, strlen(s->file), s->kind));
+		h = mp_hash_u64(h ^ (uint64_t)s->line);
+		line_key_t k = {c, s};
+		uint32_t j = mp_htab_find(&lines, h, line_eq, &k);
+		if (j != MP_HTAB_NONE) {
+			s->shares_line = true;
+			c->sites[j].shares_line = true;
+		} else {
+			mp_htab_insert(&lines, h, (uint32_t)i);
+		}
+	}
+	mp_htab_free(&lines);
 }
 
 static uint64_t max64(uint64_t a, uint64_t b)
@@ -738,6 +880,9 @@ static int worse(const void *a, const void *b)
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	r = strcmp(x->function, y->function);
+	if (r)
+		return r;
+	r = strcmp(x->container, y->container);
 	return r ? r : (int)x->kind - (int)y->kind;
 }
 
@@ -895,7 +1040,7 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	mp_stacks_t st;
 	mp_stacks_init(&st, &scratch, sym);
 	mp_htab_t index = {0};
-	char buf[MP_FRAME_NAME_MAX], bare_buf[BARE_FRAMES * (MP_FRAME_NAME_MAX + 3)];
+	char buf[MP_FRAME_NAME_MAX], bare_buf[BARE_FRAMES * (MP_FRAME_NAME_MAX + 3)], cont[4096];
 	live_run_t *runs = NULL;
 	size_t nruns = 0, cap_runs = 0;
 	c->processes = in->n;
@@ -919,9 +1064,10 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			int64_t line;
 			uint32_t ps = mp_stacks_get(&st, ds->stack), at;
 			bool bare;
-			bool user = pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf,
-					       sizeof(buf), bare_buf, sizeof(bare_buf));
-			mp_churn_site_t *s = site_for(c, &index, ds->kind, fn, file, line);
+			bool user =
+			    pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf,
+				       sizeof(buf), bare_buf, sizeof(bare_buf), cont, sizeof(cont));
+			mp_churn_site_t *s = site_for(c, &index, ds->kind, fn, file, line, cont);
 			if (bare && !s->bare) {
 				s->bare = true;
 				c->bare_sites++;
@@ -937,6 +1083,7 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	}
 	settle_live(c, runs, nruns);
 	free(runs);
+	mark_shared_lines(c);
 	uint64_t all_bytes = in->totals.alloc_bytes;
 	for (size_t i = 0; i < c->n; i++) {
 		mp_churn_site_t *s = &c->sites[i];
@@ -971,6 +1118,7 @@ void mp_churn_free(mp_churn_t *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->sites[i].function);
 		free(c->sites[i].file);
+		free(c->sites[i].container);
 	}
 	free(c->sites);
 	for (size_t i = 0; i < c->nstats; i++)

@@ -55,6 +55,10 @@ typedef struct {
 typedef struct {
 	uint32_t kind;
 	char *function, *file; /* owned; file "" when unknown */
+	/* owned: an unordered_map site's container type as demangled ("std::unordered_map<K, V,
+	 * hash, ...>"), "" when unknown or another kind: two maps made on one line are two sites */
+	char *container;
+	bool shares_line; /* another site has its kind, function, file and line */
 	int64_t line;
 	uint16_t flags;
 	uint64_t instances, live, max_live, grows, max_grows, reserved, tiny, shared, max_threads,
@@ -119,5 +123,8 @@ int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in);
  * own qualified name, without return type, parameters or qualifiers, is in std::_Hashtable,
  * std::__detail, std::unordered_*, mapprof_* or operator new. */
 bool mp_churn_impl_name(const char *fn);
+/* type as the user would write it: defaulted template arguments left out, std::string so
+ * named ("std::unordered_map<std::string, std::unordered_set<int>>"); into out, n bytes. */
+void mp_churn_short_type(const char *type, char *out, size_t n);
 
 #endif

@@ -101,8 +101,14 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 {
 	char a[32], b[32], d[32];
-	fprintf(f, "\n#%zu %s  %s:%" PRId64 "  %s\n", rank, mp_dump_kind_name(s->kind),
+	fprintf(f, "\n#%zu %s  %s:%" PRId64 "  %s", rank, mp_dump_kind_name(s->kind),
 		*s->file ? s->file : "?", s->line, s->function);
+	if (s->shares_line && *s->container) { /* two maps made on one line: which is this */
+		char type[512];
+		mp_churn_short_type(s->container, type, sizeof(type));
+		fprintf(f, "  (%s)", type);
+	}
+	fputc('\n', f);
 	char presized[96] = "";
 	int at = 0;
 	if (s->reserved) /* instances whose first grow was a reserve(): it counts among grows */
@@ -186,6 +192,10 @@ static void site_json(FILE *f, const mp_churn_site_t *s)
 	jstr(f, s->function);
 	fputs(",\"file\":", f);
 	jstr(f, s->file);
+	char type[512];
+	mp_churn_short_type(s->container, type, sizeof(type));
+	fputs(",\"container\":", f);
+	jstr(f, type);
 	fprintf(f,
 		",\"line\":%" PRId64 ",\"instances\":%" PRIu64 ",\"live\":%" PRIu64
 		",\"max_live\":%" PRIu64 ",\"grows\":%" PRIu64 ",\"grows_per_instance\":%.3f"

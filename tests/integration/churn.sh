@@ -494,5 +494,29 @@ print(" ".join(sorted("%s:%d" % (s["function"].split("(")[0], s["line"]) for s i
 expect_eq "maps filled through a reference: sites in fill and filler::run, at their lines" \
 	"fill:$(line_of $src FILL_LINE) filler<std::unordered_map<int, int, std::hash<int>, std::equal_to<int>, std::allocator<std::pair<int const, int> > > >::run:$(line_of $src RUN_LINE)" "$got"
 
-exit 0
 
+# --- two maps made on one line (a map of sets, idx[word].insert(doc)): two sites, each with the
+# grows the program counted, named by their container (they were one site mixing both)
+run nested "$PROGS/maps_nested"
+src=tests/programs/maps_nested.cc
+read -r _ outer_n outer_g _ inner_n inner_g <"$T/nested.out"
+got=$(python3 -c '
+import json, sys
+for s in sorted(json.load(open(sys.argv[1]))["sites"], key=lambda s: s["container"]):
+    print(s["line"], s["container"], s["instances"], s["grows"])
+' "$T/nested.json" 2>&1)
+nl=$(line_of $src NESTED_LINE)
+expect_eq "map of sets: outer map and inner sets are two sites at one line, as counted" \
+	"$nl std::unordered_map<std::string, std::unordered_set<int>> $outer_n $outer_g
+$nl std::unordered_set<int> $inner_n $inner_g" "$got"
+got=$("$REPORT" --maps "$T/nested"/*.mprof 2>/dev/null | python3 -c '
+import sys
+for l in sys.stdin:
+    if l.startswith("#"):
+        f = l.rstrip("\n").split("  ")
+        print(f[0].split(" ", 1)[1], f[1].rsplit(":", 1)[1], f[2], f[3])' | sort)
+expect_eq "map of sets: the text report names each site's container" \
+	"unordered_map $nl main (std::unordered_map<std::string, std::unordered_set<int>>)
+unordered_map $nl main (std::unordered_set<int>)" "$got"
+
+exit 0

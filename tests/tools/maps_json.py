@@ -14,7 +14,7 @@ SUMMARY = [
     ("allocator", dict), ("allocator_processes", int),
 ]
 SITE = [
-    ("kind", str), ("function", str), ("file", str), ("line", int), ("instances", int),
+    ("kind", str), ("function", str), ("file", str), ("container", str), ("line", int), ("instances", int),
     ("live", int), ("max_live", int), ("grows", int), ("grows_per_instance", float),
     ("max_grows", int), ("reserved", int), ("copies", int), ("final_size", dict),
     ("lifetime_ns", dict),

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "churn.h"
@@ -57,11 +58,46 @@ static void user(void **state)
 			fail_msg("taken for the implementation: %s", user[i]);
 }
 
+/* A site's container as the user would write it: defaulted arguments left out at any depth,
+ * std::string by that name, other arguments (a hasher of the program's) kept. */
+static void short_types(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+	    {"std::unordered_map<std::__cxx11::basic_string<char, std::char_traits<char>, "
+	     "std::allocator<char> >, std::unordered_set<int, std::hash<int>, std::equal_to<int>, "
+	     "std::allocator<int> >, std::hash<std::__cxx11::basic_string<char, "
+	     "std::char_traits<char>, std::allocator<char> > >, "
+	     "std::equal_to<std::__cxx11::basic_string<char, std::char_traits<char>, "
+	     "std::allocator<char> > >, std::allocator<std::pair<std::__cxx11::basic_string<char, "
+	     "std::char_traits<char>, std::allocator<char> > const, std::unordered_set<int, "
+	     "std::hash<int>, std::equal_to<int>, std::allocator<int> > > > >",
+	     "std::unordered_map<std::string, std::unordered_set<int>>"},
+	    {"std::unordered_set<int, std::hash<int>, std::equal_to<int>, std::allocator<int> >",
+	     "std::unordered_set<int>"},
+	    {"std::unordered_map<long, Foo<int, 3>, MyHash, std::equal_to<long>, "
+	     "std::allocator<std::pair<long const, Foo<int, 3> > > >",
+	     "std::unordered_map<long, Foo<int, 3>, MyHash>"},
+	    {"std::unordered_set<std::pair<int, int>, PairHash>",
+	     "std::unordered_set<std::pair<int, int>, PairHash>"},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[512];
+		mp_churn_short_type(cases[i][0], out, sizeof(out));
+		assert_string_equal(cases[i][1], out);
+	}
+	char tiny[12]; /* cut short, still a string */
+	mp_churn_short_type(cases[0][0], tiny, sizeof(tiny));
+	assert_true(strlen(tiny) < sizeof(tiny));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(implementation),
 	    cmocka_unit_test(user),
+	    cmocka_unit_test(short_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
