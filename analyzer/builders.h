@@ -26,4 +26,8 @@ void mp_builders_order(const mp_inputs_t *in, uint64_t (*weight)(const mp_dump_t
 /* Profile time and duration: from the earliest start to the latest dump. */
 void mp_builders_set_time(mp_profile_t *p, const mp_inputs_t *in);
 
+/* A comment naming the files --keep-going skipped, if any: the profile lacks what they held,
+ * and the warnings that named them went to stderr, not with the profile. */
+void mp_builders_note_skipped(mp_profile_t *p, const mp_inputs_t *in);
+
 #endif

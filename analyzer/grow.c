@@ -44,6 +44,7 @@ void mp_grow_build(mp_profile_t *p, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	for (size_t i = 0; i < in->n; i++)
 		without += !in->dumps[i].has_grows;
 	mp_profile_add_comment(p, "mapprof grow profile: every grow event, not sampled");
+	mp_builders_note_skipped(p, in);
 	if (without == in->n)
 		mp_profile_add_comment(p, "no dump has map tracking on (MAPPROF_MAPS=0?)");
 	if (in->totals.maps_dropped) {

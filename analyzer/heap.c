@@ -35,6 +35,16 @@ void mp_builders_set_time(mp_profile_t *p, const mp_inputs_t *in)
 	p->duration_nanos = end > start ? end - start : 0;
 }
 
+void mp_builders_note_skipped(mp_profile_t *p, const mp_inputs_t *in)
+{
+	if (!in->skipped)
+		return;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%zu file(s) skipped (--keep-going): not in this profile",
+		 in->skipped);
+	mp_profile_add_comment(p, buf);
+}
+
 void mp_builders_order(const mp_inputs_t *in, uint64_t (*weight)(const mp_dump_t *), size_t *order)
 {
 	size_t first = 0;
@@ -83,6 +93,7 @@ static void comment(mp_profile_t *p, const mp_inputs_t *in, const char *what)
 			 "mapprof %s profile: %zu process(es), sampled estimates at rate %llu",
 			 what, in->n, (unsigned long long)in->rate);
 	mp_profile_add_comment(p, buf);
+	mp_builders_note_skipped(p, in);
 	/* Samples the profiler had no memory to record (an address-space limit): not exact,
 	 * not unbiased either, and the profile must not claim it. */
 	if (in->totals.dropped) {

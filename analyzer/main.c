@@ -2,6 +2,7 @@
 /* mapprof-report: command line and orchestration only. Reads dumps (inputs.c), builds a heap or
  * grow profile (heap.c, grow.c), writes it as pprof (pprof_out.c) or as text (report_*.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -332,10 +333,35 @@ static int finish(FILE *f, int rc, const char *name)
 	return rc;
 }
 
+/* How many names create_temp tries beside the output before it gives up. */
+#define MP_TEMP_TRIES 10
+
+/* Creates the temporary file beside target that emit renames into place: always a new file
+ * (O_EXCL), never one already there, nor what a symbolic link planted under its name points to
+ * (O_EXCL refuses any link; O_NOFOLLOW says so once more); a name that is taken gives way to
+ * the next of MP_TEMP_TRIES (target.tmp.PID, then target.tmp.PID.1, ...). Mode 0666 less the
+ * umask, as the shell's `>` creates a file. Returns the descriptor, or -1 with errno set
+ * (EEXIST: every name was taken) and tmp the last name tried. */
+static int create_temp(const char *target, char *tmp, size_t n)
+{
+	int fd = -1;
+	for (int k = 0; k < MP_TEMP_TRIES; k++) {
+		if (k == 0)
+			snprintf(tmp, n, "%s.tmp.%ld", target, (long)getpid());
+		else
+			snprintf(tmp, n, "%s.tmp.%ld.%d", target, (long)getpid(), k);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	return fd;
+}
+
 /* A regular file (or none yet) is written under a temporary name beside it and renamed into
  * place, so a failed run never leaves a half-written profile under the real name; through a
- * symbolic link, beside the file it names (the link stays). Anything else (a device such as
- * /dev/null, a FIFO) is written to directly: renaming over it would replace it. */
+ * symbolic link, beside the file it names (the link stays); where no temporary file can be
+ * made, in place. Anything else (a device such as /dev/null, a FIFO) is written to directly:
+ * renaming over it would replace it. */
 static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *info)
 {
 	if (!o->output || strcmp(o->output, "-") == 0 || strcmp(o->output, "/dev/stdout") == 0) {
@@ -389,32 +415,72 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 			return MP_EUSAGE;
 		return finish(f, write_output(f, o, p, info, o->output), o->output);
 	}
+	/* A file the user may not write (mode 0444, a read-only mount) is refused as the shell's
+	 * `>` refuses it: renaming over it needs only the directory's permission, and would
+	 * replace it. The effective ids (AT_EACCESS) are the ones open(2) would check. */
+	if (exists && faccessat(AT_FDCWD, o->output, W_OK, AT_EACCESS) != 0 && errno != ENOENT) {
+		fprintf(stderr, "mapprof-report: cannot write %s: %m\n", o->output);
+		return MP_EIO;
+	}
 	char *real = link ? realpath(o->output, NULL) : NULL; /* the file a link names */
 	const char *target = real ? real : o->output;
-	size_t n = strlen(target) + 32;
+	size_t n = strlen(target) + 48;
 	char *tmp = mp_xmalloc(n);
-	snprintf(tmp, n, "%s.tmp.%ld", target, (long)getpid());
-	int rc;
-	FILE *f = fopen(tmp, "wb");
-	if (f && exists) { /* the file replaced keeps its mode (and owner, where allowed) */
-		if (fchown(fileno(f), st.st_uid, st.st_gid) != 0) {
-			/* not ours to give away: the mode still applies */
+	int rc = MP_OK;
+	fd = create_temp(target, tmp, n);
+	/* No temporary file can be made beside it (a directory the user may not write, a name
+	 * already as long as a name can be): the file is written in place, as the shell's `>`
+	 * would. Not atomic: until the write ends a reader sees a partial file, and a failed
+	 * write leaves one (a file this run created is removed then). */
+	bool in_place = false, created = false;
+	if (fd < 0 &&
+	    (errno == EACCES || errno == EPERM || errno == EROFS || errno == ENAMETOOLONG)) {
+		int flags =
+		    O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (exists ? O_TRUNC : O_CREAT | O_EXCL);
+		fd = open(target, flags, 0666);
+		in_place = true;
+		created = fd >= 0 && !exists;
+		if (fd < 0) {
+			fprintf(stderr, "mapprof-report: %s: cannot %s: %m\n", o->output,
+				exists ? "open" : "create");
+			rc = MP_EIO;
 		}
-		(void)fchmod(fileno(f), st.st_mode & 07777);
-	}
-	if (!f) {
+	} else if (fd < 0 && errno == EEXIST) { /* left by other runs, or planted */
+		fprintf(stderr,
+			"mapprof-report: %s: cannot create a temporary file beside it: "
+			"%s.tmp.%ld and the %d names after it all exist\n",
+			o->output, target, (long)getpid(), MP_TEMP_TRIES - 1);
+		rc = MP_EIO;
+	} else if (fd < 0) {
 		fprintf(stderr, "mapprof-report: %s: cannot create %s beside it: %m\n", o->output,
 			tmp);
 		rc = MP_EIO;
-	} else {
-		rc = finish(f, write_output(f, o, p, info, o->output), o->output);
-		if (rc == MP_OK && rename(tmp, target) != 0) {
-			fprintf(stderr, "mapprof-report: %s: cannot rename into place: %m\n",
-				o->output);
-			rc = MP_EIO;
+	} else if (exists) { /* the file replaced keeps its mode (and owner, where allowed) */
+		if (fchown(fd, st.st_uid, st.st_gid) != 0) {
+			/* not ours to give away: the mode still applies */
 		}
-		if (rc != MP_OK)
-			unlink(tmp);
+		(void)fchmod(fd, st.st_mode & 07777);
+	}
+	FILE *f = NULL;
+	if (fd >= 0 && !(f = fdopen(fd, "wb"))) {
+		fprintf(stderr, "mapprof-report: %s: cannot write: %m\n", o->output);
+		close(fd);
+		rc = MP_EIO;
+	}
+	if (f)
+		rc = finish(f, write_output(f, o, p, info, o->output), o->output);
+	if (rc == MP_OK && fd >= 0 && !in_place && rename(tmp, target) != 0) {
+		fprintf(stderr, "mapprof-report: %s: cannot rename into place: %m\n", o->output);
+		rc = MP_EIO;
+	}
+	if (rc != MP_OK && fd >= 0) {
+		if (!in_place || created)
+			unlink(in_place ? target : tmp);
+		else
+			fprintf(stderr,
+				"mapprof-report: %s: written in place (no temporary file beside "
+				"it): it is incomplete\n",
+				o->output);
 	}
 	free(tmp);
 	free(real);

@@ -4,6 +4,7 @@
  * grew to gigabytes). One object, keys in this order:
  *
  *   "profile": "heap" | "grow",  "rate": N,  "exact": bool,  "processes": N,
+ *   "skipped_files": N (files --keep-going skipped; 0 without it),
  *   "sample_types": [{"type": "alloc_objects", "unit": "count"}, ...],
  *   "default_sample_type": "inuse_space",
  *   "totals": {"alloc_calls", "free_calls", "alloc_bytes", "sampled", "dropped",
@@ -142,6 +143,8 @@ static void header(jout_t *o, const mp_profile_t *p, const mp_report_info_t *inf
 	jput(o, grow || in->rate == 1 ? ",\"exact\":true" : ",\"exact\":false");
 	jput(o, ",\"processes\":");
 	ju64(o, in->n);
+	jput(o, ",\"skipped_files\":"); /* always there: a script need not test for it */
+	ju64(o, in->skipped);
 	jput(o, ",\"sample_types\":[");
 	for (size_t i = 0; i < p->ntypes; i++) {
 		jput(o, i ? ",{\"type\":" : "{\"type\":");

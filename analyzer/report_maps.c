@@ -40,8 +40,11 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 {
 	const mp_dump_totals_t *t = &in->totals;
 	char a[32], b[32], d[32];
-	fprintf(f, "mapprof map churn report: %zu process%s, map tracking on in %zu\n",
-		c->processes, c->processes == 1 ? "" : "es", c->with_maps);
+	fprintf(f, "mapprof map churn report: %zu process%s, map tracking on in %zu", c->processes,
+		c->processes == 1 ? "" : "es", c->with_maps);
+	if (in->skipped) /* its warnings went to stderr: the report says it lacks them */
+		fprintf(f, "; %zu file(s) skipped (--keep-going)", in->skipped);
+	fputc('\n', f);
 	if (in->rate == 1 && (t->dropped || t->maps_dropped))
 		fputs("Figures are exact (MAPPROF_RATE=1) but for what found no memory left for "
 		      "the profiler (below): in-use, maps and grows are lower bounds.\n",
@@ -236,17 +239,17 @@ int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		snprintf(peak, sizeof(peak), "%" PRIu64, t->peak_inuse_bytes_est);
 		snprintf(now, sizeof(now), "%" PRIu64, t->inuse_bytes_est);
 	}
-	fprintf(f,
-		"{\"summary\":{\"processes\":%zu,\"map_tracking\":%zu,\"rate\":%" PRIu64
-		",\"exact\":%s,\"alloc_calls\":%" PRIu64 ",\"free_calls\":%" PRIu64
-		",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%s"
-		",\"inuse_bytes_est\":%s,\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
-		",\"maps_dropped\":%" PRIu64 ",\"grow_bytes\":%" PRIu64
-		",\"heap_grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64
-		",\"allocator\":{",
-		c->processes, c->with_maps, in->rate, in->rate == 1 ? "true" : "false",
-		t->alloc_calls, t->free_calls, t->alloc_bytes, peak, now, c->maps, c->grows,
-		t->maps_dropped, c->grow_bytes, c->heap_grow_bytes, c->grow_ns, c->duration_ns);
+	fprintf(
+	    f,
+	    "{\"summary\":{\"processes\":%zu,\"skipped_files\":%zu,\"map_tracking\":%zu,"
+	    "\"rate\":%" PRIu64 ",\"exact\":%s,\"alloc_calls\":%" PRIu64 ",\"free_calls\":%" PRIu64
+	    ",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%s"
+	    ",\"inuse_bytes_est\":%s,\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
+	    ",\"maps_dropped\":%" PRIu64 ",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64
+	    ",\"grow_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64 ",\"allocator\":{",
+	    c->processes, in->skipped, c->with_maps, in->rate, in->rate == 1 ? "true" : "false",
+	    t->alloc_calls, t->free_calls, t->alloc_bytes, peak, now, c->maps, c->grows,
+	    t->maps_dropped, c->grow_bytes, c->heap_grow_bytes, c->grow_ns, c->duration_ns);
 	for (size_t i = 0; i < c->nstats; i++) {
 		if (i)
 			fputc(',', f);

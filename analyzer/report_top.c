@@ -97,9 +97,16 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 	const mp_inputs_t *in = info->in;
 	const char *type = p->strings[p->type[info->sample_index]];
 	const char *unit = p->strings[p->unit[info->sample_index]];
-	fprintf(f,
-		"mapprof-report: %s profile of %zu process(es) from %zu dump(s); showing %s (%s)\n",
-		info->profile, in->n, in->read, type, unit);
+	/* Files skipped under --keep-going are said here too: the warnings that named them went
+	 * to stderr, and the report is read without them. */
+	char skipped[64] = "";
+	if (in->skipped)
+		snprintf(skipped, sizeof(skipped), "; %zu file(s) skipped (--keep-going)",
+			 in->skipped);
+	fprintf(
+	    f,
+	    "mapprof-report: %s profile of %zu process(es) from %zu dump(s)%s; showing %s (%s)\n",
+	    info->profile, in->n, in->read, skipped, type, unit);
 	const mp_dump_totals_t *t = &in->totals;
 	bool grow = strcmp(info->profile, "grow") == 0;
 	if (grow && t->maps_dropped)

@@ -99,7 +99,11 @@ for order in "a b sampled off" "off sampled b a"; do
 		"$REPORT" --keep-going --top 50 "${files[@]}"
 	out=$("$REPORT" --keep-going --top 50 "${files[@]}" 2>/dev/null)
 	expect_eq "--keep-going over mixed rates ($order): the report of the rate-1 dumps" \
-		"$("$REPORT" --top 50 "$T/a.mprof" "$T/b.mprof" 2>/dev/null)" "$out"
+		"$("$REPORT" --top 50 "$T/a.mprof" "$T/b.mprof" 2>/dev/null | tail -n +2)" \
+		"$(tail -n +2 <<<"$out")"
+	expect_eq "--keep-going over mixed rates ($order): the header counts the files skipped" \
+		"mapprof-report: heap profile of 2 process(es) from 2 dump(s); 2 file(s) skipped (--keep-going); showing inuse_space (bytes)" \
+		"$(head -1 <<<"$out")"
 done
 # A process skipped for its rate goes with all its snapshots: the header counts the dumps used.
 "$GEN" --exe "$T/target" --samples 50 --stacks 5 --pid 13 --rate 4096 --seq 1 -o "$T/sampled1.mprof"
@@ -107,7 +111,7 @@ expect_rc "--keep-going: a skipped process's earlier snapshots are named" 0 \
 	'warning: skipped: .*sampled1.mprof \(and 1 earlier snapshot\(s\) of its process\): sampled at rate 4096' \
 	"$REPORT" --keep-going --top 1 "$T/a.mprof" "$T/b.mprof" "$T/sampled.mprof" "$T/sampled1.mprof"
 expect_eq "--keep-going: the header counts the dumps used, not the skipped snapshots" \
-	"mapprof-report: heap profile of 2 process(es) from 2 dump(s); showing inuse_space (bytes)" \
+	"mapprof-report: heap profile of 2 process(es) from 2 dump(s); 2 file(s) skipped (--keep-going); showing inuse_space (bytes)" \
 	"$("$REPORT" --keep-going --top 1 "$T/a.mprof" "$T/b.mprof" "$T/sampled.mprof" "$T/sampled1.mprof" 2>/dev/null | head -1)"
 # -o naming an input dump (the output name forgotten: -o mapprof.*.mprof) would replace it.
 cp "$T/a.mprof" "$T/in.mprof"
@@ -138,6 +142,31 @@ expect_rc "--keep-going with nothing readable: exit 2" 2 'no readable dumps' \
 	"$REPORT" --keep-going -o "$T/x.pb.gz" "$T/junk.mprof" "$T/trunc.mprof"
 [ ! -e "$T/x.pb.gz" ] && ok "no output file left behind on failure" ||
 	not_ok "no output file left behind on failure"
+# What --keep-going skipped is said in the output itself, not only in warnings on stderr (which
+# a report read later has lost): the --top and --maps headers, the JSON, the pprof comments.
+kg=("$T/junk.mprof" "$T/a.mprof" "$T/trunc.mprof")
+expect_eq "--keep-going --top: the header counts the files skipped" \
+	"mapprof-report: heap profile of 1 process(es) from 1 dump(s); 2 file(s) skipped (--keep-going); showing inuse_space (bytes)" \
+	"$("$REPORT" --keep-going --top 1 "${kg[@]}" 2>/dev/null | head -1)"
+expect_eq "--keep-going --profile grow --top: the header counts the files skipped" \
+	"mapprof-report: grow profile of 1 process(es) from 1 dump(s); 2 file(s) skipped (--keep-going); showing grows (count)" \
+	"$("$REPORT" --keep-going --profile grow --top 1 "${kg[@]}" 2>/dev/null | head -1)"
+expect_eq "--keep-going --maps: the header counts the files skipped" \
+	"mapprof map churn report: 1 process, map tracking on in 1; 2 file(s) skipped (--keep-going)" \
+	"$("$REPORT" --keep-going --maps "${kg[@]}" 2>/dev/null | head -1)"
+expect_eq "--top and --maps without a file skipped: the headers as they were" \
+	"mapprof-report: heap profile of 1 process(es) from 1 dump(s); showing inuse_space (bytes)|mapprof map churn report: 1 process, map tracking on in 1" \
+	"$("$REPORT" --keep-going --top 1 "$T/a.mprof" 2>/dev/null | head -1)|$("$REPORT" --maps "$T/a.mprof" 2>/dev/null | head -1)"
+js() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("skipped_files"), d.get("summary", {}).get("skipped_files"))'; }
+expect_eq "--keep-going --json: skipped_files, always there (0 when none)" \
+	"2 None|2 None|0 None|None 2|None 0" \
+	"$("$REPORT" --keep-going --json "${kg[@]}" 2>/dev/null | js)|$("$REPORT" --keep-going --profile grow --json "${kg[@]}" 2>/dev/null | js)|$("$REPORT" --json "$T/a.mprof" 2>/dev/null | js)|$("$REPORT" --keep-going --maps --json "${kg[@]}" 2>/dev/null | js)|$("$REPORT" --maps --json "$T/a.mprof" 2>/dev/null | js)"
+"$REPORT" --keep-going -o "$T/kg.pb.gz" "${kg[@]}" 2>/dev/null
+"$REPORT" --keep-going --profile grow -o "$T/kg_grow.pb.gz" "${kg[@]}" 2>/dev/null
+"$REPORT" -o "$T/nokg.pb.gz" "$T/a.mprof" 2>/dev/null
+expect_eq "--keep-going pprof (heap, grow): a comment counts the files skipped; none without" \
+	"1|1|0" \
+	"$("$PBDUMP" "$T/kg.pb.gz" | grep -c '^comment: 2 file(s) skipped (--keep-going): not in this profile$')|$("$PBDUMP" "$T/kg_grow.pb.gz" | grep -c '^comment: 2 file(s) skipped (--keep-going): not in this profile$')|$("$PBDUMP" "$T/nokg.pb.gz" | grep -c '^comment: .*skipped')"
 
 # Two files claiming the same snapshot of one process (pid 11, dump 0) with other contents.
 "$GEN" --exe "$T/target" --samples 300 --stacks 40 --pid 11 --seed 9 -o "$T/a_other.mprof"
@@ -213,6 +242,75 @@ echo "first line" >"$T/appended"
 chmod 640 "$T/named"
 "$REPORT" --top 3 -o "$T/named" "$T/a.mprof" 2>/dev/null
 expect_eq "-o an existing file: its mode is kept" "640" "$(stat -c %a "$T/named")"
+# The temporary file is a new one: a link planted under its name (FILE.tmp.PID, the PID being
+# easy to guess) is not written through, and the link is not what ends up renamed to FILE. The
+# shell's exec keeps its PID, so the names planted are the report's.
+echo secret >"$T/victim"
+bash -c 'ln -s "$1/victim" "$1/planted.tmp.$$" && exec "$2" --top 3 -o "$1/planted" "$1/a.mprof"' \
+	_ "$T" "$REPORT" 2>"$T/planted.err"
+rc=$?
+[ "$rc" -eq 0 ] && [ "$(cat "$T/victim")" = secret ] && [ -f "$T/planted" ] && [ ! -L "$T/planted" ] &&
+	cmp -s "$T/planted" "$T/top3.txt" &&
+	ok "-o FILE with a link planted at FILE.tmp.PID: not followed, another name used" ||
+	not_ok "-o FILE with a link planted at FILE.tmp.PID: not followed, another name used" \
+		"exit $rc; victim: $(cat "$T/victim" | head -1)" "$(ls -l "$T"/planted*)" "$(cat "$T/planted.err")"
+# Every name it would try taken: a clear error, nothing written through the links.
+bash -c 'for i in "" $(seq -f .%g 1 9); do ln -s "$1/victim" "$1/taken.tmp.$$$i" || exit 9; done
+	exec "$2" --top 3 -o "$1/taken" "$1/a.mprof"' _ "$T" "$REPORT" 2>"$T/taken.err"
+rc=$?
+[ "$rc" -eq 3 ] && [ "$(cat "$T/victim")" = secret ] && [ ! -e "$T/taken" ] &&
+	grep -q "taken: cannot create a temporary file beside it: .*taken.tmp.[0-9]* and the 9 names after it all exist" "$T/taken.err" &&
+	ok "-o FILE with every temporary name taken: exit 3, said so, no link followed" ||
+	not_ok "-o FILE with every temporary name taken: exit 3, said so, no link followed" \
+		"exit $rc; victim: $(cat "$T/victim" | head -1)" "$(cat "$T/taken.err")"
+# A name too long to take the temporary suffix (NAME_MAX 255): written in place, whether the
+# file exists or not.
+long=$T/$(printf 'n%.0s' $(seq 1 250))
+: >"$long"
+"$REPORT" --top 3 -o "$long" "$T/a.mprof" 2>"$T/long.err"
+rc=$?
+long2=$T/$(printf 'm%.0s' $(seq 1 250))
+"$REPORT" --top 3 -o "$long2" "$T/a.mprof" 2>>"$T/long.err"
+rc2=$?
+[ "$rc$rc2" = 00 ] && cmp -s "$long" "$T/top3.txt" && cmp -s "$long2" "$T/top3.txt" &&
+	ok "-o a name with no room for the temporary suffix: written in place" ||
+	not_ok "-o a name with no room for the temporary suffix: written in place" \
+		"exit $rc, $rc2" "$(cat "$T/long.err")"
+rm -f "$long" "$long2"
+# Permissions are checked as a user other than root (root may write any file): nobody, through
+# setpriv, on files in $T (opened to others for this).
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && chmod 711 "$T" &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$REPORT" --help >/dev/null 2>&1 &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups cat "$T/a.mprof" >/dev/null 2>&1; then
+	asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	# A file the user may not write, in a directory they may: refused as the shell's `>`
+	# refuses it (renaming over it would have replaced it).
+	mkdir "$T/open" && chmod 777 "$T/open"
+	echo keep >"$T/open/ro.txt" && chmod 444 "$T/open/ro.txt"
+	expect_rc "-o a file the user may not write (0444): exit 3, refused as the shell refuses it" 3 \
+		"^mapprof-report: cannot write $T/open/ro.txt: Permission denied\$" \
+		asnobody "$REPORT" --top 3 -o "$T/open/ro.txt" "$T/a.mprof"
+	expect_eq "-o a file the user may not write: untouched, no temporary file left" \
+		"keep 444 ro.txt" "$(cat "$T/open/ro.txt") $(stat -c %a "$T/open/ro.txt") $(ls "$T/open")"
+	# A file the user may write, in a directory they may not (no temporary file beside it):
+	# written in place, keeping its mode and owner.
+	mkdir "$T/locked" && chmod 755 "$T/locked"
+	echo old >"$T/locked/mine.txt" && chown 65534:65534 "$T/locked/mine.txt" &&
+		chmod 640 "$T/locked/mine.txt"
+	asnobody "$REPORT" --top 3 -o "$T/locked/mine.txt" "$T/a.mprof" 2>"$T/locked.err"
+	rc=$?
+	[ "$rc" -eq 0 ] && cmp -s "$T/locked/mine.txt" "$T/top3.txt" &&
+		[ "$(stat -c '%a %u' "$T/locked/mine.txt") $(ls "$T/locked")" = "640 65534 mine.txt" ] &&
+		ok "-o a writable file in a directory the user may not write: written in place" ||
+		not_ok "-o a writable file in a directory the user may not write: written in place" \
+			"exit $rc; $(stat -c '%a %u' "$T/locked/mine.txt"); $(ls "$T/locked")" "$(cat "$T/locked.err")"
+	expect_rc "-o a new file in a directory the user may not write: exit 3" 3 \
+		"^mapprof-report: $T/locked/new.txt: cannot create" \
+		asnobody "$REPORT" --top 3 -o "$T/locked/new.txt" "$T/a.mprof"
+	chmod 700 "$T"
+else
+	ok "-o permissions as another user # SKIP needs root and setpriv (util-linux)"
+fi
 
 # ---- pprof views ----
 "$REPORT" -o "$T/a.pb.gz" "$T/a.mprof" 2>"$T/a.err"

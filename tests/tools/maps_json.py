@@ -7,7 +7,7 @@ import json
 
 # (key, type) in output order. bool is tested before int: in Python a bool is an int.
 SUMMARY = [
-    ("processes", int), ("map_tracking", int), ("rate", int), ("exact", bool),
+    ("processes", int), ("skipped_files", int), ("map_tracking", int), ("rate", int), ("exact", bool),
     ("alloc_calls", int), ("free_calls", int), ("alloc_bytes", int),
     ("peak_inuse_bytes_est", (int, None)), ("inuse_bytes_est", (int, None)), ("maps", int), ("grows", int),
     ("maps_dropped", int), ("grow_bytes", int), ("heap_grow_bytes", int), ("grow_ns", int), ("duration_ns", int),
