@@ -409,6 +409,8 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->turns += d->turns;
 	s->copies += d->copies;
 	s->lf_lowered += d->lf_lowered;
+	s->late_reserved += d->late_reserved;
+	s->late_buckets = mp_add_sat_u64(s->late_buckets, d->late_buckets);
 	s->max_threads = max64(s->max_threads, d->max_threads);
 	s->noexpand += d->noexpand;
 	s->grow_bytes = mp_add_sat_u64(s->grow_bytes, d->grow_bytes);
@@ -590,6 +592,16 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	 * those grows, it only makes them larger. Where half the site's tables or more did, its
 	 * growth is the hash's. */
 	bool hash_grows = s->noexpand > 0 && s->noexpand >= s->instances - s->noexpand;
+	/* Maps that half or more of called reserve()/rehash() once filled (after their first
+	 * grow), to far more buckets than any of them held (dump 1.8): that last grow is the
+	 * costly one, and the presize advice spares the others only once it is gone. Not where a
+	 * reserve ran at a max_load_factor of 1/8 or less (the program's choice). Known for
+	 * unordered_map and the API, whose bucket counts are theirs (uthash has no reserve). */
+	uint64_t late_each = s->late_reserved ? s->late_buckets / s->late_reserved : 0;
+	bool late_big = (s->kind == MP_KIND_UNORDERED_MAP || s->kind == MP_KIND_API) &&
+			s->late_reserved && 2 * s->late_reserved >= s->instances && s->max_size &&
+			!(s->flags & MP_SITE_LOWLOAD) && late_each >= MP_OVERSIZED_MIN_BUCKETS &&
+			late_each / MP_OVERSIZED_FACTOR >= s->max_size;
 	if (s->instances >= MP_PRESIZE_MIN_INSTANCES && typical >= MP_PRESIZE_MIN_GROWS &&
 	    spread_ok(s) && !hash_grows) {
 		uint64_t n = s->size_p90;
@@ -693,6 +705,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			    "its constructor %" PRIu64 " as the bucket count (one built from a "
 			    "range fills itself): it then never grows for 90%% of the instances",
 			    n, n);
+		}
+		if (late_big) { /* its promise holds without the late reserve, which grows it */
+			size_t len = strlen(sg);
+			snprintf(sg + len, sizeof(sg) - len, ", once the %s below is dropped",
+				 s->kind == MP_KIND_API ? "late resize" : "late reserve()");
 		}
 		verdict(s, MP_V_PRESIZE, ev, sg);
 	}
@@ -827,6 +844,29 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 held);
 			verdict(s, MP_V_OVERSIZED, ev, sg);
 		}
+	}
+	if (late_big) {
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " of %" PRIu64 " instance(s) were %s after they were filled, "
+			 "to ~%" PRIu64 " buckets each, and held at most %" PRIu64 " element%s",
+			 s->late_reserved, s->instances,
+			 s->kind == MP_KIND_API ? "resized on purpose (MAPPROF_MAP_RESERVE)"
+						: "given a reserve() or rehash()",
+			 late_each, s->max_size, s->max_size == 1 ? "" : "s");
+		if (s->kind == MP_KIND_API)
+			snprintf(sg, sizeof(sg),
+				 "drop that resize, or size it for %" PRIu64
+				 " elements: a smaller table allocates less, and clearing and "
+				 "iterating it walk fewer buckets",
+				 s->max_size);
+		else
+			snprintf(
+			    sg, sizeof(sg),
+			    "drop that reserve()/rehash(), or make it reserve(%" PRIu64
+			    "): a smaller array allocates less, and clear() and iteration walk "
+			    "fewer buckets",
+			    s->max_size);
+		verdict(s, MP_V_OVERSIZED, ev, sg);
 	}
 	/* Growth means grows beyond the reserves: a site whose every grow is an instance's one
 	 * reserve()/rehash() has sized its maps already, and its bucket arrays are the maps

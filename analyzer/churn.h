@@ -81,6 +81,9 @@ typedef struct {
 	/* unordered_map instances that grew by inserts at a lower max_load_factor than their last
 	 * reserve() ran at (dump 1.7). */
 	uint64_t lf_lowered;
+	/* Instances that called reserve()/rehash() after their first grow, and the sum of their
+	 * largest such bucket counts (dump 1.8). */
+	uint64_t late_reserved, late_buckets;
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;
 	double grow_bytes_share, grow_time_share;

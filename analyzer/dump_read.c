@@ -375,11 +375,21 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 			if (v < d->sites[i].shared)
 				d->sites[i].turns = v;
 		}
-	/* 1.7: copies, then lf_lowered (parts of instances), optional (none before) */
-	for (int k = 0; k < 2 && left(c) >= (size_t)d->nsites * 8; k++)
+	/* 1.7: copies, then lf_lowered; 1.8: late_reserved (parts of instances), optional (none
+	 * before) */
+	for (int k = 0; k < 3 && left(c) >= (size_t)d->nsites * 8; k++)
 		for (uint32_t i = 0; i < d->nsites; i++) {
-			uint64_t v = ld64(c), n = d->sites[i].instances;
-			*(k ? &d->sites[i].lf_lowered : &d->sites[i].copies) = v <= n ? v : n;
+			mp_dump_site_t *s = &d->sites[i];
+			uint64_t v = ld64(c), n = s->instances;
+			*(k == 0   ? &s->copies
+			  : k == 1 ? &s->lf_lowered
+				   : &s->late_reserved) = v <= n ? v : n;
+		}
+	/* 1.8: late_buckets, held to none where no instance reserved late */
+	if (left(c) >= (size_t)d->nsites * 8)
+		for (uint32_t i = 0; i < d->nsites; i++) {
+			uint64_t v = ld64(c);
+			d->sites[i].late_buckets = d->sites[i].late_reserved ? v : 0;
 		}
 	return MP_OK;
 }

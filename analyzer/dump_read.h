@@ -55,6 +55,9 @@ typedef struct {
 	uint64_t turns;		  /* 1.3; shared in older dumps */
 	uint64_t copies;	  /* 1.7; 0 in older dumps */
 	uint64_t lf_lowered;	  /* 1.7; 0 in older dumps */
+	/* 1.8 (0 in older dumps): instances with an explicit grow after their first, and the sum
+	 * of their largest such bucket counts */
+	uint64_t late_reserved, late_buckets;
 } mp_dump_site_t;
 
 /* MAP_PC_LIVE: maps alive at once over the sites with pc among their stack's first frames. */

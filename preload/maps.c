@@ -501,6 +501,30 @@ void mp_maps_kill_locked(mp_map_inst_t *m, uint64_t now)
 	free_insts = m;
 }
 
+/* m's explicit grow to `to` buckets came after its first grow (a reserve() or rehash() once
+ * filled): its site counts the largest such, per instance. */
+static void late_reserve(mp_map_inst_t *m, uint64_t to)
+{
+	if (to <= m->late_to)
+		return;
+	mp_site_agg_t *a = &m->site->agg;
+	if (!m->late_to)
+		a->late_reserved++;
+	a->late_buckets = sat_add(a->late_buckets - m->late_to, to);
+	m->late_to = to;
+}
+
+/* Takes back m's late reserve count (its largest one failed, or m is no instance after all). */
+static void unlate(mp_map_inst_t *m)
+{
+	if (!m->late_to)
+		return;
+	mp_site_agg_t *a = &m->site->agg;
+	a->late_reserved--;
+	a->late_buckets -= m->late_to;
+	m->late_to = 0;
+}
+
 void mp_maps_discard_locked(mp_map_inst_t *m)
 {
 	if (m->array)
@@ -510,6 +534,7 @@ void mp_maps_discard_locked(mp_map_inst_t *m)
 		m->site->agg.copies--;
 	if (m->lf_lowered)
 		m->site->agg.lf_lowered--;
+	unlate(m);
 	live_add(m->site, -1);
 	htab_remove(&insts, &m->h);
 	m->serial = 0;
@@ -555,6 +580,8 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	mp_map_site_t *s = m->site;
 	m->grows++;
 	m->buckets = to;
+	if ((flags & MP_GROW_EXPLICIT) && m->grows > 1)
+		late_reserve(m, to);
 	if (elements > m->size)
 		mp_maps_set_size_locked(m, elements);
 	add_tid(m, mp_maps_tid());
@@ -588,6 +615,8 @@ void mp_maps_ungrow_locked(mp_map_inst_t *m, mp_map_grow_t *g, unsigned flags, u
 			   uint64_t elements, uint64_t bytes)
 {
 	mp_map_site_t *s = m->site;
+	if ((flags & MP_GROW_EXPLICIT) && m->grows > 1 && m->late_to == m->buckets)
+		unlate(m); /* an earlier, smaller one is forgotten with it: a failed reserve() */
 	m->grows--;
 	m->buckets = from;
 	if ((flags & MP_GROW_EXPLICIT) && m->explicit_grow && m->grows == 0) {
@@ -713,6 +742,8 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		old->explicit_grow = true;
 		os->agg.reserved++;
 		os->flags |= MP_SITE_RESERVES;
+	} else if (fresh->explicit_grow && old->grows > 1) { /* old's, after it was filled */
+		late_reserve(old, fresh->buckets);
 	}
 	os->flags |= fresh->site->flags & MP_SITE_LOWLOAD; /* its grow's load factor too */
 	htab_remove(&insts, &fresh->h);

@@ -3,6 +3,7 @@
  * (include/mapprof/DUMP_FORMAT.md). Live instances are folded into a scratch copy of their
  * site's aggregates, with "now" (mp_maps_now) as their death, so the file holds dead and live
  * together. */
+#include <stddef.h>
 #include <string.h>
 #include "arena.h"
 #include "buf.h"
@@ -90,18 +91,23 @@ static void put_sites_locked(struct mp_buf *b, uint64_t now)
 			}
 		}
 	}
-	/* 1.2, 1.3 and 1.7 (two): appended after the entries, one per entry in their order each */
-	for (int pass = 0; pass < 4; pass++) {
+	/* 1.2, 1.3, 1.7 (two) and 1.8 (two): appended after the entries, one per entry in their
+	 * order each */
+	static const size_t field[] = {
+	    offsetof(mp_site_agg_t, heap_grow_bytes), offsetof(mp_site_agg_t, turns),
+	    offsetof(mp_site_agg_t, copies),	      offsetof(mp_site_agg_t, lf_lowered),
+	    offsetof(mp_site_agg_t, late_reserved),   offsetof(mp_site_agg_t, late_buckets)};
+	enum { PASSES = sizeof(field) / sizeof(field[0]) };
+	for (int pass = 0; pass < PASSES; pass++) {
 		for (size_t i = 0; i < st->nb; i++) {
 			for (mp_hnode_t *n = st->b[i]; n; n = n->next) {
 				mp_map_site_t *s = (mp_map_site_t *)n;
 				const mp_site_agg_t *a = s->dump;
 				if (s->stack != MP_NO_STACK && (a->instances || a->grows))
-					mp_buf_u64(b, pass == 0	  ? a->heap_grow_bytes
-						      : pass == 1 ? a->turns
-						      : pass == 2 ? a->copies
-								  : a->lf_lowered);
-				if (pass == 3)
+					mp_buf_u64(
+					    b, *(const uint64_t *)(const void *)((const char *)a +
+										 field[pass]));
+				if (pass == PASSES - 1)
 					s->dump = NULL;
 			}
 		}

@@ -40,6 +40,10 @@ typedef struct mp_site_agg {
 	/* unordered_map: instances that grew by inserts at a lower max_load_factor than their last
 	 * reserve()/rehash() ran at (max_load_factor() set after reserve()) (1.7) */
 	uint64_t lf_lowered;
+	/* Instances with a reserve()/rehash() (or the API's reserve) that came after their first
+	 * grow, and the sum of their largest such bucket counts: a map sized far beyond what it
+	 * holds once it was filled (1.8) */
+	uint64_t late_reserved, late_buckets;
 } mp_site_agg_t;
 
 /* Instances alive at once over every site (of one kind) with `pc` among the first
@@ -100,6 +104,9 @@ typedef struct mp_map_inst {
 	bool lf_lowered; /* unordered_map: counted in its site's lf_lowered */
 	/* unordered_map: its max_load_factor at its last reserve()/rehash() (0: none yet) */
 	float reserve_lf;
+	/* The largest bucket count of its explicit grows after its first grow (0: none), counted
+	 * in its site's late_reserved and late_buckets. */
+	uint64_t late_to;
 	/* unordered_map: a grow of its was not seen allocated (a caching allocator handed out an
 	 * array it kept, or the map's own allocator made it): `array`, if set, may be no longer
 	 * the map's. Cleared when a grow's array is seen. */

@@ -519,4 +519,24 @@ expect_eq "map of sets: the text report names each site's container" \
 	"unordered_map $nl main (std::unordered_map<std::string, std::unordered_set<int>>)
 unordered_map $nl main (std::unordered_set<int>)" "$got"
 
+# --- maps given a reserve()/rehash() once filled, far beyond what they hold: oversized (dump
+# 1.8), and presize says its promise needs the late reserve gone; a reserve for the elements
+# that come after it is no such thing
+run late_reserve "$PROGS/maps_late_reserve"
+src=tests/programs/maps_late_reserve.cc
+read -r _ late_g _ rehash_g _ bulk_g <"$T/late_reserve.out"
+got=$(python3 -c '
+import json, sys
+for s in sorted(json.load(open(sys.argv[1]))["sites"], key=lambda s: s["line"]):
+    v = {x["id"]: x for x in s["verdicts"]}
+    o = v["oversized"]["evidence"] if "oversized" in v else "-"
+    p = v["presize"]["suggestion"].endswith(", once the late reserve() below is dropped") \
+        if "presize" in v else "-"
+    print(s["function"], s["line"], s["grows"], o, p)
+' "$T/late_reserve.json" 2>&1)
+expect_eq "maps reserved once filled: oversized with the late reserve's size, presize says so" \
+	"late() $(line_of $src '/\* LATE') $late_g 200 of 200 instance(s) were given a reserve() or rehash() after they were filled, to ~20753 buckets each, and held at most 40 elements True
+rehashed() $(line_of $src '/\* REHASH') $rehash_g 100 of 100 instance(s) were given a reserve() or rehash() after they were filled, to ~5087 buckets each, and held at most 40 elements True
+bulk() $(line_of $src '/\* BULK') $bulk_g - False" "$got"
+
 exit 0

@@ -168,13 +168,13 @@ static void valid_dump(void **state)
 	free(w.b);
 }
 
-/* A dump whose MAP_SITES entry has grow_bytes 17 and, if trailer, heap_grow_bytes *trailer
- * appended (1.2, and 1.3's turns); without it, a 1.1 dump. */
-static uint64_t heap_of(const uint64_t *trailer)
+/* A dump with one MAP_SITES entry (7 instances, grow_bytes 7 + 10) and `nmore` u64 appended
+ * after it, written as minor 1 (1.1) if `minor1`. */
+static mpw_t sites_dump(const uint64_t *more, size_t nmore, bool minor1)
 {
 	mpw_t w = {0};
 	mpw_file_header(&w);
-	if (!trailer)
+	if (minor1)
 		w.b[10] = 1;
 	mpw_header(&w, 7, 0, 512, 1000, 2000, "/bin/app");
 	mpw_begin(&w, MP_SEC_OBJECTS);
@@ -187,13 +187,20 @@ static uint64_t heap_of(const uint64_t *trailer)
 	mpw_totals(&w, 1, 0, 10, 0, 0);
 	mpw_begin(&w, MP_SEC_MAP_SITES);
 	mpw_u32(&w, 1);
-	mpw_site(&w, 0, MP_KIND_UNORDERED_MAP, 7); /* grow_bytes 7 + 10 */
-	if (trailer) {
-		mpw_u64(&w, *trailer);
-		mpw_u64(&w, 14); /* turns */
-	}
+	mpw_site(&w, 0, MP_KIND_UNORDERED_MAP, 7);
+	for (size_t i = 0; i < nmore; i++)
+		mpw_u64(&w, more[i]);
 	mpw_end(&w);
 	mpw_finish(&w);
+	return w;
+}
+
+/* A dump whose MAP_SITES entry has grow_bytes 17 and, if trailer, heap_grow_bytes *trailer
+ * appended (1.2, and 1.3's turns); without it, a 1.1 dump. */
+static uint64_t heap_of(const uint64_t *trailer)
+{
+	const uint64_t more[] = {trailer ? *trailer : 0, 14}; /* 14: turns */
+	mpw_t w = sites_dump(more, trailer ? 2 : 0, !trailer);
 	mp_dump_t d;
 	char err[256] = "";
 	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
@@ -202,6 +209,31 @@ static uint64_t heap_of(const uint64_t *trailer)
 	mp_dump_free(&d);
 	free(w.b);
 	return heap;
+}
+
+/* A MAP_SITES entry of 7 instances with the 1.7 and 1.8 fields appended: copies, lf_lowered,
+ * late_reserved (held to the instances), late_buckets (none where no instance reserved late). */
+static void late_fields(uint64_t late, uint64_t buckets, uint64_t want_late, uint64_t want_buckets)
+{
+	const uint64_t more[] = {5, 14, 2, 3, late, buckets}; /* 1.2, 1.3, 1.7 (2), 1.8 (2) */
+	mpw_t w = sites_dump(more, sizeof(more) / sizeof(more[0]), false);
+	mp_dump_t d;
+	char err[256] = "";
+	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
+	assert_int_equal(d.sites[0].copies, 2);
+	assert_int_equal(d.sites[0].lf_lowered, 3);
+	assert_int_equal(d.sites[0].late_reserved, want_late);
+	assert_int_equal(d.sites[0].late_buckets, want_buckets);
+	mp_dump_free(&d);
+	free(w.b);
+}
+
+static void late_reserves(void **state)
+{
+	(void)state;
+	late_fields(4, 80000, 4, 80000);
+	late_fields(9, 80000, 7, 80000); /* more than the instances: held to them */
+	late_fields(0, 123, 0, 0);	 /* buckets without an instance: none */
 }
 
 /* Where the section of `type` in a dump built here starts (its 16-byte header: u32 type, u32
@@ -721,6 +753,7 @@ int main(void)
 	    cmocka_unit_test(valid_dump),
 	    cmocka_unit_test(mixed_samples),
 	    cmocka_unit_test(heap_grow_bytes),
+	    cmocka_unit_test(late_reserves),
 	    cmocka_unit_test(truncated_at_every_offset),
 	    cmocka_unit_test(bad_magic),
 	    cmocka_unit_test(newer_major),
