@@ -118,15 +118,28 @@ static void own_name(const char *fn, char *out, size_t n)
 	out[len] = 0;
 }
 
-/* Frames that belong to a map implementation or to mapprof itself, never to the user. */
+static bool impl_file(const char *file)
+{
+	return contains(file, "/include/c++/") || contains(file, "uthash.h") ||
+	       contains(file, "mapprof.h");
+}
+
+/* A name of the standard library's or the compiler's (std::, __gnu_cxx::, __x...). */
+static bool library_name(const char *fn)
+{
+	return !strncmp(fn, "std::", 5) || !strncmp(fn, "__", 2);
+}
+
+/* Frames that belong to a map implementation or to mapprof itself, never to the user. A
+ * user's function named by its symbol with a line of the library's code inlined there (its
+ * DWARF has no inlined functions: split DWARF whose .dwo files are gone) is the user's. */
 static bool impl_frame(const char *fn, const char *file, const char *object)
 {
 	const char *base = object ? strrchr(object, '/') : NULL;
 	base = base ? base + 1 : object;
 	if (base && (!strncmp(base, "libstdc++", 9) || !strncmp(base, "libmapprof", 10)))
 		return true;
-	if (contains(file, "/include/c++/") || contains(file, "uthash.h") ||
-	    contains(file, "mapprof.h"))
+	if (impl_file(file) && library_name(fn))
 		return true;
 	return mp_churn_impl_name(fn);
 }
@@ -314,6 +327,10 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				first = false;
 			}
 			if (!impl_frame(name, f, object)) {
+				if (impl_file(f)) { /* its own line is not known (impl_frame) */
+					f = "";
+					ln = 0;
+				}
 				*fn = name;
 				*file = f;
 				*line = ln;
@@ -602,8 +619,13 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			s->late_reserved && 2 * s->late_reserved >= s->instances && s->max_size &&
 			!(s->flags & MP_SITE_LOWLOAD) && late_each >= MP_OVERSIZED_MIN_BUCKETS &&
 			late_each / MP_OVERSIZED_FACTOR >= s->max_size;
-	if (s->instances >= MP_PRESIZE_MIN_INSTANCES && typical >= MP_PRESIZE_MIN_GROWS &&
-	    spread_ok(s) && !hash_grows) {
+	/* A map (or a few) that the program shrinks and fills again regrows at every refill: a
+	 * pattern within each instance, seen without many of them. Its grows are more than twice
+	 * what reaching its largest size once takes (a doubling each, from one bucket). */
+	uint64_t once = (uint64_t)(64 - __builtin_clzll(s->max_size | 1));
+	bool refills = (s->flags & MP_SITE_SHRUNK) && s->max_grows > 2 * once + 2;
+	if ((s->instances >= MP_PRESIZE_MIN_INSTANCES || refills) &&
+	    typical >= MP_PRESIZE_MIN_GROWS && spread_ok(s) && !hash_grows) {
 		uint64_t n = s->size_p90;
 		/* Some instances reserve, not all (a line that makes maps for several callers, an
 		 * API site): "after their reserve()" would speak for all of them. */
@@ -620,12 +642,22 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			snprintf(big, sizeof(big), "; %" PRIu64 " larger, up to %" PRIu64, above,
 				 s->max_size);
 		/* The max is one instance's grows, its reserve among them */
-		snprintf(ev, sizeof(ev),
-			 "%" PRIu64 " instances grew %.1f times each on average%s (max %" PRIu64
-			 "%s) to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
-			 " elements%s",
-			 s->instances, reserves ? beyond : per, rsv, s->max_grows,
-			 reserves ? ", the reserve included" : "", s->size_p50, s->size_p90, big);
+		if (s->instances < MP_PRESIZE_MIN_INSTANCES) /* refills */
+			snprintf(ev, sizeof(ev),
+				 "%" PRIu64 " instance(s) grew %" PRIu64
+				 " times in all (max %" PRIu64 "), up to %" PRIu64
+				 " elements: the program shrinks them and fills "
+				 "them again",
+				 s->instances, s->grows, s->max_grows, s->max_size);
+		else
+			snprintf(ev, sizeof(ev),
+				 "%" PRIu64
+				 " instances grew %.1f times each on average%s (max %" PRIu64
+				 "%s) to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
+				 " elements%s",
+				 s->instances, reserves ? beyond : per, rsv, s->max_grows,
+				 reserves ? ", the reserve included" : "", s->size_p50, s->size_p90,
+				 big);
 		if (s->kind == MP_KIND_UTHASH) {
 			size_t others;
 			const mp_churn_site_t *o = smaller_in_file(c, s, n, &others);
@@ -790,28 +822,41 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	 * (a producer that fills it, a consumer that grows it on): that is no sharing. */
 	if (s->turns >= MP_SHARED_MIN_INSTANCES) {
 		/* max_threads is the site's most, not every instance's: "up to" */
+		/* More than 4: its threads past the first 4 are not told apart */
+		char by[48];
+		if (s->max_threads > 4)
+			snprintf(by, sizeof(by), "by 5 threads or more");
+		else
+			snprintf(by, sizeof(by), "by up to %" PRIu64 " threads", s->max_threads);
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " instance(s) grown by threads in turn (one thread, another, "
-			 "then the first again), by %s%" PRIu64 " threads at most",
-			 s->turns, s->max_threads > 4 ? "more than " : "",
-			 s->max_threads > 4 ? (uint64_t)4 : s->max_threads);
+			 "then the first again), %s",
+			 s->turns, by);
+		/* A pool or a queue that hands maps back and forth looks the same from here:
+		 * nothing to change there. */
 		snprintf(sg, sizeof(sg),
-			 "check that every write to this map holds one lock, or use a concurrent "
-			 "map (or one map per thread, merged)");
+			 "if threads use the map at once, check that every write to it holds one "
+			 "lock, or use a concurrent map (or one map per thread, merged); if it is "
+			 "handed back and forth (a pool, a queue), each thread alone with it, "
+			 "nothing to change");
 		verdict(s, MP_V_SHARED, ev, sg);
 	}
 	/* uthash stops expanding a table when two expansions in a row left over half its items
 	 * in chains longer than it wants: its keys hash to few buckets, and every lookup walks
-	 * a long chain from then on. */
+	 * a long chain from then on. Keys added twice do the same (uthash does not check). */
 	if (s->noexpand >= MP_HASH_MIN_INSTANCES) {
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " of %" PRIu64 " instances stopped expanding: their keys hash "
-			 "to too few buckets, so lookups walk long chains",
+			 "to too few buckets (or the same keys were added many times), so lookups "
+			 "walk long chains",
 			 s->noexpand, s->instances);
-		snprintf(sg, sizeof(sg),
-			 "if HASH_FUNCTION is redefined, go back to uthash's default (HASH_JEN) or "
-			 "use #define HASH_FUNCTION(k, n, h) HASH_SFH(k, n, h); check that the key "
-			 "bytes differ between keys (struct padding, a shared prefix)");
+		snprintf(
+		    sg, sizeof(sg),
+		    "if a key may already be in the table, HASH_FIND it before HASH_ADD (or use "
+		    "HASH_REPLACE): uthash adds duplicates; if HASH_FUNCTION is redefined, go "
+		    "back to uthash's default (HASH_JEN) or use #define HASH_FUNCTION(k, n, h) "
+		    "HASH_SFH(k, n, h); check that the key bytes differ between keys (struct "
+		    "padding, a shared prefix)");
 		verdict(s, MP_V_HASH, ev, sg);
 	}
 	/* Maps whose one grow is a reserve() far beyond what they ever hold: the bucket array is

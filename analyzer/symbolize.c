@@ -10,6 +10,7 @@
 #include "inputs.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -210,6 +211,47 @@ static bool segment_matches(Elf *elf, const char *path, const mp_inputs_t *in)
 	return true;
 }
 
+#ifndef ELFCOMPRESS_ZSTD
+#define ELFCOMPRESS_ZSTD 2 /* the gABI's; elf.h has it from glibc 2.38 */
+#endif
+
+/* Whether a debug section of elf is compressed with zstd, which libdw reads only from elfutils
+ * 0.189 on (Debian 12 has 0.188): where it cannot, the DWARF is just not there, silently. */
+static bool zstd_debug(Elf *elf)
+{
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_COMPRESSED))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		GElf_Chdr ch;
+		if (name && !strncmp(name, ".debug_", 7) && gelf_getchdr(scn, &ch) &&
+		    ch.ch_type == ELFCOMPRESS_ZSTD)
+			return true;
+	}
+	return false;
+}
+
+/* The same for the separate debug file dwfl looked at (.gnu_debuglink, /usr/lib/debug). */
+static bool zstd_debug_file(Dwfl_Module *mod)
+{
+	const char *debugfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	if (!debugfile)
+		return false;
+	int fd = open(debugfile, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	bool z = zstd_debug(elf);
+	elf_end(elf);
+	close(fd);
+	return z;
+}
+
 /* Opens the file and checks its build ID; on any failure the object stays unsymbolized. */
 static void open_obj(obj_t *o, const mp_inputs_t *in)
 {
@@ -283,6 +325,13 @@ static void open_obj(obj_t *o, const mp_inputs_t *in)
 	o->has_dwarf = dwfl_module_getdwarf(mod, &dbias) != NULL;
 	if (o->has_dwarf)
 		o->idx = mp_dwidx_new();
+	else if (zstd_debug(elf) || zstd_debug_file(mod))
+		fprintf(stderr,
+			"mapprof-report: warning: %s: its debug information is compressed with "
+			"zstd, which this libdw cannot read (elfutils 0.189 or later can): "
+			"functions only, no file:line or inlined frames (objcopy "
+			"--decompress-debug-sections, or build with -gz=zlib)\n",
+			o->path);
 	o->mod = mod;
 }
 

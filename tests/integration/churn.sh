@@ -539,4 +539,87 @@ expect_eq "maps reserved once filled: oversized with the late reserve's size, pr
 rehashed() $(line_of $src '/\* REHASH') $rehash_g 100 of 100 instance(s) were given a reserve() or rehash() after they were filled, to ~5087 buckets each, and held at most 40 elements True
 bulk() $(line_of $src '/\* BULK') $bulk_g - False" "$got"
 
+# --- one map that the program shrinks and fills again (clear(); rehash(0); refill): it regrows
+# at every refill, a pattern within the one instance (presize wanted 10 instances: the site
+# had only "dominant", with no advice)
+mkdir -p "$T/refill"
+cat >"$T/refill/t.cc" <<'EOF'
+#include <cstdio>
+#include <unordered_map>
+static std::unordered_map<int, int> memo;
+int main()
+{
+	unsigned grows = 0;
+	for (int q = 0; q < 200; q++) {
+		for (int i = 0; i < 1000; i++) {
+			size_t b = memo.bucket_count();
+			memo[i * 7 + q] = i;
+			grows += memo.bucket_count() > b;
+		}
+		memo.clear();
+		memo.rehash(0);
+	}
+	std::printf("%u\n", grows);
+	return 0;
+}
+EOF
+if g++ -O1 -g -o "$T/refill/t" "$T/refill/t.cc" 2>"$T/refill/err"; then
+	run refill "$T/refill/t"
+	got=$(python3 -c '
+import json, sys
+for s in json.load(open(sys.argv[1]))["sites"]:
+    for v in s["verdicts"]:
+        if v["id"] == "presize":
+            print(v["evidence"].split(" times")[0], "|", v["suggestion"].split(":")[0])
+' "$T/refill.json" 2>&1)
+	expect_eq "one map shrunk and filled again: presize says the shrink is the cause" \
+		"1 instance(s) grew $(cat "$T/refill.out") | the program shrinks these maps (rehash() or reserve() to fewer buckets) and fills them again" "$got"
+else
+	not_ok "the refill program builds" "$(cat "$T/refill/err")"
+fi
+
+# --- split DWARF whose .dwo files are gone: no inlined frames, and the program's function
+# (named by its symbol) carries the line of the library code inlined there; it is still the
+# site, with its line unknown (the site went to __libc_start_call_main, in glibc)
+mkdir -p "$T/dwo"
+cat >"$T/dwo/m.cpp" <<'EOF'
+#include <unordered_map>
+static long fill(int n)
+{
+	std::unordered_map<int, int> m;
+	for (int i = 0; i < n; i++)
+		m[i] = i;
+	return (long)m.size();
+}
+int main()
+{
+	long s = 0;
+	for (int r = 0; r < 20; r++)
+		s += fill(100);
+	return s == 0;
+}
+EOF
+if (cd "$T/dwo" && g++ -O2 -g -gsplit-dwarf -o m m.cpp 2>err) && [ -f "$T/dwo/m.dwo" ]; then
+	rm -f "$T/dwo/m.dwo"
+	run dwo "$T/dwo/m"
+	got=$(python3 -c '
+import json, sys
+print([(s["function"], s["file"], s["line"]) for s in json.load(open(sys.argv[1]))["sites"]])
+' "$T/dwo.json" 2>&1)
+	expect_eq "split DWARF without its .dwo: the site is the program's function, line unknown" \
+		"[('main', '', 0)]" "$got"
+else
+	ok "split DWARF without its .dwo # SKIP g++ -gsplit-dwarf wrote no .dwo"
+fi
+
+# --- the hash verdict names duplicate keys too (uthash adds them; a table of one key added
+# again and again stops expanding as one whose keys hash alike), not only the hash function
+got=$(python3 -c '
+import json, sys
+print(sorted({v["suggestion"].split(":")[0] for s in json.load(open(sys.argv[1]))["sites"]
+              for v in s["verdicts"] if v["id"] == "hash"}))
+' "$T/churn_ut_hash.json" 2>&1)
+expect_eq "hash: the suggestion names duplicate keys first" \
+	"['if a key may already be in the table, HASH_FIND it before HASH_ADD (or use HASH_REPLACE)']" "$got"
+
 exit 0
