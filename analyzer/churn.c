@@ -793,8 +793,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			    s->copies, alive > 1 ? "the" : "one", alive > 1 ? "s" : "",
 			    alive > 1 ? "them" : "it", keep);
 		else
+			/* A map hoisted already but reset by assigning or swapping in a new one is
+			 * an instance per reset, as a map made per call is. */
 			snprintf(sg, sizeof(sg),
-				 "%s and reuse %s (clear() keeps the buckets%s), or pool the maps",
+				 "%s and reuse %s (clear() keeps the buckets; assigning an empty "
+				 "map or swapping with one does not%s), or pool the maps",
 				 alive > 1 ? "keep the maps alive" : "hoist one map",
 				 alive > 1 ? "them" : "it", keep);
 		verdict(s, MP_V_REUSE, ev, sg);
