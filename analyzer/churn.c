@@ -190,62 +190,97 @@ static bool default_arg(const char *a, size_t len)
 	return false;
 }
 
-/* Appends type t[0..len) to out (at *at, n bytes) as the user would write it: defaulted
- * arguments left out, std::string by that name. */
+/* The index of the bracket closing the one at s[i], within s[0..len), or len. */
+static size_t closing_in(const char *s, size_t i, size_t len)
+{
+	int depth = 0;
+	for (; i < len; i++) {
+		size_t k = skip_operator(s, i);
+		if (k != i) {
+			i = k - 1;
+			continue;
+		}
+		if (strchr("<({", s[i]))
+			depth++;
+		else if (strchr(">)}", s[i]) && --depth == 0)
+			return i;
+	}
+	return len;
+}
+
+/* Appends s[0..len) to out (n bytes, *at used), as much as fits. */
+static void put(char *out, size_t n, size_t *at, const char *s, size_t len)
+{
+	size_t room = n - *at - 1;
+	if (len > room)
+		len = room;
+	memcpy(out + *at, s, len);
+	*at += len;
+	out[*at] = 0;
+}
+
+/* Appends type t[0..len) to out (at *at, n bytes) as the user would write it: trailing
+ * defaulted arguments left out (a default before an argument of the program's stays: it
+ * holds its place), std::string by that name. */
 static void short_type_into(const char *t, size_t len, char *out, size_t n, size_t *at, int depth)
 {
-	static const char str[] = "std::__cxx11::basic_string<char";
-	if (len >= sizeof(str) - 1 && !strncmp(t, str, sizeof(str) - 1) &&
-	    closing(t, sizeof(str) - 6) + 1 >= len) {
-		t = "std::string";
-		len = 11;
+	static const char str[] =
+	    "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >";
+	if (len == sizeof(str) - 1 && !strncmp(t, str, len)) {
+		put(out, n, at, "std::string", 11);
+		return;
 	}
 	size_t open = 0;
 	while (open < len && t[open] != '<')
 		open++;
-	size_t end = open < len ? closing(t, open) : len;
+	size_t end = open < len ? closing_in(t, open, len) : len;
 	if (open >= len || end >= len || depth > 16) {
-		int w = snprintf(out + *at, n - *at, "%.*s", (int)len, t);
-		*at += w > 0 && (size_t)w < n - *at ? (size_t)w : 0;
+		put(out, n, at, t, len);
 		return;
 	}
-	int w = snprintf(out + *at, n - *at, "%.*s<", (int)open, t);
-	*at += w > 0 && (size_t)w < n - *at ? (size_t)w : 0;
-	bool first = true;
-	for (size_t i = open + 1; i < end;) {
+	put(out, n, at, t, open + 1);
+	enum { MAX_ARGS = 32 };
+	size_t from[MAX_ARGS], to[MAX_ARGS];
+	int nargs = 0, keep = 0;
+	for (size_t i = open + 1; i < end && nargs < MAX_ARGS;) {
 		while (i < end && t[i] == ' ')
 			i++;
 		size_t j = i;
 		while (j < end && t[j] != ',') {
-			if (t[j] == '<' || t[j] == '(')
-				j = closing(t, j);
-			if (j < end)
+			size_t k = skip_operator(t, j);
+			if (k != j)
+				j = k;
+			else if (t[j] == '<' || t[j] == '(')
+				j = closing_in(t, j, end) + 1;
+			else
 				j++;
 		}
-		size_t e = j;
+		size_t e = j < end ? j : end;
 		while (e > i && t[e - 1] == ' ')
 			e--;
-		if (e > i && !default_arg(t + i, e - i)) {
-			if (!first && *at + 2 < n) {
-				memcpy(out + *at, ", ", 2);
-				*at += 2;
-			}
-			short_type_into(t + i, e - i, out, n, at, depth + 1);
-			first = false;
-		}
+		from[nargs] = i;
+		to[nargs] = e;
+		nargs++;
+		if (e > i && !default_arg(t + i, e - i))
+			keep = nargs;
 		i = j + 1;
 	}
-	if (*at + 1 < n)
-		out[(*at)++] = '>';
-	out[*at] = 0;
+	for (int a = 0; a < keep; a++) {
+		if (a)
+			put(out, n, at, ", ", 2);
+		short_type_into(t + from[a], to[a] - from[a], out, n, at, depth + 1);
+	}
+	put(out, n, at, ">", 1);
+	put(out, n, at, t + end + 1, len - end - 1); /* "::iterator", " const*" */
 }
 
 void mp_churn_short_type(const char *type, char *out, size_t n)
 {
 	size_t at = 0;
+	if (!n)
+		return;
 	out[0] = 0;
-	if (n > 1)
-		short_type_into(type, strlen(type), out, n, &at, 0);
+	short_type_into(type, strlen(type), out, n, &at, 0);
 }
 
 /* Frames of a site in code without symbols named together (innermost first). */
@@ -288,8 +323,8 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 		       int64_t *line, uint32_t *at, bool *bare, char *buf, size_t n, char *bare_buf,
 		       size_t bare_n, char *cont, size_t cont_n)
 {
-	/* The outermost std::unordered_ frame before the user's names the container: two maps
-	 * made on one line (a map of sets, idx[w].insert(d)) are two sites. */
+	/* The innermost std::unordered_ frame names the container: two maps made on one line (a
+	 * map of sets, idx[w].insert(d)) are two sites. */
 	const char *outer = NULL;
 	cont[0] = 0;
 	uint32_t len = mp_profile_stack_len(p, s);
@@ -344,8 +379,15 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				}
 				return true;
 			}
-			if (k < l->nlines && !strncmp(name, "std::unordered_", 15))
-				outer = name;
+			if (k < l->nlines && !outer) {
+				/* the innermost: an inner map made inside the outer's member
+				 * (try_emplace(w, 64)) is the inner's; by its own name, as a
+				 * member template's starts with its return type */
+				char own[512];
+				own_name(name, own, sizeof(own));
+				if (!strncmp(own, "std::unordered_", 15))
+					outer = name;
+			}
 		}
 	}
 	return false;

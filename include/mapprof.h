@@ -6,7 +6,9 @@
 #ifndef MAPPROF_H
 #define MAPPROF_H
 /* The warnings a system header is spared (C++'s -Wold-style-cast...): none from here. */
+#if defined(__INCLUDE_LEVEL__) && __INCLUDE_LEVEL__ > 0 /* not when checked on its own */
 #pragma GCC system_header
+#endif
 
 #include <stddef.h>
 #include <stdint.h>

@@ -37,6 +37,7 @@ struct mp_config mp_config;
 __thread mp_tls_t mp_tls
     __attribute__((tls_model("initial-exec"), aligned(64))) = {.unattached = 1};
 uint64_t mp_start_ns;
+uint64_t mp_start_mono_ns;
 int mp_forked_child;
 
 /* glibc's own entry points: the fallback if dlsym cannot give us the next malloc. */
@@ -459,6 +460,7 @@ static void atfork_child(void)
 	mp_maps_reset();
 	mp_unload_reset_child();
 	mp_start_ns = mp_now_ns();
+	mp_start_mono_ns = mp_mono_ns();
 	mp_forked_child = 1;
 	forks = 0;
 	/* The parent's sampler state would make every child sample exactly as its siblings (all
@@ -644,6 +646,7 @@ void mp_init(void)
 	}
 	mp_fallible_init();
 	mp_start_ns = mp_now_ns();
+	mp_start_mono_ns = mp_mono_ns();
 	note_stderr();
 	int next = MP_READY;
 	/* set-uid/set-gid: never profile, never read the environment. AT_SECURE says so unless

@@ -511,18 +511,23 @@ static void late_reserve(mp_map_inst_t *m, uint64_t to)
 	if (!m->late_to)
 		a->late_reserved++;
 	a->late_buckets = sat_add(a->late_buckets - m->late_to, to);
+	m->late_prev = m->late_to;
+	m->late_last = true;
 	m->late_to = to;
 }
 
-/* Takes back m's late reserve count (its largest one failed, or m is no instance after all). */
-static void unlate(mp_map_inst_t *m)
+/* Sets m's late reserve count back to `to` (below its own): its last grow, which raised it,
+ * failed (to: what it was before), or m is no instance after all (to: 0). */
+static void unlate(mp_map_inst_t *m, uint64_t to)
 {
-	if (!m->late_to)
+	if (m->late_to <= to)
 		return;
 	mp_site_agg_t *a = &m->site->agg;
-	a->late_reserved--;
-	a->late_buckets -= m->late_to;
-	m->late_to = 0;
+	if (!to)
+		a->late_reserved--;
+	a->late_buckets -= m->late_to - to;
+	m->late_to = to;
+	m->late_last = false;
 }
 
 void mp_maps_discard_locked(mp_map_inst_t *m)
@@ -534,7 +539,7 @@ void mp_maps_discard_locked(mp_map_inst_t *m)
 		m->site->agg.copies--;
 	if (m->lf_lowered)
 		m->site->agg.lf_lowered--;
-	unlate(m);
+	unlate(m, 0);
 	live_add(m->site, -1);
 	htab_remove(&insts, &m->h);
 	m->serial = 0;
@@ -580,6 +585,7 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	mp_map_site_t *s = m->site;
 	m->grows++;
 	m->buckets = to;
+	m->late_last = false; /* this grow's, if it raises it */
 	if ((flags & MP_GROW_EXPLICIT) && m->grows > 1)
 		late_reserve(m, to);
 	if (elements > m->size)
@@ -615,8 +621,8 @@ void mp_maps_ungrow_locked(mp_map_inst_t *m, mp_map_grow_t *g, unsigned flags, u
 			   uint64_t elements, uint64_t bytes)
 {
 	mp_map_site_t *s = m->site;
-	if ((flags & MP_GROW_EXPLICIT) && m->grows > 1 && m->late_to == m->buckets)
-		unlate(m); /* an earlier, smaller one is forgotten with it: a failed reserve() */
+	if (m->late_last) /* the failed grow (its last) raised it */
+		unlate(m, m->late_prev);
 	m->grows--;
 	m->buckets = from;
 	if ((flags & MP_GROW_EXPLICIT) && m->explicit_grow && m->grows == 0) {

@@ -33,8 +33,8 @@ static uint64_t sane_ns(uint64_t ns)
 	static bool said;
 	if (!ns)
 		return 0;
-	uint64_t now = mp_now_ns();
-	uint64_t ran = now > mp_start_ns ? now - mp_start_ns : 0;
+	uint64_t now = mp_mono_ns(); /* not the wall clock, which may be set back */
+	uint64_t ran = now > mp_start_mono_ns ? now - mp_start_mono_ns : 0;
 	if (ns <= ran + NS_SLACK)
 		return ns;
 	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED)) {

@@ -105,8 +105,10 @@ typedef struct mp_map_inst {
 	/* unordered_map: its max_load_factor at its last reserve()/rehash() (0: none yet) */
 	float reserve_lf;
 	/* The largest bucket count of its explicit grows after its first grow (0: none), counted
-	 * in its site's late_reserved and late_buckets. */
-	uint64_t late_to;
+	 * in its site's late_reserved and late_buckets; the one before its last grow raised it
+	 * (late_last), for a failed grow to take back. */
+	uint64_t late_to, late_prev;
+	bool late_last;
 	/* unordered_map: a grow of its was not seen allocated (a caching allocator handed out an
 	 * array it kept, or the map's own allocator made it): `array`, if set, may be no longer
 	 * the map's. Cleared when a grow's array is seen. */

@@ -252,9 +252,10 @@ MP_HIDDEN bool mp_env_lost(void);
 MP_HIDDEN size_t mp_env_unknown(char *out, size_t cap);
 /* quiet.c: write(2) that raises no SIGPIPE or SIGXFSZ (EPIPE, EFBIG instead). */
 MP_HIDDEN ssize_t mp_write_quiet(int fd, const void *p, size_t n);
-MP_HIDDEN uint64_t mp_now_ns(void);    /* CLOCK_REALTIME */
-MP_HIDDEN uint64_t mp_mono_ns(void);   /* CLOCK_MONOTONIC */
-extern MP_HIDDEN uint64_t mp_start_ns; /* CLOCK_REALTIME at start (or fork) */
+MP_HIDDEN uint64_t mp_now_ns(void);	    /* CLOCK_REALTIME */
+MP_HIDDEN uint64_t mp_mono_ns(void);	    /* CLOCK_MONOTONIC */
+extern MP_HIDDEN uint64_t mp_start_ns;	    /* CLOCK_REALTIME at start (or fork) */
+extern MP_HIDDEN uint64_t mp_start_mono_ns; /* CLOCK_MONOTONIC then: for how long it ran */
 extern MP_HIDDEN int mp_forked_child;
 extern MP_HIDDEN bool mp_final_dumped; /* the exit dump is written (init.c's destructor) */
 /* The final dump cannot be written: the process ends (why: "exit", "_exit") in a signal handler

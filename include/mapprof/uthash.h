@@ -20,7 +20,9 @@
 #define MAPPROF_UTHASH_H
 /* Code that builds with warnings uthash.h never gives it (C++'s -Wold-style-cast: the casts of
  * uthash's macros, expanded through ours, and our own) gets none from here either. */
+#if defined(__INCLUDE_LEVEL__) && __INCLUDE_LEVEL__ > 0 /* not when checked on its own */
 #pragma GCC system_header
+#endif
 
 #include <stddef.h>
 #include <stdlib.h>

@@ -474,6 +474,52 @@ print(sum(x["values"][0] for x in s), sum(x["values"][3] for x in s))' 2>&1)
 else
 	not_ok "API grow time: builds" "cc failed"
 fi
+# The check uses the monotonic clock: a wall clock set back (NTP, settimeofday) while the
+# program runs must not make a real grow time "longer than the process has run" (it was taken
+# as unmeasured, and the line blamed the caller). Here a library before the shim sets
+# CLOCK_REALTIME 5 s back after its first read.
+cat >"$T/stepback.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <time.h>
+int clock_gettime(clockid_t c, struct timespec *ts)
+{
+	static int (*real)(clockid_t, struct timespec *);
+	static int calls;
+	if (!real)
+		real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+	int rc = real(c, ts);
+	if (rc == 0 && c == CLOCK_REALTIME && __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) > 0)
+		ts->tv_sec -= 5;
+	return rc;
+}
+EOF
+cat >"$T/apitime.c" <<'EOF'
+#include <stdio.h>
+#include <time.h>
+#include "mapprof.h"
+static char map;
+int main(void)
+{
+	struct timespec d = {0, 40000000};
+	nanosleep(&d, NULL); /* 40 ms: the grow's 30 ms fit in the run */
+	MAPPROF_MAP_CREATE(&map);
+	MAPPROF_MAP_GROW(&map, 8, 16, 6, 128, 30000000);
+	puts("ok");
+	return 0;
+}
+EOF
+if cc -shared -fPIC -o "$T/stepback.so" "$T/stepback.c" -ldl && cc -O1 -Iinclude -o "$T/apitime" "$T/apitime.c"; then
+	mkdir -p "$T/apitime.d"
+	out=$(env LD_PRELOAD="$T/stepback.so $LIB" MAPPROF_RATE=1 \
+		MAPPROF_OUT="$T/apitime.d/m.%p.%n.mprof" "$T/apitime" 2>&1)
+	got=$("$REPORT" --profile grow --json "$T/apitime.d"/*.mprof 2>/dev/null | python3 -c '
+import json, sys
+print(sum(x["values"][3] for x in json.load(sys.stdin)["samples"]))' 2>&1)
+	expect_eq "API grow time with the wall clock set back: kept, no line" "ok|30000000" "$out|$got"
+else
+	not_ok "API grow time, clock set back: builds" "cc failed"
+fi
 # In C++ built with -Wold-style-cast -Werror (and the other usual warnings), the headers add no
 # warning: their own casts, and uthash's expanded through their hooks, were errors there.
 cat >"$T/oldcast.cc" <<'EOF'

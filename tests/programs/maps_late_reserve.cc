@@ -2,9 +2,12 @@
 // Maps sized once filled (tests/integration/churn.sh): 200 maps of 40 elements each given
 // reserve(20000) after their inserts (the LATE line: 20753 buckets for 40 elements, oversized);
 // 100 given rehash(5000) after 40 inserts (REHASH: oversized too); 20 given reserve(20000)
-// after 40 inserts, then filled to 20000 (BULK: the reserve was for what came, not oversized).
-// Each counts its grows as bucket_count() shows them.
+// after 40 inserts, then filled to 20000 (BULK: the reserve was for what came, not oversized);
+// 20 given reserve(20000) after 40 inserts, then a reserve() too large to allocate (FAILED: the
+// failed one takes back only itself, the maps are oversized as LATE's). Each counts its grows
+// as bucket_count() shows them.
 #include <cstdio>
+#include <new>
 #include <unordered_map>
 
 /* Inserts keys [from, to) into m where the macro is used (the map's site), counting grows. */
@@ -57,9 +60,24 @@ __attribute__((noinline)) static unsigned bulk(void)
 	return g;
 }
 
+__attribute__((noinline)) static unsigned failed(void)
+{
+	unsigned g = 0;
+	for (int r = 0; r < 20; r++) {
+		std::unordered_map<int, int> m;
+		FILL(m, 0, 40, g); /* FAILED */
+		SIZE(m, reserve(20000), g);
+		try {
+			m.reserve((size_t)1 << 40); /* 8 TiB of buckets */
+		} catch (const std::bad_alloc &) {
+		}
+	}
+	return g;
+}
+
 int main()
 {
-	unsigned a = late(), b = rehashed(), c = bulk();
-	std::printf("late %u rehash %u bulk %u\n", a, b, c);
+	unsigned a = late(), b = rehashed(), c = bulk(), d = failed();
+	std::printf("late %u rehash %u bulk %u failed %u\n", a, b, c, d);
 	return 0;
 }

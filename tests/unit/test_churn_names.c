@@ -80,6 +80,20 @@ static void short_types(void **state)
 	     "std::unordered_map<long, Foo<int, 3>, MyHash>"},
 	    {"std::unordered_set<std::pair<int, int>, PairHash>",
 	     "std::unordered_set<std::pair<int, int>, PairHash>"},
+	    /* a default before the program's own argument holds its place */
+	    {"std::unordered_map<int, int, std::hash<int>, MyEq, std::allocator<std::pair<int "
+	     "const, int> > >",
+	     "std::unordered_map<int, int, std::hash<int>, MyEq>"},
+	    /* what follows a template's arguments stays */
+	    {"std::unordered_map<Graph<int>::Node*, std::vector<int, std::allocator<int> > "
+	     "const*>",
+	     "std::unordered_map<Graph<int>::Node*, std::vector<int> const*>"},
+	    /* only std::string is std::string */
+	    {"std::unordered_set<std::__cxx11::basic_string<char8_t, std::char_traits<char8_t>, "
+	     "std::allocator<char8_t> > >",
+	     "std::unordered_set<std::__cxx11::basic_string<char8_t>>"},
+	    /* an operator's brackets are no template's */
+	    {"std::unordered_set<X<&operator<<, 1> >", "std::unordered_set<X<&operator<<, 1>>"},
 	    {"", ""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
