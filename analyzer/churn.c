@@ -63,11 +63,11 @@ static size_t skip_operator(const char *s, size_t i)
 	return j;
 }
 
-/* The index of the bracket closing the one at s[i], or of the terminating NUL. */
-static size_t closing(const char *s, size_t i)
+/* The index of the bracket closing the one at s[i], within s[0..len), or len. */
+static size_t closing_in(const char *s, size_t i, size_t len)
 {
 	int depth = 0;
-	for (; s[i]; i++) {
+	for (; i < len; i++) {
 		size_t k = skip_operator(s, i);
 		if (k != i) {
 			i = k - 1;
@@ -78,7 +78,13 @@ static size_t closing(const char *s, size_t i)
 		else if (strchr(">)}", s[i]) && --depth == 0)
 			return i;
 	}
-	return i;
+	return len;
+}
+
+/* The index of the bracket closing the one at s[i], or of the terminating NUL. */
+static size_t closing(const char *s, size_t i)
+{
+	return closing_in(s, i, strlen(s));
 }
 
 /* The function's own qualified name in a demangled one: the return type, the parameter list and
@@ -190,23 +196,6 @@ static bool default_arg(const char *a, size_t len)
 	return false;
 }
 
-/* The index of the bracket closing the one at s[i], within s[0..len), or len. */
-static size_t closing_in(const char *s, size_t i, size_t len)
-{
-	int depth = 0;
-	for (; i < len; i++) {
-		size_t k = skip_operator(s, i);
-		if (k != i) {
-			i = k - 1;
-			continue;
-		}
-		if (strchr("<({", s[i]))
-			depth++;
-		else if (strchr(">)}", s[i]) && --depth == 0)
-			return i;
-	}
-	return len;
-}
 
 /* Appends s[0..len) to out (n bytes, *at used), as much as fits. */
 static void put(char *out, size_t n, size_t *at, const char *s, size_t len)
