@@ -196,7 +196,6 @@ static bool default_arg(const char *a, size_t len)
 	return false;
 }
 
-
 /* Appends s[0..len) to out (n bytes, *at used), as much as fits. */
 static void put(char *out, size_t n, size_t *at, const char *s, size_t len)
 {
