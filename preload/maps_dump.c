@@ -59,9 +59,11 @@ static void room(snapshot_t *sn, size_t grows, size_t sites, size_t pcgs)
 {
 	release(sn);
 	memset(sn, 0, sizeof(*sn));
-	sn->cap_grows = grows + grows / 8 + 16;
-	sn->cap_sites = sites + sites / 8 + 16;
-	sn->cap_pcgs = pcgs + pcgs / 8 + 16;
+	/* Nothing for an empty table: a dump under an address-space limit (exact mode, no maps)
+	 * has no memory to spare for it. */
+	sn->cap_grows = grows ? grows + grows / 8 + 16 : 0;
+	sn->cap_sites = sites ? sites + sites / 8 + 16 : 0;
+	sn->cap_pcgs = pcgs ? pcgs + pcgs / 8 + 16 : 0;
 	sn->grows = block(sn->cap_grows, sizeof(*sn->grows));
 	sn->sites = block(sn->cap_sites, sizeof(*sn->sites));
 	sn->pcgs = block(sn->cap_pcgs, sizeof(*sn->pcgs));
@@ -73,12 +75,14 @@ static void room(snapshot_t *sn, size_t grows, size_t sites, size_t pcgs)
 		memset(sn->pcgs, 0, sn->cap_pcgs * sizeof(*sn->pcgs));
 }
 
-/* Maps lock held: whether sn has room for what the tables hold now. */
+/* Maps lock held: whether sn has room for what the tables hold now (none needed for empty
+ * ones; a block that could not be made has none). */
 static bool fits_locked(const snapshot_t *sn)
 {
-	return sn->grows && sn->sites && sn->pcgs && mp_maps_grows_locked()->n <= sn->cap_grows &&
-	       mp_maps_sites_locked()->n <= sn->cap_sites &&
-	       mp_maps_pcgs_locked()->n <= sn->cap_pcgs;
+	size_t g = mp_maps_grows_locked()->n, s = mp_maps_sites_locked()->n,
+	       p = mp_maps_pcgs_locked()->n;
+	return (!g || (sn->grows && g <= sn->cap_grows)) &&
+	       (!s || (sn->sites && s <= sn->cap_sites)) && (!p || (sn->pcgs && p <= sn->cap_pcgs));
 }
 
 /* Maps lock held, sn with room for the tables (fits_locked): copies what the three sections
