@@ -226,11 +226,14 @@ static void short_type_into(const char *t, size_t len, char *out, size_t n, size
 		put(out, n, at, t, len);
 		return;
 	}
-	put(out, n, at, t, open + 1);
 	enum { MAX_ARGS = 32 };
 	size_t from[MAX_ARGS], to[MAX_ARGS];
 	int nargs = 0, keep = 0;
-	for (size_t i = open + 1; i < end && nargs < MAX_ARGS;) {
+	for (size_t i = open + 1; i < end;) {
+		if (nargs == MAX_ARGS) { /* more than are kept: as it is */
+			put(out, n, at, t, len);
+			return;
+		}
 		while (i < end && t[i] == ' ')
 			i++;
 		size_t j = i;
@@ -253,6 +256,7 @@ static void short_type_into(const char *t, size_t len, char *out, size_t n, size
 			keep = nargs;
 		i = j + 1;
 	}
+	put(out, n, at, t, open + 1);
 	for (int a = 0; a < keep; a++) {
 		if (a)
 			put(out, n, at, ", ", 2);

@@ -101,6 +101,13 @@ static void short_types(void **state)
 		mp_churn_short_type(cases[i][0], out, sizeof(out));
 		assert_string_equal(cases[i][1], out);
 	}
+	/* more arguments than it keeps apart: the type as it is */
+	char many[1024] = "std::unordered_set<std::tuple<int", out[1024];
+	for (int i = 1; i < 40; i++)
+		strcat(many, ", int");
+	strcat(many, ">, H>");
+	mp_churn_short_type(many, out, sizeof(out));
+	assert_string_equal(many, out);
 	char tiny[12]; /* cut short, still a string */
 	mp_churn_short_type(cases[0][0], tiny, sizeof(tiny));
 	assert_true(strlen(tiny) < sizeof(tiny));
