@@ -116,8 +116,10 @@ static void take_locked(snapshot_t *sn, uint64_t now)
 			mp_map_inst_t *m = (mp_map_inst_t *)n;
 			mp_maps_cxx_take_cache_locked(m); /* elements since its last grow */
 			mp_maps_hint_fold_locked(m);	  /* and those the hints counted */
-			if (m->site->dump)
+			if (m->site->dump) {
 				mp_maps_fold(m->site->dump, m, now);
+				m->site->dump->heap_grow_bytes += m->heap_pending; /* in flight */
+			}
 		}
 	}
 	for (size_t i = 0; i < st->nb; i++)

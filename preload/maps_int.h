@@ -109,6 +109,11 @@ typedef struct mp_map_inst {
 	 * (late_last), for a failed grow to take back. */
 	uint64_t late_to, late_prev;
 	bool late_last;
+	/* unordered_map: the bytes of its grow decided but whose new array is not entered yet (as
+	 * malloc's, heap_grow_bytes, when it is), for a map whose last array was seen: a dump
+	 * meanwhile counts them so, not as "not from malloc" (one that comes unseen after all is
+	 * corrected at the next dump). */
+	uint64_t heap_pending;
 	/* unordered_map: a grow of its was not seen allocated (a caching allocator handed out an
 	 * array it kept, or the map's own allocator made it): `array`, if set, may be no longer
 	 * the map's. Cleared when a grow's array is seen. */

@@ -168,6 +168,7 @@ static void array_enter_locked(const mp_maps_tls_t *x, mp_map_inst_t *m, void *p
 	mp_maps_array_add_locked(m, p); /* drops m's old array if still there */
 	if (!x->shrink)
 		m->site->agg.heap_grow_bytes += x->to * sizeof(void *);
+	m->heap_pending = 0;
 }
 
 /* Maps lock held. A new array whose entry in the array table waited for the free of the
@@ -243,6 +244,8 @@ static void unseen_locked(const mp_maps_tls_t *x)
 	if (x->stage == 1)
 		mp_maps_hint_unseen(); /* no allocation came: stage 3 said it already */
 	mp_map_inst_t *m = x->gen == mp_maps_gen ? valid(x->key, x->serial) : NULL;
+	if (m)
+		m->heap_pending = 0;
 	if (m && m->array && m->array == x->old_array)
 		m->unseen = true;
 	/* A first grow whose array comes unseen (a std::pmr map's, a custom allocator's): the
@@ -356,6 +359,8 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		x->grow =
 		    mp_maps_grow_locked(m, stack, flags, from, to, moved, to * sizeof(void *), 0);
 	}
+	/* Its arrays seen so far (a std::pmr map's never are: none pending there) */
+	m->heap_pending = !x->shrink && to > 1 && m->array && !m->unseen ? to * sizeof(void *) : 0;
 	x->gen = mp_maps_gen;
 	x->key = key;
 	x->serial = m->serial;
@@ -464,6 +469,7 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
 	mp_maps_lock();
 	mp_map_inst_t *m = valid(x->key, x->serial);
 	if (m) {
+		m->heap_pending = 0;
 		m->shrunk = x->shrunk_before;
 		if (x->shrink)
 			m->buckets = x->from;

@@ -520,6 +520,20 @@ print(sum(x["values"][3] for x in json.load(sys.stdin)["samples"]))' 2>&1)
 else
 	not_ok "API grow time, clock set back: builds" "cc failed"
 fi
+# A dump while a grow is in flight (its allocator dumps as it is asked for the array): the
+# grow's bytes count as malloc's there too (they read "not from malloc", one array's worth),
+# and every dump's grow bytes are all malloc's.
+run midgrow maps_midgrow
+got=$(python3 -c '
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests/tools"))
+import mprof_decode as md
+d = md.load_dir(sys.argv[1])
+print(" ".join("%d:%d/%d" % (x["header"]["seq"], sum(s["heap_grow_bytes"] for s in x["map_sites"]),
+                             sum(s["grow_bytes"] for s in x["map_sites"]))
+               for x in sorted(d, key=lambda x: x["header"]["seq"])))' "$T/midgrow" 2>&1)
+expect_eq "a dump mid-grow: the grow's bytes are malloc's, as at exit" \
+	"dump 0 size 1000 arrays 7|0:808/808 1:17080/17080" "$(cat "$T/midgrow.out")|$got"
 # In C++ built with -Wold-style-cast -Werror (and the other usual warnings), the headers add no
 # warning: their own casts, and uthash's expanded through their hooks, were errors there.
 cat >"$T/oldcast.cc" <<'EOF'
