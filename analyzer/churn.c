@@ -633,16 +633,6 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	 * instance grew. */
 	uint64_t above;
 	uint64_t tail = tail_grows(s, &above);
-	uint64_t growth =
-	    reserves ? (s->grows > s->reserved ? s->grows - s->reserved : 0) : s->grows;
-	double typical = s->instances > above && growth > tail
-			     ? (double)(growth - tail) / (double)(s->instances - above)
-			     : 0;
-	/* uthash tables that stopped expanding grew because their keys hash to few buckets
-	 * (hash, below), not because they started small: a larger initial size does not spare
-	 * those grows, it only makes them larger. Where half the site's tables or more did, its
-	 * growth is the hash's. */
-	bool hash_grows = s->noexpand > 0 && s->noexpand >= s->instances - s->noexpand;
 	/* Maps that half or more of called reserve()/rehash() once filled (after their first
 	 * grow), to far more buckets than any of them held (dump 1.8): that last grow is the
 	 * costly one, and the presize advice spares the others only once it is gone. Not where a
@@ -653,6 +643,19 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			s->late_reserved && 2 * s->late_reserved >= s->instances && s->max_size &&
 			!(s->flags & MP_SITE_LOWLOAD) && late_each >= MP_OVERSIZED_MIN_BUCKETS &&
 			late_each / MP_OVERSIZED_FACTOR >= s->max_size;
+	uint64_t growth =
+	    reserves ? (s->grows > s->reserved ? s->grows - s->reserved : 0) : s->grows;
+	/* Nor is a late reserve that oversized names: presize is of what comes without it. */
+	if (late_big)
+		growth = growth > s->late_reserved ? growth - s->late_reserved : 0;
+	double typical = s->instances > above && growth > tail
+			     ? (double)(growth - tail) / (double)(s->instances - above)
+			     : 0;
+	/* uthash tables that stopped expanding grew because their keys hash to few buckets
+	 * (hash, below), not because they started small: a larger initial size does not spare
+	 * those grows, it only makes them larger. Where half the site's tables or more did, its
+	 * growth is the hash's. */
+	bool hash_grows = s->noexpand > 0 && s->noexpand >= s->instances - s->noexpand;
 	/* A map (or a few) that the program shrinks and fills again regrows at every refill: a
 	 * pattern within each instance, seen without many of them. Its grows are more than twice
 	 * what reaching its largest size once takes (a doubling each, from one bucket). */
@@ -680,8 +683,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			snprintf(ev, sizeof(ev),
 				 "%" PRIu64 " instance(s) grew %" PRIu64
 				 " times in all (max %" PRIu64 "), up to %" PRIu64
-				 " elements: the program shrinks them and fills "
-				 "them again",
+				 " elements: maps here are shrunk and filled again",
 				 s->instances, s->grows, s->max_grows, s->max_size);
 		else
 			snprintf(ev, sizeof(ev),
@@ -725,11 +727,14 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 		} else if (s->flags & MP_SITE_SHRUNK) {
 			/* The program shrinks them (rehash(0) after erasing): a reserve at creation
 			 * does not outlive that, the shrink is the cause. */
+			/* The size refilled to is not known: n is the most held, whenever. */
 			snprintf(
 			    sg, sizeof(sg),
-			    "the program shrinks these maps (rehash() or reserve() to fewer "
-			    "buckets) and fills them again: drop the shrink (erase and clear() "
-			    "keep the buckets), or reserve(%" PRIu64 ") again right after it",
+			    "the program shrinks maps here (rehash() or reserve() to fewer "
+			    "buckets) "
+			    "and fills them again: drop the shrink (erase and clear() keep the "
+			    "buckets), or reserve() again right after it for what comes (%" PRIu64
+			    " at most, held before)",
 			    n);
 		} else if (reserves && s->lf_lowered && 2 * s->lf_lowered >= s->reserved) {
 			/* reserve(n) sizes for the load factor of its time: one set lower after it

@@ -39,13 +39,18 @@ void mp_allocstats_init(void)
 {
 	void *b = sbrk(0);
 	brk0 = b == (void *)-1 ? 0 : (uintptr_t)b;
+	/* The program's allocator: the one we forward to, unless another listed before us takes
+	 * its calls (jemalloc first in LD_PRELOAD): glibc's figures, all zeros, were shown then. */
+	void *used = dlsym(RTLD_DEFAULT, "malloc");
+	if (!used || same_object(used, (void *)mp_allocstats_init))
+		used = (void *)mp_real.malloc;
 	mallctl_fn mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
-	if (mallctl && same_object((void *)mallctl, (void *)mp_real.malloc)) {
+	if (mallctl && same_object((void *)mallctl, used)) {
 		mallctl_p = mallctl;
 		return;
 	}
 	mallinfo2_fn mi2 = (mallinfo2_fn)dlsym(RTLD_DEFAULT, "mallinfo2");
-	if (mi2 && same_object((void *)mi2, (void *)mp_real.malloc))
+	if (mi2 && same_object((void *)mi2, used))
 		mallinfo2_p = mi2;
 }
 

@@ -158,7 +158,7 @@ rel=${DEMO#"$ROOT"/}
 cat <<CMDS
 
 ==== explore further with go tool pprof ====
-go tool pprof -top $rel/heap.pb.gz                          # in-use bytes now (default: inuse_space)
+go tool pprof -top $rel/heap.pb.gz                          # in-use bytes at exit (inuse_space)
 go tool pprof -sample_index=alloc_space -top $rel/alloc.pb.gz   # every byte allocated: the churn
 go tool pprof -sample_index=alloc_space -tagfocus=map_kind=uthash -top $rel/alloc.pb.gz   # bucket arrays only
 go tool pprof -top $rel/grow.pb.gz                          # map grows per call site

@@ -292,7 +292,7 @@ for f in ('shrunk', 'small_reserve', 'shrink_at_end', 'resized'):
             if v['id'] == 'presize':
                 print(f, v['suggestion'].split(':')[0])" 2>&1)
 expect_eq "a map the program shrinks: presize names the shrink; a small reserve stays too small" \
-	"shrunk the program shrinks these maps (rehash() or reserve() to fewer buckets) and fills them again
+	"shrunk the program shrinks maps here (rehash() or reserve() to fewer buckets) and fills them again
 small_reserve the reserve is too small
 shrink_at_end the reserve is too small
 resized the reserve is too small" "$got"
@@ -532,7 +532,7 @@ unordered_map $nl nested(int) (std::unordered_set<int>)" "$got"
 # that come after it is no such thing
 run late_reserve "$PROGS/maps_late_reserve"
 src=tests/programs/maps_late_reserve.cc
-read -r _ late_g _ rehash_g _ bulk_g _ failed_g <"$T/late_reserve.out"
+read -r _ late_g _ rehash_g _ bulk_g _ failed_g _ small_g <"$T/late_reserve.out"
 got=$(python3 -c '
 import json, sys
 for s in sorted(json.load(open(sys.argv[1]))["sites"], key=lambda s: s["line"]):
@@ -546,7 +546,8 @@ expect_eq "maps reserved once filled: oversized with the late reserve's size, pr
 	"late() $(line_of $src '/\* LATE') $late_g 200 of 200 instance(s) were given a reserve() or rehash() after they were filled, to ~20753 buckets each, and held at most 40 elements True
 rehashed() $(line_of $src '/\* REHASH') $rehash_g 100 of 100 instance(s) were given a reserve() or rehash() after they were filled, to ~5087 buckets each, and held at most 40 elements True
 bulk() $(line_of $src '/\* BULK') $bulk_g - False
-failed() $(line_of $src '/\* FAILED') $failed_g 20 of 20 instance(s) were given a reserve() or rehash() after they were filled, to ~20753 buckets each, and held at most 40 elements True" "$got"
+failed() $(line_of $src '/\* FAILED') $failed_g 20 of 20 instance(s) were given a reserve() or rehash() after they were filled, to ~20753 buckets each, and held at most 40 elements True
+small() $(line_of $src '/\* SMALL') $small_g 50 of 50 instance(s) were given a reserve() or rehash() after they were filled, to ~20753 buckets each, and held at most 11 elements -" "$got"
 
 # --- one map that the program shrinks and fills again (clear(); rehash(0); refill): it regrows
 # at every refill, a pattern within the one instance (presize wanted 10 instances: the site
@@ -582,7 +583,7 @@ for s in json.load(open(sys.argv[1]))["sites"]:
             print(v["evidence"].split(" times")[0], "|", v["suggestion"].split(":")[0])
 ' "$T/refill.json" 2>&1)
 	expect_eq "one map shrunk and filled again: presize says the shrink is the cause" \
-		"1 instance(s) grew $(cat "$T/refill.out") | the program shrinks these maps (rehash() or reserve() to fewer buckets) and fills them again" "$got"
+		"1 instance(s) grew $(cat "$T/refill.out") | the program shrinks maps here (rehash() or reserve() to fewer buckets) and fills them again" "$got"
 else
 	not_ok "the refill program builds" "$(cat "$T/refill/err")"
 fi

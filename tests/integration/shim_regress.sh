@@ -186,6 +186,14 @@ want=$("$PROGS/shim_ownmalloc" 2>&1)
 got=$(env LD_PRELOAD="$LIB" MAPPROF_OUT="$T/om.%p.%n" "$PROGS/shim_ownmalloc" 2>"$T/om.err")
 expect_eq "a program's own malloc: output unchanged, one line that says so" "$want 1 0" \
 	"$got $(grep -c '^mapprof: the program defines malloc itself' "$T/om.err") $(grep -c 'list libmapprof.so first' "$T/om.err")"
+# The ALLOCATOR section is of the allocator the program uses: jemalloc's when it comes first
+# (glibc's, all zeros, was written), none for a program's own malloc (glibc's was written)
+alloc_keys() { $DEC "$@" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join(sorted({k.split(".")[0] for k in (d[0] if isinstance(d, list) else d).get("allocator", {})})) or "none")'; }
+expect_eq "allocator section: jemalloc's when it comes first, none for a program's own malloc" \
+	"jemalloc|none" "$(alloc_keys "$(ls -S "$T"/jf.* | head -1)")|$(alloc_keys "$(ls -S "$T"/om.* | head -1)")"
 # ... and while profiling is off (a bad setting): they went to posix_memalign then
 want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv)
 got=$(env LD_PRELOAD="$LIB $JE" MAPPROF_RATE=bogus "$PROGS/shim_pagealloc" nopv 2>/dev/null)

@@ -4,8 +4,9 @@
 // 100 given rehash(5000) after 40 inserts (REHASH: oversized too); 20 given reserve(20000)
 // after 40 inserts, then filled to 20000 (BULK: the reserve was for what came, not oversized);
 // 20 given reserve(20000) after 40 inserts, then a reserve() too large to allocate (FAILED: the
-// failed one takes back only itself, the maps are oversized as LATE's). Each counts its grows
-// as bucket_count() shows them.
+// failed one takes back only itself, the maps are oversized as LATE's); 50 given reserve(20000)
+// after 11 inserts, one grow (SMALL: oversized, and no presize: without the late reserve they
+// grow once). Each counts its grows as bucket_count() shows them.
 #include <cstdio>
 #include <new>
 #include <unordered_map>
@@ -75,9 +76,20 @@ __attribute__((noinline)) static unsigned failed(void)
 	return g;
 }
 
+__attribute__((noinline)) static unsigned small(void)
+{
+	unsigned g = 0;
+	for (int r = 0; r < 50; r++) {
+		std::unordered_map<int, int> m;
+		FILL(m, 0, 11, g); /* SMALL */
+		SIZE(m, reserve(20000), g);
+	}
+	return g;
+}
+
 int main()
 {
-	unsigned a = late(), b = rehashed(), c = bulk(), d = failed();
-	std::printf("late %u rehash %u bulk %u failed %u\n", a, b, c, d);
+	unsigned a = late(), b = rehashed(), c = bulk(), d = failed(), e = small();
+	std::printf("late %u rehash %u bulk %u failed %u small %u\n", a, b, c, d, e);
 	return 0;
 }
