@@ -317,7 +317,7 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 {
 	/* The innermost std::unordered_ frame names the container: two maps made on one line (a
 	 * map of sets, idx[w].insert(d)) are two sites. */
-	const char *outer = NULL;
+	const char *inner = NULL; /* that frame's name */
 	cont[0] = 0;
 	uint32_t len = mp_profile_stack_len(p, s);
 	const uint64_t *locs = mp_profile_stack_locs(p, s);
@@ -364,21 +364,21 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				*at = j;
 				if (!l->nlines)
 					*fn = bare_path(p, locs, j, len, bare_buf, bare_n, bare);
-				if (outer) {
+				if (inner) {
 					char own[4096];
-					own_name(outer, own, sizeof(own));
+					own_name(inner, own, sizeof(own));
 					container_of(own, cont, cont_n);
 				}
 				return true;
 			}
-			if (k < l->nlines && !outer) {
+			if (k < l->nlines && !inner) {
 				/* the innermost: an inner map made inside the outer's member
 				 * (try_emplace(w, 64)) is the inner's; by its own name, as a
 				 * member template's starts with its return type */
 				char own[512];
 				own_name(name, own, sizeof(own));
 				if (!strncmp(own, "std::unordered_", 15))
-					outer = name;
+					inner = name;
 			}
 		}
 	}
