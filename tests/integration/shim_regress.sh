@@ -48,9 +48,10 @@ expect_eq "operator new: as many unordered_map grows over jemalloc" "$grows" "$(
 if [ -r "$TC" ]; then
 	mkdir -p "$T/tc"
 	LD_PRELOAD="$LIB $TC" MAPPROF_RATE=1 MAPPROF_OUT="$T/tc/m.%p.mprof" $PROGS/shim_cxxnew \
-		>"$T/tc.out" 2>&1 || true
-	expect_eq "operator new: output over tcmalloc as over glibc" "$(cat "$T/g.out")" \
-		"$(cat "$T/tc.out")"
+		>"$T/tc.out" 2>&1
+	rc=$?
+	expect_eq "operator new: output and exit status over tcmalloc as over glibc" \
+		"$(cat "$T/g.out")|0" "$(cat "$T/tc.out")|$rc"
 	expect_eq "operator new: exact per-site counts over tcmalloc" "$want" "$(totals "$T/tc")"
 	expect_eq "operator new: as many unordered_map grows over tcmalloc" "$grows" \
 		"$(grows_in "$T/tc")"
