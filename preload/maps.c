@@ -482,7 +482,8 @@ static void array_drop(mp_map_inst_t *m)
 		__atomic_store_n(&c->policy_buckets, MP_MAPS_ARRAY_GONE, __ATOMIC_RELAXED);
 	htab_remove(&arrays, &m->ah);
 	mp_filter_remove_map(m->array);
-	mp_maps_hint_drop_locked(m, m->array);
+	if (m->hinted)
+		mp_maps_hint_drop_locked(m, m->array);
 	m->array = NULL;
 }
 
@@ -675,7 +676,15 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 		mp_maps_hint_unseen(); /* an array we do not know: as one we did not see */
 		return;
 	}
-	mp_maps_hint_put_locked(m, p, arrays.n);
+	/* Only for a map some insert looked up: any other finds it through the lock once. Its
+	 * array's slot may hold a stale "no instance" answer: a read checks the filter first. */
+	if (m->hinted)
+		mp_maps_hint_put_locked(m, p, arrays.n);
+}
+
+size_t mp_maps_array_count_locked(void)
+{
+	return arrays.n;
 }
 
 mp_map_inst_t *mp_maps_array_owner_locked(const void *p)
@@ -738,7 +747,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 	os->agg.heap_grow_bytes += bytes;
 	old->grows++;
 	old->buckets = fresh->buckets;
-	if (fresh->array) /* what inserts counted for fresh since its grow */
+	if (fresh->array && fresh->hinted) /* what inserts counted for fresh since its grow */
 		mp_maps_hint_drop_locked(fresh, fresh->array);
 	if (fresh->max_size > old->size)
 		mp_maps_set_size_locked(old, fresh->max_size);
@@ -764,7 +773,8 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		old->ah.hash = fresh->ah.hash;
 		htab_insert(&arrays, &old->ah); /* cannot fail: the table just lost an entry */
 		fresh->array = NULL;
-		mp_maps_hint_put_locked(old, old->array, arrays.n);
+		if (old->hinted || fresh->hinted)
+			mp_maps_hint_put_locked(old, old->array, arrays.n);
 	}
 	htab_insert(&insts, &old->h); /* cannot fail: the table just lost two entries */
 	fresh->serial = 0;

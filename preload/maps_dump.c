@@ -115,7 +115,8 @@ static void take_locked(snapshot_t *sn, uint64_t now)
 		for (mp_hnode_t *n = it->b[i]; n; n = n->next) {
 			mp_map_inst_t *m = (mp_map_inst_t *)n;
 			mp_maps_cxx_take_cache_locked(m); /* elements since its last grow */
-			mp_maps_hint_fold_locked(m);	  /* and those the hints counted */
+			if (m->hinted)			  /* and those the hints counted */
+				mp_maps_hint_fold_locked(m);
 			if (m->site->dump) {
 				mp_maps_fold(m->site->dump, m, now);
 				m->site->dump->heap_grow_bytes += m->heap_pending; /* in flight */

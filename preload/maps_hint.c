@@ -6,20 +6,22 @@
  * filled on one thread and finished on another (handed over through a queue), or filled by
  * threads in turn under a mutex, then showed the size it had at its last grow: a map of 12
  * reported as "tiny", a shared map short of a whole thread's inserts. The maps lock on every
- * such insert would cost too much; so a small set-associative table, written under the lock
- * whenever an instance takes a bucket array, lets any insert find the instance by the map's
- * array and raise its largest size. The table is a cache with at least twice as many entries
- * as there are tracked arrays (8192 sets of 4 to start with, up to 2^20 sets; with a fixed 32k
- * entries, 200,000 maps filled in turn asked the lock on most inserts). Entries other than a
- * tracked array's are not removed when the array goes: a stale one fails the check every read
- * makes, that the instance read from it still holds the array (instances are arena memory,
- * never unmapped, so a stale one is safe to read); a tracked array's goes with it (below). An
- * insert that finds no entry (its set overflowed; or the array was never entered: a map whose
- * arrays do not come from malloc, whose thread moved on to another map before its next insert)
- * asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in: the instance, or that
- * there is none (a copy that never grew), which its later inserts then find here until some map
- * grows into an array we cannot see (an instance may then hold that map and array: a pmr map at
- * a reused address; an array we see is entered here, which replaces the answer). */
+ * such insert would cost too much; so a small set-associative table lets any insert find the
+ * instance by the map's array and raise its largest size. An instance goes in the first time an
+ * insert asks the lock for it (below), and from then on whenever it takes a bucket array (under
+ * the lock): a map filled only by the thread that grows it, nearly every map, costs no entry. The
+ * table is a cache with at least twice as many entries as there are tracked arrays (8192 sets of 4
+ * to start with, up to 2^20 sets; with a fixed 32k entries, 200,000 maps filled in turn asked the
+ * lock on most inserts). Entries other than a tracked array's are not removed when the array goes:
+ * a stale one fails the check every read makes, that the instance read from it still holds the
+ * array (instances are arena memory, never unmapped, so a stale one is safe to read); a tracked
+ * array's goes with it (below). An insert that finds no entry (its set overflowed; or the array was
+ * never entered: a map whose arrays do not come from malloc, whose thread moved on to another map
+ * before its next insert) asks the maps lock (maps_stdcxx.c, other_map), and the answer goes in:
+ * the instance, or that there is none (a copy that never grew), which its later inserts then find
+ * here until some map grows into an array we cannot see (an instance may then hold that map and
+ * array: a pmr map at a reused address; an array we see is entered here, which replaces the
+ * answer). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -75,6 +77,13 @@ struct table {
 static inline bool tracked(uintptr_t who)
 {
 	return who && !(who & (WHO_NONE | WHO_LEARNED));
+}
+
+/* Whether p may be a tracked bucket array now: the filter's map counter (filter.c). */
+static inline bool map_tracked_maybe(const void *p)
+{
+	uint8_t b = __atomic_load_n(&mp_filter_bits[mp_filter_slot(p)], __ATOMIC_RELAXED);
+	return (b >> MP_FILTER_MAP_SHIFT) & 15;
 }
 
 /* Grows whose bucket array we could not see, so far (atomic). */
@@ -201,6 +210,7 @@ static struct table *table(size_t arrays)
 
 void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p, size_t arrays)
 {
+	m->hinted = true; /* its next arrays go in at its grows, and leave with it (maps.c) */
 	struct table *t = table(arrays);
 	if (t)
 		put_in(t, (uintptr_t)m | (m->array == p ? 0 : WHO_LEARNED), p, 0);
@@ -288,8 +298,12 @@ bool mp_maps_hint_note(const void *self, const void *array, uint64_t elems)
 		if (__atomic_load_n(&s[i].array, __ATOMIC_ACQUIRE) != array)
 			continue;
 		uintptr_t who = __atomic_load_n(&s[i].who, __ATOMIC_RELAXED);
+		/* No instance's, no unseen array since; and not since tracked: an array is entered
+		 * here only for a map inserts looked up (maps.c), so a map made at self that grew
+		 * into the array since (the one freed, the address reused) finds this answer. The
+		 * filter counts tracked arrays; a false hit asks the lock. */
 		if (who & WHO_NONE)
-			return who == none_of(self); /* no instance's, no unseen array since */
+			return who == none_of(self) && !map_tracked_maybe(array);
 		if (tracked(who))
 			return raise_count(&s[i], who, array, elems);
 		mp_map_inst_t *m = (mp_map_inst_t *)(who & ~WHO_LEARNED);

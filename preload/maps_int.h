@@ -99,6 +99,10 @@ typedef struct mp_map_inst {
 	uint8_t ntids;	   /* distinct grower threads; MP_MAP_TIDS + 1 means "more than kept" */
 	bool turns;	   /* counted in its site's turns */
 	bool explicit_grow, noexpand, adoptable;
+	/* unordered_map: inserts from outside its growing thread's elements cache looked it up
+	 * (maps_hint.c): its arrays go in the hints from then on, at each grow. A map filled only
+	 * by the thread that grows it (nearly every map) never costs a hint entry. */
+	bool hinted;
 	bool shrunk; /* unordered_map: the program shrank it (rehash/reserve to fewer buckets) */
 	bool copy;   /* unordered_map: counted in its site's copies */
 	bool lf_lowered; /* unordered_map: counted in its site's lf_lowered */
@@ -272,6 +276,8 @@ MP_HIDDEN void mp_maps_array_add_locked(mp_map_inst_t *m, void *p);
 /* Forgets p (and its filter count); returns the instance whose array it was, or NULL. `hint`
  * (or NULL) is checked first: an instance's array is in the table under no other. */
 MP_HIDDEN mp_map_inst_t *mp_maps_array_remove_locked(void *p, mp_map_inst_t *hint);
+/* Bucket arrays tracked now (sizes the hints' table). */
+MP_HIDDEN size_t mp_maps_array_count_locked(void);
 /* The instance whose tracked bucket array p is, or NULL. */
 MP_HIDDEN mp_map_inst_t *mp_maps_array_owner_locked(const void *p);
 /* m's map left its address (moved or swapped away) but lives on: m is keyed by its bucket
@@ -302,7 +308,8 @@ static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
 }
 
 /* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
- * last. put: m holds p now (maps lock held; `arrays` tracked in all, which sizes the table). none:
+ * last. put: m holds p now (maps lock held; `arrays` tracked in all, which sizes the table); m is
+ * hinted from then on. none:
  * the map at self holds p and no instance is its (maps lock held), until a map grows into an array
  * we cannot see (unseen: one may have; any lock or none). note: an insert reached `elems` in the
  * map at self holding `array`: raises the max_size of the instance holding it and returns true, or

@@ -887,6 +887,24 @@ assert h["p50"] == h["p90"] == 8, h  # every map in the 8..15 bucket, bounded by
 PY
 done
 
+# A map made where a copy lived, grown into the array the copy freed, then filled after another
+# map grew (tests/programs/maps_copyreuse.cc): the hints' "no instance" answer for the copy's
+# array is not this map's (it read as holding 1, "tiny").
+run copyreuse maps_copyreuse
+maps_json copyreuse
+check "unordered_map: a map grown into a freed copy's array counts its inserts" \
+	python3 - "$T/copyreuse.out" "$T/copyreuse.json" "$ROOT/tests/programs/maps_copyreuse.cc" <<PY
+import json, sys
+w = open(sys.argv[1]).read().split()
+assert w[:2] == ["rounds", "50"] and int(w[3]) >= 25 and w[4:] == ["most", "13"], w
+line = [i + 1 for i, l in enumerate(open(sys.argv[3])) if "REUSE_GROW" in l][0]
+j = json.load(open(sys.argv[2]))
+s = [x for x in j["sites"] if x["file"].endswith("maps_copyreuse.cc") and x["line"] == line]
+assert len(s) == 1, [(x["file"], x["line"]) for x in j["sites"]]
+got = (s[0]["instances"], s[0]["grows"], s[0]["tiny"], s[0]["final_size"])
+assert got == (50, 50, 0, {"p50": 13, "p90": 13, "max": 13}), got
+PY
+
 # Inserts by a thread that did not grow the map last count toward its size: a map handed over
 # to another thread, a map filled by threads in turn (they went uncounted: "tiny" maps of 12).
 run handoff maps_handoff
