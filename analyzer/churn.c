@@ -150,13 +150,41 @@ static bool impl_frame(const char *fn, const char *file, const char *object)
 	return mp_churn_impl_name(fn);
 }
 
+/* libstdc++'s debug mode (-D_GLIBCXX_DEBUG) wraps each container, std::__debug::unordered_map,
+ * around the plain one, renamed std::__cxx1998::unordered_map. */
+static const char *const debug_ns[] = {"__debug::", "__cxx1998::"};
+
+/* Whether own (a function's own name) is a member of a std::unordered_ container, of debug
+ * mode's too. */
+static bool unordered_member(const char *own)
+{
+	if (strncmp(own, "std::", 5) != 0)
+		return false;
+	own += 5;
+	for (size_t i = 0; i < sizeof(debug_ns) / sizeof(*debug_ns); i++)
+		if (!strncmp(own, debug_ns[i], strlen(debug_ns[i])))
+			own += strlen(debug_ns[i]);
+	return !strncmp(own, "unordered_", 10);
+}
+
 bool mp_churn_impl_name(const char *fn)
 {
 	char own[512];
 	own_name(fn, own, sizeof(own));
 	return !strncmp(own, "std::_Hashtable", 15) || !strncmp(own, "std::__detail::", 15) ||
-	       !strncmp(own, "std::unordered_", 15) || !strncmp(own, "mapprof_", 8) ||
+	       unordered_member(own) || !strncmp(own, "mapprof_", 8) ||
 	       !strncmp(own, "operator new", 12);
+}
+
+/* Drops debug mode's namespaces from the type in out: the program names std::unordered_map. */
+static void drop_debug_ns(char *out)
+{
+	for (size_t i = 0; i < sizeof(debug_ns) / sizeof(*debug_ns); i++) {
+		size_t len = strlen(debug_ns[i]);
+		char *at;
+		while ((at = strstr(out, debug_ns[i])) != NULL)
+			memmove(at, at + len, strlen(at + len) + 1);
+	}
 }
 
 /* The container type of a std::unordered_ member's own name: its scope ("std::unordered_map<
@@ -164,7 +192,7 @@ bool mp_churn_impl_name(const char *fn)
 static void container_of(const char *own, char *out, size_t n)
 {
 	out[0] = 0;
-	if (strncmp(own, "std::unordered_", 15) != 0)
+	if (!unordered_member(own))
 		return;
 	size_t scope = 0;
 	for (size_t i = 0; own[i];) {
@@ -181,6 +209,7 @@ static void container_of(const char *own, char *out, size_t n)
 	if (scope > 15 && scope < n) {
 		memcpy(out, own, scope);
 		out[scope] = 0;
+		drop_debug_ns(out);
 	}
 }
 
@@ -377,7 +406,7 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				 * member template's starts with its return type */
 				char own[512];
 				own_name(name, own, sizeof(own));
-				if (!strncmp(own, "std::unordered_", 15))
+				if (unordered_member(own))
 					inner = name;
 			}
 		}

@@ -498,8 +498,11 @@ expect_eq "maps filled through a reference: sites in fill and filler::run, at th
 # --- two maps made on one line (a map of sets, idx[word].insert(doc), and through member
 # templates, try_emplace(w).first->second.emplace(doc)): two sites, each with the grows the
 # program counted, named by their container (they were one site mixing both); one map type
-# filled on one line by emplace() and operator[] in turn: one site
-run nested "$PROGS/maps_nested"
+# filled on one line by emplace() and operator[] in turn: one site. The same in libstdc++'s
+# debug mode (maps_nested_debug: std::__debug:: containers over std::__cxx1998:: ones).
+for prog in maps_nested maps_nested_debug; do
+nested=nested${prog#maps_nested}
+run $nested "$PROGS/$prog"
 src=tests/programs/maps_nested.cc
 want=$(awk -v n1="$(line_of $src '/\* NESTED \*/')" -v n2="$(line_of $src '/\* NESTED2 \*/')" \
 	-v m="$(line_of $src '/\* MIXED \*/')" '
@@ -507,25 +510,26 @@ want=$(awk -v n1="$(line_of $src '/\* NESTED \*/')" -v n2="$(line_of $src '/\* N
 		l = $1 == "nested" ? n1 : n2
 		print l, "std::unordered_map<std::string, std::unordered_set<int>>", $2, $3
 		print l, "std::unordered_set<int>", $4, $5 }
-	$1 == "mixed" { print m, "std::unordered_map<int, int>", $2, $3 }' "$T/nested.out" | sort)
+	$1 == "mixed" { print m, "std::unordered_map<int, int>", $2, $3 }' "$T/$nested.out" | sort)
 got=$(python3 -c '
 import json, sys
 for s in json.load(open(sys.argv[1]))["sites"]:
     print(s["line"], s["container"], s["instances"], s["grows"])
-' "$T/nested.json" 2>&1 | sort)
-expect_eq "maps of sets: outer map and inner sets are two sites at their line, as counted" \
+' "$T/$nested.json" 2>&1 | sort)
+expect_eq "$prog: maps of sets: outer map and inner sets are two sites at their line, as counted" \
 	"$want" "$got"
 nl=$(line_of $src '/\* NESTED \*/')
-got=$("$REPORT" --maps "$T/nested"/*.mprof 2>/dev/null | python3 -c '
+got=$("$REPORT" --maps "$T/$nested"/*.mprof 2>/dev/null | python3 -c '
 import sys
 for l in sys.stdin:
     if l.startswith("#"):
         f = l.rstrip("\n").split("  ")
         print(f[0].split(" ", 1)[1], f[1].rsplit(":", 1)[1], f[2], f[3] if len(f) > 3 else "-")' |
 	grep " $nl " | sort)
-expect_eq "map of sets: the text report names each site's container" \
+expect_eq "$prog: map of sets: the text report names each site's container" \
 	"unordered_map $nl nested(int) (std::unordered_map<std::string, std::unordered_set<int>>)
 unordered_map $nl nested(int) (std::unordered_set<int>)" "$got"
+done
 
 # --- maps given a reserve()/rehash() once filled, far beyond what they hold: oversized (dump
 # 1.8), and presize says its promise needs the late reserve gone; a reserve for the elements
