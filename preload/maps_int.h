@@ -150,6 +150,9 @@ typedef struct mp_maps_tls {
 	 * the new array is allocated below it, within that call's rehash. An allocation called
 	 * from above it (mp_tls_t.map_call_sp) comes after the rehash: not the array. */
 	uintptr_t call_sp;
+	/* Allocations of other sizes seen while awaiting the new array (stage 1): the map's
+	 * allocator's own, up to MP_ARRAY_WAIT; one more says the array comes unseen. */
+	uint8_t waited;
 	uint64_t moved; /* its elements to rehash, as recorded */
 	unsigned flags; /* its MP_GROW_* flags */
 	uint64_t ops;	/* this thread's alloc+free calls when the new array came: the old array's
@@ -182,6 +185,7 @@ typedef struct mp_maps_tls {
 	uint64_t ut_serial;
 	uint32_t ut_serial_gen; /* mp_maps_gen when cached: a fork child starts afresh */
 } mp_maps_tls_t;
+#define MP_ARRAY_WAIT 8
 /* policy_buckets of a map whose array was dropped: never an array's address. */
 #define MP_MAPS_ARRAY_GONE ((const void *)1)
 extern MP_HIDDEN __thread mp_maps_tls_t mp_maps_tls __attribute__((tls_model("initial-exec")));

@@ -390,6 +390,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		 * node), so the array comes from below it. reserve() and rehash() may end in a tail
 		 * call to the rehash (built without exceptions) that leaves their frame first. */
 		x->call_sp = flags & MP_GROW_EXPLICIT ? 0 : call_sp;
+		x->waited = 0;
 		t->map_call_sp = 0;
 		t->map_kind = MP_KIND_UNORDERED_MAP;
 		t->map_pending = 1;
@@ -420,6 +421,15 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 		/* not a bucket array: a custom allocator's, or the rehash failed; or one of the
 		 * array's size that the program asked for after the rehash (a std::pmr map's array
 		 * comes from its resource, not from malloc) */
+		if (x->stage == 1 && x->gen == mp_maps_gen && size != x->to * sizeof(void *) &&
+		    !(sp && x->call_sp && sp > x->call_sp) && x->waited < MP_ARRAY_WAIT) {
+			/* Another size, from within the rehash (as far as the stack tells): the
+			 * map's allocator may do work of its own before it asks for the array (a
+			 * log line, its bookkeeping), which then came unseen. Wait on. */
+			x->waited++;
+			t->map_pending = 1;
+			return 0;
+		}
 		if (x->stage == 1 && x->gen == mp_maps_gen) {
 			x->stage = 3;
 			mp_maps_hint_unseen(); /* "no instance" answers may no longer hold */

@@ -908,6 +908,26 @@ got = s[line["RESERVE_LINE"]]["grow_ns"]
 assert 0.2 * measured <= got <= 1.5 * measured, (got, measured)
 PY
 
+# Maps whose allocator does heap work before it mallocs the bucket array (a log line, a vector
+# of records: tests/programs/maps_logalloc.cc): arrays from malloc, grows timed, every map seen
+# to die, no copies (they read as "not from malloc", untimed, one alive, one copy too many).
+run logalloc maps_logalloc
+maps_json logalloc
+check "unordered_map: an allocator's own heap calls before the bucket array leave it seen" \
+	python3 - "$T/logalloc.out" "$T/logalloc.json" "$ROOT/tests/programs/maps_logalloc.cc" <<PY
+import json, sys
+w = open(sys.argv[1]).read().split()
+want = {"LOG_LINE": int(w[1]), "RECORD_LINE": int(w[3])}
+src = open(sys.argv[3]).read().split("\n")
+line = {[i + 1 for i, l in enumerate(src) if m in l][0]: m for m in want}
+j = json.load(open(sys.argv[2]))
+s = {x["line"]: x for x in j["sites"] if x["file"].endswith("maps_logalloc.cc")}
+assert sorted(s) == sorted(line), sorted(s)
+for l, x in s.items():
+    got = (x["instances"], x["live"], x["grows"], x["copies"], x["heap_grow_bytes"])
+    assert got == (200, 0, want[line[l]], 0, x["grow_bytes"]) and x["grow_ns"] > 0, (line[l], got)
+PY
+
 # A map made where a copy lived, grown into the array the copy freed, then filled after another
 # map grew (tests/programs/maps_copyreuse.cc): the hints' "no instance" answer for the copy's
 # array is not this map's (it read as holding 1, "tiny").
