@@ -724,6 +724,13 @@ void mp_final_dump_skipped(const char *why)
 static void final_dump(void *unused)
 {
 	(void)unused;
+	/* exit() in a vfork child (after a failed exec) runs the parent's exit handlers in the
+	 * parent's memory: its dump would be the parent's, under the child's pid, and mark the
+	 * parent's final dump done. */
+	if (mp_exec_vfork_child()) {
+		__atomic_store_n(&mp_vfork_exited, true, __ATOMIC_RELAXED);
+		return;
+	}
 	/* Not from a signal handler that interrupted the profiler (exit() from a handler on a
 	 * thread inside a dump would wait for its own dump lock): no final dump then. */
 	if (mp_state == MP_READY && mp_tls.guard)

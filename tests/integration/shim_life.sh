@@ -304,6 +304,39 @@ t.eq("each process's allocations in its own dump",
      {("child_work", 77, True): [30, 30], ("parent_work", 99, False): [10, 10]}, sites)
 EOF
 
+# --- exit() in a vfork child after a failed exec (tests/programs/shim_vfork_exit.c): it runs the
+# parent's exit handlers in the parent's memory. No dump from the child (it wrote the parent's
+# state under its own pid, and the parent then wrote none); the parent's exit() writes its final
+# dump; a parent that returns from main, whose handlers are gone, leaves the snapshot taken at
+# its wait, and says so.
+for how in exit return; do
+mkdir -p "$T/vf_$how"
+out=$(mp_run "$T/vf_$how" "$PROGS/shim_vfork_exit" $how 2>"$T/vf_$how.err")
+rc=$?
+parent=$(awk '{print $2}' <<<"$out")
+expect_eq "vfork+exit ($how): output and status unchanged" "status 127 0" \
+	"$(awk '{print $5, $6}' <<<"$out") $rc"
+py "$T/vf_$how" "$parent" "$how" <<'EOF'
+import sys
+import mprof_decode as m
+how = sys.argv[3]
+t = m.Tap("vfork+exit (%s): " % how)
+ds = m.load_dir(sys.argv[1])
+t.eq("every dump is the parent's", {int(sys.argv[2])}, {d["header"]["pid"] for d in ds})
+last = max(ds, key=lambda d: d["header"]["seq"])
+calls = {fn: v[0] for (fn, kind, size), v in m.site_table(last).items()
+         if fn in ("before_vfork", "after_vfork")}
+want = {"before_vfork": 100, "after_vfork": 5000} if how == "exit" else {"before_vfork": 100}
+t.eq("the last dump holds the parent's allocations", want, calls)
+EOF
+if [ $how = return ]; then
+	expect_eq "vfork+exit (return): one line says the final dump is lost" 1 \
+		"$(grep -c '^mapprof: a vfork child called exit()' "$T/vf_$how.err")"
+else
+	expect_eq "vfork+exit (exit): one line on stderr" 1 "$(grep -c . "$T/vf_$how.err")"
+fi
+done
+
 # --- quick_exit: its handlers run, then glibc's own _exit; the dump comes after the handlers
 mkdir -p "$T/qx"
 out=$(mp_run "$T/qx" "$PROGS/shim_exit" quick 2>&1)
