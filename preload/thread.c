@@ -12,6 +12,7 @@
 #include "maps.h"
 #include "stack.h"
 #include "thread.h"
+#include "trigger.h"
 
 /* registry_lock protects the list and the live flags. Counters are written by their owner
  * without a lock and read by the dump writer with relaxed loads (a dump is a snapshot). */
@@ -55,6 +56,7 @@ static void on_thread_exit(void *arg)
 		       * are sampled on the thread's own countdown, as before (record.c) */
 	if (mp_config.maps)
 		mp_maps_thread_exit(); /* no map may point at this thread's TLS any more */
+	mp_trigger_thread_gone();      /* perhaps the last: the writer must not keep the process */
 	t->guard--;
 }
 

@@ -113,6 +113,35 @@ static bool alone(void)
 	return leader && leader[0] == 'Z';
 }
 
+/* After main has left with pthread_exit, each of the program's threads that ends posts `wake`
+ * with a check token: the writer then looks at once (and every 10 ms for a while: the thread
+ * is still there while its destructors run) whether it is the last thread, instead of at its
+ * next second (such a process ended up to a second late). */
+static int main_gone;
+static int check_tokens;
+
+void mp_trigger_thread_gone(void)
+{
+	if (!__atomic_load_n(&running, __ATOMIC_RELAXED) || !wake_ready || writer_pid != getpid())
+		return;
+	if ((pid_t)syscall(SYS_gettid) == getpid())
+		__atomic_store_n(&main_gone, 1, __ATOMIC_RELAXED);
+	else if (!__atomic_load_n(&main_gone, __ATOMIC_RELAXED))
+		return;
+	__atomic_add_fetch(&check_tokens, 1, __ATOMIC_RELAXED);
+	sem_post(&wake);
+}
+
+/* A post of `wake` that was a check token, taken; false for a dump request. */
+static bool take_check(void)
+{
+	int n = __atomic_load_n(&check_tokens, __ATOMIC_RELAXED);
+	while (n > 0 && !__atomic_compare_exchange_n(&check_tokens, &n, n - 1, false,
+						     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return n > 0;
+}
+
 /* The next interval dump: kept across restarts of the writer (unshare, setns and the set*id
  * family stop it; a program calling seteuid every half second had lost its interval dumps).
  * Written by the writer only, and by the fork child before it starts one. */
@@ -124,13 +153,23 @@ static void *writer_main(void *arg)
 	mp_tls.guard++; /* everything this thread does is the profiler's */
 	struct timespec due = next_due.tv_sec ? next_due : deadline();
 	next_due = due;
+	int quick = 0; /* 10 ms waits left, after a check token */
 	for (;;) {
 		/* Wake at least every second: when the program's last thread has gone (main called
 		 * pthread_exit), this thread alone would keep the process alive, with every
 		 * signal blocked. It ends the process as that last thread would have: exit(0). */
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 1;
+		if (quick > 0) {
+			quick--;
+			until.tv_nsec += 10 * 1000 * 1000;
+			if (until.tv_nsec >= 1000 * 1000 * 1000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000 * 1000 * 1000;
+			}
+		} else {
+			until.tv_sec += 1;
+		}
 		bool timed = mp_config.interval &&
 			     (due.tv_sec < until.tv_sec ||
 			      (due.tv_sec == until.tv_sec && due.tv_nsec < until.tv_nsec));
@@ -142,15 +181,21 @@ static void *writer_main(void *arg)
 		bool signalled = r == 0;
 		if (r != 0 && errno != ETIMEDOUT)
 			break; /* cannot happen with a valid semaphore; never spin */
+		bool check = signalled && take_check();
+		if (check) {
+			signalled = false;
+			quick = 50;
+		}
 		if (!signalled && alone()) {
 			running = 0; /* the destructor must not wait for this thread */
 			mp_tls.guard--;
 			exit(0);
 		}
-		if (!signalled && !timed)
+		if (check || (!signalled && !timed))
 			continue;
 		while (sem_trywait(&wake) == 0) /* signals that came together: one dump */
 			;
+		__atomic_store_n(&check_tokens, 0, __ATOMIC_RELAXED); /* taken with them */
 		if (stopping)
 			break;
 		/* The interval keeps its own beat: signal dumps every 0.45 s had put off every
@@ -253,6 +298,8 @@ void mp_trigger_stop(void)
 void mp_trigger_reset_child(void)
 {
 	next_due = (struct timespec){0, 0}; /* the child's own interval from its start */
+	main_gone = 0;			    /* the child's only thread is its main one */
+	check_tokens = 0;
 	mp_dump_reset_child();
 	pthread_mutex_init(&ctl_lock, NULL); /* perhaps held by a parent's thread in a pause */
 	bool wanted = running || writer_paused;

@@ -6,6 +6,8 @@
 MP_HIDDEN void mp_trigger_start(void);
 MP_HIDDEN void mp_trigger_stop(void);
 MP_HIDDEN void mp_trigger_reset_child(void);
+/* A thread of the program's ends (its exit destructor, thread.c). */
+MP_HIDDEN void mp_trigger_thread_gone(void);
 MP_HIDDEN void mp_dump_reset_child(void);
 /* fork: no dump may be in flight (it calls the loader); see init.c. */
 MP_HIDDEN void mp_dump_fork_prepare(void);

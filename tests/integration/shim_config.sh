@@ -334,12 +334,18 @@ for v in RTMIN:34 SIGRTMIN+3:37 rtmax-1:63 RTMAX:64 usr2:12 SigHup:1 40:40; do
 done
 
 # The dump thread never keeps a process alive: main calls pthread_exit and the last program
-# thread returns, so the process must end with status 0 (it lived on, signals blocked).
+# thread returns, so the process must end with status 0 (it lived on, signals blocked), when
+# that thread ends (0.2 s in), not at the dump thread's next once-a-second look (1 s in).
 for v in MAPPROF_SIGNAL=USR2 MAPPROF_INTERVAL=1; do
 	mkdir -p "$T/mx"
+	t0=$(date +%s%N)
 	out=$(env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/mx/m.%p.%n" timeout -s KILL 20 \
 		"$PROGS/shim_threadctl" mainexit 2>&1)
-	expect_eq "main thread exits first, with $v: the process ends, status 0" "done|0" "$out|$?"
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	expect_eq "main thread exits first, with $v: the process ends, status 0" "done|0" "$out|$rc"
+	check "main thread exits first, with $v: the process ends with its last thread" \
+		test "$ms" -lt 750
 done
 # Concurrent unshare calls stop and restart the dump thread one at a time (they hung).
 out=$(env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR2 MAPPROF_OUT="$T/mx/u.%p.%n" timeout 60 \
