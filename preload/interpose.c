@@ -115,9 +115,13 @@ MP_EXPORT void *realloc(void *p, size_t size)
 	uint64_t taken_size = 0;
 	if (mp_unlikely(mp_filter_maybe(p)))
 		taken = mp_record_take(t, p, &taken_size);
+	if (mp_unlikely(t->map_pending)) /* its data stays: not a map's new bucket array */
+		t->map_call_sp = MP_MAP_CALL_REALLOC;
 	void *q = mp_real.realloc(p, size);
 	if (q == NULL && size != 0) {
 		/* Failed: p is intact and still ours to describe, and was not freed. */
+		if (t->map_call_sp == MP_MAP_CALL_REALLOC)
+			t->map_call_sp = 0;
 		if (taken != UINT32_MAX)
 			mp_record_realloc_undo(t, p, taken, taken_size);
 		mp_uncount_free(t, counted);

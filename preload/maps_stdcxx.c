@@ -417,15 +417,18 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 	uintptr_t sp = t->map_call_sp;
 	t->map_call_sp = 0;
 	if (x->stage != 1 || x->gen != mp_maps_gen || size != x->to * sizeof(void *) ||
-	    (sp && x->call_sp && sp > x->call_sp)) {
+	    sp == MP_MAP_CALL_REALLOC || (sp && x->call_sp && sp > x->call_sp)) {
 		/* not a bucket array: a custom allocator's, or the rehash failed; or one of the
 		 * array's size that the program asked for after the rehash (a std::pmr map's array
 		 * comes from its resource, not from malloc) */
 		if (x->stage == 1 && x->gen == mp_maps_gen && size != x->to * sizeof(void *) &&
-		    !(sp && x->call_sp && sp > x->call_sp) && x->waited < MP_ARRAY_WAIT) {
-			/* Another size, from within the rehash (as far as the stack tells): the
-			 * map's allocator may do work of its own before it asks for the array (a
-			 * log line, its bookkeeping), which then came unseen. Wait on. */
+		    sp && sp != MP_MAP_CALL_REALLOC && x->call_sp && sp <= x->call_sp &&
+		    x->waited < MP_ARRAY_WAIT) {
+			/* Another size, called from within an insert's rehash (malloc or operator
+			 * new, below the insert): the map's allocator may do work of its own before
+			 * it asks for the array (a log line, its bookkeeping), which then came
+			 * unseen. Wait on. (After a reserve(), whose rehash may leave its frame
+			 * first, the stack tells nothing: the first allocation decides.) */
 			x->waited++;
 			t->map_pending = 1;
 			return 0;
@@ -451,8 +454,9 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 	 * one node left to move (the grow from 1 bucket comes at the first insert), before the
 	 * zeroing pass libstdc++ makes over the new array. Its page faults, most of the time of a
 	 * reserve() on a new map in fresh memory (87 ms of 1M buckets read as 0.2 ms), are taken
-	 * here, timed: a byte per page, in memory malloc just returned that nobody holds yet,
-	 * changes nothing, and the map's own pass then finds the pages mapped. (Zeroing it all
+	 * here, timed: a byte per page, in memory malloc just returned that nobody holds yet
+	 * (never realloc's, above), changes nothing, and the map's own pass then finds the pages
+	 * mapped. (Zeroing it all
 	 * here would time the pass too, but made such a reserve() up to twice as slow.) */
 	uint64_t now = 0;
 	if (x->from <= 1 && !x->shrink) {

@@ -140,7 +140,8 @@ typedef struct mp_tls {
 	uint8_t map_kind;  /* kind of the allocation map_pending waits for */
 	uint8_t free_wait; /* frees counted as orphans before a record (thread.c) */
 	/* While map_pending: the program's stack pointer at its call to malloc or operator new,
-	 * set by their slow paths (0 from any other entry point: not known). A bucket array is
+	 * set by their slow paths (0 from any other entry point: not known; MP_MAP_CALL_REALLOC
+	 * from realloc, whose block holds data: never a new bucket array). A bucket array is
 	 * allocated deeper than the call that decided its grow (maps_stdcxx.c). */
 	uintptr_t map_call_sp;
 	/* Slow path only. avail's value when the slow path last set it, so avail_set - avail
@@ -261,6 +262,7 @@ extern MP_HIDDEN bool mp_final_dumped; /* the exit dump is written (init.c's des
 /* The final dump cannot be written: the process ends (why: "exit", "_exit") in a signal handler
  * that interrupted the profiler, whose locks may be held. Says so once (init.c). */
 MP_HIDDEN void mp_final_dump_skipped(const char *why);
+#define MP_MAP_CALL_REALLOC UINTPTR_MAX
 /* exec.c: fork child, before any other child handler. */
 MP_HIDDEN void mp_exec_fork_child(void);
 /* Whether this is a vfork child, running in its parent's memory until it execs or leaves: no
