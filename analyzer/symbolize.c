@@ -465,7 +465,10 @@ static void die_names(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, mp_sym_frame
 	if (!link)
 		link = attr_string(die, DW_AT_MIPS_linkage_name);
 	const char *plain = attr_string(die, DW_AT_name);
-	f->system_name = link ? link : plain;
+	/* Without a linkage name, no system name: pprof takes a function whose system name is
+	 * its name for one not demangled yet and strips every (...) and <...> from it, so that
+	 * "(anonymous namespace)::fill" read "::fill" (what "" means in profile.proto too). */
+	f->system_name = link ? link : "";
 	f->name = link ? demangle(s, link) : plain;
 	/* No linkage name (an anonymous namespace's function, a local class's method): the bare
 	 * name would merge Alpha::make and Beta::make; qualified by its scopes instead. The
@@ -476,7 +479,7 @@ static void die_names(mp_symbolizer_t *s, obj_t *o, Dwarf_Die *die, mp_sym_frame
 	if (q) {
 		MP_GROW(s->scoped, s->cap_scoped, s->nscoped + 1);
 		s->scoped[s->nscoped++] = q;
-		f->name = f->system_name = q;
+		f->name = q;
 	}
 	const char *file = dwarf_decl_file(die);
 	f->file = file ? file : "";
@@ -646,10 +649,11 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 	/* The ELF symbol names the outermost function when DWARF has nothing (stripped objects,
 	 * code without debug info) or gave a nameless DIE. */
 	const char *symname = NULL;
-	/* Also when the DIE has no linkage name (system_name is its plain name): a lambda or a
+	/* Also when the DIE has no linkage name (no system_name: die_names): a lambda or a
 	 * method of a local class is "operator()" or "go" there, while its symbol is qualified
 	 * ("parse()::{lambda(int)#1}::operator()(int) const"). */
-	bool unlinked = n > 0 && out[n - 1].name && out[n - 1].system_name == out[n - 1].name;
+	bool unlinked =
+	    n > 0 && out[n - 1].name && (!out[n - 1].system_name || !out[n - 1].system_name[0]);
 	if (n == 0 || !out[n - 1].name || unlinked) {
 		if (!o->syms)
 			o->syms = mp_symtab_new(o->mod);

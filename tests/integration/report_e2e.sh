@@ -217,6 +217,15 @@ folded=$("$REPORT" --folded --sample-index alloc_objects "$T"/anon/*.mprof 2>/de
 expect_eq "--folded: inlined functions without a linkage name, by their scopes" \
 	"use_alpha();(anonymous namespace)::Alpha::make 3|use_beta();(anonymous namespace)::Beta::make 7|use_fill();outer::(anonymous namespace)::fill 5" \
 	"$(grep -o 'use_[a-z]*();.*' <<<"$folded" | sort | paste -sd'|')"
+# pprof takes a function whose system name equals its name for one not demangled yet and strips
+# its (...) and <...>: "(anonymous namespace)::Alpha::make" read "::Alpha::make". Such functions
+# have no system name.
+"$REPORT" -o "$T/anon.pb.gz" "$T"/anon/*.mprof 2>/dev/null
+expect_eq "go tool pprof: inlined functions without a linkage name keep their scopes" \
+	"(anonymous namespace)::Alpha::make|(anonymous namespace)::Beta::make|outer::(anonymous namespace)::fill" \
+	"$(go tool pprof -traces -sample_index=alloc_objects "$T/anon.pb.gz" 2>/dev/null |
+		grep -o '[^ ]*(anonymous namespace)::[A-Za-z:]*make\|[^ ]*(anonymous namespace)::fill' |
+		sort -u | paste -sd'|')"
 # A lambda's closure type is unnamed: named by the line of its declaration (two in B::g).
 src=$ROOT/tests/programs/report_anon_inline.cc
 la=$(grep -n 'auto l = ' "$src" | sed -n 1p | cut -d: -f1)
