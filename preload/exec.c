@@ -15,9 +15,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <linux/kcmp.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "mp.h"
@@ -27,14 +26,11 @@
 /* The pid this image's state belongs to: set at load and in fork children; a different
  * getpid() means a vfork child. */
 static pid_t image_pid;
+/* Its parent, for a vfork child's dump of its parent (set with image_pid). */
+static pid_t image_ppid;
 
 /* The real _exit, found at load: a fork child may not be able to call dlsym. */
 static void (*next_exit)(int);
-
-/* The waits: where the parent of a vfork child commonly goes on (mp_exec_rearm). */
-static pid_t (*next_waitpid)(pid_t, int *, int);
-static pid_t (*next_wait4)(pid_t, int *, int, struct rusage *);
-static int (*next_waitid)(idtype_t, id_t, siginfo_t *, int);
 
 /* The thread inside exit(), as pid << 32 | tid, or 0 (exit below). */
 static uint64_t exiting;
@@ -48,39 +44,39 @@ static uintptr_t exit_lo, exit_hi;
 void mp_exec_fork_child(void)
 {
 	image_pid = getpid();
+	image_ppid = getppid();
 	exiting = 0;
 }
 
 bool mp_exec_vfork_child(void)
 {
-	return getpid() != image_pid;
+	pid_t me = getpid();
+	/* Sharing this memory: not a process made by a raw clone without CLONE_VM, a copy that
+	 * keeps the parent's profile as its own (README). */
+	return me != image_pid && syscall(SYS_kcmp, me, image_pid, KCMP_VM, 0, 0) == 0;
+}
+
+void mp_exec_dump_ids(uint32_t *pid, uint32_t *ppid)
+{
+	bool vf = mp_exec_vfork_child();
+	*pid = (uint32_t)(vf ? image_pid : getpid());
+	*ppid = (uint32_t)(vf ? image_ppid : getppid());
 }
 
 bool mp_vfork_exited;
 
-/* This process's exit handlers ran in a vfork child (mp_vfork_exited, seen here): its exit()
- * writes the final dump itself; returning from main cannot. */
-static bool handlers_lost;
-
-/* The parent of a vfork child that left with exit() (after a failed exec, commonly), at its
- * next wait or exit(): that exit ran this process's exit handlers and destructors in this
- * memory, so none run at this process's end, and glibc takes no new one. A snapshot now, and
- * one line: the dump at the end comes only if the process calls exit() or _exit() itself. */
-static void after_vfork_exit(bool snapshot)
+/* A vfork child leaves with exit() (after a failed exec, commonly): that exit runs its
+ * parent's exit handlers, in the parent's memory, so none run at the parent's end, ours with
+ * them, and glibc takes no new one then. The parent's dump is written now, under its pid: its
+ * state so far; the parent writes a later one only from its own exit() or _exit(). */
+static void vfork_exit(void)
 {
-	if (!__atomic_load_n(&mp_vfork_exited, __ATOMIC_RELAXED) || mp_exec_vfork_child() ||
-	    mp_state != MP_READY || mp_tls.guard ||
-	    !__atomic_exchange_n(&mp_vfork_exited, false, __ATOMIC_RELAXED))
+	__atomic_store_n(&mp_vfork_exited, true, __ATOMIC_RELAXED);
+	if (mp_state != MP_READY || mp_tls.guard || mp_final_dumped)
 		return;
-	if (__atomic_exchange_n(&handlers_lost, true, __ATOMIC_RELAXED))
-		return;
-	mp_log(snapshot ? "a vfork child called exit(), which ran this process's exit handlers: "
-			  "its final dump is written only if it calls exit() or _exit() itself; a "
-			  "snapshot is written now"
-			: "a vfork child called exit(), which ran this process's exit handlers: "
-			  "its final dump is written by its own exit() call");
-	if (snapshot)
-		mp_dump_write("vfork", MP_STATS_CHECK);
+	mp_log("a vfork child called exit(), which runs its parent's exit handlers: the parent's "
+	       "dump is written now, and again only if the parent calls exit() or _exit() itself");
+	mp_dump_write("vfork child's exit", MP_STATS_SKIP);
 }
 
 static void final_dump(const char *why, bool last, enum mp_dump_stats stats);
@@ -134,11 +130,9 @@ int __cxa_at_quick_exit(void (*func)(void), void *dso)
 __attribute__((constructor)) static void exec_ctor(void)
 {
 	image_pid = getpid();
+	image_ppid = getppid();
 	next_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
 	next_exit_fn = (void (*)(int))dlsym(RTLD_NEXT, "exit");
-	next_waitpid = (pid_t(*)(pid_t, int *, int))dlsym(RTLD_NEXT, "waitpid");
-	next_wait4 = (pid_t(*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
-	next_waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
 	Dl_info di;
 	const ElfW(Sym) *sym = NULL;
 	if (next_exit_fn &&
@@ -244,11 +238,12 @@ static bool from_destructor(void)
  * it. A mark left by a vfork child (which shares this memory) is another process's: passed. */
 MP_EXPORT __attribute__((noreturn)) void exit(int status)
 {
-	if (mp_exec_vfork_child()) /* it runs the parent's exit handlers (init.c) */
-		__atomic_store_n(&mp_vfork_exited, true, __ATOMIC_RELAXED);
+	bool lost = false; /* this process's exit handlers ran in a vfork child: none run now */
+	if (mp_exec_vfork_child())
+		vfork_exit();
 	else
-		after_vfork_exit(false); /* the final dump follows */
-	if (mp_state == MP_READY && (handlers_lost || other_exiting() || from_destructor()))
+		lost = __atomic_exchange_n(&mp_vfork_exited, false, __ATOMIC_RELAXED);
+	if (mp_state == MP_READY && (lost || other_exiting() || from_destructor()))
 		final_dump("exit", true, MP_STATS_CHECK);
 	void (*f)(int) = next_exit_fn;
 	if (!f)
@@ -257,53 +252,6 @@ MP_EXPORT __attribute__((noreturn)) void exit(int status)
 		f(status);
 	for (;;)
 		syscall(SYS_exit_group, status);
-}
-
-static void after_wait(void)
-{
-	int saved = errno;
-	after_vfork_exit(true);
-	errno = saved;
-}
-
-MP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
-{
-	pid_t (*f)(pid_t, int *, int) = next_waitpid;
-	if (!f)
-		f = (pid_t(*)(pid_t, int *, int))dlsym(RTLD_NEXT, "waitpid");
-	pid_t r = f ? f(pid, status, options) : (errno = ENOSYS, -1);
-	after_wait();
-	return r;
-}
-
-MP_EXPORT pid_t wait(int *status)
-{
-	return waitpid(-1, status, 0);
-}
-
-MP_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
-{
-	pid_t (*f)(pid_t, int *, int, struct rusage *) = next_wait4;
-	if (!f)
-		f = (pid_t(*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
-	pid_t r = f ? f(pid, status, options, usage) : (errno = ENOSYS, -1);
-	after_wait();
-	return r;
-}
-
-MP_EXPORT pid_t wait3(int *status, int options, struct rusage *usage)
-{
-	return wait4(-1, status, options, usage);
-}
-
-MP_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
-{
-	int (*f)(idtype_t, id_t, siginfo_t *, int) = next_waitid;
-	if (!f)
-		f = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
-	int r = f ? f(idtype, id, info, options) : (errno = ENOSYS, -1);
-	after_wait();
-	return r;
 }
 
 MP_EXPORT void _exit(int status)

@@ -266,11 +266,11 @@ MP_HIDDEN void mp_final_dump_skipped(const char *why);
 /* exec.c: fork child, before any other child handler. */
 MP_HIDDEN void mp_exec_fork_child(void);
 /* Whether this is a vfork child, running in its parent's memory until it execs or leaves: no
- * dump of its own (it would be the parent's state, and end the parent's own). */
+ * final dump of its own (exit() there runs its parent's exit handlers: exec.c). */
 MP_HIDDEN bool mp_exec_vfork_child(void);
-/* Set by a vfork child whose exit() ran the exit handlers, which are its parent's (shared
- * memory): the parent's are gone, ours with them, and glibc takes no new ones. The parent
- * learns it at its next wait or exit() (exec.c). */
+/* The pid and parent pid a dump names: a vfork child writes its parent's (exec.c). */
+MP_HIDDEN void mp_exec_dump_ids(uint32_t *pid, uint32_t *ppid);
+/* Set by a vfork child's exit(): this process's exit handlers are gone (exec.c). */
 extern MP_HIDDEN bool mp_vfork_exited;
 
 /* bootstrap.c: the static area that serves allocations while dlsym runs. */

@@ -305,10 +305,10 @@ t.eq("each process's allocations in its own dump",
 EOF
 
 # --- exit() in a vfork child after a failed exec (tests/programs/shim_vfork_exit.c): it runs the
-# parent's exit handlers in the parent's memory. No dump from the child (it wrote the parent's
-# state under its own pid, and the parent then wrote none); the parent's exit() writes its final
-# dump; a parent that returns from main, whose handlers are gone, leaves the snapshot taken at
-# its wait, and says so.
+# parent's exit handlers in the parent's memory. Its dump is the parent's, under the parent's pid
+# (it was under the child's, and the parent then wrote none); the parent's exit() writes its final
+# dump; a parent that returns from main, whose handlers are gone, leaves that one, and one line
+# says so.
 for how in exit return; do
 mkdir -p "$T/vf_$how"
 out=$(mp_run "$T/vf_$how" "$PROGS/shim_vfork_exit" $how 2>"$T/vf_$how.err")
@@ -330,7 +330,7 @@ want = {"before_vfork": 100, "after_vfork": 5000} if how == "exit" else {"before
 t.eq("the last dump holds the parent's allocations", want, calls)
 EOF
 if [ $how = return ]; then
-	expect_eq "vfork+exit (return): one line says the final dump is lost" 1 \
+	expect_eq "vfork+exit (return): one line says the later dump needs exit()" 1 \
 		"$(grep -c '^mapprof: a vfork child called exit()' "$T/vf_$how.err")"
 else
 	expect_eq "vfork+exit (exit): one line on stderr" 1 "$(grep -c . "$T/vf_$how.err")"
