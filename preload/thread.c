@@ -39,6 +39,7 @@ static void on_thread_exit(void *arg)
 	mp_thread_t *r = arg;
 	mp_tls_t *t = &mp_tls;
 	t->guard++;
+	bool watch = mp_trigger_watching(), others = false;
 	pthread_mutex_lock(&registry_lock);
 	r->folded.alloc_calls += t->n.alloc_calls;
 	r->folded.free_calls += t->n.free_calls;
@@ -46,6 +47,8 @@ static void on_thread_exit(void *arg)
 	grow_thread_ns += grow_life(r, mp_mono_ns());
 	r->live_t = NULL;
 	r->live = 0;
+	for (mp_thread_t *it = watch ? registry : NULL; it && !others; it = it->next)
+		others = it->live;
 	pthread_mutex_unlock(&registry_lock);
 	t->n = (struct mp_counts){0, 0, 0};
 	mp_avail_forget(t);
@@ -56,7 +59,8 @@ static void on_thread_exit(void *arg)
 		       * are sampled on the thread's own countdown, as before (record.c) */
 	if (mp_config.maps)
 		mp_maps_thread_exit(); /* no map may point at this thread's TLS any more */
-	mp_trigger_thread_gone();      /* perhaps the last: the writer must not keep the process */
+	if (watch && !others)	       /* the last: the writer must not keep the process */
+		mp_trigger_last_gone();
 	t->guard--;
 }
 

@@ -36,12 +36,19 @@ static volatile int stopping;
  * ctl_lock held. */
 static int writer_paused;
 
+/* Signals received and not yet answered by a dump: counted before the post, so that a wake
+ * for another reason (a thread gone, below) is never taken for a dump request, nor a request
+ * lost with the posts drained together (one dump answers them all). */
+static int signals;
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	int saved = errno;
-	if (wake_ready)
+	if (wake_ready) {
+		__atomic_add_fetch(&signals, 1, __ATOMIC_RELEASE);
 		sem_post(&wake);
+	}
 	errno = saved;
 }
 
@@ -113,33 +120,25 @@ static bool alone(void)
 	return leader && leader[0] == 'Z';
 }
 
-/* After main has left with pthread_exit, each of the program's threads that ends posts `wake`
- * with a check token: the writer then looks at once (and every 10 ms for a while: the thread
- * is still there while its destructors run) whether it is the last thread, instead of at its
- * next second (such a process ended up to a second late). */
+/* After main has left with pthread_exit, the last of the program's threads (with a record) to
+ * end posts `wake`: the writer then looks at once (and every 10 ms for a while: the thread is
+ * still there while its destructors run) whether it is the last thread, instead of at its next
+ * second (such a process ended up to a second late). */
 static int main_gone;
-static int check_tokens;
 
-void mp_trigger_thread_gone(void)
+bool mp_trigger_watching(void)
 {
 	if (!__atomic_load_n(&running, __ATOMIC_RELAXED) || !wake_ready || writer_pid != getpid())
-		return;
+		return false;
 	if ((pid_t)syscall(SYS_gettid) == getpid())
 		__atomic_store_n(&main_gone, 1, __ATOMIC_RELAXED);
-	else if (!__atomic_load_n(&main_gone, __ATOMIC_RELAXED))
-		return;
-	__atomic_add_fetch(&check_tokens, 1, __ATOMIC_RELAXED);
-	sem_post(&wake);
+	return __atomic_load_n(&main_gone, __ATOMIC_RELAXED);
 }
 
-/* A post of `wake` that was a check token, taken; false for a dump request. */
-static bool take_check(void)
+void mp_trigger_last_gone(void)
 {
-	int n = __atomic_load_n(&check_tokens, __ATOMIC_RELAXED);
-	while (n > 0 && !__atomic_compare_exchange_n(&check_tokens, &n, n - 1, false,
-						     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-	return n > 0;
+	if (wake_ready)
+		sem_post(&wake);
 }
 
 /* The next interval dump: kept across restarts of the writer (unshare, setns and the set*id
@@ -153,7 +152,7 @@ static void *writer_main(void *arg)
 	mp_tls.guard++; /* everything this thread does is the profiler's */
 	struct timespec due = next_due.tv_sec ? next_due : deadline();
 	next_due = due;
-	int quick = 0; /* 10 ms waits left, after a check token */
+	int quick = 0; /* 10 ms waits left, after the last thread posted */
 	for (;;) {
 		/* Wake at least every second: when the program's last thread has gone (main called
 		 * pthread_exit), this thread alone would keep the process alive, with every
@@ -178,24 +177,20 @@ static void *writer_main(void *arg)
 			continue;
 		if (stopping)
 			break;
-		bool signalled = r == 0;
 		if (r != 0 && errno != ETIMEDOUT)
 			break; /* cannot happen with a valid semaphore; never spin */
-		bool check = signalled && take_check();
-		if (check) {
-			signalled = false;
+		while (sem_trywait(&wake) == 0) /* posts that came together: one look */
+			;
+		bool signalled = __atomic_exchange_n(&signals, 0, __ATOMIC_ACQ_REL) > 0;
+		if (r == 0 && !signalled) /* the program's last thread (with a record) ended */
 			quick = 50;
-		}
 		if (!signalled && alone()) {
 			running = 0; /* the destructor must not wait for this thread */
 			mp_tls.guard--;
 			exit(0);
 		}
-		if (check || (!signalled && !timed))
+		if (!signalled && (r == 0 || !timed))
 			continue;
-		while (sem_trywait(&wake) == 0) /* signals that came together: one dump */
-			;
-		__atomic_store_n(&check_tokens, 0, __ATOMIC_RELAXED); /* taken with them */
 		if (stopping)
 			break;
 		/* The interval keeps its own beat: signal dumps every 0.45 s had put off every
@@ -299,7 +294,7 @@ void mp_trigger_reset_child(void)
 {
 	next_due = (struct timespec){0, 0}; /* the child's own interval from its start */
 	main_gone = 0;			    /* the child's only thread is its main one */
-	check_tokens = 0;
+	signals = 0;
 	mp_dump_reset_child();
 	pthread_mutex_init(&ctl_lock, NULL); /* perhaps held by a parent's thread in a pause */
 	bool wanted = running || writer_paused;

@@ -6,8 +6,11 @@
 MP_HIDDEN void mp_trigger_start(void);
 MP_HIDDEN void mp_trigger_stop(void);
 MP_HIDDEN void mp_trigger_reset_child(void);
-/* A thread of the program's ends (its exit destructor, thread.c). */
-MP_HIDDEN void mp_trigger_thread_gone(void);
+/* A thread of the program's ends (its exit destructor, thread.c): whether main has gone
+ * (pthread_exit; this thread may be main) while the writer runs, so that the last thread to
+ * end calls mp_trigger_last_gone, and the writer ends the process with it. */
+MP_HIDDEN bool mp_trigger_watching(void);
+MP_HIDDEN void mp_trigger_last_gone(void);
 MP_HIDDEN void mp_dump_reset_child(void);
 /* fork: no dump may be in flight (it calls the loader); see init.c. */
 MP_HIDDEN void mp_dump_fork_prepare(void);
