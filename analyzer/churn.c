@@ -176,14 +176,19 @@ bool mp_churn_impl_name(const char *fn)
 	       !strncmp(own, "operator new", 12);
 }
 
-/* Drops debug mode's namespaces from the type in out: the program names std::unordered_map. */
+/* Drops debug mode's namespaces from the type in out (std::__debug::X is std::X): the program
+ * names std::unordered_map. Only right after "std::", never inside another name. */
 static void drop_debug_ns(char *out)
 {
 	for (size_t i = 0; i < sizeof(debug_ns) / sizeof(*debug_ns); i++) {
 		size_t len = strlen(debug_ns[i]);
-		char *at;
-		while ((at = strstr(out, debug_ns[i])) != NULL)
-			memmove(at, at + len, strlen(at + len) + 1);
+		for (char *at = out; (at = strstr(at, "std::")) != NULL;) {
+			at += 5;
+			char before = at - 5 > out ? at[-6] : ' ';
+			if (!strncmp(at, debug_ns[i], len) &&
+			    !(isalnum((unsigned char)before) || before == '_' || before == ':'))
+				memmove(at, at + len, strlen(at + len) + 1);
+		}
 	}
 }
 

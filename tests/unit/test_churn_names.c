@@ -28,6 +28,8 @@ static void implementation(void **state)
 	    "std::__detail::_Map_base<int, std::pair<int const, int> >::operator[](int const&)",
 	    "std::unordered_map<int, int>::at(int const&) const",
 	    "std::unordered_map<int, int>::operator[](int&&)",
+	    "std::__debug::unordered_map<int, int>::operator[](int&&)", /* -D_GLIBCXX_DEBUG */
+	    "std::__cxx1998::unordered_set<int>::insert(int const&)",
 	    "mapprof_uthash_expand_fyi_",
 	    "operator new(unsigned long)",
 	    "operator new[](unsigned long, std::nothrow_t const&)",
@@ -51,6 +53,7 @@ static void user(void **state)
 	    "bool std::operator< <int>(std::vector<int> const&, std::vector<int> const&)",
 	    "std::ostream& operator<<(std::ostream&, std::unordered_map<int, int> const&)",
 	    "load_table",
+	    "my::__debug::unordered_map<int>::get()",
 	    "main",
 	};
 	for (size_t i = 0; i < sizeof(user) / sizeof(user[0]); i++)
