@@ -29,6 +29,9 @@ MP_HIDDEN void mp_fd_range_end(bool began);
  * fn may use the raw-system-call helpers above and the calling thread's TLS, not libc state
  * that knows threads (no malloc, no stdio, no locks but the profiler's). */
 MP_HIDDEN int mp_fd_private(int (*fn)(void *), void *arg);
+/* The same for calls that may come from every thread at once (a new thread's look at its stack
+ * mapping): they wait asleep for one of their slots, and leave one free for the others. */
+MP_HIDDEN int mp_fd_private_bulk(int (*fn)(void *), void *arg);
 /* Init, single-threaded: whether mp_fd_private may make its thread here (not under valgrind,
  * which ends a process at a clone it does not know). */
 MP_HIDDEN void mp_fd_init(void);

@@ -94,20 +94,48 @@ static char *private_stack_top(int i)
 	return s + 4096 + PRIVATE_STACK;
 }
 
-static int private_slot(void)
+/* Slot 0 is kept for the calls that are not bulk: a dump's (its file, its /proc reads). The
+ * bulk ones, each thread's first look at its stack mapping (stackbounds.c), take 1 to 3 and
+ * sleep on bulk_seq while all three are busy: thousands of new threads spinning for them
+ * starved both the calls under way and the exit dump (a process that kept making threads hung
+ * at exit). */
+static uint32_t bulk_seq;
+static int bulk_waiters;
+
+static int private_slot(bool bulk)
 {
 	unsigned spins = 0;
 	for (;;) {
-		for (int i = 0; i < PRIVATE_SLOTS; i++) {
+		uint32_t seq = __atomic_load_n(&bulk_seq, __ATOMIC_ACQUIRE);
+		for (int i = bulk ? 1 : 0; i < PRIVATE_SLOTS; i++) {
 			int z = 0;
 			if (__atomic_load_n(&private_busy[i], __ATOMIC_RELAXED) == 0 &&
 			    __atomic_compare_exchange_n(&private_busy[i], &z, 1, false,
 							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 				return i;
 		}
-		if (++spins > 64)
-			sched_yield();
+		if (!bulk) { /* slot 0 comes free soon: only such calls take it */
+			if (++spins > 64)
+				sched_yield();
+			continue;
+		}
+		/* A wake may go to a waiter that then finds the slot taken: the timeout bounds
+		 * how long another sleeps on regardless. */
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		__atomic_add_fetch(&bulk_waiters, 1, __ATOMIC_ACQ_REL);
+		syscall(SYS_futex, &bulk_seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+		__atomic_sub_fetch(&bulk_waiters, 1, __ATOMIC_ACQ_REL);
 	}
+}
+
+static void private_release(int slot)
+{
+	__atomic_store_n(&private_busy[slot], 0, __ATOMIC_RELEASE);
+	if (slot == 0)
+		return;
+	__atomic_add_fetch(&bulk_seq, 1, __ATOMIC_ACQ_REL);
+	if (__atomic_load_n(&bulk_waiters, __ATOMIC_ACQUIRE) > 0)
+		syscall(SYS_futex, &bulk_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* Valgrind ends the process at a clone it does not know ("Valgrind does not support general
@@ -126,7 +154,7 @@ void mp_fd_init(void)
 	valgrind = dl_iterate_phdr(find_valgrind, NULL) != 0;
 }
 
-int mp_fd_private(int (*fn)(void *), void *arg)
+static int private_call(int (*fn)(void *), void *arg, bool bulk)
 {
 	/* A seccomp filter may kill a process for a clone with flags it does not expect (a
 	 * sandbox's; a container's lets these through, but which is which cannot be told): only
@@ -144,7 +172,7 @@ int mp_fd_private(int (*fn)(void *), void *arg)
 		errno = e;
 		return fn(arg);
 	}
-	int slot = private_slot();
+	int slot = private_slot(bulk);
 	char *top = private_stack_top(slot);
 	struct private_call c = {fn, arg, 0, 0};
 	int tid = -1;
@@ -164,7 +192,7 @@ int mp_fd_private(int (*fn)(void *), void *arg)
 		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
-	__atomic_store_n(&private_busy[slot], 0, __ATOMIC_RELEASE);
+	private_release(slot);
 	if (tid == -1) { /* EAGAIN at a thread limit */
 		errno = e;
 		return fn(arg);
@@ -172,8 +200,20 @@ int mp_fd_private(int (*fn)(void *), void *arg)
 	return c.result;
 }
 
+int mp_fd_private(int (*fn)(void *), void *arg)
+{
+	return private_call(fn, arg, false);
+}
+
+int mp_fd_private_bulk(int (*fn)(void *), void *arg)
+{
+	return private_call(fn, arg, true);
+}
+
 void mp_fd_private_reset_child(void)
 {
 	for (int i = 0; i < PRIVATE_SLOTS; i++)
 		private_busy[i] = 0; /* a fork while another thread waited for its private call */
+	bulk_seq = 0;
+	bulk_waiters = 0;
 }

@@ -99,14 +99,71 @@ bool mp_proc_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi, c
 	return mp_fd_private(maps_find_fn, &m) != 0;
 }
 
+/* The same, for a thread's own stack: every new thread looks once. */
+static bool stack_maps_find(uintptr_t a, uintptr_t b, uintptr_t *lo, uintptr_t *hi)
+{
+	struct maps_find m = {a, b, lo, hi, NULL, 0};
+	return mp_fd_private_bulk(maps_find_fn, &m) != 0;
+}
+
+/* glibc's thread descriptor (at pthread_self(), the top of the thread's stack block) holds the
+ * block in three words in a row: stackblock, stackblock_size, guardsize. Where, is learned from
+ * the first thread whose /proc/self/maps line confirms them (its mapping is the block above its
+ * guard): later threads read them there, with no /proc read (each new thread read it at its
+ * first sample or map grow, which took milliseconds with thousands of threads alive). A word
+ * index; -1 until learned. Any thread may learn it (the first to find it wins). */
+static int block_at = -1;
+#define BLOCK_SCAN 512 /* words of the descriptor looked at: glibc's is about 290 */
+
+static bool from_descriptor(uintptr_t self, uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+	int k = __atomic_load_n(&block_at, __ATOMIC_RELAXED);
+	if (k < 0)
+		return false;
+	const uintptr_t *w = (const uintptr_t *)self;
+	uintptr_t sb = w[k], sz = w[k + 1], g = w[k + 2];
+	/* a stack given with pthread_attr_setstack has its descriptor at its top too */
+	if (!(sb + g < sp && sp < self && self < sb + sz && sb + sz - self < ((uintptr_t)1 << 20) &&
+	      g < sz))
+		return false;
+	*lo = sb + g;
+	*hi = sb + sz;
+	return true;
+}
+
+/* The mapping [lo, hi) holds this thread's stack above its guard: where its descriptor says so,
+ * if it does (within the mapping: never read past hi). */
+static void learn(uintptr_t self, uintptr_t lo, uintptr_t hi)
+{
+	if (__atomic_load_n(&block_at, __ATOMIC_RELAXED) >= 0 || hi <= self)
+		return;
+	const uintptr_t *w = (const uintptr_t *)self;
+	size_t words = (hi - self) / sizeof(uintptr_t);
+	for (size_t k = 0; k + 2 < words && k + 2 < BLOCK_SCAN; k++) {
+		if (w[k] && w[k + 2] < w[k + 1] && w[k] + w[k + 2] == lo && w[k] + w[k + 1] == hi) {
+			int none = -1;
+			__atomic_compare_exchange_n(&block_at, &none, (int)k, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+}
+
 bool mp_stack_bounds(uintptr_t *lo, uintptr_t *hi, bool *fixed)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	bool main_thread = syscall(SYS_gettid) == syscall(SYS_getpid);
 	/* What the stack mapping must also hold (pthread_self reads a register: no lock). */
 	uintptr_t self = main_thread ? (uintptr_t)__libc_stack_end : (uintptr_t)pthread_self();
-	if (!mp_proc_maps_find(sp, self, lo, hi, NULL, 0))
+	if (!main_thread && from_descriptor(self, sp, lo, hi)) {
+		*hi = self;
+		*fixed = true;
+		return true;
+	}
+	if (!stack_maps_find(sp, self, lo, hi))
 		return false;
+	if (!main_thread)
+		learn(self, *lo, *hi);
 	/* A stack given with pthread_attr_setstack may lie in a larger mapping (the heap):
 	 * frames are below the descriptor in any case. */
 	if (!main_thread)

@@ -179,3 +179,31 @@ calls = d["totals"]["alloc_calls"]
 t.ok("a thread attached after its destructors is not counted for the next one",
      100065 <= calls <= 100100, calls)
 EOF
+
+# 200 threads' first map grows at once (tests/programs/shim_firstgrow.cc): each new thread's
+# stack bounds come from its thread descriptor, once one /proc/self/maps read has shown where
+# glibc keeps them there (a read per thread, through four helper threads that new threads spun
+# for, hung a program that kept making threads at its exit). Every grow counted; the maps file
+# read by the first few threads (before it is learned), not by each one.
+mkdir -p "$T/firstgrow"
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=openat -o "$T/firstgrow.strace" env LD_PRELOAD="$LIB" \
+		MAPPROF_OUT="$T/firstgrow/m.%p.%n.mprof" "$PROGS/shim_firstgrow" 200 \
+		>"$T/firstgrow.out" 2>&1
+	rc=$?
+	expect_eq "200 threads' first map grows: output and status unchanged" \
+		"threads 200 grows 200|0" "$(cat "$T/firstgrow.out")|$rc"
+	reads=$(grep -c '"/proc/self/maps"' "$T/firstgrow.strace")
+	check_le() { [ "$1" -le "$2" ]; }
+	if check_le "$reads" 50; then
+		ok "200 new threads' stack bounds: /proc/self/maps read $reads times"
+	else
+		not_ok "200 new threads' stack bounds: /proc/self/maps read $reads times (at most 50)"
+	fi
+	got=$("$REPORT" --maps --json "$T/firstgrow"/*.mprof 2>/dev/null | python3 -c '
+import json, sys
+print(sum(s["grows"] for s in json.load(sys.stdin)["sites"] if s["function"] == "worker(void*)"))')
+	expect_eq "200 threads' first map grows: all 200 counted" 200 "$got"
+else
+	not_ok "200 new threads' stack bounds: strace is not installed (scripts/install-deps.sh)"
+fi
