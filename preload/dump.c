@@ -48,9 +48,7 @@ static bool expand(char *out, size_t cap, uint64_t seq, uint64_t suffix)
 		if (n + 24 >= cap)
 			return false;
 		if (s[0] == '%' && s[1] == 'p') {
-			uint32_t pid, ppid;
-			mp_exec_dump_ids(&pid, &ppid);
-			n += put_dec(out + n, pid);
+			n += put_dec(out + n, (uint64_t)getpid());
 			s++;
 		} else if (s[0] == '%' && s[1] == 'n') {
 			n += put_dec(out + n, seq);
@@ -376,10 +374,8 @@ static void put_header(struct mp_buf *b, uint64_t seq)
 	uint32_t flags = (mp_config.seed_given ? MP_HDR_SEED_GIVEN : 0) |
 			 (mp_config.maps ? MP_HDR_MAPS_ENABLED : 0) |
 			 (mp_forked_child ? MP_HDR_FORKED_CHILD : 0);
-	uint32_t pid, ppid;
-	mp_exec_dump_ids(&pid, &ppid); /* a vfork child writes its parent's */
-	mp_buf_u32(b, pid);
-	mp_buf_u32(b, ppid);
+	mp_buf_u32(b, (uint32_t)getpid());
+	mp_buf_u32(b, (uint32_t)getppid());
 	mp_buf_u64(b, seq);
 	mp_buf_u64(b, mp_config.rate);
 	mp_buf_u64(b, mp_config.seed);

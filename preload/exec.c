@@ -26,8 +26,6 @@
 /* The pid this image's state belongs to: set at load and in fork children; a different
  * getpid() means a vfork child. */
 static pid_t image_pid;
-/* Its parent, for a vfork child's dump of its parent (set with image_pid). */
-static pid_t image_ppid;
 
 /* The real _exit, found at load: a fork child may not be able to call dlsym. */
 static void (*next_exit)(int);
@@ -44,7 +42,6 @@ static uintptr_t exit_lo, exit_hi;
 void mp_exec_fork_child(void)
 {
 	image_pid = getpid();
-	image_ppid = getppid();
 	exiting = 0;
 }
 
@@ -52,31 +49,27 @@ bool mp_exec_vfork_child(void)
 {
 	pid_t me = getpid();
 	/* Sharing this memory: not a process made by a raw clone without CLONE_VM, a copy that
-	 * keeps the parent's profile as its own (README). */
-	return me != image_pid && syscall(SYS_kcmp, me, image_pid, KCMP_VM, 0, 0) == 0;
-}
-
-void mp_exec_dump_ids(uint32_t *pid, uint32_t *ppid)
-{
-	bool vf = mp_exec_vfork_child();
-	*pid = (uint32_t)(vf ? image_pid : getpid());
-	*ppid = (uint32_t)(vf ? image_ppid : getppid());
+	 * keeps the parent's profile as its own (README). kcmp tells; where it cannot (a seccomp
+	 * filter refuses it, a kernel without it), a vfork child is assumed, as before. */
+	if (me == image_pid)
+		return false;
+	long same = syscall(SYS_kcmp, me, image_pid, KCMP_VM, 0, 0);
+	return same == 0 || same < 0;
 }
 
 bool mp_vfork_exited;
 
 /* A vfork child leaves with exit() (after a failed exec, commonly): that exit runs its
  * parent's exit handlers, in the parent's memory, so none run at the parent's end, ours with
- * them, and glibc takes no new one then. The parent's dump is written now, under its pid: its
- * state so far; the parent writes a later one only from its own exit() or _exit(). */
+ * them, and glibc takes no new one then. Marked for the parent, whose own exit() or _exit()
+ * writes its final dump; said once. Nothing more here: a dump written by the child would take
+ * the parent's locks, which a child killed meanwhile would never give back. */
 static void vfork_exit(void)
 {
-	__atomic_store_n(&mp_vfork_exited, true, __ATOMIC_RELAXED);
-	if (mp_state != MP_READY || mp_tls.guard || mp_final_dumped)
+	if (__atomic_exchange_n(&mp_vfork_exited, true, __ATOMIC_RELAXED) || mp_state != MP_READY)
 		return;
-	mp_log("a vfork child called exit(), which runs its parent's exit handlers: the parent's "
-	       "dump is written now, and again only if the parent calls exit() or _exit() itself");
-	mp_dump_write("vfork child's exit", MP_STATS_SKIP);
+	mp_log("a vfork child called exit(), which runs its parent's exit handlers: the parent "
+	       "writes its final dump only if it calls exit() or _exit() itself");
 }
 
 static void final_dump(const char *why, bool last, enum mp_dump_stats stats);
@@ -130,7 +123,6 @@ int __cxa_at_quick_exit(void (*func)(void), void *dso)
 __attribute__((constructor)) static void exec_ctor(void)
 {
 	image_pid = getpid();
-	image_ppid = getppid();
 	next_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
 	next_exit_fn = (void (*)(int))dlsym(RTLD_NEXT, "exit");
 	Dl_info di;

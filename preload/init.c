@@ -725,8 +725,8 @@ static void final_dump(void *unused)
 {
 	(void)unused;
 	/* exit() in a vfork child (after a failed exec) runs the parent's exit handlers in the
-	 * parent's memory (its exit() wrote the parent's dump: exec.c): a final dump here would
-	 * be the parent's, under the child's pid, and mark the parent's done. */
+	 * parent's memory (exec.c): a final dump here would be the parent's, under the child's
+	 * pid, and mark the parent's done. */
 	if (mp_exec_vfork_child()) {
 		__atomic_store_n(&mp_vfork_exited, true, __ATOMIC_RELAXED);
 		return;

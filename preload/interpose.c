@@ -118,10 +118,10 @@ MP_EXPORT void *realloc(void *p, size_t size)
 	if (mp_unlikely(t->map_pending)) /* its data stays: not a map's new bucket array */
 		t->map_call_sp = MP_MAP_CALL_REALLOC;
 	void *q = mp_real.realloc(p, size);
+	if (q == NULL && t->map_call_sp == MP_MAP_CALL_REALLOC)
+		t->map_call_sp = 0; /* no allocation came to take the mark */
 	if (q == NULL && size != 0) {
 		/* Failed: p is intact and still ours to describe, and was not freed. */
-		if (t->map_call_sp == MP_MAP_CALL_REALLOC)
-			t->map_call_sp = 0;
 		if (taken != UINT32_MAX)
 			mp_record_realloc_undo(t, p, taken, taken_size);
 		mp_uncount_free(t, counted);

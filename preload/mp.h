@@ -268,8 +268,6 @@ MP_HIDDEN void mp_exec_fork_child(void);
 /* Whether this is a vfork child, running in its parent's memory until it execs or leaves: no
  * final dump of its own (exit() there runs its parent's exit handlers: exec.c). */
 MP_HIDDEN bool mp_exec_vfork_child(void);
-/* The pid and parent pid a dump names: a vfork child writes its parent's (exec.c). */
-MP_HIDDEN void mp_exec_dump_ids(uint32_t *pid, uint32_t *ppid);
 /* Set by a vfork child's exit(): this process's exit handlers are gone (exec.c). */
 extern MP_HIDDEN bool mp_vfork_exited;
 

@@ -122,9 +122,11 @@ static bool from_descriptor(uintptr_t self, uintptr_t sp, uintptr_t *lo, uintptr
 		return false;
 	const uintptr_t *w = (const uintptr_t *)self;
 	uintptr_t sb = w[k], sz = w[k + 1], g = w[k + 2];
-	/* a stack given with pthread_attr_setstack has its descriptor at its top too */
-	if (!(sb + g < sp && sp < self && self < sb + sz && sb + sz - self < ((uintptr_t)1 << 20) &&
-	      g < sz))
+	/* Only a stack glibc made, with its guard: one given with pthread_attr_setstackaddr and
+	 * no size reads as the default size below the address, whose floor would be megabytes
+	 * too low (libunwind then ran off a 64 KiB stack). */
+	if (!(g != 0 && sb + g < sp && sp < self && self < sb + sz &&
+	      sb + sz - self < ((uintptr_t)1 << 20) && g < sz))
 		return false;
 	*lo = sb + g;
 	*hi = sb + sz;
@@ -140,7 +142,8 @@ static void learn(uintptr_t self, uintptr_t lo, uintptr_t hi)
 	const uintptr_t *w = (const uintptr_t *)self;
 	size_t words = (hi - self) / sizeof(uintptr_t);
 	for (size_t k = 0; k + 2 < words && k + 2 < BLOCK_SCAN; k++) {
-		if (w[k] && w[k + 2] < w[k + 1] && w[k] + w[k + 2] == lo && w[k] + w[k + 1] == hi) {
+		if (w[k] && w[k + 2] && w[k + 2] < w[k + 1] && w[k] + w[k + 2] == lo &&
+		    w[k] + w[k + 1] == hi) {
 			int none = -1;
 			__atomic_compare_exchange_n(&block_at, &none, (int)k, false,
 						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);

@@ -39,8 +39,10 @@ static void on_thread_exit(void *arg)
 	mp_thread_t *r = arg;
 	mp_tls_t *t = &mp_tls;
 	t->guard++;
-	bool watch = mp_trigger_watching(), others = false;
+	bool watch, others = false;
 	pthread_mutex_lock(&registry_lock);
+	/* under the lock: main's own exit sets what this reads, then looks at the others */
+	watch = mp_trigger_watching();
 	r->folded.alloc_calls += t->n.alloc_calls;
 	r->folded.free_calls += t->n.free_calls;
 	r->folded.alloc_bytes += t->n.alloc_bytes + (t->avail_set - t->avail);

@@ -191,8 +191,11 @@ static void *writer_main(void *arg)
 		}
 		if (!signalled && (r == 0 || !timed))
 			continue;
-		if (stopping)
+		if (stopping) { /* the next writer answers it (one paused around unshare) */
+			if (signalled)
+				__atomic_add_fetch(&signals, 1, __ATOMIC_RELEASE);
 			break;
+		}
 		/* The interval keeps its own beat: signal dumps every 0.45 s had put off every
 		 * interval dump for as long as they came. */
 		if (!signalled)

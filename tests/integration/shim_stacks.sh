@@ -194,3 +194,14 @@ expect_eq "frame-pointer walk, a realigning handler: no ucontext read where none
 	"$("$REPORT" --folded --sample-index alloc_objects "$T/sigrealign"/*.mprof 2>/dev/null |
 		grep 'realigned_handler' | sed -E 's/^.*;main;/main;/; s/;(__restore_rt|libc\.so\.6\+0x[0-9a-f]*0);/;TRAMP;/')"
 same_profile "shim_sigframe" $S 30
+
+# A thread on a stack the program gives, 3000 bytes from its end, sampled at every level
+# (tests/programs/shim_givenstack.c): its floor is the block's, not the one glibc's descriptor
+# says for a pthread_attr_setstackaddr stack (the default size below the address: libunwind ran
+# off the block).
+for mode in addr stack; do
+	out=$(env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/given.%p.%n" timeout 60 \
+		"$PROGS/shim_givenstack" $mode 3000 2>&1)
+	expect_eq "stack given by $mode, 3000 bytes left, every allocation sampled: runs as plain" \
+		"ok $mode|0" "$out|$?"
+done
