@@ -3,12 +3,13 @@
  * cache needs it inside malloc, where pthread_getattr_np would deadlock (it holds the thread's
  * lock while it allocates) and fopen would recurse. /proc/self/maps is read with raw system
  * calls into a stack buffer; a thread whose stack glibc made reads its block from its thread
- * descriptor instead, once a first read has shown where that keeps it (below). The mapping holding the current stack pointer counts only if it is
- * the thread's real stack: for the main thread, the mapping that also holds __libc_stack_end
- * (the top of the stack the kernel gave the process; the kernel labels it "[stack]", valgrind
- * does not label its client stack); for other threads, the block that also holds the thread's
- * descriptor (glibc puts it at the top of the thread's stack, also of a stack given with
- * pthread_attr_setstack). A coroutine stack or a sigaltstack is neither. */
+ * descriptor instead, once a first read has shown where that keeps it (below). The mapping holding
+ * the current stack pointer counts only if it is the thread's real stack: for the main thread, the
+ * mapping that also holds __libc_stack_end (the top of the stack the kernel gave the process; the
+ * kernel labels it "[stack]", valgrind does not label its client stack); for other threads, the
+ * block that also holds the thread's descriptor (glibc puts it at the top of the thread's stack,
+ * also of a stack given with pthread_attr_setstack). A coroutine stack or a sigaltstack is neither.
+ */
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/syscall.h>
