@@ -679,7 +679,7 @@ void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 	/* Only for a map some insert looked up: any other finds it through the lock once. Its
 	 * array's slot may hold a stale "no instance" answer: a read checks the filter first. */
 	if (m->hinted)
-		mp_maps_hint_put_locked(m, p, arrays.n);
+		mp_maps_hint_put_locked(m, p);
 }
 
 size_t mp_maps_array_count_locked(void)
@@ -774,7 +774,7 @@ void mp_maps_adopt_locked(mp_map_inst_t *old, mp_map_inst_t *fresh, uint64_t byt
 		htab_insert(&arrays, &old->ah); /* cannot fail: the table just lost an entry */
 		fresh->array = NULL;
 		if (old->hinted || fresh->hinted)
-			mp_maps_hint_put_locked(old, old->array, arrays.n);
+			mp_maps_hint_put_locked(old, old->array);
 	}
 	htab_insert(&insts, &old->h); /* cannot fail: the table just lost two entries */
 	fresh->serial = 0;

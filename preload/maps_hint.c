@@ -208,10 +208,10 @@ static struct table *table(size_t arrays)
 	return n;
 }
 
-void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p, size_t arrays)
+void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p)
 {
 	m->hinted = true; /* its next arrays go in at its grows, and leave with it (maps.c) */
-	struct table *t = table(arrays);
+	struct table *t = table(mp_maps_array_count_locked());
 	if (t)
 		put_in(t, (uintptr_t)m | (m->array == p ? 0 : WHO_LEARNED), p, 0);
 }

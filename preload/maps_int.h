@@ -312,13 +312,13 @@ static inline void mp_maps_raise_max(mp_map_inst_t *m, uint64_t elems)
 }
 
 /* maps_hint.c: bucket array -> instance, for inserts by threads that did not grow the map
- * last. put: m holds p now (maps lock held; `arrays` tracked in all, which sizes the table); m is
- * hinted from then on. none:
+ * last. put: m holds p now (maps lock held; the tracked arrays size the table); m is hinted from
+ * then on. none:
  * the map at self holds p and no instance is its (maps lock held), until a map grows into an array
  * we cannot see (unseen: one may have; any lock or none). note: an insert reached `elems` in the
  * map at self holding `array`: raises the max_size of the instance holding it and returns true, or
  * true if it is known to have none (no lock); false: ask the maps lock. */
-MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p, size_t arrays);
+MP_HIDDEN void mp_maps_hint_put_locked(mp_map_inst_t *m, const void *p);
 MP_HIDDEN void mp_maps_hint_none_locked(const void *self, const void *p);
 /* m no longer holds p (maps lock held): its entry goes, what inserts counted there to m. */
 MP_HIDDEN void mp_maps_hint_drop_locked(mp_map_inst_t *m, const void *p);

@@ -645,7 +645,7 @@ static __attribute__((noinline)) void learn_array(mp_maps_tls_t *x, const void *
 		mp_map_inst_t *o = mp_maps_array_owner_locked(cur);
 		if (!o) {
 			__atomic_store_n(&m->learned, cur, __ATOMIC_RELAXED);
-			mp_maps_hint_put_locked(m, cur, mp_maps_array_count_locked());
+			mp_maps_hint_put_locked(m, cur);
 		}
 	}
 	mp_maps_unlock();
@@ -718,7 +718,7 @@ static __attribute__((noinline)) mp_need_t other_map(const void *self, void *cur
 	}
 	mp_map_inst_t *m = insert_owner_locked(self, cur);
 	if (m) {
-		mp_maps_hint_put_locked(m, cur, mp_maps_array_count_locked());
+		mp_maps_hint_put_locked(m, cur);
 		mp_maps_raise_max(m, elems);
 	} else {
 		mp_maps_hint_none_locked(self, cur);
