@@ -239,6 +239,11 @@ $(BUILD)/tests/programs/maps_ut_depth: tests/programs/maps_ut_depth.c include/ma
 $(BUILD)/tests/programs/maps_ut_small: tests/programs/maps_ut_small.c include/mapprof/uthash.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+# tables whose bucket array cannot be allocated: uthash frees them again (non-fatal OOM)
+$(BUILD)/tests/programs/maps_ut_failmake: tests/programs/maps_ut_failmake.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -DHASH_NONFATAL_OOM=1 -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+programs: $(BUILD)/tests/programs/maps_ut_failmake
 # with a bloom filter of 2^12 bits: 512 bytes, as large as the initial 32-bucket array
 $(BUILD)/tests/programs/maps_uthash_bloom: tests/programs/maps_uthash.c include/mapprof/uthash.h
 	@mkdir -p $(@D)

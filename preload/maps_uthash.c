@@ -74,11 +74,19 @@ void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
 {
 	mp_tls_t *t = &mp_tls;
 	if (p && size == table_size && mp_maps_active(t)) {
+		mp_maps_tls_t *x = &mp_maps_tls;
 		t->guard++;
 		uint64_t now = mp_maps_now();
 		mp_maps_lock();
 		mp_map_inst_t *m = mp_maps_find_locked(key_of(p));
-		if (m) {
+		if (m && items == 0 && m->grows == 0) {
+			/* Freed empty: a table HASH_MAKE_TABLE could not finish (its bucket array
+			 * or bloom filter failed under HASH_NONFATAL_OOM), so the add failed and
+			 * no table was. A table dies with its last item still counted. */
+			if (x->ut_tbl == p)
+				x->ut_tbl = NULL;
+			mp_maps_discard_locked(m);
+		} else if (m) {
 			mp_maps_set_size_locked(m, items);
 			mp_maps_kill_locked(m, now);
 		}

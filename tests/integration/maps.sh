@@ -767,6 +767,23 @@ for f, x in s2.items():
     assert x["grow_ns"] > 0, (f, x["grow_ns"])
 PY
 
+# A table whose bucket array cannot be allocated (HASH_NONFATAL_OOM) is freed again empty: the
+# add failed and no table was (each was one instance of final size 0, and "tiny" advice).
+run ut_failmake maps_ut_failmake
+maps_json ut_failmake
+check "uthash: tables HASH_MAKE_TABLE could not finish are no instances" \
+	python3 - "$T/ut_failmake.out" "$T/ut_failmake.json" <<PY
+import json, sys
+failed, tables, grows = [int(x) for x in open(sys.argv[1]).read().split()[1::2]]
+assert failed == 10 and tables == 5, (failed, tables)
+j = json.load(open(sys.argv[2]))
+assert not [x for x in j["sites"] if x["function"] == "fail_make"], j["sites"]
+s = [x for x in j["sites"] if x["function"] == "good_table"]
+assert len(s) == 1, [x["function"] for x in j["sites"]]
+got = (s[0]["instances"], s[0]["live"], s[0]["grows"], j["summary"]["maps"])
+assert got == (tables, 0, grows, tables), got
+PY
+
 # rehash(0) and reserve() below the size shrink the array: no grow, no reserve, one instance
 # each (they were counted as explicit grows).
 run shrink maps_shrink
