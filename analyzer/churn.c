@@ -677,6 +677,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			s->late_reserved && 2 * s->late_reserved >= s->instances && s->max_size &&
 			!(s->flags & MP_SITE_LOWLOAD) && late_each >= MP_OVERSIZED_MIN_BUCKETS &&
 			late_each / MP_OVERSIZED_FACTOR >= s->max_size;
+	/* A late reserve short of oversized still grows the maps after they were filled: sizing
+	 * them for what they held spares the grows before it, not it. Moved before the inserts,
+	 * it spares both. */
+	bool late_move = s->kind == MP_KIND_UNORDERED_MAP && !late_big && s->late_reserved &&
+			 2 * s->late_reserved >= s->instances && late_each > s->size_p90;
 	uint64_t growth =
 	    reserves ? (s->grows > s->reserved ? s->grows - s->reserved : 0) : s->grows;
 	/* Nor is a late reserve that oversized names: presize is of what comes without it. */
@@ -758,6 +763,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 					    : "size the table",
 				 n, some || reserves ? "they are created" : "it is created",
 				 some || reserves ? "a table" : "it");
+		} else if (late_move) {
+			snprintf(
+			    sg, sizeof(sg),
+			    "%" PRIu64 " of them were given a reserve() or rehash() after they "
+			    "were filled, to ~%" PRIu64 " buckets each, which grew them once "
+			    "more: make that call right after creating the map, before the "
+			    "inserts, and drop the later one: the map then never grows for 90%% "
+			    "of the instances",
+			    s->late_reserved, late_each);
 		} else if (s->flags & MP_SITE_SHRUNK) {
 			/* The program shrinks them (rehash(0) after erasing): a reserve at creation
 			 * does not outlive that, the shrink is the cause. */
@@ -875,18 +889,27 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 alive > 1 ? "them" : "it", keep);
 		verdict(s, MP_V_REUSE, ev, sg);
 	}
+	/* A std::unordered_map reserved and then given its elements by assignment was seen
+	 * holding nothing (operator= passes no rehash policy): its size is unknown, not tiny.
+	 * Those are among the reserved ones that ended empty; counted out (with any reserved map
+	 * emptied before it died, which may have been tiny). */
+	uint64_t tiny = s->tiny;
+	if (s->kind == MP_KIND_UNORDERED_MAP) {
+		uint64_t unknown = s->size_hist[0] < s->reserved ? s->size_hist[0] : s->reserved;
+		tiny = tiny > unknown ? tiny - unknown : 0;
+	}
 	if (s->instances >= MP_TINY_MIN_INSTANCES &&
-	    (double)s->tiny >= MP_TINY_MIN_SHARE * (double)s->instances) {
+	    (double)tiny >= MP_TINY_MIN_SHARE * (double)s->instances) {
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " of %" PRIu64 " instances never held more than %d elements",
-			 s->tiny, s->instances, MP_TINY_MAX_ELEMENTS);
+			 tiny, s->instances, MP_TINY_MAX_ELEMENTS);
 		/* The others may be large: a flat array alone would search them linearly. */
 		if (s->max_size > MP_TINY_MAX_ELEMENTS)
 			snprintf(sg, sizeof(sg),
 				 "keep up to %d entries in a small flat array (linear search) and "
 				 "build the hash map only when one more comes: %" PRIu64
 				 " instances held more, up to %" PRIu64 " elements",
-				 MP_TINY_MAX_ELEMENTS, s->instances - s->tiny, s->max_size);
+				 MP_TINY_MAX_ELEMENTS, s->instances - tiny, s->max_size);
 		else
 			snprintf(sg, sizeof(sg),
 				 "use a small flat array (linear search over <= %d entries) "
@@ -966,6 +989,26 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			verdict(s, MP_V_OVERSIZED, ev, sg);
 		}
 	}
+	/* Maps reserved and never seen holding an element: they stayed empty, or got their
+	 * elements by assignment, which brings the other map's bucket count (a copy) or array (a
+	 * move). Either way the reserve allocated and cleared its array for nothing. */
+	if (s->kind == MP_KIND_UNORDERED_MAP && s->instances && !s->max_size &&
+	    s->reserved == s->instances && s->grows == s->instances &&
+	    !(s->flags & MP_SITE_LOWLOAD) &&
+	    s->grow_bytes / s->instances / sizeof(void *) >= MP_OVERSIZED_MIN_BUCKETS) {
+		char each[32];
+		mp_report_value(each, sizeof(each), (int64_t)(s->grow_bytes / s->instances),
+				"bytes");
+		snprintf(ev, sizeof(ev),
+			 "%" PRIu64 " instance(s) reserved ~%" PRIu64 " buckets each (%s of bucket "
+			 "array) and were never seen holding an element",
+			 s->instances, s->grow_bytes / s->instances / sizeof(void *), each);
+		snprintf(sg, sizeof(sg),
+			 "drop the reserve(): a map that stays empty needs no buckets, and one "
+			 "that is assigned another map (operator=, whose elements are not seen "
+			 "here) takes that map's bucket count or array instead");
+		verdict(s, MP_V_OVERSIZED, ev, sg);
+	}
 	if (late_big) {
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " of %" PRIu64 " instance(s) were %s after they were filled, "
@@ -993,7 +1036,12 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 	 * reserve()/rehash() has sized its maps already, and its bucket arrays are the maps
 	 * themselves, not growth (a reserved std::unordered_set<int> of 2^20 elements has its
 	 * one array at a third of all bytes). */
-	bool grew = s->grows > s->reserved;
+	/* Nor is a std::unordered_map's first array, which its first grow allocates (from the
+	 * built-in bucket): a site whose maps each grew once has no more arrays than maps,
+	 * whatever they cost (a thousand maps of 10 elements each). uthash makes a table's first
+	 * array with it, and an API table may have one from its creation: every grow counts. */
+	bool grew =
+	    s->grows > s->reserved && (s->kind != MP_KIND_UNORDERED_MAP || s->grows > s->instances);
 	bool bytes = s->grow_bytes_share >= MP_DOMINANT_BYTES_SHARE;
 	/* Time without the longest grow: one grow preempted by the scheduler must not make a site
 	 * dominant in a short run. */
@@ -1011,9 +1059,36 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 			 "growth here allocated %.1f%% of all bytes allocated and took %.1f%% of "
 			 "the time measured%s",
 			 100 * s->grow_bytes_share, 100 * s->grow_time_share, judged);
+		/* No other verdict: too few maps for a pattern (one map filled once to a million
+		 * elements). Its growth is spared only by sizing it up front, if its size is
+		 * known then. */
+		char how[320] = "";
+		if (s->nverdicts)
+			snprintf(how, sizeof(how), " (see the other verdicts for how)");
+		else if (!s->max_size)
+			; /* no size seen to give */
+		else if (s->kind == MP_KIND_UTHASH)
+			snprintf(
+			    how, sizeof(how),
+			    ": if the tables' size is known before they are filled, make them "
+			    "that large (after #include \"uthash.h\", #undef and redefine "
+			    "HASH_INITIAL_NUM_BUCKETS_LOG2 as %uU and HASH_INITIAL_NUM_BUCKETS "
+			    "as %" PRIu64 "U for %" PRIu64 " items)",
+			    uthash_log2_for(s->max_size),
+			    (uint64_t)1 << uthash_log2_for(s->max_size), s->max_size);
+		else if (s->kind == MP_KIND_API)
+			snprintf(how, sizeof(how),
+				 ": if the size is known before the table is filled, size it for "
+				 "that when it is created (at most %" PRIu64 " elements here)",
+				 s->max_size);
+		else
+			snprintf(how, sizeof(how),
+				 ": if the size is known before the map is filled, reserve() it "
+				 "first (a map here held up to %" PRIu64 " elements and grew up to "
+				 "%" PRIu64 " times)",
+				 s->max_size, s->max_grows);
 		snprintf(sg, sizeof(sg),
-			 "start here: this site's growth is a large part of the run's cost%s",
-			 s->nverdicts ? " (see the other verdicts for how)" : "");
+			 "start here: this site's growth is a large part of the run's cost%s", how);
 		verdict(s, MP_V_DOMINANT, ev, sg);
 	}
 }
