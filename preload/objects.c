@@ -69,6 +69,13 @@ static bool exe_is_loader(const struct dl_phdr_info *info)
 	return false;
 }
 
+void mp_object_segment(const struct dl_phdr_info *info, const ElfW(Phdr) * ph, mp_object_t *o)
+{
+	o->start = info->dlpi_addr + ph->p_vaddr;
+	o->limit = o->start + ph->p_memsz;
+	o->offset = ph->p_offset;
+}
+
 bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX], mp_object_t *o)
 {
 	const char *name = info->dlpi_name;
@@ -102,9 +109,7 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			name = exe;
 	}
 	o->bias = info->dlpi_addr;
-	o->start = info->dlpi_addr + text->p_vaddr;
-	o->limit = o->start + text->p_memsz;
-	o->offset = text->p_offset;
+	mp_object_segment(info, text, o);
 	o->path = name;
 	o->path_len = strlen(name);
 	build_id(info, &o->build_id, &o->build_id_len);
@@ -137,6 +142,18 @@ static int one(struct dl_phdr_info *info, size_t size, void *data)
 		return 0;
 	mp_object_put(c->b, &o);
 	c->count++;
+	/* An object may have more than one executable segment (node has three: its code is in
+	 * the third): an entry each, or the pcs in the others have no object and no names. */
+	uint64_t first = o.start;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
+		    info->dlpi_addr + ph->p_vaddr == first)
+			continue;
+		mp_object_segment(info, ph, &o);
+		mp_object_put(c->b, &o);
+		c->count++;
+	}
 	return 0;
 }
 

@@ -15,11 +15,14 @@ typedef struct mp_object {
 	uint32_t path_len, build_id_len;
 } mp_object_t;
 #define MP_OBJECT_PATH_MAX 4096
-/* Fills o from a dl_iterate_phdr entry (exe: room for the main executable's path, or the file
- * of an object loaded by a relative path; the path may point there); false for an object
- * without an executable segment. */
+/* Fills o from a dl_iterate_phdr entry, with its first executable segment (exe: room for the
+ * main executable's path, or the file of an object loaded by a relative path; the path may
+ * point there); false for an object without an executable segment. */
 MP_HIDDEN bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			    mp_object_t *o);
+/* Sets o's start, limit and offset to those of the executable segment ph of info's object. */
+MP_HIDDEN void mp_object_segment(const struct dl_phdr_info *info, const ElfW(Phdr) * ph,
+				 mp_object_t *o);
 MP_HIDDEN void mp_object_put(struct mp_buf *b, const mp_object_t *o);
 MP_HIDDEN void mp_allocstats_init(void);
 /* read false: the section says nothing (a dump from a signal handler). */

@@ -174,3 +174,36 @@ if cc -O2 -g -o "$T/zstd/prog" "$T/split.c" && cp "$T/zstd/prog" "$T/zlib/prog" 
 else
 	ok "zstd debug sections # SKIP objcopy cannot compress with zstd here"
 fi
+
+# --- an object with two executable segments (node has three, its code in the third): the
+# frames in the second are named (OBJECTS listed only the first segment: they were bare
+# addresses, "<unknown>" in pprof, and "in code without symbols (stripped?)"), in PIE and not.
+cat >"$T/twoseg.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline, section(".fartext"))) void *far_alloc(size_t n) { return malloc(n); }
+__attribute__((noinline)) void *near_alloc(size_t n) { return malloc(n); }
+int main(void)
+{
+	void *volatile a = far_alloc(1 << 20), *volatile b = near_alloc(1 << 19);
+	printf("%d\n", a != NULL && b != NULL);
+	free(a);
+	free(b);
+	return 0;
+}
+EOF
+for pie in "-no-pie -fno-pie" "-pie -fpie"; do
+	d=twoseg_${pie%% *}
+	# the section 32 MiB above the rest, in a PT_LOAD of its own
+	if cc -O1 -g $pie -o "$T/$d" "$T/twoseg.c" -Wl,--section-start=.fartext=0x2000000 2>"$T/$d.err" &&
+		[ "$(readelf -lW "$T/$d" | grep -c 'LOAD.* R E ')" = 2 ]; then
+		mp_run "$T/$d.dumps" "$T/$d" >/dev/null 2>&1
+		got=$("$REPORT" --top 2 --sample-index alloc_space "$T/$d.dumps"/*.mprof 2>&1 |
+			awk '/^ *[0-9.]+[kM]?B / {print $1, $6}')
+		expect_eq "two executable segments ($pie): both functions named" \
+			"1.00MB far_alloc
+512.00kB near_alloc" "$got"
+	else
+		not_ok "the two-segment program builds ($pie)" "$(cat "$T/$d.err")"
+	fi
+done
