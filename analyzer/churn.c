@@ -346,8 +346,8 @@ static const char *bare_path(const mp_profile_t *p, const uint64_t *locs, uint32
  * code (-O0) still merges sites, and a helper called from several places is several sites.
  * false: every frame is the map's code or mapprof's (a stack cut short), named by the innermost. */
 static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const char **file,
-		       int64_t *line, uint32_t *at, bool *bare, char *buf, size_t n, char *bare_buf,
-		       size_t bare_n, char *cont, size_t cont_n)
+		       int64_t *line, uint32_t *at, uint32_t *atk, bool *bare, char *buf, size_t n,
+		       char *bare_buf, size_t bare_n, char *cont, size_t cont_n)
 {
 	/* The innermost std::unordered_ frame names the container: two maps made on one line (a
 	 * map of sets, idx[w].insert(d)) are two sites. */
@@ -396,6 +396,7 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 				*file = f;
 				*line = ln;
 				*at = j;
+				*atk = k;
 				if (!l->nlines)
 					*fn = bare_path(p, locs, j, len, bare_buf, bare_n, bare);
 				if (inner) {
@@ -417,6 +418,33 @@ static bool pick_frame(const mp_profile_t *p, uint32_t s, const char **fn, const
 		}
 	}
 	return false;
+}
+
+/* The frame that called the site's (at location j, inline level k of stack s): its name (in
+ * buf if made there), file and line; false if the stack ends there. */
+static bool caller_of(const mp_profile_t *p, uint32_t s, uint32_t j, uint32_t k, const char **fn,
+		      const char **file, int64_t *line, char *buf, size_t n)
+{
+	uint32_t len = mp_profile_stack_len(p, s);
+	const uint64_t *locs = mp_profile_stack_locs(p, s);
+	const mp_location_t *l = &p->locations[locs[j] - 1];
+	if (k + 1 < l->nlines) {
+		k++;
+	} else {
+		if (++j >= len)
+			return false;
+		k = 0;
+		l = &p->locations[locs[j] - 1];
+	}
+	*fn = mp_report_frame_name(p, locs[j], k, buf, n);
+	*file = "";
+	*line = 0;
+	if (k < l->nlines) {
+		const mp_line_t *li = &p->lines[l->line_off + k];
+		*file = p->strings[p->functions[li->function_id - 1].filename];
+		*line = li->line;
+	}
+	return true;
 }
 
 static mp_churn_site_t *site_for(mp_churn_t *c, mp_htab_t *index, uint32_t kind, const char *fn,
@@ -549,6 +577,9 @@ static void add_stat(mp_churn_t *c, const char *key, uint64_t v)
 static void verdict(mp_churn_site_t *s, enum mp_verdict_id id, const char *evidence,
 		    const char *suggestion)
 {
+	/* Allocated with the first: most sites have none, and a verdict is 1 kB of text. */
+	if (!s->verdicts)
+		s->verdicts = mp_xcalloc(MP_V_COUNT, sizeof(*s->verdicts));
 	mp_verdict_t *v = &s->verdicts[s->nverdicts++];
 	v->id = id;
 	snprintf(v->evidence, sizeof(v->evidence), "%s", evidence);
@@ -651,7 +682,21 @@ static bool spread_ok(const mp_churn_site_t *s)
 	return s->size_p90 <= MP_PRESIZE_MAX_SPREAD * (s->size_p50 + 1) - 1;
 }
 
-static void judge(mp_churn_site_t *s, const mp_churn_t *c)
+/* A site's maps split by the frame that called the site's (a helper that makes maps for
+ * several callers): each caller's own figures, judged apart where the site as a whole is too
+ * mixed for presize. parent[i]: the index of callers->sites[i]'s site. */
+typedef struct {
+	mp_churn_t by;
+	uint32_t *parent;
+	size_t cap_parent;
+	/* by site: its first caller's index, and each caller's next of the same site (a chain
+	 * ending in UINT32_MAX) */
+	uint32_t *first, *next;
+} callers_t;
+
+static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t self);
+
+static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, uint32_t self)
 {
 	char ev[320], sg[640];
 	double per = s->instances ? (double)s->grows / (double)s->instances : 0;
@@ -831,7 +876,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
 				 s->kind == MP_KIND_API ? "late resize" : "late reserve()");
 		}
 		verdict(s, MP_V_PRESIZE, ev, sg);
+	} else if (cl) {
+		caller_presize(s, cl, self);
 	}
+	if (!cl) /* a caller's share of a site: only its presize is read */
+		return;
 	uint64_t turnover = s->max_live ? s->instances / s->max_live : 0;
 	if (s->instances >= MP_REUSE_MIN_INSTANCES && turnover >= MP_REUSE_MIN_TURNOVER &&
 	    s->life_p90 <= MP_REUSE_MAX_LIFE_NS) {
@@ -1097,6 +1146,53 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c)
  * grow is its maps' one reserve has sized them: its bytes are the maps, not growth, as for
  * dominant; unless the reserve is oversized), then bytes allocated by growth, then grows, then
  * instances; ties by place. */
+/* No presize for s as a whole: one of its callers' maps may still qualify (a helper that
+ * builds maps of 1000 for one caller and of 10 for another has p50 and p90 far apart). The
+ * caller whose maps grew most among those that do, named, when there are several callers. */
+/* Whether caller site o grew more than b: the same choice in any order of the dumps. */
+static bool grew_more(const mp_churn_site_t *o, const mp_churn_site_t *b)
+{
+	if (o->grows != b->grows)
+		return o->grows > b->grows;
+	int r = strcmp(o->function, b->function);
+	if (!r)
+		r = strcmp(o->file, b->file);
+	return r ? r < 0 : o->line < b->line;
+}
+
+static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t self)
+{
+	const mp_churn_site_t *best = NULL;
+	size_t callers = 0;
+	for (uint32_t i = cl->first[self]; i != UINT32_MAX; i = cl->next[i]) {
+		callers++;
+		const mp_churn_site_t *o = &cl->by.sites[i];
+		if (!o->nverdicts || o->verdicts[0].id != MP_V_PRESIZE)
+			continue;
+		if (!best || grew_more(o, best))
+			best = o;
+	}
+	if (!best || callers < 2)
+		return;
+	char who[160], at[160] = "";
+	own_name(best->function, who, sizeof(who));
+	if (best->file[0])
+		snprintf(at, sizeof(at), " (%s:%" PRId64 ")", best->file, best->line);
+	verdict(s, MP_V_PRESIZE, "", best->verdicts[0].suggestion);
+	mp_verdict_t *v = &s->verdicts[s->nverdicts - 1];
+	/* A long name may cut the texts short: still whole up to there. */
+	if (snprintf(v->evidence, sizeof(v->evidence),
+		     "of the maps made here for %s%s, one of %zu callers: %s", who, at, callers,
+		     best->verdicts[0].evidence) >= (int)sizeof(v->evidence))
+		v->evidence[sizeof(v->evidence) - 1] = 0;
+	size_t len = strlen(v->suggestion), n = sizeof(v->suggestion);
+	if (snprintf(v->suggestion + len, n - len,
+		     "; that is for the maps made for %s, whose size it knows (the other callers' "
+		     "maps differ: pass the size in, or reserve in the caller)",
+		     who) >= (int)(n - len))
+		v->suggestion[n - 1] = 0;
+}
+
 static int worse(const void *a, const void *b)
 {
 	const mp_churn_site_t *x = a, *y = b;
@@ -1268,6 +1364,21 @@ static void settle_live(mp_churn_t *c, live_run_t *runs, size_t n)
 	}
 }
 
+/* A site's percentiles and shares, once its dumps are folded in. */
+static void derive(mp_churn_site_t *s, const mp_churn_t *c, uint64_t all_bytes)
+{
+	s->size_p50 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.5, s->max_size);
+	s->size_p90 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.9, s->max_size);
+	s->life_p50 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.5, 0);
+	s->life_p90 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.9, 0);
+	/* More than was allocated at all cannot have come from malloc (an API map's arrays,
+	 * taken as malloc's, from an arena of the program's) */
+	if (s->heap_grow_bytes > all_bytes)
+		s->heap_grow_bytes = 0;
+	s->grow_bytes_share = all_bytes ? (double)s->heap_grow_bytes / (double)all_bytes : 0;
+	s->grow_time_share = c->thread_ns ? (double)s->grow_ns / (double)c->thread_ns : 0;
+}
+
 void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 {
 	memset(c, 0, sizeof(*c));
@@ -1279,6 +1390,10 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	char buf[MP_FRAME_NAME_MAX], bare_buf[BARE_FRAMES * (MP_FRAME_NAME_MAX + 3)], cont[4096];
 	live_run_t *runs = NULL;
 	size_t nruns = 0, cap_runs = 0;
+	callers_t cl;
+	memset(&cl, 0, sizeof(cl));
+	mp_htab_t cl_index = {0};
+	char cbuf[MP_FRAME_NAME_MAX];
 	c->processes = in->n;
 	for (size_t i = 0; i < in->n; i++) {
 		const mp_dump_t *d = &in->dumps[i];
@@ -1298,12 +1413,29 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 			const mp_dump_site_t *ds = &d->sites[j];
 			const char *fn, *file;
 			int64_t line;
-			uint32_t ps = mp_stacks_get(&st, ds->stack), at;
+			uint32_t ps = mp_stacks_get(&st, ds->stack), at, atk;
 			bool bare;
 			bool user =
-			    pick_frame(&scratch, ps, &fn, &file, &line, &at, &bare, buf,
+			    pick_frame(&scratch, ps, &fn, &file, &line, &at, &atk, &bare, buf,
 				       sizeof(buf), bare_buf, sizeof(bare_buf), cont, sizeof(cont));
 			mp_churn_site_t *s = site_for(c, &index, ds->kind, fn, file, line, cont);
+			const char *cfn, *cfile;
+			int64_t cline;
+			/* Bare sites are apart by caller already (bare_path) */
+			if (user && !bare &&
+			    caller_of(&scratch, ps, at, atk, &cfn, &cfile, &cline, cbuf,
+				      sizeof(cbuf))) {
+				char key[24];
+				snprintf(key, sizeof(key), "%zu", (size_t)(s - c->sites));
+				size_t had = cl.by.n;
+				mp_churn_site_t *o =
+				    site_for(&cl.by, &cl_index, ds->kind, cfn, cfile, cline, key);
+				if (cl.by.n > had) {
+					MP_GROW(cl.parent, cl.cap_parent, cl.by.n);
+					cl.parent[had] = (uint32_t)(s - c->sites);
+				}
+				fold(o, ds);
+			}
 			if (bare && !s->bare) {
 				s->bare = true;
 				c->bare_sites++;
@@ -1321,27 +1453,32 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	free(runs);
 	mark_shared_lines(c);
 	uint64_t all_bytes = in->totals.alloc_bytes;
+	for (size_t i = 0; i < cl.by.n; i++)
+		derive(&cl.by.sites[i], c, all_bytes);
 	for (size_t i = 0; i < c->n; i++) {
 		mp_churn_site_t *s = &c->sites[i];
-		s->size_p50 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.5, s->max_size);
-		s->size_p90 = quantile(s->size_hist, MP_HIST_SIZE_BUCKETS, 0.9, s->max_size);
-		s->life_p50 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.5, 0);
-		s->life_p90 = quantile(s->life_hist, MP_HIST_LIFE_BUCKETS, 0.9, 0);
-		/* More than was allocated at all cannot have come from malloc (an API map's
-		 * arrays, taken as malloc's, from an arena of the program's) */
-		if (s->heap_grow_bytes > all_bytes)
-			s->heap_grow_bytes = 0;
-		s->grow_bytes_share =
-		    all_bytes ? (double)s->heap_grow_bytes / (double)all_bytes : 0;
-		s->grow_time_share = c->thread_ns ? (double)s->grow_ns / (double)c->thread_ns : 0;
+		derive(s, c, all_bytes);
 		c->maps += s->instances;
 		c->grows += s->grows;
 		c->grow_bytes = mp_add_sat_u64(c->grow_bytes, s->grow_bytes);
 		c->heap_grow_bytes = mp_add_sat_u64(c->heap_grow_bytes, s->heap_grow_bytes);
 		c->grow_ns = mp_add_sat_u64(c->grow_ns, s->grow_ns);
 	}
+	cl.first = mp_xmalloc((c->n + 1) * sizeof(uint32_t));
+	cl.next = mp_xmalloc((cl.by.n + 1) * sizeof(uint32_t));
+	memset(cl.first, 0xff, (c->n + 1) * sizeof(uint32_t));
+	for (size_t i = cl.by.n; i-- > 0;) { /* their verdicts are read by their sites' */
+		judge(&cl.by.sites[i], c, NULL, 0);
+		cl.next[i] = cl.first[cl.parent[i]];
+		cl.first[cl.parent[i]] = (uint32_t)i;
+	}
 	for (size_t i = 0; i < c->n; i++) /* after every site's figures: judge compares sites */
-		judge(&c->sites[i], c);
+		judge(&c->sites[i], c, &cl, (uint32_t)i);
+	mp_churn_free(&cl.by);
+	free(cl.parent);
+	free(cl.first);
+	free(cl.next);
+	mp_htab_free(&cl_index);
 	if (c->n)
 		qsort(c->sites, c->n, sizeof(*c->sites), worse);
 	mp_htab_free(&index);
@@ -1355,6 +1492,7 @@ void mp_churn_free(mp_churn_t *c)
 		free(c->sites[i].function);
 		free(c->sites[i].file);
 		free(c->sites[i].container);
+		free(c->sites[i].verdicts);
 	}
 	free(c->sites);
 	for (size_t i = 0; i < c->nstats; i++)

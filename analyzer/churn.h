@@ -87,7 +87,7 @@ typedef struct {
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;
 	double grow_bytes_share, grow_time_share;
-	mp_verdict_t verdicts[MP_V_COUNT];
+	mp_verdict_t *verdicts; /* owned, MP_V_COUNT of them once the first is given */
 	int nverdicts;
 	/* In code without symbols: named by its frame's and its callers' addresses (churn.c) */
 	bool bare;

@@ -614,6 +614,13 @@ static map_t fill(int n)
 		m[i] = i;
 	return m;
 }
+__attribute__((noinline)) static long helper(int n)
+{
+	map_t m;
+	for (int i = 0; i < n; i++)
+		m[i] = i; /* HELPER */
+	return (long)m.size();
+}
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -642,6 +649,11 @@ int main(int argc, char **argv)
 			m = src;
 			sum += (long)m.size();
 		}
+	} else if (!strcmp(mode, "helper")) {
+		for (int k = 0; k < 200; k++)
+			sum += helper(1000); /* CALLER_BIG */
+		for (int k = 0; k < 200; k++)
+			sum += helper(10);
 	} else if (!strcmp(mode, "late")) {
 		for (int k = 0; k < 200; k++) {
 			map_t m;
@@ -656,7 +668,7 @@ int main(int argc, char **argv)
 }
 EOF
 if g++ -O1 -g -o "$T/advice/t" "$T/advice/t.cc" 2>"$T/advice/err"; then
-	for m in once big assigned late; do
+	for m in once big assigned late helper; do
 		mp_run "$T/advice_$m" "$T/advice/t" "$m" >"$T/advice_$m.out" 2>"$T/advice_$m.err"
 		"$REPORT" --maps --json "$T/advice_$m"/*.mprof >"$T/advice_$m.json" 2>>"$T/advice_$m.err"
 	done
@@ -685,6 +697,9 @@ oversized: 200 instance(s) reserved ~5087 buckets each (39.74kB of bucket array)
 	expect_eq "a late reserve short of oversized: presize moves it before the inserts" \
 		"presize: -> 200 of them were given a reserve() or rehash() after they were filled, to ~$b buckets each, which grew them once more: make that call right after creating the map, before the inserts, and drop the later one: the map then never grows for 90% of the instances" \
 		"$(verdicts "$T/advice_late.json" '/\* LATE' | grep '^presize:' | sed 's/: .* -> /: -> /')"
+	expect_eq "a helper making maps of 1000 for one caller and of 10 for another: presize for the first" \
+		"presize: of the maps made here for main ($T/advice/t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps differ: pass the size in, or reserve in the caller)" \
+		"$(verdicts "$T/advice_helper.json" '/\* HELPER' | grep '^presize:')"
 else
 	not_ok "the advice program builds" "$(cat "$T/advice/err")"
 fi
