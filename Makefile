@@ -257,6 +257,14 @@ $(BUILD)/tests/programs/maps_api_nopie: tests/programs/maps_api.c include/mappro
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_nopie $(BUILD)/tests/programs/maps_api_nopie
+# and in Intel assembler syntax, which the headers' GOT load must be written in too
+$(BUILD)/tests/programs/maps_uthash_intel: tests/programs/maps_uthash.c include/mapprof/uthash.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -masm=intel -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
+$(BUILD)/tests/programs/maps_api_intel: tests/programs/maps_api.c include/mapprof.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROG_CFLAGS) -fno-pie -no-pie -masm=intel -o $@ $< -lpthread -ldl -lm
+programs: $(BUILD)/tests/programs/maps_uthash_intel $(BUILD)/tests/programs/maps_api_intel
 # and with the headers included under `#pragma GCC visibility push(hidden)`
 $(BUILD)/tests/programs/maps_%_hidden: tests/programs/maps_%.c tests/programs/visibility_hidden.h \
 		include/mapprof.h include/mapprof/uthash.h

@@ -694,7 +694,7 @@ typedef struct {
 	uint32_t *first, *next;
 } callers_t;
 
-static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t self);
+static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t self, bool late_big);
 
 static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, uint32_t self)
 {
@@ -725,13 +725,25 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 	/* A late reserve short of oversized still grows the maps after they were filled: sizing
 	 * them for what they held spares the grows before it, not it. Moved before the inserts,
 	 * it spares both. */
+	/* (Once per map: one shrunk and refilled, reserved again each time, needs that reserve
+	 * after each shrink; SHRUNK below.) */
 	bool late_move = s->kind == MP_KIND_UNORDERED_MAP && !late_big && s->late_reserved &&
-			 2 * s->late_reserved >= s->instances && late_each > s->size_p90;
+			 2 * s->late_reserved >= s->instances && late_each > s->size_p90 &&
+			 !(s->flags & MP_SITE_SHRUNK) &&
+			 s->max_grows <= grows_to_hold(s->kind, s->max_size) + 1;
 	uint64_t growth =
 	    reserves ? (s->grows > s->reserved ? s->grows - s->reserved : 0) : s->grows;
 	/* Nor is a late reserve that oversized names: presize is of what comes without it. */
-	if (late_big)
+	if (late_big) {
 		growth = growth > s->late_reserved ? growth - s->late_reserved : 0;
+		/* and the evidence's average is the one judged */
+		if (s->instances) {
+			per = (double)(s->grows > s->late_reserved ? s->grows - s->late_reserved
+								   : 0) /
+			      (double)s->instances;
+			beyond = (double)growth / (double)s->instances;
+		}
+	}
 	double typical = s->instances > above && growth > tail
 			     ? (double)(growth - tail) / (double)(s->instances - above)
 			     : 0;
@@ -776,8 +788,10 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 				 "%s) to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
 				 " elements%s",
 				 s->instances, reserves ? beyond : per, rsv, s->max_grows,
-				 reserves ? ", the reserve included" : "", s->size_p50, s->size_p90,
-				 big);
+				 late_big   ? ", the late reserve included"
+				 : reserves ? ", the reserve included"
+					    : "",
+				 s->size_p50, s->size_p90, big);
 		if (s->kind == MP_KIND_UTHASH) {
 			size_t others;
 			const mp_churn_site_t *o = smaller_in_file(c, s, n, &others);
@@ -876,8 +890,10 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 				 s->kind == MP_KIND_API ? "late resize" : "late reserve()");
 		}
 		verdict(s, MP_V_PRESIZE, ev, sg);
-	} else if (cl) {
-		caller_presize(s, cl, self);
+	} else if (cl && s->kind == MP_KIND_UNORDERED_MAP) {
+		/* (uthash's initial size is per file, not per caller; an API table's size is
+		 * its own code's) */
+		caller_presize(s, cl, self, late_big);
 	}
 	if (!cl) /* a caller's share of a site: only its presize is read */
 		return;
@@ -940,25 +956,25 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 	}
 	/* A std::unordered_map reserved and then given its elements by assignment was seen
 	 * holding nothing (operator= passes no rehash policy): its size is unknown, not tiny.
-	 * Those are among the reserved ones that ended empty; counted out (with any reserved map
-	 * emptied before it died, which may have been tiny). */
-	uint64_t tiny = s->tiny;
+	 * Such maps are among the reserved ones never seen holding an element (size_hist[0]:
+	 * the largest size seen); counted out, of the tiny ones and of the whole. */
+	uint64_t tiny = s->tiny, known = s->instances;
 	if (s->kind == MP_KIND_UNORDERED_MAP) {
 		uint64_t unknown = s->size_hist[0] < s->reserved ? s->size_hist[0] : s->reserved;
 		tiny = tiny > unknown ? tiny - unknown : 0;
+		known = known > unknown ? known - unknown : 0;
 	}
-	if (s->instances >= MP_TINY_MIN_INSTANCES &&
-	    (double)tiny >= MP_TINY_MIN_SHARE * (double)s->instances) {
+	if (known >= MP_TINY_MIN_INSTANCES && (double)tiny >= MP_TINY_MIN_SHARE * (double)known) {
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " of %" PRIu64 " instances never held more than %d elements",
-			 tiny, s->instances, MP_TINY_MAX_ELEMENTS);
+			 tiny, known, MP_TINY_MAX_ELEMENTS);
 		/* The others may be large: a flat array alone would search them linearly. */
 		if (s->max_size > MP_TINY_MAX_ELEMENTS)
 			snprintf(sg, sizeof(sg),
 				 "keep up to %d entries in a small flat array (linear search) and "
 				 "build the hash map only when one more comes: %" PRIu64
 				 " instances held more, up to %" PRIu64 " elements",
-				 MP_TINY_MAX_ELEMENTS, s->instances - tiny, s->max_size);
+				 MP_TINY_MAX_ELEMENTS, known - tiny, s->max_size);
 		else
 			snprintf(sg, sizeof(sg),
 				 "use a small flat array (linear search over <= %d entries) "
@@ -1087,10 +1103,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 	 * one array at a third of all bytes). */
 	/* Nor is a std::unordered_map's first array, which its first grow allocates (from the
 	 * built-in bucket): a site whose maps each grew once has no more arrays than maps,
-	 * whatever they cost (a thousand maps of 10 elements each). uthash makes a table's first
-	 * array with it, and an API table may have one from its creation: every grow counts. */
-	bool grew =
-	    s->grows > s->reserved && (s->kind != MP_KIND_UNORDERED_MAP || s->grows > s->instances);
+	 * whatever they cost (a thousand maps of 10 elements each); a copy's first grow seen is
+	 * growth (its array came with the copy). uthash makes a table's first array with it, and an
+	 * API table may have one from its creation: every grow counts. */
+	bool grew = s->grows > s->reserved &&
+		    (s->kind != MP_KIND_UNORDERED_MAP || s->grows + s->copies > s->instances);
 	bool bytes = s->grow_bytes_share >= MP_DOMINANT_BYTES_SHARE;
 	/* Time without the longest grow: one grow preempted by the scheduler must not make a site
 	 * dominant in a short run. */
@@ -1114,8 +1131,9 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 		char how[320] = "";
 		if (s->nverdicts)
 			snprintf(how, sizeof(how), " (see the other verdicts for how)");
-		else if (!s->max_size)
-			; /* no size seen to give */
+		else if (!s->max_size || s->reserved || s->late_reserved ||
+			 (s->flags & MP_SITE_SHRUNK))
+			; /* no size seen to give, or sized already (perhaps again after shrinks) */
 		else if (s->kind == MP_KIND_UTHASH)
 			snprintf(
 			    how, sizeof(how),
@@ -1128,8 +1146,8 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 		else if (s->kind == MP_KIND_API)
 			snprintf(how, sizeof(how),
 				 ": if the size is known before the table is filled, size it for "
-				 "that when it is created (at most %" PRIu64 " elements here)",
-				 s->max_size);
+				 "that when it is created (at most %" PRIu64 " element%s here)",
+				 s->max_size, s->max_size == 1 ? "" : "s");
 		else
 			snprintf(how, sizeof(how),
 				 ": if the size is known before the map is filled, reserve() it "
@@ -1160,24 +1178,29 @@ static bool grew_more(const mp_churn_site_t *o, const mp_churn_site_t *b)
 	return r ? r < 0 : o->line < b->line;
 }
 
-static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t self)
+static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t self, bool late_big)
 {
 	const mp_churn_site_t *best = NULL;
-	size_t callers = 0;
+	size_t callers = 0, qualify = 0;
 	for (uint32_t i = cl->first[self]; i != UINT32_MAX; i = cl->next[i]) {
 		callers++;
 		const mp_churn_site_t *o = &cl->by.sites[i];
 		if (!o->nverdicts || o->verdicts[0].id != MP_V_PRESIZE)
 			continue;
+		qualify++;
 		if (!best || grew_more(o, best))
 			best = o;
 	}
 	if (!best || callers < 2)
 		return;
-	char who[160], at[160] = "";
+	char who[160], at[160] = "", others[96] = "";
 	own_name(best->function, who, sizeof(who));
 	if (best->file[0])
 		snprintf(at, sizeof(at), " (%s:%" PRId64 ")", best->file, best->line);
+	if (qualify > 1)
+		snprintf(others, sizeof(others),
+			 "; %zu of the %zu callers' maps qualify, this one's grew most", qualify,
+			 callers);
 	verdict(s, MP_V_PRESIZE, "", best->verdicts[0].suggestion);
 	mp_verdict_t *v = &s->verdicts[s->nverdicts - 1];
 	/* A long name may cut the texts short: still whole up to there. */
@@ -1185,11 +1208,16 @@ static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t sel
 		     "of the maps made here for %s%s, one of %zu callers: %s", who, at, callers,
 		     best->verdicts[0].evidence) >= (int)sizeof(v->evidence))
 		v->evidence[sizeof(v->evidence) - 1] = 0;
-	size_t len = strlen(v->suggestion), n = sizeof(v->suggestion);
+	/* "once the late reserve() below is dropped" is said of the caller's maps: the site's
+	 * own oversized verdict may not be there to point at */
+	static const char late[] = ", once the late reserve() below is dropped";
+	size_t len = strlen(v->suggestion), n = sizeof(v->suggestion), ll = sizeof(late) - 1;
+	if (!late_big && len > ll && !strcmp(v->suggestion + len - ll, late))
+		v->suggestion[len -= ll] = 0;
 	if (snprintf(v->suggestion + len, n - len,
 		     "; that is for the maps made for %s, whose size it knows (the other callers' "
-		     "maps differ: pass the size in, or reserve in the caller)",
-		     who) >= (int)(n - len))
+		     "maps may differ: pass the size in, or reserve in the caller)%s",
+		     who, others) >= (int)(n - len))
 		v->suggestion[n - 1] = 0;
 }
 

@@ -60,7 +60,9 @@ void mapprof_map_destroy(const void *map, size_t elements) MAPPROF_WEAK_;
 #define MAPPROF_FN_(f)                                                                             \
 	__extension__({                                                                            \
 		__typeof__(&f) mapprof_f_;                                                         \
-		__asm__(".weak " #f "\n\tmovq " #f "@GOTPCREL(%%rip), %0" : "=r"(mapprof_f_));     \
+		__asm__(".weak " #f "\n\t{movq " #f "@GOTPCREL(%%rip), %0|mov %0, QWORD PTR " #f   \
+			"@GOTPCREL[rip]}"                                                          \
+			: "=r"(mapprof_f_));                                                       \
 		mapprof_f_;                                                                        \
 	})
 #else

@@ -649,17 +649,44 @@ int main(int argc, char **argv)
 			m = src;
 			sum += (long)m.size();
 		}
+	} else if (!strcmp(mode, "copies")) {
+		map_t base;
+		base.reserve(30000);
+		for (int i = 0; i < 29000; i++)
+			base[i] = i;
+		for (int k = 0; k < 30; k++) {
+			map_t c = base;
+			for (int i = 0; i < 30000; i++)
+				c[100000 + i] = i; /* COPIES */
+			sum += (long)c.size();
+		}
+	} else if (!strcmp(mode, "refill")) {
+		for (int k = 0; k < 12; k++) {
+			map_t m;
+			for (int r = 0; r < 40; r++) {
+				for (int i = 0; i < 1000; i++)
+					m[i] = i; /* REFILL */
+				sum += (long)m.size();
+				for (int i = 20; i < 1000; i++)
+					m.erase(i);
+				m.rehash(0);
+				m.reserve(1000); /* reserved again for what comes */
+			}
+		}
 	} else if (!strcmp(mode, "helper")) {
 		for (int k = 0; k < 200; k++)
 			sum += helper(1000); /* CALLER_BIG */
 		for (int k = 0; k < 200; k++)
 			sum += helper(10);
-	} else if (!strcmp(mode, "late")) {
+	} else if (!strcmp(mode, "late") || !strcmp(mode, "latebig")) {
 		for (int k = 0; k < 200; k++) {
 			map_t m;
-			for (int i = 0; i < 1000; i++)
+			for (int i = 0; i < 1000; i++) {
+				size_t b = m.bucket_count();
 				m[i] = i; /* LATE */
-			m.reserve(3000);
+				grows += m.bucket_count() != b;
+			}
+			m.reserve(mode[4] ? 20000 : 3000);
 			sum = (long)m.bucket_count();
 		}
 	}
@@ -668,7 +695,7 @@ int main(int argc, char **argv)
 }
 EOF
 if g++ -O1 -g -o "$T/advice/t" "$T/advice/t.cc" 2>"$T/advice/err"; then
-	for m in once big assigned late helper; do
+	for m in once big assigned late latebig copies refill helper; do
 		mp_run "$T/advice_$m" "$T/advice/t" "$m" >"$T/advice_$m.out" 2>"$T/advice_$m.err"
 		"$REPORT" --maps --json "$T/advice_$m"/*.mprof >"$T/advice_$m.json" 2>>"$T/advice_$m.err"
 	done
@@ -697,11 +724,76 @@ oversized: 200 instance(s) reserved ~5087 buckets each (39.74kB of bucket array)
 	expect_eq "a late reserve short of oversized: presize moves it before the inserts" \
 		"presize: -> 200 of them were given a reserve() or rehash() after they were filled, to ~$b buckets each, which grew them once more: make that call right after creating the map, before the inserts, and drop the later one: the map then never grows for 90% of the instances" \
 		"$(verdicts "$T/advice_late.json" '/\* LATE' | grep '^presize:' | sed 's/: .* -> /: -> /')"
+	g=$(($(cut -d' ' -f3 "$T/advice_latebig.out") / 200))
+	expect_eq "an oversized late reserve: presize's average is the one judged, without it" \
+		"presize: 200 instances grew $g.0 times each on average (max $((g + 1)), the late reserve included)" \
+		"$(verdicts "$T/advice_latebig.json" '/\* LATE' | grep '^presize:' | sed 's/ to similar.*//')"
+	expect_eq "copies extended past their arrays: that growth is dominant" "dominant" \
+		"$(verdicts "$T/advice_copies.json" '/\* COPIES' | head -1 | cut -d' ' -f3-)"
+	got=$(verdicts "$T/advice_refill.json" '/\* REFILL' | grep '^presize:')
+	# (moving that reserve before the inserts and dropping it after the shrink would make
+	# every refill grow again)
+	expect_eq "maps shrunk, reserved again and refilled: presize does not move the reserve" \
+		"presize: 1" "$(echo "$got" | cut -d' ' -f1) $(echo "$got" | grep -vc 'drop the later one')"
 	expect_eq "a helper making maps of 1000 for one caller and of 10 for another: presize for the first" \
-		"presize: of the maps made here for main ($T/advice/t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps differ: pass the size in, or reserve in the caller)" \
+		"presize: of the maps made here for main ($T/advice/t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps may differ: pass the size in, or reserve in the caller)" \
 		"$(verdicts "$T/advice_helper.json" '/\* HELPER' | grep '^presize:')"
 else
 	not_ok "the advice program builds" "$(cat "$T/advice/err")"
+fi
+
+# A uthash helper whose callers fill its tables to 2000 and to 3: no presize per caller (the
+# initial size is one for the whole file, not a caller's: it was advised, with "reserve in the
+# caller", and named the site's own line as holding far fewer).
+cat >"$T/advice/ut.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+struct item {
+	int key;
+	UT_hash_handle hh;
+};
+__attribute__((noinline)) static long helper(int n)
+{
+	struct item *head = NULL, *it, *tmp;
+	for (int k = 0; k < n; k++) {
+		it = calloc(1, sizeof(*it));
+		if (!it)
+			exit(1);
+		it->key = k;
+		HASH_ADD_INT(head, key, it); /* UT_HELPER */
+	}
+	long c = HASH_COUNT(head);
+	HASH_ITER(hh, head, it, tmp)
+	{
+		HASH_DEL(head, it);
+		free(it);
+	}
+	return c;
+}
+int main(void)
+{
+	long s = 0;
+	for (int k = 0; k < 50; k++)
+		s += helper(2000);
+	for (int k = 0; k < 950; k++)
+		s += helper(3);
+	printf("%ld\n", s);
+	return 0;
+}
+EOF
+if cc -O1 -g -I"$ROOT/include" -include mapprof/uthash.h -o "$T/advice/ut" "$T/advice/ut.c" \
+	2>"$T/advice/ut.err"; then
+	mp_run "$T/advice_ut" "$T/advice/ut" >"$T/advice_ut.out" 2>"$T/advice_ut.err"
+	"$REPORT" --maps --json "$T/advice_ut"/*.mprof >"$T/advice_ut.json" 2>>"$T/advice_ut.err"
+	got=$(python3 -c '
+import json, sys
+for s in json.load(open(sys.argv[1]))["sites"]:
+    print(s["instances"], " ".join(sorted(v["id"] for v in s["verdicts"])))
+' "$T/advice_ut.json" 2>&1)
+	expect_eq "uthash helper with callers of 2000 and of 3 items: no presize per caller" \
+		"1000 reuse tiny" "$got"
+else
+	not_ok "the uthash helper program builds" "$(cat "$T/advice/ut.err")"
 fi
 
 # --- split DWARF whose .dwo files are gone: no inlined frames, and the program's function

@@ -95,7 +95,7 @@ def one_site(name, kind):
            "sites: %r" % [(x["stack"], names[x["stack"]][:4]) for x in lst])
     return lst[0] if lst else None
 
-kind = {"uthash": 1, "umap": 2, "api": 3, "plain": 2, "contend": 2}[re.sub(r"_(nopie|hidden)$", "", suite)]
+kind = {"uthash": 1, "umap": 2, "api": 3, "plain": 2, "contend": 2}[re.sub(r"_(nopie|hidden|intel)$", "", suite)]
 if suite == "plain":
     tap.eq("no uthash grows without the header", 0,
            sum(v for k, v in grows.items() if k[1] == 1))
@@ -373,6 +373,15 @@ run uthash_nopie maps_uthash_nopie
 check_py uthash_nopie "$T/uthash_nopie" "$T/uthash_nopie.out"
 run api_nopie maps_api_nopie
 check_py api_nopie "$T/api_nopie" "$T/api_nopie.out"
+# and built with -masm=intel (the GOT load was AT&T only: such a build did not compile)
+for p in uthash api; do
+	if [ -x "$PROGS/maps_${p}_intel" ]; then
+		run ${p}_intel maps_${p}_intel
+		check_py ${p}_intel "$T/${p}_intel" "$T/${p}_intel.out"
+	else
+		not_ok "maps_${p}_intel builds with -masm=intel (make programs)"
+	fi
+done
 # And with the headers included under `#pragma GCC visibility push(hidden)`, as a library's
 # sources often are: hidden weak references were bound to 0 at link time.
 for p in uthash api; do
