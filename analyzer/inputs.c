@@ -142,10 +142,16 @@ static void keep_one_rate(mp_inputs_t *in, const seen_t *seen, size_t nseen)
 		if (snaps > 1)
 			snprintf(more, sizeof(more),
 				 " (and %zu earlier snapshot(s) of its process)", snaps - 1);
-		fprintf(stderr,
-			"mapprof-report: warning: skipped: %s%s: sampled at rate %llu, the others "
-			"kept at rate %llu\n",
-			d->name, more, (unsigned long long)d->rate, (unsigned long long)best);
+		char how[64];
+		if (d->rate)
+			snprintf(how, sizeof(how), "sampled at rate %llu",
+				 (unsigned long long)d->rate);
+		else
+			snprintf(how, sizeof(how), "sampling was off (rate 0)");
+		fprintf(
+		    stderr,
+		    "mapprof-report: warning: skipped: %s%s: %s, the others kept at rate %llu\n",
+		    d->name, more, how, (unsigned long long)best);
 		mp_dump_free(d);
 		in->skipped += snaps ? snaps : 1;
 		in->read -= snaps ? snaps : 1;

@@ -199,12 +199,16 @@ static int parse_args(int argc, char **argv, opts_t *o)
 	 * overwritten. */
 	struct stat out_st, in_st;
 	if (o->output && stat(o->output, &out_st) == 0 && S_ISREG(out_st.st_mode)) {
-		bool input = is_dump(o->output);
+		bool dump = is_dump(o->output), input = false;
 		for (size_t k = 0; k < o->ndumps && !input; k++)
 			input = stat(o->dumps[k], &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
 				in_st.st_ino == out_st.st_ino;
-		if (input)
+		if (dump)
 			return usage_error("-o %s: that is a mapprof dump (it would be "
+					   "overwritten); give another file name",
+					   o->output);
+		if (input)
+			return usage_error("-o %s: that is one of the inputs (it would be "
 					   "overwritten); give another file name",
 					   o->output);
 	}

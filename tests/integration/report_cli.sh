@@ -97,6 +97,9 @@ for order in "a b sampled off" "off sampled b a"; do
 	expect_rc "--keep-going over mixed rates ($order): exit 0, the odd ones skipped" 0 \
 		'warning: skipped: .*sampled.mprof: sampled at rate 4096, the others kept at rate 1' \
 		"$REPORT" --keep-going --top 50 "${files[@]}"
+	expect_rc "--keep-going over mixed rates ($order): the rate-0 one was not sampled" 0 \
+		'warning: skipped: .*off.mprof: sampling was off \(rate 0\), the others kept at rate 1' \
+		"$REPORT" --keep-going --top 50 "${files[@]}"
 	out=$("$REPORT" --keep-going --top 50 "${files[@]}" 2>/dev/null)
 	expect_eq "--keep-going over mixed rates ($order): the report of the rate-1 dumps" \
 		"$("$REPORT" --top 50 "$T/a.mprof" "$T/b.mprof" 2>/dev/null | tail -n +2)" \
@@ -127,6 +130,10 @@ expect_rc "-o naming a dump that is no input (-o m.*.mprof): exit 1" 1 'in.mprof
 	"$REPORT" -o "$T/in.mprof" "$T/b.mprof"
 cmp -s "$T/a.mprof" "$T/in.mprof" && ok "-o naming a dump: the dump is untouched" ||
 	not_ok "-o naming a dump: the dump is untouched"
+# an input that is no dump (--keep-going would skip it) is not called one
+echo "notes" >"$T/notes.txt"
+expect_rc "-o naming an input that is no dump: exit 1, says so" 1 'notes.txt: that is one of the inputs' \
+	"$REPORT" --keep-going -o "$T/notes.txt" "$T/b.mprof" "$T/notes.txt"
 expect_rc "--profile without a value: says what it needs" 1 '--profile needs heap or grow' \
 	"$REPORT" "$T/a.mprof" --profile
 out=$("$REPORT" --top 1 "$T/a.mprof" "$T/a.mprof" 2>&1)
