@@ -63,8 +63,9 @@ static int seen_cmp(const void *a, const void *b)
  * altered. An input error, or with keep_going a warning (keep_latest's choice stands). Checked
  * over every dump read, so the outcome does not depend on the order given either. */
 /* Also counts the distinct snapshots in *distinct: a file given twice, or a copy of one, is
- * one dump read. */
-static int check_copies(seen_t *seen, size_t n, bool keep_going, size_t *distinct)
+ * one dump read; and in *altered the other contents of a snapshot that keep_going left out,
+ * which count as skipped files. */
+static int check_copies(seen_t *seen, size_t n, bool keep_going, size_t *distinct, size_t *altered)
 {
 	if (n)
 		qsort(seen, n, sizeof(*seen), seen_cmp);
@@ -77,6 +78,7 @@ static int check_copies(seen_t *seen, size_t n, bool keep_going, size_t *distinc
 		}
 		if (a->hash == b->hash)
 			continue;
+		++*altered;
 		fprintf(
 		    stderr,
 		    "mapprof-report: %s%s and %s are both dump %llu of process %u but differ%s\n",
@@ -297,7 +299,9 @@ int mp_inputs_load(mp_inputs_t *in, char *const *paths, size_t npaths, bool keep
 		    (seen_t){d.pid, d.start_ns, d.seq, d.content_hash, mp_xstrdup(d.name)};
 		keep_latest(in, &d);
 	}
-	int copies = check_copies(seen, nseen, keep_going, &in->read);
+	size_t altered = 0;
+	int copies = check_copies(seen, nseen, keep_going, &in->read, &altered);
+	in->skipped += altered;
 	if (copies != MP_OK) {
 		free_seen(seen, nseen);
 		return copies;

@@ -185,6 +185,9 @@ o1=$("$REPORT" --keep-going --folded "$T/a.mprof" "$T/a_other.mprof" 2>/dev/null
 o2=$("$REPORT" --keep-going --folded "$T/a_other.mprof" "$T/a.mprof" 2>/dev/null)
 [ -n "$o1" ] && [ "$o1" = "$o2" ] && ok "--keep-going: of two contents of one snapshot, the kept one does not depend on the order" ||
 	not_ok "--keep-going: of two contents of one snapshot, the kept one does not depend on the order"
+expect_eq "--keep-going: the content of one snapshot left out counts as a skipped file" \
+	"1 file(s) skipped" \
+	"$("$REPORT" --keep-going --top 1 "$T/a.mprof" "$T/a_other.mprof" 2>/dev/null | head -1 | grep -o '[0-9]* file(s) skipped')"
 cp "$T/a.mprof" "$T/a_copy.mprof"
 expect_rc "one snapshot given twice (a copy): exit 0" 0 '' "$REPORT" --top 3 "$T/a.mprof" "$T/a_copy.mprof"
 : >"$T/empty.mprof"
