@@ -757,6 +757,11 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 	 * what reaching its largest size once takes (a doubling each, from one bucket). */
 	uint64_t once = (uint64_t)(64 - __builtin_clzll(s->max_size | 1));
 	bool refills = (s->flags & MP_SITE_SHRUNK) && s->max_grows > 2 * once + 2;
+	/* The same, where the program reserves again after each shrink (the map then regrows by
+	 * that reserve, not by inserts, so it is not SHRUNK): late reserves, and a map grown far
+	 * more often than filling it once takes. */
+	bool rereserved = s->kind == MP_KIND_UNORDERED_MAP && !refills && s->late_reserved &&
+			  2 * s->late_reserved >= s->instances && s->max_grows > 2 * once + 2;
 	if ((s->instances >= MP_PRESIZE_MIN_INSTANCES || refills) &&
 	    typical >= MP_PRESIZE_MIN_GROWS && spread_ok(s) && !hash_grows) {
 		uint64_t n = s->size_p90;
@@ -822,6 +827,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 					    : "size the table",
 				 n, some || reserves ? "they are created" : "it is created",
 				 some || reserves ? "a table" : "it");
+		} else if (rereserved) {
+			snprintf(
+			    sg, sizeof(sg),
+			    "maps here are given a reserve() or rehash() again and again once "
+			    "filled (one grew %" PRIu64 " times, where filling it once to %" PRIu64
+			    " elements takes about %" PRIu64 "): if the program shrinks them in "
+			    "between (rehash(0), or reserve() below the size), drop the shrink and "
+			    "the reserve() after it: erase and clear() keep the buckets",
+			    s->max_grows, s->max_size, once);
 		} else if (late_move) {
 			snprintf(
 			    sg, sizeof(sg),
@@ -957,17 +971,19 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 	/* A std::unordered_map reserved and then given its elements by assignment was seen
 	 * holding nothing (operator= passes no rehash policy): its size is unknown, not tiny.
 	 * Such maps are among the reserved ones never seen holding an element (size_hist[0]:
-	 * the largest size seen); counted out, of the tiny ones and of the whole. */
+	 * the largest size seen); counted out of the tiny ones (and of those that held more),
+	 * not of the whole: they may be as large as the others. */
 	uint64_t tiny = s->tiny, known = s->instances;
 	if (s->kind == MP_KIND_UNORDERED_MAP) {
 		uint64_t unknown = s->size_hist[0] < s->reserved ? s->size_hist[0] : s->reserved;
 		tiny = tiny > unknown ? tiny - unknown : 0;
 		known = known > unknown ? known - unknown : 0;
 	}
-	if (known >= MP_TINY_MIN_INSTANCES && (double)tiny >= MP_TINY_MIN_SHARE * (double)known) {
+	if (s->instances >= MP_TINY_MIN_INSTANCES &&
+	    (double)tiny >= MP_TINY_MIN_SHARE * (double)s->instances) {
 		snprintf(ev, sizeof(ev),
 			 "%" PRIu64 " of %" PRIu64 " instances never held more than %d elements",
-			 tiny, known, MP_TINY_MAX_ELEMENTS);
+			 tiny, s->instances, MP_TINY_MAX_ELEMENTS);
 		/* The others may be large: a flat array alone would search them linearly. */
 		if (s->max_size > MP_TINY_MAX_ELEMENTS)
 			snprintf(sg, sizeof(sg),
@@ -1131,9 +1147,16 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 		char how[320] = "";
 		if (s->nverdicts)
 			snprintf(how, sizeof(how), " (see the other verdicts for how)");
-		else if (!s->max_size || s->reserved || s->late_reserved ||
-			 (s->flags & MP_SITE_SHRUNK))
-			; /* no size seen to give, or sized already (perhaps again after shrinks) */
+		else if (!s->max_size || s->late_reserved || (s->flags & MP_SITE_SHRUNK))
+			; /* no size seen to give, or sized again after they were filled */
+		else if (s->reserved && s->kind == MP_KIND_UNORDERED_MAP)
+			snprintf(how, sizeof(how),
+				 ": the reserve() is too small for the largest map here (%" PRIu64
+				 " elements, %" PRIu64 " grows): reserve(%" PRIu64
+				 ") if its size is known when it is made",
+				 s->max_size, s->max_grows, s->max_size);
+		else if (s->reserved)
+			; /* an API table sized too small: its size is its code's */
 		else if (s->kind == MP_KIND_UTHASH)
 			snprintf(
 			    how, sizeof(how),
@@ -1212,8 +1235,14 @@ static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t sel
 	 * own oversized verdict may not be there to point at */
 	static const char late[] = ", once the late reserve() below is dropped";
 	size_t len = strlen(v->suggestion), n = sizeof(v->suggestion), ll = sizeof(late) - 1;
-	if (!late_big && len > ll && !strcmp(v->suggestion + len - ll, late))
-		v->suggestion[len -= ll] = 0;
+	if (!late_big && len > ll && !strcmp(v->suggestion + len - ll, late)) {
+		len -= ll;
+		len += (size_t)snprintf(v->suggestion + len, n - len,
+					", once their reserve() after the inserts, oversized for "
+					"them, is dropped");
+		if (len >= n)
+			len = n - 1;
+	}
 	if (snprintf(v->suggestion + len, n - len,
 		     "; that is for the maps made for %s, whose size it knows (the other callers' "
 		     "maps may differ: pass the size in, or reserve in the caller)%s",
