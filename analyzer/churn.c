@@ -1218,8 +1218,11 @@ static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t sel
 		return;
 	char who[160], at[160] = "", others[96] = "";
 	own_name(best->function, who, sizeof(who));
-	if (best->file[0])
-		snprintf(at, sizeof(at), " (%s:%" PRId64 ")", best->file, best->line);
+	if (best->file[0]) { /* its file's name only: the evidence has room for 320 bytes */
+		const char *base = strrchr(best->file, '/');
+		snprintf(at, sizeof(at), " (%s:%" PRId64 ")", base ? base + 1 : best->file,
+			 best->line);
+	}
 	if (qualify > 1)
 		snprintf(others, sizeof(others),
 			 "; %zu of the %zu callers' maps qualify, this one's grew most", qualify,

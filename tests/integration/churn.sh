@@ -784,7 +784,7 @@ oversized: 200 instance(s) reserved ~5087 buckets each (39.74kB of bucket array)
 		"-> start here: this site's growth is a large part of the run's cost: the reserve() is too small for the largest map here (200000 elements, $((g + 1)) grows): reserve(200000) if its size is known when it is made" \
 		"$(verdicts "$T/advice_small.json" '/\* SMALL' | grep '^dominant:' | sed 's/.* -> /-> /')"
 	expect_eq "a helper making maps of 1000 for one caller and of 10 for another: presize for the first" \
-		"presize: of the maps made here for main ($T/advice/t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps may differ: pass the size in, or reserve in the caller)" \
+		"presize: of the maps made here for main (t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps may differ: pass the size in, or reserve in the caller)" \
 		"$(verdicts "$T/advice_helper.json" '/\* HELPER' | grep '^presize:')"
 else
 	not_ok "the advice program builds" "$(cat "$T/advice/err")"
