@@ -724,9 +724,8 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			late_each / MP_OVERSIZED_FACTOR >= s->max_size;
 	/* A late reserve short of oversized still grows the maps after they were filled: sizing
 	 * them for what they held spares the grows before it, not it. Moved before the inserts,
-	 * it spares both. */
-	/* (Once per map: one shrunk and refilled, reserved again each time, needs that reserve
-	 * after each shrink; SHRUNK below.) */
+	 * it spares both; once per map only (one shrunk and refilled, reserved again each time,
+	 * needs that reserve after each shrink: rereserved and SHRUNK, below). */
 	bool late_move = s->kind == MP_KIND_UNORDERED_MAP && !late_big && s->late_reserved &&
 			 2 * s->late_reserved >= s->instances && late_each > s->size_p90 &&
 			 !(s->flags & MP_SITE_SHRUNK) &&
@@ -1183,13 +1182,6 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 	}
 }
 
-/* Worst first: sites with a verdict or that grew beyond their reserves (a site whose every
- * grow is its maps' one reserve has sized them: its bytes are the maps, not growth, as for
- * dominant; unless the reserve is oversized), then bytes allocated by growth, then grows, then
- * instances; ties by place. */
-/* No presize for s as a whole: one of its callers' maps may still qualify (a helper that
- * builds maps of 1000 for one caller and of 10 for another has p50 and p90 far apart). The
- * caller whose maps grew most among those that do, named, when there are several callers. */
 /* Whether caller site o grew more than b: the same choice in any order of the dumps. */
 static bool grew_more(const mp_churn_site_t *o, const mp_churn_site_t *b)
 {
@@ -1201,6 +1193,9 @@ static bool grew_more(const mp_churn_site_t *o, const mp_churn_site_t *b)
 	return r ? r < 0 : o->line < b->line;
 }
 
+/* No presize for s as a whole: one of its callers' maps may still qualify (a helper that
+ * builds maps of 1000 for one caller and of 10 for another has p50 and p90 far apart). The
+ * caller whose maps grew most among those that do, named, when there are several callers. */
 static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t self, bool late_big)
 {
 	const mp_churn_site_t *best = NULL;
@@ -1253,6 +1248,10 @@ static void caller_presize(mp_churn_site_t *s, const callers_t *cl, uint32_t sel
 		v->suggestion[n - 1] = 0;
 }
 
+/* Worst first: sites with a verdict or that grew beyond their reserves (a site whose every
+ * grow is its maps' one reserve has sized them: its bytes are the maps, not growth, as for
+ * dominant; unless the reserve is oversized), then bytes allocated by growth, then grows, then
+ * instances; ties by place. */
 static int worse(const void *a, const void *b)
 {
 	const mp_churn_site_t *x = a, *y = b;

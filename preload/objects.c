@@ -69,7 +69,8 @@ static bool exe_is_loader(const struct dl_phdr_info *info)
 	return false;
 }
 
-void mp_object_segment(const struct dl_phdr_info *info, const ElfW(Phdr) * ph, mp_object_t *o)
+/* o's start, limit and offset: those of the executable segment ph of info's object. */
+static void set_segment(const struct dl_phdr_info *info, const ElfW(Phdr) * ph, mp_object_t *o)
 {
 	o->start = info->dlpi_addr + ph->p_vaddr;
 	o->limit = o->start + ph->p_memsz;
@@ -109,7 +110,7 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			name = exe;
 	}
 	o->bias = info->dlpi_addr;
-	mp_object_segment(info, text, o);
+	set_segment(info, text, o);
 	o->path = name;
 	o->path_len = strlen(name);
 	build_id(info, &o->build_id, &o->build_id_len);
@@ -150,7 +151,7 @@ static int one(struct dl_phdr_info *info, size_t size, void *data)
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
 		    info->dlpi_addr + ph->p_vaddr == first)
 			continue;
-		mp_object_segment(info, ph, &o);
+		set_segment(info, ph, &o);
 		mp_object_put(c->b, &o);
 		c->count++;
 	}

@@ -20,9 +20,6 @@ typedef struct mp_object {
  * point there); false for an object without an executable segment. */
 MP_HIDDEN bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			    mp_object_t *o);
-/* Sets o's start, limit and offset to those of the executable segment ph of info's object. */
-MP_HIDDEN void mp_object_segment(const struct dl_phdr_info *info, const ElfW(Phdr) * ph,
-				 mp_object_t *o);
 MP_HIDDEN void mp_object_put(struct mp_buf *b, const mp_object_t *o);
 MP_HIDDEN void mp_allocstats_init(void);
 /* read false: the section says nothing (a dump from a signal handler). */
