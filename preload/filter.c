@@ -38,7 +38,8 @@ bool mp_filter_init(void)
 }
 
 /* Adds d (+1 or -1) to the nibble at shift sh unless it is stuck at 15 (or would go below 0).
- * A CAS loop: the other nibble of the byte may change concurrently. */
+ * A CAS loop: the other nibble of the byte may change concurrently, unless the process has one
+ * thread (mp.h: then a plain store). */
 static void bump(const void *p, unsigned sh, int d)
 {
 	uint8_t *s = slot(p);
@@ -48,6 +49,10 @@ static void bump(const void *p, unsigned sh, int d)
 		if (c == 15 || (d < 0 && c == 0))
 			return;
 		nv = (uint8_t)((old & ~(15u << sh)) | ((c + (unsigned)d) << sh));
+		if (mp_likely(mp_single_threaded())) {
+			__atomic_store_n(s, nv, __ATOMIC_RELAXED);
+			return;
+		}
 	} while (
 	    !__atomic_compare_exchange_n(s, &old, nv, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }

@@ -591,7 +591,9 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 		late_reserve(m, to);
 	if (elements > m->size)
 		mp_maps_set_size_locked(m, elements);
-	add_tid(m, mp_maps_tid());
+	uint32_t tid = mp_maps_tid();
+	if (tid != m->last_tid) /* the thread of its last grow again: known, no turn */
+		add_tid(m, tid);
 	/* A site reserves when its maps are sized before their first grow: a reserve() after
 	 * inserts, or one that libstdc++ makes itself for a bulk operation (a multimap merge,
 	 * assigning an initializer list), leaves the insert-driven growth before it to presize. */

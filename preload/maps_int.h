@@ -238,6 +238,14 @@ MP_HIDDEN void mp_maps_wake(void);
 static inline void mp_maps_lock(void)
 {
 	int z = 0;
+	/* One thread: nobody else takes it (same-thread reentry is ruled out by the guard, as
+	 * for the atomic path), so a plain store; the fences keep the compiler's order. */
+	if (mp_likely(mp_single_threaded()) &&
+	    __atomic_load_n(&mp_maps_lock_word, __ATOMIC_RELAXED) == 0) {
+		__atomic_store_n(&mp_maps_lock_word, 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_ACQUIRE);
+		return;
+	}
 	if (mp_unlikely(!__atomic_compare_exchange_n(&mp_maps_lock_word, &z, 1, false,
 						     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
 		mp_maps_lock_slow();
@@ -246,11 +254,26 @@ static inline void mp_maps_lock(void)
 static inline bool mp_maps_trylock(void)
 {
 	int z = 0;
+	if (mp_likely(mp_single_threaded())) {
+		if (__atomic_load_n(&mp_maps_lock_word, __ATOMIC_RELAXED) != 0)
+			return false;
+		__atomic_store_n(&mp_maps_lock_word, 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_ACQUIRE);
+		return true;
+	}
 	return __atomic_compare_exchange_n(&mp_maps_lock_word, &z, 1, false, __ATOMIC_ACQUIRE,
 					   __ATOMIC_RELAXED);
 }
+/* Still one thread now: none can wait on the word. A lock taken plainly and released after
+ * the process made a thread (only a signal handler could, and pthread_create is not
+ * async-signal-safe) takes the atomic path here, which wakes a waiter. */
 static inline void mp_maps_unlock(void)
 {
+	if (mp_likely(mp_single_threaded())) {
+		__atomic_signal_fence(__ATOMIC_RELEASE);
+		__atomic_store_n(&mp_maps_lock_word, 0, __ATOMIC_RELAXED);
+		return;
+	}
 	if (mp_unlikely(__atomic_exchange_n(&mp_maps_lock_word, 0, __ATOMIC_RELEASE) == 2))
 		mp_maps_wake();
 }

@@ -19,6 +19,18 @@
 #define mp_likely(x)   __builtin_expect(!!(x), 1)
 #define mp_unlikely(x) __builtin_expect(!!(x), 0)
 
+/* glibc's own test for skipping atomics (its malloc and libstdc++'s reference counts use it):
+ * true until the process first creates a thread, and never true again (pthread_create clears
+ * it before the thread exists; a fork child of a threaded process keeps it false). While it
+ * holds, no other thread can see what this one writes, so a lock word or a shared counter
+ * needs no locked instruction: the map-grow path takes the maps lock twice and bumps the
+ * filter twice, a sixth of its cost in a single-threaded program (the benchmark's umap). */
+extern char __libc_single_threaded;
+static inline bool mp_single_threaded(void)
+{
+	return __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
+}
+
 /* One state for the whole shim, checked first by every entry point. Written by init (once),
  * by the fault path (to DISABLED) and by the fork child handler; read everywhere, relaxed. */
 enum mp_state {
