@@ -524,6 +524,7 @@ static void fold(mp_churn_site_t *s, const mp_dump_site_t *d)
 	s->lf_lowered += d->lf_lowered;
 	s->late_reserved += d->late_reserved;
 	s->late_buckets = mp_add_sat_u64(s->late_buckets, d->late_buckets);
+	s->moved_out += d->moved_out;
 	s->max_threads = max64(s->max_threads, d->max_threads);
 	s->noexpand += d->noexpand;
 	s->grow_bytes = mp_add_sat_u64(s->grow_bytes, d->grow_bytes);
@@ -887,6 +888,17 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    "which spares rehashing them): it then never grows for 90%% of the "
 			    "instances",
 			    n, s->copies, n);
+		} else if (2 * s->moved_out >= s->instances) {
+			/* Moved out after each fill: the map left behind restarts from one bucket,
+			 * and a constructor ran once for all its fills. */
+			snprintf(
+			    sg, sizeof(sg),
+			    "call reserve(%" PRIu64 ") on the map each time before it is "
+			    "filled (%" PRIu64 " of the instances were moved out of it, or "
+			    "swapped away, and took its buckets along: a bucket count given to "
+			    "its constructor serves its first fill only): it then never grows "
+			    "for 90%% of the instances",
+			    n, s->moved_out);
 		} else {
 			/* A range constructor fills the map itself: there is no "before" to reserve
 			 * in, but its bucket-count argument sizes it first. */
@@ -957,6 +969,18 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    "other.end()) instead, which keeps the buckets%s",
 			    s->copies, alive > 1 ? "the" : "one", alive > 1 ? "s" : "",
 			    alive > 1 ? "them" : "it", keep);
+		else if (2 * s->moved_out >= s->instances)
+			/* The map is filled, then moved out (into a by-value parameter, another
+			 * map) or swapped with an empty one, and the new owner frees the buckets:
+			 * hoisted or not, the map left behind starts from one bucket. */
+			snprintf(sg, sizeof(sg),
+				 "%" PRIu64 " of them were moved out of the map they were filled "
+				 "in (std::move into a by-value parameter or another map, or a "
+				 "swap with an empty one), which took the buckets along and left a "
+				 "map that starts again from one bucket: pass the map by reference "
+				 "(or move it back when done), and empty it with clear(), which "
+				 "keeps the buckets%s",
+				 s->moved_out, keep);
 		else
 			/* A map hoisted already but reset by assigning or swapping in a new one is
 			 * an instance per reset, as a map made per call is. */

@@ -391,6 +391,13 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 			uint64_t v = ld64(c);
 			d->sites[i].late_buckets = d->sites[i].late_reserved ? v : 0;
 		}
+	/* 1.9: moved_out, a part of instances */
+	if (left(c) >= (size_t)d->nsites * 8)
+		for (uint32_t i = 0; i < d->nsites; i++) {
+			uint64_t v = ld64(c);
+			d->sites[i].moved_out =
+			    v <= d->sites[i].instances ? v : d->sites[i].instances;
+		}
 	return MP_OK;
 }
 

@@ -112,14 +112,17 @@ static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 		fprintf(f, "  (%s)", type);
 	}
 	fputc('\n', f);
-	char presized[96] = "";
+	char presized[160] = "";
 	int at = 0;
 	if (s->reserved) /* instances whose first grow was a reserve(): it counts among grows */
 		at =
 		    snprintf(presized, sizeof(presized), "   sized up front %" PRIu64, s->reserved);
 	if (s->copies) /* instances whose bucket array came from another map */
-		snprintf(presized + at, sizeof(presized) - (size_t)at, "   copies %" PRIu64,
-			 s->copies);
+		at += snprintf(presized + at, sizeof(presized) - (size_t)at, "   copies %" PRIu64,
+			       s->copies);
+	if (s->moved_out) /* instances that ended in another map than their own */
+		snprintf(presized + at, sizeof(presized) - (size_t)at, "   moved out %" PRIu64,
+			 s->moved_out);
 	fprintf(f,
 		"   instances %" PRIu64 " (live %" PRIu64 ", at most %" PRIu64
 		" at once)   grows %" PRIu64 " (%.1f per instance, max %" PRIu64 ")%s\n",
@@ -202,10 +205,11 @@ static void site_json(FILE *f, const mp_churn_site_t *s)
 	fprintf(f,
 		",\"line\":%" PRId64 ",\"instances\":%" PRIu64 ",\"live\":%" PRIu64
 		",\"max_live\":%" PRIu64 ",\"grows\":%" PRIu64 ",\"grows_per_instance\":%.3f"
-		",\"max_grows\":%" PRIu64 ",\"reserved\":%" PRIu64 ",\"copies\":%" PRIu64,
+		",\"max_grows\":%" PRIu64 ",\"reserved\":%" PRIu64 ",\"copies\":%" PRIu64
+		",\"moved_out\":%" PRIu64,
 		s->line, s->instances, s->live, s->max_live, s->grows,
 		s->instances ? (double)s->grows / (double)s->instances : 0.0, s->max_grows,
-		s->reserved, s->copies);
+		s->reserved, s->copies, s->moved_out);
 	fprintf(f,
 		",\"final_size\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"max\":%" PRIu64
 		"},\"lifetime_ns\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 "}",

@@ -189,12 +189,13 @@ static void put_sites(struct mp_buf *b, const snapshot_t *sn)
 			count++;
 		}
 	}
-	/* 1.2, 1.3, 1.7 (two) and 1.8 (two): appended after the entries, one per entry in their
-	 * order each */
+	/* 1.2, 1.3, 1.7 (two), 1.8 (two) and 1.9: appended after the entries, one per entry in
+	 * their order each */
 	static const size_t field[] = {
 	    offsetof(mp_site_agg_t, heap_grow_bytes), offsetof(mp_site_agg_t, turns),
 	    offsetof(mp_site_agg_t, copies),	      offsetof(mp_site_agg_t, lf_lowered),
-	    offsetof(mp_site_agg_t, late_reserved),   offsetof(mp_site_agg_t, late_buckets)};
+	    offsetof(mp_site_agg_t, late_reserved),   offsetof(mp_site_agg_t, late_buckets),
+	    offsetof(mp_site_agg_t, moved_out)};
 	for (size_t pass = 0; pass < sizeof(field) / sizeof(field[0]); pass++)
 		for (size_t i = 0; i < sn->nsites; i++)
 			if (site_written(&sn->sites[i]))

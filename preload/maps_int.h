@@ -44,6 +44,10 @@ typedef struct mp_site_agg {
 	 * grow, and the sum of their largest such bucket counts: a map sized far beyond what it
 	 * holds once it was filled (1.8) */
 	uint64_t late_reserved, late_buckets;
+	/* unordered_map: instances whose bucket array was freed by another map than the one they
+	 * grew in: moved out of it (std::move into a parameter or another map, a swap) and ended
+	 * there, while the map left behind restarts from one bucket (1.9) */
+	uint64_t moved_out;
 } mp_site_agg_t;
 
 /* Instances alive at once over every site (of one kind) with `pc` among the first

@@ -528,6 +528,24 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
 	mp_maps_unlock();
 }
 
+/* Maps lock held: whether m's map, whose array p is freed with no grow pending, left the map
+ * object it grew in first (moved out into a parameter or another map, or swapped with an empty
+ * one), and another object frees its array. Seen when m was found at a new address since
+ * (detached: keyed by its array), or when the object it grew in lies in a live frame of this
+ * thread's stack, where it can be read: it holds its single built-in bucket, as a moved-from
+ * map does. A map ending in place still holds p as it frees it (its destructor, a move
+ * assignment over it); one copy-assigned over holds the new array first. A map in the heap,
+ * which may be gone, is not told. */
+static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
+{
+	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))
+		return true;
+	const void *self = (const void *)(m->key >> 2);
+	const struct table_head *h = head_of(self);
+	return mp_stack_live_frames(t, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)) &&
+	       single_bucket(self, h->buckets);
+}
+
 /* Guard held, no lock held, before the real free: p hit the filter's map counter. */
 void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 {
@@ -567,6 +585,8 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	/* No grow pending: the map freed its buckets for good. */
 	if (x->policy_serial == owner->serial)
 		mp_maps_cxx_flush_locked();
+	if ((owner->key & 3) == MP_KIND_UNORDERED_MAP && moved_out(t, owner, p))
+		owner->site->agg.moved_out++;
 	mp_maps_kill_locked(owner, now);
 	mp_maps_unlock();
 }

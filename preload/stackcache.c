@@ -159,6 +159,14 @@ static __attribute__((always_inline)) inline const uintptr_t *first_slot(void)
 	return NULL;
 }
 
+bool mp_stack_live_frames(mp_tls_t *t, uintptr_t a, size_t len)
+{
+	mp_thread_t *r = t->rec;
+	const struct mp_stack_cache *c = r ? r->scache : NULL;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	return c && sp >= c->lo && sp < c->hi && a > sp && a < c->hi && len <= c->hi - a;
+}
+
 static inline bool slots_hold(const struct sc_entry *e)
 {
 	for (int i = 0; i < e->n; i++) {

@@ -11,12 +11,13 @@
 #define MP_DUMP_MAGIC	  "MPROFDMP"
 #define MP_DUMP_MAGIC_LEN 8
 #define MP_DUMP_MAJOR	  1 /* readers refuse a newer major */
-/* A dump with MIXED_SAMPLES is 2.x (2.0 is 1.6 with them, 2.1 is 1.7, 2.2 is 1.8): its size-0
+/* A dump with MIXED_SAMPLES is 2.x (2.0 is 1.6 with them, 2.1 is 1.7, 2.2 is 1.8,
+ * 2.3 is 1.9): its size-0
  * samples hold objects of many sizes, which a 1.x reader would take for objects of size 0, so it
  * refuses the file. */
 #define MP_DUMP_MAJOR_MIXED 2
 #define MP_DUMP_MINOR                                                                              \
-	8 /* readers accept any minor: new fields go in new sections, or after a section's own */
+	9 /* readers accept any minor: new fields go in new sections, or after a section's own */
 #define MP_DUMP_MINOR_MIXED	 (MP_DUMP_MINOR - 6) /* with MP_DUMP_MAJOR_MIXED */
 #define MP_DUMP_FILE_HEADER_SIZE 16
 

@@ -640,6 +640,10 @@ __attribute__((noinline)) static long helper(int n)
 		m[i] = i; /* HELPER */
 	return (long)m.size();
 }
+__attribute__((noinline)) static long consume(map_t m)
+{
+	return (long)m.size();
+}
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -712,6 +716,18 @@ int main(int argc, char **argv)
 			grows += m.bucket_count() != b;
 		}
 		sum = (long)m.size();
+	} else if (!strcmp(mode, "movedout") || !strcmp(mode, "swapped")) {
+		map_t m; /* hoisted, and cleared: but moved out, or swapped with an empty one */
+		for (int k = 0; k < 300; k++) {
+			m.clear();
+			for (int i = 0; i < 100; i++)
+				m[i + k] = i; /* MOVED */
+			sum += m.size();
+			if (mode[0] == 'm')
+				sum += consume(std::move(m));
+			else
+				map_t().swap(m);
+		}
 	} else if (!strcmp(mode, "helper")) {
 		for (int k = 0; k < 200; k++)
 			sum += helper(1000); /* CALLER_BIG */
@@ -734,7 +750,8 @@ int main(int argc, char **argv)
 }
 EOF
 if g++ -O1 -g -o "$T/advice/t" "$T/advice/t.cc" 2>"$T/advice/err"; then
-	for m in once big assigned late latebig copies refill mixedassign latehelper small helper; do
+	for m in once big assigned late latebig copies refill mixedassign latehelper small helper \
+		movedout swapped; do
 		mp_run "$T/advice_$m" "$T/advice/t" "$m" >"$T/advice_$m.out" 2>"$T/advice_$m.err"
 		"$REPORT" --maps --json "$T/advice_$m"/*.mprof >"$T/advice_$m.json" 2>>"$T/advice_$m.err"
 	done
@@ -786,6 +803,25 @@ oversized: 200 instance(s) reserved ~5087 buckets each (39.74kB of bucket array)
 	expect_eq "a helper making maps of 1000 for one caller and of 10 for another: presize for the first" \
 		"presize: of the maps made here for main (t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps may differ: pass the size in, or reserve in the caller)" \
 		"$(verdicts "$T/advice_helper.json" '/\* HELPER' | grep '^presize:')"
+	# A map hoisted and cleared, but moved out into a by-value parameter (or swapped with an
+	# empty map) after each fill: "hoist one map" and "give its constructor the size" were
+	# advised (black-box QA); the map left behind starts from one bucket each time.
+	for m in movedout swapped; do
+		got=$(verdicts "$T/advice_$m.json" '/\* MOVED')
+		expect_eq "$m: every instance moved out, reuse says pass it by reference" \
+			"300 1200 dominant presize reuse|1|1|0" \
+			"$(echo "$got" | head -1)|$(echo "$got" | grep -c '^reuse: .* -> 300 of them were moved out of the map they were filled in .*pass the map by reference (or move it back when done), and empty it with clear()')|$(echo "$got" | grep -c '^presize: .* -> call reserve(100) on the map each time before it is filled (300 of the instances were moved out')|$(echo "$got" | grep -c 'constructor 100\|hoist one map')"
+	done
+	moved() { # JSON MARK: the moved_out count of the site at MARK's line
+		python3 -c '
+import json, sys
+print([s["moved_out"] for s in json.load(open(sys.argv[1]))["sites"] if s["line"] == int(sys.argv[2])])
+' "$1" "$(line_of "$T/advice/t.cc" "$2")" 2>&1
+	}
+	# Maps that end in place: destroyed (a helper's, a copy's), or assigned over (the new
+	# array comes first): none moved out.
+	expect_eq "maps destroyed or assigned over in place: none moved out" "[0]|[0]|[0]|[300]" \
+		"$(moved "$T/advice_helper.json" '/\* HELPER')|$(moved "$T/advice_copies.json" '/\* COPIES')|$(moved "$T/advice_assigned.json" '/\* ASSIGNED')|$(moved "$T/advice_movedout.json" '/\* MOVED')"
 else
 	not_ok "the advice program builds" "$(cat "$T/advice/err")"
 fi

@@ -16,7 +16,7 @@ SUMMARY = [
 SITE = [
     ("kind", str), ("function", str), ("file", str), ("container", str), ("line", int), ("instances", int),
     ("live", int), ("max_live", int), ("grows", int), ("grows_per_instance", float),
-    ("max_grows", int), ("reserved", int), ("copies", int), ("final_size", dict),
+    ("max_grows", int), ("reserved", int), ("copies", int), ("moved_out", int), ("final_size", dict),
     ("lifetime_ns", dict),
     ("tiny", int), ("shared", int), ("turns", int), ("noexpand", int), ("grow_bytes", int),
     ("heap_grow_bytes", int), ("grow_bytes_share", float),

@@ -252,9 +252,9 @@ def decode_map_sites(r):
     more = len(r.data) - r.pos >= 8 * len(out)
     for s in out:
         s["turns"] = r.u64() if more else s["shared"]
-    # 1.7: copies, then lf_lowered; 1.8: late_reserved, then late_buckets; per entry, appended
-    # after those (older: 0)
-    for key in ("copies", "lf_lowered", "late_reserved", "late_buckets"):
+    # 1.7: copies, then lf_lowered; 1.8: late_reserved, then late_buckets; 1.9: moved_out; per
+    # entry, appended after those (older: 0)
+    for key in ("copies", "lf_lowered", "late_reserved", "late_buckets", "moved_out"):
         more = len(r.data) - r.pos >= 8 * len(out)
         for s in out:
             s[key] = r.u64() if more else 0

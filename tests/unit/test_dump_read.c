@@ -228,6 +228,30 @@ static void late_fields(uint64_t late, uint64_t buckets, uint64_t want_late, uin
 	free(w.b);
 }
 
+/* 1.9 appends moved_out (held to the instances); a 1.8 file has none. */
+static uint64_t moved_field(const uint64_t *more, size_t n)
+{
+	mpw_t w = sites_dump(more, n, false);
+	mp_dump_t d;
+	char err[256] = "";
+	assert_int_equal(mp_dump_parse(w.b, w.n, "t", &d, err, sizeof(err)), MP_OK);
+	uint64_t v = d.sites[0].moved_out;
+	assert_int_equal(d.sites[0].late_reserved, 4);
+	mp_dump_free(&d);
+	free(w.b);
+	return v;
+}
+
+static void moved_out(void **state)
+{
+	(void)state;
+	const uint64_t more[] = {5, 14, 2, 3, 4, 80000, 6};
+	assert_int_equal(moved_field(more, 7), 6);
+	assert_int_equal(moved_field(more, 6), 0);
+	const uint64_t over[] = {5, 14, 2, 3, 4, 80000, 99};
+	assert_int_equal(moved_field(over, 7), 7);
+}
+
 static void late_reserves(void **state)
 {
 	(void)state;
@@ -754,6 +778,7 @@ int main(void)
 	    cmocka_unit_test(mixed_samples),
 	    cmocka_unit_test(heap_grow_bytes),
 	    cmocka_unit_test(late_reserves),
+	    cmocka_unit_test(moved_out),
 	    cmocka_unit_test(truncated_at_every_offset),
 	    cmocka_unit_test(bad_magic),
 	    cmocka_unit_test(newer_major),
