@@ -889,15 +889,17 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    "instances",
 			    n, s->copies, n);
 		} else if (2 * s->moved_out >= s->instances) {
-			/* Moved out after each fill: the map left behind restarts from one bucket,
-			 * and a constructor ran once for all its fills. */
+			/* Moved out, or replaced by an empty map, after each fill: the map left
+			 * behind restarts from one bucket, whether it is the same object (hoisted)
+			 * or a new one (a local per call); a constructor's bucket count sizes only
+			 * the fill after it. */
 			snprintf(
 			    sg, sizeof(sg),
-			    "call reserve(%" PRIu64 ") on the map each time before it is "
-			    "filled (%" PRIu64 " of the instances were moved out of it, or "
-			    "swapped away, and took its buckets along: a bucket count given to "
-			    "its constructor serves its first fill only): it then never grows "
-			    "for 90%% of the instances",
+			    "call reserve(%" PRIu64 ") on the map before each fill (%" PRIu64
+			    " of the instances were moved out of the map they were filled in, or "
+			    "replaced by an empty one, and took its buckets along: a bucket count "
+			    "given to a constructor sizes only the fill right after it): it then "
+			    "never grows for 90%% of the instances",
 			    n, s->moved_out);
 		} else {
 			/* A range constructor fills the map itself: there is no "before" to reserve
@@ -971,16 +973,21 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    alive > 1 ? "them" : "it", keep);
 		else if (2 * s->moved_out >= s->instances)
 			/* The map is filled, then moved out (into a by-value parameter, another
-			 * map) or swapped with an empty one, and the new owner frees the buckets:
-			 * hoisted or not, the map left behind starts from one bucket. */
-			snprintf(sg, sizeof(sg),
-				 "%" PRIu64 " of them were moved out of the map they were filled "
-				 "in (std::move into a by-value parameter or another map, or a "
-				 "swap with an empty one), which took the buckets along and left a "
-				 "map that starts again from one bucket: pass the map by reference "
-				 "(or move it back when done), and empty it with clear(), which "
-				 "keeps the buckets%s",
-				 s->moved_out, keep);
+			 * map) or replaced by an empty one (swapped with it, or assigned it), and
+			 * the buckets go along: the map left behind starts from one bucket, be it
+			 * hoisted already or a local made per call (the dump cannot tell). */
+			snprintf(
+			    sg, sizeof(sg),
+			    "%s and reuse %s (%" PRIu64
+			    " of them were moved out of the map they were filled in, with "
+			    "std::move into a by-value parameter or another map, or replaced "
+			    "by an empty map, swapped with one or assigned one: the buckets go "
+			    "along, and the map left starts again from one bucket; pass %s by "
+			    "reference instead, and empty %s with clear(), which keeps the "
+			    "buckets%s), or pool the maps",
+			    alive > 1 ? "keep the maps alive" : "keep one map alive",
+			    alive > 1 ? "them" : "it", s->moved_out, alive > 1 ? "them" : "it",
+			    alive > 1 ? "them" : "it", keep);
 		else
 			/* A map hoisted already but reset by assigning or swapping in a new one is
 			 * an instance per reset, as a map made per call is. */

@@ -534,8 +534,9 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
  * (detached: keyed by its array), or when the object it grew in lies in a live frame of this
  * thread's stack, where it can be read: it holds its single built-in bucket, as a moved-from
  * map does. A map ending in place still holds p as it frees it (its destructor, a move
- * assignment over it); one copy-assigned over holds the new array first. A map in the heap,
- * which may be gone, is not told. */
+ * assignment over it); one copy-assigned a map with buckets holds the new array first, while
+ * one copy-assigned an empty map holds its built-in bucket already, and is counted too (the
+ * same advice: clear() instead). A map in the heap, which may be gone, is not told. */
 static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 {
 	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))

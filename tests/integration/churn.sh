@@ -644,6 +644,19 @@ __attribute__((noinline)) static long consume(map_t m)
 {
 	return (long)m.size();
 }
+static map_t latest;
+/* A map made per call and handed on: to a by-value parameter, or into a longer-lived map
+ * (whose next move-assignment frees it: the new map here had found it moved away). */
+__attribute__((noinline)) static long per_call(int k, bool keep)
+{
+	map_t m;
+	for (int i = 0; i < 100; i++)
+		m[i + k] = i; /* PER_CALL */
+	if (!keep)
+		return consume(std::move(m));
+	latest = std::move(m);
+	return (long)latest.size();
+}
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -716,8 +729,11 @@ int main(int argc, char **argv)
 			grows += m.bucket_count() != b;
 		}
 		sum = (long)m.size();
-	} else if (!strcmp(mode, "movedout") || !strcmp(mode, "swapped")) {
-		map_t m; /* hoisted, and cleared: but moved out, or swapped with an empty one */
+	} else if (!strcmp(mode, "movedout") || !strcmp(mode, "swapped") ||
+		   !strcmp(mode, "assignempty")) {
+		/* hoisted, and cleared: but moved out, swapped with an empty map, or assigned one */
+		static const map_t empty;
+		map_t m;
 		for (int k = 0; k < 300; k++) {
 			m.clear();
 			for (int i = 0; i < 100; i++)
@@ -725,9 +741,14 @@ int main(int argc, char **argv)
 			sum += m.size();
 			if (mode[0] == 'm')
 				sum += consume(std::move(m));
-			else
+			else if (mode[0] == 's')
 				map_t().swap(m);
+			else
+				m = empty;
 		}
+	} else if (!strcmp(mode, "percall") || !strcmp(mode, "latest")) {
+		for (int k = 0; k < 300; k++)
+			sum += per_call(k, mode[0] == 'l');
 	} else if (!strcmp(mode, "helper")) {
 		for (int k = 0; k < 200; k++)
 			sum += helper(1000); /* CALLER_BIG */
@@ -751,7 +772,7 @@ int main(int argc, char **argv)
 EOF
 if g++ -O1 -g -o "$T/advice/t" "$T/advice/t.cc" 2>"$T/advice/err"; then
 	for m in once big assigned late latebig copies refill mixedassign latehelper small helper \
-		movedout swapped; do
+		movedout swapped assignempty percall latest; do
 		mp_run "$T/advice_$m" "$T/advice/t" "$m" >"$T/advice_$m.out" 2>"$T/advice_$m.err"
 		"$REPORT" --maps --json "$T/advice_$m"/*.mprof >"$T/advice_$m.json" 2>>"$T/advice_$m.err"
 	done
@@ -803,15 +824,24 @@ oversized: 200 instance(s) reserved ~5087 buckets each (39.74kB of bucket array)
 	expect_eq "a helper making maps of 1000 for one caller and of 10 for another: presize for the first" \
 		"presize: of the maps made here for main (t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps may differ: pass the size in, or reserve in the caller)" \
 		"$(verdicts "$T/advice_helper.json" '/\* HELPER' | grep '^presize:')"
-	# A map hoisted and cleared, but moved out into a by-value parameter (or swapped with an
-	# empty map) after each fill: "hoist one map" and "give its constructor the size" were
-	# advised (black-box QA); the map left behind starts from one bucket each time.
-	for m in movedout swapped; do
-		got=$(verdicts "$T/advice_$m.json" '/\* MOVED')
-		expect_eq "$m: every instance moved out, reuse says pass it by reference" \
+	# A map hoisted and cleared, but moved out into a by-value parameter (or replaced by an empty
+	# map) after each fill: "hoist one map" and "give its constructor the size" were advised
+	# (black-box QA); the map left behind starts from one bucket each time. A local made per
+	# call and moved out looks the same: the advice must hold for both (keep one map alive,
+	# pass it by reference, clear() it; reserve before each fill, which a per-call
+	# constructor's bucket count also does).
+	for m in movedout swapped assignempty percall; do
+		mark='/\* MOVED'
+		[[ $m == percall ]] && mark='/\* PER_CALL'
+		got=$(verdicts "$T/advice_$m.json" "$mark")
+		expect_eq "$m: every instance moved out, reuse says keep one, pass it by reference" \
 			"300 1200 dominant presize reuse|1|1|0" \
-			"$(echo "$got" | head -1)|$(echo "$got" | grep -c '^reuse: .* -> 300 of them were moved out of the map they were filled in .*pass the map by reference (or move it back when done), and empty it with clear()')|$(echo "$got" | grep -c '^presize: .* -> call reserve(100) on the map each time before it is filled (300 of the instances were moved out')|$(echo "$got" | grep -c 'constructor 100\|hoist one map')"
+			"$(echo "$got" | head -1)|$(echo "$got" | grep -c '^reuse: .* -> keep one map alive and reuse it (300 of them were moved out of the map they were filled in, .*; pass it by reference instead, and empty it with clear(), which keeps the buckets), or pool the maps$')|$(echo "$got" | grep -c '^presize: .* -> call reserve(100) on the map before each fill (300 of the instances were moved out .*a bucket count given to a constructor sizes only the fill right after it)')|$(echo "$got" | grep -c 'hoist one map\|serves its first fill')"
 	done
+	# Moved into a longer-lived map: the next one found it moved away (detached), two alive.
+	got=$(verdicts "$T/advice_latest.json" '/\* PER_CALL')
+	expect_eq "latest: moved into another map, reuse keeps two, the count fits the sentence" "1" \
+		"$(echo "$got" | grep -c '^reuse: .* -> keep the maps alive and reuse them (299 of them were moved out .*; pass them by reference instead, and empty them with clear(), which keeps the buckets; 2 at most, or one per thread (thread_local) where threads make them at once), or pool the maps$')"
 	moved() { # JSON MARK: the moved_out count of the site at MARK's line
 		python3 -c '
 import json, sys
