@@ -587,7 +587,11 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	m->grows++;
 	m->buckets = to;
 	m->late_last = false; /* this grow's, if it raises it */
-	if ((flags & MP_GROW_EXPLICIT) && m->grows > 1)
+	/* A reserve once the map holds elements: after its first grow, or an API table's first
+	 * grow that finds elements in it (its own initial size held them; an unordered_map's
+	 * first insert grows it, and a copy's first reserve is the copies' advice). */
+	bool filled = m->grows > 1 || ((m->key & 3) == MP_KIND_API && elements > 0);
+	if ((flags & MP_GROW_EXPLICIT) && filled)
 		late_reserve(m, to);
 	if (elements > m->size)
 		mp_maps_set_size_locked(m, elements);
@@ -597,7 +601,7 @@ mp_map_grow_t *mp_maps_grow_locked(mp_map_inst_t *m, uint32_t stack, unsigned fl
 	/* A site reserves when its maps are sized before their first grow: a reserve() after
 	 * inserts, or one that libstdc++ makes itself for a bulk operation (a multimap merge,
 	 * assigning an initializer list), leaves the insert-driven growth before it to presize. */
-	if ((flags & MP_GROW_EXPLICIT) && !m->explicit_grow && m->grows == 1) {
+	if ((flags & MP_GROW_EXPLICIT) && !m->explicit_grow && !filled) {
 		m->explicit_grow = true;
 		s->agg.reserved++;
 		s->flags |= MP_SITE_RESERVES;

@@ -339,6 +339,20 @@ expect_eq "some maps of a site reserve: presize says how many and asks for every
 	"40 10 40 instances grew 4.8 times each on average beyond their reserves (10 of them sized up front) | size every table for 100 elements when they are created" \
 	"$got"
 
+# --- API tables resized on purpose once they held elements, at their first grow: a reserve after
+# the fill, oversized (it read "sized up front" with no verdict); ones resized while empty are
+# sized up front
+run api_late "$PROGS/maps_api_late"
+got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in sorted(d["sites"], key=lambda s: s["line"]):
+    print(s["line"], s["reserved"], " ".join(sorted(v["id"] for v in s["verdicts"])))
+' "$T/api_late.json" 2>&1)
+expect_eq "API tables resized once filled: oversized, not sized up front" \
+	"$(line_of "$ROOT/tests/programs/maps_api_late.c" '/\* LATE') 0 dominant oversized
+$(line_of "$ROOT/tests/programs/maps_api_late.c" '/\* EARLY') 40 " "$got"
+
 # --- an API table has no reserve() or clear() of libstdc++'s: the suggestions say what to do
 # with a table (they asked to "call reserve(N)" and said "clear() keeps the buckets")
 mp_run "$T/api_many" "$PROGS/maps_api_mixed" 400 >/dev/null 2>&1
