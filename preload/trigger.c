@@ -223,21 +223,30 @@ static void start_thread(void)
 
 /* A signal the process inherited as ignored stays ignored: replacing SIG_IGN would deliver
  * to the program what it meant to ignore, and would hand SIG_DFL (death) to any child it
- * execs without the shim. Dumps on it are off, said once. */
-static bool signal_ignored(int sig)
+ * execs without the shim. A handler installed before the shim started (a library's
+ * constructor, the program's .preinit_array) is the program's: replaced, it never ran again.
+ * Either way dumps on it are off, said once. */
+static bool signal_taken(int sig)
 {
 	struct sigaction old;
-	if (sigaction(sig, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
-	    old.sa_handler != SIG_IGN)
+	if (sigaction(sig, NULL, &old) != 0)
 		return false;
-	mp_log("MAPPROF_SIGNAL: the process ignores that signal (inherited), so it triggers "
-	       "no dumps");
+	bool info = (old.sa_flags & SA_SIGINFO) != 0;
+	if (!info && old.sa_handler == SIG_DFL)
+		return false;
+	if (!info && old.sa_handler == SIG_IGN)
+		mp_log("MAPPROF_SIGNAL: the process ignores that signal (inherited), so it "
+		       "triggers no dumps");
+	else
+		mp_log("MAPPROF_SIGNAL: the program handles that signal already (a handler "
+		       "installed before the profiler started, by a library's constructor or the "
+		       "program's preinit code), so it triggers no dumps");
 	return true;
 }
 
 void mp_trigger_start(void)
 {
-	if (mp_config.signal && signal_ignored(mp_config.signal))
+	if (mp_config.signal && signal_taken(mp_config.signal))
 		mp_config.signal = 0;
 	if (!mp_config.signal && !mp_config.interval)
 		return;

@@ -314,6 +314,16 @@ expect_eq "MAPPROF_SIGNAL on an inherited SIG_IGN: still ignored" "$base" "$out"
 check "MAPPROF_SIGNAL on an inherited SIG_IGN: one line says so" \
 	grep -q '^mapprof: MAPPROF_SIGNAL: the process ignores that signal' "$T/ign.err"
 
+# MAPPROF_SIGNAL on a signal the program handles from before the shim started (.preinit_array,
+# a library's constructor): its handler stays (it was replaced and never ran), one line says so.
+mkdir -p "$T/presig"
+base=$("$PROGS/shim_presig")
+out=$(env LD_PRELOAD="$LIB" MAPPROF_SIGNAL=USR1 MAPPROF_OUT="$T/presig/m.%p" "$PROGS/shim_presig" 2>"$T/presig.err")
+expect_eq "MAPPROF_SIGNAL on a signal handled before the shim started: the handler stays" \
+	"handler got 3|handler got 3" "$base|$out"
+check "MAPPROF_SIGNAL on a signal handled before the shim started: one line says so" \
+	grep -q '^mapprof: MAPPROF_SIGNAL: the program handles that signal already' "$T/presig.err"
+
 # Signal names as kill -l prints them, in any case: the handler is on that number (SigCgt).
 caught() {
 	local m
