@@ -282,7 +282,13 @@ static void stop_locked(void)
 	stopping = 1;
 	sem_post(&wake);
 	int cs = mp_nocancel(); /* reached from exit() and unshare(), no cancellation points */
+	/* The join is the profiler's, and so is what glibc frees in it: the writer's TLS, and,
+	 * when the writer's stack puts glibc's stack cache over its limit, the TLS blocks of the
+	 * oldest stacks cached, the program's exited threads' (an exact count read one free
+	 * more, the program's block gone, with MAPPROF_INTERVAL or MAPPROF_SIGNAL set). */
+	mp_tls.guard++;
 	pthread_join(writer, NULL);
+	mp_tls.guard--;
 	mp_cancel_restore(cs);
 	running = 0;
 	stopping = 0;
