@@ -897,7 +897,7 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    sg, sizeof(sg),
 			    "call reserve(%" PRIu64 ") on the map before each fill (%" PRIu64
 			    " of the instances were moved out of the map they were filled in, or "
-			    "replaced by an empty one, and took its buckets along: a bucket count "
+			    "replaced by an empty one, which leaves it one bucket: a bucket count "
 			    "given to a constructor sizes only the fill right after it): it then "
 			    "never grows for 90%% of the instances",
 			    n, s->moved_out);
@@ -908,7 +908,8 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    sg, sizeof(sg),
 			    "call reserve(%" PRIu64 ") on the map before it is filled, or give "
 			    "its constructor %" PRIu64 " as the bucket count (one built from a "
-			    "range fills itself): it then never grows for 90%% of the instances",
+			    "range fills itself; a map emptied by assigning it an empty one needs "
+			    "the reserve() again): it then never grows for 90%% of the instances",
 			    n, n);
 		}
 		if (late_big) { /* its promise holds without the late reserve, which grows it */
@@ -981,10 +982,10 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    "%s and reuse %s (%" PRIu64
 			    " of them were moved out of the map they were filled in, with "
 			    "std::move into a by-value parameter or another map, or replaced "
-			    "by an empty map, swapped with one or assigned one: the buckets go "
-			    "along, and the map left starts again from one bucket; pass %s by "
-			    "reference instead, and empty %s with clear(), which keeps the "
-			    "buckets%s), or pool the maps",
+			    "by an empty map, swapped with one or assigned one: the map left "
+			    "starts again from one bucket; pass %s by reference instead, "
+			    "and empty %s with clear(), which keeps the buckets%s), or pool the "
+			    "maps",
 			    alive > 1 ? "keep the maps alive" : "keep one map alive",
 			    alive > 1 ? "them" : "it", s->moved_out, alive > 1 ? "them" : "it",
 			    alive > 1 ? "them" : "it", keep);

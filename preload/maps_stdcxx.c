@@ -528,23 +528,26 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
 	mp_maps_unlock();
 }
 
-/* Maps lock held: whether m's map, whose array p is freed with no grow pending, left the map
- * object it grew in first (moved out into a parameter or another map, or swapped with an empty
- * one), and another object frees its array. Seen when m was found at a new address since
- * (detached: keyed by its array), or when the object it grew in lies in a live frame of this
- * thread's stack, where it can be read: it holds its single built-in bucket, as a moved-from
- * map does. A map ending in place still holds p as it frees it (its destructor, a move
- * assignment over it); one copy-assigned a map with buckets holds the new array first, while
- * one copy-assigned an empty map holds its built-in bucket already, and is counted too (the
- * same advice: clear() instead). A map in the heap, which may be gone, is not told. */
+/* Maps lock held: whether m's map, whose array p is freed with no grow pending, was moved out
+ * of the map object it grew in (into a parameter or another map, whose end frees the array) or
+ * replaced there by another map (swapped, or assigned one), rather than ended. Seen when m was
+ * found at a new address since (detached: keyed by its array), or when the object it grew in
+ * lies in a live frame of this thread's stack, where it can be read (libstdc++'s _Hashtable):
+ * - it holds its single built-in bucket: moved from, swapped with an empty map, or
+ *   copy-assigned one (which takes the built-in bucket before it frees the array; one
+ *   copy-assigned a map with buckets holds the new array first);
+ * - it holds p with elements still counted: a move assignment over it frees the array before
+ *   it takes the other map's, while its destructor (and clear()) counts no element first.
+ * A map in the heap, which may be gone, is not told. */
 static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 {
 	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))
 		return true;
 	const void *self = (const void *)(m->key >> 2);
 	const struct table_head *h = head_of(self);
-	return mp_stack_live_frames(t, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)) &&
-	       single_bucket(self, h->buckets);
+	if (!mp_stack_live_frames(t, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)))
+		return false;
+	return single_bucket(self, h->buckets) || (h->buckets == p && h->element_count > 0);
 }
 
 /* Guard held, no lock held, before the real free: p hit the filter's map counter. */

@@ -231,10 +231,11 @@ static bool signal_taken(int sig)
 	struct sigaction old;
 	if (sigaction(sig, NULL, &old) != 0)
 		return false;
-	bool info = (old.sa_flags & SA_SIGINFO) != 0;
-	if (!info && old.sa_handler == SIG_DFL)
+	/* sa_handler and sa_sigaction share storage: SIG_DFL and SIG_IGN read the same with
+	 * SA_SIGINFO set (the flag stays after an SA_RESETHAND handler ran). */
+	if (old.sa_handler == SIG_DFL)
 		return false;
-	if (!info && old.sa_handler == SIG_IGN)
+	if (old.sa_handler == SIG_IGN)
 		mp_log("MAPPROF_SIGNAL: the process ignores that signal (inherited), so it "
 		       "triggers no dumps");
 	else
@@ -282,10 +283,10 @@ static void stop_locked(void)
 	stopping = 1;
 	sem_post(&wake);
 	int cs = mp_nocancel(); /* reached from exit() and unshare(), no cancellation points */
-	/* The join is the profiler's, and so is what glibc frees in it: the writer's TLS, and,
-	 * when the writer's stack puts glibc's stack cache over its limit, the TLS blocks of the
-	 * oldest stacks cached, the program's exited threads' (an exact count read one free
-	 * more, the program's block gone, with MAPPROF_INTERVAL or MAPPROF_SIGNAL set). */
+	/* The join is the profiler's, and so is what glibc frees in it: when the writer's stack
+	 * puts glibc's stack cache over its limit, the TLS blocks of the oldest stacks cached, the
+	 * program's exited threads' (an exact count read one free more, the program's block
+	 * gone, with MAPPROF_INTERVAL or MAPPROF_SIGNAL set). */
 	mp_tls.guard++;
 	pthread_join(writer, NULL);
 	mp_tls.guard--;

@@ -744,8 +744,9 @@ int main(int argc, char **argv)
 		}
 		sum = (long)m.size();
 	} else if (!strcmp(mode, "movedout") || !strcmp(mode, "swapped") ||
-		   !strcmp(mode, "assignempty")) {
-		/* hoisted, and cleared: but moved out, swapped with an empty map, or assigned one */
+		   !strcmp(mode, "assignempty") || !strcmp(mode, "resetmove")) {
+		/* hoisted, and cleared: but moved out, swapped with an empty map, or assigned one
+		 * (copied, or moved from a temporary) */
 		static const map_t empty;
 		map_t m;
 		for (int k = 0; k < 300; k++) {
@@ -757,6 +758,8 @@ int main(int argc, char **argv)
 				sum += consume(std::move(m));
 			else if (mode[0] == 's')
 				map_t().swap(m);
+			else if (mode[0] == 'r')
+				m = map_t();
 			else
 				m = empty;
 		}
@@ -786,7 +789,7 @@ int main(int argc, char **argv)
 EOF
 if g++ -O1 -g -o "$T/advice/t" "$T/advice/t.cc" 2>"$T/advice/err"; then
 	for m in once big assigned late latebig copies refill mixedassign latehelper small helper \
-		movedout swapped assignempty percall latest; do
+		movedout swapped assignempty resetmove percall latest; do
 		mp_run "$T/advice_$m" "$T/advice/t" "$m" >"$T/advice_$m.out" 2>"$T/advice_$m.err"
 		"$REPORT" --maps --json "$T/advice_$m"/*.mprof >"$T/advice_$m.json" 2>>"$T/advice_$m.err"
 	done
@@ -836,7 +839,7 @@ oversized: 200 instance(s) reserved ~5087 buckets each (39.74kB of bucket array)
 		"-> start here: this site's growth is a large part of the run's cost: the reserve() is too small for the largest map here (200000 elements, $((g + 1)) grows): reserve(200000) if its size is known when it is made" \
 		"$(verdicts "$T/advice_small.json" '/\* SMALL' | grep '^dominant:' | sed 's/.* -> /-> /')"
 	expect_eq "a helper making maps of 1000 for one caller and of 10 for another: presize for the first" \
-		"presize: of the maps made here for main (t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps may differ: pass the size in, or reserve in the caller)" \
+		"presize: of the maps made here for main (t.cc:$(line_of "$T/advice/t.cc" CALLER_BIG)), one of 2 callers: 200 instances grew 7.0 times each on average (max 7) to similar final sizes: p50 <= 1000, p90 <= 1000 elements -> call reserve(1000) on the map before it is filled, or give its constructor 1000 as the bucket count (one built from a range fills itself; a map emptied by assigning it an empty one needs the reserve() again): it then never grows for 90% of the instances; that is for the maps made for main, whose size it knows (the other callers' maps may differ: pass the size in, or reserve in the caller)" \
 		"$(verdicts "$T/advice_helper.json" '/\* HELPER' | grep '^presize:')"
 	# A map hoisted and cleared, but moved out into a by-value parameter (or replaced by an empty
 	# map) after each fill: "hoist one map" and "give its constructor the size" were advised
@@ -844,7 +847,7 @@ oversized: 200 instance(s) reserved ~5087 buckets each (39.74kB of bucket array)
 	# call and moved out looks the same: the advice must hold for both (keep one map alive,
 	# pass it by reference, clear() it; reserve before each fill, which a per-call
 	# constructor's bucket count also does).
-	for m in movedout swapped assignempty percall; do
+	for m in movedout swapped assignempty resetmove percall; do
 		mark='/\* MOVED'
 		[[ $m == percall ]] && mark='/\* PER_CALL'
 		got=$(verdicts "$T/advice_$m.json" "$mark")

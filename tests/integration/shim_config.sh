@@ -323,6 +323,13 @@ expect_eq "MAPPROF_SIGNAL on a signal handled before the shim started: the handl
 	"handler got 3|handler got 3" "$base|$out"
 check "MAPPROF_SIGNAL on a signal handled before the shim started: one line says so" \
 	grep -q '^mapprof: MAPPROF_SIGNAL: the program handles that signal already' "$T/presig.err"
+# A handler reset to the default by SA_RESETHAND keeps SA_SIGINFO in its flags: no handler of
+# the program's then, the trigger goes in (it read as handled, and dumps were off).
+base=$(PRESIG=reset "$PROGS/shim_presig")
+out=$(env LD_PRELOAD="$LIB" PRESIG=reset MAPPROF_SIGNAL=USR1 MAPPROF_OUT="$T/presig/m.%p" \
+	"$PROGS/shim_presig" 2>&1)
+expect_eq "MAPPROF_SIGNAL on a default action with SA_SIGINFO set: the trigger is installed" \
+	"handler got 1, USR1 default|handler got 1, USR1 caught" "$base|$out"
 
 # Signal names as kill -l prints them, in any case: the handler is on that number (SigCgt).
 caught() {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* API tables that start at 16 slots, take 10 items there (no grow), and are then resized on
+/* API tables that start at 16 slots, take 7 items there (no grow), and are then resized on
  * purpose to 4096 slots (tests/integration/churn.sh): a reserve after they were filled, far
  * beyond what they hold, though it is their first grow. It read as "sized up front" and drew no
  * verdict (black-box QA). Then 40 tables reserved while empty, filled to 1000: sized up front. */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Six threads with 8 MiB stacks, each one malloc and free, joined (tests/integration/
- * shim_threads.sh): glibc keeps the stacks of exited threads in a cache of at most 40 MiB, five
- * of these. With MAPPROF_INTERVAL the shim's writer thread, joined at exit, put the cache over
- * that limit, and glibc freed the TLS block of a cached thread of the program's: counted as a
- * free of the program's (black-box QA). The totals must be those of a run without it. */
+ * shim_threads.sh): glibc keeps the stacks of exited threads in a cache of at most 40 MiB, four
+ * of these with their guard pages (the writer's stack is the default size: 8 MiB under the
+ * test's ulimit -s 8192). With MAPPROF_INTERVAL the shim's writer thread, joined at exit, put the
+ * cache over that limit, and glibc freed the TLS block of a cached thread of the program's: counted
+ * as a free of the program's (black-box QA). The totals must be those of a run without it. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
