@@ -1153,8 +1153,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 	 * whatever they cost (a thousand maps of 10 elements each); a copy's first grow seen is
 	 * growth (its array came with the copy). uthash makes a table's first array with it, and an
 	 * API table may have one from its creation: every grow counts. */
-	bool grew = s->grows > s->reserved &&
-		    (s->kind != MP_KIND_UNORDERED_MAP || s->grows + s->copies > s->instances);
+	uint64_t extra = s->grows > s->reserved ? s->grows - s->reserved : 0;
+	if (s->kind == MP_KIND_UNORDERED_MAP) {
+		uint64_t base = s->instances > s->copies ? s->instances - s->copies : 0;
+		uint64_t beyond_first = s->grows > base ? s->grows - base : 0;
+		extra = extra < beyond_first ? extra : beyond_first;
+	}
+	/* ...and grows beyond them in more than a few of its maps: one map in thousands that
+	 * outgrew its reserve (or grew twice) leaves the others' arrays what they were. */
+	bool grew = extra > 0 && (double)extra >= MP_DOMINANT_MIN_GROWTH * (double)s->instances;
 	bool bytes = s->grow_bytes_share >= MP_DOMINANT_BYTES_SHARE;
 	/* Time without the longest grow: one grow preempted by the scheduler must not make a site
 	 * dominant in a short run. */

@@ -27,6 +27,9 @@
 #define MP_OVERSIZED_FACTOR	 8    /* buckets reserved per element held at most */
 #define MP_DOMINANT_BYTES_SHARE	 0.20 /* grow bytes / all bytes allocated */
 #define MP_DOMINANT_TIME_SHARE	 0.05 /* grow time / time measured */
+/* grows beyond the reserves (and first arrays) / instances: one map in thousands that outgrew
+ * its reserve does not make the others' reserved arrays growth */
+#define MP_DOMINANT_MIN_GROWTH 0.05
 /* presize for uthash: the suggested HASH_INITIAL_NUM_BUCKETS leaves at most this share of the
  * tables of p90's size expanding. uthash expands as soon as one chain reaches
  * HASH_BKT_CAPACITY_THRESH (10) items, not when the mean does, and the longest of more chains is
