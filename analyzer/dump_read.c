@@ -473,6 +473,63 @@ static const struct {
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
+/* What the shim's map store keeps by construction (preload/maps.c): each instance is counted
+ * once, folded into both histograms once (at its end, or live at the dump), and its flags are
+ * parts of the instances; each grow counts at its instance's site, timed at most once, and no
+ * instance grew more than max_grows times; more than 4 threads read as 5. A file that breaks
+ * it is corrupt, and its figures would read absurd (2^64 - 1 tiny maps of 100). */
+static int check_site(cur_t *c, const mp_dump_site_t *s, uint32_t i, size_t at)
+{
+	static const struct {
+		size_t off;
+		const char *name;
+	} part[] = {{16, "live"}, {48, "reserved"}, {56, "tiny"}, {64, "shared"}, {80, "noexpand"}};
+	const uint64_t v[] = {s->live, s->reserved, s->tiny, s->shared, s->noexpand};
+	uint64_t n = s->instances;
+	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+		if (v[k] > n)
+			return fail(c, at + part[k].off,
+				    "MAP_SITES entry %u: %s %llu exceeds its %llu instances", i,
+				    part[k].name, (unsigned long long)v[k], (unsigned long long)n);
+	if (s->max_grows > s->grows)
+		return fail(c, at + 40, "MAP_SITES entry %u: max_grows %llu exceeds its %llu grows",
+			    i, (unsigned long long)s->max_grows, (unsigned long long)s->grows);
+	if ((unsigned __int128)s->grows > (unsigned __int128)n * s->max_grows)
+		return fail(c, at + 32,
+			    "MAP_SITES entry %u: %llu grows do not fit %llu instances of at most "
+			    "%llu grows each",
+			    i, (unsigned long long)s->grows, (unsigned long long)n,
+			    (unsigned long long)s->max_grows);
+	if (s->max_threads > 5)
+		return fail(c, at + 72, "MAP_SITES entry %u: max_threads %llu (at most 5)", i,
+			    (unsigned long long)s->max_threads);
+	if (s->max_grow_ns > s->grow_ns)
+		return fail(c, at + 104,
+			    "MAP_SITES entry %u: max_grow_ns %llu exceeds its grow time %llu ns", i,
+			    (unsigned long long)s->max_grow_ns, (unsigned long long)s->grow_ns);
+	if ((unsigned __int128)s->grow_ns > (unsigned __int128)s->grows * s->max_grow_ns)
+		return fail(c, at + 96,
+			    "MAP_SITES entry %u: grow time %llu ns does not fit %llu grows of at "
+			    "most %llu ns",
+			    i, (unsigned long long)s->grow_ns, (unsigned long long)s->grows,
+			    (unsigned long long)s->max_grow_ns);
+	const uint64_t *hist[] = {s->size_hist, s->life_hist};
+	const int nb[] = {MP_HIST_SIZE_BUCKETS, MP_HIST_LIFE_BUCKETS};
+	for (int h = 0; h < 2; h++) {
+		unsigned __int128 sum = 0;
+		for (int b = 0; b < nb[h]; b++)
+			sum += hist[h][b];
+		if (sum != n)
+			return fail(
+			    c, at + 120 + (h ? 8 * MP_HIST_SIZE_BUCKETS : 0),
+			    "MAP_SITES entry %u: %s histogram holds %llu%s instances, not %llu", i,
+			    h ? "lifetime" : "size",
+			    (unsigned long long)(sum > UINT64_MAX ? UINT64_MAX : sum),
+			    sum > UINT64_MAX ? " or more" : "", (unsigned long long)n);
+	}
+	return MP_OK;
+}
+
 /* Stack indices can only be checked once every section is read (sections come in any order);
  * the payload offsets kept here let the message name the offending record. */
 static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
@@ -530,11 +587,25 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 			return fail(c, payload_at[6] + 4 + (size_t)i * GROW_SIZE,
 				    "MAP_GROWS entry %u: stack %u out of range (%u stacks)", i,
 				    d->grows[i].stack, d->nstacks);
-	for (uint32_t i = 0; i < d->nsites; i++)
+	for (uint32_t i = 0; i < d->nsites; i++) {
+		size_t at = payload_at[7] + 4 + (size_t)i * SITE_SIZE;
 		if (d->sites[i].stack >= d->nstacks)
-			return fail(c, payload_at[7] + 4 + (size_t)i * SITE_SIZE,
-				    "MAP_SITES entry %u: stack %u out of range (%u stacks)", i,
-				    d->sites[i].stack, d->nstacks);
+			return fail(c, at, "MAP_SITES entry %u: stack %u out of range (%u stacks)",
+				    i, d->sites[i].stack, d->nstacks);
+		int rc = check_site(c, &d->sites[i], i, at);
+		if (rc != MP_OK)
+			return rc;
+	}
+	/* Every sample point the table recorded counts in TOTALS' sampled as it is inserted. */
+	unsigned __int128 points = 0;
+	for (uint32_t i = 0; i < d->nsamples; i++)
+		points += d->samples[i].alloc_count;
+	if (points > d->totals.sampled)
+		return fail(c, payload_at[4] + 24,
+			    "TOTALS: sampled %llu is below the %llu%s sample points of SAMPLES",
+			    (unsigned long long)d->totals.sampled,
+			    (unsigned long long)(points > UINT64_MAX ? UINT64_MAX : points),
+			    points > UINT64_MAX ? " or more" : "");
 	for (uint32_t i = 0; i < d->nkeys; i++)
 		if (d->keys[2 * i] >= d->nstacks)
 			return fail(c, payload_at[9] + 4 + (size_t)i * 8,

@@ -170,16 +170,34 @@ static inline void mpw_grow(mpw_t *w, uint32_t stack, uint16_t kind, uint16_t fl
 	mpw_u64(w, ns);
 }
 
-/* One MAP_SITES entry with every counter derived from `base` (tests only check parsing). */
+/* One MAP_SITES entry of `base` instances, every counter derived from it and consistent as
+ * the shim writes them (the reader checks: parts of the instances, grows within max_grows
+ * each, grow time within max_grow_ns each, both histograms holding every instance). */
 static inline void mpw_site(mpw_t *w, uint32_t stack, uint16_t kind, uint64_t base)
 {
 	mpw_u32(w, stack);
 	mpw_u16(w, kind);
 	mpw_u16(w, 0);
+	const uint64_t f[14] = {
+	    base,	/* instances */
+	    base / 2,	/* live */
+	    base,	/* max_live */
+	    2 * base,	/* grows */
+	    2,		/* max_grows */
+	    base / 3,	/* reserved */
+	    base / 4,	/* tiny */
+	    base / 5,	/* shared */
+	    2,		/* max_threads */
+	    0,		/* noexpand */
+	    base + 10,	/* grow_bytes */
+	    200 * base, /* grow_ns */
+	    200,	/* max_grow_ns */
+	    base + 13,	/* max_size */
+	};
 	for (int i = 0; i < 14; i++)
-		mpw_u64(w, base + (uint64_t)i);
+		mpw_u64(w, f[i]);
 	for (int i = 0; i < MP_HIST_SIZE_BUCKETS + MP_HIST_LIFE_BUCKETS; i++)
-		mpw_u64(w, i == 3 ? base : 0);
+		mpw_u64(w, i == 3 || i == MP_HIST_SIZE_BUCKETS + 3 ? base : 0);
 }
 
 #endif

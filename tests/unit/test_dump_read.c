@@ -599,6 +599,46 @@ static void times_out_of_range(void **state)
 	free(w.b);
 }
 
+/* MAP_SITES figures that the shim cannot write (parts above the whole, grows past max_grows
+ * each, more than 5 threads, time past max_grow_ns each, histograms that miss instances), and
+ * sample points beyond TOTALS' sampled: errors at the field, not absurd verdicts (fuzzed). */
+static void impossible_sites(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t off; /* the field changed; the error names it, or its histogram's start */
+		uint64_t v;
+		const char *what;
+	} bad[] = {
+	    {16, 8, "live 8 exceeds its 7 instances"},
+	    {56, ~(uint64_t)0, "tiny 18446744073709551615 exceeds"},
+	    {80, 8, "noexpand 8 exceeds"},
+	    {32, ~(uint64_t)0, "grows do not fit 7 instances of at most 2 grows each"},
+	    {40, 15, "max_grows 15 exceeds its 14 grows"},
+	    {72, 6, "max_threads 6 (at most 5)"},
+	    {96, ~(uint64_t)0, "does not fit 14 grows of at most 200 ns"},
+	    {104, 5000, "max_grow_ns 5000 exceeds its grow time 1400 ns"},
+	    {120 + 8 * 3, 6, "size histogram holds 6 instances, not 7"},
+	    {120 + 8 * MP_HIST_SIZE_BUCKETS + 8 * 5, 1, "lifetime histogram holds 8 instances"},
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		mpw_t w = build(NULL);
+		uint64_t len;
+		size_t entry = section_at(&w, MP_SEC_MAP_SITES, &len) + 16 + 4;
+		put64(&w, entry + bad[k].off, bad[k].v);
+		size_t hist = 120 + 8 * MP_HIST_SIZE_BUCKETS;
+		size_t at = bad[k].off < 120 ? bad[k].off : bad[k].off < hist ? 120 : hist;
+		expect_error(w.b, w.n, entry + at, bad[k].what);
+		free(w.b);
+	}
+	mpw_t w = build(NULL);
+	uint64_t len;
+	size_t sampled = section_at(&w, MP_SEC_TOTALS, &len) + 16 + 24;
+	put64(&w, sampled, 1);
+	expect_error(w.b, w.n, sampled, "TOTALS: sampled 1 is below the");
+	free(w.b);
+}
+
 static void impossible_frames(void **state)
 {
 	marks_t m;
@@ -779,6 +819,7 @@ int main(void)
 	    cmocka_unit_test(heap_grow_bytes),
 	    cmocka_unit_test(late_reserves),
 	    cmocka_unit_test(moved_out),
+	    cmocka_unit_test(impossible_sites),
 	    cmocka_unit_test(truncated_at_every_offset),
 	    cmocka_unit_test(bad_magic),
 	    cmocka_unit_test(newer_major),
