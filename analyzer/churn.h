@@ -87,8 +87,8 @@ typedef struct {
 	/* Instances that called reserve()/rehash() after their first grow, and the sum of their
 	 * largest such bucket counts (dump 1.8). */
 	uint64_t late_reserved, late_buckets;
-	/* unordered_map instances whose array another map freed: moved out of (or swapped away
-	 * from) the map they grew in, which restarts from one bucket (dump 1.9). */
+	/* unordered_map instances moved out of the map they grew in (or swapped away, or
+	 * replaced there by an assignment), which restarts from one bucket (dump 1.9). */
 	uint64_t moved_out;
 	/* Derived. Percentiles are the upper bounds of their log2 histogram buckets. */
 	uint64_t size_p50, size_p90, life_p50, life_p90;

@@ -58,7 +58,7 @@ typedef struct {
 	/* 1.8 (0 in older dumps): instances with an explicit grow after their first, and the sum
 	 * of their largest such bucket counts */
 	uint64_t late_reserved, late_buckets;
-	uint64_t moved_out; /* 1.9 (0 in older dumps): unordered_maps freed by another map */
+	uint64_t moved_out; /* 1.9 (0 in older dumps): moved out, swapped or assigned over */
 } mp_dump_site_t;
 
 /* MAP_PC_LIVE: maps alive at once over the sites with pc among their stack's first frames. */

@@ -44,9 +44,9 @@ typedef struct mp_site_agg {
 	 * grow, and the sum of their largest such bucket counts: a map sized far beyond what it
 	 * holds once it was filled (1.8) */
 	uint64_t late_reserved, late_buckets;
-	/* unordered_map: instances whose bucket array was freed by another map than the one they
-	 * grew in: moved out of it (std::move into a parameter or another map, a swap) and ended
-	 * there, while the map left behind restarts from one bucket (1.9) */
+	/* unordered_map: instances moved out of the map object they grew in (std::move into a
+	 * parameter or another map, a swap) and ended there, or replaced in it by an assignment,
+	 * while the map left behind restarts from one bucket (1.9; maps_stdcxx.c, moved_out) */
 	uint64_t moved_out;
 } mp_site_agg_t;
 

@@ -24,7 +24,7 @@
  * it before the thread exists; a fork child of a threaded process keeps it false). While it
  * holds, no other thread can see what this one writes, so a lock word or a shared counter
  * needs no locked instruction: the map-grow path takes the maps lock twice and bumps the
- * filter twice, a sixth of its cost in a single-threaded program (the benchmark's umap). */
+ * filter twice, about 7 ns a grow on the benchmark's VM (its umap is single-threaded). */
 extern char __libc_single_threaded;
 static inline bool mp_single_threaded(void)
 {
