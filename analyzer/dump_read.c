@@ -333,6 +333,28 @@ static int parse_grows(cur_t *c, mp_dump_t *d)
 	return MP_OK;
 }
 
+/* A MAP_SITES entry's u64 fields, in their order after stack, kind and flags; SF_AT is a
+ * field's offset in the entry, SF_HIST_AT the size histogram's (the lifetime one follows). */
+enum {
+	SF_INSTANCES,
+	SF_LIVE,
+	SF_MAX_LIVE,
+	SF_GROWS,
+	SF_MAX_GROWS,
+	SF_RESERVED,
+	SF_TINY,
+	SF_SHARED,
+	SF_MAX_THREADS,
+	SF_NOEXPAND,
+	SF_GROW_BYTES,
+	SF_GROW_NS,
+	SF_MAX_GROW_NS,
+	SF_MAX_SIZE,
+	SF_COUNT
+};
+#define SF_AT(k)   (8 + 8 * (size_t)(k))
+#define SF_HIST_AT SF_AT(SF_COUNT)
+
 static int parse_sites(cur_t *c, mp_dump_t *d)
 {
 	int rc = rdcount(c, &d->nsites, SITE_SIZE, "MAP_SITES");
@@ -344,11 +366,21 @@ static int parse_sites(cur_t *c, mp_dump_t *d)
 		s->stack = ld32(c);
 		s->kind = ld16(c);
 		s->flags = ld16(c);
-		uint64_t *f[] = {&s->instances,	  &s->live,	&s->max_live,	&s->grows,
-				 &s->max_grows,	  &s->reserved, &s->tiny,	&s->shared,
-				 &s->max_threads, &s->noexpand, &s->grow_bytes, &s->grow_ns,
-				 &s->max_grow_ns, &s->max_size};
-		for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+		uint64_t *f[SF_COUNT] = {[SF_INSTANCES] = &s->instances,
+					 [SF_LIVE] = &s->live,
+					 [SF_MAX_LIVE] = &s->max_live,
+					 [SF_GROWS] = &s->grows,
+					 [SF_MAX_GROWS] = &s->max_grows,
+					 [SF_RESERVED] = &s->reserved,
+					 [SF_TINY] = &s->tiny,
+					 [SF_SHARED] = &s->shared,
+					 [SF_MAX_THREADS] = &s->max_threads,
+					 [SF_NOEXPAND] = &s->noexpand,
+					 [SF_GROW_BYTES] = &s->grow_bytes,
+					 [SF_GROW_NS] = &s->grow_ns,
+					 [SF_MAX_GROW_NS] = &s->max_grow_ns,
+					 [SF_MAX_SIZE] = &s->max_size};
+		for (size_t k = 0; k < SF_COUNT; k++)
 			*f[k] = ld64(c);
 		for (int b = 0; b < MP_HIST_SIZE_BUCKETS; b++)
 			s->size_hist[b] = ld64(c);
@@ -483,7 +515,11 @@ static int check_site(cur_t *c, const mp_dump_site_t *s, uint32_t i, size_t at)
 	static const struct {
 		size_t off;
 		const char *name;
-	} part[] = {{16, "live"}, {48, "reserved"}, {56, "tiny"}, {64, "shared"}, {80, "noexpand"}};
+	} part[] = {{SF_AT(SF_LIVE), "live"},
+		    {SF_AT(SF_RESERVED), "reserved"},
+		    {SF_AT(SF_TINY), "tiny"},
+		    {SF_AT(SF_SHARED), "shared"},
+		    {SF_AT(SF_NOEXPAND), "noexpand"}};
 	const uint64_t v[] = {s->live, s->reserved, s->tiny, s->shared, s->noexpand};
 	uint64_t n = s->instances;
 	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
@@ -492,23 +528,25 @@ static int check_site(cur_t *c, const mp_dump_site_t *s, uint32_t i, size_t at)
 				    "MAP_SITES entry %u: %s %llu exceeds its %llu instances", i,
 				    part[k].name, (unsigned long long)v[k], (unsigned long long)n);
 	if (s->max_grows > s->grows)
-		return fail(c, at + 40, "MAP_SITES entry %u: max_grows %llu exceeds its %llu grows",
-			    i, (unsigned long long)s->max_grows, (unsigned long long)s->grows);
+		return fail(c, at + SF_AT(SF_MAX_GROWS),
+			    "MAP_SITES entry %u: max_grows %llu exceeds its %llu grows", i,
+			    (unsigned long long)s->max_grows, (unsigned long long)s->grows);
 	if ((unsigned __int128)s->grows > (unsigned __int128)n * s->max_grows)
-		return fail(c, at + 32,
+		return fail(c, at + SF_AT(SF_GROWS),
 			    "MAP_SITES entry %u: %llu grows do not fit %llu instances of at most "
 			    "%llu grows each",
 			    i, (unsigned long long)s->grows, (unsigned long long)n,
 			    (unsigned long long)s->max_grows);
-	if (s->max_threads > 5)
-		return fail(c, at + 72, "MAP_SITES entry %u: max_threads %llu (at most 5)", i,
-			    (unsigned long long)s->max_threads);
+	if (s->max_threads > MP_MAP_MAX_THREADS)
+		return fail(c, at + SF_AT(SF_MAX_THREADS),
+			    "MAP_SITES entry %u: max_threads %llu (at most %d)", i,
+			    (unsigned long long)s->max_threads, MP_MAP_MAX_THREADS);
 	if (s->max_grow_ns > s->grow_ns)
-		return fail(c, at + 104,
+		return fail(c, at + SF_AT(SF_MAX_GROW_NS),
 			    "MAP_SITES entry %u: max_grow_ns %llu exceeds its grow time %llu ns", i,
 			    (unsigned long long)s->max_grow_ns, (unsigned long long)s->grow_ns);
 	if ((unsigned __int128)s->grow_ns > (unsigned __int128)s->grows * s->max_grow_ns)
-		return fail(c, at + 96,
+		return fail(c, at + SF_AT(SF_GROW_NS),
 			    "MAP_SITES entry %u: grow time %llu ns does not fit %llu grows of at "
 			    "most %llu ns",
 			    i, (unsigned long long)s->grow_ns, (unsigned long long)s->grows,
@@ -521,7 +559,7 @@ static int check_site(cur_t *c, const mp_dump_site_t *s, uint32_t i, size_t at)
 			sum += hist[h][b];
 		if (sum != n)
 			return fail(
-			    c, at + 120 + (h ? 8 * MP_HIST_SIZE_BUCKETS : 0),
+			    c, at + SF_HIST_AT + (h ? 8 * MP_HIST_SIZE_BUCKETS : 0),
 			    "MAP_SITES entry %u: %s histogram holds %llu%s instances, not %llu", i,
 			    h ? "lifetime" : "size",
 			    (unsigned long long)(sum > UINT64_MAX ? UINT64_MAX : sum),

@@ -10,6 +10,7 @@
 #include "table.h"
 
 #define MP_MAP_TIDS 4 /* distinct grower thread ids kept per instance */
+_Static_assert(MP_MAP_TIDS + 1 == MP_MAP_MAX_THREADS, "max_threads saturates as dumps say");
 /* Chained hash table node; embedded first in every hashed object. */
 typedef struct mp_hnode {
 	struct mp_hnode *next;

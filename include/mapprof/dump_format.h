@@ -85,6 +85,8 @@ enum mp_map_kind {
 #define MP_SITE_PC_DEPTH     8
 #define MP_HIST_SIZE_BUCKETS 32
 #define MP_HIST_LIFE_BUCKETS 48
+/* MAP_SITES max_threads: the shim keeps 4 grower threads per instance, more read as 5. */
+#define MP_MAP_MAX_THREADS 5
 
 /* Reader limits: anything beyond these is an "impossible" value, refused with an offset. */
 #define MP_MAX_DEPTH  256
