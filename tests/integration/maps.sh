@@ -996,8 +996,11 @@ for x in j["sites"]:
     for name in want:
         if name + "_" in x["function"]:
             got[name] = max(got.get(name, 0), x["final_size"]["max"])
+            # An insert never waits for the maps lock (README): a map whose consumer's
+            # inserts all find it held (the producer preempted in a grow) keeps the count
+            # it was handed with; about 1 run in 100 had one such map of 300.
             if name == "handoff":
-                assert x["tiny"] == 0 and x["instances"] == 300, x
+                assert x["tiny"] <= 3 and x["instances"] == 300, x
 assert got == want, (got, want)
 PY
 check "unordered_map: maps handed on to another thread are no shared maps; maps grown in turn are" \
