@@ -815,7 +815,7 @@ mp_htab_t *mp_maps_pcgs_locked(void)
 unsigned mp_maps_on_alloc(mp_tls_t *t, void *p, size_t size)
 {
 	unsigned kind = t->map_kind;
-	t->map_pending = 0;
+	mp_map_pending_set(t, 0);
 	if (kind == MP_KIND_UNORDERED_MAP)
 		return mp_maps_cxx_on_alloc(t, p, size);
 	return kind;

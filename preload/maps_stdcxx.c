@@ -343,7 +343,10 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	m->adoptable = fresh && from > 1 && !x->shrink;
 	x->fresh = fresh;
 	x->size_before = m->size;
-	x->max_before = m->max_size;
+	/* Raised without the lock by other threads' inserts (maps_hint.c), and read on its own:
+	 * a 16-byte load of it with size, just stored apart by the flush above, would wait for
+	 * those stores to reach the cache. */
+	x->max_before = __atomic_load_n(&m->max_size, __ATOMIC_RELAXED);
 	x->site_max_before = m->site->agg.max_size;
 	x->size_set = size;
 	if (size > m->size)
@@ -393,7 +396,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		x->waited = 0;
 		t->map_call_sp = 0;
 		t->map_kind = MP_KIND_UNORDERED_MAP;
-		t->map_pending = 1;
+		mp_map_pending_set(t, 1);
 	} else {
 		x->stage = x->old_array ? 2 : 0; /* back to the built-in bucket: only a free */
 		x->ops = t->n.alloc_calls + t->n.free_calls;
@@ -430,7 +433,7 @@ unsigned mp_maps_cxx_on_alloc(mp_tls_t *t, void *p, size_t size)
 			 * unseen. Wait on. (After a reserve(), whose rehash may leave its frame
 			 * first, the stack tells nothing: the first allocation decides.) */
 			x->waited++;
-			t->map_pending = 1;
+			mp_map_pending_set(t, 1);
 			return 0;
 		}
 		if (x->stage == 1 && x->gen == mp_maps_gen) {
@@ -775,9 +778,9 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 	x->in_need = 0;
 	if (!r.first)
 		return r;
-	t->guard++;
+	mp_guard_enter(t);
 	grow(t, self, n_bkt, r.second, n_elt, n_elt + 1, 0, call_sp);
-	t->guard--;
+	mp_guard_leave(t);
 	return r;
 }
 
@@ -828,7 +831,7 @@ MP_EXPORT size_t NEXT_NAME(const void *self, size_t n)
 	mp_tls_t *t = &mp_tls;
 	if (mp_likely(!mp_maps_active(t)) || mp_maps_tls.in_need)
 		return r;
-	t->guard++;
+	mp_guard_enter(t);
 	/* rehash() to the current count allocates nothing; neither does a fresh map asked for
 	 * one bucket. The counts are the map's own (a copy, or a map never seen, has them too). */
 	const struct table_head *h = head_of(self);
@@ -836,6 +839,6 @@ MP_EXPORT size_t NEXT_NAME(const void *self, size_t n)
 	    h->element_count < MAX_BUCKETS) /* not a policy outside a _Hashtable */
 		grow(t, self, h->bucket_count, r, h->element_count, h->element_count,
 		     MP_GROW_EXPLICIT, (uintptr_t)__builtin_dwarf_cfa());
-	t->guard--;
+	mp_guard_leave(t);
 	return r;
 }

@@ -42,7 +42,7 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 		void *p = malloc(size);
 		if (p) {
 			x->ut_want_buckets = true;
-			t->guard++;
+			mp_guard_enter(t);
 			uint32_t stack = mp_maps_stack();
 			uint64_t now = mp_maps_now();
 			mp_maps_lock();
@@ -50,19 +50,19 @@ void *mapprof_uthash_malloc(size_t size, size_t table_size)
 			if (m)
 				ut_cache_locked(&mp_maps_tls, p, m);
 			mp_maps_unlock();
-			t->guard--;
+			mp_guard_leave(t);
 		}
 		return p;
 	}
 	x->ut_want_buckets = false;
 	t->map_kind = MP_KIND_UTHASH;
-	t->map_pending = 1;
+	mp_map_pending_set(t, 1);
 	/* The compiler knows malloc does not read our globals and would sink the stores above
 	 * past the call: the barriers keep them where our malloc can see them. */
 	__asm__ volatile("" ::: "memory");
 	void *p = malloc(size);
 	__asm__ volatile("" ::: "memory");
-	t->map_pending = 0; /* if malloc failed, nothing consumed it */
+	mp_map_pending_set(t, 0); /* if malloc failed, nothing consumed it */
 	x->ut_array = p;
 	x->ut_t0 = mp_maps_now();
 	return p;
@@ -75,7 +75,7 @@ void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
 	mp_tls_t *t = &mp_tls;
 	if (p && size == table_size && mp_maps_active(t)) {
 		mp_maps_tls_t *x = &mp_maps_tls;
-		t->guard++;
+		mp_guard_enter(t);
 		uint64_t now = mp_maps_now();
 		mp_maps_lock();
 		mp_map_inst_t *m = mp_maps_find_locked(key_of(p));
@@ -91,7 +91,7 @@ void mapprof_uthash_free(void *p, size_t size, size_t table_size, size_t items)
 			mp_maps_kill_locked(m, now);
 		}
 		mp_maps_unlock();
-		t->guard--;
+		mp_guard_leave(t);
 	}
 	free(p);
 }
@@ -111,7 +111,7 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 	uint64_t dt = seen && now > x->ut_t0 ? now - x->ut_t0 : 0;
 	x->ut_array = NULL;
 	x->ut_want_buckets = false;
-	t->guard++;
+	mp_guard_enter(t);
 	uint32_t stack = mp_maps_stack();
 	mp_maps_lock();
 	/* An expansion to 4 buckets (from 1 or 2) allocates a table-sized array, taken for a new
@@ -142,7 +142,7 @@ void mapprof_uthash_expand_fyi(const void *tbl, const void *buckets, size_t num_
 			m->site->agg.heap_grow_bytes += num_buckets * bucket_bytes;
 	}
 	mp_maps_unlock();
-	t->guard--;
+	mp_guard_leave(t);
 }
 
 /* Guard not held on entry. Runs just before the expand_fyi of the expansion that stopped
@@ -152,13 +152,13 @@ void mapprof_uthash_noexpand_fyi(const void *tbl)
 	mp_tls_t *t = &mp_tls;
 	if (!mp_maps_active(t))
 		return;
-	t->guard++;
+	mp_guard_enter(t);
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
 	if (m)
 		mp_maps_noexpand_locked(m);
 	mp_maps_unlock();
-	t->guard--;
+	mp_guard_leave(t);
 }
 
 /* Guard not held on entry. The header calls this on each of a table's first 8 adds and then on
@@ -182,7 +182,7 @@ void mapprof_uthash_size(const void *tbl, size_t items)
 			return;
 		}
 	}
-	t->guard++;
+	mp_guard_enter(t);
 	mp_maps_lock();
 	mp_map_inst_t *m = mp_maps_find_locked(key_of(tbl));
 	if (m) {
@@ -191,5 +191,5 @@ void mapprof_uthash_size(const void *tbl, size_t items)
 		ut_cache_locked(x, tbl, m);
 	}
 	mp_maps_unlock();
-	t->guard--;
+	mp_guard_leave(t);
 }

@@ -168,6 +168,33 @@ typedef struct mp_tls {
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
 
+/* The guard's and map_pending's changes where a fast path soon reads hold: as stores of the
+ * whole word. The fast path reads hold in one 8-byte load, and a store of some of its bytes
+ * cannot be forwarded to that load, which then waits for the store to reach the cache: a
+ * quarter of operator new's samples, with map tracking on, sat on that load after a grow
+ * decision (libstdc++ allocates the bucket array right after it). guard is hold's low 32 bits,
+ * never UINT32_MAX when entered nor 0 when left, so no carry or borrow reaches the others. */
+_Static_assert(offsetof(mp_tls_t, guard) == offsetof(mp_tls_t, hold) &&
+		   __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "guard is hold's low half");
+#define MP_HOLD_PENDING_SHIFT (8 * (offsetof(mp_tls_t, map_pending) - offsetof(mp_tls_t, hold)))
+
+static inline void mp_guard_enter(mp_tls_t *t)
+{
+	t->hold++;
+}
+
+static inline void mp_guard_leave(mp_tls_t *t)
+{
+	t->hold--;
+}
+
+static inline void mp_map_pending_set(mp_tls_t *t, uint8_t v)
+{
+	t->hold = (t->hold & ~((uint64_t)0xff << MP_HOLD_PENDING_SHIFT)) |
+		  ((uint64_t)v << MP_HOLD_PENDING_SHIFT);
+}
+
 /* The owner brackets every rewrite of the pair with these. Begin: a consistent reading for a
  * dump that comes meanwhile (one that interrupted this very thread cannot wait for it), then
  * bseq odd. End: bseq even. A reader on another core sees the stores in this order (x86), so

@@ -62,7 +62,7 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 	if (mp_unlikely(saved == ENOMEM))
 		mp_alloc_may_fail(); /* left by a failure the fast path could not see (fallible.c)
 				      */
-	t->guard++;
+	mp_guard_enter(t);
 	if (mp_unlikely(t->rec == NULL))
 		mp_thread_attach(t); /* its first sample interval, which this allocation uses */
 	mp_thread_t *r = t->rec;
@@ -82,7 +82,7 @@ void mp_record_alloc(mp_tls_t *t, void *p, size_t size)
 		sample(t, p, size, kind);
 	if (!r && !t->dying)
 		mp_countdown_set(t, 0); /* no record: the fast path must not run */
-	t->guard--;
+	mp_guard_leave(t);
 	errno = saved;
 }
 
@@ -125,7 +125,7 @@ void mp_record_reset(void)
 uint32_t mp_record_take(mp_tls_t *t, void *p, uint64_t *size)
 {
 	int saved = errno; /* free() leaves the program's errno alone */
-	t->guard++;
+	mp_guard_enter(t);
 	uint8_t f = mp_filter_get(p);
 	uint32_t bucket = UINT32_MAX;
 	if (f & (15u << MP_FILTER_SAMPLE_SHIFT)) {
@@ -134,7 +134,7 @@ uint32_t mp_record_take(mp_tls_t *t, void *p, uint64_t *size)
 	}
 	if (mp_config.maps && (f & (15u << MP_FILTER_MAP_SHIFT)))
 		mp_maps_on_free(t, p);
-	t->guard--;
+	mp_guard_leave(t);
 	errno = saved;
 	return bucket;
 }
