@@ -258,14 +258,15 @@ static void unseen_locked(const mp_maps_tls_t *x)
 
 /* Guard held, no lock held. A grow of the map whose policy is `self` was decided: from -> to
  * buckets (the map's own counts), `moved` elements rehashed, `size` elements after the
- * insert. */
-static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *self, uint64_t from,
+ * insert. True when the next allocation is awaited as its bucket array: the caller sets
+ * map_pending as it leaves the guard (mp_guard_leave_pending). */
+static inline __attribute__((always_inline)) bool grow(mp_tls_t *t, const void *self, uint64_t from,
 						       uint64_t to, uint64_t moved, uint64_t size,
 						       unsigned flags, uintptr_t call_sp)
 {
 	mp_maps_tls_t *x = &mp_maps_tls;
 	if (mp_unlikely(to > MAX_BUCKETS))
-		return; /* a reserve() that cannot succeed: it throws before allocating */
+		return false; /* a reserve() that cannot succeed: it throws before allocating */
 	/* A map may grow before the thread's first allocation (reserve(), or buckets from a
 	 * custom allocator): the elements cache below needs the thread's exit destructor. */
 	if (mp_unlikely(t->rec == NULL))
@@ -304,7 +305,7 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 	}
 	if (!m) {
 		mp_maps_unlock();
-		return;
+		return false;
 	}
 	/* A reserve at a load factor of 1/8 or less asks for 8 buckets per element or more on
 	 * purpose: not to be read as oversized (churn.c). */
@@ -396,11 +397,11 @@ static inline __attribute__((always_inline)) void grow(mp_tls_t *t, const void *
 		x->waited = 0;
 		t->map_call_sp = 0;
 		t->map_kind = MP_KIND_UNORDERED_MAP;
-		mp_map_pending_set(t, 1);
-	} else {
-		x->stage = x->old_array ? 2 : 0; /* back to the built-in bucket: only a free */
-		x->ops = t->n.alloc_calls + t->n.free_calls;
+		return true;
 	}
+	x->stage = x->old_array ? 2 : 0; /* back to the built-in bucket: only a free */
+	x->ops = t->n.alloc_calls + t->n.free_calls;
+	return false;
 }
 
 /* Maps lock held: this thread's pending grow of m ended at `now` (its duration from the
@@ -779,8 +780,8 @@ static __attribute__((noinline)) mp_need_t need_slow(const void *self, size_t n_
 	if (!r.first)
 		return r;
 	mp_guard_enter(t);
-	grow(t, self, n_bkt, r.second, n_elt, n_elt + 1, 0, call_sp);
-	mp_guard_leave(t);
+	bool wait = grow(t, self, n_bkt, r.second, n_elt, n_elt + 1, 0, call_sp);
+	mp_guard_leave_pending(t, wait);
 	return r;
 }
 
@@ -835,10 +836,11 @@ MP_EXPORT size_t NEXT_NAME(const void *self, size_t n)
 	/* rehash() to the current count allocates nothing; neither does a fresh map asked for
 	 * one bucket. The counts are the map's own (a copy, or a map never seen, has them too). */
 	const struct table_head *h = head_of(self);
+	bool wait = false;
 	if (r != h->bucket_count && h->bucket_count - 1 < MAX_BUCKETS &&
 	    h->element_count < MAX_BUCKETS) /* not a policy outside a _Hashtable */
-		grow(t, self, h->bucket_count, r, h->element_count, h->element_count,
-		     MP_GROW_EXPLICIT, (uintptr_t)__builtin_dwarf_cfa());
-	mp_guard_leave(t);
+		wait = grow(t, self, h->bucket_count, r, h->element_count, h->element_count,
+			    MP_GROW_EXPLICIT, (uintptr_t)__builtin_dwarf_cfa());
+	mp_guard_leave_pending(t, wait);
 	return r;
 }

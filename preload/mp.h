@@ -168,31 +168,56 @@ typedef struct mp_tls {
 } mp_tls_t;
 extern MP_HIDDEN __thread mp_tls_t mp_tls __attribute__((tls_model("initial-exec")));
 
-/* The guard's and map_pending's changes where a fast path soon reads hold: as stores of the
+/* The guard's and map_pending's changes where a fast path soon reads hold: as changes of the
  * whole word. The fast path reads hold in one 8-byte load, and a store of some of its bytes
  * cannot be forwarded to that load, which then waits for the store to reach the cache: a
  * quarter of operator new's samples, with map tracking on, sat on that load after a grow
- * decision (libstdc++ allocates the bucket array right after it). guard is hold's low 32 bits,
- * never UINT32_MAX when entered nor 0 when left, so no carry or borrow reaches the others. */
+ * decision (libstdc++ allocates the bucket array right after it). Each is one instruction, as
+ * `t->guard++` was meant to be: a signal handler that runs the profiler between a load of the
+ * word and its store (as the compiler splits `t->hold++`, while the guard is still 0) would
+ * have its changes to the other bytes undone (a thread it attached marked unattached again,
+ * for good). guard is hold's low 32 bits, never UINT32_MAX when entered nor 0 when left, so no
+ * carry or borrow reaches the others; map_pending is 0 or 1. */
 _Static_assert(offsetof(mp_tls_t, guard) == offsetof(mp_tls_t, hold) &&
 		   __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "guard is hold's low half");
-#define MP_HOLD_PENDING_SHIFT (8 * (offsetof(mp_tls_t, map_pending) - offsetof(mp_tls_t, hold)))
+#define MP_HOLD_PENDING_BIT (8 * (offsetof(mp_tls_t, map_pending) - offsetof(mp_tls_t, hold)))
 
 static inline void mp_guard_enter(mp_tls_t *t)
 {
-	t->hold++;
+#if defined(__x86_64__)
+	__asm__ volatile("addq $1, %0" : "+m"(t->hold));
+#else
+	t->guard++;
+#endif
 }
 
 static inline void mp_guard_leave(mp_tls_t *t)
 {
-	t->hold--;
+#if defined(__x86_64__)
+	__asm__ volatile("subq $1, %0" : "+m"(t->hold));
+#else
+	t->guard--;
+#endif
 }
 
-static inline void mp_map_pending_set(mp_tls_t *t, uint8_t v)
+/* Guard held, so that a signal handler changes nothing in hold meanwhile (it passes through):
+ * leaves the guard and, when `wait`, sets map_pending, in one store. */
+static inline void mp_guard_leave_pending(mp_tls_t *t, bool wait)
 {
-	t->hold = (t->hold & ~((uint64_t)0xff << MP_HOLD_PENDING_SHIFT)) |
-		  ((uint64_t)v << MP_HOLD_PENDING_SHIFT);
+	t->hold = (t->hold - 1) | ((uint64_t)wait << MP_HOLD_PENDING_BIT);
+}
+
+static inline void mp_map_pending_set(mp_tls_t *t, bool on)
+{
+#if defined(__x86_64__)
+	if (on)
+		__asm__ volatile("btsq %1, %0" : "+m"(t->hold) : "J"(MP_HOLD_PENDING_BIT));
+	else
+		__asm__ volatile("btrq %1, %0" : "+m"(t->hold) : "J"(MP_HOLD_PENDING_BIT));
+#else
+	t->map_pending = on;
+#endif
 }
 
 /* The owner brackets every rewrite of the pair with these. Begin: a consistent reading for a

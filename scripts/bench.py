@@ -45,14 +45,15 @@ LIBJEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
 MODES = {
     # rounds: fast group (overhead of cheap profilers, full inputs); slow_rounds: exact mode and
-    # heaptrack on smaller inputs; budget: seconds for all timed rounds (the command's limit is
+    # heaptrack on smaller inputs; budget: seconds for everything bench.py runs, counted from
+    # its start: the rounds stop when the next would pass it (the command's limit is
     # 600 s / 60 s including builds and the analyzer step); timeout: per run.
     # pair_runs / pair_rounds: target 1's in-process measurement (fastpath_step).
     # adj_pairs: targets 2 and 5's back-to-back pairs on one CPU (adjacent_step).
-    "full": dict(rounds=5, slow_rounds=3, budget=450, timeout=120, scale=1, slow_div=5,
+    "full": dict(rounds=5, slow_rounds=3, budget=540, timeout=120, scale=1, slow_div=5,
                  sql_rows=300000, dump=(1000000, 100000), dump_runs=3, instr_div=20,
                  pair_runs=5, pair_rounds=2000, adj_pairs=15),
-    "quick": dict(rounds=3, slow_rounds=2, budget=36, timeout=20, scale=5, slow_div=10,
+    "quick": dict(rounds=3, slow_rounds=2, budget=50, timeout=20, scale=5, slow_div=10,
                   sql_rows=60000, dump=(1000000, 100000), dump_runs=1, instr_div=100,
                   pair_runs=3, pair_rounds=1000, adj_pairs=5),
 }
@@ -520,14 +521,15 @@ ADJ_PAIRS = (("churn", "plain", "mp_default"), ("umap", "plain", "mp_default"),
              ("umap_read", "mp_maps0", "mp_default"))
 
 
-def adjacent_step(cfg, res, wl):
+def adjacent_step(cfg, res, wl, selected):
     """Targets 2 and 5 from pairs run back to back on one CPU: the baseline, then the profiled
     run (the order swapped every pair), each pair's wall-time ratio taken; the figure is their
     median. The rounds put every profiler between the two runs of a pair and let them land on
     either CPU, and this VM's speed drifts by several percent over that span: their medians of
     the same build moved by +-5% from run to run, more than the margins these targets test.
     Pinned and adjacent, a pair shares the machine's state (scripts/ab-pairs.py, which reads the
-    same ratios in CPU time)."""
+    same ratios in CPU time). Only pairs of profilers in `selected` run (BENCH_PROFILERS); a
+    run that fails ends its pairs, and says so in the notes and the target's figure."""
     step = res["adjacent"] = {}
     if mp_missing():
         step["skip"] = "libmapprof not built"
@@ -539,7 +541,7 @@ def adjacent_step(cfg, res, wl):
     try:
         os.sched_setaffinity(0, {cpus[-1]})  # inherited by the runs
         for w, base, prof in ADJ_PAIRS:
-            if w not in wl:
+            if w not in wl or base not in selected or prof not in selected:
                 continue
             argv, stdin = wl[w]["fast"]
             key = f"{w}/{prof}/{base}"
@@ -551,7 +553,9 @@ def adjacent_step(cfg, res, wl):
                     d = os.path.join(SCRATCH, "adjacent")
                     x = run_once(argv, stdin, envs[name](d), [], d, cfg["timeout"])
                     if x["err"]:
-                        step.setdefault("errors", {})[key] = f"{name}: {x['err']}"
+                        err = f"{name} failed in pair {i + 1}: {x['err']}"
+                        step.setdefault("errors", {})[key] = err
+                        res["notes"].append(f"{w} pairs ({prof} vs {base}): {err}")
                         break
                     got[name] = x["wall"]
                 if len(got) < 2:
@@ -571,12 +575,14 @@ def adjacent_step(cfg, res, wl):
 
 def adjacent(res, w, prof, base):
     """(median ratio, text) from adjacent_step, or None."""
-    x = res.get("adjacent", {}).get(f"{w}/{prof}/{base}")
+    key = f"{w}/{prof}/{base}"
+    x = res.get("adjacent", {}).get(key)
     if not x:
         return None
     r = x["ratio"]
+    err = res["adjacent"].get("errors", {}).get(key)
     return r[1], (f"{r[1]:.3f} ({len(x['ratios'])} pairs back to back on one CPU, min "
-                  f"{r[0]:.3f}, max {r[2]:.3f})")
+                  f"{r[0]:.3f}, max {r[2]:.3f}" + (f"; then {err}" if err else "") + ")")
 
 
 # ----------------------------------------------------------------------------- instructions
@@ -727,7 +733,7 @@ def main():
     log("bench: instruction counts")
     instr_step(cfg, res)
     log("bench: targets 2 and 5, pairs back to back on one CPU")
-    adjacent_step(cfg, res, wl)
+    adjacent_step(cfg, res, wl, {p.name for p in profs if not p.missing})
 
     # Timed rounds. runs[(workload, group, profiler)] = list per round (None = not run).
     runs = {}
@@ -739,11 +745,10 @@ def main():
               "slow": [p for p in profs if p.group in ("slow", "both") and not p.missing]}
     if len(groups["slow"]) <= 1:
         groups["slow"] = []
-    t_rounds = time.perf_counter()
     round_times = []
     done = {"fast": 0, "slow": 0}
     for r in range(max(cfg["rounds"], cfg["slow_rounds"])):
-        elapsed = time.perf_counter() - t_rounds
+        elapsed = time.perf_counter() - t_start  # the steps before the rounds count too
         est = max(round_times) if round_times else 0
         if r > 0 and elapsed + est > cfg["budget"]:
             msg = f"time budget: stopped after {r} rounds ({elapsed:.0f} s used)"
