@@ -739,6 +739,22 @@ check "uthash: bucket arrays labelled uthash in samples" python3 -c "
 import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
 d = md.load_dir('$T/uthash')[0]
 assert any(s['kind'] == 1 for s in d['samples']), 'no kind 1 sample'"
+# Sampled: a bucket array that is a sample point is labelled, whichever path its allocation
+# takes (the hook skips the label's slow path when the allocation cannot be one). Called from
+# the program itself (stdio's buffer is called from libc), a power of two from 512 bytes up is
+# a uthash bucket array: the program's other blocks are its item pool (640,000 bytes) and the
+# tables.
+run ut_sampled maps_uthash MAPPROF_RATE=2048 MAPPROF_SEED=7
+check "uthash sampled: every sampled bucket array labelled uthash" python3 -c "
+import sys; sys.path.insert(0, '$ROOT/tests/tools'); import mprof_decode as md
+d = md.load_dir('$T/ut_sampled')[0]
+def mine(s):
+    o = md.find_object(d, d['stacks'][s['stack']][0])
+    return o is not None and o['path'].endswith('/maps_uthash')
+arr = [(s['size'], s['kind']) for s in d['samples']
+       if s['size'] >= 512 and s['size'] & (s['size'] - 1) == 0 and mine(s)]
+assert len(arr) >= 5, arr
+assert all(k == 1 for _, k in arr), arr"
 
 # 4 initial buckets: the first bucket array is as large as a table and must not be taken for one
 # (it was: 200 instances, and final sizes read out of bucket memory).
