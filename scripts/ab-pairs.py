@@ -9,16 +9,19 @@ one CPU, alternating which goes first, N times; compares CPU time (user + system
         scripts/ab-pairs.py 30 build/bench/unordered_map_churn 20000 256
 
 A and B are comma-separated NAME=VALUE lists added to the environment (empty: as is). Prints
-the median of the B/A ratios of the pairs, their quartiles and the ratio of the minima."""
+the median of the B/A ratios of the pairs, their quartiles and the ratio of the minima. Dumps
+go to a temporary directory, removed at the end, unless A or B sets MAPPROF_OUT."""
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 
 
-def env(spec):
+def env(spec, out):
     e = dict(os.environ)
+    e.setdefault("MAPPROF_OUT", os.path.join(out, "mapprof.%p.%n.mprof"))
     for kv in filter(None, spec.split(",")):
         k, v = kv.split("=", 1)
         e[k] = v
@@ -36,15 +39,16 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     n, cmd = int(sys.argv[1]), sys.argv[2:]
-    a_env, b_env = env(os.environ.get("A", "")), env(os.environ.get("B", ""))
     a, b = [], []
-    for i in range(n):
-        if i % 2:
-            b.append(cpu_time(cmd, b_env))
-            a.append(cpu_time(cmd, a_env))
-        else:
-            a.append(cpu_time(cmd, a_env))
-            b.append(cpu_time(cmd, b_env))
+    with tempfile.TemporaryDirectory(prefix="ab-pairs.") as out:
+        a_env, b_env = env(os.environ.get("A", ""), out), env(os.environ.get("B", ""), out)
+        for i in range(n):
+            if i % 2:
+                b.append(cpu_time(cmd, b_env))
+                a.append(cpu_time(cmd, a_env))
+            else:
+                a.append(cpu_time(cmd, a_env))
+                b.append(cpu_time(cmd, b_env))
     ratios = [y / x for x, y in zip(a, b)]
     q = statistics.quantiles(ratios, n=4)
     print(f"A: min {min(a):.4f} s, median {statistics.median(a):.4f} s")
