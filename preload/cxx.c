@@ -439,7 +439,9 @@ void mp_cxx_delete_slow(void *p)
 			free(p);
 		return;
 	}
+	mp_maps_via_delete = true;
 	mp_note_free(&mp_tls, p);
+	mp_maps_via_delete = false;
 	if (mp_likely(direct)) {
 		mp_real.free(p); /* libstdc++'s delete is free() */
 		return;

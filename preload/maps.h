@@ -9,6 +9,10 @@
 MP_HIDDEN unsigned mp_maps_on_alloc(mp_tls_t *t, void *p, size_t size);
 /* Guard held, no lock held, before the real free: p hit the filter. */
 MP_HIDDEN void mp_maps_on_free(mp_tls_t *t, void *p);
+/* Set by operator delete's slow path around its mp_note_free: the free came through the C++
+ * runtime's operator delete, a call the compiler cannot see into, so the map object it frees
+ * for was written as the program's code says (maps_stdcxx.c, moved_out). This thread's only. */
+extern MP_HIDDEN __thread bool mp_maps_via_delete __attribute__((tls_model("initial-exec")));
 /* Around a call into the program's new-handler while a map grow awaits its bucket array: the
  * handler's allocations are its own (park), and the grow waits on when it returns (unpark),
  * unless the handler did map work of its own meanwhile. */

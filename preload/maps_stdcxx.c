@@ -532,6 +532,8 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
 	mp_maps_unlock();
 }
 
+__thread bool mp_maps_via_delete __attribute__((tls_model("initial-exec")));
+
 /* Maps lock held: whether m's map, whose array p is freed with no grow pending, was moved out
  * of the map object it grew in (into a parameter or another map, whose end frees the array) or
  * replaced there by another map (swapped, or assigned one), rather than ended. Seen when m was
@@ -542,6 +544,11 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
  *   copy-assigned a map with buckets holds the new array first);
  * - it holds p with elements still counted: a move assignment over it frees the array before
  *   it takes the other map's, while its destructor (and clear()) counts no element first.
+ *   Only when the free came through the C++ runtime's operator delete: where the compiler
+ *   sees that the deallocation is free() (the program's own operator delete, an allocator
+ *   that calls free), it drops the destructor's clear() as dead stores before the free, and
+ *   every map destroyed would read as moved out (black-box QA: "pass it by reference" was
+ *   advised for local maps never moved). A move assignment over a map is not told there.
  * A map in the heap, which may be gone, is not told. */
 static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 {
@@ -551,7 +558,8 @@ static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 	const struct table_head *h = head_of(self);
 	if (!mp_stack_live_frames(t, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)))
 		return false;
-	return single_bucket(self, h->buckets) || (h->buckets == p && h->element_count > 0);
+	return single_bucket(self, h->buckets) ||
+	       (mp_maps_via_delete && h->buckets == p && h->element_count > 0);
 }
 
 /* Guard held, no lock held, before the real free: p hit the filter's map counter. */

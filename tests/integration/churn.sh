@@ -887,6 +887,77 @@ else
 	not_ok "the advice program builds" "$(cat "$T/advice/err")"
 fi
 
+# Deallocation the compiler sees to be free(): the program's own operator delete, or an
+# allocator that calls free. The destructor's clear() is then dropped as dead stores before the
+# free, and maps destroyed in place read as moved out (black-box QA: 500 local maps never moved
+# were told "pass it by reference"). A swap with an empty map is still seen (its map object
+# holds the single bucket).
+mkdir -p "$T/ownfree"
+cat >"$T/ownfree/t.cc" <<'EOF'
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <unordered_map>
+void operator delete(void *p) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t) noexcept { std::free(p); }
+template <class T> struct mal {
+	using value_type = T;
+	mal() = default;
+	template <class U> mal(const mal<U> &) {}
+	T *allocate(std::size_t n) { return static_cast<T *>(std::malloc(n * sizeof(T))); }
+	void deallocate(T *p, std::size_t) { std::free(p); }
+	bool operator==(const mal &) const { return true; }
+	bool operator!=(const mal &) const { return false; }
+};
+using mmap_t = std::unordered_map<int, int, std::hash<int>, std::equal_to<int>,
+				  mal<std::pair<const int, int>>>;
+__attribute__((noinline)) long own(int n)
+{
+	std::unordered_map<int, int> m;
+	for (int i = 0; i < n; i++)
+		m[i] = i; /* OWN */
+	return (long)m.size();
+}
+__attribute__((noinline)) long viamalloc(int n)
+{
+	mmap_t m;
+	for (int i = 0; i < n; i++)
+		m[i] = i; /* VIA_MALLOC */
+	return (long)m.size();
+}
+int main()
+{
+	long sum = 0;
+	for (int k = 0; k < 300; k++)
+		sum += own(300) + viamalloc(300);
+	std::unordered_map<int, int> m;
+	for (int k = 0; k < 300; k++) {
+		for (int i = 0; i < 100; i++)
+			m[i + k] = i; /* SWAPPED */
+		sum += (long)m.size();
+		std::unordered_map<int, int>().swap(m);
+	}
+	std::printf("%ld\n", sum);
+	return 0;
+}
+EOF
+if g++ -O2 -g -o "$T/ownfree/t" "$T/ownfree/t.cc" 2>"$T/ownfree/err"; then
+	mp_run "$T/ownfree/d" "$T/ownfree/t" >"$T/ownfree/out" 2>"$T/ownfree/err"
+	"$REPORT" --maps --json "$T/ownfree/d"/*.mprof >"$T/ownfree/json" 2>>"$T/ownfree/err"
+	ownfree() { # MARK: instances and moved_out of the site at MARK's line
+		python3 -c '
+import json, sys
+print([(s["instances"], s["moved_out"]) for s in json.load(open(sys.argv[1]))["sites"]
+       if s["line"] == int(sys.argv[2])])
+' "$T/ownfree/json" "$(line_of "$T/ownfree/t.cc" "$1")" 2>&1
+	}
+	expect_eq "free() seen by the compiler: maps destroyed in place are not moved out" \
+		"[(300, 0)]|[(300, 0)]|[(300, 300)]" \
+		"$(ownfree '/\* OWN')|$(ownfree '/\* VIA_MALLOC')|$(ownfree '/\* SWAPPED')"
+else
+	not_ok "the own-free program builds" "$(cat "$T/ownfree/err")"
+fi
+
 # A uthash helper whose callers fill its tables to 2000 and to 3: no presize per caller (the
 # initial size is one for the whole file, not a caller's: it was advised, with "reserve in the
 # caller", and named the site's own line as holding far fewer).
