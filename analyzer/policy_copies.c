@@ -2,7 +2,9 @@
 /* Programs whose unordered_maps the shim cannot see: one linked with -static-libstdc++ carries
  * its own copy of libstdc++'s rehash policy, which its maps call instead of the shared
  * library's that the shim interposes. With no map seen at all, --maps says so; with other maps
- * seen (uthash, the API, a library's unordered_maps), its maps were missing without a word. */
+ * seen (uthash, the API, a library's unordered_maps), its maps were missing without a word.
+ * A shared library's copy that it calls through the dynamic linker is interposed all the same:
+ * no warning for it. */
 #include <string.h>
 
 #include "report.h"
@@ -39,6 +41,11 @@ void mp_report_policy_copies(FILE *err, const mp_inputs_t *in, mp_symbolizer_t *
 		/* The shim defines it too: its interposer, found by its own API. */
 		if (is_libstdcxx(path) || !mp_symbolize_defines(sym, obj, NEED_REHASH) ||
 		    mp_symbolize_defines(sym, obj, "mapprof_dump"))
+			continue;
+		/* A library's copy it calls through its PLT (exported, the default) is
+		 * interposed like the shared one: its grows are seen (black-box QA: the
+		 * warning came above a plugin's grows, all counted). */
+		if (mp_symbolize_binds_dynamically(sym, obj, NEED_REHASH))
 			continue;
 		fprintf(err,
 			"mapprof-report: %s has its own copy of libstdc++'s hash-map code (linked "

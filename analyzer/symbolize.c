@@ -400,6 +400,47 @@ bool mp_symbolize_defines(mp_symbolizer_t *s, int obj, const char *name)
 	return mp_symtab_defines(o->syms, name);
 }
 
+bool mp_symbolize_binds_dynamically(mp_symbolizer_t *s, int obj, const char *name)
+{
+	obj_t *o = &s->objs[obj];
+	if (!o->mod || o->stale)
+		return false;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(o->mod, &bias);
+	Elf_Scn *scn = NULL;
+	while (elf && (scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_RELA && sh.sh_type != SHT_REL))
+			continue;
+		Elf_Scn *symscn = elf_getscn(elf, sh.sh_link);
+		GElf_Shdr symsh;
+		Elf_Data *data = elf_getdata(scn, NULL), *syms;
+		if (!symscn || !gelf_getshdr(symscn, &symsh) || symsh.sh_type != SHT_DYNSYM ||
+		    !data || !sh.sh_entsize || !(syms = elf_getdata(symscn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela ra;
+			GElf_Rel r;
+			uint64_t info;
+			if (sh.sh_type == SHT_RELA) {
+				if (!gelf_getrela(data, (int)i, &ra))
+					break;
+				info = ra.r_info;
+			} else {
+				if (!gelf_getrel(data, (int)i, &r))
+					break;
+				info = r.r_info;
+			}
+			GElf_Sym sym;
+			const char *nm;
+			if (GELF_R_SYM(info) && gelf_getsym(syms, (int)GELF_R_SYM(info), &sym) &&
+			    (nm = elf_strptr(elf, symsh.sh_link, sym.st_name)) && !strcmp(nm, name))
+				return true;
+		}
+	}
+	return false;
+}
+
 bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj)
 {
 	return s->objs[obj].mod != NULL && s->objs[obj].has_dwarf;

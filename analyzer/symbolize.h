@@ -41,6 +41,10 @@ int mp_symbolize_count(const mp_symbolizer_t *s);
 const char *mp_symbolize_path(const mp_symbolizer_t *s, int obj);
 /* Whether obj (symbolized, not stale) defines a function of that linkage name itself. */
 bool mp_symbolize_defines(mp_symbolizer_t *s, int obj, const char *name);
+/* Whether obj's own references to that symbol are bound at run time (a dynamic relocation
+ * names it: a PLT slot or a GOT entry), so that a preloaded definition takes its calls; false
+ * for code that calls its own copy directly (an executable, -Bsymbolic, hidden symbols). */
+bool mp_symbolize_binds_dynamically(mp_symbolizer_t *s, int obj, const char *name);
 
 /* Fills out[0..] innermost first (inlined functions, then the function that holds the code) for
  * ELF virtual address vaddr of object obj; returns the number of frames, 0 when nothing is

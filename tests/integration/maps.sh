@@ -1135,4 +1135,54 @@ print(json.load(sys.stdin)["summary"]["grows"])')
 	expect_eq "$link libstdc++: the grows seen (the API map's; the unordered_maps' too when shared)" \
 		"$([ $link = static ] && echo 1 || echo 121)" "$grows"
 done
+
+# A shared library linked with -static-libstdc++: its copy of the rehash policy is exported
+# (the default), so its calls go through its PLT and the shim takes them: its grows are seen
+# and no line says otherwise (one did, black-box QA). Made hidden (--exclude-libs), its calls
+# are its own, unseen: the line names it.
+cat >"$T/plug.cc" <<'CEOF'
+#include <unordered_map>
+extern "C" long plug_work(int n)
+{
+	long h = 0;
+	for (int m = 0; m < n; m++) {
+		std::unordered_map<int, int> u;
+		for (int i = 0; i < 500; i++)
+			u[i] = i;
+		h += (long)u.bucket_count();
+	}
+	return h;
+}
+CEOF
+cat >"$T/plughost.c" <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+long plug_work(int n);
+int main(void)
+{
+	void *p = malloc(100); /* a stack in the host, so the report reads its objects */
+	printf("%ld\n", plug_work(20));
+	free(p);
+	return 0;
+}
+CEOF
+for vis in exported hidden; do
+	flags=; [ $vis = hidden ] && flags=-Wl,--exclude-libs,ALL
+	mkdir -p "$T/plug_$vis"
+	if ! ${CXX:-c++} -O1 -g -shared -fPIC -static-libstdc++ $flags -o "$T/plug_$vis/libplug.so" \
+		"$T/plug.cc" 2>"$T/cc.err" ||
+		! ${CC:-cc} -O1 -g -o "$T/plug_$vis/host" "$T/plughost.c" -L"$T/plug_$vis" -lplug \
+			-Wl,-rpath,"$T/plug_$vis" 2>"$T/cc.err"; then
+		not_ok "a library built with -static-libstdc++ ($vis)" "$(cat "$T/cc.err")"
+		continue
+	fi
+	mp_run "$T/plug_$vis/d" "$T/plug_$vis/host" >/dev/null
+	said=$("$REPORT" --maps "$T/plug_$vis/d"/*.mprof 2>&1 >/dev/null |
+		grep -c "^mapprof-report: $T/plug_$vis/libplug.so has its own copy")
+	grows=$("$REPORT" --maps --json "$T/plug_$vis/d"/*.mprof 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["summary"]["grows"])')
+	expect_eq "a library with its own libstdc++, policy $vis: $([ $vis = hidden ] && echo "grows unseen, a line names it" || echo "grows seen, no line")" \
+		"$([ $vis = hidden ] && echo "1 0" || echo "0 120")" "$said $grows"
+done
 exit 0
