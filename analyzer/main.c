@@ -361,6 +361,40 @@ static int create_temp(const char *target, char *tmp, size_t n)
 	return fd;
 }
 
+/* Writes target in place, as the shell's `>` does: truncated if it exists, created (new) if
+ * not. Not atomic: until the write ends a reader sees a partial file, and a failed write
+ * leaves one (a file this call created is removed then). */
+static int write_in_place(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *info,
+			  const char *target, bool exists)
+{
+	int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (exists ? O_TRUNC : O_CREAT | O_EXCL);
+	int fd = open(target, flags, 0666);
+	if (fd < 0) {
+		fprintf(stderr, "mapprof-report: %s: cannot %s: %m\n", o->output,
+			exists ? "open" : "create");
+		return MP_EIO;
+	}
+	FILE *f = fdopen(fd, "wb");
+	int rc;
+	if (!f) {
+		fprintf(stderr, "mapprof-report: %s: cannot write: %m\n", o->output);
+		close(fd);
+		rc = MP_EIO;
+	} else {
+		rc = finish(f, write_output(f, o, p, info, o->output), o->output);
+	}
+	if (rc != MP_OK) {
+		if (!exists)
+			unlink(target);
+		else
+			fprintf(stderr,
+				"mapprof-report: %s: written in place (no temporary file beside "
+				"it): it is incomplete\n",
+				o->output);
+	}
+	return rc;
+}
+
 /* A regular file (or none yet) is written under a temporary name beside it and renamed into
  * place, so a failed run never leaves a half-written profile under the real name; through a
  * symbolic link, beside the file it names (the link stays); where no temporary file can be
@@ -432,23 +466,11 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 	char *tmp = mp_xmalloc(n);
 	int rc = MP_OK;
 	fd = create_temp(target, tmp, n);
-	/* No temporary file can be made beside it (a directory the user may not write, a name
-	 * already as long as a name can be): the file is written in place, as the shell's `>`
-	 * would. Not atomic: until the write ends a reader sees a partial file, and a failed
-	 * write leaves one (a file this run created is removed then). */
-	bool in_place = false, created = false;
 	if (fd < 0 &&
 	    (errno == EACCES || errno == EPERM || errno == EROFS || errno == ENAMETOOLONG)) {
-		int flags =
-		    O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (exists ? O_TRUNC : O_CREAT | O_EXCL);
-		fd = open(target, flags, 0666);
-		in_place = true;
-		created = fd >= 0 && !exists;
-		if (fd < 0) {
-			fprintf(stderr, "mapprof-report: %s: cannot %s: %m\n", o->output,
-				exists ? "open" : "create");
-			rc = MP_EIO;
-		}
+		/* No temporary file can be made beside it (a directory the user may not write, a
+		 * name already as long as a name can be): the file is written in place. */
+		rc = write_in_place(o, p, info, target, exists);
 	} else if (fd < 0 && errno == EEXIST) { /* left by other runs, or planted */
 		fprintf(stderr,
 			"mapprof-report: %s: cannot create a temporary file beside it: "
@@ -459,32 +481,38 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 		fprintf(stderr, "mapprof-report: %s: cannot create %s beside it: %m\n", o->output,
 			tmp);
 		rc = MP_EIO;
-	} else if (exists) { /* the file replaced keeps its mode (and owner, where allowed) */
-		if (fchown(fd, st.st_uid, st.st_gid) != 0) {
-			/* not ours to give away: the mode still applies */
+	} else {
+		if (exists) { /* the file replaced keeps its mode (and owner, where allowed) */
+			if (fchown(fd, st.st_uid, st.st_gid) != 0) {
+				/* not ours to give away: the mode still applies */
+			}
+			(void)fchmod(fd, st.st_mode & 07777);
 		}
-		(void)fchmod(fd, st.st_mode & 07777);
-	}
-	FILE *f = NULL;
-	if (fd >= 0 && !(f = fdopen(fd, "wb"))) {
-		fprintf(stderr, "mapprof-report: %s: cannot write: %m\n", o->output);
-		close(fd);
-		rc = MP_EIO;
-	}
-	if (f)
-		rc = finish(f, write_output(f, o, p, info, o->output), o->output);
-	if (rc == MP_OK && fd >= 0 && !in_place && rename(tmp, target) != 0) {
-		fprintf(stderr, "mapprof-report: %s: cannot rename into place: %m\n", o->output);
-		rc = MP_EIO;
-	}
-	if (rc != MP_OK && fd >= 0) {
-		if (!in_place || created)
-			unlink(in_place ? target : tmp);
-		else
-			fprintf(stderr,
-				"mapprof-report: %s: written in place (no temporary file beside "
-				"it): it is incomplete\n",
-				o->output);
+		FILE *f = fdopen(fd, "wb");
+		if (!f) {
+			fprintf(stderr, "mapprof-report: %s: cannot write: %m\n", o->output);
+			close(fd);
+			rc = MP_EIO;
+		} else {
+			rc = finish(f, write_output(f, o, p, info, o->output), o->output);
+		}
+		if (rc == MP_OK && rename(tmp, target) != 0) {
+			int e = errno;
+			unlink(tmp);
+			/* A file that cannot be replaced but may be written: a mount point (a
+			 * container's bind-mounted file: EBUSY), another user's file in a sticky
+			 * directory such as /tmp (EPERM). Written in place, as `>` would. */
+			if (exists && (e == EBUSY || e == EPERM || e == EACCES)) {
+				rc = write_in_place(o, p, info, target, true);
+			} else {
+				fprintf(stderr,
+					"mapprof-report: %s: cannot rename into place: %s\n",
+					o->output, strerror(e));
+				rc = MP_EIO;
+			}
+		} else if (rc != MP_OK) {
+			unlink(tmp);
+		}
 	}
 	free(tmp);
 	free(real);
