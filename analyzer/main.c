@@ -361,6 +361,18 @@ static int create_temp(const char *target, char *tmp, size_t n)
 	return fd;
 }
 
+/* Writes the output to fd (a new file's or one opened for it), then closes it. */
+static int write_fd(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *info, int fd)
+{
+	FILE *f = fdopen(fd, "wb");
+	if (!f) {
+		fprintf(stderr, "mapprof-report: %s: cannot write: %m\n", o->output);
+		close(fd);
+		return MP_EIO;
+	}
+	return finish(f, write_output(f, o, p, info, o->output), o->output);
+}
+
 /* Writes target in place, as the shell's `>` does: truncated if it exists, created (new) if
  * not. Not atomic: until the write ends a reader sees a partial file, and a failed write
  * leaves one (a file this call created is removed then). */
@@ -374,15 +386,7 @@ static int write_in_place(const opts_t *o, const mp_profile_t *p, const mp_repor
 			exists ? "open" : "create");
 		return MP_EIO;
 	}
-	FILE *f = fdopen(fd, "wb");
-	int rc;
-	if (!f) {
-		fprintf(stderr, "mapprof-report: %s: cannot write: %m\n", o->output);
-		close(fd);
-		rc = MP_EIO;
-	} else {
-		rc = finish(f, write_output(f, o, p, info, o->output), o->output);
-	}
+	int rc = write_fd(o, p, info, fd);
 	if (rc != MP_OK) {
 		if (!exists)
 			unlink(target);
@@ -488,14 +492,7 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 			}
 			(void)fchmod(fd, st.st_mode & 07777);
 		}
-		FILE *f = fdopen(fd, "wb");
-		if (!f) {
-			fprintf(stderr, "mapprof-report: %s: cannot write: %m\n", o->output);
-			close(fd);
-			rc = MP_EIO;
-		} else {
-			rc = finish(f, write_output(f, o, p, info, o->output), o->output);
-		}
+		rc = write_fd(o, p, info, fd);
 		if (rc == MP_OK && rename(tmp, target) != 0) {
 			int e = errno;
 			unlink(tmp);
