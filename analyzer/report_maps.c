@@ -90,10 +90,13 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 			t->dropped);
 	if (c->nstats) {
 		fputs("  allocator        ", f);
-		for (size_t i = 0; i < c->nstats; i++)
-			fprintf(f, "%s %s=%s", i ? "," : "", c->stat_keys[i],
+		for (size_t i = 0; i < c->nstats; i++) {
+			fputs(i ? ", " : " ", f);
+			mp_report_put_name(f, c->stat_keys[i], false);
+			fprintf(f, "=%s",
 				val(a, sizeof(a), c->stat_values[i],
 				    stat_is_count(c->stat_keys[i]) ? "count" : "bytes"));
+		}
 		if (c->stat_processes < c->processes) /* the sums are of these only */
 			fprintf(f, " (from %zu of the %zu processes)", c->stat_processes,
 				c->processes);
@@ -104,12 +107,18 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 {
 	char a[32], b[32], d[32];
-	fprintf(f, "\n#%zu %s  %s:%" PRId64 "  %s", rank, mp_dump_kind_name(s->kind),
-		*s->file ? s->file : "?", s->line, s->function);
+	/* Names come from the program's files and debug information: a control character in
+	 * one (a newline in a path) is shown as '?', as --top does, not let split the line. */
+	fprintf(f, "\n#%zu %s  ", rank, mp_dump_kind_name(s->kind));
+	mp_report_put_name(f, *s->file ? s->file : "?", false);
+	fprintf(f, ":%" PRId64 "  ", s->line);
+	mp_report_put_name(f, s->function, false);
 	if (s->shares_line && *s->container) { /* two maps made on one line: which is this */
 		char type[512];
 		mp_churn_short_type(s->container, type, sizeof(type));
-		fprintf(f, "  (%s)", type);
+		fputs("  (", f);
+		mp_report_put_name(f, type, false);
+		fputc(')', f);
 	}
 	fputc('\n', f);
 	char presized[160] = "";
@@ -147,9 +156,13 @@ static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 	fprintf(f, "   grow bytes %s (%s)   %s   threads %" PRIu64 "\n",
 		val(a, sizeof(a), s->grow_bytes, "bytes"), share, time,
 		s->max_threads ? s->max_threads : 1);
-	for (int v = 0; v < s->nverdicts; v++)
-		fprintf(f, "   [%s] %s\n      -> %s\n", mp_verdict_name(s->verdicts[v].id),
-			s->verdicts[v].evidence, s->verdicts[v].suggestion);
+	for (int v = 0; v < s->nverdicts; v++) { /* they may quote names too */
+		fprintf(f, "   [%s] ", mp_verdict_name(s->verdicts[v].id));
+		mp_report_put_name(f, s->verdicts[v].evidence, false);
+		fputs("\n      -> ", f);
+		mp_report_put_name(f, s->verdicts[v].suggestion, false);
+		fputc('\n', f);
+	}
 }
 
 int mp_report_maps(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
