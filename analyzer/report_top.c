@@ -92,6 +92,13 @@ static int row_cmp(const void *a, const void *b)
 	return x->loc < y->loc ? -1 : x->loc > y->loc;
 }
 
+/* A total as a signed value for mp_report_value: one past INT64_MAX (only a damaged or crafted
+ * dump holds such) reads as the largest, not as a negative size. */
+static int64_t sat64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
 static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 {
 	const mp_inputs_t *in = info->in;
@@ -135,9 +142,9 @@ static void header(FILE *f, const mp_profile_t *p, const mp_report_info_t *info)
 			"at a site of many sizes); not exact counts.\n",
 			in->rate, in->rate);
 	char ab[32], iu[32], pk[32];
-	mp_report_value(ab, sizeof(ab), (int64_t)t->alloc_bytes, "bytes");
-	mp_report_value(iu, sizeof(iu), (int64_t)t->inuse_bytes_est, "bytes");
-	mp_report_value(pk, sizeof(pk), (int64_t)t->peak_inuse_bytes_est, "bytes");
+	mp_report_value(ab, sizeof(ab), sat64(t->alloc_bytes), "bytes");
+	mp_report_value(iu, sizeof(iu), sat64(t->inuse_bytes_est), "bytes");
+	mp_report_value(pk, sizeof(pk), sat64(t->peak_inuse_bytes_est), "bytes");
 	/* At rate 1 every live object is recorded: in use is exact, and the peak reads at most
 	 * 1 KiB per thread high (each thread nets its frees before publishing them). At rate 0
 	 * nothing is: in use is unknown, not 0. */

@@ -200,8 +200,9 @@ m=$("$REPORT" --top=1000000 "$T/a.mprof" 2>/dev/null | grep -c '^ *[0-9.]*[kMGT]
 [ "$n" -gt 1 ] && [ "$n" = "$m" ] && ok "--top=N past 2^32: every row (no wrap-around)" ||
 	not_ok "--top=N past 2^32: every row (no wrap-around)" "$n rows, want $m"
 
-# Absurd counts (2^62 objects in three samples, TOTALS' sampled at 2^64 - 1 to hold them) parse;
-# the sums stay at the int64 limit instead of wrapping to negative totals.
+# Absurd counts (2^62 objects in three samples, TOTALS' sampled at 2^64 - 1 to hold them, and
+# its bytes allocated too) parse; the sums stay at the int64 limit instead of wrapping to
+# negative totals ("-1B allocated" was shown, black-box QA).
 python3 - "$T/a.mprof" "$T/huge.mprof" <<'PY'
 import struct, sys
 b = bytearray(open(sys.argv[1], "rb").read())
@@ -213,7 +214,7 @@ while pos + 16 <= len(b):
         for i in range(min(n, 3)):
             struct.pack_into("<QQ", b, pos + 20 + 32 * i + 16, 1 << 62, 1 << 62)
     if typ == 5:  # TOTALS: alloc_calls, free_calls, alloc_bytes, sampled, ...
-        struct.pack_into("<Q", b, pos + 16 + 24, (1 << 64) - 1)
+        struct.pack_into("<QQ", b, pos + 16 + 16, (1 << 64) - 1, (1 << 64) - 1)
     pos += 16 + ln
 open(sys.argv[2], "wb").write(b)
 PY
