@@ -109,9 +109,41 @@ void mp_fault(const char *what)
 	mp_state = MP_FORWARD;
 }
 
+/* glibc's base symbol version on this architecture: what a program's own references to the
+ * malloc family name (malloc@GLIBC_2.2.5 on x86_64). */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define MP_GLIBC_BASE "GLIBC_2.2.5"
+#elif defined(__aarch64__)
+#define MP_GLIBC_BASE "GLIBC_2.17"
+#elif defined(__i386__)
+#define MP_GLIBC_BASE "GLIBC_2.0"
+#endif
+
+/* Whether object a comes before object b in the global search order (the link-map chain). */
+static bool loaded_before(const struct link_map *a, const struct link_map *b)
+{
+	for (const struct link_map *m = a ? a->l_next : NULL; m && b; m = m->l_next)
+		if (m == b)
+			return true;
+	return false;
+}
+
+/* The next definition of a malloc-family function, as the program's own reference would find
+ * it. dlsym asks for the default version only, so it passes over an allocator that defines the
+ * function under glibc's base version as a non-default (compat) symbol, as glibc's
+ * libc_malloc_debug.so does: the program's malloc@GLIBC_2.2.5 binds to it (MALLOC_CHECK_,
+ * mtrace), and we would have sent its calls to libc's instead, unchecked. dlvsym finds it; it
+ * is taken where it comes before dlsym's answer (dlvsym in turn passes over an unversioned
+ * definition such as jemalloc's, which a program's reference binds to). */
 static void *next_sym(const char *name)
 {
-	return dlsym(RTLD_NEXT, name);
+	void *f = dlsym(RTLD_NEXT, name);
+#ifdef MP_GLIBC_BASE
+	void *v = dlvsym(RTLD_NEXT, name, MP_GLIBC_BASE);
+	if (v && v != f && (!f || loaded_before(mp_loaded_object(v), mp_loaded_object(f))))
+		f = v;
+#endif
+	return f;
 }
 
 /* The object that defines a function, to tell whether optional functions come from the same

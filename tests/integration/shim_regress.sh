@@ -339,3 +339,45 @@ if [ -z "${SANITIZED:-}" ]; then
 else
 	ok "out of address space, exact mode # SKIP under ASan"
 fi
+
+# --- glibc's malloc debugging library after the shim: its functions are compat symbols only
+# (malloc@GLIBC_2.2.5, no default version), which the program's references bind to but dlsym's
+# unversioned lookup passes over: its checks were off under the shim (a heap overflow that
+# aborts the plain run went on, malloc_usable_size read the padded size, mtrace logged nothing).
+MDBG=/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0
+if [ -r "$MDBG" ] && [ -z "${SANITIZED:-}" ]; then
+	mkdir -p "$T/mdbg"
+	cat >"$T/mdbg/t.c" <<'CEOF'
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+	char *p = malloc(10);
+	printf("usable %zu\n", malloc_usable_size(p));
+	fflush(stdout);
+	if (argc > 1)
+		memset(p, 'x', 11); /* one byte past the end: malloc.check=3 aborts at the free */
+	free(p);
+	puts("survived");
+	return 0;
+}
+CEOF
+	if ${CC:-cc} -O0 -g -o "$T/mdbg/t" "$T/mdbg/t.c" 2>"$T/mdbg/err"; then
+		for arg in "" overflow; do
+			plain=$(env LD_PRELOAD="$MDBG" GLIBC_TUNABLES=glibc.malloc.check=3 \
+				"$T/mdbg/t" $arg 2>&1; echo "exit $?")
+			shim=$(env LD_PRELOAD="$LIB $MDBG" GLIBC_TUNABLES=glibc.malloc.check=3 \
+				MAPPROF_OUT="$T/mdbg/m.%p.%n.mprof" "$T/mdbg/t" $arg 2>&1; echo "exit $?")
+			expect_eq "libc_malloc_debug after the shim (${arg:-no overflow}): as without the shim" \
+				"$plain" "$shim"
+		done
+		expect_eq "libc_malloc_debug: its checks on in the plain run (the test can tell)" \
+			"usable 10" "$(env LD_PRELOAD="$MDBG" GLIBC_TUNABLES=glibc.malloc.check=3 "$T/mdbg/t" | head -1)"
+	else
+		not_ok "the malloc-debug program builds" "$(cat "$T/mdbg/err")"
+	fi
+else
+	ok "libc_malloc_debug after the shim # SKIP not installed, or under ASan"
+fi
