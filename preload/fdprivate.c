@@ -154,6 +154,14 @@ void mp_fd_init(void)
 	valgrind = dl_iterate_phdr(find_valgrind, NULL) != 0;
 }
 
+/* A high limit leaves room; the kernel does not hold root's real user to it. */
+bool mp_threads_scarce(void)
+{
+	struct rlimit rl;
+	return getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	       rl.rlim_cur < 1024 && getuid() != 0;
+}
+
 static int private_call(int (*fn)(void *), void *arg, bool bulk)
 {
 	/* A seccomp filter may kill a process for a clone with flags it does not expect (a
@@ -163,12 +171,8 @@ static int private_call(int (*fn)(void *), void *arg, bool bulk)
 	if (!__atomic_load_n(&filtered, __ATOMIC_RELAXED) && !valgrind &&
 	    prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
 		__atomic_store_n(&filtered, 1, __ATOMIC_RELAXED);
-	/* A low process limit (RLIMIT_NPROC counts threads) would lose the program a thread
-	 * creation to this one's moment; a high one leaves room. */
-	struct rlimit rl;
-	bool few =
-	    getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1024;
-	if (valgrind || few || __atomic_load_n(&filtered, __ATOMIC_RELAXED)) {
+	/* A low process limit would lose the program a thread creation to this one's moment. */
+	if (valgrind || mp_threads_scarce() || __atomic_load_n(&filtered, __ATOMIC_RELAXED)) {
 		errno = e;
 		return fn(arg);
 	}

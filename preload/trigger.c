@@ -251,6 +251,16 @@ void mp_trigger_start(void)
 		mp_config.signal = 0;
 	if (!mp_config.signal && !mp_config.interval)
 		return;
+	if (mp_threads_scarce()) {
+		/* Its thread would take one the program may need (black-box QA: its 9th thread
+		 * failed under ulimit -u 10): without it, the signal is left to the program. */
+		mp_log(
+		    "MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored: the process limit (ulimit -u, "
+		    "which counts threads) is low, and the dump thread would take one the program "
+		    "may need; dumps are written at exit and by mapprof_dump()");
+		mp_config.signal = 0;
+		return;
+	}
 	if (sem_init(&wake, 0, 0) != 0) {
 		mp_log("cannot create the dump semaphore; MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored");
 		return;

@@ -896,3 +896,58 @@ mkdir -p "$T/pct%p%n"
 expect_eq "template: directory named pct%p%n holds the dumps, no error" \
 	"4|fixed fixed.1|" \
 	"$(ls "$T/pct%p%n" | wc -l)|$(cd "$T/pct%p%n" && ls fixed* | tr '\n' ' ' | sed 's/ $//')|$(cat "$T/pct.err")"
+
+# --- a low process limit --------------------------------------------------------------------
+# RLIMIT_NPROC counts threads: under ulimit -u 10 a program may make 9. The dump thread of
+# MAPPROF_SIGNAL/MAPPROF_INTERVAL took one of them, and the program's 9th failed (black-box QA):
+# with such a limit the thread is not started, and one line says so. As nobody (root is not held
+# to the limit), who must run nothing else: the plain run says whether that holds.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && command -v prlimit >/dev/null &&
+	[ -z "${SANITIZED:-}" ]; then
+	mkdir -p "$T/nproc" && chmod 711 "$T" && chmod 777 "$T/nproc"
+	cat >"$T/nproc/t.c" <<'CEOF'
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+static pthread_barrier_t b;
+static void *work(void *a)
+{
+	char *p = malloc(100);
+	pthread_barrier_wait(&b); /* all alive at once */
+	free(p);
+	return a;
+}
+int main(int argc, char **argv)
+{
+	int n = atoi(argv[1]);
+	pthread_t t[64];
+	pthread_barrier_init(&b, NULL, (unsigned)n);
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, work, NULL) != 0) {
+			printf("thread %d failed\n", i);
+			return 1;
+		}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	printf("ok %d\n", n);
+	return 0;
+}
+CEOF
+	if ${CC:-cc} -O1 -pthread -o "$T/nproc/t" "$T/nproc/t.c" 2>"$T/nproc.err"; then
+		lim() { prlimit --nproc=10 setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+		plain=$(lim "$T/nproc/t" 9 2>&1; echo "exit $?")
+		for v in MAPPROF_INTERVAL=100 MAPPROF_SIGNAL=USR2; do
+			out=$(lim env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/nproc/m.%p.%n" \
+				"$T/nproc/t" 9 2>"$T/nproc/$v.err"; echo "exit $?")
+			expect_eq "ulimit -u 10, $v: the program's 9 threads made, one line says no dump thread" \
+				"ok 9|exit 0|ok 9|exit 0|1" \
+				"$(echo "$plain" | paste -sd'|')|$(echo "$out" | paste -sd'|')|$(grep -c '^mapprof: MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored: the process limit' "$T/nproc/$v.err")"
+		done
+		expect_eq "ulimit -u 10: the dumps written at exit" 2 "$(ls "$T/nproc" | grep -c '^m\.')"
+	else
+		not_ok "the thread-limit program builds" "$(cat "$T/nproc.err")"
+	fi
+	chmod 700 "$T"
+else
+	ok "a low process limit # SKIP needs root, setpriv and prlimit, no sanitizer"
+fi
