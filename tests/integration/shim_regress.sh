@@ -181,6 +181,33 @@ want=$(env LD_PRELOAD="$JE" "$PROGS/shim_pagealloc" nopv 2>&1)
 got=$(env LD_PRELOAD="$JE $LIB" MAPPROF_OUT="$T/jf.%p.%n" "$PROGS/shim_pagealloc" nopv 2>"$T/jf.err")
 expect_eq "jemalloc before the shim: output unchanged, one line" "$want 1" \
 	"$got $(grep -c '^mapprof: malloc here is not libmapprof.so.s.*list libmapprof.so first$' "$T/jf.err")"
+# ... also for a non-PIE program that takes malloc's address (python3.11 does): its own entry
+# for malloc, the PLT slot, was taken for ours (no line came, black-box QA); and with the shim
+# first, no line
+cat >"$T/addr.c" <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) static void *call(void *(*f)(size_t), size_t n)
+{
+	return f(n); /* malloc's address, taken in code: its PLT slot stands for it */
+}
+int main(void)
+{
+	void *p = call(malloc, 32);
+	printf("%d\n", p != NULL);
+	free(p);
+	return 0;
+}
+CEOF
+if ${CC:-cc} -O1 -no-pie -fno-pie -o "$T/addr" "$T/addr.c" 2>"$T/addr.err"; then
+	got=$(env LD_PRELOAD="$JE $LIB" MAPPROF_OUT="$T/na.%p.%n" "$T/addr" 2>"$T/na.err")
+	got2=$(env LD_PRELOAD="$LIB $JE" MAPPROF_OUT="$T/nb.%p.%n" "$T/addr" 2>"$T/nb.err")
+	expect_eq "jemalloc before the shim, non-PIE program taking malloc's address: one line; after it, none" \
+		"1 1 1 0" \
+		"$got $(grep -c '^mapprof: malloc here is not libmapprof.so.s' "$T/na.err") $got2 $(grep -c '^mapprof:' "$T/nb.err")"
+else
+	not_ok "a non-PIE program builds" "$(cat "$T/addr.err")"
+fi
 # ... and a program with a malloc of its own (rustc's): one line, with no advice to reorder
 # LD_PRELOAD (the executable comes first whatever its order)
 want=$("$PROGS/shim_ownmalloc" 2>&1)
