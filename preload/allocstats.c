@@ -17,11 +17,12 @@
 typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
 typedef struct mallinfo2 (*mallinfo2_fn)(void);
 
-static void kv(struct mp_buf *b, uint32_t *count, const char *key, uint64_t v)
+static void kv(mp_allocstats_t *s, const char *key, uint64_t v)
 {
-	mp_buf_str(b, key, strlen(key));
-	mp_buf_u64(b, v);
-	(*count)++;
+	if (s->n < MP_ALLOCSTATS_MAX) {
+		s->key[s->n] = key;
+		s->value[s->n++] = v;
+	}
 }
 
 static bool same_object(void *a, void *bfn)
@@ -75,38 +76,44 @@ static bool heap_small(void)
 	return mp_table_peak_est() <= most;
 }
 
-void mp_allocstats_dump(struct mp_buf *b, bool read)
+void mp_allocstats_read(mp_allocstats_t *s, bool read)
 {
-	size_t at = mp_buf_section_begin(b, MP_SEC_ALLOCATOR);
-	uint32_t count = 0;
-	size_t count_at = mp_buf_u32_later(b);
+	s->n = 0;
 	mallctl_fn mallctl = read ? mallctl_p : NULL;
 	mallinfo2_fn mi2 = read && heap_small() ? mallinfo2_p : NULL;
 	if (mallctl) {
 		uint64_t epoch = 1;
 		size_t sz = sizeof(epoch);
 		mallctl("epoch", &epoch, &sz, &epoch, sz);
-		static const char *const names[] = {"allocated", "active", "resident", "mapped"};
-		for (size_t i = 0; i < 4; i++) {
-			char key[64] = "stats.";
-			strcat(key, names[i]);
+		static const char *const names[][2] = {
+		    {"stats.allocated", "jemalloc.stats.allocated"},
+		    {"stats.active", "jemalloc.stats.active"},
+		    {"stats.resident", "jemalloc.stats.resident"},
+		    {"stats.mapped", "jemalloc.stats.mapped"}};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			size_t v = 0;
 			sz = sizeof(v);
-			if (mallctl(key, &v, &sz, NULL, 0) == 0) {
-				char name[80] = "jemalloc.";
-				strcat(name, key);
-				kv(b, &count, name, v);
-			}
+			if (mallctl(names[i][0], &v, &sz, NULL, 0) == 0)
+				kv(s, names[i][1], v);
 		}
 	} else if (mi2) {
 		struct mallinfo2 m = mi2();
-		kv(b, &count, "glibc.arena", m.arena);
-		kv(b, &count, "glibc.ordblks", m.ordblks);
-		kv(b, &count, "glibc.hblkhd", m.hblkhd);
-		kv(b, &count, "glibc.uordblks", m.uordblks);
-		kv(b, &count, "glibc.fordblks", m.fordblks);
-		kv(b, &count, "glibc.keepcost", m.keepcost);
+		kv(s, "glibc.arena", m.arena);
+		kv(s, "glibc.ordblks", m.ordblks);
+		kv(s, "glibc.hblkhd", m.hblkhd);
+		kv(s, "glibc.uordblks", m.uordblks);
+		kv(s, "glibc.fordblks", m.fordblks);
+		kv(s, "glibc.keepcost", m.keepcost);
 	}
-	mp_buf_u32_at(b, count_at, count);
+}
+
+void mp_allocstats_dump(struct mp_buf *b, const mp_allocstats_t *s)
+{
+	size_t at = mp_buf_section_begin(b, MP_SEC_ALLOCATOR);
+	mp_buf_u32(b, s->n);
+	for (uint32_t i = 0; i < s->n; i++) {
+		mp_buf_str(b, s->key[i], strlen(s->key[i]));
+		mp_buf_u64(b, s->value[i]);
+	}
 	mp_buf_section_end(b, at);
 }

@@ -509,6 +509,8 @@ static int write_dump(const char *why, bool final, enum mp_dump_stats stats)
 	bool read_stats = stats == MP_STATS_READ ||
 			  (stats == MP_STATS_CHECK && room == SIZE_MAX && !mp_stack_in_handler());
 	int cs = mp_nocancel(); /* a program's mapprof_dump() is no cancellation point either */
+	mp_allocstats_t as;
+	mp_allocstats_read(&as, read_stats); /* before the lock: objects.h says why */
 	pthread_mutex_lock(&dump_lock);
 	if (final && mp_final_dumped) { /* another thread's exit wrote it while this one waited */
 		pthread_mutex_unlock(&dump_lock);
@@ -525,7 +527,7 @@ static int write_dump(const char *why, bool final, enum mp_dump_stats stats)
 	put_header(&b, seq);
 	mp_objects_dump(&b);
 	mp_unload_dump(&b); /* before the stacks: every key they carry has its record */
-	mp_allocstats_dump(&b, read_stats);
+	mp_allocstats_dump(&b, &as);
 	/* Maps first: every stack they name was interned before they recorded it, so the
 	 * STACKS section written after them holds it. */
 	if (mp_config.maps)

@@ -22,6 +22,16 @@ MP_HIDDEN bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_
 			    mp_object_t *o);
 MP_HIDDEN void mp_object_put(struct mp_buf *b, const mp_object_t *o);
 MP_HIDDEN void mp_allocstats_init(void);
-/* read false: the section says nothing (a dump from a signal handler). */
-MP_HIDDEN void mp_allocstats_dump(struct mp_buf *b, bool read);
+/* The allocator's figures for the ALLOCATOR section, read before the dump lock is taken: the
+ * read takes the allocator's locks, which jemalloc's fork handler holds while ours (run after
+ * it) waits for the dump lock (a fork during a dump hung the process, black-box QA). */
+#define MP_ALLOCSTATS_MAX 6
+typedef struct {
+	uint32_t n;
+	const char *key[MP_ALLOCSTATS_MAX];
+	uint64_t value[MP_ALLOCSTATS_MAX];
+} mp_allocstats_t;
+/* read false: none (a dump from a signal handler). No lock of ours held. */
+MP_HIDDEN void mp_allocstats_read(mp_allocstats_t *s, bool read);
+MP_HIDDEN void mp_allocstats_dump(struct mp_buf *b, const mp_allocstats_t *s);
 #endif

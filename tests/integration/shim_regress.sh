@@ -408,3 +408,53 @@ CEOF
 else
 	ok "libc_malloc_debug after the shim # SKIP not installed, or under ASan"
 fi
+
+# --- fork during a dump over jemalloc: jemalloc's fork handler (run before ours) holds its
+# locks while ours waits for the dump lock, and the dump read jemalloc's statistics under that
+# lock: the parent hung for good (black-box QA). The statistics are read before the lock now.
+if [ -r "$JE" ] && [ -z "${SANITIZED:-}" ]; then
+	mkdir -p "$T/jfd"
+	cat >"$T/jfd/t.c" <<'CEOF'
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mapprof.h"
+static volatile int stop;
+static void *dumper(void *a)
+{
+	while (!stop)
+		MAPPROF_DUMP();
+	return a;
+}
+int main(int argc, char **argv)
+{
+	int n = atoi(argv[1]);
+	pthread_t t;
+	pthread_create(&t, NULL, dumper, NULL);
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+		free(malloc(100));
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	printf("forks %d\n", n);
+	return 0;
+}
+CEOF
+	if ${CC:-cc} -O1 -pthread -I"$ROOT/include" -o "$T/jfd/t" "$T/jfd/t.c" 2>"$T/jfd.err"; then
+		out=$(timeout -s KILL 60 env LD_PRELOAD="$LIB $JE" MAPPROF_OUT="$T/jfd/m.%p.%n.mprof" \
+			"$T/jfd/t" 1000 2>&1; echo "rc $?")
+		expect_eq "fork during dumps over jemalloc: no hang" "forks 1000|rc 0" \
+			"$(echo "$out" | paste -sd'|')"
+		rm -rf "$T/jfd"
+	else
+		not_ok "the fork-during-dump program builds" "$(cat "$T/jfd.err")"
+	fi
+else
+	ok "fork during a dump over jemalloc # SKIP no jemalloc, or under ASan"
+fi
