@@ -151,6 +151,10 @@ typedef struct mp_tls {
 	uint64_t rng;	   /* xorshift state for the sampler */
 	uint8_t map_kind;  /* kind of the allocation map_pending waits for */
 	uint8_t free_wait; /* frees counted as orphans before a record (thread.c) */
+	/* stack.c: how this thread's stacks are unwound: 0 not decided yet, MP_TRACE_FAST with
+	 * libunwind's unw_backtrace (whose per-thread cache takes 256 KiB), MP_TRACE_STEP with
+	 * a cursor walk (no cache: beyond the first threads). Owner only. */
+	uint8_t trace;
 	/* While map_pending: the program's stack pointer at its call to malloc or operator new,
 	 * set by their slow paths (0 from any other entry point: not known; MP_MAP_CALL_REALLOC
 	 * from realloc, whose block holds data: never a new bucket array). A bucket array is

@@ -180,11 +180,50 @@ void mp_stack_init(void)
 		 * which take more stack than a small thread stack has left (they crashed threads
 		 * of 16 KiB whose first sample came first). */
 		void *pcs[4];
+		mp_stack_trace_decide(&mp_tls);
 		unw_backtrace(pcs, 4);
 	}
 }
 
 #define in_self mp_stack_in_self
+
+/* Threads alive with MP_TRACE_FAST (stack.h). Any thread, atomically. */
+static uint32_t tracers;
+
+void mp_stack_trace_decide(mp_tls_t *t)
+{
+	if (__atomic_add_fetch(&tracers, 1, __ATOMIC_RELAXED) <= MP_TRACE_THREADS) {
+		t->trace = MP_TRACE_FAST;
+		return;
+	}
+	__atomic_sub_fetch(&tracers, 1, __ATOMIC_RELAXED);
+	t->trace = MP_TRACE_STEP;
+}
+
+void mp_stack_trace_release(mp_tls_t *t)
+{
+	/* Captures later in the exit (other destructors' samples) walk: libunwind's cache may be
+	 * freed already (its destructor does not forget it). */
+	if (t->trace == MP_TRACE_FAST)
+		__atomic_sub_fetch(&tracers, 1, __ATOMIC_RELAXED);
+	t->trace = MP_TRACE_STEP;
+}
+
+__attribute__((noinline)) int mp_stack_step_walk(uintptr_t *buf, int max)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	int n = 0;
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+		return 0;
+	while (n < max && unw_step(&c) > 0) {
+		unw_word_t ip;
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || ip == 0)
+			break;
+		buf[n++] = (uintptr_t)ip;
+	}
+	return n;
+}
 
 /* The frame-pointer walk: each frame is [saved rbp][return address]. Stops at the first
  * implausible frame pointer (not increasing, misaligned, or more than 8 MiB up the stack).
@@ -405,6 +444,8 @@ void mp_stack_fork_parent(void)
 void mp_stack_fork_child(void)
 {
 	mp_stack_cache_fork_child();
+	/* The child's one thread: its cache, if it had one, is all there is now. */
+	tracers = mp_tls.trace == MP_TRACE_FAST;
 	__atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
 	anon_capturing = 0;
 }

@@ -39,6 +39,18 @@ MP_HIDDEN size_t mp_stack_alt_room(bool cheap);
 MP_HIDDEN uint32_t *mp_stack_capture_begin(void);
 MP_HIDDEN void mp_stack_capture_end(uint32_t *flag);
 MP_HIDDEN int mp_stack_fp_walk(uintptr_t *buf, int max);
+/* libunwind's unw_backtrace keeps a cache of 2^14 frames per thread (256 KiB, all written, kept
+ * until the thread exits): a thousand threads that each captured a stack held 280 MB more
+ * (black-box QA). Only this many threads alive at once get it; the others walk a cursor
+ * (unw_step: slower, but the stack cache spares repeated stacks the walk). */
+#define MP_TRACE_THREADS 16
+enum { MP_TRACE_UNDECIDED, MP_TRACE_FAST, MP_TRACE_STEP };
+/* Guard held: decides t->trace (on t's first capture). */
+MP_HIDDEN void mp_stack_trace_decide(mp_tls_t *t);
+/* The cursor walk: as unw_backtrace, from its own frame (a shim frame, dropped). */
+MP_HIDDEN int mp_stack_step_walk(uintptr_t *buf, int max);
+/* Guard held, thread exiting: its cache goes (libunwind frees it), and its place with it. */
+MP_HIDDEN void mp_stack_trace_release(mp_tls_t *t);
 MP_HIDDEN int mp_stack_trim(const uintptr_t *buf, int n, uintptr_t *out, int max);
 /* The first frame outside the shim, from the shim's own frame pointers only: the stack when
  * libunwind may not run (unwfd.h). */
@@ -97,7 +109,13 @@ static inline __attribute__((always_inline)) int mp_stack_capture(uintptr_t *out
 	} else {
 		int cs = mp_nocancel();
 		uint32_t *flag = mp_stack_capture_begin();
-		n = unw_backtrace((void **)out, want);
+		mp_tls_t *t = &mp_tls;
+		if (mp_unlikely(t->trace == MP_TRACE_UNDECIDED))
+			mp_stack_trace_decide(t);
+		if (mp_likely(t->trace == MP_TRACE_FAST))
+			n = unw_backtrace((void **)out, want);
+		else
+			n = mp_stack_step_walk(out, want);
 		mp_stack_capture_end(flag);
 		mp_cancel_restore(cs);
 	}

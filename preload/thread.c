@@ -61,7 +61,8 @@ static void on_thread_exit(void *arg)
 		       * are sampled on the thread's own countdown, as before (record.c) */
 	if (mp_config.maps)
 		mp_maps_thread_exit(); /* no map may point at this thread's TLS any more */
-	if (watch && !others)	       /* the last: the writer must not keep the process */
+	mp_stack_trace_release(t);
+	if (watch && !others) /* the last: the writer must not keep the process */
 		mp_trigger_last_gone();
 	t->guard--;
 }
