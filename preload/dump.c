@@ -73,6 +73,10 @@ static const char *errtext(int e)
 	switch (e) {
 	case EACCES:
 		return "permission denied";
+	case EPERM:
+		return "operation not permitted (a sandbox's filter?)";
+	case ENOSYS:
+		return "system call refused (a sandbox's filter?)";
 	case ENOENT:
 		return "no such directory";
 	case ENOSPC:
@@ -160,7 +164,10 @@ static int unnamed(const struct mp_buf *b, const char *name)
 	dir_of(name, dir, sizeof(dir));
 	int fd = mp_fd_open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL
+		/* Not here: a file system without it, or a sandbox's filter that refuses it
+		 * (man-db's answers ENOSYS): the named temporary file may still be made. */
+		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ||
+			       errno == ENOSYS || errno == EPERM
 			   ? -1
 			   : (report("cannot write dump", name, errno), -2);
 	(void)fchmod(fd, 0600); /* 0600 whatever the program's umask (0777 made it 0000) */
