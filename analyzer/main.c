@@ -399,6 +399,38 @@ static int write_in_place(const opts_t *o, const mp_profile_t *p, const mp_repor
 	return rc;
 }
 
+/* Copies the finished temporary file tmp over target's contents (truncated), then removes tmp;
+ * where the copy fails, tmp stays and says so: the profile is not lost. */
+static int copy_in_place(const opts_t *o, const char *tmp, const char *target)
+{
+	int in = open(tmp, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(target, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	bool ok = in >= 0 && out >= 0;
+	char buf[1 << 16];
+	ssize_t n = 0;
+	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
+		for (ssize_t done = 0, w; ok && done < n; done += w)
+			ok = (w = write(out, buf + done, (size_t)(n - done))) > 0;
+	ok = ok && n == 0;
+	int e = errno;
+	if (out >= 0 && close(out) != 0 && ok) {
+		e = errno;
+		ok = false;
+	}
+	if (in >= 0)
+		close(in);
+	if (!ok) {
+		fprintf(
+		    stderr,
+		    "mapprof-report: %s: cannot write in place (it cannot be replaced): %s; the "
+		    "profile is in %s\n",
+		    o->output, strerror(e), tmp);
+		return MP_EIO;
+	}
+	unlink(tmp);
+	return MP_OK;
+}
+
 /* A regular file (or none yet) is written under a temporary name beside it and renamed into
  * place, so a failed run never leaves a half-written profile under the real name; through a
  * symbolic link, beside the file it names (the link stays); where no temporary file can be
@@ -495,16 +527,17 @@ static int emit(const opts_t *o, const mp_profile_t *p, const mp_report_info_t *
 		rc = write_fd(o, p, info, fd);
 		if (rc == MP_OK && rename(tmp, target) != 0) {
 			int e = errno;
-			unlink(tmp);
 			/* A file that cannot be replaced but may be written: a mount point (a
 			 * container's bind-mounted file: EBUSY), another user's file in a sticky
-			 * directory such as /tmp (EPERM). Written in place, as `>` would. */
+			 * directory such as /tmp (EPERM). The finished file is copied in, as `>`
+			 * would write it, and kept where the copy fails. */
 			if (exists && (e == EBUSY || e == EPERM || e == EACCES)) {
-				rc = write_in_place(o, p, info, target, true);
+				rc = copy_in_place(o, tmp, target);
 			} else {
 				fprintf(stderr,
 					"mapprof-report: %s: cannot rename into place: %s\n",
 					o->output, strerror(e));
+				unlink(tmp);
 				rc = MP_EIO;
 			}
 		} else if (rc != MP_OK) {

@@ -439,9 +439,10 @@ void mp_cxx_delete_slow(void *p)
 			free(p);
 		return;
 	}
+	bool via = mp_maps_via_delete; /* a handler's delete may come between: restored */
 	mp_maps_via_delete = true;
 	mp_note_free(&mp_tls, p);
-	mp_maps_via_delete = false;
+	mp_maps_via_delete = via;
 	if (mp_likely(direct)) {
 		mp_real.free(p); /* libstdc++'s delete is free() */
 		return;

@@ -36,7 +36,7 @@ MP_HIDDEN int mp_fd_private_bulk(int (*fn)(void *), void *arg);
  * which ends a process at a clone it does not know). */
 MP_HIDDEN void mp_fd_init(void);
 /* Whether a thread of the profiler's could cost the program one of its own: a process limit
- * (RLIMIT_NPROC, which counts threads) that is low, and enforced (not for root). fdprivate.c. */
+ * (RLIMIT_NPROC, which counts threads) that is low. fdprivate.c. */
 MP_HIDDEN bool mp_threads_scarce(void);
 /* Nonzero on mp_fd_private's thread (fdprivate.c): mp_fd_open and mp_fd_close skip the gate. */
 extern MP_HIDDEN __thread uint32_t mp_fd_in_private __attribute__((tls_model("initial-exec")));

@@ -603,6 +603,13 @@ MP_EXPORT pid_t _Fork(void)
 static void *first_definition(const char *name)
 {
 	void *m = dlsym(RTLD_DEFAULT, name);
+#ifdef MP_GLIBC_BASE
+	/* A definition as a compat symbol only (libc_malloc_debug.so listed first), which the
+	 * program's versioned references bind to and dlsym passes over (see next_sym). */
+	void *v = dlvsym(RTLD_DEFAULT, name, MP_GLIBC_BASE);
+	if (v && v != m && (!m || loaded_before(mp_loaded_object(v), mp_loaded_object(m))))
+		m = v;
+#endif
 	Dl_info info;
 	const ElfW(Sym) *sym = NULL;
 	if (!m || !dladdr1(m, &info, (void **)&sym, RTLD_DL_SYMENT) ||

@@ -251,21 +251,22 @@ void mp_trigger_start(void)
 		mp_config.signal = 0;
 	if (!mp_config.signal && !mp_config.interval)
 		return;
-	if (mp_threads_scarce()) {
+	bool scarce = mp_threads_scarce();
+	if (scarce) {
 		/* Its thread would take one the program may need (black-box QA: its 9th thread
-		 * failed under ulimit -u 10): without it, the signal is left to the program. */
+		 * failed under ulimit -u 10). The signal is still caught (its default would end
+		 * the process it was sent to for a dump), to no effect: wake_ready stays false. */
 		mp_log(
 		    "MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored: the process limit (ulimit -u, "
 		    "which counts threads) is low, and the dump thread would take one the program "
-		    "may need; dumps are written at exit and by mapprof_dump()");
-		mp_config.signal = 0;
-		return;
-	}
-	if (sem_init(&wake, 0, 0) != 0) {
+		    "may need; the signal is caught and does nothing; dumps are written at exit "
+		    "and by mapprof_dump()");
+	} else if (sem_init(&wake, 0, 0) != 0) {
 		mp_log("cannot create the dump semaphore; MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored");
 		return;
+	} else {
+		wake_ready = true;
 	}
-	wake_ready = true;
 	if (mp_config.signal) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -276,7 +277,8 @@ void mp_trigger_start(void)
 			mp_log(
 			    "MAPPROF_SIGNAL: cannot install the handler; no dumps on that signal");
 	}
-	start_thread();
+	if (!scarce)
+		start_thread();
 }
 
 /* ctl_lock held. */

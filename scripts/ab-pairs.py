@@ -10,7 +10,8 @@ one CPU, alternating which goes first, N times; compares CPU time (user + system
 
 A and B are comma-separated NAME=VALUE lists added to the environment (empty: as is). Prints
 the median of the B/A ratios of the pairs, their quartiles and the ratio of the minima. Dumps
-go to a temporary directory, removed at the end, unless A or B sets MAPPROF_OUT."""
+go to a temporary directory, removed at the end, unless MAPPROF_OUT is set (in A, B or the
+environment)."""
 import os
 import resource
 import statistics

@@ -907,6 +907,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && command -v prlimit >
 	mkdir -p "$T/nproc" && chmod 711 "$T" && chmod 777 "$T/nproc"
 	cat >"$T/nproc/t.c" <<'CEOF'
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 static pthread_barrier_t b;
@@ -929,23 +930,31 @@ int main(int argc, char **argv)
 		}
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
+	if (argc > 2)
+		raise(SIGUSR2); /* a dump asked for, as `kill -USR2` would */
 	printf("ok %d\n", n);
 	return 0;
 }
 CEOF
-	if ${CC:-cc} -O1 -pthread -o "$T/nproc/t" "$T/nproc/t.c" 2>"$T/nproc.err"; then
+	if ${CC:-cc} -O1 -pthread -o "$T/nproc/t" "$T/nproc/t.c" 2>"$T/nproc.err" &&
+		plain=$(prlimit --nproc=10 setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$T/nproc/t" 9 2>&1) && [ "$plain" = "ok 9" ]; then
 		lim() { prlimit --nproc=10 setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-		plain=$(lim "$T/nproc/t" 9 2>&1; echo "exit $?")
+		# (the signal, which would end the plain run, is caught: no dump, no death)
 		for v in MAPPROF_INTERVAL=100 MAPPROF_SIGNAL=USR2; do
+			extra=
+			[ "$v" = MAPPROF_SIGNAL=USR2 ] && extra=raise
 			out=$(lim env LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/nproc/m.%p.%n" \
-				"$T/nproc/t" 9 2>"$T/nproc/$v.err"; echo "exit $?")
+				"$T/nproc/t" 9 $extra 2>"$T/nproc/$v.err"; echo "exit $?")
 			expect_eq "ulimit -u 10, $v: the program's 9 threads made, one line says no dump thread" \
-				"ok 9|exit 0|ok 9|exit 0|1" \
-				"$(echo "$plain" | paste -sd'|')|$(echo "$out" | paste -sd'|')|$(grep -c '^mapprof: MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored: the process limit' "$T/nproc/$v.err")"
+				"ok 9|exit 0|1" \
+				"$(echo "$out" | paste -sd'|')|$(grep -c '^mapprof: MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored: the process limit' "$T/nproc/$v.err")"
 		done
 		expect_eq "ulimit -u 10: the dumps written at exit" 2 "$(ls "$T/nproc" | grep -c '^m\.')"
-	else
+	elif [ -s "$T/nproc.err" ]; then
 		not_ok "the thread-limit program builds" "$(cat "$T/nproc.err")"
+	else
+		ok "a low process limit # SKIP nobody runs other processes here: 9 threads do not fit"
 	fi
 	chmod 700 "$T"
 else

@@ -402,6 +402,11 @@ CEOF
 		done
 		expect_eq "libc_malloc_debug: its checks on in the plain run (the test can tell)" \
 			"usable 10" "$(env LD_PRELOAD="$MDBG" GLIBC_TUNABLES=glibc.malloc.check=3 "$T/mdbg/t" | head -1)"
+		# ... and listed before the shim, it takes the calls: one line says so (none came)
+		env LD_PRELOAD="$MDBG $LIB" MAPPROF_OUT="$T/mdbg/f.%p.%n.mprof" "$T/mdbg/t" \
+			>/dev/null 2>"$T/mdbg/first.err"
+		expect_eq "libc_malloc_debug before the shim: one line says its calls are not profiled" 1 \
+			"$(grep -c '^mapprof: malloc here is not libmapprof.so.s' "$T/mdbg/first.err")"
 	else
 		not_ok "the malloc-debug program builds" "$(cat "$T/mdbg/err")"
 	fi
