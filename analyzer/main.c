@@ -557,6 +557,20 @@ int main(int argc, char **argv)
 		free(o.dumps);
 		return rc;
 	}
+	/* A descriptor named as the output must be the caller's, open for writing, before any
+	 * file this run opens can take its number (one did: "Invalid argument" for a closed 3). */
+	int ofd;
+	char oend;
+	if (o.output && (sscanf(o.output, "/dev/fd/%d%c", &ofd, &oend) == 1 ||
+			 sscanf(o.output, "/proc/self/fd/%d%c", &ofd, &oend) == 1)) {
+		int fl = fcntl(ofd, F_GETFL);
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+			fprintf(stderr, "mapprof-report: %s: %s\n", o.output,
+				fl < 0 ? "not an open descriptor" : "open for reading only");
+			free(o.dumps);
+			return MP_EIO;
+		}
+	}
 	bool heap = strcmp(o.profile, "heap") == 0;
 	mp_inputs_t in;
 	mp_profile_t p;

@@ -252,6 +252,14 @@ echo "first line" >"$T/appended"
 { echo "first line"; cat "$T/top3.txt"; } | cmp -s - "$T/appended" &&
 	ok "-o /dev/fd/3 opened for appending: appended to" ||
 	not_ok "-o /dev/fd/3 opened for appending: appended to" "$(head -3 "$T/appended")"
+# -o /dev/fd/N where N is not the caller's to write: said at once (a file the report opened
+# took a closed 3's number, and "Invalid argument" came after the work)
+expect_rc "-o /dev/fd/3 with 3 closed: exit 3, not an open descriptor" 3 \
+	"^mapprof-report: /dev/fd/3: not an open descriptor\$" \
+	sh -c 'exec 3>&-; exec "$@"' _ "$REPORT" --top 3 -o /dev/fd/3 "$T/a.mprof"
+expect_rc "-o /dev/fd/3 open for reading: exit 3" 3 \
+	"^mapprof-report: /dev/fd/3: open for reading only\$" \
+	sh -c 'exec 3</dev/null; exec "$@"' _ "$REPORT" --top 3 -o /dev/fd/3 "$T/a.mprof"
 chmod 640 "$T/named"
 "$REPORT" --top 3 -o "$T/named" "$T/a.mprof" 2>/dev/null
 expect_eq "-o an existing file: its mode is kept" "640" "$(stat -c %a "$T/named")"
