@@ -147,12 +147,13 @@ static int parse_header(cur_t *c, mp_dump_t *d)
 	 * neither is before 1970 or past 2262 (pprof's int64 nanoseconds). */
 	at = c->pos;
 	uint64_t start = ld64(c), dump = ld64(c);
+	/* i64 fields (DUMP_FORMAT.md): a value past INT64_MAX is a negative time */
 	if (start > INT64_MAX)
-		return fail(c, at, "HEADER: start time %llu ns is out of range",
-			    (unsigned long long)start);
+		return fail(c, at, "HEADER: start time %lld ns is out of range (before 1970)",
+			    (long long)(int64_t)start);
 	if (dump > INT64_MAX)
-		return fail(c, at + 8, "HEADER: dump time %llu ns is out of range",
-			    (unsigned long long)dump);
+		return fail(c, at + 8, "HEADER: dump time %lld ns is out of range (before 1970)",
+			    (long long)(int64_t)dump);
 	d->start_ns = (int64_t)start;
 	d->dump_ns = (int64_t)dump;
 	if ((rc = rdstr(c, &d->exe, NULL, "HEADER exe")) != MP_OK)

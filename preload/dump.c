@@ -74,7 +74,8 @@ static const char *errtext(int e)
 	case EACCES:
 		return "permission denied";
 	case EPERM:
-		return "operation not permitted (a sandbox's filter?)";
+		return "operation not permitted (an immutable file or directory, or a sandbox's "
+		       "filter)";
 	case ENOSYS:
 		return "system call refused (a sandbox's filter?)";
 	case ENOENT:

@@ -223,6 +223,21 @@ grep -q 'accounting for ' <<<"$out" && ! grep -qE -- '-[0-9]|[0-9]{4,}\.[0-9]+%'
 	ok "--top on absurd counts: no negative or wrapped sums" ||
 	not_ok "--top on absurd counts: no negative or wrapped sums" "$out"
 
+# A dump time before 1970 (an i64 field) is named as the negative time it is, not as 2^64 - 5
+python3 - "$T/a.mprof" "$T/neg.mprof" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+pos = 16
+while pos + 16 <= len(b):
+    typ, _, ln = struct.unpack_from("<IIQ", b, pos)
+    if typ == 1:  # HEADER: pid, ppid u32; seq, rate, seed u64; depth, flags u32; start_ns, dump_ns
+        struct.pack_into("<q", b, pos + 16 + 8 + 24 + 8 + 8, -5)
+    pos += 16 + ln
+open(sys.argv[2], "wb").write(b)
+PY
+expect_rc "a dump time before 1970: named as negative" 2 \
+	"HEADER: dump time -5 ns is out of range" "$REPORT" --top 1 "$T/neg.mprof"
+
 # ---- output targets ----
 # -o into something that is not a regular file writes into it (renaming over it would replace a
 # FIFO or a device such as /dev/null); through a symbolic link, into the file it names.
