@@ -147,9 +147,16 @@ static uint64_t location(mp_stacks_t *st, uint32_t s, uint64_t pc)
 	mp_sym_frame_t f[MP_SYM_MAX_INLINE];
 	mp_line_t lines[MP_SYM_MAX_INLINE];
 	int n = 0;
-	if (mapping)
-		n = mp_symbolize(st->sym, st->map_obj[mapping - 1],
-				 addr - st->map_bias[mapping - 1], f, MP_SYM_MAX_INLINE);
+	if (mapping) {
+		int obj_ = st->map_obj[mapping - 1];
+		uint64_t bias = st->map_bias[mapping - 1];
+		n = mp_symbolize(st->sym, obj_, addr - bias, f, MP_SYM_MAX_INLINE);
+		/* Nothing before it (padding) and a function at it: a return address that no call
+		 * made, pushed by makecontext for a context's first frame (glibc's
+		 * __start_context). Named by the pc itself, not as a bare address. */
+		if (n == 0 && pc)
+			n = mp_symbolize(st->sym, obj_, pc - bias, f, MP_SYM_MAX_INLINE);
+	}
 	/* include/mapprof/uthash.h's hooks are inline functions in the user's code: drop them
 	 * from the innermost end of the inline chain, so that the leaf is the user's line that
 	 * used the uthash macro, as it is for everything else. */

@@ -427,3 +427,43 @@ check "same seed, two runs: the same sample values" cmp "$T/seeded1.txt" "$T/see
 out=$("$REPORT" --top 3 "$T"/sampled1/*.mprof 2>&1)
 grep -q 'sampled estimates: rate 4096' <<<"$out" && ok "--top header of a sampled run names the rate" ||
 	not_ok "--top header of a sampled run names the rate" "$out"
+
+# A makecontext context's first frame returns to glibc's __start_context, an address that no
+# call pushed: pc - 1 is the padding before it, and the frame read as a bare libc+0x... (black-box
+# QA). Named by the pc itself when nothing is before it.
+mkdir -p "$T/uc"
+cat >"$T/uc/t.c" <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <ucontext.h>
+static ucontext_t main_ctx, co_ctx;
+void *volatile sink;
+__attribute__((noinline)) void co_site(void)
+{
+	for (int i = 0; i < 50; i++) {
+		sink = malloc(100);
+		free(sink);
+		swapcontext(&co_ctx, &main_ctx);
+	}
+}
+int main(void)
+{
+	getcontext(&co_ctx);
+	co_ctx.uc_stack.ss_sp = malloc(65536);
+	co_ctx.uc_stack.ss_size = 65536;
+	co_ctx.uc_link = &main_ctx;
+	makecontext(&co_ctx, co_site, 0);
+	for (int i = 0; i < 50; i++)
+		swapcontext(&main_ctx, &co_ctx);
+	puts("done");
+	return 0;
+}
+CEOF
+if ${CC:-cc} -O1 -g -o "$T/uc/t" "$T/uc/t.c" 2>"$T/uc.err"; then
+	mp_run "$T/uc/d" "$T/uc/t" >/dev/null
+	expect_eq "makecontext: the context's first frame is __start_context, not an address" \
+		"__start_context;co_site 50" \
+		"$("$REPORT" --folded --sample-index alloc_objects "$T/uc/d"/*.mprof 2>/dev/null | grep ';co_site ')"
+else
+	not_ok "the makecontext program builds" "$(cat "$T/uc.err")"
+fi
