@@ -31,6 +31,7 @@ typedef struct {
 	const char *name;     /* NULL: unnamed */
 	int tag;
 	int line;	 /* an unnamed type's declaration line (a lambda's closure type), else 0 */
+	bool lambda;	 /* an unnamed type with an operator(): a lambda's closure type */
 	uint32_t parent; /* index in the unit's scopes, UINT32_MAX at the unit's top */
 } scope_t;
 
@@ -88,6 +89,22 @@ static const char *name_of(Dwarf_Die *die)
  * Offsets must rise: a DW_AT_sibling into a DIE's own subtree (bad DWARF) would have it walked
  * again at every level, doubling the work per level. A method's declaration (in its class)
  * holds no class: neither recorded nor walked into. */
+/* Whether an unnamed class type is a lambda's closure: it has an operator() (GCC also gives it
+ * constructors named "<lambda>"). */
+static bool is_closure(Dwarf_Die *type)
+{
+	Dwarf_Die c;
+	if (dwarf_child(type, &c) != 0)
+		return false;
+	do {
+		const char *nm;
+		if (dwarf_tag(&c) == DW_TAG_subprogram && (nm = dwarf_diename(&c)) &&
+		    (!strcmp(nm, "operator()") || !strcmp(nm, "<lambda>")))
+			return true;
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return false;
+}
+
 static void walk(unit_t *u, Dwarf_Die *die, uint32_t parent, Dwarf_Off end, int depth)
 {
 	Dwarf_Die cur = *die, sib, child;
@@ -108,13 +125,17 @@ static void walk(unit_t *u, Dwarf_Die *die, uint32_t parent, Dwarf_Off end, int 
 			const char *nm =
 			    tag == DW_TAG_subprogram ? name_of(&cur) : dwarf_diename(&cur);
 			/* Two lambdas in one function have two unnamed closure types: their lines
-			 * tell them apart (the demangler's {lambda(int)#2} needs the mangled name)
+			 * tell them apart (the demangler's {lambda(int)#2} needs the mangled name),
+			 * and {lambda at line N} says what they are.
 			 */
 			int line = 0;
 			if (!nm && tag != DW_TAG_namespace && tag != DW_TAG_subprogram &&
 			    dwarf_decl_line(&cur, &line) != 0)
 				line = 0;
-			u->s[u->n] = (scope_t){here, next, nm, tag, line, parent};
+			bool lambda = !nm &&
+				      (tag == DW_TAG_class_type || tag == DW_TAG_structure_type) &&
+				      is_closure(&cur);
+			u->s[u->n] = (scope_t){here, next, nm, tag, line, lambda, parent};
 			me = (uint32_t)u->n++;
 		}
 		if (walked_into(tag) && !decl && depth < MAX_DEPTH &&
@@ -257,7 +278,8 @@ char *mp_dwscope_name(mp_dwscope_t *x, Dwarf_Die *die, const char *plain)
 		const char *nm = chain[k]->name;
 		char typ[48];
 		if (!nm && chain[k]->line > 0) {
-			snprintf(typ, sizeof(typ), "{unnamed type at line %d}", chain[k]->line);
+			snprintf(typ, sizeof(typ), "{%s at line %d}",
+				 chain[k]->lambda ? "lambda" : "unnamed type", chain[k]->line);
 			nm = typ;
 		} else if (!nm)
 			nm = chain[k]->tag == DW_TAG_namespace	  ? "(anonymous namespace)"

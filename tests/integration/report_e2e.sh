@@ -226,17 +226,20 @@ expect_eq "go tool pprof: inlined functions without a linkage name keep their sc
 	"$(go tool pprof -traces -sample_index=alloc_objects "$T/anon.pb.gz" 2>/dev/null |
 		grep -o '[^ ]*(anonymous namespace)::[A-Za-z:]*make\|[^ ]*(anonymous namespace)::fill' |
 		sort -u | paste -sd'|')"
-# A lambda's closure type is unnamed: named by the line of its declaration (two in B::g).
+# A lambda's closure type is unnamed: named as a lambda by the line of its declaration (two in
+# B::g); another unnamed type as an unnamed type.
 src=$ROOT/tests/programs/report_anon_inline.cc
 la=$(grep -n 'auto l = ' "$src" | sed -n 1p | cut -d: -f1)
 lb=$(grep -n 'auto l = ' "$src" | sed -n 2p | cut -d: -f1)
 lb2=$(grep -n 'auto l2 = ' "$src" | cut -d: -f1)
+lu=$(grep -n '	struct {$' "$src" | cut -d: -f1)
 expect_eq "--folded: local classes and lambdas, by their functions' declared scopes" \
-	"$(printf '%s\n' "A::g();A::g::{unnamed type at line $la}::operator() 2" \
-		"B::g();B::g::{unnamed type at line $lb}::operator() 5" \
-		"B::g();B::g::{unnamed type at line $lb2}::operator() 3" \
+	"$(printf '%s\n' "A::g();A::g::{lambda at line $la}::operator() 2" \
+		"B::g();B::g::{lambda at line $lb}::operator() 5" \
+		"B::g();B::g::{lambda at line $lb2}::operator() 3" \
+		"gamma::f();gamma::f::{unnamed type at line $lu}::make 8" \
 		"alpha::f();alpha::f::Loc::make 4" "beta::f();beta::f::Loc::make 6" | sort | paste -sd'|')" \
-	"$(grep -oE '(A|B|alpha|beta)::[fg]\(\);.*' <<<"$folded" | sort | paste -sd'|')"
+	"$(grep -oE '(A|B|alpha|beta|gamma)::[fg]\(\);.*' <<<"$folded" | sort | paste -sd'|')"
 
 # ---- a frame past every CU's range takes no line: g++ -O2 puts main in .text.startup, before
 # crt1's _start, and libdwfl's line lookup answered for _start with the last line of main's unit

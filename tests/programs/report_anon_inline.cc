@@ -8,9 +8,10 @@
  *   outer::(anonymous namespace)::fill      5 x malloc(30)   inlined in use_fill
  *   alpha::f::Loc::make, beta::f::Loc::make  4 and 6 x malloc(40): local classes, whose
  *                                            scopes go through their function's declaration
- *   A::g::{unnamed type at line L}::operator()  2 x malloc(10): a lambda in a method (its
- *   B::g::{unnamed type at line L}::operator()  5 x malloc(20)  closure type has no name:
- *   B::g::{unnamed type at line L}::operator()  3 x malloc(24)  its line tells two apart)
+ *   A::g::{lambda at line L}::operator()  2 x malloc(10): a lambda in a method (its
+ *   B::g::{lambda at line L}::operator()  5 x malloc(20)  closure type has no name:
+ *   B::g::{lambda at line L}::operator()  3 x malloc(24)  its line tells two apart)
+ *   gamma::f::{unnamed type at line L}::make  8 x malloc(48): an unnamed struct's method
  */
 #include <cstdlib>
 
@@ -77,6 +78,21 @@ __attribute__((noinline)) void f()
 }
 } // namespace beta
 
+namespace gamma
+{
+__attribute__((noinline)) void f()
+{
+	struct {
+		INLINE void *make(int n)
+		{
+			return malloc(n);
+		}
+	} u;
+	for (int i = 0; i < 8; i++)
+		keep[k++] = u.make(48);
+}
+} // namespace gamma
+
 struct A {
 	__attribute__((noinline)) void g();
 };
@@ -137,6 +153,7 @@ int main()
 	use_fill();
 	alpha::f();
 	beta::f();
+	gamma::f();
 	A().g();
 	B().g();
 	sink = keep[0];
