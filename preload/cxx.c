@@ -61,6 +61,18 @@ MP_EXPORT new_handler_t _ZSt15get_new_handlerv(void);
 MP_EXPORT new_handler_t _ZSt15set_new_handlerPFvvE(new_handler_t h);
 #define LOOKUP(name) mp_cxx_lookup(#name, (const void *)name)
 
+/* Set once by init (mp_cxx_others_first), before profiling starts. */
+static bool others;
+
+void mp_cxx_others_first(void)
+{
+	others = true;
+	if (__atomic_load_n(&mode, __ATOMIC_ACQUIRE) != UNRESOLVED) {
+		__atomic_store_n(&mp_cxx_direct, false, __ATOMIC_RELEASE);
+		__atomic_store_n(&mode, FORWARD, __ATOMIC_RELEASE);
+	}
+}
+
 static void resolve(void)
 {
 	mp_tls.guard++; /* dlsym's and dlopen's allocations (dlerror's string) are not the program's
@@ -80,7 +92,8 @@ static void resolve(void)
 	    real_new && real_del ? mp_loaded_object((void *)real_new) : NULL;
 	direct = lm && lm->l_name && strstr(lm->l_name, "libstdc++") != NULL;
 	/* Without a next operator (no libstdc++: nobody calls these) the fallbacks use malloc. */
-	__atomic_store_n(&mode, real_new && real_del ? COUNT : FORWARD, __ATOMIC_RELEASE);
+	__atomic_store_n(&mode, real_new && real_del && !others ? COUNT : FORWARD,
+			 __ATOMIC_RELEASE);
 	__atomic_store_n(&mp_cxx_direct, direct && mode == COUNT, __ATOMIC_RELEASE);
 }
 

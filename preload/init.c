@@ -25,6 +25,7 @@
 #include "stack.h"
 #include "table.h"
 #include "thread.h"
+#include "slow.h"
 #include "trigger.h"
 #include "unload.h"
 
@@ -632,6 +633,7 @@ static void check_first(void)
 		return;
 	/* The executable's own malloc (rustc exports one) comes first whatever LD_PRELOAD says:
 	 * no advice to reorder it. */
+	mp_cxx_others_first();
 	void *phdr = (void *)getauxval(AT_PHDR);
 	if (phdr && owner(phdr) == obj)
 		mp_log("the program defines malloc itself: its calls are not profiled (map grows "

@@ -407,6 +407,37 @@ CEOF
 			>/dev/null 2>"$T/mdbg/first.err"
 		expect_eq "libc_malloc_debug before the shim: one line says its calls are not profiled" 1 \
 			"$(grep -c '^mapprof: malloc here is not libmapprof.so.s' "$T/mdbg/first.err")"
+		# ... and a C++ program's operator new, which the allocator listed first does not
+		# define, goes to libstdc++'s (and so to it), uncounted: the calls were counted
+		# alone (a partial total) and allocated from glibc past it
+		cat >"$T/mdbg/u.cc" <<'CEOF'
+#include <cstdio>
+#include <unordered_map>
+int main()
+{
+	long h = 0;
+	for (int k = 0; k < 10; k++) {
+		std::unordered_map<int, int> m;
+		for (int i = 0; i < 100; i++)
+			m[i] = i;
+		h += (long)m.size();
+	}
+	std::printf("%ld\n", h);
+	return 0;
+}
+CEOF
+		if ${CXX:-c++} -O1 -o "$T/mdbg/u" "$T/mdbg/u.cc" 2>"$T/mdbg/err"; then
+			env LD_PRELOAD="$MDBG $LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/mdbg/u.%p.%n.mprof" \
+				"$T/mdbg/u" >/dev/null 2>&1
+			expect_eq "libc_malloc_debug before the shim, C++: no allocation counted, the grows are" \
+				"0 40" "$("$REPORT" --json "$T/mdbg"/u.*.mprof 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["totals"]["alloc_calls"])') $("$REPORT" --maps --json "$T/mdbg"/u.*.mprof 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["summary"]["grows"])')"
+		else
+			not_ok "the C++ malloc-debug program builds" "$(cat "$T/mdbg/err")"
+		fi
 	else
 		not_ok "the malloc-debug program builds" "$(cat "$T/mdbg/err")"
 	fi
