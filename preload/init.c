@@ -129,22 +129,28 @@ static bool loaded_before(const struct link_map *a, const struct link_map *b)
 	return false;
 }
 
-/* The next definition of a malloc-family function, as the program's own reference would find
- * it. dlsym asks for the default version only, so it passes over an allocator that defines the
- * function under glibc's base version as a non-default (compat) symbol, as glibc's
- * libc_malloc_debug.so does: the program's malloc@GLIBC_2.2.5 binds to it (MALLOC_CHECK_,
- * mtrace), and we would have sent its calls to libc's instead, unchecked. dlvsym finds it; it
- * is taken where it comes before dlsym's answer (dlvsym in turn passes over an unversioned
+/* The definition of a malloc-family function that the program's own reference would bind to,
+ * searched from handle (RTLD_NEXT, RTLD_DEFAULT). dlsym asks for the default version only, so
+ * it passes over an allocator that defines the function under glibc's base version as a
+ * non-default (compat) symbol, as glibc's libc_malloc_debug.so does: the program's
+ * malloc@GLIBC_2.2.5 binds to it (MALLOC_CHECK_, mtrace), and we would have sent its calls to
+ * libc's instead, unchecked (or, listed first, not told that it takes them). dlvsym finds it;
+ * it is taken where it comes before dlsym's answer (dlvsym in turn passes over an unversioned
  * definition such as jemalloc's, which a program's reference binds to). */
-static void *next_sym(const char *name)
+static void *bound_sym(void *handle, const char *name)
 {
-	void *f = dlsym(RTLD_NEXT, name);
+	void *f = dlsym(handle, name);
 #ifdef MP_GLIBC_BASE
-	void *v = dlvsym(RTLD_NEXT, name, MP_GLIBC_BASE);
+	void *v = dlvsym(handle, name, MP_GLIBC_BASE);
 	if (v && v != f && (!f || loaded_before(mp_loaded_object(v), mp_loaded_object(f))))
 		f = v;
 #endif
 	return f;
+}
+
+static void *next_sym(const char *name)
+{
+	return bound_sym(RTLD_NEXT, name);
 }
 
 /* The object that defines a function, to tell whether optional functions come from the same
@@ -603,14 +609,7 @@ MP_EXPORT pid_t _Fork(void)
  * with it whichever object the entry's calls go to. */
 static void *first_definition(const char *name)
 {
-	void *m = dlsym(RTLD_DEFAULT, name);
-#ifdef MP_GLIBC_BASE
-	/* A definition as a compat symbol only (libc_malloc_debug.so listed first), which the
-	 * program's versioned references bind to and dlsym passes over (see next_sym). */
-	void *v = dlvsym(RTLD_DEFAULT, name, MP_GLIBC_BASE);
-	if (v && v != m && (!m || loaded_before(mp_loaded_object(v), mp_loaded_object(m))))
-		m = v;
-#endif
+	void *m = bound_sym(RTLD_DEFAULT, name);
 	Dl_info info;
 	const ElfW(Sym) *sym = NULL;
 	if (!m || !dladdr1(m, &info, (void **)&sym, RTLD_DL_SYMENT) ||
