@@ -274,6 +274,15 @@ static void open_obj(obj_t *o, const mp_inputs_t *in)
 		    o->path);
 		return;
 	}
+	/* A FIFO (or a device) put where the object was would block or stream the open below. */
+	struct stat st;
+	if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr,
+			"mapprof-report: warning: %s: not a regular file; its frames keep their "
+			"addresses\n",
+			o->path);
+		return;
+	}
 	if (changed_since(o, in)) {
 		o->stale = true;
 		return;

@@ -103,9 +103,12 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			exe[n > 0 ? n : 0] = 0;
 		}
 		name = exe;
-	} else if (name[0] != '/' && strchr(name, '/') && exe) {
+	} else if (((name[0] != '/' && strchr(name, '/')) || strncmp(name, "/proc/", 6) == 0) &&
+		   exe) {
 		/* dlopen("./libx.so") keeps the name as given, relative to a directory the report
-		 * does not know (and the program may have left): the file mapped there instead. */
+		 * does not know (and the program may have left), and so does a name under /proc
+		 * (/proc/self/cwd/..., /proc/self/fd/N), which names another file in the report's
+		 * process: the file mapped there instead. */
 		if (mp_proc_maps_find(at, at, &lo, &hi, exe, MP_OBJECT_PATH_MAX) && exe[0] == '/')
 			name = exe;
 	}

@@ -207,3 +207,46 @@ for pie in "-no-pie -fno-pie" "-pie -fpie"; do
 		not_ok "the two-segment program builds ($pie)" "$(cat "$T/$d.err")"
 	fi
 done
+
+# --- a FIFO where the executable was: one warning, the frames keep their addresses (the open
+# blocked for ever, waiting for a writer).
+build progF fifo_fn
+mp_run "$T/fifo" "$T/progF" >/dev/null 2>&1
+rm "$T/progF" && mkfifo "$T/progF"
+timeout 20 "$REPORT" --top 5 "$T"/fifo/*.mprof >"$T/fifo.top" 2>"$T/fifo.err"
+expect_eq "a FIFO at the executable's path: done, and one warning naming it" "0|1" \
+	"$?|$(grep -c "^mapprof-report: warning: $T/progF: not a regular file" "$T/fifo.err")"
+
+# --- a library opened as /proc/self/cwd/lib.so: the dump names the file mapped, not the /proc
+# name, which in the report's process is another file (here, from another directory, an older
+# build with another function at the same place: its name was given without a warning).
+mkdir -p "$T/cwdA" "$T/cwdB"
+printf '#include <stdlib.h>\nvoid *%s(size_t n) { return malloc(n); }\n' alpha_alloc \
+	>"$T/cwdA/p.c"
+printf '#include <stdlib.h>\nvoid *%s(size_t n) { return malloc(n); }\n' omega_alloc \
+	>"$T/cwdB/p.c"
+cat >"$T/cwdA/main.c" <<'EOF2'
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+	void *h = dlopen("/proc/self/cwd/libp.so", RTLD_NOW);
+	void *(*f)(size_t) = h ? (void *(*)(size_t))dlsym(h, "alpha_alloc") : NULL;
+	void *volatile p = f ? f(4242) : NULL;
+	printf("%d\n", p != NULL);
+	return 0;
+}
+EOF2
+for d in cwdA cwdB; do
+	(cd "$T/$d" && cc -O1 -g -shared -fpic -Wl,--build-id=none -o libp.so p.c)
+done
+if (cd "$T/cwdA" && cc -O1 -g -o main main.c -ldl && mp_run "$T/cwdA/dumps" ./main >/dev/null 2>&1); then
+	check "dlopen of /proc/self/cwd/libp.so: the dump names the file" \
+		grep -qa "$T/cwdA/libp.so" "$T"/cwdA/dumps/*.mprof
+	got=$(cd "$T/cwdB" && "$REPORT" --folded "$T"/cwdA/dumps/*.mprof 2>/dev/null)
+	check "dlopen of /proc/self/cwd/libp.so: named from the program's file, in another directory" \
+		bash -c 'grep -q "main;alpha_alloc 4242$" <<<"$1" && ! grep -q omega <<<"$1"' _ "$got"
+else
+	not_ok "the /proc/self/cwd program builds and runs"
+fi
