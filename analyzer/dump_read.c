@@ -579,6 +579,12 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 		if (s->stack >= d->nstacks)
 			return fail(c, at, "SAMPLES entry %u: stack %u out of range (%u stacks)", i,
 				    s->stack, d->nstacks);
+		/* No allocator hands out more than PTRDIFF_MAX bytes: a flipped top bit, which
+		 * made an absurd profile whose sums overflowed in pprof. */
+		if (s->size > PTRDIFF_MAX)
+			return fail(c, at + 8,
+				    "SAMPLES entry %u: size %llu exceeds any possible allocation",
+				    i, (unsigned long long)s->size);
 		if (s->inuse_count > s->alloc_count)
 			return fail(c, at + 24,
 				    "SAMPLES entry %u: inuse_count %llu exceeds alloc_count %llu",
@@ -635,10 +641,18 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 		if (rc != MP_OK)
 			return rc;
 	}
-	/* Every sample point the table recorded counts in TOTALS' sampled as it is inserted. */
-	unsigned __int128 points = 0;
-	for (uint32_t i = 0; i < d->nsamples; i++)
+	/* Every sample point the table recorded counts in TOTALS' sampled as it is inserted. Nor
+	 * can the sampled objects' bytes add up to 2^63 (centuries of allocation): the profile's
+	 * values, and pprof's sums of them, are signed 64-bit. */
+	unsigned __int128 points = 0, bytes = 0;
+	for (uint32_t i = 0; i < d->nsamples; i++) {
 		points += d->samples[i].alloc_count;
+		bytes += (unsigned __int128)d->samples[i].size * d->samples[i].alloc_count;
+		if (bytes > INT64_MAX)
+			return fail(c, payload_at[3] + 4 + (size_t)i * SAMPLE_SIZE + 8,
+				    "SAMPLES entry %u: the samples' bytes add up to 2^63 or more",
+				    i);
+	}
 	if (points > d->totals.sampled)
 		return fail(c, payload_at[4] + 24,
 			    "TOTALS: sampled %llu is below the %llu%s sample points of SAMPLES",

@@ -700,6 +700,18 @@ static void dangling_references(void **state)
 	w.b[m.first_sample + 24] = 11; /* sample 0: inuse 11 > alloc 10 */
 	expect_error(w.b, w.n, m.first_sample + 24, "exceeds alloc_count");
 	free(w.b);
+
+	w = build(&m);
+	w.b[m.first_sample + 15] = 0x80; /* sample 0's size: its top bit flipped */
+	expect_error(w.b, w.n, m.first_sample + 8, "exceeds any possible allocation");
+	free(w.b);
+
+	/* sizes each possible, but 10 x 2^59 + 3 x 2^60 = 2^63 bytes: pprof's sums overflowed */
+	w = build(&m);
+	w.b[m.first_sample + 15] = 0x08;
+	w.b[m.first_sample + 32 + 15] = 0x10;
+	expect_error(w.b, w.n, m.first_sample + 32 + 8, "add up to 2^63");
+	free(w.b);
 }
 
 static void structure_errors(void **state)
