@@ -124,10 +124,14 @@ static void own_name(const char *fn, char *out, size_t n)
 	out[len] = 0;
 }
 
+/* The headers of the map implementations and mapprof's own, by their names: a user's header
+ * that merely ends so (strmap_uthash.h) is the user's code, its file:line kept. */
 static bool impl_file(const char *file)
 {
-	return contains(file, "/include/c++/") || contains(file, "uthash.h") ||
-	       contains(file, "mapprof.h");
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	return contains(file, "/include/c++/") || !strcmp(base, "uthash.h") ||
+	       !strcmp(base, "mapprof.h");
 }
 
 /* A name of the standard library's or the compiler's (std::, __gnu_cxx::, __x...). */

@@ -664,6 +664,42 @@ print(min(s["labels"]["from_buckets"] for s in json.load(sys.stdin)["samples"]))
 	expect_eq "own copy of uthash.h with -I: that copy is compiled (same grows as plain, from 64)" \
 		"$("$T/vend/plain" | cut -d' ' -f1)|64" "${out%% *}|$first"
 fi
+# A user's header whose name merely ends in uthash.h (strmap_uthash.h) is the user's code: the
+# site keeps its file:line (it read "?:0", which says "no debug information").
+mkdir -p "$T/ownhdr"
+cat >"$T/ownhdr/strmap_uthash.h" <<'EOF2'
+#include <stdlib.h>
+struct ent { int k; UT_hash_handle hh; };
+static inline void strmap_put(struct ent **m, int k)
+{
+	struct ent *e = malloc(sizeof(*e));
+	e->k = k;
+	HASH_ADD_INT(*m, k, e);
+}
+EOF2
+cat >"$T/ownhdr/prog.c" <<'EOF2'
+#include <stdio.h>
+#include "strmap_uthash.h"
+int main(void)
+{
+	for (int r = 0; r < 20; r++) {
+		struct ent *m = NULL, *e, *t;
+		for (int i = 0; i < 1000; i++)
+			strmap_put(&m, i);
+		HASH_ITER(hh, m, e, t) { HASH_DEL(m, e); free(e); }
+	}
+	puts("ok");
+	return 0;
+}
+EOF2
+if cc -O2 -g -Iinclude -include mapprof/uthash.h -o "$T/ownhdr/prog" "$T/ownhdr/prog.c"; then
+	mp_run "$T/ownhdr/d" "$T/ownhdr/prog" >/dev/null 2>&1
+	check "a user's header named *uthash.h: the site keeps its file:line" \
+		grep -qE '^#1 uthash +[^ ]*/strmap_uthash\.h:7 +strmap_put' \
+		<("$REPORT" --maps "$T/ownhdr/d"/*.mprof 2>&1)
+else
+	not_ok "a user's header named *uthash.h: builds"
+fi
 printf '#include "mapprof.h"\nint f(void) { int m; MAPPROF_MAP_CREATE(&m); return MAPPROF_DUMP(); }\n' >"$T/x32.c"
 if echo 'int x;' | cc -mx32 -ffreestanding -x c -c -o /dev/null - 2>/dev/null; then
 	check "the API header builds for x32 without -fpie" \
