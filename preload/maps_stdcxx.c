@@ -187,6 +187,36 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
 		mp_filter_remove_map(p);
 }
 
+/* Maps lock held: whether m's map, whose array p is freed with no grow pending, was moved out
+ * of the map object it grew in (into a parameter or another map, whose end frees the array) or
+ * replaced there by another map (swapped, or assigned one), rather than ended. Seen when m was
+ * found at a new address since (detached: keyed by its array), or when the object it grew in
+ * lies in a live frame of this thread's stack, where it can be read (libstdc++'s _Hashtable):
+ * - it holds its single built-in bucket: moved from, swapped with an empty map, or
+ *   copy-assigned one (which takes the built-in bucket before it frees the array; one
+ *   copy-assigned a map with buckets holds the new array first);
+ * - it holds p with elements still counted: a move assignment over it frees the array before
+ *   it takes the other map's, while its destructor (and clear()) counts no element first.
+ *   Only when the free came through the C++ runtime's operator delete: where the compiler
+ *   sees that the deallocation is free() (the program's own operator delete, an allocator
+ *   that calls free), it drops the destructor's clear() as dead stores before the free, and
+ *   every map destroyed would read as moved out (black-box QA: "pass it by reference" was
+ *   advised for local maps never moved). A move assignment over a map is not told there.
+ * A map in the heap, which may be gone, is not told. Also asked, with p its array, when m's map
+ * is found at another address (a grow there), before m's key moves there: m->moved keeps the
+ * answer for its end, which reads the map at the new address. */
+static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
+{
+	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))
+		return true;
+	const void *self = (const void *)(m->key >> 2);
+	const struct table_head *h = head_of(self);
+	if (!mp_stack_live_frames(t, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)))
+		return false;
+	return single_bucket(self, h->buckets) ||
+	       (mp_maps_via_delete && h->buckets == p && h->element_count > 0);
+}
+
 /* Maps lock held. The live instance of the map whose policy is at self: the one under its key,
  * unless its bucket array is not the map's (the map it was is gone from here, moved or swapped
  * away, but lives on: detached, found by its array), else the instance that owns the map's
@@ -212,6 +242,9 @@ instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t f
 	}
 	if (!m && cur && !single_bucket(self, cur)) {
 		m = mp_maps_array_owner_locked(cur);
+		if (m && (m->key & 3) == MP_KIND_UNORDERED_MAP && moved_out(&mp_tls, m, cur))
+			m->moved =
+			    true; /* told from the map it was, which its key names until now */
 		if (m)
 			mp_maps_rekey_locked(m, key, now);
 	}
@@ -534,34 +567,6 @@ void mp_maps_cxx_alloc_failed(mp_tls_t *t, size_t size)
 
 __thread bool mp_maps_via_delete __attribute__((tls_model("initial-exec")));
 
-/* Maps lock held: whether m's map, whose array p is freed with no grow pending, was moved out
- * of the map object it grew in (into a parameter or another map, whose end frees the array) or
- * replaced there by another map (swapped, or assigned one), rather than ended. Seen when m was
- * found at a new address since (detached: keyed by its array), or when the object it grew in
- * lies in a live frame of this thread's stack, where it can be read (libstdc++'s _Hashtable):
- * - it holds its single built-in bucket: moved from, swapped with an empty map, or
- *   copy-assigned one (which takes the built-in bucket before it frees the array; one
- *   copy-assigned a map with buckets holds the new array first);
- * - it holds p with elements still counted: a move assignment over it frees the array before
- *   it takes the other map's, while its destructor (and clear()) counts no element first.
- *   Only when the free came through the C++ runtime's operator delete: where the compiler
- *   sees that the deallocation is free() (the program's own operator delete, an allocator
- *   that calls free), it drops the destructor's clear() as dead stores before the free, and
- *   every map destroyed would read as moved out (black-box QA: "pass it by reference" was
- *   advised for local maps never moved). A move assignment over a map is not told there.
- * A map in the heap, which may be gone, is not told. */
-static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
-{
-	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))
-		return true;
-	const void *self = (const void *)(m->key >> 2);
-	const struct table_head *h = head_of(self);
-	if (!mp_stack_live_frames(t, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)))
-		return false;
-	return single_bucket(self, h->buckets) ||
-	       (mp_maps_via_delete && h->buckets == p && h->element_count > 0);
-}
-
 /* Guard held, no lock held, before the real free: p hit the filter's map counter. */
 void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 {
@@ -589,7 +594,11 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	/* The free right after the new array's allocation, with no heap call between. */
 	bool next = t->rec && t->n.alloc_calls + t->n.free_calls == x->ops + 1;
 	if (g && owner != g && next && x->adoptable && owner->buckets == x->from) {
-		/* owner was moved to g's address: one map, seen at its old site. */
+		/* owner was moved to g's address: one map, seen at its old site. Whether it
+		 * was moved out is told now, from the map it was, which its key names until
+		 * the adoption below (its death reads the map at the new address). */
+		if ((owner->key & 3) == MP_KIND_UNORDERED_MAP && moved_out(t, owner, p))
+			owner->moved = true;
 		if (x->policy_serial == g->serial)
 			cache_take_over_locked(owner, x);
 		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
@@ -601,7 +610,7 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	/* No grow pending: the map freed its buckets for good. */
 	if (x->policy_serial == owner->serial)
 		mp_maps_cxx_flush_locked();
-	if ((owner->key & 3) == MP_KIND_UNORDERED_MAP && moved_out(t, owner, p))
+	if ((owner->key & 3) == MP_KIND_UNORDERED_MAP && (owner->moved || moved_out(t, owner, p)))
 		owner->site->agg.moved_out++;
 	mp_maps_kill_locked(owner, now);
 	mp_maps_unlock();

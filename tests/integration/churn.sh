@@ -658,6 +658,13 @@ __attribute__((noinline)) static long consume(map_t m)
 {
 	return (long)m.size();
 }
+/* The same, but the map grows again where it was moved to */
+__attribute__((noinline)) static long consume_grow(map_t m)
+{
+	for (int i = 0; i < 400; i++)
+		m[100000 + i] = i;
+	return (long)m.size();
+}
 static map_t latest;
 /* A map made per call and handed on: to a by-value parameter, or into a longer-lived map
  * (whose next move-assignment frees it: the new map here had found it moved away). */
@@ -744,7 +751,8 @@ int main(int argc, char **argv)
 		}
 		sum = (long)m.size();
 	} else if (!strcmp(mode, "movedout") || !strcmp(mode, "swapped") ||
-		   !strcmp(mode, "assignempty") || !strcmp(mode, "resetmove")) {
+		   !strcmp(mode, "assignempty") || !strcmp(mode, "resetmove") ||
+		   !strcmp(mode, "movedgrow") || !strcmp(mode, "swapgrow")) {
 		/* hoisted, and cleared: but moved out, swapped with an empty map, or assigned one
 		 * (copied, or moved from a temporary) */
 		static const map_t empty;
@@ -754,7 +762,15 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 100; i++)
 				m[i + k] = i; /* MOVED */
 			sum += m.size();
-			if (mode[0] == 'm')
+			if (!strcmp(mode, "movedgrow")) {
+				sum += consume_grow(std::move(m));
+			} else if (!strcmp(mode, "swapgrow")) {
+				map_t o;
+				o.swap(m);
+				for (int i = 0; i < 400; i++)
+					o[100000 + i] = i;
+				sum += o.size();
+			} else if (mode[0] == 'm')
 				sum += consume(std::move(m));
 			else if (mode[0] == 's')
 				map_t().swap(m);
@@ -799,7 +815,7 @@ int main(int argc, char **argv)
 EOF
 if g++ -O1 -g -o "$T/advice/t" "$T/advice/t.cc" 2>"$T/advice/err"; then
 	for m in once big assigned late latebig copies refill mixedassign latehelper small helper \
-		movedout swapped assignempty resetmove percall latest outlier; do
+		movedout swapped assignempty resetmove percall latest outlier movedgrow swapgrow; do
 		mp_run "$T/advice_$m" "$T/advice/t" "$m" >"$T/advice_$m.out" 2>"$T/advice_$m.err"
 		"$REPORT" --maps --json "$T/advice_$m"/*.mprof >"$T/advice_$m.json" 2>>"$T/advice_$m.err"
 	done
@@ -883,6 +899,10 @@ print([s["moved_out"] for s in json.load(open(sys.argv[1]))["sites"] if s["line"
 	# array comes first): none moved out.
 	expect_eq "maps destroyed or assigned over in place: none moved out" "[0]|[0]|[0]|[300]" \
 		"$(moved "$T/advice_helper.json" '/\* HELPER')|$(moved "$T/advice_copies.json" '/\* COPIES')|$(moved "$T/advice_assigned.json" '/\* ASSIGNED')|$(moved "$T/advice_movedout.json" '/\* MOVED')"
+	# Moved out, then grown where it went (a grow there finds it at its new address, and its
+	# end reads the map there): still moved out (black-box QA: it read none).
+	expect_eq "moved into a parameter or swapped away, then grown there: moved out" "[300]|[300]" \
+		"$(moved "$T/advice_movedgrow.json" '/\* MOVED')|$(moved "$T/advice_swapgrow.json" '/\* MOVED')"
 else
 	not_ok "the advice program builds" "$(cat "$T/advice/err")"
 fi
