@@ -244,7 +244,8 @@ static int write_mode(FILE *f, const opts_t *o, const mp_profile_t *p, const mp_
 			fprintf(
 			    stderr,
 			    "mapprof-report: %zu map site%s no frame outside the map's own code "
-			    "(stacks cut short: MAPPROF_DEPTH too small?): each is named by its "
+			    "(stacks cut short: MAPPROF_DEPTH too small, or MAPPROF_UNWIND=fp over "
+			    "code without frame pointers?): each is named by its "
 			    "innermost frame, so sites may merge\n",
 			    c.impl_sites, c.impl_sites > 1 ? "s have" : " has");
 		int rc = o->mode == MODE_JSON ? mp_report_maps_json(f, &c, info->in)
