@@ -158,7 +158,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
 			     (argv[i + 1][0] == '-' && all_digits(argv[i + 1] + 1))))
 				n = argv[++i]; /* "--top -5": a bad N, not an unknown option */
 			if (n && !all_digits(n))
-				return usage_error("--top: '%s' is not a number", n);
+				return usage_error("--top: '%s' is not a count of rows (0 or more)",
+						   n);
 			if (n) { /* more rows than any profile has means all of them */
 				unsigned long long t = strtoull(n, NULL, 10);
 				o->top_n = t > INT_MAX ? INT_MAX : (int)t;

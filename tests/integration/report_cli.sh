@@ -200,9 +200,10 @@ m=$("$REPORT" --top=1000000 "$T/a.mprof" 2>/dev/null | grep -c '^ *[0-9.]*[kMGT]
 [ "$n" -gt 1 ] && [ "$n" = "$m" ] && ok "--top=N past 2^32: every row (no wrap-around)" ||
 	not_ok "--top=N past 2^32: every row (no wrap-around)" "$n rows, want $m"
 
-# Absurd counts (2^62 objects in three samples, TOTALS' sampled at 2^64 - 1 to hold them, and
-# its bytes allocated too) parse; the sums stay at the int64 limit instead of wrapping to
-# negative totals ("-1B allocated" was shown, black-box QA).
+# Absurd counts (2^62 objects of 0 bytes in three samples, TOTALS' sampled at 2^64 - 1 to hold
+# them, and its bytes allocated too) parse; the sums stay at the int64 limit instead of wrapping
+# to negative totals ("-1B allocated" was shown, black-box QA). Objects of their own sizes
+# would be 2^63 bytes or more: refused, with the offset.
 python3 - "$T/a.mprof" "$T/huge.mprof" <<'PY'
 import struct, sys
 b = bytearray(open(sys.argv[1], "rb").read())
@@ -212,7 +213,7 @@ while pos + 16 <= len(b):
     if typ == 4:  # SAMPLES: u32 count, then stack u32, kind u32, size, alloc, inuse (u64)
         n = struct.unpack_from("<I", b, pos + 16)[0]
         for i in range(min(n, 3)):
-            struct.pack_into("<QQ", b, pos + 20 + 32 * i + 16, 1 << 62, 1 << 62)
+            struct.pack_into("<QQQ", b, pos + 20 + 32 * i + 8, 0, 1 << 62, 1 << 62)
     if typ == 5:  # TOTALS: alloc_calls, free_calls, alloc_bytes, sampled, ...
         struct.pack_into("<QQ", b, pos + 16 + 16, (1 << 64) - 1, (1 << 64) - 1)
     pos += 16 + ln
@@ -222,6 +223,20 @@ out=$("$REPORT" --top 3 --sample-index alloc_objects "$T/huge.mprof" 2>&1)
 grep -q 'accounting for ' <<<"$out" && ! grep -qE -- '-[0-9]|[0-9]{4,}\.[0-9]+%' <<<"$out" &&
 	ok "--top on absurd counts: no negative or wrapped sums" ||
 	not_ok "--top on absurd counts: no negative or wrapped sums" "$out"
+python3 - "$T/huge.mprof" "$T/hugebytes.mprof" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+pos = 16
+while pos + 16 <= len(b):
+    typ, _, ln = struct.unpack_from("<IIQ", b, pos)
+    if typ == 4:  # the first sample's size: 2 bytes
+        struct.pack_into("<Q", b, pos + 20 + 8, 2)
+    pos += 16 + ln
+open(sys.argv[2], "wb").write(b)
+PY
+expect_rc "2^62 objects of 2 bytes: refused, with the offset" 2 \
+	"hugebytes.mprof: offset [0-9]+: SAMPLES entry 0: the samples' bytes add up to 2\^63" \
+	"$REPORT" --top 3 "$T/hugebytes.mprof"
 
 # A dump time before 1970 (an i64 field) is named as the negative time it is, not as 2^64 - 5
 python3 - "$T/a.mprof" "$T/neg.mprof" <<'PY'
@@ -479,7 +494,7 @@ done
 out=$("$REPORT" --top "$T/sampled.mprof" 2>&1)
 grep -q '^Note: the in-use estimate' <<<"$out" && not_ok "--top: no such note where the estimate is below" ||
 	ok "--top: no such note where the estimate is below"
-expect_rc "--top -5: a bad N, exit 1" 1 "^mapprof-report: --top: '-5' is not a number" "$REPORT" --top -5 "$T/a.mprof"
+expect_rc "--top -5: a bad N, exit 1" 1 "^mapprof-report: --top: '-5' is not a count of rows \(0 or more\)" "$REPORT" --top -5 "$T/a.mprof"
 out=$("$REPORT" --profile grow --top "$T/a.mprof" 2>&1)
 grep -q 'grow profile .* showing grows (count)' <<<"$out" && ok "--profile grow --top" ||
 	not_ok "--profile grow --top" "$out"
