@@ -1501,15 +1501,16 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 		const mp_dump_t *d = &in->dumps[i];
 		uint64_t span = d->dump_ns > d->start_ns ? (uint64_t)(d->dump_ns - d->start_ns) : 0;
 		c->duration_ns += span;
-		/* Grows on several threads at once add up to more than the run's duration (a
-		 * share of 368% with 32 threads): time is counted per thread that grew maps. */
-		c->thread_ns += d->totals.grow_thread_ns > span ? d->totals.grow_thread_ns : span;
 		for (uint32_t k = 0; k < d->nstats; k++)
 			add_stat(c, d->stats[k].key, d->stats[k].value);
 		c->stat_processes += d->nstats > 0;
 		if (!d->has_sites && !(d->flags & MP_HDR_MAPS_ENABLED))
 			continue;
 		c->with_maps++;
+		/* Grows on several threads at once add up to more than the run's duration (a
+		 * share of 368% with 32 threads): time is counted per thread that grew maps. */
+		c->thread_ns += d->totals.grow_thread_ns > span ? d->totals.grow_thread_ns : span;
+		c->tracked_bytes = mp_add_sat_u64(c->tracked_bytes, d->totals.alloc_bytes);
 		mp_stacks_begin(&st, d);
 		for (uint32_t j = 0; j < d->nsites; j++) {
 			const mp_dump_site_t *ds = &d->sites[j];
@@ -1554,7 +1555,7 @@ void mp_churn_build(mp_churn_t *c, const mp_inputs_t *in, mp_symbolizer_t *sym)
 	settle_live(c, runs, nruns);
 	free(runs);
 	mark_shared_lines(c);
-	uint64_t all_bytes = in->totals.alloc_bytes;
+	uint64_t all_bytes = c->tracked_bytes;
 	for (size_t i = 0; i < cl.by.n; i++)
 		derive(&cl.by.sites[i], c, all_bytes);
 	for (size_t i = 0; i < c->n; i++) {

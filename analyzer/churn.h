@@ -108,6 +108,9 @@ typedef struct {
 	/* What grow time is a share of: per process, the lifetimes of its threads that grew maps
 	 * (dump 1.3), at least its duration; summed over processes. */
 	uint64_t thread_ns;
+	/* What grow bytes are a share of: the bytes allocated by the processes with map tracking
+	 * on (one run with it off would dilute the share, and the dominant verdict's threshold) */
+	uint64_t tracked_bytes;
 	size_t processes, with_maps; /* processes, and those that had map tracking on */
 	size_t bare_sites;	     /* sites in code without symbols (mp_churn_site_t.bare) */
 	size_t impl_sites;	     /* sites with no user frame (mp_churn_site_t.no_user_frame) */

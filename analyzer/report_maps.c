@@ -71,7 +71,7 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 	mp_report_inuse_note(f, in, "  ");
 	char share[96];
 	bytes_share(share, sizeof(share), c->grow_bytes, c->heap_grow_bytes,
-		    t->alloc_bytes ? (double)c->heap_grow_bytes / (double)t->alloc_bytes : 0.0);
+		    c->tracked_bytes ? (double)c->heap_grow_bytes / (double)c->tracked_bytes : 0.0);
 	fprintf(f,
 		"  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
 		"  grow bytes    %s (%s)\n",

@@ -758,6 +758,23 @@ err2=$("$REPORT" --maps --json "$T/off_maps_umap"/*.mprof "$T/umap"/*.mprof 2>&1
 expect_eq "maps off: the churn report says it is empty, or which processes it lacks" "1|1" \
 	"$(grep -c 'no process had map tracking on (MAPPROF_MAPS=0): the churn report is empty' <<<"$err")|$(grep -c '1 of 2 processes had map tracking off (MAPPROF_MAPS=0): their maps are not in the churn report' <<<"$err2")"
 
+# Grow bytes and time are shares of the processes with tracking on: a run with it off beside
+# one with it on left the shares (and the dominant verdict's thresholds) diluted (black-box QA).
+share() { # the dumps given: each site's bytes share (JSON), and its lines of the text report
+	"$REPORT" --maps --json "$@" 2>/dev/null | python3 -c '
+import json, sys
+print([(x["line"], round(x["grow_bytes_share"], 6)) for x in json.load(sys.stdin)["sites"]])' 2>&1
+	"$REPORT" --maps "$@" 2>/dev/null | sed -n '/^#1 /,$p'
+}
+got_on=$(share "$T/umap"/*.mprof)
+expect_eq "maps off in one process of two: the shares are those of the other alone" "$got_on" \
+	"$(share "$T/off_maps_umap"/*.mprof "$T/umap"/*.mprof)"
+check "maps on alone: some share to compare" grep -q '^\[(.*, 0\.[0-9]*[1-9]' <<<"$got_on"
+text=$("$REPORT" --maps "$T/off_maps_umap"/*.mprof "$T/umap"/*.mprof 2>/dev/null | grep -m1 '^  maps made')
+expect_eq "maps off in one process of two: the summary's share is the other's" \
+	"$("$REPORT" --maps "$T/umap"/*.mprof 2>/dev/null | grep -m1 '^  maps made' | sed 's/.*(//')" \
+	"$(sed 's/.*(//' <<<"$text")"
+
 # Tracking on, but no map grew (a program with none): the grow profile says why it is empty
 # (it read "Showing 0 of 0 lines" alone); not when maps grew, nor over tracking off.
 mkdir -p "$T/nomaps"
