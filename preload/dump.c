@@ -296,6 +296,10 @@ static int publish_here(const struct mp_buf *b, uint64_t seq)
 	int fd = -1, rc = -1;
 	bool named = false;
 	uint64_t off = name_skip;
+	/* A name free at first: an error in writing (a full disk) names the file it would have
+	 * been, not another process's dump there (an exec'd image's first, same pid). */
+	if (taken_at(seq, has_n, off))
+		off = next_free(seq, has_n, off);
 	for (unsigned attempt = 0; attempt < 64; attempt++) {
 		/* An exec'd image has the same pid and restarts at seq 0: skip names taken. */
 		if (!expand(name, sizeof(name), has_n ? seq + off : seq, has_n ? 0 : off)) {

@@ -488,3 +488,20 @@ if ${CC:-cc} -O1 -o "$T/sandbox/t" "$T/sandbox/t.c" 2>"$T/sandbox.err"; then
 else
 	not_ok "the sandboxed program builds" "$(cat "$T/sandbox.err")"
 fi
+
+# A full disk: one line naming the dump that could not be written, the program unchanged. The
+# first name taken (an exec'd image's first dump, same pid; here a file put there): the line
+# named that file, a good dump, as the one not written. As root, on a small tmpfs of its own.
+if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	mkdir -p "$T/full"
+	got=$(unshare -m --propagation private sh -c 'mount -t tmpfs -o size=64k tmpfs "$1" &&
+		touch "$1/d.0.mprof" && { dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true; } &&
+		out=$(env LD_PRELOAD="$2" MAPPROF_OUT="$1/d.%n.mprof" "$3" out 2>"$4") ;
+		echo "rc $?|$out|$(ls "$1" | grep -c "^d\.")"' _ "$T/full" "$LIB" "$LIFE" "$T/full.err")
+	expect_eq "full disk: the program as plain, one line naming the dump not written" \
+		"rc $base_rc|$base_out|1|$base_err
+mapprof: cannot write dump $T/full/d.1.mprof: no space left on device (no dump written)" \
+		"$got|$(cat "$T/full.err")"
+else
+	ok "full disk # SKIP needs root and unshare -m"
+fi
