@@ -717,6 +717,7 @@ void mp_init(void)
 	} else {
 		mp_buf_init();
 		mp_fd_init();
+		mp_exe_remember();
 		mp_stack_init();
 		mp_unload_init();
 		mp_maps_init();

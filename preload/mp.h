@@ -371,6 +371,8 @@ MP_HIDDEN void *mp_cxx_lookup(const char *name, const void *self_fn);
 /* objects.c: readlink of /proc/self/exe, or of /proc/thread-self/exe when that fails (main()
  * left with pthread_exit: the leader is a zombie, its exe and cmdline read empty). */
 MP_HIDDEN ssize_t mp_exe_link(char *buf, size_t n);
+/* At start: where /proc cannot name the executable, what mp_exe_link falls back to. */
+MP_HIDDEN void mp_exe_remember(void);
 MP_HIDDEN bool mp_filter_init(void);
 MP_HIDDEN void mp_filter_add(const void *p);
 MP_HIDDEN void mp_filter_remove(const void *p);

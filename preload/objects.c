@@ -3,6 +3,9 @@
  * build ID, read with dl_iterate_phdr at dump time (so dlopen'ed libraries are included).
  * Called with the guard held and no lock of ours held: dl_iterate_phdr takes the loader lock. */
 #include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,11 +48,69 @@ static void build_id(const struct dl_phdr_info *info, const uint8_t **id, uint32
 	}
 }
 
+/* The executable's path where /proc is not mounted (a chroot, a container that masks it):
+ * execve's file name (AT_EXECFN), made absolute against the directory the process started in
+ * (the program may leave it), or for a "#!" script the interpreter it names, which is what
+ * runs. Set once at start; the report checks it against the build ID all the same. */
+static char exe_fallback[MP_OBJECT_PATH_MAX];
+
+static void interpreter_of(char *path, size_t n)
+{
+	char head[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd < 0 ? -1 : read(fd, head, sizeof(head) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (r < 3 || head[0] != '#' || head[1] != '!')
+		return;
+	head[r] = 0;
+	char *p = head + 2;
+	p += strspn(p, " \t");
+	size_t len = strcspn(p, " \t\n");
+	if (p[0] == '/' && len < n) {
+		memcpy(path, p, len);
+		path[len] = 0;
+	}
+}
+
+void mp_exe_remember(void)
+{
+	char probe[8];
+	if (readlink("/proc/self/exe", probe, sizeof(probe)) > 0)
+		return;
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	char path[MP_OBJECT_PATH_MAX] = "";
+	size_t len = fn ? strlen(fn) : 0;
+	if (fn && fn[0] == '/' && len < sizeof(path)) {
+		memcpy(path, fn, len + 1);
+	} else if (fn && len && getcwd(path, sizeof(path)) && path[0] == '/') {
+		size_t at = strlen(path);
+		if (at + 1 + len < sizeof(path))
+			snprintf(path + at, sizeof(path) - at, "/%s", fn);
+		else
+			path[0] = 0;
+	} else {
+		path[0] = 0;
+	}
+	if (path[0])
+		interpreter_of(path, sizeof(path));
+	if (path[0])
+		memcpy(exe_fallback, path, strlen(path) + 1);
+	else
+		mp_log("cannot name the executable (/proc not mounted?): its frames will be "
+		       "shown as addresses");
+}
+
 ssize_t mp_exe_link(char *buf, size_t n)
 {
 	ssize_t r = readlink("/proc/self/exe", buf, n);
 	if (r <= 0)
 		r = readlink("/proc/thread-self/exe", buf, n);
+	if (r <= 0 && exe_fallback[0]) {
+		size_t len = strlen(exe_fallback);
+		r = (ssize_t)(len < n ? len : n);
+		memcpy(buf, exe_fallback, (size_t)r);
+	}
 	return r;
 }
 

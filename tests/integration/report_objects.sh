@@ -250,3 +250,24 @@ if (cd "$T/cwdA" && cc -O1 -g -o main main.c -ldl && mp_run "$T/cwdA/dumps" ./ma
 else
 	not_ok "the /proc/self/cwd program builds and runs"
 fi
+
+# --- /proc not mounted (a chroot, a container that masks it): the executable is named from
+# execve's file name, relative to where it started, or a script's interpreter (its frames were
+# bare offsets, no object named, and nothing said why). As root, in a mount namespace.
+build progN noproc_fn
+printf '#!/bin/sh\necho script\n' >"$T/noproc.sh" && chmod +x "$T/noproc.sh"
+if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	mkdir -p "$T/noproc"
+	unshare -m --propagation private sh -c 'mount -t tmpfs none /proc && cd "$1" &&
+		LD_PRELOAD="$2" MAPPROF_RATE=1 MAPPROF_OUT="$1/noproc/m.%p.mprof" ./progN &&
+		LD_PRELOAD="$2" MAPPROF_OUT="$1/noproc/s.%p.mprof" ./noproc.sh' \
+		_ "$T" "$LIB" >"$T/noproc.out" 2>&1 </dev/null
+	expect_eq "/proc not mounted: the programs run, nothing said" "ok|script" \
+		"$(sed 's/ .*//' "$T/noproc.out" | paste -sd'|')"
+	check "/proc not mounted: the program's frames are named" grep -q noproc_fn \
+		<("$REPORT" --top 5 "$T"/noproc/m.*.mprof 2>&1)
+	check "/proc not mounted: a script's dump names its interpreter" \
+		grep -qa '/bin/sh' "$T"/noproc/s.*.mprof
+else
+	ok "/proc not mounted # SKIP needs root and unshare -m"
+fi
