@@ -202,9 +202,7 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
  *   that calls free), it drops the destructor's clear() as dead stores before the free, and
  *   every map destroyed would read as moved out (black-box QA: "pass it by reference" was
  *   advised for local maps never moved). A move assignment over a map is not told there.
- * A map in the heap, which may be gone, is not told. Also asked, with p its array, when m's map
- * is found at another address (a grow there), before m's key moves there: m->moved keeps the
- * answer for its end, which reads the map at the new address. */
+ * A map in the heap, which may be gone, is not told. */
 static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 {
 	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))
@@ -215,6 +213,22 @@ static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 		return false;
 	return single_bucket(self, h->buckets) ||
 	       (mp_maps_via_delete && h->buckets == p && h->element_count > 0);
+}
+
+/* Maps lock held: m's map is found at another address (a grow there), before m's key moves
+ * there. Moved out if the map object it was, in a live frame of this thread's stack, holds its
+ * single built-in bucket: moved from, or swapped with an empty map. m->moved keeps the answer
+ * for its end, which reads the map at the new address. Not when m was detached (the map it was
+ * holds another array): two maps swapped, each grown where it went, are not moved out. */
+static void note_moved_locked(mp_map_inst_t *m)
+{
+	if ((m->key & 3) != MP_KIND_UNORDERED_MAP)
+		return;
+	const void *self = (const void *)(m->key >> 2);
+	const struct table_head *h = head_of(self);
+	if (mp_stack_live_frames(&mp_tls, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)) &&
+	    single_bucket(self, h->buckets))
+		m->moved = true;
 }
 
 /* Maps lock held. The live instance of the map whose policy is at self: the one under its key,
@@ -242,11 +256,10 @@ instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t f
 	}
 	if (!m && cur && !single_bucket(self, cur)) {
 		m = mp_maps_array_owner_locked(cur);
-		if (m && (m->key & 3) == MP_KIND_UNORDERED_MAP && moved_out(&mp_tls, m, cur))
-			m->moved =
-			    true; /* told from the map it was, which its key names until now */
-		if (m)
+		if (m) {
+			note_moved_locked(m);
 			mp_maps_rekey_locked(m, key, now);
+		}
 	}
 	return m;
 }
@@ -594,11 +607,8 @@ void mp_maps_cxx_on_free(mp_tls_t *t, void *p)
 	/* The free right after the new array's allocation, with no heap call between. */
 	bool next = t->rec && t->n.alloc_calls + t->n.free_calls == x->ops + 1;
 	if (g && owner != g && next && x->adoptable && owner->buckets == x->from) {
-		/* owner was moved to g's address: one map, seen at its old site. Whether it
-		 * was moved out is told now, from the map it was, which its key names until
-		 * the adoption below (its death reads the map at the new address). */
-		if ((owner->key & 3) == MP_KIND_UNORDERED_MAP && moved_out(t, owner, p))
-			owner->moved = true;
+		/* owner was moved to g's address: one map, seen at its old site. */
+		note_moved_locked(owner);
 		if (x->policy_serial == g->serial)
 			cache_take_over_locked(owner, x);
 		mp_maps_adopt_locked(owner, g, x->to * sizeof(void *));
