@@ -4,7 +4,6 @@
  * Called with the guard held and no lock of ours held: dl_iterate_phdr takes the loader lock. */
 #include <elf.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -51,7 +50,8 @@ static void build_id(const struct dl_phdr_info *info, const uint8_t **id, uint32
 /* The executable's path where /proc is not mounted (a chroot, a container that masks it):
  * execve's file name (AT_EXECFN), made absolute against the directory the process started in
  * (the program may leave it), or for a "#!" script the interpreter it names, which is what
- * runs. Set once at start; the report checks it against the build ID all the same. */
+ * runs; or /proc/self/exe read at start, for a process that chroots since. Set once at start;
+ * the report checks it against the build ID all the same. */
 static char exe_fallback[MP_OBJECT_PATH_MAX];
 
 static void interpreter_of(char *path, size_t n)
@@ -75,9 +75,13 @@ static void interpreter_of(char *path, size_t n)
 
 void mp_exe_remember(void)
 {
-	char probe[8];
-	if (readlink("/proc/self/exe", probe, sizeof(probe)) > 0)
+	/* Readable now: kept for when it is not (a daemon that chroots) */
+	ssize_t r = readlink("/proc/self/exe", exe_fallback, sizeof(exe_fallback) - 1);
+	if (r > 0) {
+		exe_fallback[r] = 0;
 		return;
+	}
+	exe_fallback[0] = 0;
 	const char *fn = (const char *)getauxval(AT_EXECFN);
 	char path[MP_OBJECT_PATH_MAX] = "";
 	size_t len = fn ? strlen(fn) : 0;
@@ -85,10 +89,12 @@ void mp_exe_remember(void)
 		memcpy(path, fn, len + 1);
 	} else if (fn && len && getcwd(path, sizeof(path)) && path[0] == '/') {
 		size_t at = strlen(path);
-		if (at + 1 + len < sizeof(path))
-			snprintf(path + at, sizeof(path) - at, "/%s", fn);
-		else
+		if (at + 1 + len < sizeof(path)) {
+			path[at] = '/';
+			memcpy(path + at + 1, fn, len + 1);
+		} else {
 			path[0] = 0;
+		}
 	} else {
 		path[0] = 0;
 	}
@@ -164,12 +170,13 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 			exe[n > 0 ? n : 0] = 0;
 		}
 		name = exe;
-	} else if (((name[0] != '/' && strchr(name, '/')) || strncmp(name, "/proc/", 6) == 0) &&
+	} else if (((name[0] != '/' && strchr(name, '/')) || strncmp(name, "/proc/", 6) == 0 ||
+		    strncmp(name, "/dev/fd/", 8) == 0) &&
 		   exe) {
 		/* dlopen("./libx.so") keeps the name as given, relative to a directory the report
 		 * does not know (and the program may have left), and so does a name under /proc
-		 * (/proc/self/cwd/..., /proc/self/fd/N), which names another file in the report's
-		 * process: the file mapped there instead. */
+		 * (/proc/self/cwd/..., /proc/self/fd/N) or /dev/fd, which names another file in
+		 * the report's process: the file mapped there instead. */
 		if (mp_proc_maps_find(at, at, &lo, &hi, exe, MP_OBJECT_PATH_MAX) && exe[0] == '/')
 			name = exe;
 	}

@@ -271,3 +271,58 @@ if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; th
 else
 	ok "/proc not mounted # SKIP needs root and unshare -m"
 fi
+
+# --- a program that chroots (a daemon): /proc/self/exe is read at start, for the dump at exit,
+# when /proc is out of reach (its frames were bare offsets; review).
+mkdir -p "$T/croot/d"
+cat >"$T/chroot.c" <<'EOF2'
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+__attribute__((noinline)) void *chroot_fn(size_t n) { return malloc(n); }
+int main(int argc, char **argv)
+{
+	static void *keep[10];
+	for (int i = 0; i < 10; i++)
+		keep[i] = chroot_fn(1000);
+	if (argc < 2 || chroot(argv[1]) != 0 || chdir("/") != 0)
+		return 3;
+	printf("ok %d\n", keep[9] != NULL);
+	return 0;
+}
+EOF2
+if [ "$(id -u)" -ne 0 ]; then
+	ok "a program that chroots # SKIP needs root"
+elif cc -O1 -g -o "$T/chrootp" "$T/chroot.c"; then
+	out=$(MAPPROF_RATE=1 MAPPROF_OUT=/d/m.%p.mprof LD_PRELOAD="$LIB" "$T/chrootp" "$T/croot" 2>&1)
+	expect_eq "a program that chroots: runs as plain" "ok 1" "$out"
+	check "a program that chroots: its frames are named" grep -q chroot_fn \
+		<("$REPORT" --top 5 "$T"/croot/d/*.mprof 2>&1)
+else
+	not_ok "the chroot program builds"
+fi
+
+# --- a library opened as /dev/fd/N: named by the file mapped, as for /proc/self/fd/N (review)
+cat >"$T/cwdA/devfd.c" <<'EOF2'
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/dev/fd/%d", open("libp.so", O_RDONLY));
+	void *h = dlopen(path, RTLD_NOW);
+	void *(*f)(size_t) = h ? (void *(*)(size_t))dlsym(h, "alpha_alloc") : NULL;
+	void *volatile p = f ? f(4242) : NULL;
+	printf("%d\n", p != NULL);
+	return 0;
+}
+EOF2
+if (cd "$T/cwdA" && cc -O1 -g -o devfd devfd.c -ldl && mp_run "$T/cwdA/devfd.d" ./devfd >/dev/null 2>&1); then
+	got=$(cd "$T/cwdB" && "$REPORT" --folded "$T"/cwdA/devfd.d/*.mprof 2>/dev/null)
+	check "dlopen of /dev/fd/N: named from the program's file, in another directory" \
+		bash -c 'grep -q "main;alpha_alloc 4242$" <<<"$1" && ! grep -q omega <<<"$1"' _ "$got"
+else
+	not_ok "the /dev/fd program builds and runs"
+fi
