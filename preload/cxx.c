@@ -421,12 +421,20 @@ static void *op_new_nothrow(size_t n, const void *nt)
 	return p;
 }
 
+/* The bytes an aligned new that succeeded asked for: n, but for a size past PTRDIFF_MAX, which
+ * libstdc++ rounds up to the alignment (wrapping to a few bytes) and then allocates. Recorded
+ * as n, such a size made the whole dump unreadable (its sizes sum past 2^63; black-box QA). */
+static size_t aligned_request(size_t n, size_t al)
+{
+	return n <= PTRDIFF_MAX ? n : (n + al - 1) & ~(al - 1);
+}
+
 static void *op_new_aligned(size_t n, size_t al)
 {
 	if (!counting())
 		return real_new_al ? RAW(real_new_al(n, al)) : aligned_alloc(al, n);
 	void *p = GUARDED_NEW(n, real_new_al(n, al));
-	mp_note_alloc(&mp_tls, p, n);
+	mp_note_alloc(&mp_tls, p, aligned_request(n, al));
 	return p;
 }
 
@@ -436,7 +444,7 @@ static void *op_new_aligned_nothrow(size_t n, size_t al, const void *nt)
 		return real_new_al_nt ? RAW(real_new_al_nt(n, al, nt)) : aligned_alloc(al, n);
 	void *p = GUARDED_NEW(n, real_new_al_nt(n, al, nt));
 	if (p)
-		mp_note_alloc(&mp_tls, p, n);
+		mp_note_alloc(&mp_tls, p, aligned_request(n, al));
 	return p;
 }
 

@@ -494,3 +494,33 @@ CEOF
 else
 	ok "fork during a dump over jemalloc # SKIP no jemalloc, or under ASan"
 fi
+
+# --- an aligned new of a size past PTRDIFF_MAX that succeeds (libstdc++ rounds it up to the
+# alignment, wrapping to a few bytes): it was recorded at its size, every dump of the process
+# then refused ("exceeds any possible allocation"; black-box QA). Recorded as what was asked of
+# the allocator, the dump reads, and the program's other allocations are in it.
+mkdir -p "$T/wrapnew"
+cat >"$T/wrapnew/w.cc" <<'CEOF'
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+__attribute__((noinline)) void *keep_one() { return std::malloc(5000); }
+int main()
+{
+	void *p = ::operator new(SIZE_MAX, std::align_val_t(64), std::nothrow);
+	void *q = keep_one();
+	std::printf("%s %d\n", p ? "wrapped" : "refused", q != nullptr);
+	return 0;
+}
+CEOF
+if ${CXX:-c++} -O1 -g -o "$T/wrapnew/w" "$T/wrapnew/w.cc" 2>"$T/wrapnew/err"; then
+	plain=$("$T/wrapnew/w")
+	got=$(mp_run "$T/wrapnew/d" "$T/wrapnew/w" 2>&1)
+	expect_eq "aligned new of SIZE_MAX: the program as plain" "$plain" "$got"
+	top=$("$REPORT" --top 20 "$T"/wrapnew/d/*.mprof 2>&1)
+	check "aligned new of SIZE_MAX: the dump reads, the other allocation in it" \
+		grep -q 'keep_one' <<<"$top"
+else
+	not_ok "the aligned-new program builds" "$(cat "$T/wrapnew/err")"
+fi
