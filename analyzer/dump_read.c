@@ -579,9 +579,9 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 		if (s->stack >= d->nstacks)
 			return fail(c, at, "SAMPLES entry %u: stack %u out of range (%u stacks)", i,
 				    s->stack, d->nstacks);
-		/* No allocator hands out more than PTRDIFF_MAX bytes: a flipped top bit, which
-		 * made an absurd profile whose sums overflowed in pprof. */
-		if (s->size > PTRDIFF_MAX)
+		/* No allocator hands out more than PTRDIFF_MAX (2^63 - 1) bytes: a flipped top
+		 * bit, which made an absurd profile whose sums overflowed in pprof. */
+		if (s->size > INT64_MAX)
 			return fail(c, at + 8,
 				    "SAMPLES entry %u: size %llu exceeds any possible allocation",
 				    i, (unsigned long long)s->size);
@@ -642,15 +642,18 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 			return rc;
 	}
 	/* Every sample point the table recorded counts in TOTALS' sampled as it is inserted. Nor
-	 * can the sampled objects' bytes add up to 2^63 (centuries of allocation): the profile's
-	 * values, and pprof's sums of them, are signed 64-bit. */
+	 * can the objects and bytes the samples stand for add up to 2^63 (centuries of
+	 * allocation): the profile's values, and pprof's sums of them, are signed 64-bit. At rate
+	 * R a sample of s bytes weighs at most 1 + R/s objects and s + R bytes, so
+	 * count x (s + R + 1) bounds both. */
 	unsigned __int128 points = 0, bytes = 0;
 	for (uint32_t i = 0; i < d->nsamples; i++) {
-		points += d->samples[i].alloc_count;
-		bytes += (unsigned __int128)d->samples[i].size * d->samples[i].alloc_count;
+		const mp_dump_sample_t *s = &d->samples[i];
+		points += s->alloc_count;
+		bytes += ((unsigned __int128)s->size + d->rate + 1) * s->alloc_count;
 		if (bytes > INT64_MAX)
 			return fail(c, payload_at[3] + 4 + (size_t)i * SAMPLE_SIZE + 8,
-				    "SAMPLES entry %u: the samples' bytes add up to 2^63 or more",
+				    "SAMPLES entry %u: the samples stand for 2^63 bytes or more",
 				    i);
 	}
 	if (points > d->totals.sampled)

@@ -244,15 +244,17 @@ static void mixed_rates(mp_inputs_t *in)
 	}
 }
 
+/* Saturated: a sum that wrapped would read as a small total (a file's fields may be any value
+ * the format allows). */
 static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
 {
-	t->alloc_calls += d->alloc_calls;
-	t->free_calls += d->free_calls;
-	t->alloc_bytes += d->alloc_bytes;
-	t->sampled += d->sampled;
-	t->dropped += d->dropped;
+	t->alloc_calls = mp_add_sat_u64(t->alloc_calls, d->alloc_calls);
+	t->free_calls = mp_add_sat_u64(t->free_calls, d->free_calls);
+	t->alloc_bytes = mp_add_sat_u64(t->alloc_bytes, d->alloc_bytes);
+	t->sampled = mp_add_sat_u64(t->sampled, d->sampled);
+	t->dropped = mp_add_sat_u64(t->dropped, d->dropped);
 	t->maps_dropped = mp_add_sat_u64(t->maps_dropped, d->maps_dropped);
-	t->inuse_bytes_est += d->inuse_bytes_est;
+	t->inuse_bytes_est = mp_add_sat_u64(t->inuse_bytes_est, d->inuse_bytes_est);
 	/* The peak is the highest the in-use estimate reached, which noise can carry above all
 	 * the bytes the process allocated: no heap held more than that at once. But not below
 	 * the in-use estimate itself, which is left as it is (unbiased; the top report notes
@@ -261,8 +263,8 @@ static void add_totals(mp_dump_totals_t *t, const mp_dump_totals_t *d)
 	uint64_t peak = d->peak_inuse_bytes_est;
 	if (peak > d->alloc_bytes)
 		peak = d->alloc_bytes > d->inuse_bytes_est ? d->alloc_bytes : d->inuse_bytes_est;
-	t->peak_inuse_bytes_est += peak;
-	t->threads += d->threads;
+	t->peak_inuse_bytes_est = mp_add_sat_u64(t->peak_inuse_bytes_est, peak);
+	t->threads = mp_add_sat_u64(t->threads, d->threads);
 }
 
 static void free_seen(seen_t *seen, size_t n)

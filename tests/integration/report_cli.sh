@@ -200,42 +200,50 @@ m=$("$REPORT" --top=1000000 "$T/a.mprof" 2>/dev/null | grep -c '^ *[0-9.]*[kMGT]
 [ "$n" -gt 1 ] && [ "$n" = "$m" ] && ok "--top=N past 2^32: every row (no wrap-around)" ||
 	not_ok "--top=N past 2^32: every row (no wrap-around)" "$n rows, want $m"
 
-# Absurd counts (2^62 objects of 0 bytes in three samples, TOTALS' sampled at 2^64 - 1 to hold
-# them, and its bytes allocated too) parse; the sums stay at the int64 limit instead of wrapping
-# to negative totals ("-1B allocated" was shown, black-box QA). Objects of their own sizes
-# would be 2^63 bytes or more: refused, with the offset.
-python3 - "$T/a.mprof" "$T/huge.mprof" <<'PY'
+# Absurd counts (2^60 objects of 0 bytes in three samples, TOTALS' sampled and bytes allocated
+# at 2^64 - 1), in four processes: each dump is within what one can hold, their sums are not,
+# and stay at the int64 limit instead of wrapping to negative totals ("-1B allocated" was
+# shown, black-box QA). One dump of 2^62 objects of 2 bytes is past what one can hold: refused,
+# with the offset.
+for pid in 1001 1002 1003 1004; do
+	python3 - "$T/a.mprof" "$T/huge$pid.mprof" "$pid" <<'PY'
 import struct, sys
 b = bytearray(open(sys.argv[1], "rb").read())
 pos = 16
 while pos + 16 <= len(b):
     typ, _, ln = struct.unpack_from("<IIQ", b, pos)
+    if typ == 1:  # HEADER: pid first
+        struct.pack_into("<I", b, pos + 16, int(sys.argv[3]))
     if typ == 4:  # SAMPLES: u32 count, then stack u32, kind u32, size, alloc, inuse (u64)
         n = struct.unpack_from("<I", b, pos + 16)[0]
         for i in range(min(n, 3)):
-            struct.pack_into("<QQQ", b, pos + 20 + 32 * i + 8, 0, 1 << 62, 1 << 62)
+            struct.pack_into("<QQQ", b, pos + 20 + 32 * i + 8, 0, 1 << 60, 1 << 60)
     if typ == 5:  # TOTALS: alloc_calls, free_calls, alloc_bytes, sampled, ...
         struct.pack_into("<QQ", b, pos + 16 + 16, (1 << 64) - 1, (1 << 64) - 1)
     pos += 16 + ln
 open(sys.argv[2], "wb").write(b)
 PY
-out=$("$REPORT" --top 3 --sample-index alloc_objects "$T/huge.mprof" 2>&1)
+done
+out=$("$REPORT" --top 3 --sample-index alloc_objects "$T"/huge100?.mprof 2>&1)
+check "absurd counts: four processes read, their totals saturated (not wrapped)" \
+	bash -c 'grep -q "^mapprof-report: heap profile of 4 process" <<<"$1" &&
+		grep -q " 18446744073709551615 samples" <<<"$1"' _ "$out"
 grep -q 'accounting for ' <<<"$out" && ! grep -qE -- '-[0-9]|[0-9]{4,}\.[0-9]+%' <<<"$out" &&
 	ok "--top on absurd counts: no negative or wrapped sums" ||
 	not_ok "--top on absurd counts: no negative or wrapped sums" "$out"
-python3 - "$T/huge.mprof" "$T/hugebytes.mprof" <<'PY'
+python3 - "$T/huge1001.mprof" "$T/hugebytes.mprof" <<'PY'
 import struct, sys
 b = bytearray(open(sys.argv[1], "rb").read())
 pos = 16
 while pos + 16 <= len(b):
     typ, _, ln = struct.unpack_from("<IIQ", b, pos)
-    if typ == 4:  # the first sample's size: 2 bytes
-        struct.pack_into("<Q", b, pos + 20 + 8, 2)
+    if typ == 4:  # the first sample: 2^62 objects of 2 bytes
+        struct.pack_into("<QQQ", b, pos + 20 + 8, 2, 1 << 62, 1 << 62)
     pos += 16 + ln
 open(sys.argv[2], "wb").write(b)
 PY
 expect_rc "2^62 objects of 2 bytes: refused, with the offset" 2 \
-	"hugebytes.mprof: offset [0-9]+: SAMPLES entry 0: the samples' bytes add up to 2\^63" \
+	"hugebytes.mprof: offset [0-9]+: SAMPLES entry 0: the samples stand for 2\^63" \
 	"$REPORT" --top 3 "$T/hugebytes.mprof"
 
 # A dump time before 1970 (an i64 field) is named as the negative time it is, not as 2^64 - 5

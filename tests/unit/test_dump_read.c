@@ -710,7 +710,7 @@ static void dangling_references(void **state)
 	w = build(&m);
 	w.b[m.first_sample + 15] = 0x08;
 	w.b[m.first_sample + 32 + 15] = 0x10;
-	expect_error(w.b, w.n, m.first_sample + 32 + 8, "add up to 2^63");
+	expect_error(w.b, w.n, m.first_sample + 32 + 8, "stand for 2^63");
 	free(w.b);
 }
 
