@@ -26,14 +26,18 @@ static bool stat_is_count(const char *key)
 
 /* "12.3% of allocated", and how much of grow_bytes came from an allocator that does not call
  * malloc (a std::pmr resource on a buffer): not part of the bytes allocated, so not shared. */
-static void bytes_share(char *out, size_t n, uint64_t grow, uint64_t heap, double share)
+/* The share is of the bytes the processes with map tracking on allocated: said so where some
+ * had it off (the bytes allocated shown above it are every process's). */
+static void bytes_share(char *out, size_t n, const mp_churn_t *c, uint64_t grow, uint64_t heap,
+			double share)
 {
 	char a[32];
+	const char *of = c->with_maps < c->processes ? "allocated with tracking on" : "allocated";
 	if (heap < grow)
-		snprintf(out, n, "%.1f%% of allocated; %s not from malloc", 100 * share,
+		snprintf(out, n, "%.1f%% of %s; %s not from malloc", 100 * share, of,
 			 val(a, sizeof(a), grow - heap, "bytes"));
 	else
-		snprintf(out, n, "%.1f%% of allocated", 100 * share);
+		snprintf(out, n, "%.1f%% of %s", 100 * share, of);
 }
 
 static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
@@ -70,7 +74,7 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		in->rate ? val(d, sizeof(d), t->inuse_bytes_est, "bytes") : "unknown");
 	mp_report_inuse_note(f, in, "  ");
 	char share[96];
-	bytes_share(share, sizeof(share), c->grow_bytes, c->heap_grow_bytes,
+	bytes_share(share, sizeof(share), c, c->grow_bytes, c->heap_grow_bytes,
 		    c->tracked_bytes ? (double)c->heap_grow_bytes / (double)c->tracked_bytes : 0.0);
 	fprintf(f,
 		"  maps made         %-14" PRIu64 "  grows          %-10" PRIu64
@@ -104,7 +108,7 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 	}
 }
 
-static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
+static void site_text(FILE *f, const mp_churn_t *c, size_t rank, const mp_churn_site_t *s)
 {
 	char a[32], b[32], d[32];
 	/* Names come from the program's files and debug information: a control character in
@@ -145,7 +149,8 @@ static void site_text(FILE *f, size_t rank, const mp_churn_site_t *s)
 		val(a, sizeof(a), s->life_p50, "nanoseconds"),
 		val(b, sizeof(b), s->life_p90, "nanoseconds"));
 	char share[96], time[96];
-	bytes_share(share, sizeof(share), s->grow_bytes, s->heap_grow_bytes, s->grow_bytes_share);
+	bytes_share(share, sizeof(share), c, s->grow_bytes, s->heap_grow_bytes,
+		    s->grow_bytes_share);
 	/* A grow is timed to the free of the array it replaces: a std::pmr resource frees none */
 	if (s->grow_ns == 0 && s->grows > 0)
 		snprintf(time, sizeof(time), "grow time not measured");
@@ -176,7 +181,7 @@ int mp_report_maps(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		      f);
 	size_t shown = c->n < MAX_TEXT_SITES ? c->n : MAX_TEXT_SITES;
 	for (size_t i = 0; i < shown; i++)
-		site_text(f, i + 1, &c->sites[i]);
+		site_text(f, c, i + 1, &c->sites[i]);
 	if (shown < c->n)
 		fprintf(f, "\n... %zu more sites (see --maps --json)\n", c->n - shown);
 	return ferror(f) ? MP_EIO : MP_OK;

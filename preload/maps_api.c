@@ -10,10 +10,19 @@ static inline uintptr_t key_of(const void *map)
 	return mp_maps_key(MP_KIND_API, map);
 }
 
+/* As malloc does: a library's constructor may make its tables before any allocation and
+ * before ours runs (they were lost without a word). */
+static inline bool api_active(mp_tls_t *t)
+{
+	if (mp_unlikely(mp_state == MP_UNINIT))
+		mp_init();
+	return mp_maps_active(t);
+}
+
 MP_EXPORT void mapprof_map_create(const void *map)
 {
 	mp_tls_t *t = &mp_tls;
-	if (!mp_maps_active(t) || !map)
+	if (!api_active(t) || !map)
 		return;
 	t->guard++;
 	uint32_t stack = mp_maps_stack();
@@ -53,7 +62,7 @@ static void api_grow(const void *map, size_t from, size_t to, size_t elements, s
 		     uint64_t ns, unsigned flags)
 {
 	mp_tls_t *t = &mp_tls;
-	if (!mp_maps_active(t) || !map)
+	if (!api_active(t) || !map)
 		return;
 	t->guard++;
 	ns = sane_ns(ns);
@@ -66,7 +75,14 @@ static void api_grow(const void *map, size_t from, size_t to, size_t elements, s
 	if (m) {
 		mp_maps_set_size_locked(m, elements);
 		/* To as many buckets or fewer: no grow (as a rehash to fewer buckets of an
-		 * unordered_map), only the element count is taken. */
+		 * unordered_map), only the element count is taken. A grow after a shrink comes
+		 * from the shrink, not from an initial size too small (as maps_stdcxx.c says). */
+		if (to < from)
+			m->shrunk = true;
+		else if (to > from && (flags & MP_GROW_EXPLICIT))
+			m->shrunk = false;
+		else if (to > from && m->shrunk)
+			m->site->flags |= MP_SITE_SHRUNK;
 		if (to > from)
 			mp_maps_grow_locked(m, stack, flags, from, to, elements, bytes, ns);
 	}
@@ -89,7 +105,7 @@ MP_EXPORT void mapprof_map_reserve(const void *map, size_t from_buckets, size_t 
 MP_EXPORT void mapprof_map_destroy(const void *map, size_t elements)
 {
 	mp_tls_t *t = &mp_tls;
-	if (!mp_maps_active(t) || !map)
+	if (!api_active(t) || !map)
 		return;
 	t->guard++;
 	uint64_t now = mp_maps_now();
