@@ -1003,10 +1003,15 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 			    alive > 1 ? "them" : "it", keep);
 		else
 			/* A map hoisted already but reset by assigning or swapping in a new one is
-			 * an instance per reset, as a map made per call is. */
+			 * an instance per reset, as a map made per call is. One returned by value
+			 * lives in its caller's frame (the dump cannot tell): hoisting it in the
+			 * function that fills it would copy it out on every return (black-box QA:
+			 * twice the allocations, and no grow left to see). */
 			snprintf(sg, sizeof(sg),
 				 "%s and reuse %s (clear() keeps the buckets; assigning an empty "
-				 "map or swapping with one does not%s), or pool the maps",
+				 "map or swapping with one does not%s; a map returned by value is "
+				 "kept by the caller instead, and passed in by reference), or pool "
+				 "the maps",
 				 alive > 1 ? "keep the maps alive" : "hoist one map",
 				 alive > 1 ? "them" : "it", keep);
 		verdict(s, MP_V_REUSE, ev, sg);

@@ -415,8 +415,8 @@ for f in sys.argv[1:]:
                 print(s["instances"], s["max_live"], v["suggestion"])
 ' "$T/reuse_pool.json" "$T/churn_reuse.json" 2>&1)
 expect_eq "reuse on a pool: one map per thread; on one thread: one map" \
-	"1200 4 keep the maps alive and reuse them (clear() keeps the buckets; assigning an empty map or swapping with one does not; 4 at most, or one per thread (thread_local) where threads make them at once), or pool the maps
-2000 1 hoist one map and reuse it (clear() keeps the buckets; assigning an empty map or swapping with one does not), or pool the maps" "$got"
+	"1200 4 keep the maps alive and reuse them (clear() keeps the buckets; assigning an empty map or swapping with one does not; 4 at most, or one per thread (thread_local) where threads make them at once; a map returned by value is kept by the caller instead, and passed in by reference), or pool the maps
+2000 1 hoist one map and reuse it (clear() keeps the buckets; assigning an empty map or swapping with one does not; a map returned by value is kept by the caller instead, and passed in by reference), or pool the maps" "$got"
 
 # --- advice that must not mislead (churn_mixed_sizes): maps of one element and a few of 25000
 # grow 2.1 times each on average, all in the large ones: no presize (it asked for reserve(1),
