@@ -667,7 +667,10 @@ void mp_maps_noexpand_locked(mp_map_inst_t *m)
 
 void mp_maps_array_add_locked(mp_map_inst_t *m, void *p)
 {
-	mp_map_inst_t *o = array_find(p);
+	/* p's own filter count is in already: a count of 1 is p's alone, so no entry is there
+	 * to look for (a lookup is a cache miss or two once a million maps are alive). */
+	mp_map_inst_t *o =
+	    ((mp_filter_get(p) >> MP_FILTER_MAP_SHIFT) & 15) > 1 ? array_find(p) : NULL;
 	if (o) /* a stale entry (its free was missed): it is p's second filter count */
 		array_drop(o);
 	if (m->array)
