@@ -641,21 +641,12 @@ static int check_refs(cur_t *c, mp_dump_t *d, const size_t *payload_at)
 		if (rc != MP_OK)
 			return rc;
 	}
-	/* Every sample point the table recorded counts in TOTALS' sampled as it is inserted. Nor
-	 * can the objects and bytes the samples stand for add up to 2^63 (centuries of
-	 * allocation): the profile's values, and pprof's sums of them, are signed 64-bit. At rate
-	 * R a sample of s bytes weighs at most 1 + R/s objects and s + R bytes, so
-	 * count x (s + R + 1) bounds both. */
-	unsigned __int128 points = 0, bytes = 0;
-	for (uint32_t i = 0; i < d->nsamples; i++) {
-		const mp_dump_sample_t *s = &d->samples[i];
-		points += s->alloc_count;
-		bytes += ((unsigned __int128)s->size + d->rate + 1) * s->alloc_count;
-		if (bytes > INT64_MAX)
-			return fail(c, payload_at[3] + 4 + (size_t)i * SAMPLE_SIZE + 8,
-				    "SAMPLES entry %u: the samples stand for 2^63 bytes or more",
-				    i);
-	}
+	/* Every sample point the table recorded counts in TOTALS' sampled as it is inserted. (What
+	 * the samples stand for may add up past 2^63: a process of malloc(64 TiB) calls on an
+	 * overcommitting kernel; the profile clamps its sums, mp_profile_finish.) */
+	unsigned __int128 points = 0;
+	for (uint32_t i = 0; i < d->nsamples; i++)
+		points += d->samples[i].alloc_count;
 	if (points > d->totals.sampled)
 		return fail(c, payload_at[4] + 24,
 			    "TOTALS: sampled %llu is below the %llu%s sample points of SAMPLES",

@@ -282,6 +282,10 @@ void mp_profile_finish(mp_profile_t *p)
 	 * then drop samples whose values are all zero. */
 	uint32_t *idx = mp_xmalloc((longest ? longest : 1) * sizeof(*idx));
 	size_t n = 0;
+	/* Each column's values sum to at most INT64_MAX, in this (deterministic) order: pprof
+	 * sums them in int64 and showed negative totals past it (centuries of allocation, or a
+	 * process of malloc(64 TiB) calls on an overcommitting kernel); the rest is clamped. */
+	int64_t total[MP_MAX_VALUES] = {0};
 	for (size_t k = 0; k < p->nstacks; k++) {
 		const mp_sample_t *run = by_stack + start[k];
 		size_t len = start[k + 1] - start[k];
@@ -294,8 +298,12 @@ void mp_profile_finish(mp_profile_t *p)
 					out->value[v] =
 					    mp_add_sat(out->value[v], run[idx[i]].value[v]);
 			int any = 0;
-			for (size_t v = 0; v < p->ntypes; v++)
+			for (size_t v = 0; v < p->ntypes; v++) {
+				if (out->value[v] > INT64_MAX - total[v])
+					out->value[v] = INT64_MAX - total[v];
+				total[v] += out->value[v] > 0 ? out->value[v] : 0;
 				any |= out->value[v] != 0;
+			}
 			n += any;
 		}
 	}

@@ -367,7 +367,8 @@ static void edge_profile(mp_profile_t *p)
 	int32_t key = (int32_t)mp_profile_str(p, "bytes"), kind = (int32_t)mp_profile_str(p, "k");
 	mp_label_t num = {.key = key, .num = -7, .num_unit = key}, str = {.key = kind, .str = key};
 	mp_label_t big = {.key = key, .num = INT64_MIN};
-	int64_t v1[] = {1, 0}, v2[] = {INT64_MAX, -3}, v3[] = {0, 0};
+	/* the column's sum just at INT64_MAX: nothing clamped (sums_clamped) */
+	int64_t v1[] = {1, 0}, v2[] = {INT64_MAX - 4, -3}, v3[] = {0, 0};
 	mp_profile_add_sample(p, b, v1, &num, 1);
 	mp_profile_add_sample(p, a, v2, &big, 1);
 	mp_profile_add_sample(p, e, v1, NULL, 0);
@@ -411,7 +412,7 @@ static void encoding_matches_protobuf_c(void **state)
 	assert_int_equal(d->n_sample, 4);
 	assert_int_equal(d->sample[0]->n_location_id, 3);
 	assert_int_equal(d->sample[0]->n_label, 1);
-	assert_int_equal(d->sample[0]->value[0], INT64_MAX);
+	assert_int_equal(d->sample[0]->value[0], INT64_MAX - 4);
 	assert_int_equal(d->sample[1]->n_label, 2);
 	assert_int_equal(d->sample[2]->n_location_id, 1);
 	assert_int_equal(d->sample[2]->value[0], 2);
@@ -423,6 +424,39 @@ static void encoding_matches_protobuf_c(void **state)
 	perftools__profiles__profile__free_unpacked(d, NULL);
 	free(again);
 	free(raw);
+	mp_profile_free(&p);
+}
+
+/* Each column's values sum to at most INT64_MAX (pprof sums them in int64: it showed negative
+ * totals), the excess clamped in the profile's order; a sample left all zero is dropped. */
+static void sums_clamped(void **state)
+{
+	(void)state;
+	mp_profile_t p;
+	mp_profile_init(&p);
+	mp_profile_add_type(&p, "alloc_objects", "count");
+	mp_profile_add_type(&p, "alloc_space", "bytes");
+	mp_mapping_t m = {.start = 0x1000, .limit = 0x2000, .filename = mp_profile_str(&p, "x")};
+	uint64_t map = mp_profile_mapping(&p, &m);
+	uint32_t st[3];
+	for (int i = 0; i < 3; i++) {
+		uint64_t loc = mp_profile_location_add(&p, map, 0x1100 + (uint64_t)i, NULL, 0);
+		st[i] = mp_profile_stack(&p, &loc, 1);
+	}
+	int64_t big[2] = {5, INT64_MAX / 2 + 1}, last[2] = {0, INT64_MAX};
+	mp_profile_add_sample(&p, st[0], big, NULL, 0);
+	mp_profile_add_sample(&p, st[1], big, NULL, 0);
+	mp_profile_add_sample(&p, st[2], last, NULL, 0);
+	mp_profile_finish(&p);
+	assert_int_equal(p.nsamples, 2);
+	int64_t objects = 0, bytes = 0;
+	for (size_t i = 0; i < p.nsamples; i++) {
+		assert_true(p.samples[i].value[1] >= 0);
+		objects += p.samples[i].value[0];
+		assert_false(__builtin_add_overflow(bytes, p.samples[i].value[1], &bytes));
+	}
+	assert_int_equal(objects, 10);
+	assert_int_equal(bytes, INT64_MAX);
 	mp_profile_free(&p);
 }
 
@@ -479,6 +513,7 @@ int main(void)
 	    cmocka_unit_test(deterministic),
 	    cmocka_unit_test(grow_profile),
 	    cmocka_unit_test(encoding_matches_protobuf_c),
+	    cmocka_unit_test(sums_clamped),
 	    cmocka_unit_test(strings_are_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
