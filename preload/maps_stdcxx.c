@@ -190,7 +190,8 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
 /* Maps lock held: whether m's map, whose array p is freed with no grow pending, was moved out
  * of the map object it grew in (into a parameter or another map, whose end frees the array) or
  * replaced there by another map (swapped, or assigned one), rather than ended. Seen when m was
- * found at a new address since (detached: keyed by its array), or when the object it grew in
+ * found at a new address since (detached: keyed by its array; m->moved tells whether the
+ * object it was held its built-in bucket then, instance_at_locked), or when the object it grew in
  * lies in a live frame of this thread's stack, where it can be read (libstdc++'s _Hashtable):
  * - it holds its single built-in bucket: moved from, swapped with an empty map, or
  *   copy-assigned one (which takes the built-in bucket before it frees the array; one
@@ -206,7 +207,7 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
 static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 {
 	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))
-		return true;
+		return m->moved; /* detached: told then (instance_at_locked) */
 	const void *self = (const void *)(m->key >> 2);
 	const struct table_head *h = head_of(self);
 	if (!mp_stack_live_frames(t, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)))
@@ -250,6 +251,11 @@ instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t f
 		if (m->unseen && from == m->buckets && (!o || o == m)) {
 			mp_maps_array_remove_locked(m->array, m);
 		} else {
+			/* m's map went elsewhere: moved out if the map object it was holds its
+			 * built-in bucket (moved from, or swapped with an empty map), not if it
+			 * holds another map's array (two maps swapped; review) */
+			if ((m->key & 3) == MP_KIND_UNORDERED_MAP && single_bucket(self, cur))
+				m->moved = true;
 			mp_maps_detach_locked(m);
 			m = NULL;
 		}

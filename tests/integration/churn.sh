@@ -796,6 +796,21 @@ int main(int argc, char **argv)
 			else
 				m = empty;
 		}
+	} else if (!strcmp(mode, "tovector")) {
+		std::vector<map_t> kept;
+		kept.reserve(300);
+		map_t m;
+		for (int k = 0; k < 300; k++) { /* the next fill finds the last one gone */
+			for (int i = 0; i < 50; i++)
+				m[i + k] = i; /* TOVEC */
+			kept.push_back(std::move(m));
+			m = map_t();
+		}
+		for (auto &v : kept) {
+			for (int i = 0; i < 200; i++)
+				v[100000 + i] = i;
+			sum += (long)v.size();
+		}
 	} else if (!strcmp(mode, "doublebuf")) {
 		for (int k = 0; k < 300; k++)
 			sum += double_buffer(k);
@@ -835,7 +850,7 @@ int main(int argc, char **argv)
 EOF
 if g++ -O1 -g -o "$T/advice/t" "$T/advice/t.cc" 2>"$T/advice/err"; then
 	for m in once big assigned late latebig copies refill mixedassign latehelper small helper \
-		movedout swapped assignempty resetmove percall latest outlier movedgrow swapgrow doublebuf; do
+		movedout swapped assignempty resetmove percall latest outlier movedgrow swapgrow doublebuf tovector; do
 		mp_run "$T/advice_$m" "$T/advice/t" "$m" >"$T/advice_$m.out" 2>"$T/advice_$m.err"
 		"$REPORT" --maps --json "$T/advice_$m"/*.mprof >"$T/advice_$m.json" 2>>"$T/advice_$m.err"
 	done
@@ -926,8 +941,12 @@ print([s["moved_out"] for s in json.load(open(sys.argv[1]))["sites"] if s["line"
 	# Two maps swapped each round, each grown where it went: the one whose map object never
 	# held the built-in bucket is not moved out (a grow that found it at the other's address
 	# read it moved; review).
-	expect_eq "two maps swapped each round, each grown where it went: the second not moved out" \
-		"[0]" "$(moved "$T/advice_doublebuf.json" '/\* DBUF_NEXT')"
+	expect_eq "two maps swapped each round, each grown where it went: neither moved out" \
+		"[0]|[0]" "$(moved "$T/advice_doublebuf.json" '/\* DBUF_CUR')|$(moved "$T/advice_doublebuf.json" '/\* DBUF_NEXT')"
+	# A local filled, moved into a vector, filled again (its old instance then detached), the
+	# moved one grown in the vector: moved out (review: it read 1 of 300 after the fix above).
+	expect_eq "moved into a vector, the local filled again, grown there: moved out" "[300]" \
+		"$(moved "$T/advice_tovector.json" '/\* TOVEC')"
 else
 	not_ok "the advice program builds" "$(cat "$T/advice/err")"
 fi
