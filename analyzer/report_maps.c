@@ -32,7 +32,8 @@ static void bytes_share(char *out, size_t n, const mp_churn_t *c, uint64_t grow,
 			double share)
 {
 	char a[32];
-	const char *of = c->with_maps < c->processes ? "allocated with tracking on" : "allocated";
+	const char *of =
+	    c->with_maps < c->processes ? "allocated with map tracking on" : "allocated";
 	if (heap < grow)
 		snprintf(out, n, "%.1f%% of %s; %s not from malloc", 100 * share, of,
 			 val(a, sizeof(a), grow - heap, "bytes"));

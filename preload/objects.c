@@ -77,7 +77,7 @@ void mp_exe_remember(void)
 {
 	/* Readable now: kept for when it is not (a daemon that chroots) */
 	ssize_t r = readlink("/proc/self/exe", exe_fallback, sizeof(exe_fallback) - 1);
-	if (r > 0) {
+	if (r > 0 && (size_t)r < sizeof(exe_fallback) - 1) { /* not cut short */
 		exe_fallback[r] = 0;
 		return;
 	}

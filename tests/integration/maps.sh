@@ -852,7 +852,7 @@ expect_eq "maps off in one process of two: the shares are those of the other alo
 check "maps on alone: some share to compare" grep -q '^\[(.*, 0\.[0-9]*[1-9]' <<<"$got_on"
 text=$("$REPORT" --maps "$T/off_maps_umap"/*.mprof "$T/umap"/*.mprof 2>/dev/null | grep -m1 '^  maps made')
 expect_eq "maps off in one process of two: the summary's share is the other's, and says so" \
-	"$("$REPORT" --maps "$T/umap"/*.mprof 2>/dev/null | grep -m1 '^  maps made' | sed 's/.*(//; s/of allocated/of allocated with tracking on/')" \
+	"$("$REPORT" --maps "$T/umap"/*.mprof 2>/dev/null | grep -m1 '^  maps made' | sed 's/.*(//; s/of allocated/of allocated with map tracking on/')" \
 	"$(sed 's/.*(//' <<<"$text")"
 
 # Tracking on, but no map grew (a program with none): the grow profile says why it is empty
