@@ -13,7 +13,9 @@
 #include <gelf.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -342,11 +344,46 @@ int mp_dwidx_line(Dwarf_Die *cudie, Dwarf_Addr addr, const char **file)
 	return *file ? line : 0;
 }
 
+/* Whether the skeleton cudie's .dwo file is there but not a regular file: libdw's open of a
+ * FIFO there blocked for ever (black-box QA). Its path as the skeleton names it (absolute, or
+ * in the compile directory); told once per unit (a small cache: this runs for every frame). */
+static bool odd_dwo(Dwarf_Die *cudie)
+{
+	static Dwarf_CU *seen[64];
+	static bool odd[64];
+	size_t slot = ((uintptr_t)cudie->cu >> 4) % 64;
+	if (seen[slot] == cudie->cu)
+		return odd[slot];
+	Dwarf_Attribute a;
+	const char *name = dwarf_formstring(dwarf_attr(cudie, DW_AT_dwo_name, &a));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr(cudie, DW_AT_GNU_dwo_name, &a));
+	const char *dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &a));
+	char path[4096];
+	struct stat st;
+	bool bad = false;
+	if (name && (name[0] == '/' || dir) &&
+	    (size_t)snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : dir,
+			     name[0] == '/' ? "" : "/", name) < sizeof(path) &&
+	    stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr,
+			"mapprof-report: warning: %s: not a regular file; its split DWARF is not "
+			"read\n",
+			path);
+		bad = true;
+	}
+	seen[slot] = cudie->cu;
+	odd[slot] = bad;
+	return bad;
+}
+
 Dwarf_Die *mp_dwidx_unit(Dwarf_Die *cudie, Dwarf_Die *mem, bool *missing)
 {
 	uint8_t type;
-	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, mem, NULL, NULL, NULL) != 0 ||
-	    type != DW_UT_skeleton)
+	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, NULL, NULL, NULL, NULL) != 0 ||
+	    type != DW_UT_skeleton || odd_dwo(cudie))
+		return cudie;
+	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, mem, NULL, NULL, NULL) != 0)
 		return cudie;
 	if (dwarf_tag(mem) == DW_TAG_compile_unit)
 		return mem;

@@ -73,9 +73,58 @@ struct mp_symbolizer {
 	cxa_demangle_fn demangle;
 };
 
+/* Whether path is there but not a regular file: a FIFO there blocks the open for ever. */
+static bool odd_file(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+		return false;
+	fprintf(stderr,
+		"mapprof-report: warning: %s: not a regular file; its debug information is not "
+		"read\n",
+		path);
+	return true;
+}
+
+/* dwfl's standard lookup of a separate debug file (.gnu_debuglink beside the object, in its
+ * .debug/ and under /usr/lib/debug, and /usr/lib/debug/.build-id), after a look at the
+ * candidates: one that is not a regular file (a FIFO put where prog.debug was) hung the report
+ * in dwfl's open (black-box QA). Then no debug file is read for the object. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	char path[PATH_MAX];
+	const unsigned char *id = NULL;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+	if (n > 1) {
+		size_t at =
+		    (size_t)snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", id[0]);
+		for (int i = 1; i < n && at + 3 < sizeof(path); i++, at += 2)
+			snprintf(path + at, sizeof(path) - at, "%02x", id[i]);
+		snprintf(path + at, sizeof(path) - at, ".debug");
+		if (odd_file(path))
+			return -1;
+	}
+	const char *slash = file_name ? strrchr(file_name, '/') : NULL;
+	if (debuglink_file && slash) {
+		int dir = (int)(slash - file_name);
+		static const char *const fmt[] = {"%.*s/%s", "%.*s/.debug/%s",
+						  "/usr/lib/debug%.*s/%s"};
+		for (size_t i = 0; i < sizeof(fmt) / sizeof(*fmt); i++) {
+			snprintf(path, sizeof(path), fmt[i], dir, file_name, debuglink_file);
+			if (odd_file(path))
+				return -1;
+		}
+	}
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo, /* .gnu_debuglink, /usr/lib/debug */
+    .find_debuginfo = find_debuginfo,
     .section_address = dwfl_offline_section_address,
 };
 

@@ -332,3 +332,27 @@ elif (cd "$T/cwdA" && cc -O1 -g -o devfd devfd.c -ldl && mp_run "$T/cwdA/devfd.d
 else
 	not_ok "the /dev/fd program builds and runs"
 fi
+
+# --- a debug file that is a FIFO (where .gnu_debuglink's prog.debug was, or a .dwo): one
+# warning naming it, the report done (dwfl's open blocked for ever; black-box QA).
+mkdir -p "$T/dbgfifo"
+if (cd "$T/dbgfifo" && cc -O1 -g -o prog "$T/split.c" && objcopy --only-keep-debug prog prog.debug &&
+	strip -g prog && objcopy --add-gnu-debuglink=prog.debug prog &&
+	cc -O1 -g -gsplit-dwarf -o prog2 "$T/split.c"); then
+	mp_run "$T/dbgfifo/d1" "$T/dbgfifo/prog" >/dev/null 2>&1
+	mp_run "$T/dbgfifo/d2" "$T/dbgfifo/prog2" >/dev/null 2>&1
+	rm "$T/dbgfifo/prog.debug" "$T"/dbgfifo/*.dwo && mkfifo "$T/dbgfifo/prog.debug"
+	dwo=$(readelf --debug-dump=info "$T/dbgfifo/prog2" 2>/dev/null |
+		sed -n 's/.*DW_AT_\(GNU_\)\{0,1\}dwo_name.*: \([^ ]*\.dwo\).*/\2/p' | head -1)
+	[ -n "$dwo" ] && mkfifo "$T/dbgfifo/$dwo"
+	for d in d1 d2; do
+		timeout 20 "$REPORT" --top 3 "$T/dbgfifo/$d"/*.mprof >"$T/dbgfifo/$d.top" 2>"$T/dbgfifo/$d.err"
+		echo $? >"$T/dbgfifo/$d.rc"
+	done
+	expect_eq "a FIFO where prog.debug was: done, one warning naming it" "0|1" \
+		"$(cat "$T/dbgfifo/d1.rc")|$(grep -c "^mapprof-report: warning: $T/dbgfifo/prog.debug: not a regular file" "$T/dbgfifo/d1.err")"
+	expect_eq "a FIFO where the .dwo was: done, one warning naming it" "0|1" \
+		"$(cat "$T/dbgfifo/d2.rc")|$(grep -c "^mapprof-report: warning: .*$dwo: not a regular file" "$T/dbgfifo/d2.err")"
+else
+	not_ok "the debug-file programs build"
+fi
