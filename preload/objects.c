@@ -54,23 +54,48 @@ static void build_id(const struct dl_phdr_info *info, const uint8_t **id, uint32
  * the report checks it against the build ID all the same. */
 static char exe_fallback[MP_OBJECT_PATH_MAX];
 
-static void interpreter_of(char *path, size_t n)
+/* The directory the process started in, where /proc is not mounted: relative names (execve's,
+ * an interpreter's, a library's) are relative to it, as far as can be told. */
+static char start_dir[MP_OBJECT_PATH_MAX];
+
+/* name made absolute against start_dir, in out; false when it cannot be. */
+static bool absolute_path(const char *name, char *out, size_t n)
 {
-	char head[256];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t r = fd < 0 ? -1 : read(fd, head, sizeof(head) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (r < 3 || head[0] != '#' || head[1] != '!')
-		return;
-	head[r] = 0;
-	char *p = head + 2;
-	p += strspn(p, " \t");
-	size_t len = strcspn(p, " \t\n");
-	if (p[0] == '/' && len < n) {
-		memcpy(path, p, len);
-		path[len] = 0;
+	size_t len = strlen(name);
+	if (name[0] == '/' && len < n) {
+		memcpy(out, name, len + 1);
+		return true;
 	}
+	size_t at = strlen(start_dir);
+	if (!at || at + 1 + len >= n)
+		return false;
+	memcpy(out, start_dir, at);
+	out[at] = '/';
+	memcpy(out + at + 1, name, len + 1);
+	return true;
+}
+
+/* A "#!" script's interpreter in place of path (the kernel runs that, through up to four
+ * levels of scripts); false when path names no file we can name. */
+static bool interpreter_of(char *path, size_t n)
+{
+	for (int level = 0; level < 5; level++) {
+		char head[256];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) /* execute-only: no script, then */
+			return true;
+		ssize_t r = read(fd, head, sizeof(head) - 1);
+		close(fd);
+		if (r < 3 || head[0] != '#' || head[1] != '!')
+			return true;
+		head[r] = 0;
+		char *p = head + 2;
+		p += strspn(p, " \t");
+		p[strcspn(p, " \t\n")] = 0;
+		if (!p[0] || !absolute_path(p, path, n))
+			return false;
+	}
+	return false;
 }
 
 void mp_exe_remember(void)
@@ -82,25 +107,13 @@ void mp_exe_remember(void)
 		return;
 	}
 	exe_fallback[0] = 0;
+	if (!getcwd(start_dir, sizeof(start_dir)) || start_dir[0] != '/')
+		start_dir[0] = 0;
 	const char *fn = (const char *)getauxval(AT_EXECFN);
-	char path[MP_OBJECT_PATH_MAX] = "";
-	size_t len = fn ? strlen(fn) : 0;
-	if (fn && fn[0] == '/' && len < sizeof(path)) {
-		memcpy(path, fn, len + 1);
-	} else if (fn && len && getcwd(path, sizeof(path)) && path[0] == '/') {
-		size_t at = strlen(path);
-		if (at + 1 + len < sizeof(path)) {
-			path[at] = '/';
-			memcpy(path + at + 1, fn, len + 1);
-		} else {
-			path[0] = 0;
-		}
-	} else {
-		path[0] = 0;
-	}
-	if (path[0])
-		interpreter_of(path, sizeof(path));
-	if (path[0])
+	char path[MP_OBJECT_PATH_MAX];
+	/* fexecve's /dev/fd/N (or a /proc name) names nothing once /proc is gone */
+	if (fn && fn[0] && strncmp(fn, "/dev/fd/", 8) != 0 && strncmp(fn, "/proc/", 6) != 0 &&
+	    absolute_path(fn, path, sizeof(path)) && interpreter_of(path, sizeof(path)))
 		memcpy(exe_fallback, path, strlen(path) + 1);
 	else
 		mp_log("cannot name the executable (/proc not mounted?): its frames will be "
@@ -179,6 +192,8 @@ bool mp_object_of(const struct dl_phdr_info *info, char exe[MP_OBJECT_PATH_MAX],
 		 * the report's process: the file mapped there instead. */
 		if (mp_proc_maps_find(at, at, &lo, &hi, exe, MP_OBJECT_PATH_MAX) && exe[0] == '/')
 			name = exe;
+		else if (name[0] != '/' && absolute_path(name, exe, MP_OBJECT_PATH_MAX))
+			name = exe; /* no /proc: relative to where the process started, likely */
 	}
 	o->bias = info->dlpi_addr;
 	set_segment(info, text, o);

@@ -268,6 +268,18 @@ if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; th
 		<("$REPORT" --top 5 "$T"/noproc/m.*.mprof 2>&1)
 	check "/proc not mounted: a script's dump names its interpreter" \
 		grep -qa '/bin/sh' "$T"/noproc/s.*.mprof
+	# A script whose interpreter is relative (#!./progN), and one whose interpreter is that
+	# script (nested): the program is named, not the script (review).
+	printf '#!./progN\n' >"$T/rel.sh" && printf '#!%s\n' "$T/rel.sh" >"$T/nest.sh" &&
+		chmod +x "$T/rel.sh" "$T/nest.sh"
+	unshare -m --propagation private sh -c 'mount -t tmpfs none /proc && cd "$1" &&
+		LD_PRELOAD="$2" MAPPROF_RATE=1 MAPPROF_OUT="$1/noproc/r.%p.mprof" ./rel.sh &&
+		LD_PRELOAD="$2" MAPPROF_RATE=1 MAPPROF_OUT="$1/noproc/n.%p.mprof" ./nest.sh' \
+		_ "$T" "$LIB" >/dev/null 2>&1 </dev/null
+	for k in r n; do
+		check "/proc not mounted: script $k: the program's frames are named" grep -q noproc_fn \
+			<("$REPORT" --top 5 "$T"/noproc/$k.*.mprof 2>&1)
+	done
 else
 	ok "/proc not mounted # SKIP needs root and unshare -m"
 fi
