@@ -203,7 +203,8 @@ static void enter_new_array_locked(mp_maps_tls_t *x)
  *   that calls free), it drops the destructor's clear() as dead stores before the free, and
  *   every map destroyed would read as moved out (black-box QA: "pass it by reference" was
  *   advised for local maps never moved). A move assignment over a map is not told there.
- * A map in the heap, which may be gone, is not told. */
+ * A map in the heap, which may be gone, is not told at its end (a detached one was, at the
+ * detach). */
 static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 {
 	if (m->key == mp_maps_key(MP_KIND_UNORDERED_MAP, p))
@@ -218,7 +219,8 @@ static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 
 /* Maps lock held: m's map is found at another address (a grow there), before m's key moves
  * there. Moved out if the map object it was, in a live frame of this thread's stack, holds its
- * single built-in bucket: moved from, or swapped with an empty map. m->moved keeps the answer
+ * single built-in bucket (moved from, or swapped with an empty map) or an array no tracked map
+ * holds (a copy assigned to it since). m->moved keeps the answer
  * for its end, which reads the map at the new address. Not when m was detached (the map it was
  * holds another array): two maps swapped, each grown where it went, are not moved out. */
 static void note_moved_locked(mp_map_inst_t *m)
@@ -228,7 +230,7 @@ static void note_moved_locked(mp_map_inst_t *m)
 	const void *self = (const void *)(m->key >> 2);
 	const struct table_head *h = head_of(self);
 	if (mp_stack_live_frames(&mp_tls, (uintptr_t)h, sizeof(*h) + sizeof(struct policy)) &&
-	    single_bucket(self, h->buckets))
+	    (single_bucket(self, h->buckets) || !mp_maps_array_owner_locked(h->buckets)))
 		m->moved = true;
 }
 
@@ -252,9 +254,11 @@ instance_at_locked(mp_maps_tls_t *x, const void *self, uintptr_t key, uint64_t f
 			mp_maps_array_remove_locked(m->array, m);
 		} else {
 			/* m's map went elsewhere: moved out if the map object it was holds its
-			 * built-in bucket (moved from, or swapped with an empty map), not if it
-			 * holds another map's array (two maps swapped; review) */
-			if ((m->key & 3) == MP_KIND_UNORDERED_MAP && single_bucket(self, cur))
+			 * built-in bucket (moved from, or swapped with an empty map) or an array
+			 * no tracked map holds (a copy assigned to it since), not if it holds
+			 * another tracked map's array (two maps swapped; review) */
+			if ((m->key & 3) == MP_KIND_UNORDERED_MAP &&
+			    (single_bucket(self, cur) || !o))
 				m->moved = true;
 			mp_maps_detach_locked(m);
 			m = NULL;
