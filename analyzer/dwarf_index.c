@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -344,10 +345,25 @@ int mp_dwidx_line(Dwarf_Die *cudie, Dwarf_Addr addr, const char **file)
 	return *file ? line : 0;
 }
 
+/* dir/name is there but not a regular file: said, once per unit (odd_dwo). */
+static bool odd_path(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	if (!dir || (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+	    stat(path, &st) != 0 || S_ISREG(st.st_mode))
+		return false;
+	fprintf(stderr,
+		"mapprof-report: warning: %s: not a regular file; its split DWARF is not read\n",
+		path);
+	return true;
+}
+
 /* Whether the skeleton cudie's .dwo file is there but not a regular file: libdw's open of a
- * FIFO there blocked for ever (black-box QA). Its path as the skeleton names it (absolute, or
- * in the compile directory); told once per unit (a small cache: this runs for every frame). */
-static bool odd_dwo(Dwarf_Die *cudie)
+ * FIFO there blocked for ever (black-box QA). Where libdw looks: beside the file mod's DWARF
+ * was read from, then as the skeleton names it (absolute, or in the compile directory); told
+ * once per unit (a small cache: this runs for every frame). */
+static bool odd_dwo(Dwfl_Module *mod, Dwarf_Die *cudie)
 {
 	static Dwarf_CU *seen[64];
 	static bool odd[64];
@@ -359,29 +375,27 @@ static bool odd_dwo(Dwarf_Die *cudie)
 	if (!name)
 		name = dwarf_formstring(dwarf_attr(cudie, DW_AT_GNU_dwo_name, &a));
 	const char *dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &a));
-	char path[4096];
-	struct stat st;
-	bool bad = false;
-	if (name && (name[0] == '/' || dir) &&
-	    (size_t)snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : dir,
-			     name[0] == '/' ? "" : "/", name) < sizeof(path) &&
-	    stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		fprintf(stderr,
-			"mapprof-report: warning: %s: not a regular file; its split DWARF is not "
-			"read\n",
-			path);
-		bad = true;
-	}
+	/* libdw looks beside the file it read the DWARF from first, then in the compile
+	 * directory (or at the absolute name) */
+	const char *main_file = NULL, *debug_file = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &main_file, &debug_file);
+	const char *from = debug_file ? debug_file : main_file;
+	char fdir[4096] = "";
+	const char *slash = from ? strrchr(from, '/') : NULL;
+	if (slash && (size_t)(slash - from) < sizeof(fdir))
+		snprintf(fdir, sizeof(fdir), "%.*s", (int)(slash - from), from);
+	bool bad = name && ((fdir[0] && name[0] != '/' && odd_path(fdir, name)) ||
+			    (name[0] == '/' ? odd_path("", name + 1) : odd_path(dir, name)));
 	seen[slot] = cudie->cu;
 	odd[slot] = bad;
 	return bad;
 }
 
-Dwarf_Die *mp_dwidx_unit(Dwarf_Die *cudie, Dwarf_Die *mem, bool *missing)
+Dwarf_Die *mp_dwidx_unit(Dwfl_Module *mod, Dwarf_Die *cudie, Dwarf_Die *mem, bool *missing)
 {
 	uint8_t type;
 	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, NULL, NULL, NULL, NULL) != 0 ||
-	    type != DW_UT_skeleton || odd_dwo(cudie))
+	    type != DW_UT_skeleton || odd_dwo(mod, cudie))
 		return cudie;
 	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, mem, NULL, NULL, NULL) != 0)
 		return cudie;

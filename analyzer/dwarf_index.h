@@ -30,7 +30,7 @@ Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_A
  * skeleton CU when libdw finds it (in mem), else cudie itself. The skeleton keeps the line
  * table; the split unit has the functions, inlined instances and their call-site files.
  * *missing (if given) is set when cudie is a skeleton whose split unit was not found. */
-Dwarf_Die *mp_dwidx_unit(Dwarf_Die *cudie, Dwarf_Die *mem, bool *missing);
+Dwarf_Die *mp_dwidx_unit(Dwfl_Module *mod, Dwarf_Die *cudie, Dwarf_Die *mem, bool *missing);
 /* The line table's line for addr (a DWARF address in cudie's CU) and its file; 0 and NULL if
  * none. For the same objects: dwfl_module_getsrc finds the CU through the aranges too. */
 int mp_dwidx_line(Dwarf_Die *cudie, Dwarf_Addr addr, const char **file);

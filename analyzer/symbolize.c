@@ -108,12 +108,17 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 			return -1;
 	}
 	const char *slash = file_name ? strrchr(file_name, '/') : NULL;
-	if (debuglink_file && slash) {
+	const char *link = debuglink_file;
+	char own[256]; /* without a .gnu_debuglink, libdw looks for NAME.debug the same ways */
+	if (!link && slash &&
+	    (size_t)snprintf(own, sizeof(own), "%s.debug", slash + 1) < sizeof(own))
+		link = own;
+	if (link && slash) {
 		int dir = (int)(slash - file_name);
 		static const char *const fmt[] = {"%.*s/%s", "%.*s/.debug/%s",
 						  "/usr/lib/debug%.*s/%s"};
 		for (size_t i = 0; i < sizeof(fmt) / sizeof(*fmt); i++) {
-			snprintf(path, sizeof(path), fmt[i], dir, file_name, debuglink_file);
+			snprintf(path, sizeof(path), fmt[i], dir, file_name, link);
 			if (odd_file(path))
 				return -1;
 		}
@@ -686,7 +691,7 @@ static int dwarf_frames(mp_symbolizer_t *s, obj_t *o, Dwarf_Addr addr, mp_sym_fr
 	if (!cudie)
 		return 0;
 	bool missing = false;
-	Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem, &missing);
+	Dwarf_Die unit_mem, *unit = mp_dwidx_unit(o->mod, cudie, &unit_mem, &missing);
 	if (missing && !o->said_split) {
 		/* Its lines are in the skeleton, its functions and inlined calls are not. */
 		o->said_split = true;
@@ -786,7 +791,7 @@ int mp_symbolize(mp_symbolizer_t *s, int obj, uint64_t vaddr, mp_sym_frame_t *ou
 		const char *file = NULL;
 		int line = cudie ? mp_dwidx_line(cudie, addr - cubias, &file) : 0;
 		if (file) {
-			Dwarf_Die unit_mem, *unit = mp_dwidx_unit(cudie, &unit_mem, NULL);
+			Dwarf_Die unit_mem, *unit = mp_dwidx_unit(o->mod, cudie, &unit_mem, NULL);
 			out[0].file = absolute(s, cudie, unit, file);
 			out[0].line = line;
 		}

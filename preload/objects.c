@@ -70,18 +70,20 @@ static bool absolute_path(const char *name, char *out, size_t n)
 	if (!at || at + 1 + len >= n)
 		return false;
 	memcpy(out, start_dir, at);
-	out[at] = '/';
-	memcpy(out + at + 1, name, len + 1);
+	if (start_dir[at - 1] != '/') /* "/" itself */
+		out[at++] = '/';
+	memcpy(out + at, name, len + 1);
 	return true;
 }
 
-/* A "#!" script's interpreter in place of path (the kernel runs that, through up to four
- * levels of scripts); false when path names no file we can name. */
+/* A "#!" script's interpreter in place of path (the kernel runs that, through a few levels of
+ * scripts); false when path names no file we can name. */
 static bool interpreter_of(char *path, size_t n)
 {
 	for (int level = 0; level < 5; level++) {
 		char head[256];
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* not blocking on a FIFO, nor taking a terminal for the program's */
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0) /* execute-only: no script, then */
 			return true;
 		ssize_t r = read(fd, head, sizeof(head) - 1);

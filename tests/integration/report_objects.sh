@@ -365,6 +365,22 @@ if (cd "$T/dbgfifo" && cc -O1 -g -o prog "$T/split.c" && objcopy --only-keep-deb
 		"$(cat "$T/dbgfifo/d1.rc")|$(grep -c "^mapprof-report: warning: $T/dbgfifo/prog.debug: not a regular file" "$T/dbgfifo/d1.err")"
 	expect_eq "a FIFO where the .dwo was: done, one warning naming it" "0|1" \
 		"$(cat "$T/dbgfifo/d2.rc")|$(grep -c "^mapprof-report: warning: .*$dwo: not a regular file" "$T/dbgfifo/d2.err")"
+	# The binary moved out of its build directory, a FIFO beside it where libdw looks first;
+	# a binary without .gnu_debuglink, a FIFO at NAME.debug beside it (libdw looks there too).
+	mkdir -p "$T/dbgfifo/moved" "$T/dbgfifo/nolink"
+	mv "$T/dbgfifo/prog2" "$T/dbgfifo/moved/" && mkfifo "$T/dbgfifo/moved/$dwo" &&
+		rm "$T/dbgfifo/$dwo" && : >"$T/dbgfifo/$dwo" # a file where it was built
+	(cd "$T/dbgfifo/nolink" && cc -O1 -g -o prog "$T/split.c" && strip -g prog &&
+		mkfifo prog.debug)
+	mp_run "$T/dbgfifo/d3" "$T/dbgfifo/moved/prog2" >/dev/null 2>&1
+	mp_run "$T/dbgfifo/d4" "$T/dbgfifo/nolink/prog" >/dev/null 2>&1
+	for d in d3 d4; do
+		timeout 20 "$REPORT" --top 3 "$T/dbgfifo/$d"/*.mprof >/dev/null 2>"$T/dbgfifo/$d.err"
+		echo $? >"$T/dbgfifo/$d.rc"
+	done
+	expect_eq "a FIFO .dwo beside a moved binary, a FIFO NAME.debug without a debuglink: done" \
+		"0|0|1|1" \
+		"$(cat "$T/dbgfifo/d3.rc")|$(cat "$T/dbgfifo/d4.rc")|$(grep -c "moved/$dwo: not a regular file" "$T/dbgfifo/d3.err")|$(grep -c "nolink/prog.debug: not a regular file" "$T/dbgfifo/d4.err")"
 else
 	not_ok "the debug-file programs build"
 fi
