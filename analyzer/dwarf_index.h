@@ -29,7 +29,8 @@ Dwarf_Die *mp_dwidx_cu(mp_dwidx_t *x, Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_A
 /* The unit holding cudie's functions: the split unit (a .dwo file, -gsplit-dwarf) of a
  * skeleton CU when libdw finds it (in mem), else cudie itself. The skeleton keeps the line
  * table; the split unit has the functions, inlined instances and their call-site files.
- * *missing (if given) is set when cudie is a skeleton whose split unit was not found. */
+ * *missing (if given) is set when cudie is a skeleton whose split unit was not found. mod is
+ * the module cudie belongs to (where libdw looks for the .dwo first). */
 Dwarf_Die *mp_dwidx_unit(Dwfl_Module *mod, Dwarf_Die *cudie, Dwarf_Die *mem, bool *missing);
 /* The line table's line for addr (a DWARF address in cudie's CU) and its file; 0 and NULL if
  * none. For the same objects: dwfl_module_getsrc finds the CU through the aranges too. */

@@ -86,8 +86,9 @@ static bool odd_file(const char *path)
 	return true;
 }
 
-/* dwfl's standard lookup of a separate debug file (.gnu_debuglink beside the object, in its
- * .debug/ and under /usr/lib/debug, and /usr/lib/debug/.build-id), after a look at the
+/* dwfl's standard lookup of a separate debug file (.gnu_debuglink's name, or NAME.debug
+ * without one, beside the object, in its .debug/ and under /usr/lib/debug, and
+ * /usr/lib/debug/.build-id), after a look at the
  * candidates: one that is not a regular file (a FIFO put where prog.debug was) hung the report
  * in dwfl's open (black-box QA). Then no debug file is read for the object. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,

@@ -110,8 +110,9 @@ typedef struct mp_map_inst {
 	bool hinted;
 	bool shrunk; /* unordered_map: the program shrank it (rehash/reserve to fewer buckets) */
 	bool copy;   /* unordered_map: counted in its site's copies */
-	/* unordered_map: moved out of the map it was (maps_stdcxx.c, moved_out) before a grow
-	 * found it at its new address, which its key names since */
+	/* unordered_map: moved out of the map object it was, as told when a grow found that
+	 * object holding another array (the detach) or found the map at its new address (the
+	 * rekey): its end reads another map (maps_stdcxx.c, moved_out) */
 	bool moved;
 	bool lf_lowered; /* unordered_map: counted in its site's lf_lowered */
 	/* unordered_map: its max_load_factor at its last reserve()/rehash() (0: none yet) */

@@ -220,9 +220,9 @@ static bool moved_out(mp_tls_t *t, const mp_map_inst_t *m, const void *p)
 /* Maps lock held: m's map is found at another address (a grow there), before m's key moves
  * there. Moved out if the map object it was, in a live frame of this thread's stack, holds its
  * single built-in bucket (moved from, or swapped with an empty map) or an array no tracked map
- * holds (a copy assigned to it since). m->moved keeps the answer
- * for its end, which reads the map at the new address. Not when m was detached (the map it was
- * holds another array): two maps swapped, each grown where it went, are not moved out. */
+ * holds (a copy assigned to it since); m->moved keeps the answer for its end, which reads the
+ * map at the new address. Two maps swapped hold each other's tracked arrays: not moved out. A
+ * detached m (keyed by its array, not a map object) was told at the detach. */
 static void note_moved_locked(mp_map_inst_t *m)
 {
 	if ((m->key & 3) != MP_KIND_UNORDERED_MAP)
