@@ -117,11 +117,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libmp_analyzer.a $(BUILD)/libmp_p
 
 $(BUILD)/tests/programs/%: tests/programs/%.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -lm
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -o $@ $< -lpthread -ldl -lm
 
 $(BUILD)/tests/programs/%: tests/programs/%.cc
 	@mkdir -p $(@D)
-	$(Q)$(CXX) $(PROG_CXXFLAGS) -o $@ $< -lpthread
+	$(Q)$(CXX) $(PROG_CXXFLAGS) $(DEPFLAGS) -o $@ $< -lpthread
 
 # Frames known only from the CFI (the shim's stack cache must not rely on frame pointers).
 $(BUILD)/tests/programs/shim_stackcache: PROG_CXXFLAGS += -O2 -fomit-frame-pointer
@@ -189,7 +189,7 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(PRELOAD_OBJ:.o=.d) $(ANALYZER_OBJ:.o=.d) $(UNIT_BIN:%=%.d)
+-include $(PRELOAD_OBJ:.o=.d) $(ANALYZER_OBJ:.o=.d) $(UNIT_BIN:%=%.d) $(PROG_BIN:%=%.d)
 
 # --- analyzer tools (tests/tools, fuzz) ---
 # Test tools built beside the unit tests: mapprof-gendump writes synthetic dumps (benchmark,
@@ -225,7 +225,7 @@ $(BUILD)/tests/programs/maps_uthash: tests/programs/maps_uthash.c include/mappro
 	$(Q)$(CC) $(PROG_CFLAGS) -include mapprof/uthash.h -o $@ $< -lpthread -ldl -lm
 $(BUILD)/tests/programs/maps_uthash_plain: tests/programs/maps_uthash.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -lm
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -o $@ $< -lpthread -ldl -lm
 programs: $(BUILD)/tests/programs/maps_uthash_plain
 # and at -O0, where the hooks are frames of their own rather than inlined
 $(BUILD)/tests/programs/maps_uthash_O0: tests/programs/maps_uthash.c include/mapprof/uthash.h

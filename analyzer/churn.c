@@ -134,10 +134,14 @@ static bool impl_file(const char *file)
 	       !strcmp(base, "mapprof.h");
 }
 
-/* A name of the standard library's or the compiler's (std::, __gnu_cxx::, __x...). */
+/* A name of the standard library's or the compiler's (std::, __gnu_cxx::, __x...), by the
+ * function's own name: a function template's demangled name starts with its return type ("void
+ * std::__new_allocator<..>::construct<..>(..)", where a container builds a map in place). */
 static bool library_name(const char *fn)
 {
-	return !strncmp(fn, "std::", 5) || !strncmp(fn, "__", 2);
+	char own[512];
+	own_name(fn, own, sizeof(own));
+	return !strncmp(own, "std::", 5) || !strncmp(own, "__", 2);
 }
 
 /* Frames that belong to a map implementation or to mapprof itself, never to the user. A

@@ -140,7 +140,11 @@ static void header(jout_t *o, const mp_profile_t *p, const mp_report_info_t *inf
 	ju64(o, in->rate);
 	if (in->mixed_rates) /* processes at several rates: rate says how in-use totals sum */
 		jput(o, ",\"mixed_rates\":true");
-	jput(o, grow || in->rate == 1 ? ",\"exact\":true" : ",\"exact\":false");
+	/* What found no memory left for the profiler is missing: the figures are lower bounds,
+	 * not exact (the grows of a grow profile, the samples of a heap one). */
+	uint64_t dropped = grow ? in->totals.maps_dropped : in->totals.dropped;
+	jput(o, (grow || in->rate == 1) && !dropped ? ",\"exact\":true" : ",\"exact\":false");
+	jput(o, dropped ? ",\"lower_bounds\":true" : ",\"lower_bounds\":false");
 	jput(o, ",\"processes\":");
 	ju64(o, in->n);
 	jput(o, ",\"skipped_files\":"); /* always there: a script need not test for it */
@@ -168,6 +172,7 @@ static void header(jout_t *o, const mp_profile_t *p, const mp_report_info_t *inf
 	    {",\"alloc_bytes\":", t->alloc_bytes, false},
 	    {",\"sampled\":", t->sampled, false},
 	    {",\"dropped\":", t->dropped, false},
+	    {",\"maps_dropped\":", t->maps_dropped, false},
 	    {",\"inuse_bytes_est\":", t->inuse_bytes_est, unknown},
 	    {",\"peak_inuse_bytes_est\":", t->peak_inuse_bytes_est, unknown},
 	    {",\"threads\":", t->threads, false},

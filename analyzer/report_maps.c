@@ -262,16 +262,21 @@ int mp_report_maps_json(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		snprintf(peak, sizeof(peak), "%" PRIu64, t->peak_inuse_bytes_est);
 		snprintf(now, sizeof(now), "%" PRIu64, t->inuse_bytes_est);
 	}
+	/* Samples or map events that found no memory left for the profiler are missing (the
+	 * text's "lower bounds"). */
+	bool lower = t->dropped || t->maps_dropped;
 	fprintf(
 	    f,
 	    "{\"summary\":{\"processes\":%zu,\"skipped_files\":%zu,\"map_tracking\":%zu,"
-	    "\"rate\":%" PRIu64 ",\"exact\":%s,\"alloc_calls\":%" PRIu64 ",\"free_calls\":%" PRIu64
-	    ",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%s"
+	    "\"rate\":%" PRIu64 ",\"exact\":%s,\"lower_bounds\":%s,\"alloc_calls\":%" PRIu64
+	    ",\"free_calls\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"peak_inuse_bytes_est\":%s"
 	    ",\"inuse_bytes_est\":%s,\"maps\":%" PRIu64 ",\"grows\":%" PRIu64
-	    ",\"maps_dropped\":%" PRIu64 ",\"grow_bytes\":%" PRIu64 ",\"heap_grow_bytes\":%" PRIu64
-	    ",\"grow_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64 ",\"allocator\":{",
-	    c->processes, in->skipped, c->with_maps, in->rate, in->rate == 1 ? "true" : "false",
-	    t->alloc_calls, t->free_calls, t->alloc_bytes, peak, now, c->maps, c->grows,
+	    ",\"dropped\":%" PRIu64 ",\"maps_dropped\":%" PRIu64 ",\"grow_bytes\":%" PRIu64
+	    ",\"heap_grow_bytes\":%" PRIu64 ",\"grow_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64
+	    ",\"allocator\":{",
+	    c->processes, in->skipped, c->with_maps, in->rate,
+	    in->rate == 1 && !lower ? "true" : "false", lower ? "true" : "false", t->alloc_calls,
+	    t->free_calls, t->alloc_bytes, peak, now, c->maps, c->grows, t->dropped,
 	    t->maps_dropped, c->grow_bytes, c->heap_grow_bytes, c->grow_ns, c->duration_ns);
 	for (size_t i = 0; i < c->nstats; i++) {
 		if (i)

@@ -71,12 +71,12 @@ static uint64_t add_mapping(mp_stacks_t *st, const mp_dump_object_t *o)
 	if (i != MP_HTAB_NONE)
 		return (uint64_t)i + 1;
 	int obj = mp_symbolize_object(st->sym, o->path, o->build_id, o->build_id_len);
-	/* pprof re-symbolizes mappings whose has_* flags are false; set them for what we could
-	 * resolve, and leave them false where the file was missing (left to pprof). Not where it
-	 * was rebuilt: go tool pprof does not check build IDs, and named the old code's frames
-	 * after the new build's functions. */
-	m.has_functions =
-	    mp_symbolize_has_symbols(st->sym, obj) || mp_symbolize_is_stale(st->sym, obj);
+	/* pprof re-symbolizes a mapping whose has_functions is false, from whatever file is at its
+	 * path then: go tool pprof does not check build IDs, and named the frames of a binary
+	 * rebuilt since, or missing here and built again later, after the new build's functions.
+	 * So every mapping is marked symbolized, as far as it could be here: what the file did not
+	 * name keeps its address (run the report again where the right build is). */
+	m.has_functions = true;
 	m.has_filenames = m.has_line_numbers = m.has_inline_frames =
 	    mp_symbolize_has_dwarf(st->sym, obj);
 	uint64_t id = mp_profile_mapping(p, &m);

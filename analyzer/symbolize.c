@@ -37,7 +37,7 @@ typedef struct {
 	bool has_dwarf;
 	bool said_split; /* its split DWARF was not found: said once */
 	/* A file at path, but another build than the process ran (build ID, or modified since it
-	 * started): pprof must not read its names either. */
+	 * started): its names are not the code's. */
 	bool stale;
 	mp_dwidx_t *idx;      /* function ranges per CU, built as CUs are met */
 	mp_dwscope_t *scopes; /* scopes per CU, for names without a linkage name */
@@ -432,16 +432,6 @@ int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *bui
 	open_obj(o, s->in);
 	mp_htab_insert(&s->obj_index, h, (uint32_t)s->nobjs);
 	return (int)s->nobjs++;
-}
-
-bool mp_symbolize_has_symbols(const mp_symbolizer_t *s, int obj)
-{
-	return s->objs[obj].mod != NULL;
-}
-
-bool mp_symbolize_is_stale(const mp_symbolizer_t *s, int obj)
-{
-	return s->objs[obj].stale;
 }
 
 int mp_symbolize_count(const mp_symbolizer_t *s)

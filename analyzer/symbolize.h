@@ -31,11 +31,8 @@ void mp_symbolize_free(mp_symbolizer_t *s);
  * once and the object stays unsymbolized. */
 int mp_symbolize_object(mp_symbolizer_t *s, const char *path, const uint8_t *build_id,
 			uint32_t build_id_len);
-/* What the object can give: any symbols at all, and DWARF (files, lines, inlines). */
-bool mp_symbolize_has_symbols(const mp_symbolizer_t *s, int obj);
+/* Whether the object gives DWARF (files, lines, inlines). */
 bool mp_symbolize_has_dwarf(const mp_symbolizer_t *s, int obj);
-/* Whether the file at obj's path is another build than the one that ran. */
-bool mp_symbolize_is_stale(const mp_symbolizer_t *s, int obj);
 /* The objects registered so far (handles 0..n-1), and each one's path. */
 int mp_symbolize_count(const mp_symbolizer_t *s);
 const char *mp_symbolize_path(const mp_symbolizer_t *s, int obj);

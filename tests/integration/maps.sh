@@ -803,6 +803,15 @@ if [ -z "${SANITIZED:-}" ]; then # ASan's shadow memory needs more than the limi
 import json, sys
 s = json.load(open('$T/cap.json'))['summary']
 assert s['maps_dropped'] > 0 and s['maps'] + s['maps_dropped'] == 16384, s"
+	# JSON says what the text says: lower bounds, not exact (both said exact)
+	"$REPORT" --profile grow --json "$T/cap"/*.mprof >"$T/capg.json" 2>>"$T/cap.err"
+	check "memory cap: --maps --json and the grow profile's JSON say lower bounds, not exact" \
+		python3 -c "
+import json
+s = json.load(open('$T/cap.json'))['summary']
+g = json.load(open('$T/capg.json'))
+assert (s['exact'], s['lower_bounds'], g['exact'], g['lower_bounds']) == (False, True, False, True), (s, g['exact'])
+assert g['totals']['maps_dropped'] == s['maps_dropped'] > 0, g['totals']"
 	# A vfork child's lower limit is its own: the parent, unlimited, records every site.
 	out=$(mp_run "$T/capv" "$PROGS/maps_capsites" 12 vfork 2>"$T/capv.err")
 	"$REPORT" --maps --json "$T"/capv/mapprof.*.mprof >"$T/capv.json" 2>>"$T/capv.err"

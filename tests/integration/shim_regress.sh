@@ -357,6 +357,16 @@ if [ -z "${SANITIZED:-}" ]; then
 	dropped=$(sed -n 's/.* \([0-9][0-9]*\) dropped$/\1/p' <<<"$top")
 	if [ "${dropped:-0}" -gt 0 ]; then
 		maps=$("$REPORT" --maps "$T/askeep"/*.mprof 2>/dev/null)
+		json=$("$REPORT" --json "$T/askeep"/*.mprof 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["exact"], d["lower_bounds"], d["totals"]["dropped"] > 0)')
+		mjson=$("$REPORT" --maps --json "$T/askeep"/*.mprof 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["summary"]
+print(s["exact"], s["lower_bounds"], s["dropped"] > 0)')
+		expect_eq "samples dropped in exact mode: --json and --maps --json say lower bounds, not exact" \
+			"False True True|False True True" "$json|$mjson"
 		expect_eq "samples dropped in exact mode: --top, --maps and the profile say lower bounds, not exact" \
 			"kept 2000000|1|0|1|1|0" \
 			"$out|$(grep -c '^Values are lower bounds: rate 1' <<<"$top")|$(grep -c 'exact' <<<"$raw")|$(grep -c 'samples dropped .*lower bounds' <<<"$raw")|$(grep -c 'lower bounds' <<<"$maps")|$(grep -c 'All figures are exact' <<<"$maps")"

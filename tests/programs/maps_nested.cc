@@ -5,11 +5,16 @@
 // outer map and the inner sets are two sites at each line (they were one, which mixed one map of
 // 2000 words with 2000 sets of a few documents), told apart by their container in the report.
 // And one map type filled on one line by emplace() and operator[] in turn (MIXED): one site.
+// Sets made in place by a container, whose first grow runs inside the allocator's construct()
+// (a range constructor through vector::emplace_back, RANGE; a sizing one through map::emplace,
+// SIZED): each a site at its line (they were libstdc++'s construct() at ?:0, all lines merged).
 // Each map's grows are counted here by watching bucket_count().
 #include <cstdio>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 typedef std::unordered_map<std::string, std::unordered_set<int>> index_t;
 
@@ -55,10 +60,28 @@ __attribute__((noinline)) static void mixed(void)
 	std::printf("mixed 30 %u\n", grows);
 }
 
+__attribute__((noinline)) static void constructed(void)
+{
+	std::vector<int> src(300);
+	for (int i = 0; i < 300; i++)
+		src[i] = i;
+	std::vector<std::unordered_set<int>> sets;
+	for (int r = 0; r < 50; r++)
+		sets.emplace_back(src.begin(), src.end()); /* RANGE */
+	std::map<int, std::unordered_set<int>> byid;
+	unsigned sized = 0;
+	for (int w = 0; w < 200; w++) {
+		auto it = byid.emplace(w, 64).first; /* SIZED */
+		sized += it->second.bucket_count() > 1;
+	}
+	std::printf("range %zu\nsized %u %u\n", sets.size(), sized, sized);
+}
+
 int main()
 {
 	nested(0);
 	nested(1);
 	mixed();
+	constructed();
 	return 0;
 }

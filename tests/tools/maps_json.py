@@ -8,9 +8,9 @@ import json
 # (key, type) in output order. bool is tested before int: in Python a bool is an int.
 SUMMARY = [
     ("processes", int), ("skipped_files", int), ("map_tracking", int), ("rate", int), ("exact", bool),
-    ("alloc_calls", int), ("free_calls", int), ("alloc_bytes", int),
+    ("lower_bounds", bool), ("alloc_calls", int), ("free_calls", int), ("alloc_bytes", int),
     ("peak_inuse_bytes_est", (int, None)), ("inuse_bytes_est", (int, None)), ("maps", int), ("grows", int),
-    ("maps_dropped", int), ("grow_bytes", int), ("heap_grow_bytes", int), ("grow_ns", int), ("duration_ns", int),
+    ("dropped", int), ("maps_dropped", int), ("grow_bytes", int), ("heap_grow_bytes", int), ("grow_ns", int), ("duration_ns", int),
     ("allocator", dict), ("allocator_processes", int),
 ]
 SITE = [
