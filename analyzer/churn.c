@@ -783,10 +783,18 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 				 s->reserved);
 		else if (reserves)
 			snprintf(rsv, sizeof(rsv), " after their reserve()");
-		char big[96] = "";
+		/* The average judged: of the instances up to p90 where larger ones are counted out
+		 * (their grows, the max among them, are not what reserve(p90) spares) */
+		char big[128] = "", max[96];
 		if (above)
-			snprintf(big, sizeof(big), "; %" PRIu64 " larger, up to %" PRIu64, above,
-				 s->max_size);
+			snprintf(big, sizeof(big),
+				 "; %" PRIu64 " larger, up to %" PRIu64
+				 ", counted out with their grows",
+				 above, s->max_size);
+		snprintf(max, sizeof(max), " (max %" PRIu64 "%s)", s->max_grows,
+			 late_big   ? ", the late reserve included"
+			 : reserves ? ", the reserve included"
+				    : "");
 		/* The max is one instance's grows, its reserve among them */
 		if (s->instances < MP_PRESIZE_MIN_INSTANCES) /* refills */
 			snprintf(ev, sizeof(ev),
@@ -796,15 +804,14 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 				 s->instances, s->grows, s->max_grows, s->max_size);
 		else
 			snprintf(ev, sizeof(ev),
-				 "%" PRIu64
-				 " instances grew %.1f times each on average%s (max %" PRIu64
-				 "%s) to similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
+				 "%" PRIu64 " instances grew %.1f times each on average%s%s to "
+				 "similar final sizes: p50 <= %" PRIu64 ", p90 <= %" PRIu64
 				 " elements%s",
-				 s->instances, reserves ? beyond : per, rsv, s->max_grows,
-				 late_big   ? ", the late reserve included"
-				 : reserves ? ", the reserve included"
-					    : "",
-				 s->size_p50, s->size_p90, big);
+				 s->instances - above,
+				 above	    ? typical
+				 : reserves ? beyond
+					    : per,
+				 rsv, above ? "" : max, s->size_p50, s->size_p90, big);
 		if (s->kind == MP_KIND_UTHASH) {
 			size_t others;
 			const mp_churn_site_t *o = smaller_in_file(c, s, n, &others);
@@ -1196,12 +1203,16 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 		if (time && !bytes)
 			snprintf(judged, sizeof(judged), " (%.1f%% without its longest grow)",
 				 100 * steady);
+		/* A grow is timed to the free of the array it replaces (none: a std::pmr resource;
+		 * an API site that passed no duration): its time is unknown, not 0% */
+		char took[96] = ", its grow time not measured";
+		if (s->grow_ns)
+			snprintf(took, sizeof(took), " and took %.1f%% of the time measured",
+				 100 * s->grow_time_share);
 		snprintf(ev, sizeof(ev),
-			 "growth here allocated %.1f%% of all bytes allocated%s and took %.1f%% of "
-			 "the time measured%s",
+			 "growth here allocated %.1f%% of all bytes allocated%s%s%s",
 			 100 * s->grow_bytes_share,
-			 c->with_maps < c->processes ? " with map tracking on" : "",
-			 100 * s->grow_time_share, judged);
+			 c->with_maps < c->processes ? " with map tracking on" : "", took, judged);
 		/* No other verdict: too few maps for a pattern (one map filled once to a million
 		 * elements). Its growth is spared only by sizing it up front, if its size is
 		 * known then. */

@@ -238,7 +238,8 @@ static int write_mode(FILE *f, const opts_t *o, const mp_profile_t *p, const mp_
 		if (c.bare_sites) /* no file or line to show: say why, once */
 			fprintf(
 			    stderr,
-			    "mapprof-report: %zu map site%s in code without symbols (stripped?): "
+			    "mapprof-report: %zu map site%s in code without symbols (stripped, or "
+			    "not the build that ran: see above?): "
 			    "each is named by the addresses of its frame and its callers'\n",
 			    c.bare_sites, c.bare_sites > 1 ? "s are" : " is");
 		if (c.impl_sites) /* named by the map's own code: say why they may merge */

@@ -55,7 +55,8 @@ static void summary_text(FILE *f, const mp_churn_t *c, const mp_inputs_t *in)
 		      "the profiler (below): in-use, maps and grows are lower bounds.\n",
 		      f);
 	else if (in->rate == 1)
-		fputs("All figures are exact (MAPPROF_RATE=1).\n", f);
+		fputs("All figures are exact (MAPPROF_RATE=1; the peak within 1 KiB per thread).\n",
+		      f);
 	else if (in->rate == 0)
 		fputs("Counts and grows are exact; sampling was off (MAPPROF_RATE=0), so in-use "
 		      "figures are unknown.\n",
@@ -159,9 +160,11 @@ static void site_text(FILE *f, const mp_churn_t *c, size_t rank, const mp_churn_
 		snprintf(time, sizeof(time), "grow time %s (longest %s)",
 			 val(b, sizeof(b), s->grow_ns, "nanoseconds"),
 			 val(d, sizeof(d), s->max_grow_ns, "nanoseconds"));
-	fprintf(f, "   grow bytes %s (%s)   %s   threads %" PRIu64 "\n",
-		val(a, sizeof(a), s->grow_bytes, "bytes"), share, time,
-		s->max_threads ? s->max_threads : 1);
+	/* The dump counts threads up to 5: 5 is "more than 4" */
+	uint64_t threads = s->max_threads ? s->max_threads : 1;
+	fprintf(f, "   grow bytes %s (%s)   %s   threads %" PRIu64 "%s\n",
+		val(a, sizeof(a), s->grow_bytes, "bytes"), share, time, threads,
+		threads >= 5 ? " or more" : "");
 	for (int v = 0; v < s->nverdicts; v++) { /* they may quote names too */
 		fprintf(f, "   [%s] ", mp_verdict_name(s->verdicts[v].id));
 		mp_report_put_name(f, s->verdicts[v].evidence, false);

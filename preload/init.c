@@ -390,7 +390,8 @@ static bool read_config(void)
 	}
 	if ((v = mp_getenv("MAPPROF_INTERVAL")) && *v) {
 		if (!parse_u64(v, &n) || n > 86400 * 365)
-			return bad("MAPPROF_INTERVAL", v, "seconds between dumps, 0 for none");
+			return bad("MAPPROF_INTERVAL", v,
+				   "seconds between dumps, at most 31536000 (a year); 0 for none");
 		c->interval = (unsigned)n;
 	}
 	if ((v = mp_getenv("MAPPROF_MAPS"))) {
