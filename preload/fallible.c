@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "mp.h"
 #include "hot.h"
+#include "trigger.h"
 
 /* Read by malloc's fast path on every call (one load, no write); starts checked, so that
  * nothing depends on init having run, and init makes it the real malloc unless allocations
@@ -98,6 +99,8 @@ static void limit_set(int resource, rlim_t cur)
 {
 	if ((resource == RLIMIT_AS || resource == RLIMIT_DATA) && cur != RLIM_INFINITY)
 		mp_alloc_may_fail();
+	if (resource == RLIMIT_NPROC)
+		mp_trigger_scarce(); /* it checks the limit itself */
 }
 
 /* prlimit's pid names this process: 0, the process, or one of its threads (limits are the

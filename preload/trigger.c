@@ -319,6 +319,22 @@ void mp_trigger_stop(void)
 	pthread_mutex_unlock(&ctl_lock);
 }
 
+void mp_trigger_scarce(void)
+{
+	if (mp_tls.guard || !mp_threads_scarce())
+		return;
+	pthread_mutex_lock(&ctl_lock);
+	if (__atomic_load_n(&running, __ATOMIC_RELAXED) && getpid() == writer_pid &&
+	    !pthread_equal(pthread_self(), writer)) {
+		stop_locked();
+		wake_ready = false; /* the signal is still caught, to no effect */
+		mp_log("MAPPROF_SIGNAL/MAPPROF_INTERVAL stopped: the program lowered its process "
+		       "limit (RLIMIT_NPROC, which counts threads), and the dump thread would take "
+		       "one it may need; dumps are written at exit and by mapprof_dump()");
+	}
+	pthread_mutex_unlock(&ctl_lock);
+}
+
 /* The child of fork has no writer thread: start its own, on a semaphore of its own (the
  * parent's thread may have been inside sem_wait at the fork). */
 void mp_trigger_reset_child(void)
@@ -334,6 +350,16 @@ void mp_trigger_reset_child(void)
 	writer_paused = 0;
 	if (!wanted)
 		return;
+	/* The program may have lowered its process limit since the start (a daemon sandboxing
+	 * itself before it forks workers): each child's writer would take one a worker needs. */
+	if (mp_threads_scarce()) {
+		wake_ready = false; /* the signal is still caught, to no effect */
+		mp_log("MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored in this fork child: the process "
+		       "limit (ulimit -u, which counts threads) is low, and the dump thread would "
+		       "take one the program may need; dumps are written at exit and by "
+		       "mapprof_dump()");
+		return;
+	}
 	if (sem_init(&wake, 0, 0) != 0) {
 		wake_ready = false;
 		return;

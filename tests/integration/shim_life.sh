@@ -910,6 +910,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && command -v prlimit >
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 static pthread_barrier_t b;
 static void *work(void *a)
 {
@@ -922,6 +923,10 @@ int main(int argc, char **argv)
 {
 	int n = atoi(argv[1]);
 	pthread_t t[64];
+	if (getenv("SETLIM")) { /* the program lowers its own limit, as a daemon may */
+		struct rlimit r = {10, 10};
+		setrlimit(RLIMIT_NPROC, &r);
+	}
 	pthread_barrier_init(&b, NULL, (unsigned)n);
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&t[i], NULL, work, NULL) != 0) {
@@ -951,6 +956,16 @@ CEOF
 				"$(echo "$out" | paste -sd'|')|$(grep -c '^mapprof: MAPPROF_SIGNAL/MAPPROF_INTERVAL ignored: the process limit' "$T/nproc/$v.err")"
 		done
 		expect_eq "ulimit -u 10: the dumps written at exit" 2 "$(ls "$T/nproc" | grep -c '^m\.')"
+		# The program sets that limit itself, after the shim started its thread: the thread
+		# is stopped (it kept one of the 9; each fork child started one more).
+		for v in MAPPROF_INTERVAL=100 MAPPROF_SIGNAL=USR2; do
+			out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env SETLIM=1 \
+				LD_PRELOAD="$LIB" "$v" MAPPROF_OUT="$T/nproc/s.%p.%n" "$T/nproc/t" 9 \
+				2>"$T/nproc/s$v.err"; echo "exit $?")
+			expect_eq "setrlimit(RLIMIT_NPROC, 10) by the program, $v: its 9 threads made, one line says the dump thread stopped" \
+				"ok 9|exit 0|1" \
+				"$(echo "$out" | paste -sd'|')|$(grep -c '^mapprof: MAPPROF_SIGNAL/MAPPROF_INTERVAL stopped: the program lowered its process limit' "$T/nproc/s$v.err")"
+		done
 	elif [ -s "$T/nproc.err" ]; then
 		not_ok "the thread-limit program builds" "$(cat "$T/nproc.err")"
 	else
