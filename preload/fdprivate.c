@@ -5,6 +5,8 @@
  * getting the lowest free number (close(1) then open(log) redirects stdout): a dump's file took
  * the number for as long as writing it took, and the program wrote into the dump. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <link.h>
 #include <pthread.h>
@@ -44,9 +46,27 @@ struct private_call {
 	pid_t tid;
 };
 
+/* Every descriptor in use (EMFILE: a program at its limit, or with a leak, as it exits; its
+ * dump was lost): all of 0..limit-1 are open, and the highest, closed in this thread's copy of
+ * the table, leaves room for the profiler's file. The program's own table is not touched. */
+static void private_room(void)
+{
+	/* raw calls: the shim's own close (unwfd.c) is not wanted here; errno is the caller's */
+	int e = errno;
+	long fd = syscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
+	struct rlimit rl;
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	else if (errno == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 3 &&
+		 rl.rlim_cur <= INT_MAX)
+		syscall(SYS_close, (long)rl.rlim_cur - 1);
+	errno = e;
+}
+
 static int private_thread(void *p)
 {
 	struct private_call *c = p;
+	private_room();
 	mp_fd_in_private++;
 	c->result = c->fn(c->arg);
 	mp_fd_in_private--;
