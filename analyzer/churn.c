@@ -779,8 +779,9 @@ static void judge(mp_churn_site_t *s, const mp_churn_t *c, const callers_t *cl, 
 		char rsv[96] = "";
 		if (some)
 			snprintf(rsv, sizeof(rsv),
-				 " beyond their reserves (%" PRIu64 " of them sized up front)",
-				 s->reserved);
+				 " beyond their reserves (%" PRIu64 " of all %" PRIu64
+				 " sized up front)",
+				 s->reserved, s->instances);
 		else if (reserves)
 			snprintf(rsv, sizeof(rsv), " after their reserve()");
 		/* The average judged: of the instances up to p90 where larger ones are counted out

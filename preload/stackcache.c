@@ -68,6 +68,9 @@ static inline uintptr_t word_at(const uintptr_t *loc0, uint32_t off)
  * stacks (the common case) still has them all located at once. */
 #define SC_PAYBACK 128
 #define SC_CREDIT  (SC_SETS * SC_WAYS * SC_PAYBACK)
+/* and the budget comes back with misses too: a thread whose credit went to stacks it never
+ * saw again would otherwise never locate its hot ones (no hits without them) */
+#define SC_DECAY 4096
 
 struct mp_stack_cache {
 	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known */
@@ -75,6 +78,7 @@ struct mp_stack_cache {
 	uint32_t clock;
 	uint64_t hits; /* since the last halving (locates passing 2^16): recent ones count */
 	uint32_t locates;
+	uint32_t misses; /* since locates was last halved by them (SC_DECAY) */
 	struct sc_entry e[SC_SETS][SC_WAYS];
 };
 
@@ -106,6 +110,7 @@ void mp_stack_cache_forget(struct mp_stack_cache *c)
 	c->reads = 0;
 	c->hits = 0;
 	c->locates = 0;
+	c->misses = 0;
 	forget_entries(c);
 }
 
@@ -371,6 +376,11 @@ static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 				return e->id;
 			}
 		}
+	}
+	if (c && ++c->misses >= SC_DECAY) {
+		c->misses = 0;
+		c->locates /= 2; /* both: the ratio stays, and half the credit comes back */
+		c->hits /= 2;
 	}
 	uintptr_t pcs[depth + MP_STACK_SLACK]; /* sized to fit small thread stacks */
 	bool cut;

@@ -336,7 +336,7 @@ for s in d["sites"]:
             print(s["instances"], s["reserved"], v["evidence"].split(" (max")[0], "|", v["suggestion"].split(":")[0])
 ' "$T/api_mixed.json" 2>&1)
 expect_eq "some maps of a site reserve: presize says how many and asks for every one" \
-	"40 10 40 instances grew 4.8 times each on average beyond their reserves (10 of them sized up front) | size every table for 100 elements when they are created" \
+	"40 10 40 instances grew 4.8 times each on average beyond their reserves (10 of all 40 sized up front) | size every table for 100 elements when they are created" \
 	"$got"
 
 # --- API tables resized on purpose once they held elements, at their first grow: a reserve after
