@@ -76,9 +76,9 @@ struct mp_stack_cache {
 	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known */
 	uint32_t reads;	  /* of the bounds so far */
 	uint32_t clock;
-	uint64_t hits; /* since the last halving (locates passing 2^16): recent ones count */
+	uint64_t hits; /* halved with locates (past 2^16 of them, every SC_DECAY misses) */
 	uint32_t locates;
-	uint32_t misses; /* since locates was last halved by them (SC_DECAY) */
+	uint32_t misses; /* toward the next SC_DECAY halving */
 	struct sc_entry e[SC_SETS][SC_WAYS];
 };
 
