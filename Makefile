@@ -34,7 +34,7 @@ PRELOAD_CFLAGS := $(STD) $(WARN) $(OPT) $(DEBUG) $(INCLUDES) -fPIC -fvisibility=
 	-ftls-model=initial-exec -fno-omit-frame-pointer -D_GNU_SOURCE $(CFLAGS)
 PRELOAD_LIBS := -lunwind -ldl -lpthread -lm
 ANALYZER_CFLAGS := $(STD) $(WARN) $(OPT) $(DEBUG) $(INCLUDES) -D_GNU_SOURCE $(SANFLAGS) $(CFLAGS)
-ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm
+ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -liberty
 TEST_LIBS := -lcmocka
 # Test programs: built like a user's program with debug info; never with sanitizers (they run
 # under the shim).

@@ -4,8 +4,9 @@
  * one module reported at bias 0, so one load serves every process that mapped it, whatever its
  * ASLR bias. C++ names are demangled by libstdc++'s __cxa_demangle, looked up with dlopen at the
  * first mangled name: the analyzer stays a C program with no C++ runtime linked in (elfutils
- * 0.188 exports no demangler, and libiberty's cplus_demangle is not packaged as a shared library
- * on Debian); without libstdc++ names stay mangled, which pprof users can still read. */
+ * 0.188 exports no demangler); without libstdc++ names stay mangled, which pprof users can still
+ * read. Rust's (v0, _R..., and the legacy _ZN...17h<hash>E, whose hash it drops) by libiberty's
+ * rust_demangle, linked statically (Debian packages no shared libiberty). */
 #include "symbolize.h"
 #include "inputs.h"
 
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <gelf.h>
+#include <libiberty/demangle.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -515,9 +517,9 @@ static int dm_eq(const void *ctx, uint32_t i)
 
 static const char *demangle(mp_symbolizer_t *s, const char *name)
 {
-	if (!name || name[0] != '_' || name[1] != 'Z')
+	if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
 		return name;
-	if (s->demangler_state == 0) {
+	if (s->demangler_state == 0 && name[1] == 'Z') {
 		s->demangler_state = -1;
 		s->libstdcxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
 		if (s->libstdcxx) {
@@ -526,18 +528,20 @@ static const char *demangle(mp_symbolizer_t *s, const char *name)
 				s->demangler_state = 1;
 		}
 	}
-	if (s->demangler_state != 1)
-		return name;
 	uint64_t h = mp_hash_bytes(name, strlen(name), 4);
 	dm_key_t k = {s, name};
 	uint32_t i = mp_htab_find(&s->dm_index, h, dm_eq, &k);
 	if (i != MP_HTAB_NONE)
 		return s->demangled[i] ? s->demangled[i] : s->mangled[i];
-	int status = -1;
-	char *d = s->demangle(name, NULL, NULL, &status);
-	if (status != 0) {
-		free(d);
-		d = NULL;
+	/* Rust's first: its legacy names are valid C++ ones too, with the hash as a last part */
+	char *d = rust_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+	if (!d && name[1] == 'Z' && s->demangler_state == 1) {
+		int status = -1;
+		d = s->demangle(name, NULL, NULL, &status);
+		if (status != 0) {
+			free(d);
+			d = NULL;
+		}
 	}
 	MP_GROW(s->mangled, s->cap_dm, s->ndm + 1);
 	MP_GROW(s->demangled, s->cap_dm2, s->ndm + 1);

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libunwind-dev libjemalloc-dev libjemalloc2 libtcmalloc-minimal4 uthash-dev
-libdw-dev libelf-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libcmocka-dev
+libdw-dev libelf-dev libiberty-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libcmocka-dev
 golang-go clang libclang-rt-14-dev clang-format g++ python3 perl sqlite3 strace"
 # The benchmark compares against heaptrack and counts instructions with valgrind; only
 # install them when asked.

@@ -384,3 +384,35 @@ if (cd "$T/dbgfifo" && cc -O1 -g -o prog "$T/split.c" && objcopy --only-keep-deb
 else
 	not_ok "the debug-file programs build"
 fi
+
+# --- Rust's symbols, v0-mangled (_R...) as the standard library's are: demangled in the text
+# outputs as pprof does (they were shown mangled; black-box QA). Where rustc is installed.
+if command -v rustc >/dev/null && [ -z "${SANITIZED:-}" ]; then
+	mkdir -p "$T/rust"
+	cat >"$T/rust/rsdm.rs" <<'REOF'
+#[inline(never)]
+fn make(n: usize) -> Vec<u8> {
+    vec![1u8; n]
+}
+fn main() {
+    let mut t = 0;
+    for i in 0..1000 {
+        let v = make(100 + i);
+        t += std::hint::black_box(&v).len();
+    }
+    println!("{}", t);
+}
+REOF
+	if rustc -g -C opt-level=1 -C symbol-mangling-version=v0 -o "$T/rust/rsdm" \
+		"$T/rust/rsdm.rs" 2>"$T/rust.err"; then
+		env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/rust/m.%p.%n.mprof" \
+			"$T/rust/rsdm" >/dev/null
+		got=$("$REPORT" --folded --sample-index alloc_space "$T/rust"/m.*.mprof 2>/dev/null |
+			awk '$NF == 599500' | tr ';' '\n' | grep -c '^rsdm::main$\|^rsdm::make$\|^_R')
+		expect_eq "Rust v0 symbols: demangled (rsdm::main, rsdm::make), none left mangled" 2 "$got"
+	else
+		not_ok "the Rust program builds" "$(cat "$T/rust.err")"
+	fi
+else
+	ok "Rust v0 symbols # SKIP needs rustc, no sanitizer"
+fi
