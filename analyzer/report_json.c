@@ -141,8 +141,9 @@ static void header(jout_t *o, const mp_profile_t *p, const mp_report_info_t *inf
 	if (in->mixed_rates) /* processes at several rates: rate says how in-use totals sum */
 		jput(o, ",\"mixed_rates\":true");
 	/* What found no memory left for the profiler is missing: the figures are lower bounds,
-	 * not exact (the grows of a grow profile, the samples of a heap one). */
-	uint64_t dropped = grow ? in->totals.maps_dropped : in->totals.dropped;
+	 * not exact (a heap profile's samples; a grow profile's grows, and its in-use totals
+	 * from the samples: as in --maps). */
+	uint64_t dropped = in->totals.dropped + (grow ? in->totals.maps_dropped : 0);
 	jput(o, (grow || in->rate == 1) && !dropped ? ",\"exact\":true" : ",\"exact\":false");
 	jput(o, dropped ? ",\"lower_bounds\":true" : ",\"lower_bounds\":false");
 	jput(o, ",\"processes\":");

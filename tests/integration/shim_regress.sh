@@ -365,8 +365,12 @@ print(d["exact"], d["lower_bounds"], d["totals"]["dropped"] > 0)')
 import json, sys
 s = json.load(sys.stdin)["summary"]
 print(s["exact"], s["lower_bounds"], s["dropped"] > 0)')
-		expect_eq "samples dropped in exact mode: --json and --maps --json say lower bounds, not exact" \
-			"False True True|False True True" "$json|$mjson"
+		gjson=$("$REPORT" --profile grow --json "$T/askeep"/*.mprof 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["exact"], d["lower_bounds"])')
+		expect_eq "samples dropped in exact mode: --json, --maps --json and the grow profile's JSON (its in-use totals) say lower bounds, not exact" \
+			"False True True|False True True|False True" "$json|$mjson|$gjson"
 		expect_eq "samples dropped in exact mode: --top, --maps and the profile say lower bounds, not exact" \
 			"kept 2000000|1|0|1|1|0" \
 			"$out|$(grep -c '^Values are lower bounds: rate 1' <<<"$top")|$(grep -c 'exact' <<<"$raw")|$(grep -c 'samples dropped .*lower bounds' <<<"$raw")|$(grep -c 'lower bounds' <<<"$maps")|$(grep -c 'All figures are exact' <<<"$maps")"
