@@ -51,7 +51,9 @@ static row_t *row_get(rows_t *r, const mp_profile_t *p, uint64_t loc, uint64_t f
 		k.file = UINT64_MAX; /* no string id: apart from an object named "" */
 		if (l->mapping_id) {
 			const mp_mapping_t *m = &p->mappings[l->mapping_id - 1];
-			k.file = (uint64_t)m->filename;
+			/* One build at two paths (a copy, /usr/bin/git and git-core's) is the same
+			 * code: by its build ID alone, where it has one ("" is string 0) */
+			k.file = m->build_id ? 0 : (uint64_t)m->filename;
 			k.build_id = (uint64_t)m->build_id;
 			k.off = l->address - m->start + m->offset;
 		}

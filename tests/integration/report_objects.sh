@@ -416,3 +416,37 @@ REOF
 else
 	ok "Rust v0 symbols # SKIP needs rustc, no sanitizer"
 fi
+
+# --- one stripped build at two paths (a copy: /usr/bin/git and /usr/lib/git-core/git): one
+# --top row per offset, by its build ID (two rows that read the same; black-box QA)
+mkdir -p "$T/twopath/a" "$T/twopath/b"
+cat >"$T/twopath/p.c" <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+void *volatile sink;
+static __attribute__((noinline)) void leak(size_t n)
+{
+	sink = malloc(n);
+}
+int main(int c, char **v)
+{
+	for (int i = 0; i < atoi(v[1]); i++)
+		leak(4096);
+	puts("ok");
+	return 0;
+}
+CEOF
+if ${CC:-cc} -O2 -Wl,--build-id -o "$T/twopath/a/prog" "$T/twopath/p.c" 2>"$T/twopath.err" &&
+	strip "$T/twopath/a/prog" && cp "$T/twopath/a/prog" "$T/twopath/b/prog"; then
+	for r in "a 100" "b 300"; do
+		set -- $r
+		env LD_PRELOAD="$LIB" MAPPROF_RATE=1 MAPPROF_OUT="$T/twopath/m.%p.%n.mprof" \
+			"$T/twopath/$1/prog" "$2" >/dev/null
+	done
+	rows=$("$REPORT" --top 20 "$T/twopath"/m.*.mprof 2>/dev/null | awk '$NF ~ /^prog\+0x/ { print $1, $NF }')
+	expect_eq "one stripped build at two paths: one --top row per offset, the allocating one with both runs' bytes" \
+		"1.56MB prog+0x|0" \
+		"$(head -1 <<<"$rows" | sed 's/0x[0-9a-f]*$/0x/')|$(awk '{ print $2 }' <<<"$rows" | sort | uniq -d | wc -l)"
+else
+	not_ok "the two-path program builds" "$(cat "$T/twopath.err")"
+fi
