@@ -76,8 +76,8 @@ MP_HIDDEN void mp_stack_cache_forget(struct mp_stack_cache *c);
 MP_HIDDEN void mp_stack_cache_fork_child(void);
 MP_HIDDEN void mp_stack_cache_forget_all(void); /* any thread: every entry is stale */
 /* Guard held. Whether [a, a + len) lies in the calling thread's own stack above the caller's
- * frame (live frames: mapped memory, read safely), by the bounds the stack cache read (none
- * read yet, or running on another stack: false). */
+ * frame (live frames: mapped memory, read safely), by the bounds the stack cache keeps, read
+ * here if need be (running on another stack: false), whatever the cache's setting. */
 MP_HIDDEN bool mp_stack_live_frames(mp_tls_t *t, uintptr_t a, size_t len);
 /* stackbounds.c: the calling thread's own stack mapping (no lock, no allocation); false when
  * the current stack is not it (a coroutine, a sigaltstack) or it cannot be read. *fixed: the

@@ -181,10 +181,13 @@ static __attribute__((always_inline)) inline const uintptr_t *first_slot(void)
 
 bool mp_stack_live_frames(mp_tls_t *t, uintptr_t a, size_t len)
 {
-	mp_thread_t *r = t->rec;
-	const struct mp_stack_cache *c = r ? r->scache : NULL;
+	/* The bounds are read here too: with the cache off (MAPPROF_STACK_CACHE=0) or the
+	 * frame-pointer walk, nothing else reads them, and no map was told moved out (the
+	 * churn report's advice changed with a setting meant only for checking; QA). */
+	struct mp_stack_cache *c = cache_of(t);
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	return c && sp >= c->lo && sp < c->hi && a > sp && a < c->hi && len <= c->hi - a;
+	return c && on_own_stack(t->rec, c, (const uintptr_t *)sp) && a > sp && a < c->hi &&
+	       len <= c->hi - a;
 }
 
 static inline bool slots_hold(const struct sc_entry *e)

@@ -989,6 +989,20 @@ print([s["moved_out"] for s in json.load(open(sys.argv[1]))["sites"] if s["line"
 	# array comes first): none moved out.
 	expect_eq "maps destroyed or assigned over in place: none moved out" "[0]|[0]|[0]|[300]" \
 		"$(moved "$T/advice_helper.json" '/\* HELPER')|$(moved "$T/advice_copies.json" '/\* COPIES')|$(moved "$T/advice_assigned.json" '/\* ASSIGNED')|$(moved "$T/advice_movedout.json" '/\* MOVED')"
+	# The same with the stack cache off and with the frame-pointer walk, which read no stack
+	# bounds for it (QA: none moved out, and the advice changed with a setting for checking).
+	for v in MAPPROF_STACK_CACHE=0 MAPPROF_UNWIND=fp; do
+		mp_run "$T/advice_movedout_$v" env "$v" "$T/advice/t" movedout >/dev/null 2>&1
+		"$REPORT" --maps --json "$T/advice_movedout_$v"/*.mprof >"$T/advice_movedout_$v.json" 2>/dev/null
+	done
+	# (the frame-pointer walk over this code, built without frame pointers, may name another
+	# line: all sites' moved out, summed)
+	expect_eq "moved out with the stack cache off, and with MAPPROF_UNWIND=fp: as with them on" \
+		"[300]|300" \
+		"$(moved "$T/advice_movedout_MAPPROF_STACK_CACHE=0.json" '/\* MOVED')|$(python3 -c '
+import json, sys
+print(sum(s["moved_out"] for s in json.load(open(sys.argv[1]))["sites"]))
+' "$T/advice_movedout_MAPPROF_UNWIND=fp.json" 2>&1)"
 	# Moved out, then grown where it went (a grow there finds it at its new address, and its
 	# end reads the map there): still moved out (black-box QA: it read none).
 	expect_eq "moved into a parameter or swapped away, then grown there: moved out" "[300]|[300]" \
