@@ -76,7 +76,7 @@ struct mp_stack_cache {
 	uintptr_t lo, hi; /* this thread's stack; 0, 0 until known */
 	uint32_t reads;	  /* of the bounds so far */
 	uint32_t clock;
-	uint64_t hits; /* halved with locates (past 2^16 of them, every SC_DECAY misses) */
+	uint64_t hits; /* halved with locates, every SC_DECAY misses */
 	uint32_t locates;
 	uint32_t misses; /* toward the next SC_DECAY halving */
 	struct sc_entry e[SC_SETS][SC_WAYS];
@@ -415,10 +415,8 @@ static uint32_t stack_id(mp_tls_t *t, unsigned depth)
 		if (e->located < SC_RETRIES &&
 		    (uint64_t)c->locates * SC_PAYBACK <= c->hits + SC_CREDIT) {
 			e->located++;
-			if (++c->locates > (1u << 16)) {
-				c->locates /= 2;
-				c->hits /= 2;
-			}
+			c->locates++; /* at most 8192: halved every SC_DECAY misses, each locate's
+				       */
 			e->state = locate(e, loc0, c->hi) ? VALID : SEEN;
 		}
 		e->used = ++c->clock;
